@@ -1,0 +1,65 @@
+"""The followup application: create_app() builds and configures the Flask app."""
+
+import os
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _sqlite_write_ahead_log(connection, _record) -> None:
+    """Readers never block the writer, so web, worker and sweep can share the SQLite file."""
+    connection.execute("PRAGMA journal_mode=WAL")
+
+
+def create_app(config: dict | None = None) -> Flask:
+    from followup import models  # noqa: F401  (registers every table)
+    from followup.config import load_settings
+    from followup.extensions import csrf, db, migrate
+    from followup.models.base import render_item
+
+    app = Flask(
+        "followup",
+        instance_path=(config or {}).get("INSTANCE_PATH")
+        or os.environ.get("FOLLOWUP_INSTANCE_PATH")
+        or str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "followup" / "static"),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(load_settings(Path(app.instance_path)))
+    app.config.update(config or {})
+    app.config.setdefault("DEV_OUTBOX_PATH", str(Path(app.instance_path) / "dev-outbox.jsonl"))
+    app.config["DEV_OUTBOX"] = not (
+        app.config["SENDGRID_API_KEY"] and app.config["TWILIO_ACCOUNT_SID"]
+    )
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # Web, worker and sweep processes share the file: wait for locks instead of failing.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
+    db.init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            event.listen(db.engine, "connect", _sqlite_write_ahead_log)
+    migrate.init_app(
+        app, db, directory=str(ROOT / "migrations"), render_as_batch=True, render_item=render_item
+    )
+    csrf.init_app(app)
+
+    from followup.api import bp as api_bp
+    from followup.dev import bp as dev_bp
+    from followup.errors import register_error_pages
+    from surveys.routes import bp as surveys_bp
+
+    app.register_blueprint(api_bp)
+    app.register_blueprint(surveys_bp)
+    if app.config["DEV_OUTBOX"]:
+        app.register_blueprint(dev_bp)
+    register_error_pages(app)
+
+    from followup.cli import register_commands
+
+    register_commands(app)
+    return app

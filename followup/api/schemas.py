@@ -1,0 +1,189 @@
+"""Request and response shapes of the intake API (pydantic); the OpenAPI document uses them."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from followup.models.cases import PRIORITIES
+
+Text200 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+EXTERNAL_ID_PATTERN = r"^[^\s/\x00-\x1f\x7f]{1,200}$"
+ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=EXTERNAL_ID_PATTERN)]
+
+
+def normalise_email(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise ValueError(f"not a valid email address: {error}") from None
+
+
+def normalise_phone(value: str | None) -> str | None:
+    """E.164, from any international form (+44 20 7946 0958, +1 (415) 555-0123 ...)."""
+    if value is None or not value.strip():
+        return None
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise ValueError("not a valid phone number; use the international form, like +14155550123")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CustomerIn(Strict):
+    external_id: Text200 | None = Field(None, description="The helpdesk's id for the customer.")
+    name: Text200 | None = None
+    email: str | None = Field(None, max_length=320)
+    phone: str | None = Field(
+        None, max_length=40, description="Any international form; stored as E.164."
+    )
+    locale: str | None = Field(None, pattern=r"^[a-zA-Z]{2,3}([-_][a-zA-Z0-9]{2,8})?$")
+    timezone: str | None = Field(None, max_length=64, description="IANA name, like Europe/Paris.")
+
+    _email = field_validator("email")(normalise_email)
+    _phone = field_validator("phone")(normalise_phone)
+
+    @field_validator("timezone")
+    @classmethod
+    def known_timezone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name like Europe/Paris"
+            ) from None
+        return value
+
+
+class AgentIn(Strict):
+    name: Text200 | None = None
+    email: str | None = Field(None, max_length=320)
+
+    _email = field_validator("email")(normalise_email)
+
+
+class CaseIn(Strict):
+    external_id: ExternalId = Field(
+        description="The helpdesk's case or ticket id (no spaces or slashes)."
+    )
+    subject: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+    agent: AgentIn | None = None
+    team: Text200 | None = None
+    priority: Literal[PRIORITIES] | None = None  # type: ignore[valid-type]
+    tags: (
+        list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]]
+        | None
+    ) = Field(None, max_length=50)
+    customer: CustomerIn | None = Field(None, description="Required when the case is new.")
+
+
+class CloseIn(Strict):
+    cadence: Text200 | None = Field(
+        None, description="Cadence name; the default cadence if absent."
+    )
+
+
+class CustomerOut(Strict):
+    external_id: str | None
+    name: str
+    email: str | None
+    phone: str | None
+    locale: str
+    timezone: str | None
+    email_opted_out: bool
+    sms_opted_out: bool
+
+
+class AgentOut(Strict):
+    name: str | None
+    email: str | None
+
+
+class CaseOut(Strict):
+    external_id: str
+    subject: str
+    agent: AgentOut
+    team: str | None
+    priority: str
+    tags: list[str]
+    status: Literal["open", "closed"]
+    closed_at: datetime | None
+    round: int
+    cadence: str | None
+
+
+class MessageOut(Strict):
+    id: int
+    step: str | None
+    round: int
+    channel: Literal["email", "sms"]
+    recipient: str | None
+    due_at: datetime
+    status: Literal["scheduled", "sending", "sent", "failed", "cancelled", "suppressed"]
+    attempts: int
+    provider_id: str | None
+    error: str | None
+    sent_at: datetime | None
+
+
+class ResponseOut(Strict):
+    score: int
+    comment: str
+    reason_codes: list[str]
+    answers: dict
+    channel: str
+    round: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class EventOut(Strict):
+    at: datetime
+    kind: str
+    message_id: int | None
+    detail: dict
+
+
+class CaseDocument(Strict):
+    case: CaseOut
+    customer: CustomerOut
+    messages: list[MessageOut]
+    responses: list[ResponseOut]
+    timeline: list[EventOut]
+
+
+class ClosePlan(Strict):
+    case: CaseOut
+    planned: bool = Field(
+        description="False when the case was already closed: nothing new was planned."
+    )
+    messages: list[MessageOut]
+
+
+class ReopenResult(Strict):
+    case: CaseOut
+    cancelled: int
+
+
+class FieldProblem(Strict):
+    field: str
+    problem: str
+
+
+class ErrorOut(Strict):
+    error: str
+    message: str
+    fields: list[FieldProblem] | None = None

@@ -1,0 +1,201 @@
+"""Case operations: intake (create or update), close (plan a round), reopen (cancel), timeline.
+
+Each operation changes rows and flushes; the caller commits.
+"""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from followup.cadences import plan_round
+from followup.extensions import db
+from followup.models import Cadence, Case, CaseEvent, Customer, Message, Response
+
+
+class CaseError(Exception):
+    """An operation that cannot apply to the case as it is (HTTP 409 or 422)."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def record_event(case_id: int, kind: str, detail: dict | None = None, message_id=None, at=None):
+    db.session.add(
+        CaseEvent(case_id=case_id, kind=kind, detail=detail or {}, message_id=message_id, at=at)
+    )
+
+
+def find_customer(data: dict) -> Customer | None:
+    """The existing customer this payload describes: by external id, else email, else phone."""
+    for field in ("external_id", "email", "phone"):
+        value = data.get(field)
+        if value:
+            found = db.session.scalar(
+                sa.select(Customer).where(getattr(Customer, field) == value).limit(1)
+            )
+            if found or field == "external_id":
+                return found
+    return None
+
+
+def upsert_customer(data: dict) -> Customer:
+    customer = find_customer(data)
+    if customer is None:
+        customer = Customer()
+        db.session.add(customer)
+    for field in ("external_id", "name", "email", "phone", "locale", "timezone"):
+        if data.get(field) is not None:
+            setattr(customer, field, data[field])
+    if not customer.email and not customer.phone:
+        raise CaseError("needs an email address or a phone number", field="customer")
+    return customer
+
+
+def upsert_case(data: dict) -> tuple[Case, bool]:
+    """Create or update a case (and its customer) from validated intake data."""
+    case = db.session.scalar(sa.select(Case).where(Case.external_id == data["external_id"]))
+    created = case is None
+    if created and not data.get("customer"):
+        raise CaseError("is required when creating a case", field="customer")
+    customer = upsert_customer(data["customer"]) if data.get("customer") else None
+    if created:
+        case = Case(external_id=data["external_id"], tags=[])
+        db.session.add(case)
+    if customer is not None:
+        case.customer = customer
+    agent = data.get("agent") or {}
+    for field, value in (
+        ("subject", data.get("subject")),
+        ("team", data.get("team")),
+        ("priority", data.get("priority")),
+        ("tags", data.get("tags")),
+        ("agent_name", agent.get("name")),
+        ("agent_email", agent.get("email")),
+    ):
+        if value is not None:
+            setattr(case, field, value)
+    db.session.flush()
+    record_event(case.id, "case.created" if created else "case.updated")
+    return case, created
+
+
+def choose_cadence(name: str | None) -> Cadence:
+    query = sa.select(Cadence)
+    query = (
+        query.where(sa.func.lower(Cadence.name) == name.lower())
+        if name
+        else query.where(Cadence.is_default.is_(True))
+    )
+    cadence = db.session.scalar(query.limit(1))
+    if cadence is None:
+        if name:
+            raise CaseError(f"no cadence named {name!r}", field="cadence")
+        raise CaseError(
+            "no default cadence is set up; run `followup create-api-key` or name one",
+            field="cadence",
+        )
+    return cadence
+
+
+def close_case(case: Case, cadence_name: str | None, now: datetime) -> bool:
+    """Close the case and plan its follow-ups; False when it was already closed (nothing new)."""
+    cadence = choose_cadence(cadence_name)
+    won = db.session.execute(
+        sa.update(Case)
+        .where(Case.id == case.id, Case.status == "open")
+        .values(status="closed", closed_at=now, round=Case.round + 1, cadence_id=cadence.id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(case)
+    if not won:
+        return False
+    planned = plan_round(case.id, case.round, case.customer, cadence.steps, now)
+    for plan in planned:
+        message = Message(
+            case_id=case.id,
+            customer_id=case.customer_id,
+            step_id=plan.step_id,
+            round=case.round,
+            channel=plan.channel,
+            recipient=plan.recipient,
+            condition=plan.condition,
+            due_at=plan.due_at,
+            status="suppressed" if plan.suppressed_reason else "scheduled",
+            error=plan.suppressed_reason,
+            idempotency_key=plan.idempotency_key,
+        )
+        db.session.add(message)
+        if plan.suppressed_reason:
+            db.session.flush()
+            record_event(
+                case.id, "message.suppressed", {"reason": plan.suppressed_reason}, message.id, now
+            )
+    record_event(
+        case.id,
+        "case.closed",
+        {"round": case.round, "cadence": cadence.name, "planned": len(planned)},
+        at=now,
+    )
+    db.session.flush()
+    return True
+
+
+def reopen_case(case: Case, now: datetime) -> int:
+    """Reopen a closed case and cancel its pending follow-ups; returns how many."""
+    won = db.session.execute(
+        sa.update(Case)
+        .where(Case.id == case.id, Case.status == "closed")
+        .values(status="open")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(case)
+    if not won:
+        raise CaseError("the case is not closed")
+    cancelled = cancel_pending(case.id, "case reopened")
+    record_event(case.id, "case.reopened", {"round": case.round, "cancelled": cancelled}, at=now)
+    db.session.flush()
+    return cancelled
+
+
+def cancel_pending(case_id: int, reason: str, condition: str | None = None) -> int:
+    """Cancel a case's scheduled messages (optionally only those with a given condition)."""
+    query = sa.update(Message).where(Message.case_id == case_id, Message.status == "scheduled")
+    if condition:
+        query = query.where(Message.condition == condition)
+    return db.session.execute(
+        query.values(status="cancelled", error=reason).execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def current_plan(case: Case) -> list[Message]:
+    return list(
+        db.session.scalars(
+            sa.select(Message)
+            .where(Message.case_id == case.id, Message.round == case.round)
+            .order_by(Message.due_at, Message.id)
+        )
+    )
+
+
+def case_document(case: Case) -> dict:
+    """The case with its customer, every message, every response and the timeline."""
+    messages = db.session.scalars(
+        sa.select(Message).where(Message.case_id == case.id).order_by(Message.due_at, Message.id)
+    )
+    responses = db.session.scalars(
+        sa.select(Response).where(Response.case_id == case.id).order_by(Response.id)
+    )
+    events = db.session.scalars(
+        sa.select(CaseEvent)
+        .where(CaseEvent.case_id == case.id)
+        .order_by(CaseEvent.at, CaseEvent.id)
+    )
+    return {
+        "case": case.to_dict(),
+        "customer": case.customer.to_dict(),
+        "messages": [m.to_dict() for m in messages],
+        "responses": [r.to_dict() for r in responses],
+        "timeline": [e.to_dict() for e in events],
+    }

@@ -1,0 +1,40 @@
+"""The one channel interface: a rendered message in, a provider message id out."""
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    message_id: int
+    channel: str  # "email" or "sms"
+    to: str
+    subject: str = ""
+    html: str = ""
+    text: str = ""  # the email's text part, or the SMS body
+    headers: dict[str, str] = field(default_factory=dict)
+    status_callback: str | None = None  # SMS delivery callbacks
+
+
+class SendError(Exception):
+    """A provider refused or could not take a message."""
+
+    def __init__(self, reason: str, code: str | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+class TransientSendError(SendError):
+    """Worth retrying later: timeouts, connection errors, 429 and 5xx."""
+
+
+class PermanentSendError(SendError):
+    """Never worth retrying: the provider rejected this message (4xx)."""
+
+
+class Channel(Protocol):
+    provider: str  # "sendgrid", "twilio" or "dev"
+
+    def send(self, message: OutgoingMessage) -> str:
+        """Send one message; return the provider's message id or raise a SendError."""

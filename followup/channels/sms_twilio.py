@@ -1,0 +1,65 @@
+"""SMS through Twilio's Messages API, with the official SDK."""
+
+from __future__ import annotations
+
+import requests
+from twilio.base.exceptions import TwilioException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from followup.channels.base import OutgoingMessage, PermanentSendError, TransientSendError
+from followup.channels.email_sendgrid import is_loopback
+
+
+class TwilioChannel:
+    provider = "twilio"
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        from_number: str,
+        api_base_url: str = "https://api.twilio.com",
+        timeout: float = 10.0,
+    ):
+        self.from_number = from_number
+        self.api_base_url = api_base_url.rstrip("/")
+        http_client = TwilioHttpClient(timeout=timeout)
+        if is_loopback(self.api_base_url):
+            # requests would route 127.0.0.1 through HTTP(S)_PROXY unless NO_PROXY lists it.
+            http_client.session.trust_env = False
+        self._client = Client(account_sid, auth_token, http_client=http_client)
+        # The host comes from api_base_url alone: TWILIO_EDGE/TWILIO_REGION in the environment
+        # would rewrite it (and mangle 127.0.0.1:PORT).
+        self._client.edge = None
+        self._client.region = None
+        self._client.api.base_url = self.api_base_url
+
+    def send(self, message: OutgoingMessage) -> str:
+        sender = (
+            {"messaging_service_sid": self.from_number}
+            if self.from_number.startswith("MG")
+            else {"from_": self.from_number}
+        )
+        try:
+            created = self._client.messages.create(
+                to=message.to,
+                body=message.text,
+                status_callback=message.status_callback,
+                **sender,
+            )
+        except TwilioException as exc:
+            status = getattr(exc, "status", None)
+            if status is None:  # not an HTTP answer (e.g. bad credentials configuration)
+                raise PermanentSendError(f"Twilio: {exc}", code=None) from exc
+            status = int(status)
+            code = getattr(exc, "code", None) or status
+            text = getattr(exc, "msg", None) or getattr(exc, "detail", None) or str(exc)
+            reason = f"{code}: {text}"
+            if status == 429 or status >= 500:
+                raise TransientSendError(reason, code=str(code)) from exc
+            raise PermanentSendError(reason, code=str(code)) from exc
+        except requests.RequestException as exc:
+            code = "timeout" if isinstance(exc, requests.Timeout) else "connection"
+            raise TransientSendError(f"Twilio unreachable: {exc!r}", code=code) from exc
+        return created.sid

@@ -1,0 +1,180 @@
+"""Commands (followup X, or flask --app wsgi X): run, worker, sweep, seed-demo, create-api-key."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from followup.extensions import db
+
+
+def _redis_for(app: Flask):
+    """The embedded redis-server when REDIS_URL is unset (this process owns it), else nothing."""
+    from workers.embedded_redis import embedded_redis
+
+    if app.config["EMBEDDED_REDIS"]:
+        return embedded_redis(Path(app.config["REDIS_URL"].removeprefix("unix://")))
+    return nullcontext()
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@with_appcontext
+def worker_command(burst: bool) -> None:
+    """Run an RQ worker (with RQ's scheduler) on the sweep, dispatch and default queues."""
+    from workers.worker import run_worker
+
+    app = current_app._get_current_object()
+    with _redis_for(app):
+        run_worker(app, burst=burst)
+
+
+@click.command("sweep")
+@with_appcontext
+def sweep_command() -> None:
+    """Enqueue the outbox sweep every FOLLOWUP_SWEEP_INTERVAL seconds (RQ cron scheduler)."""
+    from workers.worker import run_sweep_scheduler
+
+    app = current_app._get_current_object()
+    with _redis_for(app):
+        run_sweep_scheduler(app)
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo_command() -> None:
+    """Create the standard setup, a demo customer and the open demo case DEMO-1001."""
+    from followup.setup import seed_demo
+
+    seed_demo()
+    db.session.commit()
+    click.echo("Demo data ready: case DEMO-1001 (open), cadences Standard and Demo.")
+
+
+@click.command("create-api-key")
+@click.option("--name", default="helpdesk", show_default=True, help="Who will use the key.")
+@with_appcontext
+def create_api_key_command(name: str) -> None:
+    """Create an API key (and the standard setup if missing); the key is shown only once."""
+    from followup.setup import create_api_key, ensure_standard_setup
+
+    ensure_standard_setup()
+    key = create_api_key(name)
+    db.session.commit()
+    click.echo(key)
+
+
+def _demo_api_key(instance_path: Path) -> str:
+    """The dev instance's demo key, kept in instance/demo-api-key so restarts print the same."""
+    import sqlalchemy as sa
+
+    from followup.models import ApiKey
+    from followup.setup import create_api_key, hash_api_key
+
+    path = instance_path / "demo-api-key"
+    if path.exists():
+        key = path.read_text().strip()
+        if db.session.scalar(sa.select(ApiKey.id).where(ApiKey.key_hash == hash_api_key(key))):
+            return key
+    key = create_api_key("demo")
+    db.session.commit()
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key
+
+
+@click.command("run")
+@click.option("--port", type=int, default=None, help="Web port (default: PORT or 8000).")
+@with_appcontext
+def run_command(port: int | None) -> None:
+    """All in one: migrate, seed the demo, start web + worker + sweep, print how to try it."""
+    from flask_migrate import upgrade
+
+    from followup.setup import DEMO_CASE, seed_demo
+
+    app = current_app._get_current_object()
+    port = port or app.config["PORT"]
+    upgrade()
+    seed_demo()
+    db.session.commit()
+    api_key = _demo_api_key(Path(app.instance_path))
+    db.engine.dispose()
+    env = dict(os.environ, PORT=str(port), NO_PROXY="127.0.0.1,localhost")
+    env.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
+    me = [sys.executable, "-m", "followup.cli"]
+    with _redis_for(app):
+        control_socket = Path(app.instance_path) / "gunicorn.ctl"
+        commands = [
+            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+             "--access-logfile", "-", "--control-socket", str(control_socket), "wsgi:app"],
+            [*me, "worker"],
+            [*me, "sweep"],
+        ]  # fmt: skip
+        # Own sessions: Ctrl-C reaches only this process, which stops them in order.
+        children = [subprocess.Popen(c, env=env, start_new_session=True) for c in commands]
+        url = f"http://127.0.0.1:{port}"
+        click.echo(
+            f"""
+followup is running at {url}
+
+  API key:    {api_key}
+  Dev outbox: {url}/dev/outbox
+
+Close the demo case (a thank-you email now, the check-in 10 s later):
+
+  curl -X POST {url}/api/v1/cases/{DEMO_CASE}/close \\
+    -H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json' \\
+    -d '{{"cadence": "Demo"}}'
+
+Its timeline:  curl -H 'Authorization: Bearer {api_key}' {url}/api/v1/cases/{DEMO_CASE}
+To try again:  POST {url}/api/v1/cases/{DEMO_CASE}/reopen, then close it again.
+Stop with Ctrl-C.
+""",
+            err=True,
+        )
+        stop = {"now": False}
+
+        def request_stop(signum, frame):
+            stop["now"] = True
+
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+        try:
+            while not stop["now"] and all(child.poll() is None for child in children):
+                time.sleep(0.5)
+        finally:
+            for child in children:
+                if child.poll() is None:
+                    child.terminate()
+            for child in children:
+                try:
+                    child.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
+
+
+COMMANDS = (worker_command, sweep_command, seed_demo_command, create_api_key_command, run_command)
+
+
+def register_commands(app: Flask) -> None:
+    for command in COMMANDS:
+        app.cli.add_command(command)
+
+
+def main() -> None:
+    """The `followup` console script: the Flask CLI bound to wsgi.create_app."""
+    from followup import create_app
+
+    FlaskGroup(create_app=create_app, add_default_commands=False)(prog_name="followup")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""Settings from the environment, with embedded defaults (SQLite, embedded Redis, dev outbox)."""
+
+import os
+import secrets
+from pathlib import Path
+
+
+def _int(environ, name: str, default: int) -> int:
+    raw = environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def database_uri(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs given in the common postgres:// forms."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def secret_key(instance_path: Path) -> str:
+    """The instance's secret key, generated once and kept in instance/secret_key."""
+    path = instance_path / "secret_key"
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def load_settings(instance_path: Path, environ=os.environ) -> dict:
+    port = _int(environ, "PORT", 8000)
+    redis_url = environ.get("REDIS_URL") or ""
+    return {
+        "SQLALCHEMY_DATABASE_URI": database_uri(
+            environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'followup.db'}"
+        ),
+        "REDIS_URL": redis_url or f"unix://{instance_path / 'redis.sock'}",
+        "EMBEDDED_REDIS": not redis_url,
+        "SECRET_KEY": environ.get("SECRET_KEY") or secret_key(instance_path),
+        "PORT": port,
+        "PUBLIC_BASE_URL": (environ.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}").rstrip(
+            "/"
+        ),
+        "SENDGRID_API_KEY": environ.get("SENDGRID_API_KEY") or None,
+        "SENDGRID_FROM_EMAIL": environ.get("SENDGRID_FROM_EMAIL") or "support@example.com",
+        "SENDGRID_API_HOST": environ.get("SENDGRID_API_HOST") or "https://api.sendgrid.com",
+        "TWILIO_ACCOUNT_SID": environ.get("TWILIO_ACCOUNT_SID") or None,
+        "TWILIO_AUTH_TOKEN": environ.get("TWILIO_AUTH_TOKEN") or None,
+        "TWILIO_FROM_NUMBER": environ.get("TWILIO_FROM_NUMBER") or None,
+        "TWILIO_API_BASE_URL": environ.get("TWILIO_API_BASE_URL") or "https://api.twilio.com",
+        "ORGANISATION_NAME": environ.get("FOLLOWUP_ORGANISATION_NAME") or "Acme Support",
+        "SWEEP_INTERVAL": _int(environ, "FOLLOWUP_SWEEP_INTERVAL", 2),
+        "BATCH_SIZE": _int(environ, "FOLLOWUP_BATCH_SIZE", 100),
+        "MAX_QUEUED_BATCHES": _int(environ, "FOLLOWUP_MAX_QUEUED_BATCHES", 20),
+        "LEASE_SECONDS": _int(environ, "FOLLOWUP_LEASE_SECONDS", 60),
+        "MAX_ATTEMPTS": _int(environ, "FOLLOWUP_MAX_ATTEMPTS", 5),
+        "RETRY_BASE_SECONDS": _int(environ, "FOLLOWUP_RETRY_BASE_SECONDS", 30),
+        "SEND_TIMEOUT": _int(environ, "FOLLOWUP_SEND_TIMEOUT", 10),
+        "SURVEY_WINDOW_DAYS": _int(environ, "FOLLOWUP_SURVEY_WINDOW_DAYS", 14),
+        "MAX_CONTENT_LENGTH": _int(environ, "FOLLOWUP_MAX_REQUEST_BYTES", 64 * 1024),
+        "QUEUE_PREFIX": environ.get("FOLLOWUP_QUEUE_PREFIX") or "",
+        # Customers leave survey pages open for hours; the form stays valid for a day.
+        "WTF_CSRF_TIME_LIMIT": 24 * 3600,
+    }

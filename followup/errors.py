@@ -1,0 +1,45 @@
+"""Error responses: JSON under /api/ and /webhooks/, friendly pages elsewhere; never a bare 500."""
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from followup.extensions import db
+
+PAGE_MESSAGES = {
+    400: ("Something was wrong with that request", "Please go back and try again."),
+    403: ("Not allowed", "You don't have access to this page."),
+    404: ("Page not found", "We couldn't find what you were looking for."),
+    405: ("Not allowed", "That action isn't available here."),
+    410: ("This page has closed", "This link is no longer active. Thank you!"),
+    413: ("Too much data", "What you sent was too large."),
+    500: ("Something went wrong", "We have been told about it. Please try again later."),
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith(("/api/", "/webhooks/"))
+
+
+def json_error(status: int, error: str, message: str, fields: list[dict] | None = None):
+    body = {"error": error, "message": message}
+    if fields is not None:
+        body["fields"] = fields
+    return jsonify(body), status
+
+
+def register_error_pages(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if isinstance(error, InternalServerError):
+            db.session.rollback()
+        status = error.code or 500
+        if wants_json():
+            name = (error.name or "error").lower().replace(" ", "_")
+            return json_error(status, name, error.description or error.name)
+        title, message = PAGE_MESSAGES.get(status, (error.name, error.description))
+        return render_template("error.html", title=title, message=message), status
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return http_error(InternalServerError())

@@ -1,0 +1,77 @@
+"""The survey aggregate: surveys, invitations (hashed tokens with expiry) and responses."""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from followup.extensions import db
+from followup.models.base import UTCDateTime, utcnow
+
+
+class Survey(db.Model):
+    __tablename__ = "surveys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), default="csat")
+    name: Mapped[str] = mapped_column(String(200))
+    question: Mapped[str] = mapped_column(String(500))
+    scale_min: Mapped[int] = mapped_column(Integer, default=1)
+    scale_max: Mapped[int] = mapped_column(Integer, default=5)
+    negative_max: Mapped[int] = mapped_column(Integer, default=2)
+    # [{"code": "slow", "label": "It took too long"}, ...]
+    reasons: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class SurveyInvitation(db.Model):
+    __tablename__ = "survey_invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), unique=True)
+    round: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(10))
+    # The link token is HMAC(secret, nonce); only its SHA-256 is stored for look-ups.
+    nonce: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    survey: Mapped[Survey] = relationship()
+    case = relationship("Case")
+    customer = relationship("Customer")
+    response: Mapped["Response | None"] = relationship(back_populates="invitation")
+
+
+class Response(db.Model):
+    __tablename__ = "responses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invitation_id: Mapped[int] = mapped_column(ForeignKey("survey_invitations.id"), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"))
+    round: Mapped[int] = mapped_column(Integer)
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    reason_codes: Mapped[list] = mapped_column(JSON, default=list)
+    answers: Mapped[dict] = mapped_column(JSON, default=dict)
+    channel: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    invitation: Mapped[SurveyInvitation] = relationship(back_populates="response")
+
+    def to_dict(self) -> dict:
+        return {
+            "score": self.score,
+            "comment": self.comment,
+            "reason_codes": self.reason_codes,
+            "answers": self.answers,
+            "channel": self.channel,
+            "round": self.round,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+        }

@@ -1,0 +1,269 @@
+"""The outbox: claiming due messages in batches (the sweep) and dispatching one claimed batch.
+
+A claim is a lease: `claim_token` names the batch and `locked_until` ends it, so a batch
+whose worker died is claimed again once the lease expires. A dispatch acts only on rows
+that still carry its claim token, so a late, retried or duplicated job sends nothing twice.
+"""
+
+import random
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import selectinload
+
+from followup.cases import record_event
+from followup.channels import channel_for
+from followup.channels.base import OutgoingMessage, PermanentSendError, TransientSendError
+from followup.extensions import db
+from followup.models import CadenceStep, Message, Response
+from followup.models.base import utcnow
+from followup.rendering import message_context, render
+from surveys.invitations import invitation_for, survey_links
+
+CHANNELS = ("email", "sms")
+
+
+def claim_batch(channel: str, now: datetime, batch_size: int, lease_seconds: int) -> str | None:
+    """Lease up to batch_size due messages of one channel; the batch's claim token, or None."""
+    token = secrets.token_hex(16)
+    due = (
+        sa.select(Message.id)
+        .where(
+            Message.channel == channel,
+            sa.or_(
+                sa.and_(Message.status == "scheduled", Message.due_at <= now),
+                Message.status == "sending",  # a send interrupted by a dead worker
+            ),
+            sa.or_(Message.locked_until.is_(None), Message.locked_until < now),
+        )
+        .order_by(Message.due_at)
+        .limit(batch_size)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = db.session.execute(
+        sa.update(Message)
+        .where(Message.id.in_(due.scalar_subquery()))
+        .values(claim_token=token, locked_until=now + timedelta(seconds=lease_seconds))
+        .returning(Message.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    return token if claimed else None
+
+
+def release(token: str) -> None:
+    """Give a claim's remaining rows back to the next sweep."""
+    db.session.execute(
+        sa.update(Message)
+        .where(Message.claim_token == token)
+        .values(claim_token=None, locked_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+@dataclass
+class SweepResult:
+    claimed_batches: list[tuple[str, str]]  # (channel, claim token)
+    skipped_busy: bool = False
+
+
+def sweep(enqueue, queued_batches: int, now: datetime | None = None) -> SweepResult:
+    """Claim due batches per channel and hand each to `enqueue(channel, token)` after commit.
+
+    `queued_batches` is the dispatch queue's depth: nothing more is claimed while workers
+    are this far behind, so leases are not spent waiting in the queue.
+    """
+    config = current_app.config
+    room = config["MAX_QUEUED_BATCHES"] - queued_batches
+    if room <= 0:
+        return SweepResult([], skipped_busy=True)
+    now = now or utcnow()
+    batches = []
+    channels = list(CHANNELS)
+    while channels and len(batches) < room:
+        channel = channels.pop(0)  # round-robin, so one channel cannot starve another
+        token = claim_batch(channel, now, config["BATCH_SIZE"], config["LEASE_SECONDS"])
+        db.session.commit()
+        if token is not None:
+            batches.append((channel, token))
+            channels.append(channel)
+    for channel, token in batches:
+        enqueue(channel, token)
+    return SweepResult(batches)
+
+
+def _skip_reason(message: Message, answered: set[tuple[int, int]]) -> tuple[str, str] | None:
+    """(new status, reason) when a claimed message must not go out any more."""
+    case = message.case
+    if case.status != "closed" or case.round != message.round:
+        return "cancelled", "case reopened"
+    if message.condition == "no_answer" and (message.case_id, message.round) in answered:
+        return "cancelled", "answered"
+    if message.customer.opted_out(message.channel):
+        label = "SMS" if message.channel == "sms" else "email"
+        return "suppressed", f"customer opted out of {label}"
+    return None
+
+
+def _prepare(messages: list[Message], now: datetime) -> list[OutgoingMessage]:
+    """Re-check every claimed row, render the ones still due, and commit the decisions."""
+    config = current_app.config
+    answered = {
+        (case_id, round_number)
+        for case_id, round_number in db.session.execute(
+            sa.select(Response.case_id, Response.round).where(
+                Response.case_id.in_({m.case_id for m in messages})
+            )
+        )
+    }
+    outgoing = []
+    for message in messages:
+        skip = _skip_reason(message, answered)
+        if skip:
+            status, reason = skip
+            message.status, message.error = status, reason
+            message.claim_token = message.locked_until = None
+            record_event(message.case_id, f"message.{status}", {"reason": reason}, message.id, now)
+            continue
+        if message.status == "sending":
+            record_event(
+                message.case_id,
+                "message.resending",
+                {"reason": "an earlier send was interrupted; the provider may have it already"},
+                message.id,
+                now,
+            )
+        step = message.step
+        survey = None
+        if step.survey is not None:
+            invitation = invitation_for(
+                message, step.survey, config["SECRET_KEY"], now, config["SURVEY_WINDOW_DAYS"]
+            )
+            survey = survey_links(
+                invitation, step.survey, config["SECRET_KEY"], config["PUBLIC_BASE_URL"]
+            )
+        context = message_context(
+            message.case, message.customer, config["ORGANISATION_NAME"], survey
+        )
+        rendered = render(step.template, message.channel, context)
+        outgoing.append(
+            OutgoingMessage(
+                message_id=message.id,
+                channel=message.channel,
+                to=message.recipient,
+                subject=rendered.subject,
+                html=rendered.html,
+                text=rendered.text,
+                status_callback=(
+                    f"{config['PUBLIC_BASE_URL']}/webhooks/twilio/status?m={message.id}"
+                    if message.channel == "sms"
+                    else None
+                ),
+            )
+        )
+    db.session.commit()
+    return outgoing
+
+
+def retry_delay(attempts: int, base_seconds: int) -> timedelta:
+    """Exponential backoff with jitter: base, 2x base, 4x base ... capped at one hour."""
+    seconds = min(base_seconds * 2 ** max(attempts - 1, 0), 3600)
+    return timedelta(seconds=seconds * random.uniform(0.8, 1.2))
+
+
+def _finish(message_id: int, token: str, case_id: int, values: dict, event: str, detail: dict):
+    db.session.execute(
+        sa.update(Message)
+        .where(Message.id == message_id, Message.claim_token == token)
+        .values(claim_token=None, locked_until=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+    record_event(case_id, event, detail, message_id)
+    db.session.commit()
+
+
+def dispatch(token: str) -> dict[str, int]:
+    """Send every message of one claimed batch; returns counts by outcome."""
+    config = current_app.config
+    now = utcnow()
+    messages = list(
+        db.session.scalars(
+            sa.select(Message)
+            .where(
+                Message.claim_token == token,
+                Message.status.in_(("scheduled", "sending")),
+                Message.locked_until > now,
+            )
+            .order_by(Message.due_at, Message.id)
+            .options(
+                selectinload(Message.case),
+                selectinload(Message.customer),
+                selectinload(Message.step).selectinload(CadenceStep.template),
+                selectinload(Message.step).selectinload(CadenceStep.survey),
+            )
+        )
+    )
+    counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0, "released": 0}
+    if not messages:
+        return counts
+    # Stop well before the lease ends so a slow provider never lets a second claim overlap.
+    deadline = time.monotonic() + (min(m.locked_until for m in messages) - now).total_seconds() / 2
+    case_ids = {m.id: m.case_id for m in messages}
+    step_names = {m.id: m.step.name for m in messages}
+    outgoing = _prepare(messages, now)
+    counts["skipped"] = len(messages) - len(outgoing)
+    channel = channel_for(messages[0].channel, config) if outgoing else None
+    for index, out in enumerate(outgoing):
+        if time.monotonic() > deadline:
+            release(token)
+            counts["released"] = len(outgoing) - index
+            break
+        started = db.session.execute(
+            sa.update(Message)
+            .where(
+                Message.id == out.message_id,
+                Message.claim_token == token,
+                Message.status.in_(("scheduled", "sending")),
+            )
+            .values(status="sending", attempts=Message.attempts + 1)
+            .returning(Message.attempts)
+            .execution_options(synchronize_session=False)
+        ).scalar()
+        db.session.commit()
+        if started is None:  # cancelled (reopened, answered) since the batch was prepared
+            counts["skipped"] += 1
+            continue
+        case_id = case_ids[out.message_id]
+        try:
+            provider_id = channel.send(out)
+        except TransientSendError as error:
+            if started >= config["MAX_ATTEMPTS"]:
+                reason = f"gave up after {started} attempts: {error.reason}"
+                _finish(out.message_id, token, case_id, {"status": "failed", "error": reason},
+                        "message.failed", {"reason": reason, "code": error.code})  # fmt: skip
+                counts["failed"] += 1
+            else:
+                due = utcnow() + retry_delay(started, config["RETRY_BASE_SECONDS"])
+                _finish(out.message_id, token, case_id,
+                        {"status": "scheduled", "due_at": due, "error": error.reason},
+                        "message.retry_scheduled",
+                        {"reason": error.reason, "code": error.code, "attempt": started,
+                         "next_attempt_at": due.isoformat()})  # fmt: skip
+                counts["retry"] += 1
+        except PermanentSendError as error:
+            _finish(out.message_id, token, case_id, {"status": "failed", "error": error.reason},
+                    "message.failed", {"reason": error.reason, "code": error.code})  # fmt: skip
+            counts["failed"] += 1
+        else:
+            _finish(out.message_id, token, case_id,
+                    {"status": "sent", "error": None, "provider": channel.provider,
+                     "provider_id": provider_id, "sent_at": utcnow()},
+                    "message.sent",
+                    {"step": step_names[out.message_id], "channel": out.channel, "to": out.to,
+                     "provider": channel.provider, "provider_id": provider_id})  # fmt: skip
+            counts["sent"] += 1
+    return counts

@@ -1,0 +1,61 @@
+"""Rendering of lead-editable message templates in Jinja's sandbox with a fixed context."""
+
+from dataclasses import dataclass
+from functools import cache
+
+from jinja2 import DictLoader, StrictUndefined
+from jinja2.sandbox import SandboxedEnvironment
+
+from followup import ROOT
+from followup.models import Case, Customer, MessageTemplate
+
+_text_env = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
+
+
+@cache
+def _html_env() -> SandboxedEnvironment:
+    """HTML templates may extend "frame", the default responsive email frame."""
+    frame = (ROOT / "templates" / "email" / "_frame.html").read_text()
+    return SandboxedEnvironment(
+        autoescape=True, undefined=StrictUndefined, loader=DictLoader({"frame": frame})
+    )
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    subject: str
+    html: str
+    text: str
+
+
+def message_context(case: Case, customer: Customer, organisation: str, survey: dict | None) -> dict:
+    """The documented variables every template may use."""
+    return {
+        "customer": {
+            "name": customer.name,
+            "first_name": customer.first_name or "there",
+            "email": customer.email,
+            "phone": customer.phone,
+        },
+        "case": {
+            "number": case.external_id,
+            "subject": case.subject,
+            "priority": case.priority,
+            "team": case.team,
+        },
+        "agent": {"name": case.agent_name or f"The {organisation} team"},
+        "organisation": {"name": organisation},
+        "survey": survey,
+    }
+
+
+def render(template: MessageTemplate, channel: str, context: dict) -> RenderedMessage:
+    if channel == "sms":
+        text = _text_env.from_string(template.sms_text).render(context).strip()
+        return RenderedMessage(subject="", html="", text=text)
+    subject = _text_env.from_string(template.email_subject).render(context)
+    return RenderedMessage(
+        subject=" ".join(subject.split()),
+        html=_html_env().from_string(template.email_html).render(context),
+        text=_text_env.from_string(template.email_text).render(context).strip() + "\n",
+    )

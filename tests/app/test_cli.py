@@ -1,0 +1,28 @@
+"""The commands a deployer runs: create-api-key and seed-demo."""
+
+import sqlalchemy as sa
+
+from followup.extensions import db
+from followup.models import Cadence, Case
+
+
+def test_create_api_key_prints_a_working_key_and_sets_up_the_standard_cadence(runner, client):
+    result = runner.invoke(args=["create-api-key", "--name", "zendesk"])
+    assert result.exit_code == 0
+    key = result.output.strip()
+    assert key.startswith("fu_") and len(key) > 40
+    response = client.get("/api/v1/cases/NONE", headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code == 404  # authenticated, the case just doesn't exist
+    default = db.session.scalar(sa.select(Cadence).where(Cadence.is_default.is_(True)))
+    assert default.name == "Standard"
+    assert [s.delay_seconds for s in default.steps] == [0, 24 * 3600, 72 * 3600]
+
+
+def test_seed_demo_is_idempotent(runner):
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    cases = db.session.scalars(sa.select(Case)).all()
+    assert [c.external_id for c in cases] == ["DEMO-1001"]
+    assert cases[0].status == "open"
+    names = set(db.session.scalars(sa.select(Cadence.name)))
+    assert names == {"Standard", "Demo"}

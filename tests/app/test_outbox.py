@@ -1,0 +1,166 @@
+"""The outbox in one process: sweep claims, dispatch re-checks, renders and sends (dev channel)."""
+
+import json
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from followup import outbox
+from followup.extensions import db
+from followup.models import Case, CaseEvent, Message
+from followup.models.base import utcnow
+
+CASE = {
+    "external_id": "O-1",
+    "subject": "Broken <b>kettle</b>",
+    "agent": {"name": "Sam Rivera"},
+    "customer": {"name": "Ana Lima", "email": "ana@example.com", "phone": "+14155550123"},
+}
+
+
+def close(client, auth, body=CASE, cadence=None):
+    client.post("/api/v1/cases", json=body, headers=auth)
+    json_body = {"cadence": cadence} if cadence else None
+    return client.post(f"/api/v1/cases/{body['external_id']}/close", headers=auth, json=json_body)
+
+
+def sweep_and_dispatch(at=None) -> list[dict]:
+    batches = []
+    outbox.sweep(lambda channel, token: batches.append(token), queued_batches=0, now=at)
+    return [outbox.dispatch(token) for token in batches]
+
+
+def sent_messages(app) -> list[dict]:
+    path = Path(app.config["DEV_OUTBOX_PATH"])
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def statuses() -> dict[str, str]:
+    rows = db.session.execute(sa.select(Message.id, Message.status).order_by(Message.id)).all()
+    return [status for _, status in rows]
+
+
+def test_thank_you_goes_out_now_and_the_check_in_when_due(app, client, seeded):
+    close(client, seeded["auth"])
+    assert sweep_and_dispatch() == [
+        {"sent": 1, "retry": 0, "failed": 0, "skipped": 0, "released": 0}
+    ]
+    [thank_you] = sent_messages(app)
+    assert thank_you["to"] == "ana@example.com"
+    assert thank_you["subject"] == 'Thanks for your patience with "Broken <b>kettle</b>"'
+    assert "Hi Ana," in thank_you["text"] and "Sam Rivera" in thank_you["text"]
+    assert "Broken &lt;b&gt;kettle&lt;/b&gt;" in thank_you["html"]
+    assert statuses() == ["sent", "scheduled", "scheduled"]
+
+    assert sweep_and_dispatch() == []  # nothing else is due yet
+    sweep_and_dispatch(at=utcnow() + timedelta(hours=24, minutes=1))
+    check_in = sent_messages(app)[-1]
+    assert check_in["channel"] == "sms" and check_in["to"] == "+14155550123"
+    link = re.search(r"http://followup.test(/s/\S+)", check_in["text"]).group(1)
+    assert client.get(link).status_code == 200
+    assert statuses() == ["sent", "sent", "scheduled"]
+
+    document = client.get("/api/v1/cases/O-1", headers=seeded["auth"]).json
+    sent_events = [e for e in document["timeline"] if e["kind"] == "message.sent"]
+    assert [e["detail"]["step"] for e in sent_events] == ["thank-you", "check-in"]
+    assert all(m["provider_id"].startswith("dev-") for m in document["messages"][:2])
+
+
+def test_reopened_case_cancels_claimed_messages_before_they_are_sent(app, client, seeded):
+    close(client, seeded["auth"])
+    tokens = []
+    outbox.sweep(lambda channel, token: tokens.append(token), queued_batches=0)
+    client.post("/api/v1/cases/O-1/reopen", headers=seeded["auth"])
+    assert outbox.dispatch(tokens[0])["sent"] == 0
+    assert sent_messages(app) == []
+    assert statuses() == ["cancelled"] * 3
+
+
+def test_an_answer_cancels_the_reminder_but_not_the_check_in(app, client, seeded):
+    from surveys.responses import record_response
+
+    close(client, seeded["auth"])
+    sweep_and_dispatch(at=utcnow() + timedelta(hours=25))
+    invitation = db.session.scalar(sa.select(Message).where(Message.channel == "sms"))
+    from followup.models import SurveyInvitation
+
+    invitation = db.session.scalar(sa.select(SurveyInvitation))
+    record_response(
+        invitation, score=5, comment="", reason_codes=[], answers={}, channel="web", now=utcnow()
+    )
+    db.session.commit()
+    sweep_and_dispatch(at=utcnow() + timedelta(hours=73))
+    assert statuses() == ["sent", "sent", "cancelled"]
+    assert len(sent_messages(app)) == 2
+
+
+def test_a_late_job_for_an_expired_claim_sends_nothing(app, client, seeded):
+    close(client, seeded["auth"])
+    first = []
+    outbox.sweep(lambda channel, token: first.append(token), queued_batches=0)
+    later = utcnow() + timedelta(seconds=app.config["LEASE_SECONDS"] + 1)
+    second = []
+    outbox.sweep(lambda channel, token: second.append(token), queued_batches=0, now=later)
+    assert len(second) == 1 and second != first
+    assert outbox.dispatch(first[0])["sent"] == 0
+    assert outbox.dispatch(second[0])["sent"] == 1
+    assert outbox.dispatch(second[0])["sent"] == 0  # a duplicated job is harmless
+    assert len(sent_messages(app)) == 1
+
+
+def test_an_interrupted_send_is_sent_again_after_the_lease_and_noted(app, client, seeded):
+    close(client, seeded["auth"])
+    tokens = []
+    outbox.sweep(lambda channel, token: tokens.append(token), queued_batches=0)
+    # A worker died after marking the row as sending: the lease runs out, a sweep reclaims it.
+    db.session.execute(
+        sa.update(Message)
+        .where(Message.claim_token == tokens[0])
+        .values(status="sending", attempts=1)
+    )
+    db.session.commit()
+    sweep_and_dispatch(at=utcnow() + timedelta(seconds=app.config["LEASE_SECONDS"] + 1))
+    assert statuses()[0] == "sent"
+    kinds = db.session.scalars(sa.select(CaseEvent.kind).order_by(CaseEvent.id)).all()
+    assert "message.resending" in kinds
+
+
+def test_opt_out_after_planning_suppresses_at_dispatch(app, client, seeded):
+    close(client, seeded["auth"])
+    case = db.session.scalar(sa.select(Case))
+    case.customer.email_opted_out_at = utcnow()
+    db.session.commit()
+    sweep_and_dispatch()
+    assert statuses()[0] == "suppressed"
+    assert sent_messages(app) == []
+
+
+def test_sweep_waits_while_the_dispatch_queue_is_full(app, client, seeded):
+    close(client, seeded["auth"])
+    result = outbox.sweep(lambda *a: None, queued_batches=app.config["MAX_QUEUED_BATCHES"])
+    assert result.skipped_busy and result.claimed_batches == []
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).where(Message.claim_token.is_not(None))) == 0
+    )
+
+
+def test_sweep_claims_batches_round_robin_within_the_room(app, client, seeded):
+    for n in range(3):
+        body = {**CASE, "external_id": f"O-{n}"}
+        body["customer"] = {
+            "name": f"C{n}",
+            "email": f"c{n}@example.com",
+            "phone": f"+1415555000{n}",
+        }
+        close(client, seeded["auth"], body)
+    app.config["BATCH_SIZE"] = 1
+    due = utcnow() + timedelta(hours=25)  # 3 thank-you emails and 3 check-in texts are due
+    claimed = outbox.sweep(lambda *a: None, queued_batches=0, now=due).claimed_batches
+    assert [channel for channel, _ in claimed] == ["email", "sms"] * 3
+    app.config["MAX_QUEUED_BATCHES"] = 3
+    db.session.execute(sa.update(Message).values(claim_token=None, locked_until=None))
+    db.session.commit()
+    claimed = outbox.sweep(lambda *a: None, queued_batches=0, now=due).claimed_batches
+    assert [channel for channel, _ in claimed] == ["email", "sms", "email"]

@@ -1,0 +1,151 @@
+"""Test fixtures: a real database (PostgreSQL when it answers, else SQLite) and Redis
+(127.0.0.1:6379 when it answers, else an embedded redis-server), each made for this run
+and dropped after it. FOLLOWUP_TEST_DB=sqlite|postgres and FOLLOWUP_TEST_REDIS=embedded
+force a choice."""
+
+import os
+import uuid
+
+import pytest
+import redis
+import sqlalchemy as sa
+
+from followup import create_app
+from followup.extensions import db
+from workers.embedded_redis import answers, embedded_redis
+
+PG_ADMIN_URL = os.environ.get(
+    "FOLLOWUP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REDIS_TEST_URL = os.environ.get("FOLLOWUP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _postgres_answers() -> bool:
+    try:
+        engine = sa.create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 2})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except sa.exc.OperationalError:
+        return False
+
+
+def _choose_db() -> str:
+    wanted = os.environ.get("FOLLOWUP_TEST_DB")
+    if wanted:
+        return wanted
+    return "postgres" if _postgres_answers() else "sqlite"
+
+
+def _choose_redis() -> str:
+    if os.environ.get("FOLLOWUP_TEST_REDIS") == "embedded":
+        return "embedded"
+    return "server" if answers(REDIS_TEST_URL) else "embedded"
+
+
+DB_BACKEND = _choose_db()
+REDIS_BACKEND = _choose_redis()
+
+
+def pytest_report_header(config):
+    return [f"followup backends: database={DB_BACKEND}, redis={REDIS_BACKEND}"]
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    if DB_BACKEND == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'followup.db'}"
+        return
+    name = f"followup_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    if REDIS_BACKEND == "server":
+        yield REDIS_TEST_URL
+        return
+    with embedded_redis(tmp_path_factory.mktemp("redis") / "redis.sock") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def queue_prefix(redis_url):
+    """Queue names unique to this run; every key that mentions it is deleted afterwards."""
+    prefix = f"test-{uuid.uuid4().hex[:8]}-"
+    yield prefix
+    conn = redis.Redis.from_url(redis_url)
+    keys = list(conn.scan_iter(f"*{prefix}*", count=1000))
+    if keys:
+        conn.delete(*keys)
+
+
+@pytest.fixture(scope="session")
+def app_config(database_url, redis_url, queue_prefix, tmp_path_factory) -> dict:
+    return {
+        "TESTING": True,
+        "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": redis_url,
+        "QUEUE_PREFIX": queue_prefix,
+        "SECRET_KEY": "test-secret",
+        "PUBLIC_BASE_URL": "http://followup.test",
+    }
+
+
+@pytest.fixture(scope="session")
+def _schema(app_config):
+    from flask_migrate import upgrade
+
+    app = create_app(app_config)
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(app_config, _schema, tmp_path):
+    app = create_app({**app_config, "DEV_OUTBOX_PATH": str(tmp_path / "dev-outbox.jsonl")})
+    with app.app_context():
+        yield app
+        db.session.remove()
+        _empty_tables()
+        db.engine.dispose()
+
+
+def _empty_tables():
+    tables = [t.name for t in db.metadata.sorted_tables]
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(tables):
+                conn.execute(sa.text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def seeded(app):
+    """The standard setup (cadences, survey, templates) and one API key."""
+    from followup.setup import create_api_key, ensure_standard_setup
+
+    ensure_standard_setup()
+    key = create_api_key("tests")
+    db.session.commit()
+    return {"api_key": key, "auth": {"Authorization": f"Bearer {key}"}}

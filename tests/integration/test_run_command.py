@@ -1,0 +1,86 @@
+"""`followup run` as a new user meets it: nothing configured, an empty instance folder; the
+printed curl closes the demo case, the dev outbox shows the messages, the survey link opens;
+Ctrl-C stops everything, the embedded redis-server included."""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fetch(url: str, data: bytes | None = None, headers: dict | None = None):
+    request = urllib.request.Request(url, data=data, headers=headers or {})
+    with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
+        request, timeout=10
+    ) as r:
+        return r.status, r.read().decode()
+
+
+def test_run_prints_a_working_curl_and_stops_cleanly(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL"))}
+    env.update(FOLLOWUP_INSTANCE_PATH=str(tmp_path / "instance"), PORT=str(port))
+    for name in ("SENDGRID_API_KEY", "TWILIO_ACCOUNT_SID", "PUBLIC_BASE_URL", "SECRET_KEY"):
+        env.pop(name, None)
+    log = tmp_path / "run.log"
+    with open(log, "w") as out:
+        run = subprocess.Popen(
+            [sys.executable, "-m", "followup.cli", "run"], env=env, stdout=out, stderr=out
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "Stop with Ctrl-C" not in log.read_text():
+            assert run.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        printed = log.read_text()
+        url = f"http://127.0.0.1:{port}"
+        assert f"followup is running at {url}" in printed
+        key = re.search(r"Bearer (fu_[\w-]+)", printed).group(1)
+        assert f"curl -X POST {url}/api/v1/cases/DEMO-1001/close" in printed
+
+        deadline = time.monotonic() + 30
+        while True:  # the web server may still be booting
+            try:
+                status, body = fetch(
+                    f"{url}/api/v1/cases/DEMO-1001/close",
+                    data=json.dumps({"cadence": "Demo"}).encode(),
+                    headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+                )
+                break
+            except OSError:
+                assert time.monotonic() < deadline
+                time.sleep(0.3)
+        assert status == 202
+
+        deadline = time.monotonic() + 40
+        while True:
+            _, page = fetch(f"{url}/dev/outbox")
+            links = re.findall(rf'href="({re.escape(url)}/s/[\w-]+)"', page)
+            if "Thanks for your patience" in page and links:
+                break
+            assert time.monotonic() < deadline, page
+            time.sleep(0.5)
+        status, survey = fetch(links[0])
+        assert status == 200
+        assert "Refund for a double charge" in survey
+
+        _, case = fetch(f"{url}/api/v1/cases/DEMO-1001", headers={"Authorization": f"Bearer {key}"})
+        kinds = [event["kind"] for event in json.loads(case)["timeline"]]
+        assert kinds.count("message.sent") >= 2
+    finally:
+        run.send_signal(signal.SIGINT)
+        assert run.wait(timeout=40) == 0
+    assert not (tmp_path / "instance" / "redis.sock").exists()
+    assert "Traceback" not in log.read_text()

@@ -1,0 +1,43 @@
+"""Worker and scheduler entry points: an RQ worker in the app context, the RQ cron sweep."""
+
+import logging
+
+from flask import Flask
+from rq import Worker
+from rq.cron import CronScheduler
+
+from followup.extensions import db
+from workers import jobs
+from workers.queues import QUEUE_NAMES, queue, redis_connection
+
+
+class AppWorker(Worker):
+    """A forking RQ worker whose work horses open their own database connections."""
+
+    def main_work_horse(self, job, queue):
+        db.engine.dispose(close=False)
+        super().main_work_horse(job, queue)
+
+
+def run_worker(app: Flask, burst: bool = False, name: str | None = None) -> None:
+    with app.app_context():
+        queues = [queue(n) for n in QUEUE_NAMES]
+        worker = AppWorker(queues, connection=redis_connection(), name=name)
+        worker.work(with_scheduler=True, burst=burst, logging_level=logging.WARNING)
+
+
+def run_sweep_scheduler(app: Flask) -> None:
+    """Enqueue the sweep every FOLLOWUP_SWEEP_INTERVAL seconds; safe to run on many hosts."""
+    with app.app_context():
+        interval = app.config["SWEEP_INTERVAL"]
+        scheduler = CronScheduler(connection=redis_connection(), logging_level=logging.WARNING)
+        scheduler.register(
+            jobs.sweep,
+            queue_name=queue("sweep").name,
+            interval=interval,
+            job_timeout=max(interval * 10, 60),
+            ttl=max(interval * 5, 10),  # stale sweeps expire instead of piling up
+            result_ttl=60,
+            failure_ttl=86400,
+        )
+        scheduler.start()
