@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from followup.cadences import plan_round
 from followup.extensions import db
 from followup.models import Cadence, Case, CaseEvent, Customer, Message, Response
+from followup.models.base import utcnow
 
 
 class CaseError(Exception):
@@ -22,8 +23,15 @@ class CaseError(Exception):
 
 
 def record_event(case_id: int, kind: str, detail: dict | None = None, message_id=None, at=None):
-    db.session.add(
-        CaseEvent(case_id=case_id, kind=kind, detail=detail or {}, message_id=message_id, at=at)
+    """Add a line to the case's timeline (a plain INSERT: the dispatch loop writes many)."""
+    db.session.execute(
+        sa.insert(CaseEvent.__table__).values(
+            case_id=case_id,
+            kind=kind,
+            detail=detail or {},
+            message_id=message_id,
+            at=at or utcnow(),
+        )
     )
 
 

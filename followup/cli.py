@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -90,6 +91,17 @@ def _demo_api_key(instance_path: Path) -> str:
     return key
 
 
+def _wait_for_port(port: int, children: list[subprocess.Popen], timeout: float = 30) -> None:
+    """Return once the web server accepts connections, so the printed URL works at once."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and all(child.poll() is None for child in children):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+
+
 @click.command("run")
 @click.option("--port", type=int, default=None, help="Web port (default: PORT or 8000).")
 @with_appcontext
@@ -120,6 +132,7 @@ def run_command(port: int | None) -> None:
         # Own sessions: Ctrl-C reaches only this process, which stops them in order.
         children = [subprocess.Popen(c, env=env, start_new_session=True) for c in commands]
         url = f"http://127.0.0.1:{port}"
+        _wait_for_port(port, children)
         click.echo(
             f"""
 followup is running at {url}

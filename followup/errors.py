@@ -35,9 +35,17 @@ def register_error_pages(app: Flask) -> None:
         status = error.code or 500
         if wants_json():
             name = (error.name or "error").lower().replace(" ", "_")
-            return json_error(status, name, error.description or error.name)
-        title, message = PAGE_MESSAGES.get(status, (error.name, error.description))
-        return render_template("error.html", title=title, message=message), status
+            response, _ = json_error(status, name, error.description or error.name)
+        else:
+            title, message = PAGE_MESSAGES.get(status, (error.name, error.description))
+            response = app.make_response(
+                render_template("error.html", title=title, message=message)
+            )
+        # Keep the error's own headers, such as Allow on a 405 and WWW-Authenticate on a 401.
+        for header, value in error.get_headers():
+            if header.lower() != "content-type":
+                response.headers[header] = value
+        return response, status
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

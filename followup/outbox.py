@@ -22,9 +22,10 @@ from followup.extensions import db
 from followup.models import CadenceStep, Message, Response
 from followup.models.base import utcnow
 from followup.rendering import message_context, render
-from surveys.invitations import invitation_for, survey_links
+from surveys.invitations import invitations_for, survey_links
 
 CHANNELS = ("email", "sms")
+MESSAGES = Message.__table__
 
 
 def claim_batch(channel: str, now: datetime, batch_size: int, lease_seconds: int) -> str | None:
@@ -120,7 +121,7 @@ def _prepare(messages: list[Message], now: datetime) -> list[OutgoingMessage]:
             )
         )
     }
-    outgoing = []
+    due = []
     for message in messages:
         skip = _skip_reason(message, answered)
         if skip:
@@ -137,19 +138,25 @@ def _prepare(messages: list[Message], now: datetime) -> list[OutgoingMessage]:
                 message.id,
                 now,
             )
-        step = message.step
-        survey = None
-        if step.survey is not None:
-            invitation = invitation_for(
-                message, step.survey, config["SECRET_KEY"], now, config["SURVEY_WINDOW_DAYS"]
-            )
-            survey = survey_links(
-                invitation, step.survey, config["SECRET_KEY"], config["PUBLIC_BASE_URL"]
+        due.append(message)
+    invitations = invitations_for(
+        [(m, m.step.survey) for m in due if m.step.survey is not None],
+        config["SECRET_KEY"],
+        now,
+        config["SURVEY_WINDOW_DAYS"],
+    )
+    outgoing = []
+    for message in due:
+        survey = message.step.survey
+        links = None
+        if survey is not None:
+            links = survey_links(
+                invitations[message.id], survey, config["SECRET_KEY"], config["PUBLIC_BASE_URL"]
             )
         context = message_context(
-            message.case, message.customer, config["ORGANISATION_NAME"], survey
+            message.case, message.customer, config["ORGANISATION_NAME"], links
         )
-        rendered = render(step.template, message.channel, context)
+        rendered = render(message.step.template, message.channel, context)
         outgoing.append(
             OutgoingMessage(
                 message_id=message.id,
@@ -175,15 +182,60 @@ def retry_delay(attempts: int, base_seconds: int) -> timedelta:
     return timedelta(seconds=seconds * random.uniform(0.8, 1.2))
 
 
-def _finish(message_id: int, token: str, case_id: int, values: dict, event: str, detail: dict):
-    db.session.execute(
-        sa.update(Message)
-        .where(Message.id == message_id, Message.claim_token == token)
-        .values(claim_token=None, locked_until=None, **values)
-        .execution_options(synchronize_session=False)
-    )
-    record_event(case_id, event, detail, message_id)
+def _start(message_id: int, token: str) -> int | None:
+    """Mark one claimed message as being sent and commit (with the previous message's outcome);
+    its attempt number, or None when it was cancelled since it was claimed."""
+    started = db.session.execute(
+        sa.update(MESSAGES)
+        .where(
+            MESSAGES.c.id == message_id,
+            MESSAGES.c.claim_token == token,
+            MESSAGES.c.status.in_(("scheduled", "sending")),
+        )
+        .values(status="sending", attempts=MESSAGES.c.attempts + 1)
+        .returning(MESSAGES.c.attempts)
+    ).scalar()
     db.session.commit()
+    return started
+
+
+def _attempt(channel, out: OutgoingMessage, attempt: int, step: str) -> tuple[str, dict, str, dict]:
+    """Send one message: (outcome, the row's new values, the timeline event, its detail)."""
+    config = current_app.config
+    try:
+        provider_id = channel.send(out)
+    except TransientSendError as error:
+        if attempt >= config["MAX_ATTEMPTS"]:
+            reason = f"gave up after {attempt} attempts: {error.reason}"
+            detail = {"reason": reason, "code": error.code}
+            return "failed", {"status": "failed", "error": reason}, "message.failed", detail
+        due = utcnow() + retry_delay(attempt, config["RETRY_BASE_SECONDS"])
+        values = {"status": "scheduled", "due_at": due, "error": error.reason}
+        detail = {
+            "reason": error.reason,
+            "code": error.code,
+            "attempt": attempt,
+            "next_attempt_at": due.isoformat(),
+        }
+        return "retry", values, "message.retry_scheduled", detail
+    except PermanentSendError as error:
+        detail = {"reason": error.reason, "code": error.code}
+        return "failed", {"status": "failed", "error": error.reason}, "message.failed", detail
+    values = {
+        "status": "sent",
+        "error": None,
+        "provider": channel.provider,
+        "provider_id": provider_id,
+        "sent_at": utcnow(),
+    }
+    detail = {
+        "step": step,
+        "channel": out.channel,
+        "to": out.to,
+        "provider": channel.provider,
+        "provider_id": provider_id,
+    }
+    return "sent", values, "message.sent", detail
 
 
 def dispatch(token: str) -> dict[str, int]:
@@ -215,55 +267,28 @@ def dispatch(token: str) -> dict[str, int]:
     case_ids = {m.id: m.case_id for m in messages}
     step_names = {m.id: m.step.name for m in messages}
     outgoing = _prepare(messages, now)
+    # The batch's rows are not needed as objects any more; an empty session keeps each of the
+    # commits below cheap.
+    db.session.expunge_all()
     counts["skipped"] = len(messages) - len(outgoing)
-    channel = channel_for(messages[0].channel, config) if outgoing else None
+    channel = channel_for(outgoing[0].channel, config) if outgoing else None
     for index, out in enumerate(outgoing):
         if time.monotonic() > deadline:
             release(token)
             counts["released"] = len(outgoing) - index
             break
-        started = db.session.execute(
-            sa.update(Message)
-            .where(
-                Message.id == out.message_id,
-                Message.claim_token == token,
-                Message.status.in_(("scheduled", "sending")),
-            )
-            .values(status="sending", attempts=Message.attempts + 1)
-            .returning(Message.attempts)
-            .execution_options(synchronize_session=False)
-        ).scalar()
-        db.session.commit()
-        if started is None:  # cancelled (reopened, answered) since the batch was prepared
+        attempt = _start(out.message_id, token)
+        if attempt is None:
             counts["skipped"] += 1
             continue
-        case_id = case_ids[out.message_id]
-        try:
-            provider_id = channel.send(out)
-        except TransientSendError as error:
-            if started >= config["MAX_ATTEMPTS"]:
-                reason = f"gave up after {started} attempts: {error.reason}"
-                _finish(out.message_id, token, case_id, {"status": "failed", "error": reason},
-                        "message.failed", {"reason": reason, "code": error.code})  # fmt: skip
-                counts["failed"] += 1
-            else:
-                due = utcnow() + retry_delay(started, config["RETRY_BASE_SECONDS"])
-                _finish(out.message_id, token, case_id,
-                        {"status": "scheduled", "due_at": due, "error": error.reason},
-                        "message.retry_scheduled",
-                        {"reason": error.reason, "code": error.code, "attempt": started,
-                         "next_attempt_at": due.isoformat()})  # fmt: skip
-                counts["retry"] += 1
-        except PermanentSendError as error:
-            _finish(out.message_id, token, case_id, {"status": "failed", "error": error.reason},
-                    "message.failed", {"reason": error.reason, "code": error.code})  # fmt: skip
-            counts["failed"] += 1
-        else:
-            _finish(out.message_id, token, case_id,
-                    {"status": "sent", "error": None, "provider": channel.provider,
-                     "provider_id": provider_id, "sent_at": utcnow()},
-                    "message.sent",
-                    {"step": step_names[out.message_id], "channel": out.channel, "to": out.to,
-                     "provider": channel.provider, "provider_id": provider_id})  # fmt: skip
-            counts["sent"] += 1
+        outcome, values, event, detail = _attempt(channel, out, attempt, step_names[out.message_id])
+        # Written now, committed by the next message's start (or below): one commit a message.
+        db.session.execute(
+            sa.update(MESSAGES)
+            .where(MESSAGES.c.id == out.message_id, MESSAGES.c.claim_token == token)
+            .values(claim_token=None, locked_until=None, **values)
+        )
+        record_event(case_ids[out.message_id], event, detail, out.message_id)
+        counts[outcome] += 1
+    db.session.commit()
     return counts

@@ -1,24 +1,31 @@
 """Rendering of lead-editable message templates in Jinja's sandbox with a fixed context."""
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
-from jinja2 import DictLoader, StrictUndefined
+from jinja2 import DictLoader, StrictUndefined, Template
 from jinja2.sandbox import SandboxedEnvironment
 
 from followup import ROOT
 from followup.models import Case, Customer, MessageTemplate
 
-_text_env = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
-
 
 @cache
-def _html_env() -> SandboxedEnvironment:
-    """HTML templates may extend "frame", the default responsive email frame."""
+def _environment(html: bool) -> SandboxedEnvironment:
+    """Text templates render raw; HTML ones autoescape and may extend "frame", the default
+    responsive email frame."""
+    if not html:
+        return SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
     frame = (ROOT / "templates" / "email" / "_frame.html").read_text()
     return SandboxedEnvironment(
         autoescape=True, undefined=StrictUndefined, loader=DictLoader({"frame": frame})
     )
+
+
+@lru_cache(maxsize=512)
+def _compiled(source: str, html: bool = False) -> Template:
+    """Compiling costs far more than rendering: each template source is compiled once."""
+    return _environment(html).from_string(source)
 
 
 @dataclass(frozen=True)
@@ -51,11 +58,11 @@ def message_context(case: Case, customer: Customer, organisation: str, survey: d
 
 def render(template: MessageTemplate, channel: str, context: dict) -> RenderedMessage:
     if channel == "sms":
-        text = _text_env.from_string(template.sms_text).render(context).strip()
+        text = _compiled(template.sms_text).render(context).strip()
         return RenderedMessage(subject="", html="", text=text)
-    subject = _text_env.from_string(template.email_subject).render(context)
+    subject = _compiled(template.email_subject).render(context)
     return RenderedMessage(
         subject=" ".join(subject.split()),
-        html=_html_env().from_string(template.email_html).render(context),
-        text=_text_env.from_string(template.email_text).render(context).strip() + "\n",
+        html=_compiled(template.email_html, html=True).render(context),
+        text=_compiled(template.email_text).render(context).strip() + "\n",
     )

@@ -9,16 +9,23 @@ from followup.models import Message, Survey, SurveyInvitation
 from surveys.tokens import hash_token, new_nonce, token_for
 
 
-def invitation_for(
-    message: Message, survey: Survey, secret_key: str, now: datetime, window_days: int
-) -> SurveyInvitation:
-    """The message's invitation, made on first use; a resend keeps the same link."""
-    invitation = db.session.scalar(
-        sa.select(SurveyInvitation).where(SurveyInvitation.message_id == message.id)
-    )
-    if invitation is None:
+def invitations_for(
+    messages: list[tuple[Message, Survey]], secret_key: str, now: datetime, window_days: int
+) -> dict[int, SurveyInvitation]:
+    """Each message's invitation by message id, made on first use; a resend keeps its link."""
+    found = {
+        invitation.message_id: invitation
+        for invitation in db.session.scalars(
+            sa.select(SurveyInvitation).where(
+                SurveyInvitation.message_id.in_([message.id for message, _ in messages])
+            )
+        )
+    }
+    for message, survey in messages:
+        if message.id in found:
+            continue
         nonce = new_nonce()
-        invitation = SurveyInvitation(
+        found[message.id] = SurveyInvitation(
             survey_id=survey.id,
             case_id=message.case_id,
             customer_id=message.customer_id,
@@ -29,8 +36,8 @@ def invitation_for(
             token_hash=hash_token(token_for(secret_key, nonce)),
             expires_at=now + timedelta(days=window_days),
         )
-        db.session.add(invitation)
-    return invitation
+        db.session.add(found[message.id])
+    return found
 
 
 def find_invitation(token: str) -> SurveyInvitation | None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import http.client
 import ipaddress
 import json
-import urllib.request
 from urllib.parse import urlsplit
 
 import python_http_client
+import requests
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 from sendgrid.helpers.mail import (
@@ -36,16 +35,38 @@ def is_loopback(url: str) -> bool:
         return False
 
 
-class _HttpClient(python_http_client.Client):
-    """python_http_client's Client that skips environment proxies for a loopback host.
+class _ResponseForSDK:
+    """A requests response as python_http_client reads a urllib one."""
 
-    The SDK builds a fresh ``urllib`` opener per request (so one TCP connection per send) and
-    that opener honours HTTP(S)_PROXY; an emulator on 127.0.0.1 must be reached directly.
+    def __init__(self, response: requests.Response):
+        self._response = response
+
+    def getcode(self) -> int:
+        return self._response.status_code
+
+    def read(self) -> bytes:
+        return self._response.content
+
+    def info(self):
+        return self._response.headers
+
+
+class _HttpClient(python_http_client.Client):
+    """python_http_client's Client sending through one keep-alive requests.Session.
+
+    The SDK opens a new connection (a TLS handshake against the real API) for every email;
+    a session keeps it open. Environment proxies are honoured, except for a loopback host
+    (the emulator), which is always reached directly.
     """
+
+    def __init__(self, session: requests.Session, **kwargs):
+        super().__init__(**kwargs)
+        self._session = session
 
     def _build_client(self, name=None):
         url_path = self._url_path + [name] if name else self._url_path
         return _HttpClient(
+            self._session,
             host=self.host,
             version=self._version,
             request_headers=self.request_headers,
@@ -55,9 +76,17 @@ class _HttpClient(python_http_client.Client):
         )
 
     def _make_request(self, opener, request, timeout=None):
-        if is_loopback(self.host):
-            opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        return super()._make_request(opener, request, timeout=timeout)
+        response = self._session.request(
+            request.get_method(),
+            request.full_url,
+            data=request.data,
+            headers=dict(request.header_items()),
+            timeout=timeout or self.timeout,
+        )
+        if response.status_code >= 400:
+            raise HTTPError(response.status_code, response.reason, response.content,
+                            response.headers)  # fmt: skip
+        return _ResponseForSDK(response)
 
 
 def _error_text(body: bytes | str | None) -> str:
@@ -100,9 +129,12 @@ class SendGridChannel:
         self.host = host.rstrip("/")
         self.timeout = timeout
         self._sdk = SendGridAPIClient(api_key, host=self.host)
+        session = requests.Session()
+        session.trust_env = not is_loopback(self.host)
         # The SDK builds its HTTP client in the constructor; swap in ours (same settings plus
-        # a timeout and direct loopback connections).
+        # a timeout and a keep-alive session).
         self._sdk.client = _HttpClient(
+            session,
             host=self.host,
             request_headers=self._sdk.client.request_headers,
             version=3,
@@ -141,9 +173,7 @@ class SendGridChannel:
             if status == 429 or status >= 500:
                 raise TransientSendError(reason, code=str(status)) from exc
             raise PermanentSendError(reason, code=str(status)) from exc
-        except (OSError, http.client.HTTPException) as exc:
-            # URLError, TimeoutError/socket.timeout and ConnectionError are all OSErrors.
-            cause = getattr(exc, "reason", None) or exc
-            code = "timeout" if isinstance(cause, TimeoutError) else "connection"
-            raise TransientSendError(f"SendGrid unreachable: {cause!r}", code=code) from exc
+        except requests.RequestException as exc:
+            code = "timeout" if isinstance(exc, requests.Timeout) else "connection"
+            raise TransientSendError(f"SendGrid unreachable: {exc!r}", code=code) from exc
         return response.headers.get("X-Message-Id") or ""

@@ -181,7 +181,13 @@ def test_unknown_case_and_unknown_cadence(client, seeded):
 
 
 def test_wrong_methods_and_unknown_api_paths_answer_json(client, seeded):
-    assert client.delete("/api/v1/cases/T-100", headers=seeded["auth"]).status_code == 405
+    response = client.delete("/api/v1/cases/T-100", headers=seeded["auth"])
+    assert response.status_code == 405
+    assert response.is_json
+    assert set(response.headers["Allow"].split(", ")) >= {"GET"}
+    page = client.delete("/s/some-token")
+    assert page.status_code == 405
+    assert "POST" in page.headers["Allow"]
     response = client.get("/api/v1/nothing-here", headers=seeded["auth"])
     assert response.status_code == 404
     assert response.is_json

@@ -10,7 +10,7 @@ from followup.extensions import db
 from followup.models import Case, CaseEvent, Customer, Message, Response, Survey
 from followup.models.base import utcnow
 from followup.setup import ensure_standard_setup
-from surveys.invitations import invitation_for
+from surveys.invitations import invitations_for
 from surveys.responses import is_negative, record_response
 from surveys.tokens import token_for
 
@@ -49,7 +49,7 @@ def survey_case(app):
     reminder = message("reminder", "no_answer", "scheduled", timedelta(days=2))
     always = message("always", "always", "scheduled", timedelta(days=3))
     db.session.flush()
-    invitation = invitation_for(checkin, survey, SECRET, now, 14)
+    invitation = invitations_for([(checkin, survey)], SECRET, now, 14)[checkin.id]
     db.session.commit()
     return {
         "case_id": case.id,
