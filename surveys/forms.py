@@ -19,8 +19,12 @@ CSAT_LABELS = {
 }
 
 
-def _strip(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
+# Control characters other than line breaks and tabs: no column keeps NUL, none is meant.
+_CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\n\r\t") | {0x7F: None}
+
+
+def _clean_text(value: str | None) -> str | None:
+    return value.translate(_CONTROL).strip() if isinstance(value, str) else value
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -55,7 +59,7 @@ class CsatForm(FlaskForm):
     )
     make_right = TextAreaField(
         "What would make this right?",
-        filters=[_strip],
+        filters=[_clean_text],
         validators=[
             Optional(),
             Length(max=MAX_TEXT, message=f"Please keep this to {MAX_TEXT} characters or fewer."),
@@ -63,7 +67,7 @@ class CsatForm(FlaskForm):
     )
     comment = TextAreaField(
         "Anything else you would like to tell us?",
-        filters=[_strip],
+        filters=[_clean_text],
         validators=[
             Optional(),
             Length(max=MAX_TEXT, message=f"Please keep this to {MAX_TEXT} characters or fewer."),

@@ -388,3 +388,18 @@ def test_is_negative_uses_the_survey_threshold(app, survey_case):
     assert [is_negative(survey, s) for s in range(1, 6)] == [True, True, False, False, False]
     survey.negative_max = 3
     assert is_negative(survey, 3)
+
+
+def test_control_characters_in_free_text_never_reach_the_database(client, survey_case):
+    reply = submit(
+        client,
+        survey_case["token"],
+        "",
+        score="2",
+        comment="bad\x00 service\x07",
+        make_right="call\x00 me",
+    )
+    assert reply.status_code == 303
+    [response] = responses()
+    assert response.comment == "bad service"
+    assert response.answers == {"make_right": "call me"}
