@@ -34,7 +34,16 @@ def secret_key(instance_path: Path) -> str:
     return path.read_text().strip()
 
 
+def _require_together(environ, names: tuple[str, ...]) -> None:
+    """A provider's settings are all set or all unset; half a provider fails at start, not at
+    the first send."""
+    missing = [name for name in names if not environ.get(name)]
+    if missing and len(missing) < len(names):
+        raise SystemExit(f"set {', '.join(names)} together; missing: {', '.join(missing)}")
+
+
 def load_settings(instance_path: Path, environ=os.environ) -> dict:
+    _require_together(environ, ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"))
     port = _int(environ, "PORT", 8000)
     redis_url = environ.get("REDIS_URL") or ""
     return {

@@ -1,0 +1,29 @@
+"""Settings from the environment: embedded defaults, and half-configured providers refused."""
+
+import pytest
+
+from followup.config import load_settings
+
+
+def test_defaults_are_the_embedded_ones(tmp_path):
+    settings = load_settings(tmp_path, environ={})
+    assert settings["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'followup.db'}"
+    assert settings["REDIS_URL"] == f"unix://{tmp_path / 'redis.sock'}"
+    assert settings["EMBEDDED_REDIS"] is True
+    assert settings["SECRET_KEY"] == load_settings(tmp_path, environ={})["SECRET_KEY"]
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_postgres_urls_use_psycopg_3(tmp_path):
+    settings = load_settings(tmp_path, environ={"DATABASE_URL": "postgres://u@db/followup"})
+    assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db/followup"
+
+
+def test_half_a_twilio_account_is_refused_at_start(tmp_path):
+    with pytest.raises(SystemExit, match="missing: TWILIO_FROM_NUMBER"):
+        load_settings(tmp_path, environ={"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t"})
+
+
+def test_a_number_that_is_not_a_number_is_refused(tmp_path):
+    with pytest.raises(SystemExit, match="FOLLOWUP_BATCH_SIZE must be a whole number"):
+        load_settings(tmp_path, environ={"FOLLOWUP_BATCH_SIZE": "lots"})
