@@ -21,6 +21,7 @@ from followup.channels.base import OutgoingMessage, PermanentSendError, Transien
 from followup.extensions import db
 from followup.models import CadenceStep, Message, Response
 from followup.models.base import utcnow
+from followup.models.customers import suppressed
 from followup.rendering import message_context, render
 from surveys.invitations import invitations_for, survey_links
 
@@ -97,14 +98,16 @@ def sweep(enqueue, queued_batches: int, now: datetime | None = None) -> SweepRes
     return SweepResult(batches)
 
 
-def _skip_reason(message: Message, answered: set[tuple[int, int]]) -> tuple[str, str] | None:
+def _skip_reason(
+    message: Message, answered: set[tuple[int, int]], blocked: set[tuple[str, str]]
+) -> tuple[str, str] | None:
     """(new status, reason) when a claimed message must not go out any more."""
     case = message.case
     if case.status != "closed" or case.round != message.round:
         return "cancelled", "case reopened"
     if message.condition == "no_answer" and (message.case_id, message.round) in answered:
         return "cancelled", "answered"
-    if message.customer.opted_out(message.channel):
+    if (message.channel, message.recipient) in blocked:
         label = "SMS" if message.channel == "sms" else "email"
         return "suppressed", f"customer opted out of {label}"
     return None
@@ -121,9 +124,10 @@ def _prepare(messages: list[Message], now: datetime) -> list[OutgoingMessage]:
             )
         )
     }
+    blocked = suppressed({(m.channel, m.recipient) for m in messages})
     due = []
     for message in messages:
-        skip = _skip_reason(message, answered)
+        skip = _skip_reason(message, answered, blocked)
         if skip:
             status, reason = skip
             message.status, message.error = status, reason

@@ -137,6 +137,10 @@ class MessageOut(Strict):
     provider_id: str | None
     error: str | None
     sent_at: datetime | None
+    delivery_status: str | None = Field(
+        description="What the provider reported later: delivered, undelivered, bounced ..."
+    )
+    delivery_error_code: str | None
 
 
 class ResponseOut(Strict):

@@ -2,8 +2,8 @@
 
 from followup.models.cadences import Cadence, CadenceStep, MessageTemplate
 from followup.models.cases import Case, CaseEvent
-from followup.models.customers import Customer
-from followup.models.messages import Message
+from followup.models.customers import Customer, Suppression
+from followup.models.messages import Message, ProviderEvent
 from followup.models.surveys import Response, Survey, SurveyInvitation
 from followup.models.users import ApiKey
 
@@ -16,7 +16,9 @@ __all__ = [
     "Customer",
     "Message",
     "MessageTemplate",
+    "ProviderEvent",
     "Response",
     "Survey",
     "SurveyInvitation",
+    "Suppression",
 ]

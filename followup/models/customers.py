@@ -1,8 +1,11 @@
-"""The customer aggregate: contact details, locale, time zone, per-channel opt-outs."""
+"""The customer aggregate: contact details, locale, time zone, and the suppression list that
+holds every opt-out, bounce and complaint by address (an opt-out belongs to the number or
+the mailbox, whichever customer record it later turns up on)."""
 
 from datetime import datetime
 
-from sqlalchemy import String
+import sqlalchemy as sa
+from sqlalchemy import String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from followup.extensions import db
@@ -19,8 +22,6 @@ class Customer(db.Model):
     phone: Mapped[str | None] = mapped_column(String(20), index=True)  # E.164
     locale: Mapped[str] = mapped_column(String(20), default="en")
     timezone: Mapped[str | None] = mapped_column(String(64))
-    email_opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    sms_opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -28,8 +29,12 @@ class Customer(db.Model):
     def first_name(self) -> str:
         return self.name.split()[0] if self.name.strip() else ""
 
+    def address(self, channel: str) -> str | None:
+        return self.phone if channel == "sms" else self.email
+
     def opted_out(self, channel: str) -> bool:
-        return (self.sms_opted_out_at if channel == "sms" else self.email_opted_out_at) is not None
+        address = self.address(channel)
+        return address is not None and (channel, address) in suppressed({(channel, address)})
 
     def to_dict(self) -> dict:
         return {
@@ -39,6 +44,33 @@ class Customer(db.Model):
             "phone": self.phone,
             "locale": self.locale,
             "timezone": self.timezone,
-            "email_opted_out": self.email_opted_out_at is not None,
-            "sms_opted_out": self.sms_opted_out_at is not None,
+            "email_opted_out": self.opted_out("email"),
+            "sms_opted_out": self.opted_out("sms"),
         }
+
+
+class Suppression(db.Model):
+    """An address no message of its channel may go to: why, and since when."""
+
+    __tablename__ = "suppressions"
+    __table_args__ = (UniqueConstraint("channel", "address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    address: Mapped[str] = mapped_column(String(320))
+    # stop, bounce, dropped, spamreport, unsubscribe, carrier_opt_out, ...
+    reason: Mapped[str] = mapped_column(String(50))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def suppressed(addresses: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of these (channel, address) pairs are on the suppression list, in one query."""
+    if not addresses:
+        return set()
+    rows = db.session.execute(
+        sa.select(Suppression.channel, Suppression.address).where(
+            sa.tuple_(Suppression.channel, Suppression.address).in_(list(addresses))
+        )
+    )
+    return {(channel, address) for channel, address in rows}

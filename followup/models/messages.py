@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from followup.extensions import db
@@ -10,6 +10,10 @@ from followup.models.base import UTCDateTime, utcnow
 
 MESSAGE_STATUSES = ("scheduled", "sending", "sent", "failed", "cancelled", "suppressed")
 PENDING_STATUSES = ("scheduled", "sending")
+# What the provider later reports, in the order a message moves through them: a report
+# never moves a message back (a late "sent" after "delivered" changes nothing).
+DELIVERY_ORDER = {"queued": 1, "sent": 2, "delivered": 3, "undelivered": 4, "failed": 4,
+                  "bounced": 4, "opened": 5, "clicked": 6}  # fmt: skip
 
 
 class Message(db.Model):
@@ -33,6 +37,9 @@ class Message(db.Model):
     provider: Mapped[str | None] = mapped_column(String(20))
     provider_id: Mapped[str | None] = mapped_column(String(100), index=True)
     error: Mapped[str | None] = mapped_column(Text)
+    delivery_status: Mapped[str | None] = mapped_column(String(20))
+    delivery_error_code: Mapped[str | None] = mapped_column(String(20))
+    delivery_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -55,4 +62,19 @@ class Message(db.Model):
             "provider_id": self.provider_id,
             "error": self.error,
             "sent_at": self.sent_at.isoformat() if self.sent_at else None,
+            "delivery_status": self.delivery_status,
+            "delivery_error_code": self.delivery_error_code,
         }
+
+
+class ProviderEvent(db.Model):
+    """A provider webhook event already handled (SendGrid's sg_event_id, Twilio's MessageSid),
+    so a redelivered event changes nothing."""
+
+    __tablename__ = "provider_events"
+    __table_args__ = (UniqueConstraint("provider", "event_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    event_id: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -38,6 +38,9 @@ class SurveyInvitation(db.Model):
     nonce: Mapped[str] = mapped_column(String(64))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # An SMS conversation asks at most one more thing: "comment" (what went wrong?) or
+    # "clarify" (a reply we could not read); "done" once that question was answered.
+    sms_state: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     survey: Mapped[Survey] = relationship()

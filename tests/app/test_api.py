@@ -6,6 +6,8 @@ import sqlalchemy as sa
 from followup.api.schemas import CaseDocument, ClosePlan, ReopenResult
 from followup.extensions import db
 from followup.models import Customer, Message
+from followup.models.base import utcnow
+from followup.suppressions import suppress
 
 CASE = {
     "external_id": "T-100",
@@ -90,9 +92,10 @@ def test_a_customer_without_a_phone_gets_the_check_in_by_email(client, seeded):
 def test_opted_out_email_is_planned_as_suppressed_and_on_the_timeline(client, seeded, app):
     body = {**CASE, "customer": {"name": "Bo", "email": "bo@example.com"}}
     post_case(client, seeded["auth"], body)
-    customer = db.session.scalar(sa.select(Customer))
-    customer.email_opted_out_at = customer.created_at
+    suppress("email", "bo@example.com", "unsubscribe", "unsubscribed", utcnow())
     db.session.commit()
+    customer = client.get("/api/v1/cases/T-100", headers=seeded["auth"]).json["customer"]
+    assert (customer["email_opted_out"], customer["sms_opted_out"]) == (True, False)
     plan = client.post("/api/v1/cases/T-100/close", headers=seeded["auth"]).json
     assert {m["status"] for m in plan["messages"]} == {"suppressed"}
     assert {m["error"] for m in plan["messages"]} == {"customer opted out of email"}
