@@ -22,11 +22,22 @@ from followup.extensions import db
 from followup.models import CadenceStep, Message, Response
 from followup.models.base import utcnow
 from followup.models.customers import suppressed
+from followup.models.messages import DELIVERY_ORDER
 from followup.rendering import message_context, render
+from followup.suppressions import suppress
 from surveys.invitations import invitations_for, survey_links
 
 CHANNELS = ("email", "sms")
 MESSAGES = Message.__table__
+# Twilio's codes for a number that opted out at the carrier, and for one that cannot take
+# texts (not a valid number, or a landline).
+TWILIO_OPTED_OUT = "21610"
+TWILIO_NOT_TEXTABLE = {"21211", "21614"}
+# Twilio's MessageStatus values as our delivery statuses.
+TWILIO_DELIVERY = {"accepted": "queued", "scheduled": "queued", "queued": "queued",
+                   "sending": "queued", "sent": "sent", "delivered": "delivered",
+                   "undelivered": "undelivered", "failed": "failed", "read": "opened",
+                   "canceled": "failed"}  # fmt: skip
 
 
 def claim_batch(channel: str, now: datetime, batch_size: int, lease_seconds: int) -> str | None:
@@ -293,6 +304,62 @@ def dispatch(token: str) -> dict[str, int]:
             .values(claim_token=None, locked_until=None, **values)
         )
         record_event(case_ids[out.message_id], event, detail, out.message_id)
+        if outcome == "failed" and out.channel == "sms" and detail.get("code"):
+            handle_sms_error(db.session.get(Message, out.message_id), detail["code"], utcnow())
         counts[outcome] += 1
     db.session.commit()
     return counts
+
+
+def record_delivery(message: Message, provider_status: str, error_code: str | None, now) -> bool:
+    """Apply a Twilio status callback: the delivery status moves forward only (a late "sent"
+    after "delivered" changes nothing). An error code may opt the number out or send the
+    step by email instead. True when the status changed. Flushes; the caller commits."""
+    status = TWILIO_DELIVERY.get(provider_status)
+    if status is None:
+        return False
+    if DELIVERY_ORDER[status] <= DELIVERY_ORDER.get(message.delivery_status or "", 0):
+        return False
+    message.delivery_status, message.delivery_error_code = status, error_code
+    message.delivery_updated_at = now
+    detail = {"provider_status": provider_status, "error_code": error_code}
+    record_event(message.case_id, f"message.{status}", detail, message.id, now)
+    if error_code:
+        handle_sms_error(message, error_code, now)
+    db.session.flush()
+    return True
+
+
+def handle_sms_error(message: Message, code: str, now: datetime) -> None:
+    """What a Twilio error code means beyond this message: the number opted out at the
+    carrier (no more texts to it), or cannot take texts (the step goes by email instead,
+    when the step let us choose the channel)."""
+    if code == TWILIO_OPTED_OUT:
+        suppress("sms", message.recipient, "carrier_opt_out", f"Twilio error {code}", now)
+    elif code in TWILIO_NOT_TEXTABLE and message.step and message.step.channel == "preferred":
+        customer = message.customer
+        if not customer.email or customer.opted_out("email"):
+            record_event(message.case_id, "message.no_fallback",
+                         {"reason": "the number cannot take texts and there is no email to use",
+                          "code": code}, message.id, now)  # fmt: skip
+            return
+        fallback = Message(
+            case_id=message.case_id,
+            customer_id=message.customer_id,
+            step_id=message.step_id,
+            round=message.round,
+            channel="email",
+            recipient=customer.email,
+            condition=message.condition,
+            due_at=now,
+            idempotency_key=f"{message.idempotency_key}:email",
+        )
+        if db.session.scalar(
+            sa.select(Message.id).where(Message.idempotency_key == fallback.idempotency_key)
+        ):
+            return
+        db.session.add(fallback)
+        db.session.flush()
+        record_event(message.case_id, "message.fallback_to_email",
+                     {"reason": f"Twilio error {code}: the number cannot take texts",
+                      "email_message_id": fallback.id}, message.id, now)  # fmt: skip

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from followup import outbox
 from followup.extensions import db
-from followup.models import CaseEvent, Message
+from followup.models import CaseEvent, Message, Suppression
 from followup.models.base import utcnow
 
 
@@ -88,6 +88,25 @@ def test_a_permanent_error_fails_at_once_with_the_providers_code(providers):
     assert failed["code"] == "21211"
     assert failed["reason"].startswith("21211: ")
     assert len(providers.requests("twilio")) == 1  # never retried
+
+
+def test_a_number_that_cannot_take_texts_gets_the_check_in_by_email(providers):
+    providers.set_faults(rate=1.0, status=400, code=21614, providers=["twilio"])
+    at = utcnow() + timedelta(hours=25)
+    run_sweep(at=at)
+    [fallback] = events("message.fallback_to_email")
+    run_sweep(at=at)
+    email = db.session.get(Message, fallback["email_message_id"])
+    assert (email.channel, email.status, email.step.name) == ("email", "sent", "check-in")
+    [request] = [r for r in providers.requests("sendgrid") if "/s/" in str(r["body"])]
+    assert request["body"]["personalizations"][0]["to"][0]["email"] == "ana@example.com"
+
+
+def test_a_carrier_opt_out_at_send_time_stops_every_later_text(providers):
+    providers.set_faults(rate=1.0, status=400, code=21610, providers=["twilio"])
+    run_sweep(at=utcnow() + timedelta(hours=25))
+    row = db.session.scalar(sa.select(Suppression))
+    assert (row.channel, row.address, row.reason) == ("sms", "+14155550123", "carrier_opt_out")
 
 
 def test_retries_stop_at_the_limit_and_the_reason_is_on_the_timeline(providers):

@@ -1,0 +1,78 @@
+"""Twilio webhooks: replies to our texts (answers, STOP/START/HELP) and delivery status
+callbacks. Each request must carry a valid X-Twilio-Signature for our public URL."""
+
+from flask import Response, abort, current_app, request
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from followup.extensions import db
+from followup.models import Message
+from followup.models.base import utcnow
+from followup.outbox import record_delivery
+from followup.suppressions import lift, suppress
+from followup.webhooks import bp
+from followup.webhooks.events import first_time
+from surveys.sms import Replies, answer_by_text, keyword, open_invitation
+
+
+def _check_signature() -> None:
+    """403 unless Twilio signed this request for the URL it was sent to: the public URL
+    (PUBLIC_BASE_URL), or the URL as the proxies in front of us report it."""
+    token = current_app.config["TWILIO_AUTH_TOKEN"]
+    if not token:
+        abort(403, "Twilio is not configured (TWILIO_AUTH_TOKEN is unset)")
+    signature = request.headers.get("X-Twilio-Signature", "")
+    path = request.full_path.rstrip("?")
+    urls = {current_app.config["PUBLIC_BASE_URL"] + path, request.url}
+    validator = RequestValidator(token)
+    if not signature or not any(validator.validate(url, request.form, signature) for url in urls):
+        abort(403, "the X-Twilio-Signature header does not match this request")
+
+
+def _twiml(text: str | None) -> Response:
+    reply = MessagingResponse()
+    if text:
+        reply.message(text)
+    return Response(str(reply), mimetype="application/xml")
+
+
+@bp.post("/twilio/sms")
+def sms_reply():
+    _check_signature()
+    phone, body = request.form.get("From", "").strip(), request.form.get("Body", "")
+    if not phone:
+        abort(400, "From is missing")
+    if not first_time("twilio-sms", request.form.get("MessageSid", "")):
+        return _twiml(None)
+    now = utcnow()
+    replies = Replies(current_app.config["ORGANISATION_NAME"])
+    word = keyword(body)
+    if word == "stop":
+        suppress("sms", phone, "stop", f"replied {body.strip()[:20]!r}", now)
+        text = replies.stopped()
+    elif word == "start":
+        lift("sms", phone)
+        text = replies.started()
+    elif word == "help":
+        text = replies.help()
+    else:
+        invitation = open_invitation(phone, now)
+        text = answer_by_text(invitation, body, replies, now) if invitation else None
+    db.session.commit()
+    return _twiml(text)
+
+
+@bp.post("/twilio/status")
+def sms_status():
+    _check_signature()
+    message_id = request.args.get("m", "")
+    status = request.form.get("MessageStatus", "").strip().lower()
+    if not message_id.isdigit() or not status:
+        abort(400, "the m query parameter and MessageStatus are required")
+    message = db.session.get(Message, int(message_id))
+    sid = request.form.get("MessageSid", "")
+    if message is None or message.channel != "sms" or (message.provider_id or sid) != sid:
+        abort(404, "no text message matches this callback")
+    changed = record_delivery(message, status, request.form.get("ErrorCode") or None, utcnow())
+    db.session.commit()
+    return {"updated": changed}
