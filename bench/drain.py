@@ -625,6 +625,7 @@ def _bench(args: argparse.Namespace, wall_started: float) -> int:
             "FOLLOWUP_SWEEP_INTERVAL": "1",
             "NO_PROXY": "127.0.0.1,localhost",
             "no_proxy": "127.0.0.1,localhost",
+            "FOLLOWUP_SMS_HOURS": "00:00-00:00",  # the bench runs at any hour
         }
         if args.batch_size:
             env["FOLLOWUP_BATCH_SIZE"] = str(args.batch_size)

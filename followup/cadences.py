@@ -2,8 +2,9 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class ContactLike(Protocol):
@@ -18,6 +19,53 @@ class StepLike(Protocol):
     delay_seconds: int
     channel: str  # email, sms or preferred
     condition: str  # always or no_answer
+
+
+@dataclass(frozen=True)
+class SendingHours:
+    """The local hours texts may go out in (08:00-21:00 by default), in one time zone; the same
+    start and end ("00:00-00:00") mean at any hour."""
+
+    start: time
+    end: time
+    zone: ZoneInfo
+
+    @classmethod
+    def parse(cls, hours: str, zone: str) -> "SendingHours":
+        """From "08:00-21:00" and an IANA zone name; ValueError naming what is wrong."""
+        try:
+            start, end = (time.fromisoformat(part.strip()) for part in hours.split("-"))
+        except ValueError:
+            raise ValueError(f"sending hours must look like 08:00-21:00, got {hours!r}") from None
+        try:
+            return cls(start, end, ZoneInfo(zone))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {zone!r}") from None
+
+    def in_zone(self, zone: str | None) -> "SendingHours":
+        """The same hours in the customer's zone, when it is a known one."""
+        try:
+            return SendingHours(self.start, self.end, ZoneInfo(zone)) if zone else self
+        except (ZoneInfoNotFoundError, ValueError):
+            return self
+
+    def allows(self, moment: datetime) -> bool:
+        local = moment.astimezone(self.zone).time()
+        if self.start == self.end:
+            return True
+        if self.start < self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end  # a window across midnight
+
+    def next_allowed(self, moment: datetime) -> datetime:
+        """The moment itself when texts may go out then, else the next local start time."""
+        if self.allows(moment):
+            return moment
+        local = moment.astimezone(self.zone)
+        start = datetime.combine(local.date(), self.start, tzinfo=self.zone)
+        if start <= local:
+            start = datetime.combine(local.date() + timedelta(days=1), self.start, tzinfo=self.zone)
+        return start.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -49,18 +97,25 @@ def resolve_channel(step_channel: str, customer: ContactLike) -> tuple[str, str 
 
 
 def plan_round(
-    case_id: int, round_number: int, customer: ContactLike, steps: Sequence[StepLike], now: datetime
+    case_id: int,
+    round_number: int,
+    customer: ContactLike,
+    steps: Sequence[StepLike],
+    now: datetime,
+    sms_hours: SendingHours,
 ) -> list[PlannedMessage]:
-    """Every message one close round of a cadence plans, suppressed ones included."""
+    """Every message one close round of a cadence plans, suppressed ones included; a text
+    due outside the customer's sending hours is due at the next allowed minute instead."""
     planned = []
     for step in steps:
         channel, recipient, suppressed = resolve_channel(step.channel, customer)
+        due_at = now + timedelta(seconds=step.delay_seconds)
         planned.append(
             PlannedMessage(
                 step_id=step.id,
                 channel=channel,
                 recipient=recipient,
-                due_at=now + timedelta(seconds=step.delay_seconds),
+                due_at=sms_hours.next_allowed(due_at) if channel == "sms" else due_at,
                 condition=step.condition,
                 idempotency_key=f"case:{case_id}:round:{round_number}:step:{step.id}",
                 suppressed_reason=suppressed,

@@ -6,6 +6,7 @@ Each operation changes rows and flushes; the caller commits.
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask import current_app
 
 from followup.cadences import plan_round
 from followup.extensions import db
@@ -119,7 +120,8 @@ def close_case(case: Case, cadence_name: str | None, now: datetime) -> bool:
     db.session.refresh(case)
     if not won:
         return False
-    planned = plan_round(case.id, case.round, case.customer, cadence.steps, now)
+    sms_hours = current_app.config["SMS_HOURS"].in_zone(case.customer.timezone)
+    planned = plan_round(case.id, case.round, case.customer, cadence.steps, now, sms_hours)
     for plan in planned:
         message = Message(
             case_id=case.id,

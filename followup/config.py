@@ -4,6 +4,8 @@ import os
 import secrets
 from pathlib import Path
 
+from followup.cadences import SendingHours
+
 
 def _int(environ, name: str, default: int) -> int:
     raw = environ.get(name)
@@ -42,6 +44,15 @@ def _require_together(environ, names: tuple[str, ...]) -> None:
         raise SystemExit(f"set {', '.join(names)} together; missing: {', '.join(missing)}")
 
 
+def _sending_hours(environ) -> SendingHours:
+    hours = environ.get("FOLLOWUP_SMS_HOURS") or "08:00-21:00"
+    zone = environ.get("FOLLOWUP_TIMEZONE") or "UTC"
+    try:
+        return SendingHours.parse(hours, zone)
+    except ValueError as error:
+        raise SystemExit(f"FOLLOWUP_SMS_HOURS / FOLLOWUP_TIMEZONE: {error}") from None
+
+
 def load_settings(instance_path: Path, environ=os.environ) -> dict:
     _require_together(environ, ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"))
     port = _int(environ, "PORT", 8000)
@@ -75,6 +86,7 @@ def load_settings(instance_path: Path, environ=os.environ) -> dict:
         "SURVEY_WINDOW_DAYS": _int(environ, "FOLLOWUP_SURVEY_WINDOW_DAYS", 14),
         "MAX_CONTENT_LENGTH": _int(environ, "FOLLOWUP_MAX_REQUEST_BYTES", 64 * 1024),
         "QUEUE_PREFIX": environ.get("FOLLOWUP_QUEUE_PREFIX") or "",
+        "SMS_HOURS": _sending_hours(environ),
         # Customers leave survey pages open for hours; the form stays valid for a day.
         "WTF_CSRF_TIME_LIMIT": 24 * 3600,
     }

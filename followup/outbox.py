@@ -145,6 +145,15 @@ def _prepare(messages: list[Message], now: datetime) -> list[OutgoingMessage]:
             message.claim_token = message.locked_until = None
             record_event(message.case_id, f"message.{status}", {"reason": reason}, message.id, now)
             continue
+        if message.channel == "sms" and message.status == "scheduled":
+            allowed = config["SMS_HOURS"].in_zone(message.customer.timezone).next_allowed(now)
+            if allowed > now:  # a retry or a late claim landed in the customer's night
+                message.due_at = allowed
+                message.claim_token = message.locked_until = None
+                detail = {"reason": "quiet hours in the customer's time zone",
+                          "until": allowed.isoformat()}  # fmt: skip
+                record_event(message.case_id, "message.deferred", detail, message.id, now)
+                continue
         if message.status == "sending":
             record_event(
                 message.case_id,

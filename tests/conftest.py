@@ -11,6 +11,7 @@ import redis
 import sqlalchemy as sa
 
 from followup import create_app
+from followup.cadences import SendingHours
 from followup.extensions import db
 from workers.embedded_redis import answers, embedded_redis
 
@@ -97,6 +98,8 @@ def app_config(database_url, redis_url, queue_prefix, tmp_path_factory) -> dict:
         "QUEUE_PREFIX": queue_prefix,
         "SECRET_KEY": "test-secret",
         "PUBLIC_BASE_URL": "http://followup.test",
+        # Tests run at any hour: texts may go out at any hour unless a test says otherwise.
+        "SMS_HOURS": SendingHours.parse("00:00-00:00", "UTC"),
     }
 
 

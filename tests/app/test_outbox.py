@@ -2,12 +2,14 @@
 
 import json
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from followup import outbox
+from followup.cadences import SendingHours
 from followup.extensions import db
 from followup.models import Case, CaseEvent, Message, Suppression
 from followup.models.base import utcnow
@@ -165,3 +167,31 @@ def test_sweep_claims_batches_round_robin_within_the_room(app, client, seeded):
     db.session.commit()
     claimed = outbox.sweep(lambda *a: None, queued_batches=0, now=due).claimed_batches
     assert [channel for channel, _ in claimed] == ["email", "sms", "email"]
+
+
+def hours_excluding_now() -> SendingHours:
+    """A one-hour sending window that starts two hours from now: now is quiet."""
+    now = utcnow().replace(second=0, microsecond=0)
+    start, end = (now + timedelta(hours=2)).time(), (now + timedelta(hours=3)).time()
+    return SendingHours(start, end, ZoneInfo("UTC"))
+
+
+def test_a_check_in_due_in_quiet_hours_is_planned_for_the_next_allowed_minute(app, client, seeded):
+    app.config["SMS_HOURS"] = hours = hours_excluding_now()
+    plan = close(client, seeded["auth"]).json["messages"]
+    check_in = next(m for m in plan if m["channel"] == "sms")
+    due = datetime.fromisoformat(check_in["due_at"])
+    unrestricted = datetime.fromisoformat(plan[0]["due_at"]) + timedelta(hours=24)
+    assert hours.allows(due) and timedelta(0) < due - unrestricted <= timedelta(hours=24)
+
+
+def test_a_text_claimed_in_quiet_hours_is_deferred_not_sent_nor_dropped(app, client, seeded):
+    close(client, seeded["auth"], cadence="Demo")
+    app.config["SMS_HOURS"] = hours_excluding_now()
+    sweep_and_dispatch(at=utcnow() + timedelta(seconds=15))
+    sms = db.session.scalar(sa.select(Message).where(Message.channel == "sms"))
+    assert sms.status == "scheduled" and sms.claim_token is None
+    assert app.config["SMS_HOURS"].allows(sms.due_at) and sms.due_at > utcnow()
+    [event] = db.session.scalars(sa.select(CaseEvent).where(CaseEvent.kind == "message.deferred"))
+    assert event.detail["until"] == sms.due_at.isoformat()
+    assert [m["channel"] for m in sent_messages(app)] == ["email"]

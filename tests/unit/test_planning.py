@@ -3,10 +3,13 @@
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from followup.cadences import plan_round, resolve_channel
+import pytest
+
+from followup.cadences import SendingHours, plan_round, resolve_channel
 from followup.outbox import retry_delay
 
 NOW = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
+HOURS = SendingHours.parse("08:00-21:00", "UTC")
 
 
 @dataclass
@@ -36,7 +39,7 @@ STANDARD = [
 
 
 def test_standard_cadence_for_a_customer_with_phone_and_email():
-    planned = plan_round(7, 1, Contact(), STANDARD, NOW)
+    planned = plan_round(7, 1, Contact(), STANDARD, NOW, HOURS)
     assert [(p.channel, p.recipient, p.due_at - NOW, p.condition) for p in planned] == [
         ("email", "ana@example.com", timedelta(0), "always"),
         ("sms", "+14155550123", timedelta(hours=24), "always"),
@@ -67,8 +70,8 @@ def test_missing_contact_and_opt_out_are_planned_as_suppressed_with_a_reason():
 
 
 def test_a_new_round_gets_new_idempotency_keys():
-    first = {p.idempotency_key for p in plan_round(7, 1, Contact(), STANDARD, NOW)}
-    second = {p.idempotency_key for p in plan_round(7, 2, Contact(), STANDARD, NOW)}
+    first = {p.idempotency_key for p in plan_round(7, 1, Contact(), STANDARD, NOW, HOURS)}
+    second = {p.idempotency_key for p in plan_round(7, 2, Contact(), STANDARD, NOW, HOURS)}
     assert first.isdisjoint(second)
 
 
@@ -78,3 +81,60 @@ def test_retry_delay_grows_exponentially_and_is_capped():
         expected = 30 * 2 ** (attempt - 1)
         assert 0.8 * expected <= delay <= 1.2 * expected
     assert retry_delay(30, 30).total_seconds() <= 3600 * 1.2
+
+
+# Quiet hours
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+@pytest.mark.parametrize(
+    "zone, due, expected",
+    [
+        # 15:00 UTC is 04:00 next morning in Auckland (UTC+13 in November): wait until 08:00
+        ("Pacific/Auckland", "2026-11-22T15:00+00:00", "2026-11-23T08:00+13:00"),
+        # 15:00 UTC is 07:00 in Los Angeles: one hour to wait
+        ("America/Los_Angeles", "2026-11-22T15:00+00:00", "2026-11-22T08:00-08:00"),
+        # 21:00 sharp is already quiet; 20:59 is not
+        ("Europe/Paris", "2026-11-22T21:00+01:00", "2026-11-23T08:00+01:00"),
+        ("Europe/Paris", "2026-11-22T20:59+01:00", "2026-11-22T20:59+01:00"),
+        # the night the clocks go forward in New York
+        ("America/New_York", "2026-03-08T02:30-05:00", "2026-03-08T08:00-04:00"),
+        # Kathmandu's quarter-hour offset
+        ("Asia/Kathmandu", "2026-11-22T23:59+05:45", "2026-11-23T08:00+05:45"),
+    ],
+)
+def test_texts_wait_for_the_customers_morning(zone, due, expected):
+    hours = HOURS.in_zone(zone)
+    assert hours.next_allowed(at(due)) == at(expected)
+    assert hours.allows(hours.next_allowed(at(due)))
+
+
+def test_a_sending_window_may_cross_midnight():
+    night_shift = SendingHours.parse("20:00-02:00", "UTC")
+    assert night_shift.allows(at("2026-11-22T01:59+00:00"))
+    assert night_shift.next_allowed(at("2026-11-22T02:00+00:00")) == at("2026-11-22T20:00+00:00")
+
+
+def test_only_texts_are_deferred_and_an_unknown_zone_keeps_the_default():
+    hours = HOURS.in_zone("Pacific/Auckland")
+    planned = plan_round(7, 1, Contact(), STANDARD, NOW - timedelta(hours=1), hours)
+    thank_you, check_in, _ = planned
+    assert thank_you.due_at == NOW - timedelta(hours=1)  # email goes at once
+    assert hours.allows(check_in.due_at) and check_in.channel == "sms"
+    assert HOURS.in_zone("Mars/Olympus") is HOURS
+
+
+def test_the_same_start_and_end_means_any_hour():
+    assert SendingHours.parse("00:00-00:00", "UTC").next_allowed(
+        NOW.replace(hour=3)
+    ) == NOW.replace(hour=3)
+
+
+@pytest.mark.parametrize("hours, zone", [("8-21", "UTC"), ("08:00", "UTC"),
+                                         ("08:00-21:00", "Nowhere/Town")])  # fmt: skip
+def test_bad_sending_hours_are_refused(hours, zone):
+    with pytest.raises(ValueError):
+        SendingHours.parse(hours, zone)
