@@ -19,6 +19,7 @@ class StepLike(Protocol):
     delay_seconds: int
     channel: str  # email, sms or preferred
     condition: str  # always or no_answer
+    survey_id: int | None
 
 
 @dataclass(frozen=True)
@@ -103,12 +104,19 @@ def plan_round(
     steps: Sequence[StepLike],
     now: datetime,
     sms_hours: SendingHours,
+    no_surveys: str | None = None,
 ) -> list[PlannedMessage]:
     """Every message one close round of a cadence plans, suppressed ones included; a text
-    due outside the customer's sending hours is due at the next allowed minute instead."""
+    due outside the customer's sending hours is due at the next allowed minute instead.
+
+    `no_surveys` says why this customer gets no survey now (excluded, or surveyed recently):
+    the steps that carry one are planned as suppressed with that reason; a thank-you is not.
+    """
     planned = []
     for step in steps:
         channel, recipient, suppressed = resolve_channel(step.channel, customer)
+        if step.survey_id is not None and no_surveys:
+            suppressed = no_surveys
         due_at = now + timedelta(seconds=step.delay_seconds)
         planned.append(
             PlannedMessage(

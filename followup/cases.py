@@ -3,14 +3,14 @@
 Each operation changes rows and flushes; the caller commits.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 
 from followup.cadences import plan_round
 from followup.extensions import db
-from followup.models import Cadence, Case, CaseEvent, Customer, Message, Response
+from followup.models import Cadence, CadenceStep, Case, CaseEvent, Customer, Message, Response
 from followup.models.base import utcnow
 
 
@@ -54,7 +54,7 @@ def upsert_customer(data: dict) -> Customer:
     if customer is None:
         customer = Customer()
         db.session.add(customer)
-    for field in ("external_id", "name", "email", "phone", "locale", "timezone"):
+    for field in ("external_id", "name", "email", "phone", "locale", "timezone", "tags"):
         if data.get(field) is not None:
             setattr(customer, field, data[field])
     if not customer.email and not customer.phone:
@@ -108,6 +108,30 @@ def choose_cadence(name: str | None) -> Cadence:
     return cadence
 
 
+def why_no_survey(case: Case, now: datetime) -> str | None:
+    """Why this round may carry no survey: the customer is in a segment never surveyed, or
+    was surveyed (on any of their cases) within the last FOLLOWUP_SURVEY_CAP_DAYS days."""
+    config = current_app.config
+    excluded = sorted({tag.lower() for tag in case.customer.tags or []} & config["NO_SURVEY_TAGS"])
+    if excluded:
+        return f"customers tagged {excluded[0]!r} are not surveyed"
+    days = config["SURVEY_CAP_DAYS"]
+    last = db.session.scalar(
+        sa.select(sa.func.max(Message.due_at))
+        .join(CadenceStep, CadenceStep.id == Message.step_id)
+        .where(
+            Message.customer_id == case.customer_id,
+            CadenceStep.survey_id.is_not(None),
+            Message.status.in_(("scheduled", "sending", "sent")),
+            Message.due_at >= now - timedelta(days=days),
+            sa.not_(sa.and_(Message.case_id == case.id, Message.round == case.round)),
+        )
+    )
+    if last is not None:
+        return f"frequency cap: surveyed on {last:%Y-%m-%d}, one survey per {days} days"
+    return None
+
+
 def close_case(case: Case, cadence_name: str | None, now: datetime) -> bool:
     """Close the case and plan its follow-ups; False when it was already closed (nothing new)."""
     cadence = choose_cadence(cadence_name)
@@ -121,7 +145,10 @@ def close_case(case: Case, cadence_name: str | None, now: datetime) -> bool:
     if not won:
         return False
     sms_hours = current_app.config["SMS_HOURS"].in_zone(case.customer.timezone)
-    planned = plan_round(case.id, case.round, case.customer, cadence.steps, now, sms_hours)
+    no_surveys = why_no_survey(case, now)
+    planned = plan_round(
+        case.id, case.round, case.customer, cadence.steps, now, sms_hours, no_surveys
+    )
     for plan in planned:
         message = Message(
             case_id=case.id,

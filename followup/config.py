@@ -87,6 +87,12 @@ def load_settings(instance_path: Path, environ=os.environ) -> dict:
         "MAX_CONTENT_LENGTH": _int(environ, "FOLLOWUP_MAX_REQUEST_BYTES", 64 * 1024),
         "QUEUE_PREFIX": environ.get("FOLLOWUP_QUEUE_PREFIX") or "",
         "SMS_HOURS": _sending_hours(environ),
+        "SURVEY_CAP_DAYS": _int(environ, "FOLLOWUP_SURVEY_CAP_DAYS", 30),
+        "NO_SURVEY_TAGS": {
+            tag.strip().lower()
+            for tag in (environ.get("FOLLOWUP_NO_SURVEY_TAGS") or "vip,partner").split(",")
+            if tag.strip()
+        },
         # Customers leave survey pages open for hours; the form stays valid for a day.
         "WTF_CSRF_TIME_LIMIT": 24 * 3600,
     }

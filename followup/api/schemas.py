@@ -12,6 +12,7 @@ from followup.models.cases import PRIORITIES
 
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 EXTERNAL_ID_PATTERN = r"^[^\s/\x00-\x1f\x7f]{1,200}$"
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=EXTERNAL_ID_PATTERN)]
 
 
@@ -50,6 +51,9 @@ class CustomerIn(Strict):
     )
     locale: str | None = Field(None, pattern=r"^[a-zA-Z]{2,3}([-_][a-zA-Z0-9]{2,8})?$")
     timezone: str | None = Field(None, max_length=64, description="IANA name, like Europe/Paris.")
+    tags: list[Tag] | None = Field(
+        None, max_length=50, description="Segments, like vip; see FOLLOWUP_NO_SURVEY_TAGS."
+    )
 
     _email = field_validator("email")(normalise_email)
     _phone = field_validator("phone")(normalise_phone)
@@ -83,10 +87,7 @@ class CaseIn(Strict):
     agent: AgentIn | None = None
     team: Text200 | None = None
     priority: Literal[PRIORITIES] | None = None  # type: ignore[valid-type]
-    tags: (
-        list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]]
-        | None
-    ) = Field(None, max_length=50)
+    tags: list[Tag] | None = Field(None, max_length=50)
     customer: CustomerIn | None = Field(None, description="Required when the case is new.")
 
 
@@ -103,6 +104,7 @@ class CustomerOut(Strict):
     phone: str | None
     locale: str
     timezone: str | None
+    tags: list[str]
     email_opted_out: bool
     sms_opted_out: bool
 

@@ -5,7 +5,7 @@ the mailbox, whichever customer record it later turns up on)."""
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy import String, Text, UniqueConstraint
+from sqlalchemy import JSON, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from followup.extensions import db
@@ -22,6 +22,8 @@ class Customer(db.Model):
     phone: Mapped[str | None] = mapped_column(String(20), index=True)  # E.164
     locale: Mapped[str] = mapped_column(String(20), default="en")
     timezone: Mapped[str | None] = mapped_column(String(64))
+    # Segments such as "vip" or "partner"; FOLLOWUP_NO_SURVEY_TAGS names those never surveyed.
+    tags: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -44,6 +46,7 @@ class Customer(db.Model):
             "phone": self.phone,
             "locale": self.locale,
             "timezone": self.timezone,
+            "tags": self.tags or [],
             "email_opted_out": self.opted_out("email"),
             "sms_opted_out": self.opted_out("sms"),
         }

@@ -216,3 +216,36 @@ def test_openapi_document_lists_exactly_the_api_routes(client, app):
                 for content in response.get("content", {}).values():
                     name = content["schema"]["$ref"].rsplit("/", 1)[1]
                     assert name in schemas
+
+
+def close_new_case(client, auth, external_id: str, customer: dict) -> list[dict]:
+    post_case(client, auth, {**CASE, "external_id": external_id, "customer": customer})
+    return client.post(f"/api/v1/cases/{external_id}/close", headers=auth).json["messages"]
+
+
+def test_one_survey_per_customer_per_30_days_whatever_the_number_of_cases(client, seeded):
+    customer = {"external_id": "c-1", "name": "Ana", "email": "ana@example.com"}
+    first = close_new_case(client, seeded["auth"], "F-1", customer)
+    assert [m["status"] for m in first] == ["scheduled"] * 3
+    for external_id in ("F-2", "F-3"):
+        again = close_new_case(client, seeded["auth"], external_id, customer)
+        assert [(m["step"], m["status"]) for m in again] == [
+            ("thank-you", "scheduled"), ("check-in", "suppressed"), ("reminder", "suppressed")
+        ]  # fmt: skip
+        assert again[1]["error"].startswith("frequency cap: surveyed on ")
+    # reopening the first case cancels its survey: the next close may survey again
+    client.post("/api/v1/cases/F-1/reopen", headers=seeded["auth"])
+    client.post("/api/v1/cases/F-1/close", headers=seeded["auth"])
+    plan = client.get("/api/v1/cases/F-1", headers=seeded["auth"]).json["messages"]
+    assert [m["status"] for m in plan if m["round"] == 2] == ["scheduled"] * 3
+
+
+def test_customers_in_an_excluded_segment_get_the_thank_you_but_no_survey(client, seeded):
+    customer = {"name": "Vi", "email": "vi@example.com", "tags": ["VIP", "emea"]}
+    plan = close_new_case(client, seeded["auth"], "V-1", customer)
+    assert [m["status"] for m in plan] == ["scheduled", "suppressed", "suppressed"]
+    assert plan[1]["error"] == "customers tagged 'vip' are not surveyed"
+    shown = client.get("/api/v1/cases/V-1", headers=seeded["auth"]).json
+    assert shown["customer"]["tags"] == ["VIP", "emea"]
+    kinds = [e["kind"] for e in shown["timeline"]]
+    assert kinds.count("message.suppressed") == 2

@@ -29,12 +29,13 @@ class Step:
     delay_seconds: int
     channel: str
     condition: str = "always"
+    survey_id: int | None = None
 
 
 STANDARD = [
     Step(1, 0, "email"),
-    Step(2, 24 * 3600, "preferred"),
-    Step(3, 72 * 3600, "email", "no_answer"),
+    Step(2, 24 * 3600, "preferred", survey_id=1),
+    Step(3, 72 * 3600, "email", "no_answer", survey_id=1),
 ]
 
 
@@ -138,3 +139,12 @@ def test_the_same_start_and_end_means_any_hour():
 def test_bad_sending_hours_are_refused(hours, zone):
     with pytest.raises(ValueError):
         SendingHours.parse(hours, zone)
+
+
+def test_a_customer_who_gets_no_surveys_still_gets_the_thank_you():
+    planned = plan_round(7, 1, Contact(), STANDARD, NOW, HOURS, no_surveys="excluded: tag vip")
+    assert [p.suppressed_reason for p in planned] == [
+        None,
+        "excluded: tag vip",
+        "excluded: tag vip",
+    ]
