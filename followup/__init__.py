@@ -51,10 +51,13 @@ def create_app(config: dict | None = None) -> Flask:
     from followup.api import bp as api_bp
     from followup.dev import bp as dev_bp
     from followup.errors import register_error_pages
+    from followup.webhooks import bp as webhooks_bp
     from surveys.routes import bp as surveys_bp
 
     app.register_blueprint(api_bp)
     app.register_blueprint(surveys_bp)
+    csrf.exempt(webhooks_bp)
+    app.register_blueprint(webhooks_bp)
     if app.config["DEV_OUTBOX"]:
         app.register_blueprint(dev_bp)
     register_error_pages(app)
