@@ -24,6 +24,7 @@ from followup.models.base import utcnow
 from followup.models.customers import suppressed
 from followup.rendering import message_context, render
 from surveys.invitations import invitations_for, survey_links
+from surveys.unsubscribe import unsubscribe_links_for, unsubscribe_url
 
 CHANNELS = ("email", "sms")
 MESSAGES = Message.__table__
@@ -149,6 +150,9 @@ def _prepare(messages: list[Message], now: datetime) -> list[OutgoingMessage]:
         now,
         config["SURVEY_WINDOW_DAYS"],
     )
+    unsubscribe_links = unsubscribe_links_for(
+        [m for m in due if m.channel == "email" and m.recipient], config["SECRET_KEY"], now
+    )
     outgoing = []
     for message in due:
         survey = message.step.survey
@@ -157,8 +161,17 @@ def _prepare(messages: list[Message], now: datetime) -> list[OutgoingMessage]:
             links = survey_links(
                 invitations[message.id], survey, config["SECRET_KEY"], config["PUBLIC_BASE_URL"]
             )
+        unsubscribe, headers = None, {}
+        if message.id in unsubscribe_links:
+            unsubscribe = unsubscribe_url(
+                unsubscribe_links[message.id], config["SECRET_KEY"], config["PUBLIC_BASE_URL"]
+            )
+            headers = {  # RFC 8058 one-click unsubscribe
+                "List-Unsubscribe": f"<{unsubscribe}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            }
         context = message_context(
-            message.case, message.customer, config["ORGANISATION_NAME"], links
+            message.case, message.customer, config["ORGANISATION_NAME"], links, unsubscribe
         )
         rendered = render(message.step.template, message.channel, context)
         outgoing.append(
@@ -169,6 +182,7 @@ def _prepare(messages: list[Message], now: datetime) -> list[OutgoingMessage]:
                 subject=rendered.subject,
                 html=rendered.html,
                 text=rendered.text,
+                headers=headers,
                 status_callback=(
                     f"{config['PUBLIC_BASE_URL']}/webhooks/twilio/status?m={message.id}"
                     if message.channel == "sms"
