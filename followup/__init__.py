@@ -53,9 +53,11 @@ def create_app(config: dict | None = None) -> Flask:
     from followup.errors import register_error_pages
     from followup.webhooks import bp as webhooks_bp
     from surveys.routes import bp as surveys_bp
+    from surveys.unsubscribe import bp as unsubscribe_bp
 
     app.register_blueprint(api_bp)
     app.register_blueprint(surveys_bp)
+    app.register_blueprint(unsubscribe_bp)
     app.register_blueprint(webhooks_bp)
     csrf.exempt(webhooks_bp)
     if app.config["DEV_OUTBOX"]:

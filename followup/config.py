@@ -53,6 +53,24 @@ def _sending_hours(environ) -> SendingHours:
         raise SystemExit(f"FOLLOWUP_SMS_HOURS / FOLLOWUP_TIMEZONE: {error}") from None
 
 
+def _webhook_public_key(environ) -> str | None:
+    """SendGrid's Event Webhook verification key as its settings page shows it (base64 DER);
+    a key that does not parse fails at start, not at the first event."""
+    key = "".join((environ.get("SENDGRID_WEBHOOK_PUBLIC_KEY") or "").split())
+    if not key:
+        return None
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from sendgrid.helpers.eventwebhook import EventWebhook
+
+    try:
+        parsed = EventWebhook().convert_public_key_to_ecdsa(key)
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, ec.EllipticCurvePublicKey):
+        raise SystemExit("SENDGRID_WEBHOOK_PUBLIC_KEY is not a base64 DER EC public key")
+    return key
+
+
 def load_settings(instance_path: Path, environ=os.environ) -> dict:
     _require_together(environ, ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"))
     port = _int(environ, "PORT", 8000)
@@ -71,6 +89,7 @@ def load_settings(instance_path: Path, environ=os.environ) -> dict:
         "SENDGRID_API_KEY": environ.get("SENDGRID_API_KEY") or None,
         "SENDGRID_FROM_EMAIL": environ.get("SENDGRID_FROM_EMAIL") or "support@example.com",
         "SENDGRID_API_HOST": environ.get("SENDGRID_API_HOST") or "https://api.sendgrid.com",
+        "SENDGRID_WEBHOOK_PUBLIC_KEY": _webhook_public_key(environ),
         "TWILIO_ACCOUNT_SID": environ.get("TWILIO_ACCOUNT_SID") or None,
         "TWILIO_AUTH_TOKEN": environ.get("TWILIO_AUTH_TOKEN") or None,
         "TWILIO_FROM_NUMBER": environ.get("TWILIO_FROM_NUMBER") or None,

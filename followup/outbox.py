@@ -22,10 +22,10 @@ from followup.extensions import db
 from followup.models import CadenceStep, Message, Response
 from followup.models.base import utcnow
 from followup.models.customers import suppressed
-from followup.models.messages import DELIVERY_ORDER
 from followup.rendering import message_context, render
 from followup.suppressions import suppress
 from surveys.invitations import invitations_for, survey_links
+from surveys.unsubscribe import unsubscribe_links_for, unsubscribe_url
 
 CHANNELS = ("email", "sms")
 MESSAGES = Message.__table__
@@ -33,11 +33,6 @@ MESSAGES = Message.__table__
 # texts (not a valid number, or a landline).
 TWILIO_OPTED_OUT = "21610"
 TWILIO_NOT_TEXTABLE = {"21211", "21614"}
-# Twilio's MessageStatus values as our delivery statuses.
-TWILIO_DELIVERY = {"accepted": "queued", "scheduled": "queued", "queued": "queued",
-                   "sending": "queued", "sent": "sent", "delivered": "delivered",
-                   "undelivered": "undelivered", "failed": "failed", "read": "opened",
-                   "canceled": "failed"}  # fmt: skip
 
 
 def claim_batch(channel: str, now: datetime, batch_size: int, lease_seconds: int) -> str | None:
@@ -169,6 +164,9 @@ def _prepare(messages: list[Message], now: datetime) -> list[OutgoingMessage]:
         now,
         config["SURVEY_WINDOW_DAYS"],
     )
+    unsubscribe_links = unsubscribe_links_for(
+        [m for m in due if m.channel == "email" and m.recipient], config["SECRET_KEY"], now
+    )
     outgoing = []
     for message in due:
         survey = message.step.survey
@@ -177,8 +175,17 @@ def _prepare(messages: list[Message], now: datetime) -> list[OutgoingMessage]:
             links = survey_links(
                 invitations[message.id], survey, config["SECRET_KEY"], config["PUBLIC_BASE_URL"]
             )
+        unsubscribe, headers = None, {}
+        if message.id in unsubscribe_links:
+            unsubscribe = unsubscribe_url(
+                unsubscribe_links[message.id], config["SECRET_KEY"], config["PUBLIC_BASE_URL"]
+            )
+            headers = {  # RFC 8058 one-click unsubscribe
+                "List-Unsubscribe": f"<{unsubscribe}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            }
         context = message_context(
-            message.case, message.customer, config["ORGANISATION_NAME"], links
+            message.case, message.customer, config["ORGANISATION_NAME"], links, unsubscribe
         )
         rendered = render(message.step.template, message.channel, context)
         outgoing.append(
@@ -189,6 +196,7 @@ def _prepare(messages: list[Message], now: datetime) -> list[OutgoingMessage]:
                 subject=rendered.subject,
                 html=rendered.html,
                 text=rendered.text,
+                headers=headers,
                 status_callback=(
                     f"{config['PUBLIC_BASE_URL']}/webhooks/twilio/status?m={message.id}"
                     if message.channel == "sms"
@@ -318,25 +326,6 @@ def dispatch(token: str) -> dict[str, int]:
         counts[outcome] += 1
     db.session.commit()
     return counts
-
-
-def record_delivery(message: Message, provider_status: str, error_code: str | None, now) -> bool:
-    """Apply a Twilio status callback: the delivery status moves forward only (a late "sent"
-    after "delivered" changes nothing). An error code may opt the number out or send the
-    step by email instead. True when the status changed. Flushes; the caller commits."""
-    status = TWILIO_DELIVERY.get(provider_status)
-    if status is None:
-        return False
-    if DELIVERY_ORDER[status] <= DELIVERY_ORDER.get(message.delivery_status or "", 0):
-        return False
-    message.delivery_status, message.delivery_error_code = status, error_code
-    message.delivery_updated_at = now
-    detail = {"provider_status": provider_status, "error_code": error_code}
-    record_event(message.case_id, f"message.{status}", detail, message.id, now)
-    if error_code:
-        handle_sms_error(message, error_code, now)
-    db.session.flush()
-    return True
 
 
 def handle_sms_error(message: Message, code: str, now: datetime) -> None:

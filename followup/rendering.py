@@ -35,8 +35,14 @@ class RenderedMessage:
     text: str
 
 
-def message_context(case: Case, customer: Customer, organisation: str, survey: dict | None) -> dict:
-    """The documented variables every template may use."""
+def message_context(
+    case: Case,
+    customer: Customer,
+    organisation: str,
+    survey: dict | None,
+    unsubscribe_url: str | None = None,
+) -> dict:
+    """The documented variables every template may use (unsubscribe_url: in every email)."""
     return {
         "customer": {
             "name": customer.name,
@@ -53,6 +59,7 @@ def message_context(case: Case, customer: Customer, organisation: str, survey: d
         "agent": {"name": case.agent_name or f"The {organisation} team"},
         "organisation": {"name": organisation},
         "survey": survey,
+        "unsubscribe_url": unsubscribe_url,
     }
 
 

@@ -22,7 +22,7 @@ bp = Blueprint("surveys", __name__)
 
 
 @bp.after_request
-def _private(response: Response) -> Response:
+def private_page(response: Response) -> Response:
     """Survey pages are personal: never cached, indexed, or leaked by the Referer header."""
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"

@@ -2,7 +2,7 @@
 
 from followup.models.cadences import Cadence, CadenceStep, MessageTemplate
 from followup.models.cases import Case, CaseEvent
-from followup.models.customers import Customer, Suppression
+from followup.models.customers import Customer, Suppression, UnsubscribeLink
 from followup.models.messages import Message, ProviderEvent
 from followup.models.surveys import Response, Survey, SurveyInvitation
 from followup.models.users import ApiKey
@@ -21,4 +21,5 @@ __all__ = [
     "Survey",
     "SurveyInvitation",
     "Suppression",
+    "UnsubscribeLink",
 ]

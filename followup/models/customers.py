@@ -5,7 +5,7 @@ the mailbox, whichever customer record it later turns up on)."""
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy import JSON, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from followup.extensions import db
@@ -64,6 +64,22 @@ class Suppression(db.Model):
     # stop, bounce, dropped, spamreport, unsubscribe, carrier_opt_out, ...
     reason: Mapped[str] = mapped_column(String(50))
     detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class UnsubscribeLink(db.Model):
+    """The unsubscribe link of one email: the token is HMAC(secret, nonce), only its SHA-256
+    is stored; a resend of the email carries the same link."""
+
+    __tablename__ = "unsubscribe_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    address: Mapped[str] = mapped_column(String(320))
+    nonce: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -1,17 +1,20 @@
 """Twilio webhooks: replies to our texts (answers, STOP/START/HELP) and delivery status
 callbacks. Each request must carry a valid X-Twilio-Signature for our public URL."""
 
+from datetime import datetime
+
 from flask import Response, abort, current_app, request
+from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from followup.delivery import handled_before, mark_handled, update_delivery
 from followup.extensions import db
 from followup.models import Message
 from followup.models.base import utcnow
-from followup.outbox import record_delivery
+from followup.outbox import handle_sms_error
 from followup.suppressions import lift, suppress
 from followup.webhooks import bp
-from followup.webhooks.events import first_time
 from surveys.sms import Replies, answer_by_text, keyword, open_invitation
 
 
@@ -29,6 +32,26 @@ def _check_signature() -> None:
         abort(403, "the X-Twilio-Signature header does not match this request")
 
 
+# Twilio's MessageStatus values as our delivery statuses.
+TWILIO_DELIVERY = {"accepted": "queued", "scheduled": "queued", "queued": "queued",
+                   "sending": "queued", "sent": "sent", "delivered": "delivered",
+                   "undelivered": "undelivered", "failed": "failed", "read": "opened",
+                   "canceled": "failed"}  # fmt: skip
+
+
+def record_delivery(message: Message, provider_status: str, error_code: str | None,
+                    now: datetime) -> bool:  # fmt: skip
+    """Apply a status callback: the delivery status moves forward only, and an error code may
+    opt the number out or send the step by email instead. True when the status changed."""
+    status = TWILIO_DELIVERY.get(provider_status)
+    detail = {"provider_status": provider_status, "error_code": error_code}
+    if status is None or not update_delivery(message, status, error_code, detail, now):
+        return False
+    if error_code:
+        handle_sms_error(message, error_code, now)
+    return True
+
+
 def _twiml(text: str | None) -> Response:
     reply = MessagingResponse()
     if text:
@@ -42,9 +65,12 @@ def sms_reply():
     phone, body = request.form.get("From", "").strip(), request.form.get("Body", "")
     if not phone:
         abort(400, "From is missing")
-    if not first_time("twilio-sms", request.form.get("MessageSid", "")):
-        return _twiml(None)
     now = utcnow()
+    sid = request.form.get("MessageSid", "")[:200]
+    if sid:
+        if handled_before("twilio-sms", {sid}):
+            return _twiml(None)
+        mark_handled("twilio-sms", sid, now)
     replies = Replies(current_app.config["ORGANISATION_NAME"])
     word = keyword(body)
     if word == "stop":
@@ -58,7 +84,11 @@ def sms_reply():
     else:
         invitation = open_invitation(phone, now)
         text = answer_by_text(invitation, body, replies, now) if invitation else None
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same message, delivered twice at once: the other one answers
+        db.session.rollback()
+        return _twiml(None)
     return _twiml(text)
 
 

@@ -10,7 +10,7 @@ from twilio.request_validator import RequestValidator
 from followup.extensions import db
 from followup.models import CaseEvent, Message, Response, Suppression, SurveyInvitation
 from followup.models.base import utcnow
-from followup.outbox import record_delivery
+from followup.webhooks.twilio import record_delivery
 from surveys.sms import keyword, read_score
 from tests.app.test_outbox import CASE, close, sweep_and_dispatch
 

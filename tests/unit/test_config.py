@@ -1,6 +1,10 @@
 """Settings from the environment: embedded defaults, and half-configured providers refused."""
 
+import base64
+
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from followup.config import load_settings
 
@@ -27,3 +31,19 @@ def test_half_a_twilio_account_is_refused_at_start(tmp_path):
 def test_a_number_that_is_not_a_number_is_refused(tmp_path):
     with pytest.raises(SystemExit, match="FOLLOWUP_BATCH_SIZE must be a whole number"):
         load_settings(tmp_path, environ={"FOLLOWUP_BATCH_SIZE": "lots"})
+
+
+def test_the_sendgrid_webhook_key_is_checked_at_start(tmp_path):
+    def shown(private_key) -> str:
+        der = private_key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+        return base64.b64encode(der).decode()
+
+    key = shown(ec.generate_private_key(ec.SECP256R1()))
+    pasted = f"{key[:40]}\n  {key[40:]}\n"  # wrapped when copied from the settings page
+    settings = load_settings(tmp_path, environ={"SENDGRID_WEBHOOK_PUBLIC_KEY": pasted})
+    assert settings["SENDGRID_WEBHOOK_PUBLIC_KEY"] == key
+    assert load_settings(tmp_path, environ={})["SENDGRID_WEBHOOK_PUBLIC_KEY"] is None
+    rsa_key = shown(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    for wrong in ("not a key", rsa_key):
+        with pytest.raises(SystemExit, match="SENDGRID_WEBHOOK_PUBLIC_KEY is not"):
+            load_settings(tmp_path, environ={"SENDGRID_WEBHOOK_PUBLIC_KEY": wrong})

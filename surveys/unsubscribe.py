@@ -1,0 +1,131 @@
+"""Email unsubscribe links: one per email (made at dispatch; a resend keeps its link) and the
+public page /u/<token>.
+
+A GET only shows a button (mail link scanners open every link). The address is suppressed
+on a POST: the page's CSRF-protected form, or a mail provider's RFC 8058 one-click POST,
+whose body is exactly List-Unsubscribe=One-Click and carries no CSRF token.
+"""
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import Blueprint, render_template, request
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
+
+from followup.cases import record_event
+from followup.extensions import csrf, db
+from followup.models import Message, UnsubscribeLink
+from followup.models.base import utcnow
+from followup.suppressions import suppress
+from surveys.routes import private_page
+from surveys.tokens import hash_token, new_nonce, token_for
+
+LINK_DAYS = 365
+ONE_CLICK = {"List-Unsubscribe": ["One-Click"]}
+
+bp = Blueprint("unsubscribe", __name__)
+bp.after_request(private_page)
+
+
+def unsubscribe_links_for(
+    messages: list[Message], secret_key: str, now: datetime
+) -> dict[int, UnsubscribeLink]:
+    """Each email's link by message id, made on first use."""
+    found = {
+        link.message_id: link
+        for link in db.session.scalars(
+            sa.select(UnsubscribeLink).where(
+                UnsubscribeLink.message_id.in_([message.id for message in messages])
+            )
+        )
+    }
+    for message in messages:
+        if message.id in found:
+            continue
+        nonce = new_nonce()
+        found[message.id] = UnsubscribeLink(
+            message_id=message.id,
+            case_id=message.case_id,
+            address=message.recipient,
+            nonce=nonce,
+            token_hash=hash_token(token_for(secret_key, nonce)),
+            expires_at=now + timedelta(days=LINK_DAYS),
+            created_at=now,
+        )
+        db.session.add(found[message.id])
+    return found
+
+
+def unsubscribe_url(link: UnsubscribeLink, secret_key: str, base_url: str) -> str:
+    return f"{base_url}/u/{token_for(secret_key, link.nonce)}"
+
+
+def _open_link(token: str) -> tuple[UnsubscribeLink | None, tuple[str, int] | None]:
+    """The link of a token, or the error page to show instead (404 or 410)."""
+    link = None
+    if token and len(token) <= 100:
+        link = db.session.scalar(
+            sa.select(UnsubscribeLink).where(UnsubscribeLink.token_hash == hash_token(token))
+        )
+    if link is None:
+        return None, (
+            render_template(
+                "error.html",
+                title="We couldn't find this link",
+                message="The link may be incomplete. Please check that you copied the whole "
+                "link from your email.",
+            ),
+            404,
+        )
+    if link.expires_at < utcnow():
+        return None, (
+            render_template(
+                "error.html",
+                title="This link has expired",
+                message="This unsubscribe link is more than a year old. Please use the link "
+                "in a recent email, or reply to it and we will take you off our list.",
+            ),
+            410,
+        )
+    return link, None
+
+
+def _page(token: str, link: UnsubscribeLink, done: bool, error: str = "", status: int = 200):
+    page = render_template(
+        "surveys/unsubscribe.html", token=token, address=link.address, done=done, error=error
+    )
+    return page, status
+
+
+@bp.get("/u/<token>")
+def confirm(token: str):
+    link, error = _open_link(token)
+    if error:
+        return error
+    return _page(token, link, done=False)
+
+
+@bp.post("/u/<token>")
+@csrf.exempt  # the page's form is checked below; a one-click POST carries no CSRF token
+def unsubscribe(token: str):
+    link, error = _open_link(token)
+    if error:
+        return error
+    one_click = request.form.to_dict(flat=False) == ONE_CLICK
+    if not one_click:
+        try:
+            csrf.protect()
+        except CSRFError:
+            expired = "For your security this page has expired. Please press the button again."
+            return _page(token, link, done=False, error=expired, status=400)
+    now = utcnow()
+    via = "one-click" if one_click else "page"
+    try:
+        if suppress("email", link.address, "unsubscribe", f"unsubscribe link ({via})", now):
+            detail = {"channel": "email", "address": link.address, "via": via}
+            record_event(link.case_id, "customer.unsubscribed", detail, link.message_id, now)
+        db.session.commit()
+    except IntegrityError:  # a concurrent POST suppressed the address first
+        db.session.rollback()
+    return _page(token, link, done=True)
