@@ -143,3 +143,8 @@ def test_the_sent_message_records_the_providers_id(providers):
     sms = providers.requests("twilio")[0]["body"]
     assert sms["StatusCallback"] == f"http://followup.test/webhooks/twilio/status?m={sent[1].id}"
     assert "http://followup.test/s/" in sms["Body"]
+    email = providers.requests("sendgrid")[0]["body"]
+    unsubscribe = email["headers"]["List-Unsubscribe"]
+    assert unsubscribe.startswith("<http://followup.test/u/") and unsubscribe.endswith(">")
+    assert email["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert unsubscribe[1:-1] in email["content"][0]["value"]  # the text part's footer link
