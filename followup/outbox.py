@@ -119,6 +119,40 @@ def _skip_reason(
     return None
 
 
+def _surveyed_rounds(messages: list[Message], now: datetime) -> dict[int, set[tuple[int, int]]]:
+    """For each customer of the batch: the (case, round) pairs whose survey went out to them
+    within FOLLOWUP_SURVEY_CAP_DAYS."""
+    days = current_app.config["SURVEY_CAP_DAYS"]
+    rows = db.session.execute(
+        sa.select(Message.customer_id, Message.case_id, Message.round)
+        .join(CadenceStep, CadenceStep.id == Message.step_id)
+        .where(
+            Message.customer_id.in_({m.customer_id for m in messages}),
+            CadenceStep.survey_id.is_not(None),
+            Message.status.in_(("sending", "sent")),
+            Message.due_at >= now - timedelta(days=days),
+            Message.id.not_in([m.id for m in messages]),
+        )
+    )
+    surveyed: dict[int, set[tuple[int, int]]] = {}
+    for customer_id, case_id, round_number in rows:
+        surveyed.setdefault(customer_id, set()).add((case_id, round_number))
+    return surveyed
+
+
+def _over_cap(message: Message, surveyed: dict) -> tuple[str, str] | None:
+    """The frequency cap again at send time: when two rounds planned a survey for the same
+    customer at once (closes racing), the first to go out wins. Notes the message's round."""
+    if message.step.survey_id is None:
+        return None
+    rounds = surveyed.setdefault(message.customer_id, set())
+    if rounds - {(message.case_id, message.round)}:
+        days = current_app.config["SURVEY_CAP_DAYS"]
+        return "suppressed", f"frequency cap: another survey went out within {days} days"
+    rounds.add((message.case_id, message.round))
+    return None
+
+
 def _prepare(messages: list[Message], now: datetime) -> list[OutgoingMessage]:
     """Re-check every claimed row, render the ones still due, and commit the decisions."""
     config = current_app.config
@@ -131,9 +165,10 @@ def _prepare(messages: list[Message], now: datetime) -> list[OutgoingMessage]:
         )
     }
     blocked = suppressed({(m.channel, m.recipient) for m in messages})
+    surveyed = _surveyed_rounds(messages, now)
     due = []
     for message in messages:
-        skip = _skip_reason(message, answered, blocked)
+        skip = _skip_reason(message, answered, blocked) or _over_cap(message, surveyed)
         if skip:
             status, reason = skip
             message.status, message.error = status, reason

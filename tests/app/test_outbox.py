@@ -195,3 +195,21 @@ def test_a_text_claimed_in_quiet_hours_is_deferred_not_sent_nor_dropped(app, cli
     [event] = db.session.scalars(sa.select(CaseEvent).where(CaseEvent.kind == "message.deferred"))
     assert event.detail["until"] == sms.due_at.isoformat()
     assert [m["channel"] for m in sent_messages(app)] == ["email"]
+
+
+def test_two_rounds_racing_to_survey_one_customer_send_one_survey(app, client, seeded):
+    close(client, seeded["auth"])
+    close(client, seeded["auth"], {**CASE, "external_id": "O-2"})
+    # As if both closes had planned before either saw the other: undo the plan-time cap.
+    db.session.execute(
+        sa.update(Message).where(Message.status == "suppressed").values(status="scheduled")
+    )
+    db.session.commit()
+    sweep_and_dispatch(at=utcnow() + timedelta(hours=25))
+    check_ins = db.session.scalars(
+        sa.select(Message).where(Message.channel == "sms").order_by(Message.id)
+    ).all()
+    assert [m.status for m in check_ins] == ["sent", "suppressed"]
+    assert check_ins[1].error.startswith("frequency cap")
+    texts = [m for m in sent_messages(app) if m["channel"] == "sms"]
+    assert len(texts) == 1
