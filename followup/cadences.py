@@ -20,6 +20,7 @@ class StepLike(Protocol):
     channel: str  # email, sms or preferred
     condition: str  # always or no_answer
     survey_id: int | None
+    business_days: bool  # the delay counts Monday to Friday only
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,21 @@ class SendingHours:
         return start.astimezone(UTC)
 
 
+def add_business_time(start: datetime, seconds: int, zone: ZoneInfo) -> datetime:
+    """start + a delay counted on weekdays only, in the zone's calendar: whole days skip
+    Saturdays and Sundays, and a moment landing on a weekend moves to Monday, same time."""
+    days, rest = divmod(seconds, 86400)
+    moment = start.astimezone(zone)
+    while days:
+        moment += timedelta(days=1)
+        if moment.weekday() < 5:
+            days -= 1
+    moment += timedelta(seconds=rest)
+    while moment.weekday() >= 5:
+        moment += timedelta(days=1)
+    return moment.astimezone(UTC)
+
+
 @dataclass(frozen=True)
 class PlannedMessage:
     step_id: int
@@ -108,6 +124,7 @@ def plan_round(
 ) -> list[PlannedMessage]:
     """Every message one close round of a cadence plans, suppressed ones included; a text
     due outside the customer's sending hours is due at the next allowed minute instead.
+    Business-day delays are counted in the customer's calendar (`sms_hours.zone`).
 
     `no_surveys` says why this customer gets no survey now (excluded, or surveyed recently):
     the steps that carry one are planned as suppressed with that reason; a thank-you is not.
@@ -117,7 +134,11 @@ def plan_round(
         channel, recipient, suppressed = resolve_channel(step.channel, customer)
         if step.survey_id is not None and no_surveys:
             suppressed = no_surveys
-        due_at = now + timedelta(seconds=step.delay_seconds)
+        due_at = (
+            add_business_time(now, step.delay_seconds, sms_hours.zone)
+            if step.business_days
+            else now + timedelta(seconds=step.delay_seconds)
+        )
         planned.append(
             PlannedMessage(
                 step_id=step.id,
@@ -130,3 +151,10 @@ def plan_round(
             )
         )
     return planned
+
+
+def cadence_hours(cadence, default: SendingHours) -> SendingHours:
+    """The cadence's own sending hours when it has them, in the deployment's zone."""
+    if not cadence.sms_hours:
+        return default
+    return SendingHours.parse(cadence.sms_hours, default.zone.key)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from followup.cadences import plan_round
+from followup.cadences import cadence_hours, plan_round
 from followup.extensions import db
 from followup.models import Cadence, CadenceStep, Case, CaseEvent, Customer, Message, Response
 from followup.models.base import utcnow
@@ -144,7 +144,9 @@ def close_case(case: Case, cadence_name: str | None, now: datetime) -> bool:
     db.session.refresh(case)
     if not won:
         return False
-    sms_hours = current_app.config["SMS_HOURS"].in_zone(case.customer.timezone)
+    sms_hours = cadence_hours(cadence, current_app.config["SMS_HOURS"]).in_zone(
+        case.customer.timezone
+    )
     no_surveys = why_no_survey(case, now)
     planned = plan_round(
         case.id, case.round, case.customer, cadence.steps, now, sms_hours, no_surveys

@@ -15,11 +15,12 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
 
+from followup.cadences import cadence_hours
 from followup.cases import record_event
 from followup.channels import channel_for
 from followup.channels.base import OutgoingMessage, PermanentSendError, TransientSendError
 from followup.extensions import db
-from followup.models import CadenceStep, Message, Response
+from followup.models import CadenceStep, Case, Message, Response
 from followup.models.base import utcnow
 from followup.models.customers import suppressed
 from followup.rendering import message_context, render
@@ -176,7 +177,8 @@ def _prepare(messages: list[Message], now: datetime) -> list[OutgoingMessage]:
             record_event(message.case_id, f"message.{status}", {"reason": reason}, message.id, now)
             continue
         if message.channel == "sms" and message.status == "scheduled":
-            allowed = config["SMS_HOURS"].in_zone(message.customer.timezone).next_allowed(now)
+            hours = cadence_hours(message.case.cadence, config["SMS_HOURS"])
+            allowed = hours.in_zone(message.customer.timezone).next_allowed(now)
             if allowed > now:  # a retry or a late claim landed in the customer's night
                 message.due_at = allowed
                 message.claim_token = message.locked_until = None
@@ -319,7 +321,7 @@ def dispatch(token: str) -> dict[str, int]:
             )
             .order_by(Message.due_at, Message.id)
             .options(
-                selectinload(Message.case),
+                selectinload(Message.case).selectinload(Case.cadence),
                 selectinload(Message.customer),
                 selectinload(Message.step).selectinload(CadenceStep.template),
                 selectinload(Message.step).selectinload(CadenceStep.survey),

@@ -33,6 +33,9 @@ class Cadence(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     is_default: Mapped[bool] = mapped_column(default=False)
+    # Local hours texts of this cadence may go out in, like "09:00-18:00"; unset: the
+    # deployment's FOLLOWUP_SMS_HOURS.
+    sms_hours: Mapped[str | None] = mapped_column(String(11))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     steps: Mapped[list["CadenceStep"]] = relationship(
@@ -53,6 +56,7 @@ class CadenceStep(db.Model):
     template_id: Mapped[int] = mapped_column(ForeignKey("message_templates.id"))
     survey_id: Mapped[int | None] = mapped_column(ForeignKey("surveys.id"))
     condition: Mapped[str] = mapped_column(String(20), default="always")
+    business_days: Mapped[bool] = mapped_column(default=False)
 
     template: Mapped[MessageTemplate] = relationship()
     survey = relationship("Survey")

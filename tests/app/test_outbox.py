@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from followup import outbox
 from followup.cadences import SendingHours
 from followup.extensions import db
-from followup.models import Case, CaseEvent, Message, Suppression
+from followup.models import Cadence, Case, CaseEvent, Message, Suppression
 from followup.models.base import utcnow
 
 CASE = {
@@ -213,3 +213,14 @@ def test_two_rounds_racing_to_survey_one_customer_send_one_survey(app, client, s
     assert check_ins[1].error.startswith("frequency cap")
     texts = [m for m in sent_messages(app) if m["channel"] == "sms"]
     assert len(texts) == 1
+
+
+def test_a_cadence_with_its_own_sending_hours_plans_and_defers_by_them(app, client, seeded):
+    hours = hours_excluding_now()
+    demo = db.session.scalar(sa.select(Cadence).where(Cadence.name == "Demo"))
+    demo.sms_hours = f"{hours.start:%H:%M}-{hours.end:%H:%M}"
+    db.session.commit()
+    plan = close(client, seeded["auth"], cadence="Demo").json["messages"]
+    check_in = next(m for m in plan if m["channel"] == "sms")
+    assert hours.allows(datetime.fromisoformat(check_in["due_at"]))
+    assert app.config["SMS_HOURS"].allows(utcnow())  # the deployment's hours would allow now

@@ -5,7 +5,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from followup.cadences import SendingHours, plan_round, resolve_channel
+from followup.cadences import (
+    SendingHours,
+    add_business_time,
+    cadence_hours,
+    plan_round,
+    resolve_channel,
+)
 from followup.outbox import retry_delay
 
 NOW = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
@@ -30,6 +36,7 @@ class Step:
     channel: str
     condition: str = "always"
     survey_id: int | None = None
+    business_days: bool = False
 
 
 STANDARD = [
@@ -148,3 +155,51 @@ def test_a_customer_who_gets_no_surveys_still_gets_the_thank_you():
         "excluded: tag vip",
         "excluded: tag vip",
     ]
+
+
+# Business days and per-cadence hours
+
+
+@pytest.mark.parametrize(
+    "start, seconds, expected",
+    [
+        # Friday 15:00 + 1 business day: Monday 15:00
+        ("2026-11-20T15:00+00:00", 86400, "2026-11-23T15:00+00:00"),
+        # Thursday + 3 business days: Tuesday
+        ("2026-11-19T10:00+00:00", 3 * 86400, "2026-11-24T10:00+00:00"),
+        # Friday 20:00 + 6 hours lands on Saturday: Monday 02:00
+        ("2026-11-20T20:00+00:00", 6 * 3600, "2026-11-23T02:00+00:00"),
+        # closed on a Sunday + 1 business day: Monday, same time
+        ("2026-11-22T12:00+00:00", 86400, "2026-11-23T12:00+00:00"),
+        # Wednesday + 2 hours stays Wednesday
+        ("2026-11-18T09:00+00:00", 7200, "2026-11-18T11:00+00:00"),
+    ],
+)
+def test_business_day_delays_skip_weekends(start, seconds, expected):
+    assert add_business_time(at(start), seconds, HOURS.zone) == at(expected)
+
+
+def test_the_weekend_is_the_customers_own():
+    # Friday 23:00 UTC is Saturday noon in Auckland: one business day later is Monday noon
+    # there (Sunday 23:00 UTC), not Monday in UTC.
+    auckland = HOURS.in_zone("Pacific/Auckland").zone
+    due = add_business_time(at("2026-11-20T23:00+00:00"), 86400, auckland)
+    assert due == at("2026-11-23T12:00+13:00")
+
+
+def test_a_step_in_business_days_is_planned_so():
+    steps = [Step(1, 86400, "email", business_days=True)]
+    friday = at("2026-11-20T15:00+00:00")
+    [planned] = plan_round(7, 1, Contact(), steps, friday, HOURS)
+    assert planned.due_at == at("2026-11-23T15:00+00:00")
+
+
+@dataclass
+class CadenceStub:
+    sms_hours: str | None
+
+
+def test_a_cadence_may_have_its_own_sending_hours():
+    assert cadence_hours(CadenceStub(None), HOURS) is HOURS
+    own = cadence_hours(CadenceStub("09:00-17:00"), HOURS)
+    assert own.allows(at("2026-11-20T16:59+00:00")) and not own.allows(at("2026-11-20T17:00+00:00"))
