@@ -7,7 +7,6 @@ import base64
 import binascii
 import email.utils
 import json
-import math
 import os
 import random
 import re
@@ -23,6 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from followup.segments import sms_segments
+
 SENDGRID_PATH = "/v3/mail/send"
 TWILIO_PATH = re.compile(r"^/2010-04-01/Accounts/([^/]+)/Messages\.json$")
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -32,11 +33,6 @@ PROVIDERS = ("sendgrid", "twilio")
 SENDGRID_BAD_AUTH = "The provided authorization grant is invalid, expired, or revoked"
 TWILIO_MAX_BODY = 1600
 
-_GSM7_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-_GSM7_EXTENDED = frozenset("^{}\\[~]|€\f")
 
 _FAULT_DEFAULTS: dict[str, Any] = {
     "rate": 0.0,
@@ -47,17 +43,6 @@ _FAULT_DEFAULTS: dict[str, Any] = {
     "providers": list(PROVIDERS),
     "match": None,
 }
-
-
-def sms_segments(body: str) -> int:
-    """Segments an SMS body takes: GSM-7 (160, or 153 per part) or UCS-2 (70, or 67 per part)."""
-    if all(c in _GSM7_BASIC or c in _GSM7_EXTENDED for c in body):
-        units = len(body) + sum(c in _GSM7_EXTENDED for c in body)
-        single, part = 160, 153
-    else:
-        units = len(body.encode("utf-16-le")) // 2
-        single, part = 70, 67
-    return 1 if units <= single else math.ceil(units / part)
 
 
 def _check_faults(raw: dict[str, Any]) -> dict[str, Any]:
@@ -607,7 +592,7 @@ class ProviderEmulator:
                 "from": sender or None,
                 "messaging_service_sid": service or None,
                 "num_media": "0" if not fields.get("MediaUrl") else "1",
-                "num_segments": str(sms_segments(text)),
+                "num_segments": str(sms_segments(text).count),
                 "price": None,
                 "price_unit": "USD",
                 "sid": sid,

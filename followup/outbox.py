@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from jinja2 import TemplateError
 from sqlalchemy.orm import selectinload
 
 from followup.cadences import cadence_hours
@@ -224,7 +225,14 @@ def _prepare(messages: list[Message], now: datetime) -> list[OutgoingMessage]:
         context = message_context(
             message.case, message.customer, config["ORGANISATION_NAME"], links, unsubscribe
         )
-        rendered = render(message.step.template, message.channel, context)
+        try:
+            rendered = render(message.step.template, message.channel, context)
+        except (TemplateError, TypeError, ValueError) as error:  # saved before it was checked
+            reason = f"template {message.step.template.key!r} cannot be rendered: {error}"
+            message.status, message.error = "failed", reason
+            message.claim_token = message.locked_until = None
+            record_event(message.case_id, "message.failed", {"reason": reason}, message.id, now)
+            continue
         outgoing.append(
             OutgoingMessage(
                 message_id=message.id,

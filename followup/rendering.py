@@ -3,7 +3,9 @@
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
-from jinja2 import DictLoader, StrictUndefined, Template
+import css_inline
+from jinja2 import DictLoader, StrictUndefined, Template, TemplateSyntaxError, UndefinedError
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from followup import ROOT
@@ -63,6 +65,11 @@ def message_context(
     }
 
 
+# A <style> block a lead writes is applied inline (what most mail clients need) and kept for
+# media queries; remote stylesheets are never fetched.
+_css = css_inline.CSSInliner(keep_style_tags=True, load_remote_stylesheets=False)
+
+
 def render(template: MessageTemplate, channel: str, context: dict) -> RenderedMessage:
     if channel == "sms":
         text = _compiled(template.sms_text).render(context).strip()
@@ -70,6 +77,58 @@ def render(template: MessageTemplate, channel: str, context: dict) -> RenderedMe
     subject = _compiled(template.email_subject).render(context)
     return RenderedMessage(
         subject=" ".join(subject.split()),
-        html=_compiled(template.email_html, html=True).render(context),
+        html=_css.inline(_compiled(template.email_html, html=True).render(context)),
         text=_compiled(template.email_text).render(context).strip() + "\n",
     )
+
+
+def sample_context(organisation: str) -> dict:
+    """The context on sample data, as long as a real one: for previews and save-time checks."""
+    case = Case(
+        external_id="ZD-4711",
+        subject="Parcel never arrived",
+        priority="normal",
+        team="Shipping",
+        agent_name="Sam Rivera",
+    )
+    customer = Customer(name="Ana Lima", email="ana@example.com", phone="+14155550123")
+    url = "https://support.example.com/s/" + "T" * 43
+    survey = {
+        "url": url,
+        "question": "How satisfied are you with how we handled this?",
+        "score_urls": [{"score": n, "url": f"{url}?score={n}"} for n in range(1, 6)],
+    }
+    return message_context(
+        case, customer, organisation, survey, "https://support.example.com/u/" + "U" * 43
+    )
+
+
+@dataclass(frozen=True)
+class TemplateProblem:
+    part: str  # email_subject, email_html, email_text or sms_text
+    line: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.part}, line {self.line}" if self.line else self.part
+        return f"{where}: {self.reason}"
+
+
+def template_problems(template: MessageTemplate, organisation: str) -> list[TemplateProblem]:
+    """What keeps a template from rendering, found when it is saved rather than when it is
+    sent: syntax errors with their line, unknown variables, and what the sandbox forbids."""
+    context = sample_context(organisation)
+    problems = []
+    for part, html in (
+        ("email_subject", False),
+        ("email_html", True),
+        ("email_text", False),
+        ("sms_text", False),
+    ):
+        try:
+            _compiled(getattr(template, part) or "", html).render(context)
+        except TemplateSyntaxError as error:
+            problems.append(TemplateProblem(part, error.lineno, error.message or str(error)))
+        except (UndefinedError, SecurityError, TypeError, ValueError) as error:
+            problems.append(TemplateProblem(part, None, str(error)))
+    return problems

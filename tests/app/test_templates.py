@@ -1,0 +1,110 @@
+"""Lead-editable templates: sandboxed, checked at save time with the line and reason,
+CSS inlined into HTML email, SMS bodies counted in GSM-7/UCS-2 segments."""
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from followup.extensions import db
+from followup.models import CaseEvent, Message, MessageTemplate
+from followup.models.base import utcnow
+from followup.rendering import render, sample_context, template_problems
+from followup.segments import sms_segments
+from tests.app.test_outbox import CASE, close, sent_messages, sweep_and_dispatch
+
+
+def template(**parts) -> MessageTemplate:
+    fields = {
+        "email_subject": "Hi",
+        "email_html": "<p>Hi</p>",
+        "email_text": "Hi",
+        "sms_text": "Hi",
+    }
+    return MessageTemplate(key="t", name="t", **{**fields, **parts})
+
+
+def test_the_default_templates_have_no_problems(seeded):
+    for saved in db.session.scalars(sa.select(MessageTemplate)):
+        assert template_problems(saved, "Acme Support") == []
+
+
+@pytest.mark.parametrize(
+    "part, source, line, reason",
+    [
+        ("email_html", "<p>\n{{ customer.first_name }\n</p>", 2, "unexpected '}'"),
+        ("sms_text", "Hi {% if case.subject %}there", 1, "Unexpected end of template"),
+        ("email_subject", "{{ customer.shoe_size }}", None, "has no attribute 'shoe_size'"),
+        ("email_text", "{{ nonsense }}", None, "'nonsense' is undefined"),
+        ("email_html", "{{ ''.__class__.__mro__[1].__subclasses__() }}", None, "unsafe"),
+        ("sms_text", "{{ case.__init__.__globals__ }}", None, "unsafe"),
+    ],
+)
+def test_a_broken_or_hostile_template_is_refused_with_the_line_and_reason(
+    app, part, source, line, reason
+):
+    [problem] = template_problems(template(**{part: source}), "Acme")
+    assert (problem.part, problem.line) == (part, line)
+    assert reason in problem.reason
+    assert str(problem).startswith(part + (f", line {line}" if line else ""))
+
+
+def test_html_is_escaped_and_a_style_block_is_inlined_without_fetching_anything(app):
+    context = sample_context("Acme")
+    context["case"]["subject"] = "<script>alert(1)</script>"
+    html = (
+        '<html><head><link rel="stylesheet" href="http://127.0.0.1:9/x.css">'
+        "<style>p { color: #123456 }</style></head>"
+        "<body><p>{{ case.subject }}</p></body></html>"
+    )
+    rendered = render(template(email_html=html), "email", context)
+    assert '<p style="color: #123456;">&lt;script&gt;' in rendered.html
+    assert "x.css" not in rendered.html
+
+
+def test_the_default_check_in_text_fits_one_segment_and_truncates_the_subject_not_the_link(
+    seeded,
+):
+    check_in = db.session.scalar(
+        sa.select(MessageTemplate).where(MessageTemplate.key == "csat_checkin")
+    )
+    context = sample_context("Acme Support")
+    text = render(check_in, "sms", context).text
+    assert sms_segments(text) == ("GSM-7", 1, len(text))
+    context["case"]["subject"] = "Refund still missing after three weeks and two phone calls"
+    text = render(check_in, "sms", context).text
+    assert text.endswith(context["survey"]["url"]) and "two phone calls" not in text
+    assert sms_segments(text).count == 1
+
+
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        ("a" * 160, ("GSM-7", 1)),
+        ("a" * 161, ("GSM-7", 2)),
+        ("€" * 80, ("GSM-7", 1)),  # extended characters count twice
+        ("€" * 81, ("GSM-7", 2)),
+        ("ü" * 160, ("GSM-7", 1)),
+        ("😀" * 35, ("UCS-2", 1)),  # outside the BMP: two UCS-2 units each
+        ("ł" * 71, ("UCS-2", 2)),
+    ],
+)
+def test_sms_segments(body, expected):
+    assert sms_segments(body)[:2] == expected
+
+
+def test_a_template_that_breaks_after_saving_fails_its_message_not_the_batch(app, client, seeded):
+    close(client, seeded["auth"], {**CASE, "external_id": "B-1"})
+    thank_you = db.session.scalar(
+        sa.select(MessageTemplate).where(MessageTemplate.key == "thank_you")
+    )
+    thank_you.email_subject = "{{ ''.__class__.__mro__ }}"  # as if edited around the checks
+    db.session.commit()
+    sweep_and_dispatch(at=utcnow() + timedelta(hours=25))
+    statuses = db.session.execute(
+        sa.select(Message.channel, Message.status).order_by(Message.due_at)
+    ).all()
+    assert statuses == [("email", "failed"), ("sms", "sent"), ("email", "scheduled")]
+    failed = db.session.scalar(sa.select(CaseEvent).where(CaseEvent.kind == "message.failed"))
+    assert "'thank_you' cannot be rendered" in failed.detail["reason"]
+    assert [m["channel"] for m in sent_messages(app)].count("sms") == 1
