@@ -5,6 +5,7 @@ from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,6 +32,12 @@ def create_app(config: dict | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(load_settings(Path(app.instance_path)))
     app.config.update(config or {})
+    if proxies := app.config["TRUSTED_PROXIES"]:
+        # Behind that many proxies, X-Forwarded-* say what URL the client used.
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies,
+            x_prefix=proxies,
+        )  # fmt: skip
     app.config.setdefault("DEV_OUTBOX_PATH", str(Path(app.instance_path) / "dev-outbox.jsonl"))
     app.config["DEV_OUTBOX"] = not (
         app.config["SENDGRID_API_KEY"] and app.config["TWILIO_ACCOUNT_SID"]

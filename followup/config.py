@@ -106,6 +106,7 @@ def load_settings(instance_path: Path, environ=os.environ) -> dict:
         "MAX_CONTENT_LENGTH": _int(environ, "FOLLOWUP_MAX_REQUEST_BYTES", 64 * 1024),
         "QUEUE_PREFIX": environ.get("FOLLOWUP_QUEUE_PREFIX") or "",
         "SMS_HOURS": _sending_hours(environ),
+        "TRUSTED_PROXIES": _int(environ, "FOLLOWUP_TRUSTED_PROXIES", 0),
         "SURVEY_CAP_DAYS": _int(environ, "FOLLOWUP_SURVEY_CAP_DAYS", 30),
         "NO_SURVEY_TAGS": {
             tag.strip().lower()

@@ -254,3 +254,30 @@ def test_status_callbacks_for_unknown_or_mismatched_messages(client, checked_in)
     assert mismatched.status_code == 404
     assert post_signed(client, "/webhooks/twilio/status?m=abc", {"MessageStatus": "sent"}
                        ).status_code == 400  # fmt: skip
+
+
+def test_behind_a_trusted_proxy_the_forwarded_url_is_the_signed_one(app, app_config):
+    from followup import create_app
+
+    proxied = create_app({**app_config, "TRUSTED_PROXIES": 1, "TWILIO_AUTH_TOKEN": TOKEN,
+                          "PUBLIC_BASE_URL": "http://internal:8000"})  # fmt: skip
+    form = {"From": PHONE, "Body": "HELP", "MessageSid": "SMproxy"}
+    signature = RequestValidator(TOKEN).compute_signature(
+        "https://sms.example.com/webhooks/twilio/sms", form
+    )
+    headers = {
+        "X-Twilio-Signature": signature,
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "sms.example.com",
+    }
+    with proxied.app_context():
+        reply = proxied.test_client().post("/webhooks/twilio/sms", data=form, headers=headers)
+        assert reply.status_code == 200 and "STOP" in reply.get_data(as_text=True)
+        db.session.remove()
+        db.engine.dispose()
+    direct = create_app({**app_config, "TWILIO_AUTH_TOKEN": TOKEN})
+    with direct.app_context():
+        refused = direct.test_client().post("/webhooks/twilio/sms", data=form, headers=headers)
+        assert refused.status_code == 403  # forwarded headers are not trusted by default
+        db.session.remove()
+        db.engine.dispose()
