@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-postgres test-sqlite bench lint
+.PHONY: run test test-postgres test-sqlite bench lint translations
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,3 +33,12 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# After changing user-facing text: re-extract, merge into each catalog, translate what
+# `pybabel update` marks new, then compile (the .mo files are committed).
+CATALOGS := followup/translations
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F $(CATALOGS)/babel.cfg -k _l -k translatable --no-location \
+		--omit-header --sort-output -o $(CATALOGS)/messages.pot .
+	$(BIN)/pybabel update -i $(CATALOGS)/messages.pot -d $(CATALOGS) --no-location
+	$(BIN)/pybabel compile -d $(CATALOGS)

@@ -18,7 +18,8 @@ def _sqlite_write_ahead_log(connection, _record) -> None:
 def create_app(config: dict | None = None) -> Flask:
     from followup import models  # noqa: F401  (registers every table)
     from followup.config import load_settings
-    from followup.extensions import csrf, db, migrate
+    from followup.extensions import babel, csrf, db, migrate
+    from followup.languages import page_language, select_locale
     from followup.models.base import render_item
 
     app = Flask(
@@ -54,6 +55,12 @@ def create_app(config: dict | None = None) -> Flask:
         app, db, directory=str(ROOT / "migrations"), render_as_batch=True, render_item=render_item
     )
     csrf.init_app(app)
+    babel.init_app(
+        app,
+        default_translation_directories=str(ROOT / "followup" / "translations"),
+        locale_selector=select_locale,
+    )
+    app.jinja_env.globals["page_language"] = page_language
 
     from followup.api import bp as api_bp
     from followup.dev import bp as dev_bp

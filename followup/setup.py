@@ -8,15 +8,16 @@ import sqlalchemy as sa
 
 from followup import ROOT
 from followup.extensions import db
+from followup.languages import translatable
 from followup.models import ApiKey, Cadence, CadenceStep, Case, Customer, MessageTemplate, Survey
 
 CSAT_REASONS = [
-    {"code": "slow", "label": "It took too long"},
-    {"code": "not_solved", "label": "My problem isn't solved"},
-    {"code": "had_to_repeat", "label": "I had to explain it more than once"},
-    {"code": "unfriendly", "label": "The person wasn't friendly or helpful"},
-    {"code": "policy", "label": "I don't agree with the policy or outcome"},
-    {"code": "other", "label": "Something else"},
+    {"code": "slow", "label": translatable("It took too long")},
+    {"code": "not_solved", "label": translatable("My problem isn't solved")},
+    {"code": "had_to_repeat", "label": translatable("I had to explain it more than once")},
+    {"code": "unfriendly", "label": translatable("The person wasn't friendly or helpful")},
+    {"code": "policy", "label": translatable("I don't agree with the policy or outcome")},
+    {"code": "other", "label": translatable("Something else")},
 ]
 
 TEMPLATES = {
@@ -53,7 +54,7 @@ def ensure_standard_setup() -> None:
             key="csat",
             kind="csat",
             name="Customer satisfaction",
-            question="How satisfied are you with how we handled {subject}?",
+            question=translatable("How satisfied are you with how we handled {subject}?"),
             scale_min=1,
             scale_max=5,
             negative_max=2,

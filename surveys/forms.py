@@ -1,5 +1,7 @@
 """The WTForms form of a CSAT answer, its choices built from the Survey row."""
 
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectMultipleField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
@@ -11,11 +13,11 @@ MAX_TEXT = 2000
 
 # Labels of the 1-5 CSAT scale; other scales label only their two ends.
 CSAT_LABELS = {
-    1: "Very dissatisfied",
-    2: "Dissatisfied",
-    3: "Neither satisfied nor dissatisfied",
-    4: "Satisfied",
-    5: "Very satisfied",
+    1: _l("Very dissatisfied"),
+    2: _l("Dissatisfied"),
+    3: _l("Neither satisfied nor dissatisfied"),
+    4: _l("Satisfied"),
+    5: _l("Very satisfied"),
 }
 
 
@@ -40,37 +42,43 @@ def score_labels(survey: Survey) -> dict[int, str]:
     if (survey.scale_min, survey.scale_max) == (1, 5):
         return {score: CSAT_LABELS[score] for score in scores}
     labels = {score: "" for score in scores}
-    labels[survey.scale_min] = "Least likely" if survey.kind == "nps" else "Lowest"
-    labels[survey.scale_max] = "Most likely" if survey.kind == "nps" else "Highest"
+    labels[survey.scale_min] = _l("Least likely") if survey.kind == "nps" else _l("Lowest")
+    labels[survey.scale_max] = _l("Most likely") if survey.kind == "nps" else _l("Highest")
     return labels
 
 
 class CsatForm(FlaskForm):
     score = RadioField(
-        "Your score",
+        _l("Your score"),
         coerce=int,
-        validators=[InputRequired(message="Please choose a score.")],
-        invalid_choice_message="Please choose a score.",
-        invalid_value_message="Please choose a score.",
+        validators=[InputRequired(message=_l("Please choose a score."))],
+        invalid_choice_message=_l("Please choose a score."),
+        invalid_value_message=_l("Please choose a score."),
     )
     reasons = MultiCheckboxField(
-        "What went wrong?",
-        invalid_choice_message="Please choose from the reasons listed.",
+        _l("What went wrong?"),
+        invalid_choice_message=_l("Please choose from the reasons listed."),
     )
     make_right = TextAreaField(
-        "What would make this right?",
+        _l("What would make this right?"),
         filters=[_clean_text],
         validators=[
             Optional(),
-            Length(max=MAX_TEXT, message=f"Please keep this to {MAX_TEXT} characters or fewer."),
+            Length(
+                max=MAX_TEXT,
+                message=_l("Please keep this to %(count)s characters or fewer.", count=MAX_TEXT),
+            ),
         ],
     )
     comment = TextAreaField(
-        "Anything else you would like to tell us?",
+        _l("Anything else you would like to tell us?"),
         filters=[_clean_text],
         validators=[
             Optional(),
-            Length(max=MAX_TEXT, message=f"Please keep this to {MAX_TEXT} characters or fewer."),
+            Length(
+                max=MAX_TEXT,
+                message=_l("Please keep this to %(count)s characters or fewer.", count=MAX_TEXT),
+            ),
         ],
     )
 
@@ -83,10 +91,11 @@ def csat_form(survey: Survey, **kwargs) -> CsatForm:
     """
     form = CsatForm(**kwargs)
     form.score.choices = {
-        str(score): label or str(score) for score, label in score_labels(survey).items()
+        str(score): str(label or score) for score, label in score_labels(survey).items()
     }
     form.reasons.choices = {
-        str(reason["code"]): str(reason.get("label") or reason["code"])
+        # A lead's own wording has no catalog entry and shows as written.
+        str(reason["code"]): gettext(str(reason.get("label") or reason["code"]))
         for reason in survey.reasons or []
     }
     return form

@@ -7,7 +7,9 @@ on an explicit, CSRF-protected POST.
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, g, redirect, render_template, request, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 
@@ -34,18 +36,22 @@ def private_page(response: Response) -> Response:
 def _not_found() -> tuple[str, int]:
     return render_template(
         "error.html",
-        title="We couldn't find this survey",
-        message="The link may be incomplete. Please check that you copied the whole link "
-        "from your message.",
+        title=_("We couldn't find this survey"),
+        message=_(
+            "The link may be incomplete. Please check that you copied the whole link "
+            "from your message."
+        ),
     ), 404
 
 
 def _closed() -> tuple[str, int]:
     return render_template(
         "error.html",
-        title="This survey has closed",
-        message="Thank you for wanting to tell us how we did. This survey is no longer open "
-        "for answers, but you can always reply to our message or contact us directly.",
+        title=_("This survey has closed"),
+        message=_(
+            "Thank you for wanting to tell us how we did. This survey is no longer open "
+            "for answers, but you can always reply to our message or contact us directly."
+        ),
     ), 410
 
 
@@ -54,18 +60,25 @@ def _open_invitation(token: str) -> tuple[SurveyInvitation | None, tuple[str, in
     invitation = find_invitation(token)
     if invitation is None:
         return None, _not_found()
+    g.customer_locale = invitation.customer.locale  # the page speaks the customer's language
     if invitation.expires_at < utcnow():
         return None, _closed()
     return invitation, None
 
 
 def _local_date(moment: datetime, timezone: str | None) -> str:
-    """A date such as "14 March 2026", in the customer's time zone when it is known."""
+    """A date such as "March 14, 2026" or "14 de marzo de 2026", in the customer's time zone
+    when it is known."""
     try:
         moment = moment.astimezone(ZoneInfo(timezone)) if timezone else moment
     except (ZoneInfoNotFoundError, ValueError):
         pass
-    return f"{moment.day} {moment:%B %Y}"
+    return format_date(moment.date(), "long")
+
+
+def _question(survey) -> str:
+    """The survey's question in the page's language; a lead's own wording shows as written."""
+    return _(survey.question or "How satisfied are you with how we handled {subject}?")
 
 
 def _requested_score(invitation: SurveyInvitation) -> int | None:
@@ -87,6 +100,7 @@ def _render(
         token=token,
         form=form,
         survey=survey,
+        question=_question(survey),
         case=invitation.case,
         response=invitation.response,
         labels=score_labels(survey),
@@ -155,8 +169,10 @@ def csrf_failed(error: CSRFError):
         return page
     form = csat_form(invitation.survey)
     form.form_errors.append(
-        "For your security this page has expired, so your answer has not been sent yet. "
-        "Please check it and send it again."
+        _(
+            "For your security this page has expired, so your answer has not been sent yet. "
+            "Please check it and send it again."
+        )
     )
     return _render(invitation, token, form, 400)
 

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from followup.cases import record_event
 from followup.extensions import db
+from followup.languages import language_of
 from followup.models import Customer, Message, SurveyInvitation
 from surveys.responses import is_negative, record_response
 
@@ -50,37 +52,56 @@ def read_score(body: str, lowest: int, highest: int) -> tuple[int, str] | None:
 
 @dataclass(frozen=True)
 class Replies:
-    """What we text back, in the organisation's voice."""
+    """What we text back, in the organisation's voice and the language in force."""
 
     organisation: str
 
     def thanks(self) -> str:
-        return f"Thank you for your answer! - {self.organisation}"
+        return _("Thank you for your answer! - %(organisation)s", organisation=self.organisation)
 
     def what_went_wrong(self) -> str:
-        return "Sorry to hear that. What went wrong?"
+        return _("Sorry to hear that. What went wrong?")
 
     def noted(self) -> str:
-        return f"Thank you for telling us. We will look into it. - {self.organisation}"
+        return _(
+            "Thank you for telling us. We will look into it. - %(organisation)s",
+            organisation=self.organisation,
+        )
 
     def clarify(self, lowest: int, highest: int) -> str:
-        return (
-            f"Sorry, we didn't understand. Please reply with a number from {lowest} to {highest}."
+        return _(
+            "Sorry, we didn't understand. Please reply with a number from %(lowest)s to "
+            "%(highest)s.",
+            lowest=lowest,
+            highest=highest,
         )
 
     def help(self) -> str:
-        return (
-            f"{self.organisation}: texts about your support cases. Reply STOP to stop them, "
-            "START to get them again."
+        return _(
+            "%(organisation)s: texts about your support cases. Reply STOP to stop them, "
+            "START to get them again.",
+            organisation=self.organisation,
         )
 
     def stopped(self) -> str:
-        return (
-            f"You will get no more texts from {self.organisation}. Reply START to get them again."
+        return _(
+            "You will get no more texts from %(organisation)s. Reply START to get them again.",
+            organisation=self.organisation,
         )
 
     def started(self) -> str:
-        return f"You will get texts from {self.organisation} again. Reply STOP to stop them."
+        return _(
+            "You will get texts from %(organisation)s again. Reply STOP to stop them.",
+            organisation=self.organisation,
+        )
+
+
+def phone_language(phone: str) -> str:
+    """The language of the customer with this number (the latest one), else English."""
+    locale = db.session.scalar(
+        sa.select(Customer.locale).where(Customer.phone == phone).order_by(Customer.id.desc())
+    )
+    return language_of(locale)
 
 
 def open_invitation(phone: str, now: datetime) -> SurveyInvitation | None:

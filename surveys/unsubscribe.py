@@ -9,13 +9,14 @@ whose body is exactly List-Unsubscribe=One-Click and carries no CSRF token.
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import Blueprint, render_template, request
+from flask import Blueprint, g, render_template, request
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 
 from followup.cases import record_event
 from followup.extensions import csrf, db
-from followup.models import Message, UnsubscribeLink
+from followup.models import Case, Message, UnsubscribeLink
 from followup.models.base import utcnow
 from followup.suppressions import suppress
 from surveys.routes import private_page
@@ -72,19 +73,24 @@ def _open_link(token: str) -> tuple[UnsubscribeLink | None, tuple[str, int] | No
         return None, (
             render_template(
                 "error.html",
-                title="We couldn't find this link",
-                message="The link may be incomplete. Please check that you copied the whole "
-                "link from your email.",
+                title=_("We couldn't find this link"),
+                message=_(
+                    "The link may be incomplete. Please check that you copied the whole "
+                    "link from your email."
+                ),
             ),
             404,
         )
+    g.customer_locale = db.session.get(Case, link.case_id).customer.locale
     if link.expires_at < utcnow():
         return None, (
             render_template(
                 "error.html",
-                title="This link has expired",
-                message="This unsubscribe link is more than a year old. Please use the link "
-                "in a recent email, or reply to it and we will take you off our list.",
+                title=_("This link has expired"),
+                message=_(
+                    "This unsubscribe link is more than a year old. Please use the link "
+                    "in a recent email, or reply to it and we will take you off our list."
+                ),
             ),
             410,
         )
@@ -117,7 +123,7 @@ def unsubscribe(token: str):
         try:
             csrf.protect()
         except CSRFError:
-            expired = "For your security this page has expired. Please press the button again."
+            expired = _("For your security this page has expired. Please press the button again.")
             return _page(token, link, done=False, error=expired, status=400)
     now = utcnow()
     via = "one-click" if one_click else "page"

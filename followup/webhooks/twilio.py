@@ -4,6 +4,7 @@ callbacks. Each request must carry a valid X-Twilio-Signature for our public URL
 from datetime import datetime
 
 from flask import Response, abort, current_app, request
+from flask_babel import force_locale
 from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
@@ -15,7 +16,7 @@ from followup.models.base import utcnow
 from followup.outbox import handle_sms_error
 from followup.suppressions import lift, suppress
 from followup.webhooks import bp
-from surveys.sms import Replies, answer_by_text, keyword, open_invitation
+from surveys.sms import Replies, answer_by_text, keyword, open_invitation, phone_language
 
 
 def _check_signature() -> None:
@@ -72,18 +73,19 @@ def sms_reply():
             return _twiml(None)
         mark_handled("twilio-sms", sid, now)
     replies = Replies(current_app.config["ORGANISATION_NAME"])
-    word = keyword(body)
-    if word == "stop":
-        suppress("sms", phone, "stop", f"replied {body.strip()[:20]!r}", now)
-        text = replies.stopped()
-    elif word == "start":
-        lift("sms", phone)
-        text = replies.started()
-    elif word == "help":
-        text = replies.help()
-    else:
-        invitation = open_invitation(phone, now)
-        text = answer_by_text(invitation, body, replies, now) if invitation else None
+    with force_locale(phone_language(phone)):
+        word = keyword(body)
+        if word == "stop":
+            suppress("sms", phone, "stop", f"replied {body.strip()[:20]!r}", now)
+            text = replies.stopped()
+        elif word == "start":
+            lift("sms", phone)
+            text = replies.started()
+        elif word == "help":
+            text = replies.help()
+        else:
+            invitation = open_invitation(phone, now)
+            text = answer_by_text(invitation, body, replies, now) if invitation else None
     try:
         db.session.commit()
     except IntegrityError:  # the same message, delivered twice at once: the other one answers
