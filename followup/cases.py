@@ -80,6 +80,7 @@ def upsert_case(data: dict) -> tuple[Case, bool]:
         ("team", data.get("team")),
         ("priority", data.get("priority")),
         ("tags", data.get("tags")),
+        ("timezone", data.get("timezone")),
         ("agent_name", agent.get("name")),
         ("agent_email", agent.get("email")),
     ):
@@ -145,7 +146,7 @@ def close_case(case: Case, cadence_name: str | None, now: datetime) -> bool:
     if not won:
         return False
     sms_hours = cadence_hours(cadence, current_app.config["SMS_HOURS"]).in_zone(
-        case.customer.timezone
+        case.customer.timezone or case.timezone
     )
     no_surveys = why_no_survey(case, now)
     planned = plan_round(

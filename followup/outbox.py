@@ -21,6 +21,7 @@ from followup.cases import record_event
 from followup.channels import channel_for
 from followup.channels.base import OutgoingMessage, PermanentSendError, TransientSendError
 from followup.extensions import db
+from followup.languages import language_of
 from followup.models import CadenceStep, Case, Message, Response
 from followup.models.base import utcnow
 from followup.models.customers import suppressed
@@ -179,7 +180,8 @@ def _prepare(messages: list[Message], now: datetime) -> list[OutgoingMessage]:
             continue
         if message.channel == "sms" and message.status == "scheduled":
             hours = cadence_hours(message.case.cadence, config["SMS_HOURS"])
-            allowed = hours.in_zone(message.customer.timezone).next_allowed(now)
+            zone = message.customer.timezone or message.case.timezone
+            allowed = hours.in_zone(zone).next_allowed(now)
             if allowed > now:  # a retry or a late claim landed in the customer's night
                 message.due_at = allowed
                 message.claim_token = message.locked_until = None
@@ -223,7 +225,12 @@ def _prepare(messages: list[Message], now: datetime) -> list[OutgoingMessage]:
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             }
         context = message_context(
-            message.case, message.customer, config["ORGANISATION_NAME"], links, unsubscribe
+            message.case,
+            message.customer,
+            config["ORGANISATION_NAME"],
+            links,
+            unsubscribe,
+            language_of(message.customer.locale),
         )
         try:
             rendered = render(message.step.template, message.channel, context)

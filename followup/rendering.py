@@ -43,12 +43,17 @@ def message_context(
     organisation: str,
     survey: dict | None,
     unsubscribe_url: str | None = None,
+    language: str = "en",
 ) -> dict:
-    """The documented variables every template may use (unsubscribe_url: in every email)."""
+    """The documented variables every template may use (unsubscribe_url: in every email;
+    language: en or es, the version of the template being rendered)."""
+    spanish = language == "es"
     return {
+        "language": language,
         "customer": {
             "name": customer.name,
-            "first_name": customer.first_name or "there",
+            # "Hi there," in English; the Spanish defaults leave the name out instead.
+            "first_name": customer.first_name or ("" if spanish else "there"),
             "email": customer.email,
             "phone": customer.phone,
         },
@@ -58,7 +63,10 @@ def message_context(
             "priority": case.priority,
             "team": case.team,
         },
-        "agent": {"name": case.agent_name or f"The {organisation} team"},
+        "agent": {
+            "name": case.agent_name
+            or (f"El equipo de {organisation}" if spanish else f"The {organisation} team")
+        },
         "organisation": {"name": organisation},
         "survey": survey,
         "unsubscribe_url": unsubscribe_url,
@@ -70,19 +78,30 @@ def message_context(
 _css = css_inline.CSSInliner(keep_style_tags=True, load_remote_stylesheets=False)
 
 
+PARTS = ("email_subject", "email_html", "email_text", "sms_text")
+
+
+def template_parts(template: MessageTemplate, language: str) -> dict[str, str]:
+    """The template's parts in a language: its translation where it has one, else the
+    template's own (English) part."""
+    translated = (template.translations or {}).get(language) or {}
+    return {part: translated.get(part) or getattr(template, part) or "" for part in PARTS}
+
+
 def render(template: MessageTemplate, channel: str, context: dict) -> RenderedMessage:
+    parts = template_parts(template, context.get("language", "en"))
     if channel == "sms":
-        text = _compiled(template.sms_text).render(context).strip()
+        text = _compiled(parts["sms_text"]).render(context).strip()
         return RenderedMessage(subject="", html="", text=text)
-    subject = _compiled(template.email_subject).render(context)
+    subject = _compiled(parts["email_subject"]).render(context)
     return RenderedMessage(
         subject=" ".join(subject.split()),
-        html=_css.inline(_compiled(template.email_html, html=True).render(context)),
-        text=_compiled(template.email_text).render(context).strip() + "\n",
+        html=_css.inline(_compiled(parts["email_html"], html=True).render(context)),
+        text=_compiled(parts["email_text"]).render(context).strip() + "\n",
     )
 
 
-def sample_context(organisation: str) -> dict:
+def sample_context(organisation: str, language: str = "en") -> dict:
     """The context on sample data, as long as a real one: for previews and save-time checks."""
     case = Case(
         external_id="ZD-4711",
@@ -99,13 +118,13 @@ def sample_context(organisation: str) -> dict:
         "score_urls": [{"score": n, "url": f"{url}?score={n}"} for n in range(1, 6)],
     }
     return message_context(
-        case, customer, organisation, survey, "https://support.example.com/u/" + "U" * 43
+        case, customer, organisation, survey, "https://support.example.com/u/" + "U" * 43, language
     )
 
 
 @dataclass(frozen=True)
 class TemplateProblem:
-    part: str  # email_subject, email_html, email_text or sms_text
+    part: str  # email_subject, email_html, email_text or sms_text; es.sms_text for Spanish
     line: int | None
     reason: str
 
@@ -117,18 +136,16 @@ class TemplateProblem:
 def template_problems(template: MessageTemplate, organisation: str) -> list[TemplateProblem]:
     """What keeps a template from rendering, found when it is saved rather than when it is
     sent: syntax errors with their line, unknown variables, and what the sandbox forbids."""
-    context = sample_context(organisation)
     problems = []
-    for part, html in (
-        ("email_subject", False),
-        ("email_html", True),
-        ("email_text", False),
-        ("sms_text", False),
-    ):
-        try:
-            _compiled(getattr(template, part) or "", html).render(context)
-        except TemplateSyntaxError as error:
-            problems.append(TemplateProblem(part, error.lineno, error.message or str(error)))
-        except (UndefinedError, SecurityError, TypeError, ValueError) as error:
-            problems.append(TemplateProblem(part, None, str(error)))
+    for language in ("en", *sorted(template.translations or {})):
+        context = sample_context(organisation, language)
+        name = "{}" if language == "en" else f"{language}.{{}}"
+        for part, source in template_parts(template, language).items():
+            try:
+                _compiled(source, part == "email_html").render(context)
+            except TemplateSyntaxError as error:
+                reason = error.message or str(error)
+                problems.append(TemplateProblem(name.format(part), error.lineno, reason))
+            except (UndefinedError, SecurityError, TypeError, ValueError) as error:
+                problems.append(TemplateProblem(name.format(part), None, str(error)))
     return problems

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from followup import ROOT
 from followup.extensions import db
-from followup.languages import translatable
+from followup.languages import LANGUAGES, translatable
 from followup.models import ApiKey, Cadence, CadenceStep, Case, Customer, MessageTemplate, Survey
 
 CSAT_REASONS = [
@@ -35,15 +35,22 @@ STEPS = [
 
 
 def _default_template(key: str) -> dict:
-    def read(path: str) -> str:
-        return (ROOT / "templates" / path).read_text()
+    """The default template's parts from templates/email and templates/sms, with the
+    translations in their language folders (templates/email/es ...)."""
 
-    return {
-        "email_subject": read(f"email/{key}.subject.txt").strip(),
-        "email_html": read(f"email/{key}.html"),
-        "email_text": read(f"email/{key}.txt"),
-        "sms_text": read(f"sms/{key}.txt").strip(),
-    }
+    def parts(folder: str) -> dict:
+        def read(path: str) -> str:
+            return (ROOT / "templates" / path.format(folder)).read_text()
+
+        return {
+            "email_subject": read("email/{}" + key + ".subject.txt").strip(),
+            "email_html": read("email/{}" + key + ".html"),
+            "email_text": read("email/{}" + key + ".txt"),
+            "sms_text": read("sms/{}" + key + ".txt").strip(),
+        }
+
+    translations = {language: parts(f"{language}/") for language in LANGUAGES if language != "en"}
+    return {**parts(""), "translations": translations}
 
 
 def ensure_standard_setup() -> None:

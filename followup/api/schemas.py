@@ -38,6 +38,18 @@ def normalise_phone(value: str | None) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def known_timezone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {value!r}; use an IANA name like Europe/Paris"
+        ) from None
+    return value
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -58,18 +70,7 @@ class CustomerIn(Strict):
     _email = field_validator("email")(normalise_email)
     _phone = field_validator("phone")(normalise_phone)
 
-    @field_validator("timezone")
-    @classmethod
-    def known_timezone(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r}; use an IANA name like Europe/Paris"
-            ) from None
-        return value
+    _timezone = field_validator("timezone")(known_timezone)
 
 
 class AgentIn(Strict):
@@ -88,7 +89,12 @@ class CaseIn(Strict):
     team: Text200 | None = None
     priority: Literal[PRIORITIES] | None = None  # type: ignore[valid-type]
     tags: list[Tag] | None = Field(None, max_length=50)
+    timezone: str | None = Field(
+        None, max_length=64, description="Where the case happened; for a customer without one."
+    )
     customer: CustomerIn | None = Field(None, description="Required when the case is new.")
+
+    _timezone = field_validator("timezone")(known_timezone)
 
 
 class CloseIn(Strict):
@@ -121,6 +127,7 @@ class CaseOut(Strict):
     team: str | None
     priority: str
     tags: list[str]
+    timezone: str | None
     status: Literal["open", "closed"]
     closed_at: datetime | None
     round: int

@@ -25,6 +25,9 @@ class Case(db.Model):
     team: Mapped[str | None] = mapped_column(String(200))
     priority: Mapped[str] = mapped_column(String(20), default="normal")
     tags: Mapped[list] = mapped_column(JSON, default=list)
+    # Where the case happened (a store, a region): the sending hours' zone for a customer
+    # without one of their own.
+    timezone: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(20), default="open")
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Each close starts a new follow-up round; messages and invitations carry it.
@@ -44,6 +47,7 @@ class Case(db.Model):
             "team": self.team,
             "priority": self.priority,
             "tags": self.tags,
+            "timezone": self.timezone,
             "status": self.status,
             "closed_at": self.closed_at.isoformat() if self.closed_at else None,
             "round": self.round,

@@ -224,3 +224,26 @@ def test_a_cadence_with_its_own_sending_hours_plans_and_defers_by_them(app, clie
     check_in = next(m for m in plan if m["channel"] == "sms")
     assert hours.allows(datetime.fromisoformat(check_in["due_at"]))
     assert app.config["SMS_HOURS"].allows(utcnow())  # the deployment's hours would allow now
+
+
+def test_a_customer_without_a_time_zone_gets_texts_in_the_cases_hours(app, client, seeded):
+    # A two-hour window around the check-in's time in UTC: in Kiritimati (UTC+14) the same
+    # moment is in the middle of the night by that window.
+    check_in_at = (utcnow() + timedelta(hours=24)).replace(second=0, microsecond=0)
+    start, end = (
+        (check_in_at - timedelta(hours=1)).time(),
+        (check_in_at + timedelta(hours=1)).time(),
+    )
+    app.config["SMS_HOURS"] = hours = SendingHours(start, end, ZoneInfo("UTC"))
+    customer = {k: v for k, v in CASE["customer"].items() if k != "timezone"}
+    body = {**CASE, "external_id": "TZ-1", "timezone": "Pacific/Kiritimati", "customer": customer}
+    plan = close(client, seeded["auth"], body).json["messages"]
+    due = datetime.fromisoformat(next(m for m in plan if m["channel"] == "sms")["due_at"])
+    assert due - check_in_at > timedelta(hours=2)  # deferred: UTC hours would have sent it
+    assert hours.in_zone("Pacific/Kiritimati").allows(due)
+    assert client.get("/api/v1/cases/TZ-1", headers=seeded["auth"]).json["case"]["timezone"] == (
+        "Pacific/Kiritimati"
+    )
+    bad = client.post("/api/v1/cases", json={**body, "timezone": "Mars/Olympus"},
+                      headers=seeded["auth"])  # fmt: skip
+    assert bad.status_code == 422 and bad.json["fields"][0]["field"] == "timezone"

@@ -108,3 +108,29 @@ def test_a_template_that_breaks_after_saving_fails_its_message_not_the_batch(app
     failed = db.session.scalar(sa.select(CaseEvent).where(CaseEvent.kind == "message.failed"))
     assert "'thank_you' cannot be rendered" in failed.detail["reason"]
     assert [m["channel"] for m in sent_messages(app)].count("sms") == 1
+
+
+def test_a_spanish_speaking_customer_gets_the_spanish_messages(app, client, seeded):
+    customer = {**CASE["customer"], "locale": "es-MX"}
+    close(client, seeded["auth"], {**CASE, "external_id": "ES-1", "customer": customer})
+    sweep_and_dispatch(at=utcnow() + timedelta(hours=25))
+    email, text = sent_messages(app)
+    assert email["subject"] == "Gracias por tu paciencia con «Broken <b>kettle</b>»"
+    assert '<html lang="es">' in email["html"] and "caso ES-1" in email["html"]
+    assert "Darme de baja" in email["html"] and "Darte de baja" in email["text"]
+    assert text["text"].startswith("Hola Ana, ¿qué tal lo hizo Acme Support")
+    assert sms_segments(text["text"]).count == 1
+
+
+def test_other_languages_get_english(app, client, seeded):
+    customer = {**CASE["customer"], "locale": "fr"}
+    close(client, seeded["auth"], {**CASE, "external_id": "FR-1", "customer": customer})
+    sweep_and_dispatch()
+    [email] = sent_messages(app)
+    assert email["subject"].startswith("Thanks for your patience")
+
+
+def test_a_broken_translation_is_named_by_its_language(app):
+    broken = template(translations={"es": {"sms_text": "Hola {{ customer.first_name"}})
+    [problem] = template_problems(broken, "Acme")
+    assert problem.part == "es.sms_text" and problem.line == 1
