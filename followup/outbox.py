@@ -156,6 +156,12 @@ def _over_cap(message: Message, surveyed: dict) -> tuple[str, str] | None:
     return None
 
 
+def _unclaim(message: Message, event: str, detail: dict, now: datetime) -> None:
+    """Give a claimed row back without sending it, with the reason on its case's timeline."""
+    message.claim_token = message.locked_until = None
+    record_event(message.case_id, event, detail, message.id, now)
+
+
 def _prepare(messages: list[Message], now: datetime) -> list[OutgoingMessage]:
     """Re-check every claimed row, render the ones still due, and commit the decisions."""
     config = current_app.config
@@ -175,8 +181,7 @@ def _prepare(messages: list[Message], now: datetime) -> list[OutgoingMessage]:
         if skip:
             status, reason = skip
             message.status, message.error = status, reason
-            message.claim_token = message.locked_until = None
-            record_event(message.case_id, f"message.{status}", {"reason": reason}, message.id, now)
+            _unclaim(message, f"message.{status}", {"reason": reason}, now)
             continue
         if message.channel == "sms" and message.status == "scheduled":
             hours = cadence_hours(message.case.cadence, config["SMS_HOURS"])
@@ -184,10 +189,9 @@ def _prepare(messages: list[Message], now: datetime) -> list[OutgoingMessage]:
             allowed = hours.in_zone(zone).next_allowed(now)
             if allowed > now:  # a retry or a late claim landed in the customer's night
                 message.due_at = allowed
-                message.claim_token = message.locked_until = None
                 detail = {"reason": "quiet hours in the customer's time zone",
                           "until": allowed.isoformat()}  # fmt: skip
-                record_event(message.case_id, "message.deferred", detail, message.id, now)
+                _unclaim(message, "message.deferred", detail, now)
                 continue
         if message.status == "sending":
             record_event(
@@ -237,8 +241,7 @@ def _prepare(messages: list[Message], now: datetime) -> list[OutgoingMessage]:
         except (TemplateError, TypeError, ValueError) as error:  # saved before it was checked
             reason = f"template {message.step.template.key!r} cannot be rendered: {error}"
             message.status, message.error = "failed", reason
-            message.claim_token = message.locked_until = None
-            record_event(message.case_id, "message.failed", {"reason": reason}, message.id, now)
+            _unclaim(message, "message.failed", {"reason": reason}, now)
             continue
         outgoing.append(
             OutgoingMessage(
