@@ -117,20 +117,31 @@ def why_no_survey(case: Case, now: datetime) -> str | None:
     if excluded:
         return f"customers tagged {excluded[0]!r} are not surveyed"
     days = config["SURVEY_CAP_DAYS"]
-    last = db.session.scalar(
-        sa.select(sa.func.max(Message.due_at))
+    others = [
+        row.due_at
+        for row in recent_surveys({case.customer_id}, ("scheduled", "sending", "sent"), now)
+        if (row.case_id, row.round) != (case.id, case.round)
+    ]
+    if others:
+        return f"frequency cap: surveyed on {max(others):%Y-%m-%d}, one survey per {days} days"
+    return None
+
+
+def recent_surveys(customer_ids: set[int], statuses: tuple[str, ...], now: datetime):
+    """Rows (id, customer_id, case_id, round, due_at) of these customers' messages carrying a
+    survey, in these statuses, due within the last FOLLOWUP_SURVEY_CAP_DAYS days (or later):
+    what the frequency cap counts, when a case closes and again at send time."""
+    since = now - timedelta(days=current_app.config["SURVEY_CAP_DAYS"])
+    return db.session.execute(
+        sa.select(Message.id, Message.customer_id, Message.case_id, Message.round, Message.due_at)
         .join(CadenceStep, CadenceStep.id == Message.step_id)
         .where(
-            Message.customer_id == case.customer_id,
+            Message.customer_id.in_(customer_ids),
             CadenceStep.survey_id.is_not(None),
-            Message.status.in_(("scheduled", "sending", "sent")),
-            Message.due_at >= now - timedelta(days=days),
-            sa.not_(sa.and_(Message.case_id == case.id, Message.round == case.round)),
+            Message.status.in_(statuses),
+            Message.due_at >= since,
         )
-    )
-    if last is not None:
-        return f"frequency cap: surveyed on {last:%Y-%m-%d}, one survey per {days} days"
-    return None
+    ).all()
 
 
 def close_case(case: Case, cadence_name: str | None, now: datetime) -> bool:

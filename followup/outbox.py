@@ -17,7 +17,7 @@ from jinja2 import TemplateError
 from sqlalchemy.orm import selectinload
 
 from followup.cadences import cadence_hours
-from followup.cases import record_event
+from followup.cases import recent_surveys, record_event
 from followup.channels import channel_for
 from followup.channels.base import OutgoingMessage, PermanentSendError, TransientSendError
 from followup.extensions import db
@@ -124,22 +124,12 @@ def _skip_reason(
 
 def _surveyed_rounds(messages: list[Message], now: datetime) -> dict[int, set[tuple[int, int]]]:
     """For each customer of the batch: the (case, round) pairs whose survey went out to them
-    within FOLLOWUP_SURVEY_CAP_DAYS."""
-    days = current_app.config["SURVEY_CAP_DAYS"]
-    rows = db.session.execute(
-        sa.select(Message.customer_id, Message.case_id, Message.round)
-        .join(CadenceStep, CadenceStep.id == Message.step_id)
-        .where(
-            Message.customer_id.in_({m.customer_id for m in messages}),
-            CadenceStep.survey_id.is_not(None),
-            Message.status.in_(("sending", "sent")),
-            Message.due_at >= now - timedelta(days=days),
-            Message.id.not_in([m.id for m in messages]),
-        )
-    )
+    within FOLLOWUP_SURVEY_CAP_DAYS (the batch's own rows aside)."""
+    batch = {m.id for m in messages}
     surveyed: dict[int, set[tuple[int, int]]] = {}
-    for customer_id, case_id, round_number in rows:
-        surveyed.setdefault(customer_id, set()).add((case_id, round_number))
+    for row in recent_surveys({m.customer_id for m in messages}, ("sending", "sent"), now):
+        if row.id not in batch:
+            surveyed.setdefault(row.customer_id, set()).add((row.case_id, row.round))
     return surveyed
 
 
