@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from followup.extensions import db
 from followup.models import Message, Survey, SurveyInvitation
-from surveys.tokens import hash_token, new_nonce, token_for
+from surveys.tokens import find_by_token, new_token_columns, token_for
 
 
 def invitations_for(
@@ -24,7 +24,6 @@ def invitations_for(
     for message, survey in messages:
         if message.id in found:
             continue
-        nonce = new_nonce()
         found[message.id] = SurveyInvitation(
             survey_id=survey.id,
             case_id=message.case_id,
@@ -32,20 +31,15 @@ def invitations_for(
             message_id=message.id,
             round=message.round,
             channel=message.channel,
-            nonce=nonce,
-            token_hash=hash_token(token_for(secret_key, nonce)),
             expires_at=now + timedelta(days=window_days),
+            **new_token_columns(secret_key),
         )
         db.session.add(found[message.id])
     return found
 
 
 def find_invitation(token: str) -> SurveyInvitation | None:
-    if not token or len(token) > 100:
-        return None
-    return db.session.scalar(
-        sa.select(SurveyInvitation).where(SurveyInvitation.token_hash == hash_token(token))
-    )
+    return find_by_token(SurveyInvitation, token)
 
 
 def survey_links(

@@ -20,7 +20,7 @@ from followup.models import Case, Message, UnsubscribeLink
 from followup.models.base import utcnow
 from followup.suppressions import suppress
 from surveys.routes import private_page
-from surveys.tokens import hash_token, new_nonce, token_for
+from surveys.tokens import find_by_token, new_token_columns, token_for
 
 LINK_DAYS = 365
 ONE_CLICK = {"List-Unsubscribe": ["One-Click"]}
@@ -44,15 +44,13 @@ def unsubscribe_links_for(
     for message in messages:
         if message.id in found:
             continue
-        nonce = new_nonce()
         found[message.id] = UnsubscribeLink(
             message_id=message.id,
             case_id=message.case_id,
             address=message.recipient,
-            nonce=nonce,
-            token_hash=hash_token(token_for(secret_key, nonce)),
             expires_at=now + timedelta(days=LINK_DAYS),
             created_at=now,
+            **new_token_columns(secret_key),
         )
         db.session.add(found[message.id])
     return found
@@ -64,11 +62,7 @@ def unsubscribe_url(link: UnsubscribeLink, secret_key: str, base_url: str) -> st
 
 def _open_link(token: str) -> tuple[UnsubscribeLink | None, tuple[str, int] | None]:
     """The link of a token, or the error page to show instead (404 or 410)."""
-    link = None
-    if token and len(token) <= 100:
-        link = db.session.scalar(
-            sa.select(UnsubscribeLink).where(UnsubscribeLink.token_hash == hash_token(token))
-        )
+    link = find_by_token(UnsubscribeLink, token)
     if link is None:
         return None, (
             render_template(
