@@ -39,17 +39,15 @@ def _default_template(key: str) -> dict:
     translations in their language folders (templates/email/es ...)."""
 
     def parts(folder: str) -> dict:
-        def read(path: str) -> str:
-            return (ROOT / "templates" / path.format(folder)).read_text()
-
+        email, sms = ROOT / "templates" / "email" / folder, ROOT / "templates" / "sms" / folder
         return {
-            "email_subject": read("email/{}" + key + ".subject.txt").strip(),
-            "email_html": read("email/{}" + key + ".html"),
-            "email_text": read("email/{}" + key + ".txt"),
-            "sms_text": read("sms/{}" + key + ".txt").strip(),
+            "email_subject": (email / f"{key}.subject.txt").read_text().strip(),
+            "email_html": (email / f"{key}.html").read_text(),
+            "email_text": (email / f"{key}.txt").read_text(),
+            "sms_text": (sms / f"{key}.txt").read_text().strip(),
         }
 
-    translations = {language: parts(f"{language}/") for language in LANGUAGES if language != "en"}
+    translations = {language: parts(language) for language in LANGUAGES if language != "en"}
     return {**parts(""), "translations": translations}
 
 
