@@ -1,7 +1,7 @@
 """Cadence planning: a pure function from (case, customer, cadence, now) to planned messages."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,49 +25,56 @@ class StepLike(Protocol):
 
 @dataclass(frozen=True)
 class SendingHours:
-    """The local hours texts may go out in (08:00-21:00 by default), in one time zone; the same
-    start and end ("00:00-00:00") mean at any hour."""
+    """The local hours messages may go out in (08:00-21:00 by default), in one time zone,
+    optionally on weekdays only (working hours); the same start and end ("00:00-00:00") mean
+    at any hour."""
 
     start: time
     end: time
     zone: ZoneInfo
+    weekdays_only: bool = False
 
     @classmethod
-    def parse(cls, hours: str, zone: str) -> "SendingHours":
+    def parse(cls, hours: str, zone: str, weekdays_only: bool = False) -> "SendingHours":
         """From "08:00-21:00" and an IANA zone name; ValueError naming what is wrong."""
         try:
             start, end = (time.fromisoformat(part.strip()) for part in hours.split("-"))
         except ValueError:
             raise ValueError(f"sending hours must look like 08:00-21:00, got {hours!r}") from None
         try:
-            return cls(start, end, ZoneInfo(zone))
+            return cls(start, end, ZoneInfo(zone), weekdays_only)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {zone!r}") from None
 
     def in_zone(self, zone: str | None) -> "SendingHours":
         """The same hours in the customer's zone, when it is a known one."""
         try:
-            return SendingHours(self.start, self.end, ZoneInfo(zone)) if zone else self
+            return replace(self, zone=ZoneInfo(zone)) if zone else self
         except (ZoneInfoNotFoundError, ValueError):
             return self
 
     def allows(self, moment: datetime) -> bool:
-        local = moment.astimezone(self.zone).time()
+        local = moment.astimezone(self.zone)
+        if self.weekdays_only and local.weekday() >= 5:
+            return False
+        now = local.time()
         if self.start == self.end:
             return True
         if self.start < self.end:
-            return self.start <= local < self.end
-        return local >= self.start or local < self.end  # a window across midnight
+            return self.start <= now < self.end
+        return now >= self.start or now < self.end  # a window across midnight
 
     def next_allowed(self, moment: datetime) -> datetime:
-        """The moment itself when texts may go out then, else the next local start time."""
+        """The moment itself when messages may go out then, else the next local start time."""
         if self.allows(moment):
             return moment
         local = moment.astimezone(self.zone)
-        start = datetime.combine(local.date(), self.start, tzinfo=self.zone)
-        if start <= local:
-            start = datetime.combine(local.date() + timedelta(days=1), self.start, tzinfo=self.zone)
-        return start.astimezone(UTC)
+        day = local.date()
+        while True:
+            start = datetime.combine(day, self.start, tzinfo=self.zone)
+            if start > local and self.allows(start):
+                return start.astimezone(UTC)
+            day += timedelta(days=1)
 
 
 def add_business_time(start: datetime, seconds: int, zone: ZoneInfo) -> datetime:

@@ -76,6 +76,7 @@ def upsert_case(data: dict) -> tuple[Case, bool]:
         case.customer = customer
     agent = data.get("agent") or {}
     for field, value in (
+        ("ticket_id", data.get("ticket_id")),
         ("subject", data.get("subject")),
         ("team", data.get("team")),
         ("priority", data.get("priority")),

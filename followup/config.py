@@ -5,6 +5,9 @@ import secrets
 from pathlib import Path
 
 from followup.cadences import SendingHours
+from followup.connectors.base import check_secret
+
+HELPDESKS = ("none", "generic", "zendesk", "freshdesk")
 
 
 def _int(environ, name: str, default: int) -> int:
@@ -44,13 +47,30 @@ def _require_together(environ, names: tuple[str, ...]) -> None:
         raise SystemExit(f"set {', '.join(names)} together; missing: {', '.join(missing)}")
 
 
-def _sending_hours(environ) -> SendingHours:
-    hours = environ.get("FOLLOWUP_SMS_HOURS") or "08:00-21:00"
+def _hours(environ, name: str, default: str, weekdays_only: bool = False) -> SendingHours:
+    hours = environ.get(name) or default
     zone = environ.get("FOLLOWUP_TIMEZONE") or "UTC"
     try:
-        return SendingHours.parse(hours, zone)
+        return SendingHours.parse(hours, zone, weekdays_only)
     except ValueError as error:
-        raise SystemExit(f"FOLLOWUP_SMS_HOURS / FOLLOWUP_TIMEZONE: {error}") from None
+        raise SystemExit(f"{name} / FOLLOWUP_TIMEZONE: {error}") from None
+
+
+def _helpdesk(environ) -> str:
+    """The connector that reopens cases, with its settings all present."""
+    helpdesk = (environ.get("HELPDESK") or "none").lower()
+    needs = {
+        "none": (),
+        "generic": ("HELPDESK_WEBHOOK_URL", "HELPDESK_WEBHOOK_SECRET"),
+        "zendesk": ("ZENDESK_BASE_URL", "ZENDESK_EMAIL", "ZENDESK_API_TOKEN"),
+        "freshdesk": ("FRESHDESK_BASE_URL", "FRESHDESK_API_KEY"),
+    }
+    if helpdesk not in needs:
+        raise SystemExit(f"HELPDESK must be one of {', '.join(HELPDESKS)}, got {helpdesk!r}")
+    missing = [name for name in needs[helpdesk] if not environ.get(name)]
+    if missing:
+        raise SystemExit(f"HELPDESK={helpdesk} needs {', '.join(missing)}")
+    return helpdesk
 
 
 def _webhook_public_key(environ) -> str | None:
@@ -73,6 +93,7 @@ def _webhook_public_key(environ) -> str | None:
 
 def load_settings(instance_path: Path, environ=os.environ) -> dict:
     _require_together(environ, ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"))
+    _require_together(environ, ("EVENTS_WEBHOOK_URL", "EVENTS_WEBHOOK_SECRET"))
     port = _int(environ, "PORT", 8000)
     redis_url = environ.get("REDIS_URL") or ""
     return {
@@ -105,7 +126,9 @@ def load_settings(instance_path: Path, environ=os.environ) -> dict:
         "SURVEY_WINDOW_DAYS": _int(environ, "FOLLOWUP_SURVEY_WINDOW_DAYS", 14),
         "MAX_CONTENT_LENGTH": _int(environ, "FOLLOWUP_MAX_REQUEST_BYTES", 64 * 1024),
         "QUEUE_PREFIX": environ.get("FOLLOWUP_QUEUE_PREFIX") or "",
-        "SMS_HOURS": _sending_hours(environ),
+        "SMS_HOURS": _hours(environ, "FOLLOWUP_SMS_HOURS", "08:00-21:00"),
+        # When a person's apology may go out: working hours, Monday to Friday, local time.
+        "WORKING_HOURS": _hours(environ, "FOLLOWUP_WORKING_HOURS", "09:00-17:00", True),
         "TRUSTED_PROXIES": _int(environ, "FOLLOWUP_TRUSTED_PROXIES", 0),
         "SURVEY_CAP_DAYS": _int(environ, "FOLLOWUP_SURVEY_CAP_DAYS", 30),
         "NO_SURVEY_TAGS": {
@@ -113,6 +136,27 @@ def load_settings(instance_path: Path, environ=os.environ) -> dict:
             for tag in (environ.get("FOLLOWUP_NO_SURVEY_TAGS") or "vip,partner").split(",")
             if tag.strip()
         },
+        "HELPDESK": _helpdesk(environ),
+        "HELPDESK_WEBHOOK_URL": environ.get("HELPDESK_WEBHOOK_URL") or None,
+        "HELPDESK_WEBHOOK_SECRET": check_secret(
+            "HELPDESK_WEBHOOK_SECRET", environ.get("HELPDESK_WEBHOOK_SECRET")
+        ),
+        "ZENDESK_BASE_URL": (environ.get("ZENDESK_BASE_URL") or "").rstrip("/") or None,
+        "ZENDESK_EMAIL": environ.get("ZENDESK_EMAIL") or None,
+        "ZENDESK_API_TOKEN": environ.get("ZENDESK_API_TOKEN") or None,
+        "FRESHDESK_BASE_URL": (environ.get("FRESHDESK_BASE_URL") or "").rstrip("/") or None,
+        "FRESHDESK_API_KEY": environ.get("FRESHDESK_API_KEY") or None,
+        "EVENTS_WEBHOOK_URL": environ.get("EVENTS_WEBHOOK_URL") or None,
+        "EVENTS_WEBHOOK_SECRET": check_secret(
+            "EVENTS_WEBHOOK_SECRET", environ.get("EVENTS_WEBHOOK_SECRET")
+        ),
+        # Who signs apologies: a lead's name; unset, the case's agent.
+        "RECOVERY_SENDER": environ.get("FOLLOWUP_RECOVERY_SENDER") or None,
+        # Days to wait for an answer to the recovery reminder before a person takes over.
+        "RECOVERY_WAIT_DAYS": _int(environ, "FOLLOWUP_RECOVERY_WAIT_DAYS", 2),
+        "ALERT_EMAIL": environ.get("FOLLOWUP_ALERT_EMAIL") or None,
+        "ALERT_WEBHOOK_URL": environ.get("FOLLOWUP_ALERT_WEBHOOK_URL") or None,  # Slack-style
+        "CALL_MAX_ATTEMPTS": _int(environ, "FOLLOWUP_CALL_MAX_ATTEMPTS", 8),
         # Customers leave survey pages open for hours; the form stays valid for a day.
         "WTF_CSRF_TIME_LIMIT": 24 * 3600,
     }

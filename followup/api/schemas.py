@@ -84,6 +84,9 @@ class CaseIn(Strict):
     external_id: ExternalId = Field(
         description="The helpdesk's case or ticket id (no spaces or slashes)."
     )
+    ticket_id: ExternalId | None = Field(
+        None, description="The helpdesk's own ticket id, when it differs from external_id."
+    )
     subject: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
     agent: AgentIn | None = None
     team: Text200 | None = None
@@ -122,6 +125,7 @@ class AgentOut(Strict):
 
 class CaseOut(Strict):
     external_id: str
+    ticket_id: str | None
     subject: str
     agent: AgentOut
     team: str | None
@@ -132,6 +136,9 @@ class CaseOut(Strict):
     closed_at: datetime | None
     round: int
     cadence: str | None
+    escalated_at: datetime | None = Field(
+        description="When feedback stayed negative and a person took over."
+    )
 
 
 class MessageOut(Strict):

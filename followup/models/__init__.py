@@ -4,19 +4,37 @@ from followup.models.cadences import Cadence, CadenceStep, MessageTemplate
 from followup.models.cases import Case, CaseEvent
 from followup.models.customers import Customer, Suppression, UnsubscribeLink
 from followup.models.messages import Message, ProviderEvent
+from followup.models.recovery import (
+    Alert,
+    Gesture,
+    GestureType,
+    GoodwillCode,
+    OutboundCall,
+    Recovery,
+    RecoveryRule,
+    RecoveryTask,
+)
 from followup.models.surveys import Response, Survey, SurveyInvitation
 from followup.models.users import ApiKey
 
 __all__ = [
+    "Alert",
     "ApiKey",
     "Cadence",
     "CadenceStep",
     "Case",
     "CaseEvent",
     "Customer",
+    "Gesture",
+    "GestureType",
+    "GoodwillCode",
     "Message",
     "MessageTemplate",
+    "OutboundCall",
     "ProviderEvent",
+    "Recovery",
+    "RecoveryRule",
+    "RecoveryTask",
     "Response",
     "Survey",
     "SurveyInvitation",

@@ -8,7 +8,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from followup.extensions import db
 from followup.models.base import UTCDateTime, utcnow
 
-STEP_CHANNELS = ("email", "sms", "preferred")
+# "answered": the channel the customer answered on (the steps of a recovery cadence).
+STEP_CHANNELS = ("email", "sms", "preferred", "answered")
+# A close cadence plans the follow-ups of a closed case; the recovery cadence plans what
+# follows a negative answer (apology, recovery check-in, reminder).
+CADENCE_PURPOSES = ("close", "recovery")
 STEP_CONDITIONS = ("always", "no_answer")
 
 
@@ -34,6 +38,7 @@ class Cadence(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    purpose: Mapped[str] = mapped_column(String(20), default="close")
     is_default: Mapped[bool] = mapped_column(default=False)
     # Local hours texts of this cadence may go out in, like "09:00-18:00"; unset: the
     # deployment's FOLLOWUP_SMS_HOURS.

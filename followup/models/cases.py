@@ -18,6 +18,8 @@ class Case(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str] = mapped_column(String(200), unique=True)
+    # The helpdesk's own ticket id (Zendesk, Freshdesk), when it differs from external_id.
+    ticket_id: Mapped[str | None] = mapped_column(String(100))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     subject: Mapped[str] = mapped_column(String(500), default="")
     agent_name: Mapped[str | None] = mapped_column(String(200))
@@ -33,6 +35,9 @@ class Case(db.Model):
     # Each close starts a new follow-up round; messages and invitations carry it.
     round: Mapped[int] = mapped_column(Integer, default=0)
     cadence_id: Mapped[int | None] = mapped_column(ForeignKey("cadences.id"))
+    # Set when feedback stayed negative and a person took over: no more automated surveys
+    # about this case.
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -42,6 +47,7 @@ class Case(db.Model):
     def to_dict(self) -> dict:
         return {
             "external_id": self.external_id,
+            "ticket_id": self.ticket_id,
             "subject": self.subject,
             "agent": {"name": self.agent_name, "email": self.agent_email},
             "team": self.team,
@@ -52,6 +58,7 @@ class Case(db.Model):
             "closed_at": self.closed_at.isoformat() if self.closed_at else None,
             "round": self.round,
             "cadence": self.cadence.name if self.cadence else None,
+            "escalated_at": self.escalated_at.isoformat() if self.escalated_at else None,
         }
 
 

@@ -24,6 +24,8 @@ class Message(db.Model):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     step_id: Mapped[int | None] = mapped_column(ForeignKey("cadence_steps.id"))
+    # Set on the messages a recovery planned (apology, recovery check-in, its reminder).
+    recovery_id: Mapped[int | None] = mapped_column(ForeignKey("recoveries.id"), index=True)
     round: Mapped[int] = mapped_column(Integer)
     channel: Mapped[str] = mapped_column(String(10))
     recipient: Mapped[str | None] = mapped_column(String(320))

@@ -19,7 +19,14 @@ class Survey(db.Model):
     question: Mapped[str] = mapped_column(String(500))
     scale_min: Mapped[int] = mapped_column(Integer, default=1)
     scale_max: Mapped[int] = mapped_column(Integer, default=5)
+    # Scores counted negative and positive (CSAT 1-2 and 4-5, NPS 0-6 and 9-10, CES 5-7 and
+    # 1-3); anything between is neutral.
+    negative_min: Mapped[int] = mapped_column(Integer, default=1)
     negative_max: Mapped[int] = mapped_column(Integer, default=2)
+    positive_min: Mapped[int] = mapped_column(Integer, default=4)
+    positive_max: Mapped[int] = mapped_column(Integer, default=5)
+    # Words or phrases that make an answer negative whatever its score ("cancel my account").
+    negative_keywords: Mapped[list] = mapped_column(JSON, default=list)
     # [{"code": "slow", "label": "It took too long"}, ...]
     reasons: Mapped[list] = mapped_column(JSON, default=list)
 
@@ -62,6 +69,8 @@ class Response(db.Model):
     reason_codes: Mapped[list] = mapped_column(JSON, default=list)
     answers: Mapped[dict] = mapped_column(JSON, default=dict)
     channel: Mapped[str] = mapped_column(String(10))
+    # The recovery whose check-in this answers; unset for a cadence's own survey.
+    recovery_id: Mapped[int | None] = mapped_column(ForeignKey("recoveries.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -1,0 +1,181 @@
+"""The recovery aggregate: the goodwill catalogue (gesture types, code pools, rules), each
+case round's recovery with its one gesture and its tasks, alerts for people, and the outbound
+calls (helpdesk reopens, credits, event webhooks, alert hooks) that carry it to other systems."""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from followup.extensions import db
+from followup.models.base import UTCDateTime, utcnow
+
+GESTURE_KINDS = ("code", "credit", "task")
+RECOVERY_STATUSES = ("open", "recovered", "escalated", "withdrawn")
+
+
+class GestureType(db.Model):
+    """A goodwill gesture on offer: a code from a pool (discount, free shipping), an account
+    credit posted to the business's system, or a task for a person (note, call-back)."""
+
+    __tablename__ = "gesture_types"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    # What the customer is told they get ("10% off your next order", "a $10 credit").
+    offer: Mapped[str] = mapped_column(String(200), default="")
+    value_cents: Mapped[int] = mapped_column(Integer, default=0)  # a credit's amount
+    cost_cents: Mapped[int] = mapped_column(Integer, default=0)  # what one costs the business
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    # The most this gesture may cost in a calendar month; unset: no cap.
+    monthly_budget_cents: Mapped[int | None] = mapped_column(Integer)
+    low_codes: Mapped[int] = mapped_column(Integer, default=10)  # alert at this many unused
+    webhook_url: Mapped[str | None] = mapped_column(String(500))  # where credits are posted
+    assignee: Mapped[str | None] = mapped_column(String(200))  # tasks; unset: the case's agent
+    due_hours: Mapped[int] = mapped_column(Integer, default=24)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GoodwillCode(db.Model):
+    """One code of a gesture's pool; issued to one recovery, never twice."""
+
+    __tablename__ = "goodwill_codes"
+    __table_args__ = (
+        UniqueConstraint("gesture_type_id", "code"),
+        Index("ix_goodwill_codes_unused", "gesture_type_id", "issued_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gesture_type_id: Mapped[int] = mapped_column(ForeignKey("gesture_types.id"))
+    code: Mapped[str] = mapped_column(String(100))
+    issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RecoveryRule(db.Model):
+    """Conditions → a gesture, tried in `position` order; an empty list matches anything. No
+    gesture type means: apologise and check in, nothing more."""
+
+    __tablename__ = "recovery_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    reasons: Mapped[list] = mapped_column(JSON, default=list)  # survey reason codes
+    priorities: Mapped[list] = mapped_column(JSON, default=list)  # case priorities
+    customer_tags: Mapped[list] = mapped_column(JSON, default=list)  # tiers, segments
+    # Words in what the customer said would make it right ("refund", "call").
+    asked: Mapped[list] = mapped_column(JSON, default=list)
+    gesture_type_id: Mapped[int | None] = mapped_column(ForeignKey("gesture_types.id"))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    gesture_type: Mapped[GestureType | None] = relationship()
+
+
+class Recovery(db.Model):
+    """What followed a case round's first negative answer, and how it ended: recovered (a
+    positive check-in), escalated (still negative, or no answer) or withdrawn (the answer was
+    changed to a non-negative one)."""
+
+    __tablename__ = "recoveries"
+    __table_args__ = (
+        UniqueConstraint("case_id", "round"),
+        Index("ix_recoveries_status_deadline", "status", "answer_deadline_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    round: Mapped[int] = mapped_column(Integer)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(10))  # the channel the customer answered on
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    rule_name: Mapped[str | None] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Escalate when the check-in has no answer by then (and nothing is left to send).
+    answer_deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome_reason: Mapped[str | None] = mapped_column(Text)
+
+    case = relationship("Case")
+    gesture: Mapped["Gesture | None"] = relationship(back_populates="recovery")
+    tasks: Mapped[list["RecoveryTask"]] = relationship(order_by="RecoveryTask.due_at")
+
+
+class Gesture(db.Model):
+    """The one gesture a recovery issued (unique per recovery)."""
+
+    __tablename__ = "gestures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recovery_id: Mapped[int] = mapped_column(ForeignKey("recoveries.id"), unique=True)
+    gesture_type_id: Mapped[int] = mapped_column(ForeignKey("gesture_types.id"), index=True)
+    code: Mapped[str | None] = mapped_column(String(100))
+    cost_cents: Mapped[int] = mapped_column(Integer)
+    # issued; a credit is "requested" until the business's system confirms it (or "failed").
+    status: Mapped[str] = mapped_column(String(20), default="issued")
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    recovery: Mapped[Recovery] = relationship(back_populates="gesture")
+    gesture_type: Mapped[GestureType] = relationship()
+
+
+class RecoveryTask(db.Model):
+    """Something a person does for a recovery (a call-back, a handwritten note, a gesture
+    chosen by hand), with an assignee and a due time; completing it records the outcome."""
+
+    __tablename__ = "recovery_tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recovery_id: Mapped[int] = mapped_column(ForeignKey("recoveries.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    title: Mapped[str] = mapped_column(String(300))
+    assignee: Mapped[str | None] = mapped_column(String(200))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_by: Mapped[str | None] = mapped_column(String(200))
+    outcome: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Alert(db.Model):
+    """A line in the lead queue (or, for escalations and failures, the managers'); a key
+    keeps the same alert from being raised twice."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    audience: Mapped[str] = mapped_column(String(20))  # lead or manager
+    kind: Mapped[str] = mapped_column(String(50))
+    title: Mapped[str] = mapped_column(String(300))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OutboundCall(db.Model):
+    """One HTTP call to another system, kept until it succeeds: a helpdesk reopen, a credit,
+    an event webhook, an alert hook. Claimed and retried like the message outbox."""
+
+    __tablename__ = "outbound_calls"
+    __table_args__ = (Index("ix_outbound_calls_status_due_at", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # event, credit, helpdesk, alert_hook (Slack-compatible) or alert_email
+    kind: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    payload: Mapped[dict] = mapped_column(JSON)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending, done, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
