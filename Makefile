@@ -40,5 +40,5 @@ CATALOGS := followup/translations
 translations: $(STAMP)
 	$(BIN)/pybabel extract -F $(CATALOGS)/babel.cfg -k _l -k translatable --no-location \
 		--omit-header --sort-output -o $(CATALOGS)/messages.pot .
-	$(BIN)/pybabel update -i $(CATALOGS)/messages.pot -d $(CATALOGS) --no-location
+	$(BIN)/pybabel update -i $(CATALOGS)/messages.pot -d $(CATALOGS)
 	$(BIN)/pybabel compile -d $(CATALOGS)

@@ -46,7 +46,7 @@ PG_ADMIN_URL = os.environ.get(
     "FOLLOWUP_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("FOLLOWUP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-QUEUE_NAMES = ("sweep", "dispatch", "default")  # workers.queues.QUEUE_NAMES
+QUEUE_NAMES = ("sweep", "dispatch", "recovery", "default")  # workers.queues.QUEUE_NAMES
 POLL_SECONDS = 0.1
 # The forking worker runs about 100 no-op jobs/s here; 20,000 of them would take over three
 # minutes, as long as everything else together. Its rate is steady after the first second,
@@ -626,6 +626,7 @@ def _bench(args: argparse.Namespace, wall_started: float) -> int:
             "NO_PROXY": "127.0.0.1,localhost",
             "no_proxy": "127.0.0.1,localhost",
             "FOLLOWUP_SMS_HOURS": "00:00-00:00",  # the bench runs at any hour
+            "FOLLOWUP_WORKING_HOURS": "always",
         }
         if args.batch_size:
             env["FOLLOWUP_BATCH_SIZE"] = str(args.batch_size)

@@ -103,13 +103,26 @@ class PlannedMessage:
     suppressed_reason: str | None = None
 
 
-def resolve_channel(step_channel: str, customer: ContactLike) -> tuple[str, str | None, str | None]:
+def _reachable(customer: ContactLike, channel: str) -> bool:
+    address = customer.phone if channel == "sms" else customer.email
+    return bool(address) and not customer.opted_out(channel)
+
+
+def resolve_channel(
+    step_channel: str, customer: ContactLike, answered_channel: str | None = None
+) -> tuple[str, str | None, str | None]:
     """(channel, recipient, why it cannot be sent or None) for a step's channel choice.
 
-    "preferred" means SMS when there is a phone and no SMS opt-out, else email.
+    "preferred" means SMS when there is a phone and no SMS opt-out, else email. "answered"
+    means the channel the customer answered on, else the other one when only it reaches them.
     """
     if step_channel == "preferred":
-        step_channel = "sms" if customer.phone and not customer.opted_out("sms") else "email"
+        step_channel = "sms" if _reachable(customer, "sms") else "email"
+    elif step_channel == "answered":
+        answered = answered_channel if answered_channel in ("email", "sms") else "email"
+        other = "email" if answered == "sms" else "sms"
+        usable = _reachable(customer, answered) or not _reachable(customer, other)
+        step_channel = answered if usable else other
     address = customer.phone if step_channel == "sms" else customer.email
     if not address:
         noun = "phone number" if step_channel == "sms" else "email address"
@@ -128,6 +141,8 @@ def plan_round(
     now: datetime,
     sms_hours: SendingHours,
     no_surveys: str | None = None,
+    answered_channel: str | None = None,
+    working_hours: SendingHours | None = None,
 ) -> list[PlannedMessage]:
     """Every message one close round of a cadence plans, suppressed ones included; a text
     due outside the customer's sending hours is due at the next allowed minute instead.
@@ -135,10 +150,12 @@ def plan_round(
 
     `no_surveys` says why this customer gets no survey now (excluded, or surveyed recently):
     the steps that carry one are planned as suppressed with that reason; a thank-you is not.
+    A recovery's messages come from a person: `working_hours` holds every one of them to
+    working hours, and "answered" steps go on `answered_channel`.
     """
     planned = []
     for step in steps:
-        channel, recipient, suppressed = resolve_channel(step.channel, customer)
+        channel, recipient, suppressed = resolve_channel(step.channel, customer, answered_channel)
         if step.survey_id is not None and no_surveys:
             suppressed = no_surveys
         due_at = (
@@ -146,6 +163,8 @@ def plan_round(
             if step.business_days
             else now + timedelta(seconds=step.delay_seconds)
         )
+        if working_hours is not None:
+            due_at = working_hours.next_allowed(due_at)
         planned.append(
             PlannedMessage(
                 step_id=step.id,

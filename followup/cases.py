@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from followup.cadences import cadence_hours, plan_round
+from followup.cadences import PlannedMessage, cadence_hours, plan_round
 from followup.extensions import db
 from followup.models import Cadence, CadenceStep, Case, CaseEvent, Customer, Message, Response
 from followup.models.base import utcnow
@@ -93,7 +93,7 @@ def upsert_case(data: dict) -> tuple[Case, bool]:
 
 
 def choose_cadence(name: str | None) -> Cadence:
-    query = sa.select(Cadence)
+    query = sa.select(Cadence).where(Cadence.purpose == "close")
     query = (
         query.where(sa.func.lower(Cadence.name) == name.lower())
         if name
@@ -113,6 +113,8 @@ def choose_cadence(name: str | None) -> Cadence:
 def why_no_survey(case: Case, now: datetime) -> str | None:
     """Why this round may carry no survey: the customer is in a segment never surveyed, or
     was surveyed (on any of their cases) within the last FOLLOWUP_SURVEY_CAP_DAYS days."""
+    if case.escalated_at is not None:
+        return "feedback stayed negative and a person took over this case"
     config = current_app.config
     excluded = sorted({tag.lower() for tag in case.customer.tags or []} & config["NO_SURVEY_TAGS"])
     if excluded:
@@ -164,12 +166,29 @@ def close_case(case: Case, cadence_name: str | None, now: datetime) -> bool:
     planned = plan_round(
         case.id, case.round, case.customer, cadence.steps, now, sms_hours, no_surveys
     )
+    add_planned(case, case.round, planned, now)
+    record_event(
+        case.id,
+        "case.closed",
+        {"round": case.round, "cadence": cadence.name, "planned": len(planned)},
+        at=now,
+    )
+    db.session.flush()
+    return True
+
+
+def add_planned(
+    case: Case, round_number: int, planned: list[PlannedMessage], now: datetime, recovery_id=None
+) -> None:
+    """Write a round's planned messages to the outbox (suppressed ones with their reason on
+    the timeline)."""
     for plan in planned:
         message = Message(
             case_id=case.id,
             customer_id=case.customer_id,
             step_id=plan.step_id,
-            round=case.round,
+            recovery_id=recovery_id,
+            round=round_number,
             channel=plan.channel,
             recipient=plan.recipient,
             condition=plan.condition,
@@ -184,14 +203,7 @@ def close_case(case: Case, cadence_name: str | None, now: datetime) -> bool:
             record_event(
                 case.id, "message.suppressed", {"reason": plan.suppressed_reason}, message.id, now
             )
-    record_event(
-        case.id,
-        "case.closed",
-        {"round": case.round, "cadence": cadence.name, "planned": len(planned)},
-        at=now,
-    )
     db.session.flush()
-    return True
 
 
 def reopen_case(case: Case, now: datetime) -> int:
@@ -211,11 +223,11 @@ def reopen_case(case: Case, now: datetime) -> int:
     return cancelled
 
 
-def cancel_pending(case_id: int, reason: str, condition: str | None = None) -> int:
-    """Cancel a case's scheduled messages (optionally only those with a given condition)."""
-    query = sa.update(Message).where(Message.case_id == case_id, Message.status == "scheduled")
-    if condition:
-        query = query.where(Message.condition == condition)
+def cancel_pending(case_id: int, reason: str, *only) -> int:
+    """Cancel a case's scheduled messages (only those matching the `only` conditions, if any)."""
+    query = sa.update(Message).where(
+        Message.case_id == case_id, Message.status == "scheduled", *only
+    )
     return db.session.execute(
         query.values(status="cancelled", error=reason).execution_options(synchronize_session=False)
     ).rowcount
@@ -232,7 +244,8 @@ def current_plan(case: Case) -> list[Message]:
 
 
 def case_document(case: Case) -> dict:
-    """The case with its customer, every message, every response and the timeline."""
+    """The case with its customer, every message, every response, its recoveries and the
+    timeline."""
     messages = db.session.scalars(
         sa.select(Message).where(Message.case_id == case.id).order_by(Message.due_at, Message.id)
     )
@@ -244,10 +257,13 @@ def case_document(case: Case) -> dict:
         .where(CaseEvent.case_id == case.id)
         .order_by(CaseEvent.at, CaseEvent.id)
     )
+    from followup.recovery import queue_entries
+
     return {
         "case": case.to_dict(),
         "customer": case.customer.to_dict(),
         "messages": [m.to_dict() for m in messages],
         "responses": [r.to_dict() for r in responses],
+        "recoveries": queue_entries(None, utcnow(), 100, case.id),
         "timeline": [e.to_dict() for e in events],
     }

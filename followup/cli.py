@@ -119,8 +119,9 @@ def run_command(port: int | None) -> None:
     api_key = _demo_api_key(Path(app.instance_path))
     db.engine.dispose()
     env = dict(os.environ, PORT=str(port), NO_PROXY="127.0.0.1,localhost")
-    # The demo texts at any hour, so it works whenever someone tries it.
+    # The demo texts and apologises at any hour, so it works whenever someone tries it.
     env.setdefault("FOLLOWUP_SMS_HOURS", "00:00-00:00")
+    env.setdefault("FOLLOWUP_WORKING_HOURS", "always")
     env.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
     me = [sys.executable, "-m", "followup.cli"]
     with _redis_for(app):

@@ -50,6 +50,8 @@ def _require_together(environ, names: tuple[str, ...]) -> None:
 def _hours(environ, name: str, default: str, weekdays_only: bool = False) -> SendingHours:
     hours = environ.get(name) or default
     zone = environ.get("FOLLOWUP_TIMEZONE") or "UTC"
+    if hours.strip().lower() == "always":  # any hour of any day
+        hours, weekdays_only = "00:00-00:00", False
     try:
         return SendingHours.parse(hours, zone, weekdays_only)
     except ValueError as error:

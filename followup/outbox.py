@@ -5,7 +5,6 @@ whose worker died is claimed again once the lease expires. A dispatch acts only 
 that still carry its claim token, so a late, retried or duplicated job sends nothing twice.
 """
 
-import random
 import secrets
 import time
 from dataclasses import dataclass
@@ -13,18 +12,25 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale, gettext
 from jinja2 import TemplateError
 from sqlalchemy.orm import selectinload
 
 from followup.cadences import cadence_hours
 from followup.cases import recent_surveys, record_event
 from followup.channels import channel_for
-from followup.channels.base import OutgoingMessage, PermanentSendError, TransientSendError
+from followup.channels.base import (
+    OutgoingMessage,
+    PermanentSendError,
+    TransientSendError,
+    retry_delay,
+)
 from followup.extensions import db
 from followup.languages import language_of
 from followup.models import CadenceStep, Case, Message, Response
 from followup.models.base import utcnow
 from followup.models.customers import suppressed
+from followup.recovery import template_details
 from followup.rendering import message_context, render
 from followup.suppressions import suppress
 from surveys.invitations import invitations_for, survey_links
@@ -108,13 +114,14 @@ def sweep(enqueue, queued_batches: int, now: datetime | None = None) -> SweepRes
 
 
 def _skip_reason(
-    message: Message, answered: set[tuple[int, int]], blocked: set[tuple[str, str]]
+    message: Message, answered: set[tuple[int, int, int | None]], blocked: set[tuple[str, str]]
 ) -> tuple[str, str] | None:
     """(new status, reason) when a claimed message must not go out any more."""
     case = message.case
     if case.status != "closed" or case.round != message.round:
         return "cancelled", "case reopened"
-    if message.condition == "no_answer" and (message.case_id, message.round) in answered:
+    key = (message.case_id, message.round, message.recovery_id)
+    if message.condition == "no_answer" and key in answered:
         return "cancelled", "answered"
     if (message.channel, message.recipient) in blocked:
         label = "SMS" if message.channel == "sms" else "email"
@@ -156,9 +163,9 @@ def _prepare(messages: list[Message], now: datetime) -> list[OutgoingMessage]:
     """Re-check every claimed row, render the ones still due, and commit the decisions."""
     config = current_app.config
     answered = {
-        (case_id, round_number)
-        for case_id, round_number in db.session.execute(
-            sa.select(Response.case_id, Response.round).where(
+        tuple(row)
+        for row in db.session.execute(
+            sa.select(Response.case_id, Response.round, Response.recovery_id).where(
                 Response.case_id.in_({m.case_id for m in messages})
             )
         )
@@ -198,6 +205,7 @@ def _prepare(messages: list[Message], now: datetime) -> list[OutgoingMessage]:
         now,
         config["SURVEY_WINDOW_DAYS"],
     )
+    recoveries = template_details({m.recovery_id for m in due if m.recovery_id is not None})
     unsubscribe_links = unsubscribe_links_for(
         [m for m in due if m.channel == "email" and m.recipient], config["SECRET_KEY"], now
     )
@@ -218,13 +226,21 @@ def _prepare(messages: list[Message], now: datetime) -> list[OutgoingMessage]:
                 "List-Unsubscribe": f"<{unsubscribe}>",
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             }
+        language = language_of(message.customer.locale)
+        recovery = recoveries.get(message.recovery_id)
+        sender = None
+        if recovery is not None:
+            recovery = translated(recovery, language)
+            sender = config["RECOVERY_SENDER"] or message.case.agent_name
         context = message_context(
             message.case,
             message.customer,
             config["ORGANISATION_NAME"],
             links,
             unsubscribe,
-            language_of(message.customer.locale),
+            language,
+            recovery,
+            sender,
         )
         try:
             rendered = render(message.step.template, message.channel, context)
@@ -242,6 +258,9 @@ def _prepare(messages: list[Message], now: datetime) -> list[OutgoingMessage]:
                 html=rendered.html,
                 text=rendered.text,
                 headers=headers,
+                from_name=f"{context['sender']['name']} ({config['ORGANISATION_NAME']})"
+                if recovery is not None
+                else None,
                 status_callback=(
                     f"{config['PUBLIC_BASE_URL']}/webhooks/twilio/status?m={message.id}"
                     if message.channel == "sms"
@@ -253,10 +272,11 @@ def _prepare(messages: list[Message], now: datetime) -> list[OutgoingMessage]:
     return outgoing
 
 
-def retry_delay(attempts: int, base_seconds: int) -> timedelta:
-    """Exponential backoff with jitter: base, 2x base, 4x base ... capped at one hour."""
-    seconds = min(base_seconds * 2 ** max(attempts - 1, 0), 3600)
-    return timedelta(seconds=seconds * random.uniform(0.8, 1.2))
+def translated(recovery: dict, language: str) -> dict:
+    """A recovery's template details with the reason labels in the customer's language."""
+    with force_locale(language):
+        reasons = [gettext(label) for label in recovery["feedback"]["reasons"]]
+    return {**recovery, "feedback": {**recovery["feedback"], "reasons": reasons}}
 
 
 def _start(message_id: int, token: str) -> int | None:

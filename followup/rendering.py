@@ -44,10 +44,15 @@ def message_context(
     survey: dict | None,
     unsubscribe_url: str | None = None,
     language: str = "en",
+    recovery: dict | None = None,
+    sender: str | None = None,
 ) -> dict:
     """The documented variables every template may use (unsubscribe_url: in every email;
-    language: en or es, the version of the template being rendered)."""
+    language: en or es, the version of the template being rendered; feedback and gesture:
+    what the customer said and what we give, in a recovery's messages, else None; sender:
+    who signs a recovery's messages)."""
     spanish = language == "es"
+    team = f"El equipo de {organisation}" if spanish else f"The {organisation} team"
     return {
         "language": language,
         "customer": {
@@ -63,13 +68,13 @@ def message_context(
             "priority": case.priority,
             "team": case.team,
         },
-        "agent": {
-            "name": case.agent_name
-            or (f"El equipo de {organisation}" if spanish else f"The {organisation} team")
-        },
+        "agent": {"name": case.agent_name or team},
+        "sender": {"name": sender or case.agent_name or team},
         "organisation": {"name": organisation},
         "survey": survey,
         "unsubscribe_url": unsubscribe_url,
+        "feedback": (recovery or {}).get("feedback"),
+        "gesture": (recovery or {}).get("gesture"),
     }
 
 
@@ -117,9 +122,25 @@ def sample_context(organisation: str, language: str = "en") -> dict:
         "question": "How satisfied are you with how we handled this?",
         "score_urls": [{"score": n, "url": f"{url}?score={n}"} for n in range(1, 6)],
     }
+    recovery = {
+        "feedback": {
+            "score": 2,
+            "scale_max": 5,
+            "comment": "Nobody told me the parcel was lost.",
+            "reasons": ["It took too long"],
+            "make_right": "Send a new one",
+        },
+        "gesture": {
+            "kind": "code",
+            "name": "10% discount",
+            "offer": "10% off your next order",
+            "code": "SORRY-7F3K2",
+        },  # fmt: skip
+    }
     return message_context(
-        case, customer, organisation, survey, "https://support.example.com/u/" + "U" * 43, language
-    )
+        case, customer, organisation, survey, "https://support.example.com/u/" + "U" * 43,
+        language, recovery,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

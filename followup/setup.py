@@ -8,8 +8,20 @@ import sqlalchemy as sa
 
 from followup import ROOT
 from followup.extensions import db
+from followup.goodwill import add_codes
 from followup.languages import LANGUAGES, translatable
-from followup.models import ApiKey, Cadence, CadenceStep, Case, Customer, MessageTemplate, Survey
+from followup.models import (
+    ApiKey,
+    Cadence,
+    CadenceStep,
+    Case,
+    Customer,
+    GestureType,
+    MessageTemplate,
+    RecoveryRule,
+    Survey,
+)
+from followup.models.base import utcnow
 
 CSAT_REASONS = [
     {"code": "slow", "label": translatable("It took too long")},
@@ -24,14 +36,53 @@ TEMPLATES = {
     "thank_you": "Thank you",
     "csat_checkin": "CSAT check-in",
     "csat_reminder": "CSAT reminder",
+    "apology": "Recovery apology",
+    "recovery_checkin": "Recovery check-in",
+    "recovery_reminder": "Recovery reminder",
 }
 
-# (name, delay in seconds for Standard, delay for Demo, channel, template, with survey, condition)
+# (name, delay in seconds in the real cadence, delay in the demo's, channel, template,
+# survey, condition)
 STEPS = [
-    ("thank-you", 0, 0, "email", "thank_you", False, "always"),
-    ("check-in", 24 * 3600, 10, "preferred", "csat_checkin", True, "always"),
-    ("reminder", 72 * 3600, 40, "email", "csat_reminder", True, "no_answer"),
+    ("thank-you", 0, 0, "email", "thank_you", None, "always"),
+    ("check-in", 24 * 3600, 10, "preferred", "csat_checkin", "csat", "always"),
+    ("reminder", 72 * 3600, 40, "email", "csat_reminder", "csat", "no_answer"),
 ]
+# What follows a first negative answer: an apology soon, the check-in three days on, and one
+# reminder two days after that (all in working hours, on the channel the customer answered on).
+RECOVERY_STEPS = [
+    ("apology", 30 * 60, 5, "answered", "apology", None, "always"),
+    ("recovery check-in", 3 * 86400, 30, "answered", "recovery_checkin", "recovery", "always"),
+    ("recovery reminder", 5 * 86400, 60, "answered", "recovery_reminder", "recovery",
+     "no_answer"),
+]  # fmt: skip
+CADENCES = [  # (name, purpose, steps, index of the delay column, default)
+    ("Standard", "close", STEPS, 1, True),
+    ("Demo", "close", STEPS, 2, False),
+    ("Recovery", "recovery", RECOVERY_STEPS, 1, True),
+]
+
+# (key, name, kind, offer, value, cost, monthly budget, due hours); amounts in cents
+GESTURES = [
+    ("discount-10", "10% discount", "code", "10% off your next order", 0, 500, 50_000, 24),
+    ("free-shipping", "Free shipping", "code", "free shipping on your next order", 0, 800,
+     40_000, 24),
+    ("account-credit", "Account credit", "credit", "a $10 credit", 1000, 1000, 50_000, 24),
+    ("call-back", "Call-back from a team lead", "task", "a call from a team lead", 0, 1500,
+     None, 24),
+    ("handwritten-note", "Handwritten note", "task", "", 0, 300, None, 72),
+]  # fmt: skip
+# (name, reasons, priorities, customer tags, asked-for words, gesture), tried in this order.
+RULES = [
+    ("Urgent case: a call-back", [], ["urgent"], [], [], "call-back"),
+    ("Gold customer: a call-back", [], [], ["gold"], [], "call-back"),
+    ("Asked for a call: a call-back", [], [], [], ["call", "phone", "llam"], "call-back"),
+    ("Not solved: a call-back", ["not_solved"], [], [], [], "call-back"),
+    ("Asked for a refund or credit: account credit", [], [], [],
+     ["refund", "credit", "money back", "reembolso"], "account-credit"),
+    ("Anyone else: a discount", [], [], [], [], "discount-10"),
+    ("No codes left: a handwritten note", [], [], [], [], "handwritten-note"),
+]  # fmt: skip
 
 
 def _default_template(key: str) -> dict:
@@ -51,21 +102,43 @@ def _default_template(key: str) -> dict:
     return {**parts(""), "translations": translations}
 
 
-def ensure_standard_setup() -> None:
-    """The CSAT survey, default templates and the Standard (default) and Demo cadences."""
-    survey = db.session.scalar(sa.select(Survey).where(Survey.key == "csat"))
+def _survey(key: str, name: str, question: str) -> Survey:
+    survey = db.session.scalar(sa.select(Survey).where(Survey.key == key))
     if survey is None:
         survey = Survey(
-            key="csat",
+            key=key,
             kind="csat",
-            name="Customer satisfaction",
-            question=translatable("How satisfied are you with how we handled {subject}?"),
+            name=name,
+            question=question,
             scale_min=1,
             scale_max=5,
+            negative_min=1,
             negative_max=2,
+            positive_min=4,
+            positive_max=5,
             reasons=CSAT_REASONS,
         )
         db.session.add(survey)
+    return survey
+
+
+def ensure_standard_setup() -> None:
+    """The CSAT and recovery surveys, default templates, the Standard (default), Demo and
+    Recovery cadences, and the goodwill catalogue with its rules."""
+    surveys = {
+        "csat": _survey(
+            "csat",
+            "Customer satisfaction",
+            translatable("How satisfied are you with how we handled {subject}?"),
+        ),
+        "recovery": _survey(
+            "recovery",
+            "Recovery check-in",
+            translatable(
+                "Did we make it right? How do you feel now about how we handled {subject}?"
+            ),
+        ),
+    }
     templates = {}
     for key, name in TEMPLATES.items():
         template = db.session.scalar(sa.select(MessageTemplate).where(MessageTemplate.key == key))
@@ -74,14 +147,14 @@ def ensure_standard_setup() -> None:
             db.session.add(template)
         templates[key] = template
     db.session.flush()
-    has_default = db.session.scalar(sa.select(Cadence.id).where(Cadence.is_default.is_(True)))
-    for cadence_name, delay_index in (("Standard", 1), ("Demo", 2)):
-        if db.session.scalar(sa.select(Cadence.id).where(Cadence.name == cadence_name)):
+    for name, purpose, steps, delay_index, default in CADENCES:
+        if db.session.scalar(sa.select(Cadence.id).where(Cadence.name == name)):
             continue
-        cadence = Cadence(
-            name=cadence_name, is_default=cadence_name == "Standard" and not has_default
+        has_default = db.session.scalar(
+            sa.select(Cadence.id).where(Cadence.is_default.is_(True), Cadence.purpose == purpose)
         )
-        for position, step in enumerate(STEPS):
+        cadence = Cadence(name=name, purpose=purpose, is_default=default and not has_default)
+        for position, step in enumerate(steps):
             cadence.steps.append(
                 CadenceStep(
                     position=position,
@@ -89,11 +162,44 @@ def ensure_standard_setup() -> None:
                     delay_seconds=step[delay_index],
                     channel=step[3],
                     template=templates[step[4]],
-                    survey=survey if step[5] else None,
+                    survey=surveys[step[5]] if step[5] else None,
                     condition=step[6],
                 )
             )
         db.session.add(cadence)
+    db.session.flush()
+    _ensure_goodwill()
+
+
+def _ensure_goodwill() -> None:
+    """The default goodwill catalogue and rules, on a first setup only (leads change them)."""
+    if db.session.scalar(sa.select(GestureType.id).limit(1)):
+        return
+    types = {}
+    for key, name, kind, offer, value, cost, budget, hours in GESTURES:
+        types[key] = GestureType(
+            key=key,
+            name=name,
+            kind=kind,
+            offer=offer,
+            value_cents=value,
+            cost_cents=cost,
+            monthly_budget_cents=budget,
+            due_hours=hours,
+        )
+        db.session.add(types[key])
+    for position, (name, reasons, priorities, tags, asked, gesture) in enumerate(RULES):
+        db.session.add(
+            RecoveryRule(
+                position=position,
+                name=name,
+                reasons=reasons,
+                priorities=priorities,
+                customer_tags=tags,
+                asked=asked,
+                gesture_type=types[gesture],
+            )
+        )
     db.session.flush()
 
 
@@ -113,8 +219,31 @@ DEMO_CASE = "DEMO-1001"
 
 
 def seed_demo() -> None:
-    """A demo customer with an email and a phone, and an open demo case."""
+    """A demo customer with an email and a phone, an open demo case, a recovery that runs in
+    seconds (the Demo recovery cadence) and discount codes to give."""
     ensure_standard_setup()
+    if not db.session.scalar(sa.select(Cadence.id).where(Cadence.name == "Demo recovery")):
+        db.session.execute(
+            sa.update(Cadence).where(Cadence.purpose == "recovery").values(is_default=False)
+        )
+        recovery = db.session.scalar(sa.select(Cadence).where(Cadence.name == "Recovery"))
+        demo = Cadence(name="Demo recovery", purpose="recovery", is_default=True)
+        for step, delay in zip(recovery.steps, (5, 30, 60), strict=True):
+            demo.steps.append(
+                CadenceStep(
+                    position=step.position,
+                    name=step.name,
+                    delay_seconds=delay,
+                    channel=step.channel,
+                    template=step.template,
+                    survey=step.survey,
+                    condition=step.condition,
+                )
+            )
+        db.session.add(demo)
+        discount = db.session.scalar(sa.select(GestureType).where(GestureType.key == "discount-10"))
+        if discount is not None:
+            add_codes(discount, [f"DEMO-SORRY-{n:04d}" for n in range(1, 51)], utcnow())
     if db.session.scalar(sa.select(Case.id).where(Case.external_id == DEMO_CASE)):
         return
     customer = db.session.scalar(sa.select(Customer).where(Customer.external_id == "demo-customer"))

@@ -1,18 +1,34 @@
-"""Recording a survey answer: one Response per invitation, its timeline event, reminders off."""
+"""Recording a survey answer: one Response per invitation, its timeline event, reminders off,
+and what the answer means (negative, neutral, positive) for the recovery loop."""
 
+import re
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from followup.cases import cancel_pending, record_event
 from followup.extensions import db
-from followup.models import Response, Survey, SurveyInvitation
+from followup.models import Message, Response, Survey, SurveyInvitation
 
 MAX_TEXT = 2000
 
 
-def is_negative(survey: Survey, score: int) -> bool:
-    return score <= survey.negative_max
+def verdict(survey: Survey, score: int, comment: str = "") -> str:
+    """ "negative", "neutral" or "positive": by the survey's bands (CSAT 1-2 / 4-5, NPS 0-6 /
+    9-10, CES 5-7 / 1-3), and negative whatever the score when the comment says one of the
+    survey's negative keywords (whole words, any case)."""
+    if survey.negative_min <= score <= survey.negative_max:
+        return "negative"
+    words = [re.escape(word.strip()) for word in survey.negative_keywords or [] if word.strip()]
+    if words and re.search(rf"\b(?:{'|'.join(words)})\b", comment or "", re.IGNORECASE):
+        return "negative"
+    if survey.positive_min <= score <= survey.positive_max:
+        return "positive"
+    return "neutral"
+
+
+def is_negative(survey: Survey, score: int, comment: str = "") -> bool:
+    return verdict(survey, score, comment) == "negative"
 
 
 def _validated(
@@ -48,9 +64,12 @@ def record_response(
 
     Raises ValueError for a score outside the survey's scale or an unknown reason code.
     Adds "response.recorded" or "response.changed" to the case's timeline (nothing when a
-    resubmission changes nothing) and cancels the case's pending "no_answer" messages.
-    Flushes; the caller commits.
+    resubmission changes nothing), cancels the pending "no_answer" messages it answers (the
+    cadence's, or the recovery's for a recovery check-in) and lets the recovery loop
+    re-evaluate the round. Flushes; the caller commits.
     """
+    from followup import recovery
+
     survey = invitation.survey
     answers = dict(answers or {})
     comment, reason_codes = _validated(survey, score, comment, list(reason_codes or []), answers)
@@ -63,6 +82,9 @@ def record_response(
             case_id=invitation.case_id,
             survey_id=invitation.survey_id,
             round=invitation.round,
+            recovery_id=db.session.scalar(
+                sa.select(Message.recovery_id).where(Message.id == invitation.message_id)
+            ),
             created_at=now,
         )
         db.session.add(response)
@@ -85,6 +107,11 @@ def record_response(
     db.session.flush()
     if kind:
         record_event(invitation.case_id, kind, detail, at=now)
-    cancel_pending(invitation.case_id, "answered", condition="no_answer")
+    answered = Message.recovery_id.is_(None) if response.recovery_id is None else (
+        Message.recovery_id == response.recovery_id
+    )  # fmt: skip
+    cancel_pending(invitation.case_id, "answered", Message.condition == "no_answer", answered)
     db.session.flush()
+    if kind:
+        recovery.on_response(response, survey, created, now)
     return response, created

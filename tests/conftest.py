@@ -100,6 +100,7 @@ def app_config(database_url, redis_url, queue_prefix, tmp_path_factory) -> dict:
         "PUBLIC_BASE_URL": "http://followup.test",
         # Tests run at any hour: texts may go out at any hour unless a test says otherwise.
         "SMS_HOURS": SendingHours.parse("00:00-00:00", "UTC"),
+        "WORKING_HOURS": SendingHours.parse("00:00-00:00", "UTC"),
     }
 
 

@@ -1,15 +1,20 @@
-"""RQ jobs: the periodic sweep and the dispatch of one claimed batch. Jobs take ids only."""
+"""RQ jobs: the periodic sweep, the dispatch of one claimed batch of messages, and the run of
+one claimed batch of outbound calls. Jobs take ids only."""
 
 from flask import current_app
 
-from followup import outbox
+from followup import outbound, outbox, recovery
+from followup.extensions import db
+from followup.models.base import utcnow
 from workers.queues import queue
 
 
 def sweep() -> dict:
-    """Claim due messages in batches and enqueue one dispatch job per batch (after commit)."""
+    """Claim due messages in batches and enqueue one dispatch job per batch (after commit);
+    escalate recoveries whose check-in went unanswered; claim due outbound calls."""
     dispatch_queue = queue("dispatch")
-    lease = current_app.config["LEASE_SECONDS"]
+    config = current_app.config
+    lease = config["LEASE_SECONDS"]
 
     def enqueue(channel: str, token: str) -> None:
         dispatch_queue.enqueue(
@@ -24,8 +29,27 @@ def sweep() -> dict:
         )
 
     result = outbox.sweep(enqueue, queued_batches=dispatch_queue.count)
-    return {"batches": len(result.claimed_batches), "skipped_busy": result.skipped_busy}
+    now = utcnow()
+    escalated = recovery.expire_overdue(now)
+    db.session.commit()
+    calls = outbound.claim_calls(now, config["BATCH_SIZE"], lease)
+    db.session.commit()
+    if calls:
+        queue("recovery").enqueue(
+            run_calls, calls, job_id=f"calls-{calls}", job_timeout=lease * 2, ttl=lease,
+            result_ttl=300, failure_ttl=86400,
+        )  # fmt: skip
+    return {
+        "batches": len(result.claimed_batches),
+        "skipped_busy": result.skipped_busy,
+        "escalated": escalated,
+        "calls": bool(calls),
+    }
 
 
 def dispatch(token: str) -> dict:
     return outbox.dispatch(token)
+
+
+def run_calls(token: str) -> dict:
+    return outbound.run_calls(token)

@@ -1,10 +1,10 @@
-"""RQ queues by purpose (sweep, dispatch, default) and the app's Redis connection."""
+"""RQ queues by purpose (sweep, dispatch, recovery, default) and the app's Redis connection."""
 
 import redis
 from flask import current_app
 from rq import Queue
 
-QUEUE_NAMES = ("sweep", "dispatch", "default")
+QUEUE_NAMES = ("sweep", "dispatch", "recovery", "default")
 
 
 def redis_connection() -> redis.Redis:

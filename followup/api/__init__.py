@@ -1,7 +1,7 @@
-"""The JSON intake API under /api/v1 (Bearer API keys)."""
+"""The JSON API under /api/v1 (Bearer API keys): case intake and the recovery loop."""
 
 from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from followup.api import routes  # noqa: E402,F401  (registers the views)
+from followup.api import recoveries, routes  # noqa: E402,F401  (registers the views)

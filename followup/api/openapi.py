@@ -19,17 +19,30 @@ class Operation:
     auth: bool = True
     body_required: bool = True
     params: list[str] = field(default_factory=list)
+    query: dict[str, str] = field(default_factory=dict)  # name: description
+    csv_body: bool = False  # a text/csv upload instead of a JSON body
 
 
 OPERATIONS: list[Operation] = []
 
 
 def operation(method: str, path: str, summary: str, responses: dict, body=None, auth=True,
-              body_required=True) -> Callable:  # fmt: skip
+              body_required=True, query=None, csv_body=False) -> Callable:  # fmt: skip
     """Declare a route's contract next to it; the document lists exactly these."""
     params = [part[1:-1] for part in path.split("/") if part.startswith("{")]
     OPERATIONS.append(
-        Operation(method.lower(), path, summary, body, responses, auth, body_required, params)
+        Operation(
+            method.lower(),
+            path,
+            summary,
+            body,
+            responses,
+            auth,
+            body_required,
+            params,
+            query or {},
+            csv_body,
+        )  # fmt: skip
     )
     return lambda view: view
 
@@ -50,11 +63,21 @@ def document() -> dict:
     paths: dict = {}
     for op in OPERATIONS:
         entry = {"summary": op.summary, "responses": {}}
-        if op.params:
-            entry["parameters"] = [
-                {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
-                for p in op.params
-            ]
+        parameters = [
+            {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+            for p in op.params
+        ] + [
+            {"name": name, "in": "query", "required": False, "description": description,
+             "schema": {"type": "string"}}
+            for name, description in op.query.items()
+        ]  # fmt: skip
+        if parameters:
+            entry["parameters"] = parameters
+        if op.csv_body:
+            entry["requestBody"] = {
+                "required": True,
+                "content": {"text/csv": {"schema": {"type": "string"}}},
+            }
         if op.body:
             entry["requestBody"] = {
                 "required": op.body_required,
@@ -71,7 +94,7 @@ def document() -> dict:
         paths.setdefault(op.path, {})[op.method] = entry
     return {
         "openapi": "3.1.0",
-        "info": {"title": "followup intake API", "version": "1"},
+        "info": {"title": "followup API", "version": "1"},
         "paths": paths,
         "components": {
             "schemas": schema.get("$defs", {}),

@@ -177,11 +177,62 @@ class EventOut(Strict):
     detail: dict
 
 
+class FeedbackOut(Strict):
+    score: int
+    scale_max: int
+    comment: str
+    reasons: list[str] = Field(description="The labels of the reasons the customer picked.")
+    make_right: str = Field(description="What the customer said would make it right.")
+    channel: str
+
+
+class GestureOut(Strict):
+    type: str
+    name: str
+    code: str | None
+    status: Literal["issued", "requested", "failed"]
+    cost_cents: int
+
+
+class TaskOut(Strict):
+    id: int
+    title: str
+    assignee: str | None
+    due_at: datetime
+    seconds_left: int | None = Field(description="Negative when overdue; null once completed.")
+    overdue: bool
+    completed_at: datetime | None
+    completed_by: str | None
+    outcome: str | None
+
+
+class RecoveryOut(Strict):
+    id: int
+    status: Literal["open", "recovered", "escalated", "withdrawn"]
+    case: str
+    subject: str
+    agent: str | None
+    customer: str
+    channel: str
+    started_at: datetime
+    feedback: FeedbackOut
+    rule: str | None
+    gesture: GestureOut | None
+    tasks: list[TaskOut]
+    outcome_at: datetime | None
+    outcome_reason: str | None
+
+
+class RecoveryQueue(Strict):
+    recoveries: list[RecoveryOut]
+
+
 class CaseDocument(Strict):
     case: CaseOut
     customer: CustomerOut
     messages: list[MessageOut]
     responses: list[ResponseOut]
+    recoveries: list[RecoveryOut]
     timeline: list[EventOut]
 
 
@@ -207,3 +258,47 @@ class ErrorOut(Strict):
     error: str
     message: str
     fields: list[FieldProblem] | None = None
+
+
+class TaskDone(Strict):
+    outcome: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    completed_by: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+    ] = Field(description="Who did it.")
+
+
+class GestureTypeOut(Strict):
+    key: str
+    name: str
+    kind: Literal["code", "credit", "task"]
+    offer: str
+    cost_cents: int
+    monthly_budget_cents: int | None
+    spent_this_month_cents: int
+    unused_codes: int | None = Field(description="Codes left in the pool (code gestures).")
+    active: bool
+
+
+class Catalogue(Strict):
+    gestures: list[GestureTypeOut]
+
+
+class CodesAdded(Strict):
+    added: int
+    skipped: int = Field(description="Codes already in the pool (used or not): not added again.")
+    unused: int
+
+
+class AlertOut(Strict):
+    id: int
+    audience: Literal["lead", "manager"]
+    kind: str
+    title: str
+    detail: str
+    case: str | None
+    created_at: datetime
+    acknowledged_at: datetime | None
+
+
+class Alerts(Strict):
+    alerts: list[AlertOut]

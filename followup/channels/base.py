@@ -1,6 +1,9 @@
-"""The one channel interface: a rendered message in, a provider message id out."""
+"""The one channel interface: a rendered message in, a provider message id out; and the
+backoff every retried send or call follows."""
 
+import random
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Protocol
 
 
@@ -14,6 +17,7 @@ class OutgoingMessage:
     text: str = ""  # the email's text part, or the SMS body
     headers: dict[str, str] = field(default_factory=dict)
     status_callback: str | None = None  # SMS delivery callbacks
+    from_name: str | None = None  # an email signed by a person (a recovery's apology)
 
 
 class SendError(Exception):
@@ -38,3 +42,9 @@ class Channel(Protocol):
 
     def send(self, message: OutgoingMessage) -> str:
         """Send one message; return the provider's message id or raise a SendError."""
+
+
+def retry_delay(attempts: int, base_seconds: int) -> timedelta:
+    """Exponential backoff with jitter: base, 2x base, 4x base ... capped at one hour."""
+    seconds = min(base_seconds * 2 ** max(attempts - 1, 0), 3600)
+    return timedelta(seconds=seconds * random.uniform(0.8, 1.2))

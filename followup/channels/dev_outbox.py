@@ -23,6 +23,7 @@ class DevOutboxChannel:
                 "message_id": message.message_id,
                 "channel": message.channel,
                 "to": message.to,
+                "from_name": message.from_name,
                 "subject": message.subject,
                 "html": message.html,
                 "text": message.text,

@@ -144,7 +144,7 @@ class SendGridChannel:
     def build(self, message: OutgoingMessage) -> Mail:
         """The SDK's Mail for one message: text part first, then HTML, headers and custom_args."""
         mail = Mail(
-            from_email=_address(From, self.from_email, self.from_name),
+            from_email=_address(From, self.from_email, message.from_name or self.from_name),
             to_emails=_address(To, message.to),
             subject=Subject(message.subject),
         )

@@ -13,7 +13,9 @@ def test_create_api_key_prints_a_working_key_and_sets_up_the_standard_cadence(ru
     assert key.startswith("fu_") and len(key) > 40
     response = client.get("/api/v1/cases/NONE", headers={"Authorization": f"Bearer {key}"})
     assert response.status_code == 404  # authenticated, the case just doesn't exist
-    default = db.session.scalar(sa.select(Cadence).where(Cadence.is_default.is_(True)))
+    default = db.session.scalar(
+        sa.select(Cadence).where(Cadence.is_default.is_(True), Cadence.purpose == "close")
+    )
     assert default.name == "Standard"
     assert [s.delay_seconds for s in default.steps] == [0, 24 * 3600, 72 * 3600]
 
@@ -25,4 +27,9 @@ def test_seed_demo_is_idempotent(runner):
     assert [c.external_id for c in cases] == ["DEMO-1001"]
     assert cases[0].status == "open"
     names = set(db.session.scalars(sa.select(Cadence.name)))
-    assert names == {"Standard", "Demo"}
+    assert names == {"Standard", "Demo", "Recovery", "Demo recovery"}
+    recovery = db.session.scalar(
+        sa.select(Cadence).where(Cadence.is_default.is_(True), Cadence.purpose == "recovery")
+    )
+    assert recovery.name == "Demo recovery"
+    assert [s.delay_seconds for s in recovery.steps] == [5, 30, 60]

@@ -113,6 +113,7 @@ def stack(app, emulator, tmp_path):
             "FOLLOWUP_RETRY_BASE_SECONDS": "1",
             "NO_PROXY": "127.0.0.1,localhost",
             "FOLLOWUP_SMS_HOURS": "00:00-00:00",
+            "FOLLOWUP_WORKING_HOURS": "always",
         }
         stack = Stack(env, tmp_path)
         stack.redis = redis.Redis.from_url(redis_url)

@@ -12,7 +12,7 @@ from followup.cadences import (
     plan_round,
     resolve_channel,
 )
-from followup.outbox import retry_delay
+from followup.channels.base import retry_delay
 
 NOW = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
 HOURS = SendingHours.parse("08:00-21:00", "UTC")

@@ -1,0 +1,166 @@
+"""Recovery API views: the lead's recovery queue, completing tasks, the goodwill catalogue
+with its code pools, and alerts."""
+
+import sqlalchemy as sa
+from flask import jsonify, request
+
+from followup.api import bp
+from followup.api.openapi import operation
+from followup.api.routes import AUTH_ERRORS, BODY_ERRORS, BadRequest, parse_body
+from followup.api.schemas import (
+    Alerts,
+    Catalogue,
+    CodesAdded,
+    RecoveryQueue,
+    TaskDone,
+    TaskOut,
+)
+from followup.extensions import db
+from followup.goodwill import add_codes, parse_codes, spent_this_month, unused_codes
+from followup.models import Alert, Case, GestureType, RecoveryTask
+from followup.models.base import utcnow
+from followup.models.recovery import RECOVERY_STATUSES
+from followup.recovery import complete_task, queue_entries
+
+MAX_CODES_BYTES = 5 * 1024 * 1024
+MAX_CODES = 50_000
+
+
+def _limit() -> int:
+    raw = request.args.get("limit", "100")
+    if not raw.isdigit() or not 1 <= int(raw) <= 500:
+        raise BadRequest(422, "validation_failed", "limit must be a whole number from 1 to 500")
+    return int(raw)
+
+
+@operation("get", "/api/v1/recoveries",
+           "The recovery queue: open recoveries (or ?status=recovered|escalated|withdrawn|all), "
+           "those with overdue tasks first", responses={200: ("The queue", RecoveryQueue),
+                                                       **AUTH_ERRORS, 422: ("Bad filter", None)},
+           query={"status": "open (default), recovered, escalated, withdrawn or all",
+                  "limit": "at most this many (1-500, default 100)"})  # fmt: skip
+@bp.get("/recoveries")
+def recoveries():
+    status = request.args.get("status", "open")
+    if status not in (*RECOVERY_STATUSES, "all"):
+        allowed = ", ".join(RECOVERY_STATUSES)
+        raise BadRequest(422, "validation_failed", f"status must be one of {allowed} or all")
+    entries = queue_entries(None if status == "all" else status, utcnow(), _limit())
+    return jsonify({"recoveries": entries})
+
+
+@operation("post", "/api/v1/tasks/{task_id}/complete", "Complete a recovery task with its outcome",
+           body=TaskDone, responses={200: ("Completed", TaskOut), **AUTH_ERRORS, **BODY_ERRORS,
+                                     404: ("No such task", None),
+                                     409: ("The task was completed already", None)})  # fmt: skip
+@bp.post("/tasks/<task_id>/complete")
+def task_complete(task_id: str):
+    if not task_id.isdigit() or db.session.get(RecoveryTask, int(task_id[:18])) is None:
+        raise BadRequest(404, "not_found", f"no task {task_id!r}")
+    data = parse_body(TaskDone)
+    now = utcnow()
+    task = complete_task(int(task_id), data.outcome, data.completed_by, now)
+    if task is None:
+        raise BadRequest(409, "conflict", "the task was completed already")
+    db.session.commit()
+    return jsonify({
+        "id": task.id, "title": task.title, "assignee": task.assignee,
+        "due_at": task.due_at.isoformat(), "seconds_left": None, "overdue": False,
+        "completed_at": task.completed_at.isoformat(), "completed_by": task.completed_by,
+        "outcome": task.outcome,
+    })  # fmt: skip
+
+
+@operation("get", "/api/v1/goodwill",
+           "The goodwill catalogue: each gesture with its budget, this month's spend and the "
+           "codes left in its pool", responses={200: ("The catalogue", Catalogue),
+                                                **AUTH_ERRORS})  # fmt: skip
+@bp.get("/goodwill")
+def catalogue():
+    now = utcnow()
+    gestures = [
+        {
+            "key": kind.key,
+            "name": kind.name,
+            "kind": kind.kind,
+            "offer": kind.offer,
+            "cost_cents": kind.cost_cents,
+            "monthly_budget_cents": kind.monthly_budget_cents,
+            "spent_this_month_cents": spent_this_month(kind.id, now),
+            "unused_codes": unused_codes(kind.id) if kind.kind == "code" else None,
+            "active": kind.active,
+        }  # fmt: skip
+        for kind in db.session.scalars(sa.select(GestureType).order_by(GestureType.id))
+    ]
+    return jsonify({"gestures": gestures})
+
+
+@operation("post", "/api/v1/goodwill/{key}/codes",
+           "Add codes to a gesture's pool from a CSV (first column; a `code` header is skipped)",
+           csv_body=True, responses={200: ("Added", CodesAdded), **AUTH_ERRORS, **BODY_ERRORS,
+                                     404: ("No such gesture", None)})  # fmt: skip
+@bp.post("/goodwill/<key>/codes")
+def upload_codes(key: str):
+    request.max_content_length = MAX_CODES_BYTES
+    gesture_type = db.session.scalar(sa.select(GestureType).where(GestureType.key == key[:100]))
+    if gesture_type is None:
+        raise BadRequest(404, "not_found", f"no gesture {key!r}")
+    if gesture_type.kind != "code":
+        raise BadRequest(
+            422, "validation_failed", f"{key!r} gives no codes: it is a {gesture_type.kind}"
+        )
+    try:
+        codes = parse_codes(request.get_data(cache=False).decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise BadRequest(400, "malformed_csv", "the CSV must be UTF-8 text") from None
+    except ValueError as error:
+        raise BadRequest(422, "validation_failed", str(error)) from None
+    if not codes:
+        raise BadRequest(422, "validation_failed", "the CSV holds no codes")
+    if len(codes) > MAX_CODES:
+        raise BadRequest(413, "payload_too_large", f"at most {MAX_CODES} codes per upload")
+    result = add_codes(gesture_type, codes, utcnow())
+    db.session.commit()
+    return jsonify(result)
+
+
+@operation("get", "/api/v1/alerts", "Alerts for the leads and managers, newest first",
+           responses={200: ("Alerts", Alerts), **AUTH_ERRORS, 422: ("Bad filter", None)},
+           query={"audience": "lead or manager (default: both)",
+                  "open": "true: only those not acknowledged yet",
+                  "limit": "at most this many (1-500, default 100)"})  # fmt: skip
+@bp.get("/alerts")
+def alerts():
+    query = sa.select(Alert, Case.external_id).outerjoin(Case, Case.id == Alert.case_id)
+    audience = request.args.get("audience")
+    if audience is not None:
+        if audience not in ("lead", "manager"):
+            raise BadRequest(422, "validation_failed", "audience must be lead or manager")
+        query = query.where(Alert.audience == audience)
+    if request.args.get("open") == "true":
+        query = query.where(Alert.acknowledged_at.is_(None))
+    rows = db.session.execute(query.order_by(Alert.id.desc()).limit(_limit()))
+    return jsonify({"alerts": [_alert(alert, case) for alert, case in rows]})
+
+
+@operation("post", "/api/v1/alerts/{alert_id}/acknowledge", "Mark an alert as seen",
+           responses={200: ("Acknowledged (again: unchanged)", None), **AUTH_ERRORS,
+                      404: ("No such alert", None)})  # fmt: skip
+@bp.post("/alerts/<alert_id>/acknowledge")
+def acknowledge(alert_id: str):
+    alert = db.session.get(Alert, int(alert_id[:18])) if alert_id.isdigit() else None
+    if alert is None:
+        raise BadRequest(404, "not_found", f"no alert {alert_id!r}")
+    if alert.acknowledged_at is None:
+        alert.acknowledged_at = utcnow()
+        db.session.commit()
+    case = db.session.get(Case, alert.case_id) if alert.case_id else None
+    return jsonify(_alert(alert, case.external_id if case else None))
+
+
+def _alert(alert: Alert, case: str | None) -> dict:
+    return {
+        "id": alert.id, "audience": alert.audience, "kind": alert.kind, "title": alert.title,
+        "detail": alert.detail, "case": case, "created_at": alert.created_at.isoformat(),
+        "acknowledged_at": alert.acknowledged_at.isoformat() if alert.acknowledged_at else None,
+    }  # fmt: skip

@@ -1,0 +1,265 @@
+"""Outbound calls to other systems, kept in the database until they succeed: event webhooks
+(Standard Webhooks), account credits, helpdesk reopens, and alerts (the lead queue, plus an
+optional email and a Slack-compatible incoming webhook).
+
+Calls are planned in the transaction of what caused them (a unique key makes each one happen
+once), claimed in batches by the sweep like the message outbox, and retried with backoff.
+"""
+
+import secrets
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.dialects import postgresql, sqlite
+
+from followup.cases import record_event
+from followup.channels import channel_for
+from followup.channels.base import OutgoingMessage, SendError, retry_delay
+from followup.connectors import Ticket, connector_for
+from followup.connectors.base import CallError, post_signed, request, session_for
+from followup.extensions import db
+from followup.models import Alert, Case, Gesture, OutboundCall
+from followup.models.base import utcnow
+
+EVENT_TYPES = (
+    "response.created",
+    "recovery.started",
+    "gesture.issued",
+    "case.reopened",
+    "recovery.succeeded",
+    "recovery.failed",
+)
+
+
+def insert_once(model, **values) -> bool:
+    """INSERT a row unless one with the same unique key exists; True when this one went in.
+    Concurrent inserts of the same key wait for each other and only one wins."""
+    dialect = db.session.get_bind().dialect.name
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert
+    statement = insert(model).values(**values).on_conflict_do_nothing()
+    return db.session.execute(statement).rowcount == 1
+
+
+def plan_call(kind: str, key: str, payload: dict, case_id: int | None, now: datetime) -> bool:
+    """Plan one outbound call (once per key); the sweep sends it after commit."""
+    return insert_once(
+        OutboundCall,
+        kind=kind,
+        key=key,
+        payload=payload,
+        case_id=case_id,
+        status="pending",
+        attempts=0,
+        due_at=now,
+        result={},
+        created_at=now,
+    )
+
+
+def emit(event: str, key: str, data: dict, case_id: int | None, now: datetime) -> None:
+    """An event webhook to EVENTS_WEBHOOK_URL (when set), once per key."""
+    assert event in EVENT_TYPES, event
+    if current_app.config["EVENTS_WEBHOOK_URL"]:
+        body = {"type": event, "timestamp": now.isoformat(), "data": data}
+        plan_call("event", f"{event}:{key}", body, case_id, now)
+
+
+def raise_alert(
+    key: str, audience: str, kind: str, title: str, detail: str, case_id: int | None, now: datetime
+) -> bool:
+    """An alert for the lead queue (audience "lead") or the managers ("manager"), once per
+    key, copied to FOLLOWUP_ALERT_EMAIL and FOLLOWUP_ALERT_WEBHOOK_URL when they are set."""
+    raised = insert_once(
+        Alert,
+        key=key,
+        audience=audience,
+        kind=kind,
+        title=title[:300],
+        detail=detail,
+        case_id=case_id,
+        created_at=now,
+    )
+    config = current_app.config
+    if raised and config["ALERT_EMAIL"]:
+        payload = {"to": config["ALERT_EMAIL"], "subject": title, "text": detail}
+        plan_call("alert_email", f"alert_email:{key}", payload, case_id, now)
+    if raised and config["ALERT_WEBHOOK_URL"]:
+        text = f"*{title}*\n{detail}" if detail else title
+        plan_call("alert_hook", f"alert_hook:{key}", {"text": text}, case_id, now)
+    return raised
+
+
+def claim_calls(now: datetime, batch_size: int, lease_seconds: int) -> str | None:
+    """Lease up to batch_size due calls; the claim token, or None when none are due."""
+    token = secrets.token_hex(16)
+    due = (
+        sa.select(OutboundCall.id)
+        .where(
+            OutboundCall.status == "pending",
+            OutboundCall.due_at <= now,
+            sa.or_(OutboundCall.locked_until.is_(None), OutboundCall.locked_until < now),
+        )
+        .order_by(OutboundCall.due_at)
+        .limit(batch_size)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = db.session.execute(
+        sa.update(OutboundCall)
+        .where(OutboundCall.id.in_(due.scalar_subquery()))
+        .values(claim_token=token, locked_until=now + timedelta(seconds=lease_seconds))
+        .returning(OutboundCall.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    return token if claimed else None
+
+
+class _Callers:
+    """One keep-alive session per target for a batch, and the helpdesk connector."""
+
+    def __init__(self, config):
+        self.config = config
+        self.sessions = {}
+        self._connector = None
+
+    def session(self, url: str):
+        return self.sessions.setdefault(url, session_for(url))
+
+    def connector(self):
+        if self._connector is None:
+            self._connector = connector_for(self.config)
+        return self._connector
+
+
+def _perform(call: OutboundCall, callers: _Callers, now: datetime) -> dict:
+    """Make one call; its result for the timeline, or a CallError."""
+    config = current_app.config
+    timeout = config["SEND_TIMEOUT"]
+    payload = call.payload
+    if call.kind == "event":
+        url = config["EVENTS_WEBHOOK_URL"]
+        post_signed(
+            callers.session(url),
+            url,
+            config["EVENTS_WEBHOOK_SECRET"],
+            call.key,
+            payload,
+            f"event webhook {payload['type']}",
+            timeout,
+            now,
+        )
+        return {"delivered": payload["type"]}
+    if call.kind == "credit":
+        url = payload["url"]
+        post_signed(
+            callers.session(url),
+            url,
+            config["EVENTS_WEBHOOK_SECRET"],
+            call.key,
+            payload["credit"],
+            "credit webhook",
+            timeout,
+            now,
+        )
+        return {"credited": payload["credit"]["amount_cents"]}
+    if call.kind == "helpdesk":
+        connector = callers.connector()
+        if connector is None:
+            raise CallError("HELPDESK is none: reopen the case in the helpdesk by hand", False)
+        case = db.session.get(Case, call.case_id)
+        return connector.reopen(Ticket.of(case), payload["note"], call.key, now)
+    if call.kind == "alert_hook":
+        url = config["ALERT_WEBHOOK_URL"]
+        request(callers.session(url), "POST", url, "alert webhook", timeout, json=payload)
+        return {"posted": True}
+    if call.kind == "alert_email":
+        mail = OutgoingMessage(
+            message_id=0,
+            channel="email",
+            to=payload["to"],
+            subject=payload["subject"],
+            text=payload["text"],
+        )
+        try:
+            return {"provider_id": channel_for("email", config).send(mail)}
+        except SendError as error:
+            raise CallError(f"alert email: {error.reason}", transient=True) from None
+    raise CallError(f"unknown call kind {call.kind!r}", transient=False)
+
+
+def _gave_up(call: OutboundCall, reason: str, now: datetime) -> None:
+    """What a call that will never succeed leaves for a person to do."""
+    if call.kind == "helpdesk":
+        raise_alert(
+            f"helpdesk_failed:{call.key}",
+            "manager",
+            "helpdesk.failed",
+            "Reopen this case in the helpdesk by hand",
+            reason,
+            call.case_id,
+            now,
+        )
+    elif call.kind == "credit":
+        gesture = db.session.get(Gesture, call.payload["gesture_id"])
+        gesture.status = "failed"
+        raise_alert(
+            f"credit_failed:{call.key}",
+            "lead",
+            "credit.failed",
+            "An account credit did not go through: give it by hand",
+            reason,
+            call.case_id,
+            now,
+        )
+
+
+def _succeeded(call: OutboundCall, result: dict) -> None:
+    if call.kind == "credit":
+        db.session.get(Gesture, call.payload["gesture_id"]).status = "issued"
+
+
+def run_calls(token: str) -> dict[str, int]:
+    """Make every call of one claimed batch, one commit per call; counts by outcome."""
+    config = current_app.config
+    now = utcnow()
+    calls = db.session.scalars(
+        sa.select(OutboundCall)
+        .where(
+            OutboundCall.claim_token == token,
+            OutboundCall.status == "pending",
+            OutboundCall.locked_until > now,
+        )
+        .order_by(OutboundCall.due_at, OutboundCall.id)
+    ).all()
+    counts = {"done": 0, "retry": 0, "failed": 0}
+    callers = _Callers(config)
+    for call in calls:
+        now = utcnow()
+        call.attempts += 1
+        call.claim_token = call.locked_until = None
+        try:
+            result = _perform(call, callers, now)
+        except CallError as error:
+            call.error = error.reason
+            if error.transient and call.attempts < config["CALL_MAX_ATTEMPTS"]:
+                call.due_at = now + retry_delay(call.attempts, config["RETRY_BASE_SECONDS"])
+                counts["retry"] += 1
+            else:
+                call.status = "failed"
+                _gave_up(call, error.reason, now)
+                if call.case_id:
+                    record_event(
+                        call.case_id,
+                        f"{call.kind}.failed",
+                        {"reason": error.reason, "attempts": call.attempts},
+                        at=now,
+                    )
+                counts["failed"] += 1
+        else:
+            call.status, call.result, call.error, call.done_at = "done", result, None, now
+            _succeeded(call, result)
+            if call.case_id and call.kind in ("helpdesk", "credit"):
+                record_event(call.case_id, f"{call.kind}.done", result, at=now)
+            counts["done"] += 1
+        db.session.commit()
+    return counts

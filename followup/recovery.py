@@ -1,0 +1,484 @@
+"""The recovery loop. A case round's first negative answer starts a recovery: an apology from
+a person in working hours, a goodwill gesture chosen by the lead's rules, an alert to the lead
+queue, and a recovery check-in some days later on the channel the customer answered on. A
+positive check-in marks the case recovered; a negative or neutral one, or none by the
+deadline, escalates: the case is reopened in the helpdesk with a private note, a manager is
+alerted, and no more automated surveys go out about the case.
+
+Every change of state is a conditional UPDATE that only one transaction can win, so a
+duplicated answer, webhook or job never apologises, gives or reopens twice. Each operation
+flushes; the caller commits.
+"""
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import selectinload
+
+from followup.cadences import cadence_hours, plan_round
+from followup.cases import add_planned, cancel_pending, record_event, reopen_case
+from followup.extensions import db
+from followup.goodwill import issue_gesture
+from followup.models import (
+    Cadence,
+    CadenceStep,
+    Case,
+    Gesture,
+    Message,
+    Recovery,
+    RecoveryTask,
+    Response,
+    Survey,
+)
+from followup.outbound import emit, insert_once, plan_call, raise_alert
+from surveys.responses import verdict
+
+ANSWER_CHANGED = "answer changed"
+
+
+def on_response(response: Response, survey: Survey, created: bool, now: datetime) -> None:
+    """Re-evaluate after an answer was recorded or changed."""
+    if created:
+        emit(
+            "response.created",
+            str(response.id),
+            response_event(response, survey),
+            response.case_id,
+            now,
+        )
+    if response.recovery_id is not None:
+        _on_check_in(db.session.get(Recovery, response.recovery_id), response, survey, now)
+    else:
+        _on_first_answer(response.case_id, response.round, now)
+
+
+def response_event(response: Response, survey: Survey) -> dict:
+    case = db.session.get(Case, response.case_id)
+    return {
+        "case": case.external_id,
+        "round": response.round,
+        "survey": survey.key,
+        "score": response.score,
+        "verdict": verdict(survey, response.score, response.comment),
+        "comment": response.comment,
+        "reason_codes": response.reason_codes,
+        "channel": response.channel,
+        "recovery_check_in": response.recovery_id is not None,
+    }
+
+
+def latest_answer(case_id: int, round_number: int) -> Response | None:
+    """The round's latest answer to the cadence's own survey (not a recovery check-in)."""
+    return db.session.scalar(
+        sa.select(Response)
+        .where(
+            Response.case_id == case_id,
+            Response.round == round_number,
+            Response.recovery_id.is_(None),
+        )
+        .order_by(Response.updated_at.desc(), Response.id.desc())
+        .limit(1)
+    )
+
+
+def _on_first_answer(case_id: int, round_number: int, now: datetime) -> None:
+    answer = latest_answer(case_id, round_number)
+    negative = verdict(answer.invitation.survey, answer.score, answer.comment) == "negative"
+    recovery = db.session.scalar(
+        sa.select(Recovery).where(Recovery.case_id == case_id, Recovery.round == round_number)
+    )
+    if recovery is None:
+        if negative:
+            start(answer, now)
+    elif negative and recovery.status == "withdrawn":
+        _resume(recovery, now)
+    elif not negative and recovery.status == "open":
+        _withdraw(recovery, now)
+
+
+def _transition(
+    recovery: Recovery,
+    from_statuses: tuple[str, ...],
+    to: str,
+    now: datetime,
+    reason: str | None = None,
+) -> bool:
+    """Move the recovery to `to` if it is still in one of `from_statuses`; only one of
+    several concurrent callers gets True."""
+    values = {"status": to}
+    if to in ("recovered", "escalated"):
+        values |= {"outcome_at": now, "outcome_reason": reason}
+    won = db.session.execute(
+        sa.update(Recovery)
+        .where(Recovery.id == recovery.id, Recovery.status.in_(from_statuses))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(recovery)
+    return bool(won)
+
+
+def recovery_cadence() -> Cadence | None:
+    """The recovery cadence in force: the default one, else the first."""
+    return db.session.scalar(
+        sa.select(Cadence)
+        .where(Cadence.purpose == "recovery")
+        .order_by(Cadence.is_default.desc(), Cadence.id)
+        .limit(1)
+    )
+
+
+def start(answer: Response, now: datetime) -> Recovery | None:
+    """Start the round's recovery from its first negative answer; None when another
+    transaction started it first."""
+    case = db.session.get(Case, answer.case_id)
+    invitation = answer.invitation
+    channel = invitation.channel  # the web page of an emailed link counts as email
+    if not insert_once(
+        Recovery,
+        case_id=case.id,
+        round=answer.round,
+        customer_id=case.customer_id,
+        channel=channel,
+        status="open",
+        started_at=now,
+    ):
+        return None
+    recovery = db.session.scalar(
+        sa.select(Recovery).where(Recovery.case_id == case.id, Recovery.round == answer.round)
+    )
+    survey = invitation.survey
+    summary = _feedback(answer, survey)
+    record_event(case.id, "recovery.started", {"recovery_id": recovery.id, **summary}, at=now)
+    emit("recovery.started", str(recovery.id), {"case": case.external_id, **summary}, case.id, now)
+    _plan_messages(recovery, case, now)
+    gesture = issue_gesture(recovery, answer, now)
+    said = f"“{answer.comment}”" if answer.comment else "no comment"
+    raise_alert(
+        f"recovery:{recovery.id}",
+        "lead",
+        "recovery.started",
+        f"Negative feedback on {case.external_id}: {answer.score}/{survey.scale_max}",
+        f"{case.customer.name or 'The customer'} said {said}; reasons: "
+        f"{', '.join(summary['reasons']) or 'none given'}; gesture: "
+        f"{gesture.gesture_type.name if gesture else 'none'}.",
+        case.id,
+        now,
+    )
+    db.session.flush()
+    return recovery
+
+
+def _feedback(answer: Response, survey: Survey) -> dict:
+    labels = {reason["code"]: reason["label"] for reason in survey.reasons or []}
+    return {
+        "score": answer.score,
+        "scale_max": survey.scale_max,
+        "comment": answer.comment,
+        "reasons": [labels.get(code, code) for code in answer.reason_codes or []],
+        "make_right": (answer.answers or {}).get("make_right", ""),
+        "channel": answer.channel,
+    }
+
+
+def _plan_messages(recovery: Recovery, case: Case, now: datetime) -> None:
+    """The recovery cadence's messages, from a person: in working hours, on the channel the
+    customer answered on; the answer deadline follows the last check-in."""
+    cadence = recovery_cadence()
+    if cadence is None:
+        record_event(
+            case.id,
+            "recovery.no_cadence",
+            {"reason": "no recovery cadence is set up: a person follows up"},
+            at=now,
+        )
+        return
+    config = current_app.config
+    zone = case.customer.timezone or case.timezone
+    planned = plan_round(
+        case.id,
+        recovery.round,
+        case.customer,
+        cadence.steps,
+        now,
+        cadence_hours(cadence, config["SMS_HOURS"]).in_zone(zone),
+        answered_channel=recovery.channel,
+        working_hours=config["WORKING_HOURS"].in_zone(zone),
+    )
+    add_planned(case, recovery.round, planned, now, recovery.id)
+    surveyed = [
+        plan.due_at
+        for plan, step in zip(planned, cadence.steps, strict=True)
+        if step.survey_id is not None
+    ]
+    last = max(surveyed, default=now)
+    recovery.answer_deadline_at = last + timedelta(days=config["RECOVERY_WAIT_DAYS"])
+
+
+def _withdraw(recovery: Recovery, now: datetime) -> None:
+    """The first answer was changed to a non-negative one: stop what is still to be sent."""
+    if _transition(recovery, ("open",), "withdrawn", now):
+        cancelled = cancel_pending(
+            recovery.case_id, ANSWER_CHANGED, Message.recovery_id == recovery.id
+        )
+        record_event(
+            recovery.case_id,
+            "recovery.withdrawn",
+            {"reason": "the answer was changed to a non-negative one", "cancelled": cancelled},
+            at=now,
+        )
+
+
+def _resume(recovery: Recovery, now: datetime) -> None:
+    """Negative again: send what the withdrawal stopped (the gesture is never issued twice)."""
+    if not _transition(recovery, ("withdrawn",), "open", now):
+        return
+    stopped = db.session.scalars(
+        sa.select(Message).where(
+            Message.recovery_id == recovery.id,
+            Message.status == "cancelled",
+            Message.error == ANSWER_CHANGED,
+        )
+    ).all()
+    for message in stopped:
+        message.status, message.error = "scheduled", None
+        message.due_at = max(message.due_at, now)
+    record_event(recovery.case_id, "recovery.resumed", {"rescheduled": len(stopped)}, at=now)
+
+
+def _on_check_in(recovery: Recovery, answer: Response, survey: Survey, now: datetime) -> None:
+    outcome = verdict(survey, answer.score, answer.comment)
+    if outcome == "positive":
+        if _transition(recovery, ("open",), "recovered", now, f"check-in answered {answer.score}"):
+            cancel_pending(recovery.case_id, "recovered", Message.recovery_id == recovery.id)
+            hours = round((now - recovery.started_at).total_seconds() / 3600, 1)
+            detail = {"recovery_id": recovery.id, "score": answer.score, "hours": hours}
+            record_event(recovery.case_id, "recovery.succeeded", detail, at=now)
+            case = db.session.get(Case, recovery.case_id)
+            emit(
+                "recovery.succeeded",
+                str(recovery.id),
+                {"case": case.external_id, **detail},
+                case.id,
+                now,
+            )
+    else:
+        said = "still negative" if outcome == "negative" else "not yet satisfied"
+        escalate(recovery, f"check-in answered {answer.score}/{survey.scale_max}: {said}", now)
+
+
+def escalate(recovery: Recovery, reason: str, now: datetime) -> bool:
+    """A person takes over: the case is reopened (here and in the helpdesk, with a private
+    note), a manager is alerted, and nothing automated goes out about it any more."""
+    if not _transition(recovery, ("open", "recovered"), "escalated", now, reason):
+        return False
+    case = db.session.get(Case, recovery.case_id)
+    case.escalated_at = now
+    cancel_pending(case.id, "escalated to a person")
+    record_event(
+        case.id, "recovery.escalated", {"recovery_id": recovery.id, "reason": reason}, at=now
+    )
+    if case.status == "closed":
+        reopen_case(case, now)
+    note = escalation_note(recovery, case, reason)
+    if current_app.config["HELPDESK"] != "none":
+        plan_call("helpdesk", f"helpdesk:reopen:{recovery.id}", {"note": note}, case.id, now)
+    raise_alert(
+        f"escalated:{recovery.id}",
+        "manager",
+        "recovery.escalated",
+        f"Still negative: {case.external_id} needs a person",
+        note,
+        case.id,
+        now,
+    )
+    data = {"case": case.external_id, "recovery_id": recovery.id, "reason": reason}
+    emit("recovery.failed", str(recovery.id), data, case.id, now)
+    emit("case.reopened", str(recovery.id), {**data, "note": note}, case.id, now)
+    db.session.flush()
+    return True
+
+
+def escalation_note(recovery: Recovery, case: Case, reason: str) -> str:
+    """The private note for the helpdesk: what the customer said and what was done."""
+    lines = [f"Feedback stayed negative after service recovery ({reason})."]
+    answers = db.session.scalars(
+        sa.select(Response)
+        .where(Response.case_id == case.id, Response.round == recovery.round)
+        .order_by(Response.created_at, Response.id)
+    )
+    for answer in answers:
+        survey = answer.invitation.survey
+        which = "Recovery check-in" if answer.recovery_id else "First answer"
+        feedback = _feedback(answer, survey)
+        line = f"{which}: {answer.score}/{survey.scale_max}"
+        if feedback["reasons"]:
+            line += f"; reasons: {', '.join(feedback['reasons'])}"
+        if answer.comment:
+            line += f"; said: “{answer.comment}”"
+        if feedback["make_right"]:
+            line += f"; would make it right: “{feedback['make_right']}”"
+        lines.append(line)
+    sent = db.session.execute(
+        sa.select(CadenceStep.name, Message.channel, Message.status)
+        .join(CadenceStep, CadenceStep.id == Message.step_id)
+        .where(Message.recovery_id == recovery.id)
+        .order_by(Message.due_at)
+    )
+    lines += [f"{name} ({channel}): {status}" for name, channel, status in sent]
+    gesture = recovery.gesture
+    if gesture is not None:
+        code = f" (code {gesture.code})" if gesture.code else ""
+        lines.append(f"Goodwill: {gesture.gesture_type.name}{code}, {gesture.status}")
+    else:
+        lines.append("Goodwill: none issued")
+    for task in recovery.tasks:
+        state = f"done: {task.outcome}" if task.completed_at else "open"
+        lines.append(f"Task: {task.title} ({task.assignee or 'unassigned'}, {state})")
+    return "\n".join(lines)
+
+
+def expire_overdue(now: datetime, limit: int = 100) -> int:
+    """Escalate open recoveries whose check-in got no answer by the deadline, once nothing
+    of theirs is left to send; how many."""
+    pending = sa.select(Message.id).where(
+        Message.recovery_id == Recovery.id, Message.status.in_(("scheduled", "sending"))
+    )
+    overdue = db.session.scalars(
+        sa.select(Recovery)
+        .where(
+            Recovery.status == "open",
+            Recovery.answer_deadline_at < now,
+            ~sa.exists(pending),
+        )
+        .limit(limit)
+    ).all()
+    escalated = 0
+    for recovery in overdue:
+        escalated += escalate(recovery, "no answer to the recovery check-in", now)
+    return escalated
+
+
+def template_details(recovery_ids: set[int]) -> dict[int, dict]:
+    """For each recovery, what its messages' templates show: `feedback` (what the customer
+    said: the round's latest answer) and `gesture` (what we give, or None)."""
+    recoveries = db.session.scalars(
+        sa.select(Recovery)
+        .where(Recovery.id.in_(recovery_ids))
+        .options(selectinload(Recovery.gesture).selectinload(Gesture.gesture_type))
+    )
+    details = {}
+    for recovery in recoveries:
+        answer = latest_answer(recovery.case_id, recovery.round)
+        gesture = None
+        if recovery.gesture is not None:
+            kind = recovery.gesture.gesture_type
+            gesture = {
+                "kind": kind.kind,
+                "name": kind.name,
+                "offer": kind.offer,
+                "code": recovery.gesture.code,
+            }
+        details[recovery.id] = {
+            "feedback": _feedback(answer, answer.invitation.survey),
+            "gesture": gesture,
+        }
+    return details
+
+
+def queue_entries(
+    status: str | None, now: datetime, limit: int, case_id: int | None = None
+) -> list[dict]:
+    """The lead's recovery queue: each recovery with the customer's words, the reason, what
+    was done and its tasks with the time left against their due time. Recoveries with an
+    overdue task come first (most overdue first), then those with the soonest task due, then
+    the oldest."""
+    query = (
+        sa.select(Recovery)
+        .options(
+            selectinload(Recovery.case).selectinload(Case.customer),
+            selectinload(Recovery.gesture).selectinload(Gesture.gesture_type),
+            selectinload(Recovery.tasks),
+        )
+        .order_by(Recovery.started_at)
+    )
+    if status:
+        query = query.where(Recovery.status == status)
+    if case_id is not None:
+        query = query.where(Recovery.case_id == case_id)
+    entries = []
+    for recovery in db.session.scalars(query.limit(limit)):
+        answer = latest_answer(recovery.case_id, recovery.round)
+        case = recovery.case
+        tasks = [
+            {
+                "id": task.id,
+                "title": task.title,
+                "assignee": task.assignee,
+                "due_at": task.due_at.isoformat(),
+                "seconds_left": None
+                if task.completed_at
+                else int((task.due_at - now).total_seconds()),
+                "overdue": task.completed_at is None and task.due_at < now,
+                "completed_at": task.completed_at.isoformat() if task.completed_at else None,
+                "completed_by": task.completed_by,
+                "outcome": task.outcome,
+            }
+            for task in recovery.tasks
+        ]
+        gesture = recovery.gesture
+        entries.append(
+            {
+                "id": recovery.id,
+                "status": recovery.status,
+                "case": case.external_id,
+                "subject": case.subject,
+                "agent": case.agent_name,
+                "customer": case.customer.name,
+                "channel": recovery.channel,
+                "started_at": recovery.started_at.isoformat(),
+                "feedback": _feedback(answer, answer.invitation.survey),
+                "rule": recovery.rule_name,
+                "gesture": None
+                if gesture is None
+                else {
+                    "type": gesture.gesture_type.key,
+                    "name": gesture.gesture_type.name,
+                    "code": gesture.code,
+                    "status": gesture.status,
+                    "cost_cents": gesture.cost_cents,
+                },
+                "tasks": tasks,
+                "outcome_at": recovery.outcome_at.isoformat() if recovery.outcome_at else None,
+                "outcome_reason": recovery.outcome_reason,
+            }
+        )
+
+    def urgency(entry: dict) -> tuple:
+        open_tasks = [t for t in entry["tasks"] if t["completed_at"] is None]
+        soonest = min((t["seconds_left"] for t in open_tasks), default=None)
+        return (soonest is None, soonest if soonest is not None else 0, entry["started_at"])
+
+    return sorted(entries, key=urgency)
+
+
+def complete_task(task_id: int, outcome: str, by: str, now: datetime) -> RecoveryTask | None:
+    """Record a task's outcome; None when it was completed already (by anyone)."""
+    won = db.session.execute(
+        sa.update(RecoveryTask)
+        .where(RecoveryTask.id == task_id, RecoveryTask.completed_at.is_(None))
+        .values(completed_at=now, completed_by=by, outcome=outcome)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    task = db.session.get(RecoveryTask, task_id)
+    db.session.refresh(task)
+    if not won:
+        return None
+    record_event(
+        task.case_id,
+        "task.completed",
+        {"task_id": task.id, "title": task.title, "by": by, "outcome": outcome},
+        at=now,
+    )
+    return task
