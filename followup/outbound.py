@@ -37,8 +37,8 @@ def insert_once(model, **values) -> bool:
     Concurrent inserts of the same key wait for each other and only one wins."""
     dialect = db.session.get_bind().dialect.name
     insert = (postgresql if dialect == "postgresql" else sqlite).insert
-    statement = insert(model).values(**values).on_conflict_do_nothing()
-    return db.session.execute(statement).rowcount == 1
+    statement = insert(model).values(**values).on_conflict_do_nothing().returning(model.id)
+    return db.session.execute(statement).scalar() is not None
 
 
 def plan_call(kind: str, key: str, payload: dict, case_id: int | None, now: datetime) -> bool:
