@@ -20,7 +20,7 @@ def verdict(survey: Survey, score: int, comment: str = "") -> str:
     if survey.negative_min <= score <= survey.negative_max:
         return "negative"
     words = [re.escape(word.strip()) for word in survey.negative_keywords or [] if word.strip()]
-    if words and re.search(rf"\b(?:{'|'.join(words)})\b", comment or "", re.IGNORECASE):
+    if words and re.search(rf"(?<!\w)(?:{'|'.join(words)})(?!\w)", comment or "", re.IGNORECASE):
         return "negative"
     if survey.positive_min <= score <= survey.positive_max:
         return "positive"

@@ -134,3 +134,18 @@ def test_a_broken_translation_is_named_by_its_language(app):
     broken = template(translations={"es": {"sms_text": "Hola {{ customer.first_name"}})
     [problem] = template_problems(broken, "Acme")
     assert problem.part == "es.sms_text" and problem.line == 1
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_recovery_texts_stay_short(seeded, language):
+    """The recovery check-in and its reminder fit one segment; the apology, with its code,
+    two at most."""
+    context = sample_context("Acme Support", language)
+    limits = {"recovery_checkin": 1, "recovery_reminder": 1, "apology": 2}
+    for key, limit in limits.items():
+        saved = db.session.scalar(sa.select(MessageTemplate).where(MessageTemplate.key == key))
+        text = render(saved, "sms", context).text
+        assert sms_segments(text).count <= limit, (key, text)
+        assert context["survey"]["url"] in text or key == "apology"
+    apology = db.session.scalar(sa.select(MessageTemplate).where(MessageTemplate.key == "apology"))
+    assert "SORRY-7F3K2" in render(apology, "sms", context).text
