@@ -81,6 +81,9 @@ def raise_alert(
         created_at=now,
     )
     config = current_app.config
+    if raised and case_id is not None:
+        record_event(case_id, "alert.raised", {"audience": audience, "kind": kind, "title": title},
+                     at=now)  # fmt: skip
     if raised and config["ALERT_EMAIL"]:
         payload = {"to": config["ALERT_EMAIL"], "subject": title, "text": detail}
         plan_call("alert_email", f"alert_email:{key}", payload, case_id, now)
