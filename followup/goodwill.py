@@ -26,6 +26,7 @@ from followup.models import (
     Response,
 )
 from followup.outbound import emit, plan_call, raise_alert
+from surveys.responses import mentions
 
 MAX_CODE_LENGTH = 100
 
@@ -49,7 +50,7 @@ class Facts:
             reasons=frozenset(response.reason_codes or []),
             priority=case.priority,
             customer_tags=frozenset(tag.lower() for tag in case.customer.tags or []),
-            asked=asked.lower(),
+            asked=asked,
         )
 
 
@@ -62,7 +63,7 @@ def rule_matches(rule: RecoveryRule, facts: Facts) -> bool:
             not rule.customer_tags
             or bool(facts.customer_tags & {t.lower() for t in rule.customer_tags})
         )
-        and (not rule.asked or any(word.lower() in facts.asked for word in rule.asked))
+        and (not rule.asked or mentions(facts.asked, rule.asked))
     )
 
 

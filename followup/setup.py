@@ -76,10 +76,11 @@ GESTURES = [
 RULES = [
     ("Urgent case: a call-back", [], ["urgent"], [], [], "call-back"),
     ("Gold customer: a call-back", [], [], ["gold"], [], "call-back"),
-    ("Asked for a call: a call-back", [], [], [], ["call", "phone", "llam"], "call-back"),
+    ("Asked for a call: a call-back", [], [], [],
+     ["call", "phone", "ring me", "llamada", "llamar", "llámame"], "call-back"),
     ("Not solved: a call-back", ["not_solved"], [], [], [], "call-back"),
     ("Asked for a refund or credit: account credit", [], [], [],
-     ["refund", "credit", "money back", "reembolso"], "account-credit"),
+     ["refund", "credit", "money back", "reembolso", "devolución"], "account-credit"),
     ("Anyone else: a discount", [], [], [], [], "discount-10"),
     ("No codes left: a handwritten note", [], [], [], [], "handwritten-note"),
 ]  # fmt: skip

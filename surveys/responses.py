@@ -19,12 +19,19 @@ def verdict(survey: Survey, score: int, comment: str = "") -> str:
     survey's negative keywords (whole words, any case)."""
     if survey.negative_min <= score <= survey.negative_max:
         return "negative"
-    words = [re.escape(word.strip()) for word in survey.negative_keywords or [] if word.strip()]
-    if words and re.search(rf"(?<!\w)(?:{'|'.join(words)})(?!\w)", comment or "", re.IGNORECASE):
+    if mentions(comment, survey.negative_keywords or []):
         return "negative"
     if survey.positive_min <= score <= survey.positive_max:
         return "positive"
     return "neutral"
+
+
+def mentions(text: str, phrases: list[str]) -> bool:
+    """Whether the text holds one of the words or phrases, whole (any case): "call" is in
+    "please call me", not in "nobody called"."""
+    words = [re.escape(phrase.strip()) for phrase in phrases if phrase.strip()]
+    pattern = rf"(?<!\w)(?:{'|'.join(words)})(?!\w)"
+    return bool(words) and re.search(pattern, text or "", re.IGNORECASE) is not None
 
 
 def is_negative(survey: Survey, score: int, comment: str = "") -> bool:

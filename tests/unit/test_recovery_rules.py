@@ -73,6 +73,7 @@ def test_a_rule_needs_every_condition_it_sets_and_any_value_within_one():
     assert rule_matches(rule(customer_tags=["Gold"]), facts(tags=["gold"]))
     assert rule_matches(rule(asked=["Refund"]), facts(asked="a refund please"))
     assert not rule_matches(rule(asked=["refund"]), facts(asked="a new one"))
+    assert not rule_matches(rule(asked=["call"]), facts(asked="nobody called me"))
 
 
 def test_working_hours_skip_nights_and_weekends():
