@@ -363,6 +363,8 @@ def expire_overdue(now: datetime, limit: int = 100) -> int:
 def template_details(recovery_ids: set[int]) -> dict[int, dict]:
     """For each recovery, what its messages' templates show: `feedback` (what the customer
     said: the round's latest answer) and `gesture` (what we give, or None)."""
+    if not recovery_ids:
+        return {}
     recoveries = db.session.scalars(
         sa.select(Recovery)
         .where(Recovery.id.in_(recovery_ids))

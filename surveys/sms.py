@@ -15,7 +15,7 @@ from followup.cases import record_event
 from followup.extensions import db
 from followup.languages import language_of
 from followup.models import Customer, Message, SurveyInvitation
-from surveys.responses import is_negative, record_response
+from surveys.responses import is_negative, record_response, verdict
 
 OPT_OUT = {"STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT", "CANCEL", "REVOKE", "OPTOUT"}
 OPT_IN = {"START", "YES", "UNSTOP"}
@@ -65,6 +65,13 @@ class Replies:
     def noted(self) -> str:
         return _(
             "Thank you for telling us. We will look into it. - %(organisation)s",
+            organisation=self.organisation,
+        )
+
+    def handing_over(self) -> str:
+        return _(
+            "Thank you for telling us. Someone from our team will contact you personally. "
+            "- %(organisation)s",
             organisation=self.organisation,
         )
 
@@ -146,7 +153,12 @@ def answer_by_text(invitation: SurveyInvitation, body: str, replies: Replies, no
             return replies.clarify(survey.scale_min, survey.scale_max)
         return None  # asked once already: a person reads it on the timeline
     score, comment = read
-    record_response(invitation, score=score, comment=comment[:2000], channel="sms", now=now)
+    answer = record_response(
+        invitation, score=score, comment=comment[:2000], channel="sms", now=now
+    )[0]
+    if answer.recovery_id is not None and verdict(survey, score, comment) != "positive":
+        invitation.sms_state = "done"  # still unhappy after a recovery: a person takes over
+        return replies.handing_over()
     if is_negative(survey, score) and not comment and invitation.sms_state != "done":
         invitation.sms_state = "comment"
         return replies.what_went_wrong()

@@ -143,7 +143,7 @@ def test_negative_by_text_then_negative_again_escalates_once(app, client, checke
 
     sweep_and_dispatch(at=later(days=3, hours=26))
     assert "did Acme Support make case O-1 right?" in sent_messages(app)[-1]["text"]
-    text_in(client, "2 still broken")
+    assert "Someone from our team will contact you personally" in text_in(client, "2 still broken")
     text_in(client, "2 still broken")  # a second reply changes nothing more
     escalated = the_recovery()
     assert escalated.status == "escalated"
