@@ -388,6 +388,11 @@ def test_codes_upload_as_csv(app, client, seeded):
     assert wrong_kind.status_code == 422
     catalogue = client.get("/api/v1/goodwill", headers=seeded["auth"]).get_json()["gestures"]
     assert {g["key"]: g["unused_codes"] for g in catalogue}["discount-10"] == 3
+    # A pool of 20,000 codes is larger than other requests may be; 5 MB is the limit.
+    big = "\n".join(f"BIG-{n:08d}" for n in range(20_000))
+    assert client.post(url, data=big, headers=auth).get_json()["added"] == 20_000
+    huge = client.post(url, data="Z" * (6 * 1024 * 1024), headers=auth)
+    assert huge.status_code == 413 and huge.is_json
 
 
 def test_alerts_list_and_acknowledge(app, client, seeded, negative_answer):
