@@ -2,22 +2,15 @@
 workers killed mid-dispatch and Redis flushed mid-run lose nothing and send nothing twice
 (a send cut off inside the provider call is re-sent and marked on the timeline)."""
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections import Counter
 from urllib.parse import parse_qs, urlparse
 
-import psutil
 import pytest
-import redis
 import sqlalchemy as sa
 
 from followup.extensions import db
 from followup.models import Cadence, CadenceStep, CaseEvent, Message, MessageTemplate, Survey
-from workers.embedded_redis import embedded_redis
+from tests.integration.conftest import wait_until
 
 
 @pytest.fixture
@@ -49,90 +42,10 @@ def fast_cadence(seeded):
     return seeded
 
 
-class Stack:
-    """Worker and sweep processes of the real command line, each in its own session."""
-
-    def __init__(self, env: dict, logs):
-        self.env, self.logs, self.processes, self.log_files = env, logs, [], []
-
-    def start(self, command: str) -> subprocess.Popen:
-        log = open(self.logs / f"{command}-{len(self.processes)}.log", "w")  # noqa: SIM115
-        self.log_files.append(log)
-        process = subprocess.Popen(
-            [sys.executable, "-m", "followup.cli", command],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        self.processes.append(process)
-        return process
-
-    @staticmethod
-    def kill_hard(process: subprocess.Popen) -> None:
-        """SIGKILL a worker and its work horse (RQ puts the horse in its own process group)."""
-        victims = [
-            psutil.Process(process.pid),
-            *psutil.Process(process.pid).children(recursive=True),
-        ]
-        for victim in victims:
-            try:
-                victim.send_signal(signal.SIGKILL)
-            except psutil.NoSuchProcess:
-                pass
-        process.wait()
-
-    def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill_hard(process)
-        for log in self.log_files:
-            log.close()
-
-
-@pytest.fixture
-def stack(app, emulator, tmp_path):
-    with embedded_redis(tmp_path / "redis.sock") as redis_url:  # a Redis this test may flush
-        env = {
-            **os.environ,
-            "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-            "REDIS_URL": redis_url,
-            "SECRET_KEY": app.config["SECRET_KEY"],
-            "PUBLIC_BASE_URL": app.config["PUBLIC_BASE_URL"],
-            "SENDGRID_API_KEY": emulator.sendgrid_api_key,
-            "SENDGRID_API_HOST": emulator.url,
-            "TWILIO_ACCOUNT_SID": emulator.twilio_account_sid,
-            "TWILIO_AUTH_TOKEN": emulator.twilio_auth_token,
-            "TWILIO_FROM_NUMBER": "+15005550006",
-            "TWILIO_API_BASE_URL": emulator.url,
-            "FOLLOWUP_SWEEP_INTERVAL": "1",
-            "FOLLOWUP_BATCH_SIZE": "25",
-            "FOLLOWUP_LEASE_SECONDS": "6",
-            "FOLLOWUP_RETRY_BASE_SECONDS": "1",
-            "NO_PROXY": "127.0.0.1,localhost",
-            "FOLLOWUP_SMS_HOURS": "00:00-00:00",
-            "FOLLOWUP_WORKING_HOURS": "always",
-        }
-        stack = Stack(env, tmp_path)
-        stack.redis = redis.Redis.from_url(redis_url)
-        yield stack
-        stack.stop()
-
-
 def message_id_of(request: dict) -> int:
     if request["provider"] == "sendgrid":
         return int(request["body"]["custom_args"]["followup_message_id"])
     return int(parse_qs(urlparse(request["body"]["StatusCallback"]).query)["m"][0])
-
-
-def wait_until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 def pending() -> int:
