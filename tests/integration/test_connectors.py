@@ -1,14 +1,20 @@
 """The helpdesk connectors against the emulator's Zendesk, Freshdesk and webhook endpoints:
-what each call does to the ticket, and which failures a retry may cure."""
+what each call does to the ticket, which failures a retry may cure, and a reopen planned as
+an outbound call."""
 
 from datetime import UTC, datetime
 
 import pytest
 import requests
+import sqlalchemy as sa
 from standardwebhooks import Webhook
 
+from followup.cases import upsert_case
 from followup.connectors import Ticket, connector_for
 from followup.connectors.base import CallError, answer_field
+from followup.extensions import db
+from followup.models import CaseEvent
+from followup.outbound import claim_calls, plan_call, run_calls
 
 SECRET = "whsec_" + "C" * 32
 KEY = "helpdesk:reopen:41"
@@ -250,3 +256,30 @@ def test_hooks_record_any_body_and_reset_forgets_tickets(emulator, http):
     emulator.add_ticket("zendesk", "1", status="solved")
     emulator.reset()
     assert emulator.ticket("zendesk", "1") is None and emulator.requests() == []
+
+
+def test_a_planned_reopen_goes_through_the_outbound_calls_to_zendesk(app, emulator):
+    app.config.update(
+        HELPDESK="zendesk",
+        ZENDESK_BASE_URL=emulator.url,
+        ZENDESK_EMAIL=emulator.zendesk_email,
+        ZENDESK_API_TOKEN=emulator.zendesk_api_token,
+    )
+    emulator.add_ticket("zendesk", "4711", status="solved", requester_id=7)
+    case, _ = upsert_case(
+        {
+            "external_id": "zendesk-4711",
+            "ticket_id": "4711",
+            "customer": {"name": "Ana", "email": "ana@example.com"},
+        }
+    )
+    plan_call("helpdesk", "helpdesk:reopen:test", {"note": NOTE}, case.id, now())
+    db.session.commit()
+
+    token = claim_calls(now(), 10, 60)
+    db.session.commit()
+    assert run_calls(token) == {"done": 1, "retry": 0, "failed": 0}
+
+    assert emulator.ticket("zendesk", "4711")["comments"] == [{"body": NOTE, "public": False}]
+    done = db.session.scalar(sa.select(CaseEvent).where(CaseEvent.kind == "helpdesk.done"))
+    assert done.detail == {"helpdesk": "zendesk", "ticket_id": "4711", "action": "reopened"}
