@@ -366,8 +366,9 @@ class _Server(ThreadingHTTPServer):
 
 
 class ProviderEmulator:
-    """The emulated APIs on one local port, recording every request (``requests(provider)``,
-    provider one of PROVIDERS; "webhook" is the /hooks/ receiver, which answers 200).
+    """The emulated APIs on one local port, recording every request: ``requests(provider)``
+    gives method, path, headers, body (parsed when JSON), raw (the body's text), status and
+    provider_id; provider is one of PROVIDERS, "webhook" the /hooks/ receiver (answers 200).
 
     Helpdesk tickets live in memory: seed them with ``add_ticket``, read them with ``ticket``.
     Zendesk: GET and PUT /api/v2/tickets/<id>.json (a closed ticket refuses updates, 422),
