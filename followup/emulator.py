@@ -1,11 +1,15 @@
-"""A local emulator of the SendGrid v3 mail-send and Twilio Messages APIs, with fault injection."""
+"""A local emulator, with fault injection, of the APIs the service calls: SendGrid v3 mail-send,
+Twilio Messages, the Zendesk and Freshdesk ticket endpoints the helpdesk connectors use (with
+in-memory tickets), and a receiver for any webhook (POST /hooks/<anything>)."""
 
 from __future__ import annotations
 
 import argparse
 import base64
 import binascii
+import copy
 import email.utils
+import itertools
 import json
 import os
 import random
@@ -28,7 +32,17 @@ SENDGRID_PATH = "/v3/mail/send"
 TWILIO_PATH = re.compile(r"^/2010-04-01/Accounts/([^/]+)/Messages\.json$")
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-PROVIDERS = ("sendgrid", "twilio")
+ZENDESK_TICKETS = "/api/v2/tickets.json"
+ZENDESK_TICKET = re.compile(r"^/api/v2/tickets/(\d+)\.json$")
+FRESHDESK_TICKET = re.compile(r"^/api/v2/tickets/(\d+)(/notes)?$")
+HOOKS_PREFIX = "/hooks/"
+PROVIDERS = ("sendgrid", "twilio", "zendesk", "freshdesk", "webhook")
+ZENDESK_STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
+FRESHDESK_STATUSES = (2, 3, 4, 5)  # Open, Pending, Resolved, Closed
+# Fake credentials of the helpdesk endpoints, unless others are given.
+ZENDESK_EMAIL = "agent@example.com"
+ZENDESK_API_TOKEN = "zendesk-token"
+FRESHDESK_API_KEY = "freshdesk-key"
 
 SENDGRID_BAD_AUTH = "The provided authorization grant is invalid, expired, or revoked"
 TWILIO_MAX_BODY = 1600
@@ -78,6 +92,30 @@ def _check_faults(raw: dict[str, Any]) -> dict[str, Any]:
 
 def _canonical_header(name: str) -> str:
     return "-".join(part.capitalize() for part in name.split("-"))
+
+
+def _parse_json(raw: bytes) -> tuple[Any, bool]:
+    """(the decoded JSON, True), or (the text, False) when the body is not JSON."""
+    try:
+        return json.loads(raw), True
+    except ValueError:
+        return raw.decode("utf-8", "replace"), False
+
+
+def _basic_auth(handler: _Handler) -> tuple[str, str] | None:
+    """(user, password) of an HTTP Basic Authorization header, or None."""
+    scheme, _, encoded = handler.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return user, password
+
+
+def _same(given: str, expected: str) -> bool:
+    return secrets.compare_digest(given.encode(), expected.encode())
 
 
 def _sendgrid_error(message: str, field: str | None = None) -> dict[str, Any]:
@@ -253,6 +291,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._respond(400, {"error": "bad Content-Length"})
             return
+        self.raw_body = raw
         path = urlsplit(self.path).path
         emu = self.server.emulator
         if path.startswith("/_emulator/"):
@@ -261,6 +300,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._respond(*emu._sendgrid(self, raw))
         elif (m := TWILIO_PATH.match(path)) and self.command == "POST":
             self._respond(*emu._twilio(self, m.group(1), raw))
+        elif path == ZENDESK_TICKETS and self.command == "POST":
+            self._respond(*emu._zendesk(self, None, raw))
+        elif (m := ZENDESK_TICKET.match(path)) and self.command in ("GET", "PUT"):
+            self._respond(*emu._zendesk(self, m.group(1), raw))
+        elif (m := FRESHDESK_TICKET.match(path)) and self.command == (
+            "POST" if m.group(2) else "PUT"
+        ):
+            self._respond(*emu._freshdesk(self, m.group(1), bool(m.group(2)), raw))
+        elif path.startswith(HOOKS_PREFIX) and self.command == "POST":
+            self._respond(*emu._hook(self, path, raw))
         else:
             self._respond(404, {"error": "not found", "method": self.command, "path": path})
 
@@ -317,13 +366,23 @@ class _Server(ThreadingHTTPServer):
 
 
 class ProviderEmulator:
-    """SendGrid v3 mail/send and Twilio Messages on one local port, recording every request.
+    """The emulated APIs on one local port, recording every request: ``requests(provider)``
+    gives method, path, headers, body (parsed when JSON), raw (the body's text), status and
+    provider_id; provider is one of PROVIDERS, "webhook" the /hooks/ receiver (answers 200).
+
+    Helpdesk tickets live in memory: seed them with ``add_ticket``, read them with ``ticket``.
+    Zendesk: GET and PUT /api/v2/tickets/<id>.json (a closed ticket refuses updates, 422),
+    POST /api/v2/tickets.json (a repeated Idempotency-Key replays the first answer; a
+    ``via_followup_source_id`` counts only for a closed ticket); basic auth
+    ``<zendesk_email>/token:<zendesk_api_token>``. Freshdesk: PUT /api/v2/tickets/<id>, POST
+    /api/v2/tickets/<id>/notes; basic auth ``<freshdesk_api_key>:X``. Unknown tickets: 404.
 
     Faults (``set_faults`` or ``POST /_emulator/faults``): ``rate`` probability that a matching
     provider request fails with ``status`` (Twilio error ``code``, else 20000+status);
     ``latency_ms`` delay before answering every matching request; ``times`` the fault covers the
     next N matching requests only, then clears; ``providers`` which APIs it affects; ``match``
-    only requests whose recipient contains this substring. 429 answers carry ``Retry-After: 1``.
+    only requests whose recipient (email address, phone number, ticket id, hook path) contains
+    this substring. 429 answers carry ``Retry-After: 1``.
     """
 
     def __init__(
@@ -333,16 +392,25 @@ class ProviderEmulator:
         twilio_auth_token: str,
         host: str = "127.0.0.1",
         port: int = 0,
+        zendesk_email: str = ZENDESK_EMAIL,
+        zendesk_api_token: str = ZENDESK_API_TOKEN,
+        freshdesk_api_key: str = FRESHDESK_API_KEY,
     ):
         self.sendgrid_api_key = sendgrid_api_key
         self.twilio_account_sid = twilio_account_sid
         self.twilio_auth_token = twilio_auth_token
+        self.zendesk_email = zendesk_email
+        self.zendesk_api_token = zendesk_api_token
+        self.freshdesk_api_key = freshdesk_api_key
         self.host = host
         self.port = port
         self.url: str | None = None
         self._lock = threading.Lock()
         self._records: list[dict[str, Any]] = []
         self._faults: dict[str, Any] | None = None
+        self._tickets: dict[tuple[str, str], dict[str, Any]] = {}
+        self._replays: dict[str, tuple[int, Any]] = {}  # Zendesk answers by Idempotency-Key
+        self._ids = itertools.count(90001)  # ids of created tickets and notes
         self._random = random.Random()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -393,10 +461,42 @@ class ProviderEmulator:
             return [dict(r) for r in self._records if provider in (None, r["provider"])]
 
     def reset(self) -> None:
-        """Forget recorded requests and clear faults."""
+        """Forget recorded requests and tickets, and clear faults."""
         with self._lock:
             self._records.clear()
+            self._tickets.clear()
+            self._replays.clear()
             self._faults = None
+
+    def add_ticket(
+        self,
+        helpdesk: str,
+        ticket_id: str,
+        status: str | int,
+        requester_id: int | None = None,
+        subject: str = "",
+    ) -> None:
+        """Seed a helpdesk ticket: "zendesk" with a status name ("solved", "closed" ...),
+        "freshdesk" with a status number (2 Open, 3 Pending, 4 Resolved, 5 Closed)."""
+        assert helpdesk in ("zendesk", "freshdesk"), helpdesk
+        ticket = {
+            "id": int(ticket_id),
+            "status": status,
+            "subject": subject,
+            "requester_id": requester_id,
+        }
+        if helpdesk == "zendesk":
+            ticket |= {"via_followup_source_id": None, "comments": []}
+        else:
+            ticket["notes"] = []
+        with self._lock:
+            self._tickets[(helpdesk, str(ticket_id))] = ticket
+
+    def ticket(self, helpdesk: str, ticket_id: str) -> dict[str, Any] | None:
+        """A copy of a ticket's current state, with its comments (Zendesk) or notes
+        (Freshdesk); None when there is no such ticket."""
+        with self._lock:
+            return copy.deepcopy(self._tickets.get((helpdesk, str(ticket_id))))
 
     def set_faults(self, **options: Any) -> dict[str, Any]:
         """Replace the fault setting (no options: clear it); returns the setting in force."""
@@ -441,6 +541,7 @@ class ProviderEmulator:
             "path": handler.path,
             "headers": {_canonical_header(k): v for k, v in handler.headers.items()},
             "body": body,
+            "raw": handler.raw_body.decode("utf-8", "replace"),
             "status": status,
             "provider_id": provider_id,
             "at": at,
@@ -477,6 +578,8 @@ class ProviderEmulator:
         phrase = HTTPStatus(status).phrase
         if provider == "sendgrid":
             return status, {"errors": [_sendgrid_error(f"Injected fault: {phrase}")]}
+        if provider != "twilio":
+            return status, {"error": f"Injected fault: {phrase}"}
         code = fault["code"] or 20000 + status
         return status, {
             "code": code,
@@ -489,11 +592,7 @@ class ProviderEmulator:
 
     def _sendgrid(self, handler: _Handler, raw: bytes) -> tuple[int, Any, dict[str, str]]:
         at = time.time()
-        try:
-            body: Any = json.loads(raw)
-            parsed = True
-        except ValueError:
-            body, parsed = raw.decode("utf-8", "replace"), False
+        body, parsed = _parse_json(raw)
         recipient = None
         try:
             recipient = body["personalizations"][0]["to"][0]["email"]
@@ -502,9 +601,7 @@ class ProviderEmulator:
 
         def decide():
             auth = handler.headers.get("Authorization", "")
-            if not secrets.compare_digest(
-                auth.encode(), f"Bearer {self.sendgrid_api_key}".encode()
-            ):
+            if not _same(auth, f"Bearer {self.sendgrid_api_key}"):
                 return 401, {"errors": [_sendgrid_error(SENDGRID_BAD_AUTH)]}, {}, None
             if not parsed:
                 return 400, {"errors": [_sendgrid_error("Invalid JSON", None)]}, {}, None
@@ -519,17 +616,10 @@ class ProviderEmulator:
     # -- Twilio -------------------------------------------------------------------------------
 
     def _twilio_authorized(self, handler: _Handler, path_sid: str) -> bool:
-        auth = handler.headers.get("Authorization", "")
-        scheme, _, encoded = auth.partition(" ")
-        if scheme.lower() != "basic":
-            return False
-        try:
-            user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            return False
+        user, password = _basic_auth(handler) or ("", "")
         return (
-            secrets.compare_digest(user.encode(), self.twilio_account_sid.encode())
-            and secrets.compare_digest(password.encode(), self.twilio_auth_token.encode())
+            _same(user, self.twilio_account_sid)
+            and _same(password, self.twilio_auth_token)
             and path_sid == self.twilio_account_sid
         )
 
@@ -607,21 +697,165 @@ class ProviderEmulator:
         recipient = fields.get("To") if isinstance(fields.get("To"), str) else None
         return self._answer(handler, "twilio", fields, recipient, at, decide)
 
+    # -- Zendesk ----------------------------------------------------------------------------
+
+    def _zendesk(
+        self, handler: _Handler, number: str | None, raw: bytes
+    ) -> tuple[int, Any, dict[str, str]]:
+        at = time.time()
+        body, parsed = _parse_json(raw)
+
+        def invalid(field: str, description: str):
+            details = {field: [{"description": description}]}
+            error = {"error": "RecordInvalid", "description": "Record validation errors"}
+            return 422, {**error, "details": details}, {}, None
+
+        def decide():
+            user, password = _basic_auth(handler) or ("", "")
+            expected = (f"{self.zendesk_email}/token", self.zendesk_api_token)
+            if not (_same(user, expected[0]) and _same(password, expected[1])):
+                return 401, {"error": "Couldn't authenticate you"}, {}, None
+            change = body.get("ticket") if parsed and isinstance(body, dict) else None
+            if handler.command != "GET" and not isinstance(change, dict):
+                return 400, {"error": "InvalidValue", "description": "a ticket object"}, {}, None
+            if number is None:
+                return self._zendesk_create(handler, change, invalid)
+            with self._lock:
+                ticket = self._tickets.get(("zendesk", number))
+                if ticket is None:
+                    return 404, {"error": "RecordNotFound", "description": "Not found"}, {}, None
+                if handler.command == "PUT":
+                    status = change.get("status", ticket["status"])
+                    comment = _zendesk_comment(change.get("comment"))
+                    if ticket["status"] == "closed":
+                        return invalid("status", "Status: closed prevents ticket update")
+                    if status not in ZENDESK_STATUSES:
+                        return invalid("status", f"Status: {status} is not valid")
+                    if "comment" in change and comment is None:
+                        return invalid("comment", "Comment: body cannot be blank")
+                    ticket["status"] = status
+                    ticket["comments"] += [comment] if comment else []
+                return 200, {"ticket": _without_thread(ticket)}, {}, number
+
+        return self._answer(handler, "zendesk", body, number, at, decide)
+
+    def _zendesk_create(self, handler: _Handler, new: dict, invalid):
+        """Create a ticket (a follow-up of a closed one when via_followup_source_id names it);
+        a repeated Idempotency-Key gets the first answer again."""
+        key = handler.headers.get("Idempotency-Key")
+        comment = _zendesk_comment(new.get("comment"))
+        if comment is None:
+            return invalid("description", "Description: cannot be blank")
+        with self._lock:
+            if key in self._replays:
+                status, payload = self._replays[key]
+                replayed = str(payload["ticket"]["id"])
+                return status, payload, {"x-idempotency-lookup": "hit"}, replayed
+            source = self._tickets.get(("zendesk", str(new.get("via_followup_source_id"))))
+            follows = source["id"] if source and source["status"] == "closed" else None
+            number = next(self._ids)
+            ticket = {
+                "id": number,
+                "status": new.get("status", "new"),
+                "subject": new.get("subject") or "",
+                "requester_id": new.get("requester_id"),
+                "via_followup_source_id": follows,
+                "comments": [comment],
+            }
+            self._tickets[("zendesk", str(number))] = ticket
+            payload = {"ticket": _without_thread(ticket)}
+            if key:
+                self._replays[key] = (201, payload)
+        return 201, payload, {"x-idempotency-lookup": "miss"} if key else {}, str(number)
+
+    # -- Freshdesk --------------------------------------------------------------------------
+
+    def _freshdesk(
+        self, handler: _Handler, number: str, note: bool, raw: bytes
+    ) -> tuple[int, Any, dict[str, str]]:
+        at = time.time()
+        body, parsed = _parse_json(raw)
+
+        def invalid(field: str, message: str):
+            error = {"field": field, "message": message, "code": "invalid_value"}
+            return 400, {"description": "Validation failed", "errors": [error]}, {}, None
+
+        def decide():
+            user, _ = _basic_auth(handler) or ("", "")
+            if not _same(user, self.freshdesk_api_key):
+                message = "You have to be logged in to perform this action."
+                return 401, {"code": "invalid_credentials", "message": message}, {}, None
+            if not (parsed and isinstance(body, dict)):
+                message = "Request body has invalid json format"
+                return 400, {"code": "invalid_json", "message": message}, {}, None
+            with self._lock:
+                ticket = self._tickets.get(("freshdesk", number))
+                if ticket is None:
+                    return 404, None, {}, None
+                if note:
+                    text, private = body.get("body"), body.get("private", True)
+                    if not (isinstance(text, str) and text):
+                        return invalid("body", "It should be a/an String")
+                    if not isinstance(private, bool):
+                        return invalid("private", "It should be a/an Boolean")
+                    added = {"id": next(self._ids), "body": text, "private": private}
+                    ticket["notes"].append(added)
+                    answer = {**added, "ticket_id": ticket["id"], "incoming": False}
+                    return 201, answer, {}, str(added["id"])
+                status = body.get("status", ticket["status"])
+                if status not in FRESHDESK_STATUSES:
+                    return invalid("status", "It should be one of these values: '2,3,4,5'")
+                ticket["status"] = status
+                return 200, _without_thread(ticket), {}, number
+
+        return self._answer(handler, "freshdesk", body, number, at, decide)
+
+    # -- any webhook ------------------------------------------------------------------------
+
+    def _hook(self, handler: _Handler, path: str, raw: bytes) -> tuple[int, Any, dict[str, str]]:
+        """Any POST under /hooks/ (event, credit and alert webhooks): recorded, 200."""
+        body, _ = _parse_json(raw)
+        return self._answer(
+            handler, "webhook", body, path, time.time(), lambda: (200, {"ok": True}, {}, None)
+        )
+
+
+def _zendesk_comment(comment: Any) -> dict[str, Any] | None:
+    """A comment as a ticket keeps it (public unless it says not), or None without a body."""
+    if isinstance(comment, dict) and isinstance(comment.get("body"), str) and comment["body"]:
+        return {"body": comment["body"], "public": comment.get("public", True)}
+    return None
+
+
+def _without_thread(ticket: dict[str, Any]) -> dict[str, Any]:
+    """A ticket as the API shows it: without its comments or notes."""
+    return {k: v for k, v in ticket.items() if k not in ("comments", "notes")}
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m followup.emulator",
-        description="Serve a local SendGrid/Twilio emulator until SIGTERM or SIGINT.",
+        description="Serve the local provider emulator until SIGTERM or SIGINT.",
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--sendgrid-key", required=True)
     parser.add_argument("--twilio-sid", required=True)
     parser.add_argument("--twilio-token", required=True)
+    parser.add_argument("--zendesk-email", default=ZENDESK_EMAIL)
+    parser.add_argument("--zendesk-token", default=ZENDESK_API_TOKEN)
+    parser.add_argument("--freshdesk-key", default=FRESHDESK_API_KEY)
     args = parser.parse_args(argv)
 
     emulator = ProviderEmulator(
-        args.sendgrid_key, args.twilio_sid, args.twilio_token, host=args.host, port=args.port
+        args.sendgrid_key,
+        args.twilio_sid,
+        args.twilio_token,
+        host=args.host,
+        port=args.port,
+        zendesk_email=args.zendesk_email,
+        zendesk_api_token=args.zendesk_token,
+        freshdesk_api_key=args.freshdesk_key,
     )
     stopping = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

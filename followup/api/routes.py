@@ -2,13 +2,13 @@
 
 import json
 import re
-from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import g, jsonify, request
+from flask import jsonify, request
 from pydantic import BaseModel, ValidationError
 
 from followup.api import bp
+from followup.api.auth import authenticate
 from followup.api.openapi import document, operation
 from followup.api.schemas import (
     EXTERNAL_ID_PATTERN,
@@ -28,9 +28,8 @@ from followup.cases import (
 )
 from followup.errors import json_error
 from followup.extensions import csrf, db
-from followup.models import ApiKey, Case
+from followup.models import Case
 from followup.models.base import utcnow
-from followup.setup import hash_api_key
 
 csrf.exempt(bp)
 
@@ -64,38 +63,25 @@ def case_error(error: CaseError):
 
 
 @bp.before_request
-def authenticate():
-    if request.endpoint == "api.openapi":
-        return None
-    header = request.headers.get("Authorization", "")
-    scheme, _, key = header.partition(" ")
-    api_key = None
-    if scheme.lower() == "bearer" and key.strip():
-        api_key = db.session.scalar(
-            sa.select(ApiKey).where(
-                ApiKey.key_hash == hash_api_key(key.strip()), ApiKey.revoked_at.is_(None)
-            )
-        )
-    if api_key is None:
-        response, status = json_error(
-            401, "unauthorized", "send a valid API key as `Authorization: Bearer <key>`"
-        )
-        response.headers["WWW-Authenticate"] = "Bearer"
-        return response, status
-    now = utcnow()
-    if api_key.last_used_at is None or now - api_key.last_used_at > timedelta(minutes=1):
-        api_key.last_used_at = now
-        db.session.commit()
-    g.api_key_id = api_key.id
-    return None
+def require_api_key():
+    """Every view but the OpenAPI document needs an API key."""
+    return None if request.endpoint == "api.openapi" else authenticate()
 
 
 def parse_body(model: type[BaseModel], required: bool = True) -> BaseModel:
+    """The request body as `model` (an empty one when the body is empty and not required)."""
+    data = read_json(required)
+    return model() if data is None else validated(model, data)
+
+
+def read_json(required: bool = True) -> dict | None:
+    """The request body's JSON object (None when empty and not required): 400 when it is no
+    JSON object, 422 when a string in it holds a NUL character."""
     raw = request.get_data(cache=False)
     if not raw.strip():
         if required:
             raise BadRequest(400, "malformed_json", "the request body must be a JSON object")
-        return model()
+        return None
     try:
         data = json.loads(raw)
     except (UnicodeDecodeError, ValueError) as error:
@@ -105,18 +91,38 @@ def parse_body(model: type[BaseModel], required: bool = True) -> BaseModel:
     for path in _nul_paths(data):
         problem = {"field": path, "problem": "contains a NUL character"}
         raise BadRequest(422, "validation_failed", f"{path}: contains a NUL character", [problem])
+    return data
+
+
+def validated(model: type[BaseModel], data: dict, where: dict[str, str] | None = None) -> BaseModel:
+    """`data` as `model`, else 422 naming each bad field; `where` maps the model's field paths
+    to where the sender put them (a webhook's own shape)."""
     try:
         return model.model_validate(data)
     except ValidationError as error:
         fields = [
             {
-                "field": ".".join(str(part) for part in problem["loc"]) or "body",
+                "field": _sender_path([str(part) for part in problem["loc"]], where or {}),
                 "problem": problem["msg"].removeprefix("Value error, "),
             }
             for problem in error.errors(include_url=False, include_input=False)
         ]
-        summary = "; ".join(f"{f['field']}: {f['problem']}" for f in fields)
-        raise BadRequest(422, "validation_failed", summary, fields) from None
+        raise invalid(fields) from None
+
+
+def invalid(fields: list[dict]) -> BadRequest:
+    """The 422 for these field problems ({"field", "problem"} each)."""
+    summary = "; ".join(f"{f['field']}: {f['problem']}" for f in fields)
+    return BadRequest(422, "validation_failed", summary, fields)
+
+
+def _sender_path(parts: list[str], where: dict[str, str]) -> str:
+    """A field's path as the sender wrote it: the longest mapped head of the model's path."""
+    for end in range(len(parts), 0, -1):
+        head = ".".join(parts[:end])
+        if head in where:
+            return ".".join([where[head], *parts[end:]])
+    return ".".join(parts) or "body"
 
 
 def _nul_paths(value, path: str = ""):

@@ -85,7 +85,9 @@ class CaseIn(Strict):
         description="The helpdesk's case or ticket id (no spaces or slashes)."
     )
     ticket_id: ExternalId | None = Field(
-        None, description="The helpdesk's own ticket id, when it differs from external_id."
+        None,
+        max_length=100,
+        description="The helpdesk's own ticket id, when it differs from external_id.",
     )
     subject: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
     agent: AgentIn | None = None

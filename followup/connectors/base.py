@@ -1,6 +1,6 @@
 """What every outbound HTTP call shares: one error type that says whether a retry may help,
-JSON POSTs with that classification, and Standard Webhooks signatures (webhook-id,
-webhook-timestamp, webhook-signature: HMAC-SHA256 over id, timestamp and body)."""
+requests and JSON answers read with that classification, and Standard Webhooks signatures
+(webhook-id, webhook-timestamp, webhook-signature: HMAC-SHA256 over id, timestamp and body)."""
 
 import json
 from datetime import datetime
@@ -46,6 +46,25 @@ def request(
     except requests.RequestException as error:
         raise CallError(f"{what}: {type(error).__name__}: {error}", transient=True) from None
     return check(response, what)
+
+
+def answer_field(response: requests.Response, what: str, *path: str):
+    """A field of a 2xx JSON answer (a path of keys); a transient CallError when the answer
+    is not JSON or lacks the field (a proxy's page, a truncated body)."""
+    try:
+        value = response.json()
+        for key in path:
+            value = value[key]
+    except (ValueError, KeyError, TypeError):
+        raise CallError(f"{what}: unexpected answer {response.text[:300]!r}", True) from None
+    return value
+
+
+def ticket_number(ticket_id: str, helpdesk: str) -> str:
+    """A helpdesk's ticket number (digits) to put in a URL; a permanent CallError otherwise."""
+    if not (ticket_id.isascii() and ticket_id.isdigit()):
+        raise CallError(f"{helpdesk}: {ticket_id!r} is not a {helpdesk} ticket number", False)
+    return ticket_id
 
 
 def signed_headers(secret: str, message_id: str, body: str, now: datetime) -> dict[str, str]:

@@ -138,6 +138,7 @@ def customer(**fields):
         ({**CASE, "priority": "whenever"}, "priority", "Input should be"),
         ({**CASE, "tags": "vip"}, "tags", "valid list"),
         ({**CASE, "subject": "x" * 501}, "subject", "at most 500"),
+        ({**CASE, "ticket_id": "9" * 101}, "ticket_id", "at most 100"),
         ({**CASE, "colour": "red"}, "colour", "Extra inputs"),
         ({k: v for k, v in CASE.items() if k != "external_id"}, "external_id", "required"),
         ({"external_id": "NEW-1", "subject": "no customer"}, "customer", "required"),

@@ -1,5 +1,6 @@
 """Integration fixtures: the provider emulator, with fixed fake credentials as its attributes
-(sendgrid_api_key, twilio_account_sid, twilio_auth_token) and its base URL as .url; and the
+(sendgrid_api_key, twilio_account_sid, twilio_auth_token, zendesk_email, zendesk_api_token,
+freshdesk_api_key) and its base URL as .url; a session that reaches it (`http`); and the
 stack of real worker and sweep processes sending to it (settings added by `stack_env`)."""
 
 import os
@@ -11,6 +12,7 @@ import time
 import psutil
 import pytest
 import redis
+import requests
 
 from followup.emulator import ProviderEmulator
 from workers.embedded_redis import embedded_redis
@@ -113,3 +115,11 @@ def wait_until(condition, timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.2)
+
+
+@pytest.fixture
+def http():
+    """A requests session that reaches the emulator directly (no proxy from the environment)."""
+    with requests.Session() as session:
+        session.trust_env = False
+        yield session

@@ -55,13 +55,6 @@ def sms_channel(emu, token=None, timeout=5.0):
     )
 
 
-@pytest.fixture
-def http():
-    with requests.Session() as session:
-        session.trust_env = False
-        yield session
-
-
 def twilio_messages_url(emu, sid=None):
     return f"{emu.url}/2010-04-01/Accounts/{sid or emu.twilio_account_sid}/Messages.json"
 

@@ -1,0 +1,180 @@
+"""Helpdesk intake: POST /webhooks/zendesk and /webhooks/freshdesk take the ticket webhooks a
+Zendesk trigger or a Freshdesk automation sends (the JSON bodies the README gives), with an
+API key as `Authorization: Bearer <key>`.
+
+A solved or closed ticket creates or updates its case (external id "zendesk-<id>" or
+"freshdesk-<id>") and closes it, planning its follow-ups once; a ticket back in the agents'
+hands reopens a case we know is closed; any other status is answered and ignored. Fields are
+validated by the intake API's CaseIn, with problems named where the webhook put them.
+"""
+
+import re
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import jsonify
+from sqlalchemy.exc import IntegrityError
+
+from followup.api.auth import authenticate
+from followup.api.routes import BadRequest, bad_request, case_error, invalid, read_json, validated
+from followup.api.schemas import CaseIn
+from followup.cases import CaseError, close_case, reopen_case, upsert_case
+from followup.errors import json_error
+from followup.extensions import db
+from followup.models import Case
+from followup.models.base import utcnow
+from followup.webhooks import bp
+
+bp.register_error_handler(BadRequest, bad_request)
+bp.register_error_handler(CaseError, case_error)
+
+# Both helpdesks' priorities (Freshdesk says Medium) as ours; others leave the case's as it is.
+PRIORITIES = {
+    "low": "low",
+    "normal": "normal",
+    "medium": "normal",
+    "high": "high",
+    "urgent": "urgent",
+}
+TAG_SEPARATORS = re.compile(r"[\s,]+")
+
+
+@dataclass(frozen=True)
+class Helpdesk:
+    name: str
+    envelope: str  # the body's object that holds the ticket
+    fields: dict[str, str]  # CaseIn field path -> the ticket's field (path) that carries it
+    status: str  # the ticket's field that holds its status
+    closing: frozenset[str]
+    reopening: frozenset[str]
+
+    def path(self, field: str) -> str:
+        """Where the webhook's body holds a CaseIn field."""
+        return f"{self.envelope}.{self.fields[field]}"
+
+    def paths(self) -> dict[str, str]:
+        """Every CaseIn field's path in the webhook's body (to name them in a 422)."""
+        paths = {field: self.path(field) for field in self.fields}
+        return paths | {"external_id": paths["ticket_id"]}
+
+
+ZENDESK = Helpdesk(
+    name="zendesk",
+    envelope="ticket",
+    fields={
+        "ticket_id": "id",
+        "subject": "title",
+        "priority": "priority",
+        "tags": "tags",
+        "team": "group",
+        "customer.external_id": "requester.id",
+        "customer.name": "requester.name",
+        "customer.email": "requester.email",
+        "customer.phone": "requester.phone",
+        "agent.name": "assignee.name",
+        "agent.email": "assignee.email",
+    },
+    status="status",
+    closing=frozenset({"solved", "closed"}),
+    reopening=frozenset({"new", "open", "pending", "hold"}),
+)
+FRESHDESK = Helpdesk(
+    name="freshdesk",
+    envelope="freshdesk_webhook",
+    fields={
+        "ticket_id": "ticket_id",
+        "subject": "ticket_subject",
+        "priority": "ticket_priority",
+        "tags": "ticket_tags",
+        "team": "ticket_group_name",
+        "customer.name": "ticket_contact_name",
+        "customer.email": "ticket_contact_email",
+        "customer.phone": "ticket_contact_phone",
+        "agent.name": "ticket_agent_name",
+        "agent.email": "ticket_agent_email",
+    },
+    status="ticket_status",
+    closing=frozenset({"resolved", "closed"}),
+    reopening=frozenset({"open", "pending"}),
+)
+
+
+def _value(ticket: dict, path: str):
+    """The ticket's field at a dotted path; None when absent or an empty placeholder."""
+    value = ticket
+    for key in path.split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+    if isinstance(value, str):
+        value = value.strip()
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # ids, when the helpdesk sends them as numbers
+    return None if value in (None, "") else value
+
+
+def case_fields(helpdesk: Helpdesk, ticket: dict) -> dict:
+    """CaseIn's fields from a ticket webhook: external ids prefixed with the helpdesk's name,
+    priorities as ours, tags from a space- or comma-separated string."""
+    number = _value(ticket, helpdesk.fields["ticket_id"])
+    if not (isinstance(number, str) and number.isascii() and number.isdigit()):
+        problem = {
+            "field": helpdesk.path("ticket_id"),
+            "problem": "the ticket's number is required",
+        }
+        raise invalid([problem])
+    data: dict = {"external_id": f"{helpdesk.name}-{number}"}
+    for field, source in helpdesk.fields.items():
+        value = _value(ticket, source)
+        if field == "priority" and value is not None:
+            value = PRIORITIES.get(str(value).lower())
+        elif field == "tags" and isinstance(value, str):
+            value = [tag for tag in TAG_SEPARATORS.split(value) if tag]
+        elif field == "customer.external_id" and value is not None:
+            value = f"{helpdesk.name}-{value}"
+        if value is not None:
+            group, _, name = field.rpartition(".")
+            (data.setdefault(group, {}) if group else data)[name] = value
+    return data
+
+
+def intake(helpdesk: Helpdesk):
+    refused = authenticate()
+    if refused is not None:
+        return refused
+    ticket = read_json().get(helpdesk.envelope)
+    if not isinstance(ticket, dict):
+        raise invalid([{"field": helpdesk.envelope, "problem": "an object is required"}])
+    status = str(ticket.get(helpdesk.status) or "").strip().lower()
+    data = case_fields(helpdesk, ticket)
+    now = utcnow()
+    try:
+        if status in helpdesk.closing:
+            valid = validated(CaseIn, data, helpdesk.paths())
+            case, _ = upsert_case(valid.model_dump(exclude_unset=True))
+            planned = close_case(case, None, now)
+            answer = {"action": "closed" if planned else "already_closed", "case": case.to_dict()}
+        elif status in helpdesk.reopening:
+            case = db.session.scalar(sa.select(Case).where(Case.external_id == data["external_id"]))
+            if case is None or case.status != "closed":
+                reason = f"no closed case {data['external_id']}"
+                answer = {"action": "ignored", "reason": reason}
+            else:
+                cancelled = reopen_case(case, now)
+                answer = {"action": "reopened", "case": case.to_dict(), "cancelled": cancelled}
+        else:
+            reason = f"status {status!r} neither closes nor reopens a case"
+            answer = {"action": "ignored", "reason": reason}
+        db.session.commit()
+    except IntegrityError:  # the same new ticket, delivered twice at once
+        db.session.rollback()
+        return json_error(409, "conflict", "this ticket is being handled already; send it again")
+    return jsonify(answer)
+
+
+@bp.post("/zendesk")
+def zendesk():
+    return intake(ZENDESK)
+
+
+@bp.post("/freshdesk")
+def freshdesk():
+    return intake(FRESHDESK)
