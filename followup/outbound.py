@@ -6,8 +6,7 @@ Calls are planned in the transaction of what caused them (a unique key makes eac
 once), claimed in batches by the sweep like the message outbox, and retried with backoff.
 """
 
-import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
@@ -19,6 +18,7 @@ from followup.channels.base import OutgoingMessage, SendError, retry_delay
 from followup.connectors import Ticket, connector_for
 from followup.connectors.base import CallError, post_signed, request, session_for
 from followup.extensions import db
+from followup.leases import claim
 from followup.models import Alert, Case, Gesture, OutboundCall
 from followup.models.base import utcnow
 
@@ -95,26 +95,8 @@ def raise_alert(
 
 def claim_calls(now: datetime, batch_size: int, lease_seconds: int) -> str | None:
     """Lease up to batch_size due calls; the claim token, or None when none are due."""
-    token = secrets.token_hex(16)
-    due = (
-        sa.select(OutboundCall.id)
-        .where(
-            OutboundCall.status == "pending",
-            OutboundCall.due_at <= now,
-            sa.or_(OutboundCall.locked_until.is_(None), OutboundCall.locked_until < now),
-        )
-        .order_by(OutboundCall.due_at)
-        .limit(batch_size)
-        .with_for_update(skip_locked=True)
-    )
-    claimed = db.session.execute(
-        sa.update(OutboundCall)
-        .where(OutboundCall.id.in_(due.scalar_subquery()))
-        .values(claim_token=token, locked_until=now + timedelta(seconds=lease_seconds))
-        .returning(OutboundCall.id)
-        .execution_options(synchronize_session=False)
-    ).all()
-    return token if claimed else None
+    due = sa.and_(OutboundCall.status == "pending", OutboundCall.due_at <= now)
+    return claim(OutboundCall, due, now, batch_size, lease_seconds)
 
 
 class _Callers:

@@ -5,10 +5,9 @@ whose worker died is claimed again once the lease expires. A dispatch acts only 
 that still carry its claim token, so a late, retried or duplicated job sends nothing twice.
 """
 
-import secrets
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
@@ -27,6 +26,7 @@ from followup.channels.base import (
 )
 from followup.extensions import db
 from followup.languages import language_of
+from followup.leases import claim
 from followup.models import CadenceStep, Case, Message, Response
 from followup.models.base import utcnow
 from followup.models.customers import suppressed
@@ -46,29 +46,14 @@ TWILIO_NOT_TEXTABLE = {"21211", "21614"}
 
 def claim_batch(channel: str, now: datetime, batch_size: int, lease_seconds: int) -> str | None:
     """Lease up to batch_size due messages of one channel; the batch's claim token, or None."""
-    token = secrets.token_hex(16)
-    due = (
-        sa.select(Message.id)
-        .where(
-            Message.channel == channel,
-            sa.or_(
-                sa.and_(Message.status == "scheduled", Message.due_at <= now),
-                Message.status == "sending",  # a send interrupted by a dead worker
-            ),
-            sa.or_(Message.locked_until.is_(None), Message.locked_until < now),
-        )
-        .order_by(Message.due_at)
-        .limit(batch_size)
-        .with_for_update(skip_locked=True)
+    due = sa.and_(
+        Message.channel == channel,
+        sa.or_(
+            sa.and_(Message.status == "scheduled", Message.due_at <= now),
+            Message.status == "sending",  # a send interrupted by a dead worker
+        ),
     )
-    claimed = db.session.execute(
-        sa.update(Message)
-        .where(Message.id.in_(due.scalar_subquery()))
-        .values(claim_token=token, locked_until=now + timedelta(seconds=lease_seconds))
-        .returning(Message.id)
-        .execution_options(synchronize_session=False)
-    ).all()
-    return token if claimed else None
+    return claim(Message, due, now, batch_size, lease_seconds)
 
 
 def release(token: str) -> None:
