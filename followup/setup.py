@@ -103,50 +103,41 @@ def _default_template(key: str) -> dict:
     return {**parts(""), "translations": translations}
 
 
-def _survey(key: str, name: str, question: str) -> Survey:
-    survey = db.session.scalar(sa.select(Survey).where(Survey.key == key))
-    if survey is None:
-        survey = Survey(
-            key=key,
-            kind="csat",
-            name=name,
-            question=question,
-            scale_min=1,
-            scale_max=5,
-            negative_min=1,
-            negative_max=2,
-            positive_min=4,
-            positive_max=5,
-            reasons=CSAT_REASONS,
+def _survey(key: str, name: str, question: str) -> None:
+    if not db.session.scalar(sa.select(Survey.id).where(Survey.key == key)):
+        db.session.add(
+            Survey(
+                key=key,
+                kind="csat",
+                name=name,
+                question=question,
+                scale_min=1,
+                scale_max=5,
+                negative_min=1,
+                negative_max=2,
+                positive_min=4,
+                positive_max=5,
+                reasons=CSAT_REASONS,
+            )
         )
-        db.session.add(survey)
-    return survey
 
 
 def ensure_standard_setup() -> None:
     """The CSAT and recovery surveys, default templates, the Standard (default), Demo and
     Recovery cadences, and the goodwill catalogue with its rules."""
-    surveys = {
-        "csat": _survey(
-            "csat",
-            "Customer satisfaction",
-            translatable("How satisfied are you with how we handled {subject}?"),
-        ),
-        "recovery": _survey(
-            "recovery",
-            "Recovery check-in",
-            translatable(
-                "Did we make it right? How do you feel now about how we handled {subject}?"
-            ),
-        ),
-    }
-    templates = {}
+    _survey(
+        "csat",
+        "Customer satisfaction",
+        translatable("How satisfied are you with how we handled {subject}?"),
+    )
+    _survey(
+        "recovery",
+        "Recovery check-in",
+        translatable("Did we make it right? How do you feel now about how we handled {subject}?"),
+    )
     for key, name in TEMPLATES.items():
-        template = db.session.scalar(sa.select(MessageTemplate).where(MessageTemplate.key == key))
-        if template is None:
-            template = MessageTemplate(key=key, name=name, **_default_template(key))
-            db.session.add(template)
-        templates[key] = template
+        if not db.session.scalar(sa.select(MessageTemplate.id).where(MessageTemplate.key == key)):
+            db.session.add(MessageTemplate(key=key, name=name, **_default_template(key)))
     db.session.flush()
     for name, purpose, steps, delay_index, default in CADENCES:
         if db.session.scalar(sa.select(Cadence.id).where(Cadence.name == name)):
@@ -154,22 +145,32 @@ def ensure_standard_setup() -> None:
         has_default = db.session.scalar(
             sa.select(Cadence.id).where(Cadence.is_default.is_(True), Cadence.purpose == purpose)
         )
-        cadence = Cadence(name=name, purpose=purpose, is_default=default and not has_default)
-        for position, step in enumerate(steps):
-            cadence.steps.append(
-                CadenceStep(
-                    position=position,
-                    name=step[0],
-                    delay_seconds=step[delay_index],
-                    channel=step[3],
-                    template=templates[step[4]],
-                    survey=surveys[step[5]] if step[5] else None,
-                    condition=step[6],
-                )
-            )
-        db.session.add(cadence)
+        timed = [(step[0], step[delay_index], *step[3:]) for step in steps]
+        add_cadence(name, purpose, timed, is_default=default and not has_default)
     db.session.flush()
     _ensure_goodwill()
+
+
+def add_cadence(name: str, purpose: str, steps: list[tuple], is_default: bool = False) -> Cadence:
+    """A cadence from rows of (step name, delay in seconds, channel, template key, survey key
+    or None, condition)."""
+    templates = {t.key: t for t in db.session.scalars(sa.select(MessageTemplate))}
+    surveys = {s.key: s for s in db.session.scalars(sa.select(Survey))}
+    cadence = Cadence(name=name, purpose=purpose, is_default=is_default)
+    for position, (step, delay, channel, template, survey, condition) in enumerate(steps):
+        cadence.steps.append(
+            CadenceStep(
+                position=position,
+                name=step,
+                delay_seconds=delay,
+                channel=channel,
+                template=templates[template],
+                survey=surveys[survey] if survey else None,
+                condition=condition,
+            )
+        )
+    db.session.add(cadence)
+    return cadence
 
 
 def _ensure_goodwill() -> None:
@@ -227,21 +228,8 @@ def seed_demo() -> None:
         db.session.execute(
             sa.update(Cadence).where(Cadence.purpose == "recovery").values(is_default=False)
         )
-        recovery = db.session.scalar(sa.select(Cadence).where(Cadence.name == "Recovery"))
-        demo = Cadence(name="Demo recovery", purpose="recovery", is_default=True)
-        for step, delay in zip(recovery.steps, (5, 30, 60), strict=True):
-            demo.steps.append(
-                CadenceStep(
-                    position=step.position,
-                    name=step.name,
-                    delay_seconds=delay,
-                    channel=step.channel,
-                    template=step.template,
-                    survey=step.survey,
-                    condition=step.condition,
-                )
-            )
-        db.session.add(demo)
+        demo_steps = [(step[0], step[2], *step[3:]) for step in RECOVERY_STEPS]
+        add_cadence("Demo recovery", "recovery", demo_steps, is_default=True)
         discount = db.session.scalar(sa.select(GestureType).where(GestureType.key == "discount-10"))
         if discount is not None:
             add_codes(discount, [f"DEMO-SORRY-{n:04d}" for n in range(1, 51)], utcnow())

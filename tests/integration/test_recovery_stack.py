@@ -16,16 +16,14 @@ from followup.extensions import db
 from followup.goodwill import add_codes
 from followup.models import (
     Cadence,
-    CadenceStep,
     CaseEvent,
     Gesture,
     GestureType,
-    MessageTemplate,
     OutboundCall,
     Recovery,
-    Survey,
 )
 from followup.models.base import utcnow
+from followup.setup import add_cadence
 from tests.app.test_survey_pages import csrf_token
 from tests.integration.conftest import wait_until
 
@@ -55,31 +53,18 @@ def fast_loop(app, seeded, stack_env):
         {name.removeprefix("FOLLOWUP_"): value for name, value in stack_env.items()},
         RECOVERY_WAIT_DAYS=0,
     )
-    templates = {t.key: t for t in db.session.scalars(sa.select(MessageTemplate))}
-    surveys = {s.key: s for s in db.session.scalars(sa.select(Survey))}
     db.session.execute(sa.update(Cadence).values(is_default=False))
-    for name, purpose, steps in (
-        ("Fast", "close", [("check-in", 0, "email", "csat_checkin", "csat", "always")]),
-        ("Fast recovery", "recovery", [
-            ("apology", 0, "answered", "apology", None, "always"),
-            ("recovery check-in", 2, "answered", "recovery_checkin", "recovery", "always"),
-            ("recovery reminder", 4, "answered", "recovery_reminder", "recovery", "no_answer"),
-        ]),
-    ):  # fmt: skip
-        cadence = Cadence(name=name, purpose=purpose, is_default=True)
-        for position, (step, delay, channel, template, survey, condition) in enumerate(steps):
-            cadence.steps.append(
-                CadenceStep(
-                    position=position,
-                    name=step,
-                    delay_seconds=delay,
-                    channel=channel,
-                    template=templates[template],
-                    survey=surveys.get(survey),
-                    condition=condition,
-                )  # fmt: skip
-            )
-        db.session.add(cadence)
+    add_cadence(
+        "Fast",
+        "close",
+        [("check-in", 0, "email", "csat_checkin", "csat", "always")],
+        is_default=True,
+    )
+    add_cadence("Fast recovery", "recovery", [
+        ("apology", 0, "answered", "apology", None, "always"),
+        ("recovery check-in", 2, "answered", "recovery_checkin", "recovery", "always"),
+        ("recovery reminder", 4, "answered", "recovery_reminder", "recovery", "no_answer"),
+    ], is_default=True)  # fmt: skip
     discount = db.session.scalar(sa.select(GestureType).where(GestureType.key == "discount-10"))
     add_codes(discount, ["SORRY-1", "SORRY-2", "SORRY-3", "SORRY-4"], utcnow())
     db.session.commit()

@@ -9,35 +9,23 @@ import pytest
 import sqlalchemy as sa
 
 from followup.extensions import db
-from followup.models import Cadence, CadenceStep, CaseEvent, Message, MessageTemplate, Survey
+from followup.models import CaseEvent, Message
+from followup.setup import add_cadence
 from tests.integration.conftest import wait_until
 
 
 @pytest.fixture
 def fast_cadence(seeded):
     """The standard shape in seconds: thank-you now, check-in after 1 s, reminder after 3 s."""
-    templates = {t.key: t for t in db.session.scalars(sa.select(MessageTemplate))}
-    survey = db.session.scalar(sa.select(Survey))
-    cadence = Cadence(name="Fast")
-    for position, (name, delay, channel, key, with_survey, condition) in enumerate(
+    add_cadence(
+        "Fast",
+        "close",
         [
-            ("thank-you", 0, "email", "thank_you", False, "always"),
-            ("check-in", 1, "preferred", "csat_checkin", True, "always"),
-            ("reminder", 3, "email", "csat_reminder", True, "no_answer"),
-        ]
-    ):
-        cadence.steps.append(
-            CadenceStep(
-                position=position,
-                name=name,
-                delay_seconds=delay,
-                channel=channel,
-                template=templates[key],
-                survey=survey if with_survey else None,
-                condition=condition,
-            )  # fmt: skip
-        )
-    db.session.add(cadence)
+            ("thank-you", 0, "email", "thank_you", None, "always"),
+            ("check-in", 1, "preferred", "csat_checkin", "csat", "always"),
+            ("reminder", 3, "email", "csat_reminder", "csat", "no_answer"),
+        ],
+    )
     db.session.commit()
     return seeded
 
