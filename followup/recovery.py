@@ -30,6 +30,7 @@ from followup.models import (
     RecoveryTask,
     Response,
     Survey,
+    SurveyInvitation,
 )
 from followup.outbound import emit, insert_once, plan_call, raise_alert
 from surveys.responses import verdict
@@ -68,18 +69,25 @@ def response_event(response: Response, survey: Survey) -> dict:
     }
 
 
-def latest_answer(case_id: int, round_number: int) -> Response | None:
-    """The round's latest answer to the cadence's own survey (not a recovery check-in)."""
-    return db.session.scalar(
+def latest_answers(rounds: set[tuple[int, int]]) -> dict[tuple[int, int], Response]:
+    """Each (case, round)'s latest answer to the cadence's own survey (not a recovery
+    check-in), with its survey, in one query."""
+    if not rounds:
+        return {}
+    answers = db.session.scalars(
         sa.select(Response)
         .where(
-            Response.case_id == case_id,
-            Response.round == round_number,
+            sa.tuple_(Response.case_id, Response.round).in_(list(rounds)),
             Response.recovery_id.is_(None),
         )
-        .order_by(Response.updated_at.desc(), Response.id.desc())
-        .limit(1)
+        .order_by(Response.updated_at, Response.id)
+        .options(selectinload(Response.invitation).selectinload(SurveyInvitation.survey))
     )
+    return {(answer.case_id, answer.round): answer for answer in answers}  # the latest wins
+
+
+def latest_answer(case_id: int, round_number: int) -> Response | None:
+    return latest_answers({(case_id, round_number)}).get((case_id, round_number))
 
 
 def _on_first_answer(case_id: int, round_number: int, now: datetime) -> None:
@@ -369,10 +377,11 @@ def template_details(recovery_ids: set[int]) -> dict[int, dict]:
         sa.select(Recovery)
         .where(Recovery.id.in_(recovery_ids))
         .options(selectinload(Recovery.gesture).selectinload(Gesture.gesture_type))
-    )
+    ).all()
+    answers = latest_answers({(r.case_id, r.round) for r in recoveries})
     details = {}
     for recovery in recoveries:
-        answer = latest_answer(recovery.case_id, recovery.round)
+        answer = answers[recovery.case_id, recovery.round]
         gesture = None
         if recovery.gesture is not None:
             kind = recovery.gesture.gesture_type
@@ -396,6 +405,11 @@ def queue_entries(
     was done and its tasks with the time left against their due time. Recoveries with an
     overdue task come first (most overdue first), then those with the soonest task due, then
     the oldest."""
+    soonest_task = (
+        sa.select(sa.func.min(RecoveryTask.due_at))
+        .where(RecoveryTask.recovery_id == Recovery.id, RecoveryTask.completed_at.is_(None))
+        .scalar_subquery()
+    )
     query = (
         sa.select(Recovery)
         .options(
@@ -403,32 +417,19 @@ def queue_entries(
             selectinload(Recovery.gesture).selectinload(Gesture.gesture_type),
             selectinload(Recovery.tasks),
         )
-        .order_by(Recovery.started_at)
+        .order_by(soonest_task.is_(None), soonest_task, Recovery.started_at, Recovery.id)
     )
     if status:
         query = query.where(Recovery.status == status)
     if case_id is not None:
         query = query.where(Recovery.case_id == case_id)
+    recoveries = db.session.scalars(query.limit(limit)).all()
+    answers = latest_answers({(r.case_id, r.round) for r in recoveries})
     entries = []
-    for recovery in db.session.scalars(query.limit(limit)):
-        answer = latest_answer(recovery.case_id, recovery.round)
+    for recovery in recoveries:
+        answer = answers[recovery.case_id, recovery.round]
         case = recovery.case
-        tasks = [
-            {
-                "id": task.id,
-                "title": task.title,
-                "assignee": task.assignee,
-                "due_at": task.due_at.isoformat(),
-                "seconds_left": None
-                if task.completed_at
-                else int((task.due_at - now).total_seconds()),
-                "overdue": task.completed_at is None and task.due_at < now,
-                "completed_at": task.completed_at.isoformat() if task.completed_at else None,
-                "completed_by": task.completed_by,
-                "outcome": task.outcome,
-            }
-            for task in recovery.tasks
-        ]
+        tasks = [task_document(task, now) for task in recovery.tasks]
         gesture = recovery.gesture
         entries.append(
             {
@@ -456,13 +457,22 @@ def queue_entries(
                 "outcome_reason": recovery.outcome_reason,
             }
         )
+    return entries
 
-    def urgency(entry: dict) -> tuple:
-        open_tasks = [t for t in entry["tasks"] if t["completed_at"] is None]
-        soonest = min((t["seconds_left"] for t in open_tasks), default=None)
-        return (soonest is None, soonest if soonest is not None else 0, entry["started_at"])
 
-    return sorted(entries, key=urgency)
+def task_document(task: RecoveryTask, now: datetime) -> dict:
+    """A task with the time left against its due time (negative when overdue)."""
+    return {
+        "id": task.id,
+        "title": task.title,
+        "assignee": task.assignee,
+        "due_at": task.due_at.isoformat(),
+        "seconds_left": None if task.completed_at else int((task.due_at - now).total_seconds()),
+        "overdue": task.completed_at is None and task.due_at < now,
+        "completed_at": task.completed_at.isoformat() if task.completed_at else None,
+        "completed_by": task.completed_by,
+        "outcome": task.outcome,
+    }
 
 
 def complete_task(task_id: int, outcome: str, by: str, now: datetime) -> RecoveryTask | None:

@@ -20,7 +20,7 @@ from followup.goodwill import add_codes, parse_codes, spent_this_month, unused_c
 from followup.models import Alert, Case, GestureType, RecoveryTask
 from followup.models.base import utcnow
 from followup.models.recovery import RECOVERY_STATUSES
-from followup.recovery import complete_task, queue_entries
+from followup.recovery import complete_task, queue_entries, task_document
 
 MAX_CODES_BYTES = 5 * 1024 * 1024
 MAX_CODES = 50_000
@@ -63,12 +63,7 @@ def task_complete(task_id: str):
     if task is None:
         raise BadRequest(409, "conflict", "the task was completed already")
     db.session.commit()
-    return jsonify({
-        "id": task.id, "title": task.title, "assignee": task.assignee,
-        "due_at": task.due_at.isoformat(), "seconds_left": None, "overdue": False,
-        "completed_at": task.completed_at.isoformat(), "completed_by": task.completed_by,
-        "outcome": task.outcome,
-    })  # fmt: skip
+    return jsonify(task_document(task, now))
 
 
 @operation("get", "/api/v1/goodwill",

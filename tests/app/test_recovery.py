@@ -354,6 +354,8 @@ def test_the_queue_puts_overdue_tasks_first_and_completing_one_records_its_outco
     db.session.commit()
     queue = client.get("/api/v1/recoveries", headers=seeded["auth"]).get_json()["recoveries"]
     assert [entry["id"] for entry in queue] == [second.id, first.id]
+    first_only = client.get("/api/v1/recoveries?limit=1", headers=seeded["auth"]).get_json()
+    assert [entry["id"] for entry in first_only["recoveries"]] == [second.id]
     task = queue[0]["tasks"][0]
     assert task["overdue"] and -3700 < task["seconds_left"] < -3500
     assert queue[1]["feedback"]["make_right"] == "call me"
