@@ -15,10 +15,31 @@ def _sqlite_write_ahead_log(connection, _record) -> None:
     connection.execute("PRAGMA journal_mode=WAL")
 
 
+def _configure_sessions(app: Flask) -> None:
+    """Console sessions: cookies kept from scripts and other sites, HTTPS-only behind an
+    https PUBLIC_BASE_URL; sign-in limits counted in Redis (failing open if it is down)."""
+    secure = app.config["PUBLIC_BASE_URL"].startswith("https://")
+    redis_url = app.config["REDIS_URL"]
+    app.config.setdefault("SESSION_COOKIE_SECURE", secure)
+    app.config.setdefault("REMEMBER_COOKIE_SECURE", secure)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("REMEMBER_COOKIE_DURATION", 14 * 86400)
+    app.config.setdefault(
+        "RATELIMIT_STORAGE_URI",
+        "redis+" + redis_url if redis_url.startswith("unix://") else redis_url,
+    )
+    app.config.setdefault(
+        "RATELIMIT_STORAGE_OPTIONS", {"key_prefix": f"{app.config['QUEUE_PREFIX']}followup-limits"}
+    )
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+
+
 def create_app(config: dict | None = None) -> Flask:
     from followup import models  # noqa: F401  (registers every table)
     from followup.config import load_settings
-    from followup.extensions import babel, csrf, db, migrate
+    from followup.extensions import babel, csrf, db, limiter, login_manager, migrate
     from followup.languages import page_language, select_locale
     from followup.models.base import render_item
 
@@ -55,6 +76,9 @@ def create_app(config: dict | None = None) -> Flask:
         app, db, directory=str(ROOT / "migrations"), render_as_batch=True, render_item=render_item
     )
     csrf.init_app(app)
+    _configure_sessions(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
     babel.init_app(
         app,
         default_translation_directories=str(ROOT / "followup" / "translations"),
@@ -62,6 +86,8 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.jinja_env.globals["page_language"] = page_language
 
+    from followup.admin import bp as admin_bp
+    from followup.admin import probes as probes_bp
     from followup.api import bp as api_bp
     from followup.dev import bp as dev_bp
     from followup.errors import register_error_pages
@@ -69,6 +95,8 @@ def create_app(config: dict | None = None) -> Flask:
     from surveys.routes import bp as surveys_bp
     from surveys.unsubscribe import bp as unsubscribe_bp
 
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(probes_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(surveys_bp)
     app.register_blueprint(unsubscribe_bp)

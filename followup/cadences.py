@@ -184,3 +184,30 @@ def cadence_hours(cadence, default: SendingHours) -> SendingHours:
     if not cadence.sms_hours:
         return default
     return SendingHours.parse(cadence.sms_hours, default.zone.key)
+
+
+def case_facts(case) -> dict[str, set[str]]:
+    """What a cadence's rules look at, lower-cased: the case's priority, tags, team and
+    source channel, and the customer's segments (their tags)."""
+
+    def lowered(values) -> set[str]:
+        return {str(v).strip().lower() for v in values or () if v and str(v).strip()}
+
+    return {
+        "priorities": lowered([case.priority]),
+        "tags": lowered(case.tags),
+        "teams": lowered([case.team]),
+        "sources": lowered([case.source_channel]),
+        "segments": lowered(case.customer.tags if case.customer else ()),
+    }
+
+
+def rules_match(rules: dict | None, facts: dict[str, set[str]]) -> bool:
+    """Whether every rule a cadence sets holds for the case: each non-empty list must share a
+    value with the case's (any case). A cadence without rules matches nothing by rule: it
+    takes cases by name or as the default."""
+    wanted = {field: values for field, values in (rules or {}).items() if values}
+    return bool(wanted) and all(
+        facts.get(field, set()) & {str(v).strip().lower() for v in values}
+        for field, values in wanted.items()
+    )

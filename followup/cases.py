@@ -8,9 +8,18 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from followup.cadences import PlannedMessage, cadence_hours, plan_round
+from followup.cadences import PlannedMessage, cadence_hours, case_facts, plan_round, rules_match
 from followup.extensions import db
-from followup.models import Cadence, CadenceStep, Case, CaseEvent, Customer, Message, Response
+from followup.models import (
+    Cadence,
+    CadenceStep,
+    Case,
+    CaseEvent,
+    Customer,
+    Message,
+    Response,
+    SurveyExclusion,
+)
 from followup.models.base import utcnow
 
 
@@ -81,6 +90,7 @@ def upsert_case(data: dict) -> tuple[Case, bool]:
         ("team", data.get("team")),
         ("priority", data.get("priority")),
         ("tags", data.get("tags")),
+        ("source_channel", data.get("source_channel")),
         ("timezone", data.get("timezone")),
         ("agent_name", agent.get("name")),
         ("agent_email", agent.get("email")),
@@ -92,37 +102,59 @@ def upsert_case(data: dict) -> tuple[Case, bool]:
     return case, created
 
 
-def choose_cadence(name: str | None) -> Cadence:
-    query = sa.select(Cadence).where(Cadence.purpose == "close")
-    query = (
-        query.where(sa.func.lower(Cadence.name) == name.lower())
-        if name
-        else query.where(Cadence.is_default.is_(True))
+def current_cadences(purpose: str = "close"):
+    """The query of a purpose's current cadence versions that take new cases."""
+    return sa.select(Cadence).where(
+        Cadence.purpose == purpose, Cadence.superseded_at.is_(None), Cadence.archived_at.is_(None)
     )
-    cadence = db.session.scalar(query.limit(1))
-    if cadence is None:
-        if name:
+
+
+def choose_cadence(name: str | None, case: Case) -> Cadence:
+    """The cadence named, else the first (by position) whose rules match the case, else the
+    default."""
+    if name:
+        cadence = db.session.scalar(
+            current_cadences().where(sa.func.lower(Cadence.name) == name.lower()).limit(1)
+        )
+        if cadence is None:
             raise CaseError(f"no cadence named {name!r}", field="cadence")
+        return cadence
+    candidates = db.session.scalars(current_cadences().order_by(Cadence.position, Cadence.id))
+    facts = case_facts(case)
+    default = None
+    for cadence in candidates:
+        if rules_match(cadence.rules, facts):
+            return cadence
+        if cadence.is_default and default is None:
+            default = cadence
+    if default is None:
         raise CaseError(
             "no default cadence is set up; run `followup create-api-key` or name one",
             field="cadence",
         )
-    return cadence
+    return default
 
 
-def why_no_survey(case: Case, now: datetime) -> str | None:
-    """Why this round may carry no survey: the customer is in a segment never surveyed, or
-    was surveyed (on any of their cases) within the last FOLLOWUP_SURVEY_CAP_DAYS days."""
+def why_no_survey(case: Case, now: datetime, cap_days: int | None = None) -> str | None:
+    """Why this round may carry no survey: the customer or the case is in a segment never
+    surveyed (the console's exclusions), or the customer was surveyed (on any of their
+    cases) within the last `cap_days` days (the cadence's, else FOLLOWUP_SURVEY_CAP_DAYS)."""
     if case.escalated_at is not None:
         return "feedback stayed negative and a person took over this case"
-    config = current_app.config
-    excluded = sorted({tag.lower() for tag in case.customer.tags or []} & config["NO_SURVEY_TAGS"])
-    if excluded:
-        return f"customers tagged {excluded[0]!r} are not surveyed"
-    days = config["SURVEY_CAP_DAYS"]
+    tags = {
+        "customer_tag": {tag.lower() for tag in case.customer.tags or []},
+        "case_tag": {tag.lower() for tag in case.tags or []},
+    }
+    for field, value in db.session.execute(
+        sa.select(SurveyExclusion.field, SurveyExclusion.value).order_by(SurveyExclusion.value)
+    ):
+        if value in tags.get(field, ()):
+            who = "customers" if field == "customer_tag" else "cases"
+            return f"{who} tagged {value!r} are not surveyed"
+    days = cap_days or current_app.config["SURVEY_CAP_DAYS"]
     others = [
         row.due_at
-        for row in recent_surveys({case.customer_id}, ("scheduled", "sending", "sent"), now)
+        for row in recent_surveys({case.customer_id}, ("scheduled", "sending", "sent"), now, days)
         if (row.case_id, row.round) != (case.id, case.round)
     ]
     if others:
@@ -130,11 +162,11 @@ def why_no_survey(case: Case, now: datetime) -> str | None:
     return None
 
 
-def recent_surveys(customer_ids: set[int], statuses: tuple[str, ...], now: datetime):
+def recent_surveys(customer_ids: set[int], statuses: tuple[str, ...], now: datetime, days: int):
     """Rows (id, customer_id, case_id, round, due_at) of these customers' messages carrying a
-    survey, in these statuses, due within the last FOLLOWUP_SURVEY_CAP_DAYS days (or later):
-    what the frequency cap counts, when a case closes and again at send time."""
-    since = now - timedelta(days=current_app.config["SURVEY_CAP_DAYS"])
+    survey, in these statuses, due within the last `days` days (or later): what the
+    frequency cap counts, when a case closes and again at send time."""
+    since = now - timedelta(days=days)
     return db.session.execute(
         sa.select(Message.id, Message.customer_id, Message.case_id, Message.round, Message.due_at)
         .join(CadenceStep, CadenceStep.id == Message.step_id)
@@ -149,7 +181,7 @@ def recent_surveys(customer_ids: set[int], statuses: tuple[str, ...], now: datet
 
 def close_case(case: Case, cadence_name: str | None, now: datetime) -> bool:
     """Close the case and plan its follow-ups; False when it was already closed (nothing new)."""
-    cadence = choose_cadence(cadence_name)
+    cadence = choose_cadence(cadence_name, case)
     won = db.session.execute(
         sa.update(Case)
         .where(Case.id == case.id, Case.status == "open")
@@ -162,7 +194,7 @@ def close_case(case: Case, cadence_name: str | None, now: datetime) -> bool:
     sms_hours = cadence_hours(cadence, current_app.config["SMS_HOURS"]).in_zone(
         case.customer.timezone or case.timezone
     )
-    no_surveys = why_no_survey(case, now)
+    no_surveys = why_no_survey(case, now, cadence.survey_cap_days)
     planned = plan_round(
         case.id, case.round, case.customer, cadence.steps, now, sms_hours, no_surveys
     )

@@ -1,4 +1,5 @@
-"""Commands (followup X, or flask --app wsgi X): run, worker, sweep, seed-demo, create-api-key."""
+"""Commands (followup X, or flask --app wsgi X): run, worker, sweep, seed-demo, create-api-key,
+create-user."""
 
 import os
 import signal
@@ -70,6 +71,28 @@ def create_api_key_command(name: str) -> None:
     key = create_api_key(name)
     db.session.commit()
     click.echo(key)
+
+
+@click.command("create-user")
+@click.option("--email", required=True, help="The address they sign in with.")
+@click.option("--role", type=click.Choice(["admin", "lead", "manager"]), default="admin",
+              show_default=True)  # fmt: skip
+@click.option("--name", default="", help="Their name, as the console shows it.")
+@click.password_option(help="At least 12 characters; asked for when not given.")
+@with_appcontext
+def create_user_command(email: str, role: str, name: str, password: str) -> None:
+    """Create a console user (the first admin, say)."""
+    from followup import audit
+    from followup.users import UserError, create_user
+
+    try:
+        user = create_user(email, role, password, name)
+    except UserError as error:
+        raise click.BadParameter(error.message, param_hint=f"--{error.field}") from None
+    audit.record("create", "user", user.id, f"{user.email} ({role})", actor="cli",
+                 after={"email": user.email, "role": role, "name": user.name})  # fmt: skip
+    db.session.commit()
+    click.echo(f"Created {role} {user.email}.")
 
 
 def _demo_api_key(instance_path: Path) -> str:
@@ -177,7 +200,14 @@ Stop with Ctrl-C.
                     child.wait()
 
 
-COMMANDS = (worker_command, sweep_command, seed_demo_command, create_api_key_command, run_command)
+COMMANDS = (
+    worker_command,
+    sweep_command,
+    seed_demo_command,
+    create_api_key_command,
+    create_user_command,
+    run_command,
+)
 
 
 def register_commands(app: Flask) -> None:

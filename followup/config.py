@@ -133,11 +133,6 @@ def load_settings(instance_path: Path, environ=os.environ) -> dict:
         "WORKING_HOURS": _hours(environ, "FOLLOWUP_WORKING_HOURS", "09:00-17:00", True),
         "TRUSTED_PROXIES": _int(environ, "FOLLOWUP_TRUSTED_PROXIES", 0),
         "SURVEY_CAP_DAYS": _int(environ, "FOLLOWUP_SURVEY_CAP_DAYS", 30),
-        "NO_SURVEY_TAGS": {
-            tag.strip().lower()
-            for tag in (environ.get("FOLLOWUP_NO_SURVEY_TAGS") or "vip,partner").split(",")
-            if tag.strip()
-        },
         "HELPDESK": _helpdesk(environ),
         "HELPDESK_WEBHOOK_URL": environ.get("HELPDESK_WEBHOOK_URL") or None,
         "HELPDESK_WEBHOOK_SECRET": check_secret(

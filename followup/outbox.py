@@ -7,7 +7,7 @@ that still carry its claim token, so a late, retried or duplicated job sends not
 
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -30,10 +30,11 @@ from followup.leases import claim
 from followup.models import CadenceStep, Case, Message, Response
 from followup.models.base import utcnow
 from followup.models.customers import suppressed
-from followup.recovery import template_details
+from followup.recovery import latest_answers, template_details
 from followup.rendering import message_context, render
 from followup.suppressions import suppress
 from surveys.invitations import invitations_for, survey_links
+from surveys.responses import verdict
 from surveys.unsubscribe import unsubscribe_links_for, unsubscribe_url
 
 CHANNELS = ("email", "sms")
@@ -99,7 +100,10 @@ def sweep(enqueue, queued_batches: int, now: datetime | None = None) -> SweepRes
 
 
 def _skip_reason(
-    message: Message, answered: set[tuple[int, int, int | None]], blocked: set[tuple[str, str]]
+    message: Message,
+    answered: set[tuple[int, int, int | None]],
+    blocked: set[tuple[str, str]],
+    verdicts: dict[tuple[int, int], str],
 ) -> tuple[str, str] | None:
     """(new status, reason) when a claimed message must not go out any more."""
     case = message.case
@@ -108,33 +112,55 @@ def _skip_reason(
     key = (message.case_id, message.round, message.recovery_id)
     if message.condition == "no_answer" and key in answered:
         return "cancelled", "answered"
+    if message.condition in ("negative", "positive"):
+        found = verdicts.get((message.case_id, message.round))
+        if found != message.condition:
+            return "cancelled", f"the last answer was not {message.condition}" + (
+                "" if found else " (no answer)"
+            )
     if (message.channel, message.recipient) in blocked:
         label = "SMS" if message.channel == "sms" else "email"
         return "suppressed", f"customer opted out of {label}"
     return None
 
 
-def _surveyed_rounds(messages: list[Message], now: datetime) -> dict[int, set[tuple[int, int]]]:
-    """For each customer of the batch: the (case, round) pairs whose survey went out to them
-    within FOLLOWUP_SURVEY_CAP_DAYS (the batch's own rows aside)."""
+def _round_verdicts(messages: list[Message]) -> dict[tuple[int, int], str]:
+    """The verdict of each round's latest answer, for the rounds of messages that depend on
+    it (conditions negative and positive)."""
+    rounds = {(m.case_id, m.round) for m in messages if m.condition in ("negative", "positive")}
+    return {
+        key: verdict(answer.invitation.survey, answer.score, answer.comment)
+        for key, answer in latest_answers(rounds).items()
+    }
+
+
+def _cap_days(message: Message) -> int:
+    return message.case.cadence.survey_cap_days or current_app.config["SURVEY_CAP_DAYS"]
+
+
+def _surveyed_rounds(messages: list[Message], now: datetime) -> dict[int, dict]:
+    """For each customer of the batch: when each (case, round) of theirs had a survey go out
+    within the longest frequency cap of the batch's cadences (the batch's own rows aside)."""
     batch = {m.id for m in messages}
-    surveyed: dict[int, set[tuple[int, int]]] = {}
-    for row in recent_surveys({m.customer_id for m in messages}, ("sending", "sent"), now):
+    days = max((_cap_days(m) for m in messages), default=current_app.config["SURVEY_CAP_DAYS"])
+    surveyed: dict[int, dict[tuple[int, int], datetime]] = {}
+    for row in recent_surveys({m.customer_id for m in messages}, ("sending", "sent"), now, days):
         if row.id not in batch:
-            surveyed.setdefault(row.customer_id, set()).add((row.case_id, row.round))
+            surveyed.setdefault(row.customer_id, {})[(row.case_id, row.round)] = row.due_at
     return surveyed
 
 
-def _over_cap(message: Message, surveyed: dict) -> tuple[str, str] | None:
+def _over_cap(message: Message, surveyed: dict, now: datetime) -> tuple[str, str] | None:
     """The frequency cap again at send time: when two rounds planned a survey for the same
     customer at once (closes racing), the first to go out wins. Notes the message's round."""
     if message.step.survey_id is None:
         return None
-    rounds = surveyed.setdefault(message.customer_id, set())
-    if rounds - {(message.case_id, message.round)}:
-        days = current_app.config["SURVEY_CAP_DAYS"]
+    rounds = surveyed.setdefault(message.customer_id, {})
+    days = _cap_days(message)
+    own = (message.case_id, message.round)
+    if any(key != own and at >= now - timedelta(days=days) for key, at in rounds.items()):
         return "suppressed", f"frequency cap: another survey went out within {days} days"
-    rounds.add((message.case_id, message.round))
+    rounds[own] = now
     return None
 
 
@@ -157,9 +183,12 @@ def _prepare(messages: list[Message], now: datetime) -> list[OutgoingMessage]:
     }
     blocked = suppressed({(m.channel, m.recipient) for m in messages})
     surveyed = _surveyed_rounds(messages, now)
+    verdicts = _round_verdicts(messages)
     due = []
     for message in messages:
-        skip = _skip_reason(message, answered, blocked) or _over_cap(message, surveyed)
+        skip = _skip_reason(message, answered, blocked, verdicts) or _over_cap(
+            message, surveyed, now
+        )
         if skip:
             status, reason = skip
             message.status, message.error = status, reason

@@ -17,7 +17,13 @@ from flask import current_app
 from sqlalchemy.orm import selectinload
 
 from followup.cadences import cadence_hours, plan_round
-from followup.cases import add_planned, cancel_pending, record_event, reopen_case
+from followup.cases import (
+    add_planned,
+    cancel_pending,
+    current_cadences,
+    record_event,
+    reopen_case,
+)
 from followup.extensions import db
 from followup.goodwill import issue_gesture
 from followup.models import (
@@ -130,10 +136,7 @@ def _transition(
 def recovery_cadence() -> Cadence | None:
     """The recovery cadence in force: the default one, else the first."""
     return db.session.scalar(
-        sa.select(Cadence)
-        .where(Cadence.purpose == "recovery")
-        .order_by(Cadence.is_default.desc(), Cadence.id)
-        .limit(1)
+        current_cadences("recovery").order_by(Cadence.is_default.desc(), Cadence.id).limit(1)
     )
 
 

@@ -7,6 +7,7 @@ import secrets
 import sqlalchemy as sa
 
 from followup import ROOT
+from followup.cases import current_cadences
 from followup.extensions import db
 from followup.goodwill import add_codes
 from followup.languages import LANGUAGES, translatable
@@ -20,8 +21,12 @@ from followup.models import (
     MessageTemplate,
     RecoveryRule,
     Survey,
+    SurveyExclusion,
 )
 from followup.models.base import utcnow
+
+# Customer tags never surveyed on a first setup (leads change them under Exclusions).
+DEFAULT_EXCLUDED_TAGS = ("vip", "partner")
 
 CSAT_REASONS = [
     {"code": "slow", "label": translatable("It took too long")},
@@ -124,7 +129,12 @@ def _survey(key: str, name: str, question: str) -> None:
 
 def ensure_standard_setup() -> None:
     """The CSAT and recovery surveys, default templates, the Standard (default), Demo and
-    Recovery cadences, and the goodwill catalogue with its rules."""
+    Recovery cadences, the goodwill catalogue with its rules and, on a first setup, the
+    segments never surveyed (vip, partner)."""
+    first_setup = not db.session.scalar(sa.select(Survey.id).limit(1))
+    if first_setup and not db.session.scalar(sa.select(SurveyExclusion.id).limit(1)):
+        for tag in DEFAULT_EXCLUDED_TAGS:
+            db.session.add(SurveyExclusion(field="customer_tag", value=tag))
     _survey(
         "csat",
         "Customer satisfaction",
@@ -141,9 +151,9 @@ def ensure_standard_setup() -> None:
     db.session.flush()
     for name, purpose, steps, delay_index, default in CADENCES:
         if db.session.scalar(sa.select(Cadence.id).where(Cadence.name == name)):
-            continue
+            continue  # any version: a lead may have renamed or archived it since
         has_default = db.session.scalar(
-            sa.select(Cadence.id).where(Cadence.is_default.is_(True), Cadence.purpose == purpose)
+            current_cadences(purpose).where(Cadence.is_default.is_(True)).limit(1)
         )
         timed = [(step[0], step[delay_index], *step[3:]) for step in steps]
         add_cadence(name, purpose, timed, is_default=default and not has_default)
@@ -226,7 +236,9 @@ def seed_demo() -> None:
     ensure_standard_setup()
     if not db.session.scalar(sa.select(Cadence.id).where(Cadence.name == "Demo recovery")):
         db.session.execute(
-            sa.update(Cadence).where(Cadence.purpose == "recovery").values(is_default=False)
+            sa.update(Cadence)
+            .where(Cadence.purpose == "recovery", Cadence.superseded_at.is_(None))
+            .values(is_default=False)
         )
         demo_steps = [(step[0], step[2], *step[3:]) for step in RECOVERY_STEPS]
         add_cadence("Demo recovery", "recovery", demo_steps, is_default=True)

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from followup import create_app
 from followup.cadences import SendingHours
-from followup.extensions import db
+from followup.extensions import db, limiter
 from workers.embedded_redis import answers, embedded_redis
 
 PG_ADMIN_URL = os.environ.get(
@@ -121,6 +121,7 @@ def app(app_config, _schema, tmp_path):
         yield app
         db.session.remove()
         _empty_tables()
+        limiter.reset()  # this run's sign-in counts (its own Redis key prefix)
         db.engine.dispose()
 
 
@@ -153,3 +154,57 @@ def seeded(app):
     key = create_api_key("tests")
     db.session.commit()
     return {"api_key": key, "auth": {"Authorization": f"Bearer {key}"}}
+
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def users(app):
+    """One console user per role, all with PASSWORD: {"admin": User, "lead": ..., ...}."""
+    from followup.users import create_user
+
+    made = {
+        role: create_user(f"{role}@example.com", role, PASSWORD, f"Test {role.title()}")
+        for role in ("admin", "lead", "manager")
+    }
+    db.session.commit()
+    return made
+
+
+def sign_in(client, email: str, password: str = PASSWORD):
+    """Sign the test client in through the real form (CSRF token included)."""
+    import re
+
+    page = client.get("/admin/sign-in").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    return client.post(
+        "/admin/sign-in", data={"csrf_token": token, "email": email, "password": password}
+    )
+
+
+def csrf_token(client, path: str) -> str:
+    """The CSRF token of the form on a console page."""
+    import re
+
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+
+
+@pytest.fixture
+def as_lead(client, users):
+    """The test client, signed in as the lead."""
+    assert sign_in(client, "lead@example.com").status_code == 303
+    return client
+
+
+@pytest.fixture
+def as_manager(client, users):
+    assert sign_in(client, "manager@example.com").status_code == 303
+    return client
+
+
+@pytest.fixture
+def as_admin(client, users):
+    assert sign_in(client, "admin@example.com").status_code == 303
+    return client

@@ -13,6 +13,9 @@ from followup.models.cases import PRIORITIES
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 EXTERNAL_ID_PATTERN = r"^[^\s/\x00-\x1f\x7f]{1,200}$"
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+SourceChannel = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=30)
+]
 ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=EXTERNAL_ID_PATTERN)]
 
 
@@ -94,6 +97,9 @@ class CaseIn(Strict):
     team: Text200 | None = None
     priority: Literal[PRIORITIES] | None = None  # type: ignore[valid-type]
     tags: list[Tag] | None = Field(None, max_length=50)
+    source_channel: SourceChannel | None = Field(
+        None, description="How the customer reached support (email, chat, phone, web ...)."
+    )
     timezone: str | None = Field(
         None, max_length=64, description="Where the case happened; for a customer without one."
     )
@@ -133,6 +139,7 @@ class CaseOut(Strict):
     team: str | None
     priority: str
     tags: list[str]
+    source_channel: str | None
     timezone: str | None
     status: Literal["open", "closed"]
     closed_at: datetime | None

@@ -1,8 +1,9 @@
 """All models, one module per aggregate; importing this registers every table."""
 
+from followup.models.audit import AuditEntry
 from followup.models.cadences import Cadence, CadenceStep, MessageTemplate
 from followup.models.cases import Case, CaseEvent
-from followup.models.customers import Customer, Suppression, UnsubscribeLink
+from followup.models.customers import Customer, Suppression, SurveyExclusion, UnsubscribeLink
 from followup.models.messages import Message, ProviderEvent
 from followup.models.recovery import (
     Alert,
@@ -15,11 +16,12 @@ from followup.models.recovery import (
     RecoveryTask,
 )
 from followup.models.surveys import Response, Survey, SurveyInvitation
-from followup.models.users import ApiKey
+from followup.models.users import ApiKey, User
 
 __all__ = [
     "Alert",
     "ApiKey",
+    "AuditEntry",
     "Cadence",
     "CadenceStep",
     "Case",
@@ -39,5 +41,7 @@ __all__ = [
     "Survey",
     "SurveyInvitation",
     "Suppression",
+    "SurveyExclusion",
     "UnsubscribeLink",
+    "User",
 ]

@@ -1,8 +1,10 @@
 """The cadence aggregate: cadences, their steps and the message templates steps use."""
 
+import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+import sqlalchemy as sa
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from followup.extensions import db
@@ -13,7 +15,11 @@ STEP_CHANNELS = ("email", "sms", "preferred", "answered")
 # A close cadence plans the follow-ups of a closed case; the recovery cadence plans what
 # follows a negative answer (apology, recovery check-in, reminder).
 CADENCE_PURPOSES = ("close", "recovery")
-STEP_CONDITIONS = ("always", "no_answer")
+# no_answer: only while the step's survey is unanswered; negative / positive: only when the
+# round's latest answer is (a check-in after an unhappy or a happy answer).
+STEP_CONDITIONS = ("always", "no_answer", "negative", "positive")
+# What a close cadence's rules may look at; an empty list matches any value.
+CADENCE_RULE_FIELDS = ("priorities", "tags", "teams", "sources", "segments")
 
 
 class MessageTemplate(db.Model):
@@ -34,16 +40,44 @@ class MessageTemplate(db.Model):
 
 
 class Cadence(db.Model):
+    """One version of a cadence. Versions are never changed once a case may have used them:
+    an edit writes the next version (same `lineage`) and marks this one superseded, so what
+    was planned for closed cases keeps its steps. The current version is the one not
+    superseded; an archived cadence takes no new cases."""
+
     __tablename__ = "cadences"
+    __table_args__ = (
+        UniqueConstraint("lineage", "version"),
+        # One current version per name.
+        Index(
+            "uq_cadences_current_name",
+            "name",
+            unique=True,
+            sqlite_where=sa.text("superseded_at IS NULL"),
+            postgresql_where=sa.text("superseded_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    lineage: Mapped[str] = mapped_column(String(32), default=lambda: uuid.uuid4().hex)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    name: Mapped[str] = mapped_column(String(200))
     purpose: Mapped[str] = mapped_column(String(20), default="close")
     is_default: Mapped[bool] = mapped_column(default=False)
+    # Close cadences with rules are tried in this order; the first whose rules all match a
+    # closed case takes it, else the default does.
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    # {"priorities": [...], "tags": [...], "teams": [...], "sources": [...], "segments": [...]}
+    rules: Mapped[dict] = mapped_column(JSON, default=dict)
     # Local hours texts of this cadence may go out in, like "09:00-18:00"; unset: the
     # deployment's FOLLOWUP_SMS_HOURS.
     sms_hours: Mapped[str | None] = mapped_column(String(11))
+    # At most one survey per customer in this many days; unset: FOLLOWUP_SURVEY_CAP_DAYS.
+    survey_cap_days: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(320))
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     steps: Mapped[list["CadenceStep"]] = relationship(
         order_by="CadenceStep.position", cascade="all, delete-orphan"

@@ -27,6 +27,8 @@ class Case(db.Model):
     team: Mapped[str | None] = mapped_column(String(200))
     priority: Mapped[str] = mapped_column(String(20), default="normal")
     tags: Mapped[list] = mapped_column(JSON, default=list)
+    # How the customer reached support (email, chat, phone, web, social): cadence rules use it.
+    source_channel: Mapped[str | None] = mapped_column(String(30))
     # Where the case happened (a store, a region): the sending hours' zone for a customer
     # without one of their own.
     timezone: Mapped[str | None] = mapped_column(String(64))
@@ -53,6 +55,7 @@ class Case(db.Model):
             "team": self.team,
             "priority": self.priority,
             "tags": self.tags,
+            "source_channel": self.source_channel,
             "timezone": self.timezone,
             "status": self.status,
             "closed_at": self.closed_at.isoformat() if self.closed_at else None,

@@ -93,3 +93,18 @@ def suppressed(addresses: set[tuple[str, str]]) -> set[tuple[str, str]]:
         )
     )
     return {(channel, address) for channel, address in rows}
+
+
+EXCLUSION_FIELDS = ("customer_tag", "case_tag")
+
+
+class SurveyExclusion(db.Model):
+    """A segment never surveyed: customers or cases with this tag get the thank-you only."""
+
+    __tablename__ = "survey_exclusions"
+    __table_args__ = (UniqueConstraint("field", "value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    field: Mapped[str] = mapped_column(String(20))  # customer_tag or case_tag
+    value: Mapped[str] = mapped_column(String(100))  # lower-case
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -26,6 +26,8 @@ class GestureType(db.Model):
     kind: Mapped[str] = mapped_column(String(20))
     # What the customer is told they get ("10% off your next order", "a $10 credit").
     offer: Mapped[str] = mapped_column(String(200), default="")
+    # The offer in other languages: {"es": "un 10 % de descuento en tu próximo pedido"}.
+    offer_translations: Mapped[dict] = mapped_column(JSON, default=dict)
     value_cents: Mapped[int] = mapped_column(Integer, default=0)  # a credit's amount
     cost_cents: Mapped[int] = mapped_column(Integer, default=0)  # what one costs the business
     currency: Mapped[str] = mapped_column(String(3), default="USD")

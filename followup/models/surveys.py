@@ -8,8 +8,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from followup.extensions import db
 from followup.models.base import UTCDateTime, utcnow
 
+SURVEY_KINDS = ("csat", "nps", "ces")
+QUESTION_KINDS = ("single", "multiple", "text")
+
 
 class Survey(db.Model):
+    """A survey: its kind and scale, the bands counted negative and positive, the reasons
+    offered on a negative answer, extra questions, and its text in other languages."""
+
     __tablename__ = "surveys"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -29,6 +35,13 @@ class Survey(db.Model):
     negative_keywords: Mapped[list] = mapped_column(JSON, default=list)
     # [{"code": "slow", "label": "It took too long"}, ...]
     reasons: Mapped[list] = mapped_column(JSON, default=list)
+    # Extra questions after the score: [{"key": "rebuy", "kind": "single" | "multiple" |
+    # "text", "label": "Would you buy again?", "options": ["Yes", "No"], "required": false}]
+    questions: Mapped[list] = mapped_column(JSON, default=list)
+    # The customer-facing text in other languages: {"es": {"question": ..., "reasons":
+    # {code: label}, "questions": {key: {"label": ..., "options": [...]}}}}.
+    translations: Mapped[dict] = mapped_column(JSON, default=dict)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class SurveyInvitation(db.Model):

@@ -1,4 +1,5 @@
-"""API keys for machine clients (helpdesks); only a SHA-256 of each key is stored."""
+"""People and machines that use the service: console users (admin, lead, manager) with
+hashed passwords, and API keys for machine clients (helpdesks; only a SHA-256 is stored)."""
 
 from datetime import datetime
 
@@ -7,6 +8,38 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from followup.extensions import db
 from followup.models.base import UTCDateTime, utcnow
+
+# admin: everything, users included; lead: configuration and the recovery queue; manager:
+# the dashboard and configuration read-only.
+ROLES = ("admin", "lead", "manager")
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # stored lower-case
+    name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    # A phone of the user's own, for test sends of SMS templates.
+    phone: Mapped[str | None] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(default=True)
+    # Changes when the password changes or the user is deactivated: older sessions end.
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # Flask-Login's user interface.
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
 
 
 class ApiKey(db.Model):
