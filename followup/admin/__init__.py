@@ -61,6 +61,7 @@ from followup.admin import (  # noqa: E402,F401  (registers the views)
     exclusions,
     goodwill,
     health,
+    recoveries,
     surveys,
     templates,
     users,
