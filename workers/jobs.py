@@ -1,12 +1,21 @@
-"""RQ jobs: the periodic sweep, the dispatch of one claimed batch of messages, and the run of
-one claimed batch of outbound calls. Jobs take ids only."""
+"""RQ jobs: the periodic sweep (which leaves a heartbeat in Redis for the health page), the
+dispatch of one claimed batch of messages, and the run of one claimed batch of outbound calls.
+Jobs take ids only."""
 
 from flask import current_app
 
 from followup import outbound, outbox, recovery
 from followup.extensions import db
 from followup.models.base import utcnow
-from workers.queues import queue
+from workers.queues import queue, redis_connection
+
+# How long the sweep's last run is remembered: the health page can say when it last ran.
+SWEEP_HEARTBEAT_TTL = 86400
+
+
+def sweep_heartbeat_key() -> str:
+    """The Redis key holding the time (ISO 8601, UTC) the sweep last finished."""
+    return f"{current_app.config['QUEUE_PREFIX']}followup:sweep:last"
 
 
 def sweep() -> dict:
@@ -39,6 +48,7 @@ def sweep() -> dict:
             run_calls, calls, job_id=f"calls-{calls}", job_timeout=lease * 2, ttl=lease,
             result_ttl=300, failure_ttl=86400,
         )  # fmt: skip
+    redis_connection().set(sweep_heartbeat_key(), utcnow().isoformat(), ex=SWEEP_HEARTBEAT_TTL)
     return {
         "batches": len(result.claimed_batches),
         "skipped_busy": result.skipped_busy,
