@@ -211,3 +211,66 @@ def rules_match(rules: dict | None, facts: dict[str, set[str]]) -> bool:
         facts.get(field, set()) & {str(v).strip().lower() for v in values}
         for field, values in wanted.items()
     )
+
+
+@dataclass(frozen=True)
+class StepDraft:
+    """A step as a lead wrote it, before it is saved: what validation looks at."""
+
+    name: str
+    delay_seconds: int
+    channel: str
+    template_name: str | None  # None: no template chosen
+    template_parts: frozenset[str]  # the template's non-empty parts: email_subject, sms_text ...
+    survey_id: int | None
+    survey_name: str | None
+    condition: str
+
+
+MAX_DELAY_SECONDS = 366 * 86400
+
+
+def step_problems(steps: Sequence[StepDraft]) -> list[tuple[int | None, str]]:
+    """What keeps a cadence's steps from working, as (step index or None, message): no steps;
+    a step without a template; a channel whose message the template lacks; a reminder (a
+    no-answer step) with no check-in of its survey before it; an answer-dependent step with
+    no survey before it to answer."""
+    if not steps:
+        return [(None, "add at least one step")]
+    problems = []
+    for index, step in enumerate(steps):
+        label = f"step {index + 1} ({step.name!r})"
+
+        def problem(message: str) -> None:
+            problems.append((index, f"{label}: {message}"))  # noqa: B023
+
+        if step.delay_seconds < 0 or step.delay_seconds > MAX_DELAY_SECONDS:
+            problem("the delay must be between 0 and 366 days")
+        if step.template_name is None:
+            problem("choose a template")
+            continue
+        parts = step.template_parts
+        needs_sms = step.channel in ("sms", "preferred", "answered")
+        needs_email = step.channel in ("email", "preferred", "answered")
+        if needs_sms and "sms_text" not in parts:
+            problem(f"can go by SMS but template {step.template_name!r} has no SMS body")
+        if needs_email and not (
+            {"email_subject"} <= parts and parts & {"email_text", "email_html"}
+        ):
+            problem(
+                f"can go by email but template {step.template_name!r} has no email subject and body"
+            )
+        earlier = [other for other in steps if other.delay_seconds < step.delay_seconds]
+        if step.condition == "no_answer":
+            if step.survey_id is None:
+                problem("a reminder (only if no answer yet) needs the survey it reminds about")
+            elif not any(
+                o.survey_id == step.survey_id and o.condition != "no_answer" for o in earlier
+            ):
+                problem(
+                    f"reminds about {step.survey_name!r} but no earlier step asks it: put the "
+                    "check-in before the reminder"
+                )
+        if step.condition in ("negative", "positive") and not any(o.survey_id for o in earlier):
+            problem(f"depends on a {step.condition} answer but no earlier step carries a survey")
+    return problems
