@@ -1,12 +1,199 @@
-"""Console pages: users (being built)."""
+"""Console pages: users (admins only). List them, add one with an initial password, change a
+role, deactivate (their sessions end at once) or reactivate, reset a password. The system
+never loses its last active admin. Every change is in the audit log (never a password)."""
 
-from flask import render_template_string
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_user
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import InputRequired, Length
 
-from followup.admin import bp
+from followup import audit
+from followup.admin import bp, needs
+from followup.extensions import db
+from followup.models import User
+from followup.users import MAX_PASSWORD, MIN_PASSWORD, UserError, create_user, set_password
+from surveys.forms import _clean_text
+
+MAX_ID = 2**31 - 1
+ROLE_CHOICES = {
+    "admin": "Admin: everything, users included",
+    "lead": "Lead: configuration and the recovery queue",
+    "manager": "Manager: the dashboard, configuration read-only",
+}
+USER_FIELDS = ("email", "name", "role", "active")
+LAST_ADMIN = (
+    "{email} is the last active admin. Make another user an admin first, so someone can "
+    "still manage users."
+)
+
+
+def _password(label: str) -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[
+            InputRequired(message="Enter a password"),
+            Length(
+                min=MIN_PASSWORD,
+                max=MAX_PASSWORD,
+                message=f"Use {MIN_PASSWORD} to {MAX_PASSWORD} characters",
+            ),
+        ],
+    )
+
+
+class NewUserForm(FlaskForm):
+    email = EmailField(
+        "Email", validators=[InputRequired(message="Enter an email address"), Length(max=320)]
+    )
+    name = StringField("Name", filters=[_clean_text], validators=[Length(max=200)])
+    role = SelectField("Role", choices=ROLE_CHOICES, default="lead")
+    password = _password("Initial password")
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=ROLE_CHOICES)
+
+
+class PasswordForm(FlaskForm):
+    password = _password("New password")
+
+
+def _user(user_id: int) -> User:
+    if user_id > MAX_ID:
+        abort(404)
+    return db.get_or_404(User, user_id)
+
+
+def _is_last_active_admin(user: User) -> bool:
+    """Whether the user is the only active admin; the active admins' rows stay locked until
+    the commit (on PostgreSQL), so two admins cannot demote each other at once."""
+    admins = db.session.scalars(
+        sa.select(User.id).where(User.role == "admin", User.active.is_(True)).with_for_update()
+    ).all()
+    return admins == [user.id]
+
+
+def _edit_page(user: User, status: int = 200, problem: str | None = None, **forms):
+    forms.setdefault("role_form", RoleForm(formdata=None, role=user.role))
+    forms.setdefault("password_form", PasswordForm(formdata=None))
+    return render_template("admin/users/edit.html", user=user, problem=problem, **forms), status
 
 
 @bp.get("/users")
+@needs("users")
 def users():
-    return render_template_string(
-        '{% extends "admin/layout.html" %}{% block console %}<h1>users</h1>{% endblock %}'
+    everyone = db.session.scalars(sa.select(User).order_by(User.active.desc(), User.email))
+    return render_template("admin/users/list.html", users=everyone.all())
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@needs("users")
+def user_new():
+    form = NewUserForm()
+    if form.validate_on_submit():
+        try:
+            user = create_user(form.email.data, form.role.data, form.password.data, form.name.data)
+        except UserError as error:
+            getattr(form, error.field).errors.append(error.message)
+        else:
+            audit.record(
+                "create", "user", user.id, f"Added {user.email} as {user.role}",
+                after=audit.snapshot(user, USER_FIELDS),
+            )  # fmt: skip
+            db.session.commit()
+            flash(f"Added {user.email} ({user.role}). Give them their password in person.")
+            return redirect(url_for("admin.users"), code=303)
+    status = 422 if form.is_submitted() else 200
+    return render_template("admin/users/new.html", form=form), status
+
+
+@bp.get("/users/<int:user_id>")
+@needs("users")
+def user_edit(user_id: int):
+    return _edit_page(_user(user_id))
+
+
+@bp.post("/users/<int:user_id>/role")
+@needs("users")
+def user_role(user_id: int):
+    user = _user(user_id)
+    form = RoleForm()
+    if not form.validate_on_submit():
+        return _edit_page(user, 422, role_form=form)
+    if form.role.data == user.role:
+        return redirect(url_for("admin.user_edit", user_id=user.id), code=303)
+    if user.role == "admin" and user.active and _is_last_active_admin(user):
+        db.session.rollback()
+        return _edit_page(user, 409, LAST_ADMIN.format(email=user.email), role_form=form)
+    before = audit.snapshot(user, USER_FIELDS)
+    user.role = form.role.data
+    audit.record(
+        "update", "user", user.id, f"Changed the role of {user.email} to {user.role}",
+        before, audit.snapshot(user, USER_FIELDS),
+    )  # fmt: skip
+    db.session.commit()
+    flash(f"{user.email} is now {user.role}.")
+    return redirect(url_for("admin.user_edit", user_id=user.id), code=303)
+
+
+def _set_active(user: User, active: bool) -> None:
+    before = audit.snapshot(user, USER_FIELDS)
+    user.active = active
+    if not active:
+        user.session_version = (user.session_version or 0) + 1  # their sessions end now
+    audit.record(
+        "activate" if active else "deactivate",
+        "user",
+        user.id,
+        f"{'Reactivated' if active else 'Deactivated'} {user.email}",
+        before,
+        audit.snapshot(user, USER_FIELDS),
     )
+
+
+@bp.post("/users/<int:user_id>/deactivate")
+@needs("users")
+def user_deactivate(user_id: int):
+    user = _user(user_id)
+    if not user.active:
+        return redirect(url_for("admin.user_edit", user_id=user.id), code=303)
+    if user.role == "admin" and _is_last_active_admin(user):
+        db.session.rollback()
+        return _edit_page(user, 409, LAST_ADMIN.format(email=user.email))
+    _set_active(user, False)
+    db.session.commit()
+    flash(f"Deactivated {user.email}: they are signed out and cannot sign in.")
+    return redirect(url_for("admin.user_edit", user_id=user.id), code=303)
+
+
+@bp.post("/users/<int:user_id>/reactivate")
+@needs("users")
+def user_reactivate(user_id: int):
+    user = _user(user_id)
+    if not user.active:
+        _set_active(user, True)
+        db.session.commit()
+        flash(f"Reactivated {user.email}: they can sign in again.")
+    return redirect(url_for("admin.user_edit", user_id=user.id), code=303)
+
+
+@bp.post("/users/<int:user_id>/password")
+@needs("users")
+def user_password(user_id: int):
+    user = _user(user_id)
+    form = PasswordForm()
+    if not form.validate_on_submit():
+        return _edit_page(user, 422, password_form=form)
+    try:
+        set_password(user, form.password.data)
+    except UserError as error:
+        form.password.errors.append(error.message)
+        return _edit_page(user, 422, password_form=form)
+    audit.record("password_reset", "user", user.id, f"Reset the password of {user.email}")
+    db.session.commit()
+    if user.id == current_user.id:
+        login_user(user)  # a new password ends other sessions, not this one
+    flash(f"Set a new password for {user.email}; their other sessions have ended.")
+    return redirect(url_for("admin.user_edit", user_id=user.id), code=303)
