@@ -15,25 +15,26 @@ def _sqlite_write_ahead_log(connection, _record) -> None:
     connection.execute("PRAGMA journal_mode=WAL")
 
 
-def _configure_sessions(app: Flask) -> None:
+def _configure_sessions(app: Flask, given: dict) -> None:
     """Console sessions: cookies kept from scripts and other sites, HTTPS-only behind an
-    https PUBLIC_BASE_URL; sign-in limits counted in Redis (failing open if it is down)."""
+    https PUBLIC_BASE_URL; sign-in limits counted in Redis (failing open if it is down).
+    Settings given to create_app win."""
     secure = app.config["PUBLIC_BASE_URL"].startswith("https://")
     redis_url = app.config["REDIS_URL"]
-    app.config.setdefault("SESSION_COOKIE_SECURE", secure)
-    app.config.setdefault("REMEMBER_COOKIE_SECURE", secure)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("REMEMBER_COOKIE_DURATION", 14 * 86400)
-    app.config.setdefault(
-        "RATELIMIT_STORAGE_URI",
-        "redis+" + redis_url if redis_url.startswith("unix://") else redis_url,
-    )
-    app.config.setdefault(
-        "RATELIMIT_STORAGE_OPTIONS", {"key_prefix": f"{app.config['QUEUE_PREFIX']}followup-limits"}
-    )
-    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    settings = {
+        "SESSION_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_SECURE": secure,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_DURATION": 14 * 86400,
+        "RATELIMIT_STORAGE_URI": "redis+" + redis_url
+        if redis_url.startswith("unix://")
+        else redis_url,
+        "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": f"{app.config['QUEUE_PREFIX']}followup-limits"},
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_HEADERS_ENABLED": True,
+    }
+    app.config.update({key: value for key, value in settings.items() if key not in given})
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -76,7 +77,7 @@ def create_app(config: dict | None = None) -> Flask:
         app, db, directory=str(ROOT / "migrations"), render_as_batch=True, render_item=render_item
     )
     csrf.init_app(app)
-    _configure_sessions(app)
+    _configure_sessions(app, config or {})
     login_manager.init_app(app)
     limiter.init_app(app)
     babel.init_app(

@@ -9,6 +9,7 @@ import uuid
 import pytest
 import redis
 import sqlalchemy as sa
+from flask import g
 
 from followup import create_app
 from followup.cadences import SendingHours
@@ -117,6 +118,14 @@ def _schema(app_config):
 @pytest.fixture
 def app(app_config, _schema, tmp_path):
     app = create_app({**app_config, "DEV_OUTBOX_PATH": str(tmp_path / "dev-outbox.jsonl")})
+
+    @app.before_request
+    def forget_the_last_request():
+        """Requests here share the test's app context, so `g` outlives a request: drop what
+        Flask-Login and Flask-WTF keep in it, as a real request's fresh context would."""
+        g.pop("_login_user", None)
+        g.pop("csrf_token", None)
+
     with app.app_context():
         yield app
         db.session.remove()
