@@ -1,15 +1,18 @@
-"""The WTForms form of a CSAT answer, its choices built from the Survey row."""
+"""The WTForms form of a survey answer (the score, the reasons of a negative answer and the
+survey's extra questions), and the survey's customer-facing text in a language."""
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectMultipleField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms import Field, RadioField, SelectMultipleField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from followup.languages import translatable
 from followup.models import Survey
 
 MAX_TEXT = 2000
+DEFAULT_QUESTION = translatable("How satisfied are you with how we handled {subject}?")
 
 # Labels of the 1-5 CSAT scale; other scales label only their two ends.
 CSAT_LABELS = {
@@ -19,6 +22,11 @@ CSAT_LABELS = {
     4: _l("Satisfied"),
     5: _l("Very satisfied"),
 }
+# (lowest, highest) by kind: NPS asks how likely, CES how easy (1 is the least effort).
+END_LABELS = {
+    "nps": (_l("Least likely"), _l("Most likely")),
+    "ces": (_l("Very easy"), _l("Very difficult")),
+}
 
 
 # Control characters other than line breaks and tabs: no column keeps NUL, none is meant.
@@ -27,6 +35,13 @@ _CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\n\r\t") | {0x7F
 
 def _clean_text(value: str | None) -> str | None:
     return value.translate(_CONTROL).strip() if isinstance(value, str) else value
+
+
+def _too_long() -> Length:
+    return Length(
+        max=MAX_TEXT,
+        message=_l("Please keep this to %(count)s characters or fewer.", count=MAX_TEXT),
+    )
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -39,12 +54,66 @@ class MultiCheckboxField(SelectMultipleField):
 def score_labels(survey: Survey) -> dict[int, str]:
     """The label of each score of the survey's scale, lowest first."""
     scores = range(survey.scale_min, survey.scale_max + 1)
-    if (survey.scale_min, survey.scale_max) == (1, 5):
+    if (survey.scale_min, survey.scale_max) == (1, 5) and survey.kind == "csat":
         return {score: CSAT_LABELS[score] for score in scores}
     labels = {score: "" for score in scores}
-    labels[survey.scale_min] = _l("Least likely") if survey.kind == "nps" else _l("Lowest")
-    labels[survey.scale_max] = _l("Most likely") if survey.kind == "nps" else _l("Highest")
+    lowest, highest = END_LABELS.get(survey.kind, (_l("Lowest"), _l("Highest")))
+    labels[survey.scale_min], labels[survey.scale_max] = lowest, highest
     return labels
+
+
+def survey_text(survey: Survey, language: str) -> dict:
+    """What the customer reads, in a language: the lead's translation in
+    Survey.translations where there is one, else the catalog's translation of the default
+    wording (a lead's own wording has no catalog entry and shows as written).
+
+    {"question": str, "reasons": {code: label}, "questions": [{"key", "kind", "label",
+    "required", "options": {value: label}}]}; an option's value is its default wording.
+    """
+    own = (survey.translations or {}).get(language) or {}
+    reasons = own.get("reasons") or {}
+    questions = own.get("questions") or {}
+    extra = []
+    for question in survey.questions or []:
+        translated = questions.get(question["key"]) or {}
+        options = question.get("options") or []
+        # A translation has one label per option (the editor checks); any missing: as written.
+        given = list(translated.get("options") or [])
+        labels = [given[i] if i < len(given) and given[i] else v for i, v in enumerate(options)]
+        extra.append(
+            {
+                **question,
+                "label": translated.get("label") or question["label"],
+                "options": dict(zip(options, labels, strict=True)),
+            }
+        )
+    return {
+        "question": own.get("question") or gettext(survey.question or DEFAULT_QUESTION),
+        "reasons": {
+            str(reason["code"]): reasons.get(reason["code"])
+            or gettext(str(reason.get("label") or reason["code"]))
+            for reason in survey.reasons or []
+        },
+        "questions": extra,
+    }
+
+
+def _extra_field(question: dict) -> Field:
+    """The form field of an extra question: radios, checkboxes or a text box."""
+    label = question["label"]
+    missing = gettext("Please answer: %(question)s", question=label)
+    wrong = gettext("Please choose from the answers listed.")
+    if question["kind"] == "text":
+        first = DataRequired(message=missing) if question.get("required") else Optional()
+        return TextAreaField(label, filters=[_clean_text], validators=[first, _too_long()])
+    kind = RadioField if question["kind"] == "single" else MultiCheckboxField
+    first = InputRequired(message=missing) if question.get("required") else Optional()
+    return kind(
+        label,
+        choices={str(value): str(text) for value, text in question["options"].items()},
+        validators=[first],
+        invalid_choice_message=wrong,
+    )
 
 
 class CsatForm(FlaskForm):
@@ -62,40 +131,51 @@ class CsatForm(FlaskForm):
     make_right = TextAreaField(
         _l("What would make this right?"),
         filters=[_clean_text],
-        validators=[
-            Optional(),
-            Length(
-                max=MAX_TEXT,
-                message=_l("Please keep this to %(count)s characters or fewer.", count=MAX_TEXT),
-            ),
-        ],
+        validators=[Optional(), _too_long()],
     )
     comment = TextAreaField(
         _l("Anything else you would like to tell us?"),
         filters=[_clean_text],
-        validators=[
-            Optional(),
-            Length(
-                max=MAX_TEXT,
-                message=_l("Please keep this to %(count)s characters or fewer.", count=MAX_TEXT),
-            ),
-        ],
+        validators=[Optional(), _too_long()],
     )
 
+    # Set by csat_form: the survey's text (survey_text) and its extra questions as
+    # [(question, its field)].
+    text: dict
+    extra: list[tuple[dict, Field]]
 
-def csat_form(survey: Survey, **kwargs) -> CsatForm:
-    """A CsatForm whose score and reason choices come from the survey.
+    def answers(self) -> dict:
+        """Response.answers: "make_right" and each extra question answered, by its key."""
+        answers = {"make_right": self.make_right.data} if self.make_right.data else {}
+        for question, field in self.extra:
+            if field.data:
+                answers[question["key"]] = field.data
+        return answers
+
+
+def csat_form(survey: Survey, language: str, **kwargs) -> CsatForm:
+    """A CsatForm whose score, reasons and extra questions come from the survey, its text in
+    the language.
 
     Keyword arguments go to the form (formdata, data, ...); by default a POST's form data
-    is read from the request.
+    is read from the request. An answer's extra questions are in data["answers"].
     """
-    form = CsatForm(**kwargs)
+    text = survey_text(survey, language)
+    form_class = type("SurveyAnswerForm", (CsatForm,), {})
+    for index, question in enumerate(text["questions"]):
+        setattr(form_class, f"extra_{index}", _extra_field(question))
+    if "data" in kwargs:
+        data = dict(kwargs["data"])
+        answers = data.pop("answers", None) or {}
+        for index, question in enumerate(text["questions"]):
+            if question["key"] in answers:
+                data[f"extra_{index}"] = answers[question["key"]]
+        kwargs["data"] = data
+    form = form_class(**kwargs)
     form.score.choices = {
         str(score): str(label or score) for score, label in score_labels(survey).items()
     }
-    form.reasons.choices = {
-        # A lead's own wording has no catalog entry and shows as written.
-        str(reason["code"]): gettext(str(reason.get("label") or reason["code"]))
-        for reason in survey.reasons or []
-    }
+    form.reasons.choices = text["reasons"]
+    form.extra = [(q, form[f"extra_{i}"]) for i, q in enumerate(text["questions"])]
+    form.text = text
     return form

@@ -14,7 +14,8 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 
 from followup.extensions import db
-from followup.models import SurveyInvitation
+from followup.languages import page_language
+from followup.models import Survey, SurveyInvitation
 from followup.models.base import utcnow
 from surveys.forms import CsatForm, csat_form, score_labels
 from surveys.invitations import find_invitation
@@ -66,7 +67,7 @@ def _open_invitation(token: str) -> tuple[SurveyInvitation | None, tuple[str, in
     return invitation, None
 
 
-def _local_date(moment: datetime, timezone: str | None) -> str:
+def local_date(moment: datetime, timezone: str | None) -> str:
     """A date such as "March 14, 2026" or "14 de marzo de 2026", in the customer's time zone
     when it is known."""
     try:
@@ -76,37 +77,56 @@ def _local_date(moment: datetime, timezone: str | None) -> str:
     return format_date(moment.date(), "long")
 
 
-def _question(survey) -> str:
-    """The survey's question in the page's language; a lead's own wording shows as written."""
-    return _(survey.question or "How satisfied are you with how we handled {subject}?")
-
-
-def _requested_score(invitation: SurveyInvitation) -> int | None:
+def requested_score(survey: Survey) -> int | None:
     """The ?score=N of a one-click link, when it is a whole number on the scale."""
     raw = request.args.get("score", "")
     if not raw.isascii() or not raw.isdigit():
         return None
     score = int(raw)
-    survey = invitation.survey
     return score if survey.scale_min <= score <= survey.scale_max else None
 
 
-def _render(
-    invitation: SurveyInvitation, token: str, form: CsatForm, status: int = 200
+def render_survey(
+    survey: Survey,
+    case,
+    form: CsatForm,
+    *,
+    token: str | None,
+    response=None,
+    expires_on: str,
+    status: int = 200,
 ) -> tuple[str, int]:
-    survey = invitation.survey
+    """The survey page of a case; without a token it is the console's preview, whose form
+    sends nothing."""
     return render_template(
         "surveys/survey.html",
         token=token,
         form=form,
         survey=survey,
-        question=_question(survey),
-        case=invitation.case,
-        response=invitation.response,
+        question=form.text["question"],
+        case=case,
+        response=response,
         labels=score_labels(survey),
-        negative_max=survey.negative_max,
-        expires_on=_local_date(invitation.expires_at, invitation.customer.timezone),
+        expires_on=expires_on,
     ), status
+
+
+def _render(
+    invitation: SurveyInvitation, token: str, form: CsatForm, status: int = 200
+) -> tuple[str, int]:
+    return render_survey(
+        invitation.survey,
+        invitation.case,
+        form,
+        token=token,
+        response=invitation.response,
+        expires_on=local_date(invitation.expires_at, invitation.customer.timezone),
+        status=status,
+    )
+
+
+def _form(invitation: SurveyInvitation, **kwargs) -> CsatForm:
+    return csat_form(invitation.survey, page_language(), **kwargs)
 
 
 @bp.get("/s/<token>")
@@ -122,11 +142,12 @@ def survey_page(token: str):
             "comment": answer.comment,
             "reasons": list(answer.reason_codes or []),
             "make_right": (answer.answers or {}).get("make_right", ""),
+            "answers": answer.answers or {},
         }
-    requested = _requested_score(invitation)
+    requested = requested_score(invitation.survey)
     if requested is not None:
         data["score"] = requested
-    form = csat_form(invitation.survey, formdata=None, data=data)
+    form = _form(invitation, formdata=None, data=data)
     return _render(invitation, token, form)
 
 
@@ -135,14 +156,14 @@ def submit(token: str):
     invitation, error = _open_invitation(token)
     if error:
         return error
-    form = csat_form(invitation.survey)
+    form = _form(invitation)
     if not form.validate():
         return _render(invitation, token, form, 422)
     answer = {
         "score": form.score.data,
         "comment": form.comment.data or "",
         "reason_codes": list(form.reasons.data or []),
-        "answers": {"make_right": form.make_right.data} if form.make_right.data else {},
+        "answers": form.answers(),
         "channel": "web",
     }
     try:
@@ -167,7 +188,7 @@ def csrf_failed(error: CSRFError):
     invitation, page = _open_invitation(token)
     if page:
         return page
-    form = csat_form(invitation.survey)
+    form = _form(invitation)
     form.form_errors.append(
         _(
             "For your security this page has expired, so your answer has not been sent yet. "
@@ -191,5 +212,5 @@ def thanks(token: str):
         case=invitation.case,
         response=answer,
         negative=is_negative(invitation.survey, answer.score),
-        expires_on=_local_date(invitation.expires_at, invitation.customer.timezone),
+        expires_on=local_date(invitation.expires_at, invitation.customer.timezone),
     )
