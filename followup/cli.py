@@ -114,6 +114,32 @@ def _demo_api_key(instance_path: Path) -> str:
     return key
 
 
+DEMO_ADMIN = "admin@example.com"
+
+
+def _demo_admin_password(instance_path: Path) -> str:
+    """The dev instance's console admin (admin@example.com), its password generated once and
+    kept in instance/demo-admin-password so restarts print the same."""
+    import secrets
+
+    import sqlalchemy as sa
+
+    from followup.models import User
+    from followup.users import create_user, set_password
+
+    path = instance_path / "demo-admin-password"
+    password = path.read_text().strip() if path.exists() else secrets.token_urlsafe(12)
+    user = db.session.scalar(sa.select(User).where(User.email == DEMO_ADMIN))
+    if user is None:
+        create_user(DEMO_ADMIN, "admin", password, "Demo Admin")
+    elif not path.exists():
+        set_password(user, password)
+    db.session.commit()
+    path.write_text(password + "\n")
+    path.chmod(0o600)
+    return password
+
+
 def _wait_for_port(port: int, children: list[subprocess.Popen], timeout: float = 30) -> None:
     """Return once the web server accepts connections, so the printed URL works at once."""
     deadline = time.monotonic() + timeout
@@ -140,6 +166,7 @@ def run_command(port: int | None) -> None:
     seed_demo()
     db.session.commit()
     api_key = _demo_api_key(Path(app.instance_path))
+    admin_password = _demo_admin_password(Path(app.instance_path))
     db.engine.dispose()
     env = dict(os.environ, PORT=str(port), NO_PROXY="127.0.0.1,localhost")
     # The demo texts and apologises at any hour, so it works whenever someone tries it.
@@ -165,6 +192,7 @@ followup is running at {url}
 
   API key:    {api_key}
   Dev outbox: {url}/dev/outbox
+  Console:    {url}/admin  (sign in as {DEMO_ADMIN}, password {admin_password})
 
 Close the demo case (a thank-you email now, the check-in 10 s later):
 

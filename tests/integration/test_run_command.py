@@ -2,6 +2,7 @@
 printed curl closes the demo case, the dev outbox shows the messages, the survey link opens;
 Ctrl-C stops everything, the embedded redis-server included."""
 
+import http.cookiejar
 import json
 import os
 import re
@@ -10,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 
 
@@ -68,6 +70,18 @@ def test_run_prints_a_working_curl_and_stops_cleanly(tmp_path):
         status, survey = fetch(links[0])
         assert status == 200
         assert "Refund for a double charge" in survey
+
+        # The printed console sign-in works.
+        email, password = re.search(r"sign in as (\S+), password (\S+)\)", printed).groups()
+        jar = http.cookiejar.CookieJar()
+        browser = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), urllib.request.HTTPCookieProcessor(jar)
+        )
+        page = browser.open(f"{url}/admin/sign-in", timeout=10).read().decode()
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        form = urllib.parse.urlencode({"csrf_token": token, "email": email, "password": password})
+        home = browser.open(f"{url}/admin/sign-in", form.encode(), timeout=10)
+        assert home.url == f"{url}/admin/" and "Signed in as Demo Admin" in home.read().decode()
 
         _, case = fetch(f"{url}/api/v1/cases/DEMO-1001", headers={"Authorization": f"Bearer {key}"})
         kinds = [event["kind"] for event in json.loads(case)["timeline"]]
