@@ -44,7 +44,7 @@ from followup.models.cadences import CADENCE_RULE_FIELDS
 from followup.models.cases import PRIORITIES
 from followup.rendering import PARTS
 
-UNITS = {"minutes": 60, "hours": 3600, "days": 86400}
+UNITS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
 CHANNEL_LABELS = {
     "email": "Email",
     "sms": "SMS",
@@ -94,7 +94,7 @@ class StepForm(Form):
     delay = IntegerField(
         "Delay", default=0, validators=[Optional(), NumberRange(min=0, max=525600)]
     )
-    unit = SelectField("Unit", choices={"minutes": "minutes", "hours": "hours", "days": "days"})
+    unit = SelectField("Unit", choices={unit: unit for unit in UNITS}, default="minutes")
     business_days = BooleanField("Business days")
     channel = SelectField("Channel")
     template = SelectField("Template")
@@ -176,10 +176,10 @@ def _preview_choices() -> dict[str, str]:
 
 
 def _delay_parts(seconds: int) -> tuple[int, str]:
-    for unit in ("days", "hours"):
-        if seconds and seconds % UNITS[unit] == 0:
+    for unit in ("days", "hours", "minutes"):
+        if seconds % UNITS[unit] == 0:
             return seconds // UNITS[unit], unit
-    return seconds // 60, "minutes"
+    return seconds, "seconds"
 
 
 def _fill(form: CadenceForm, cadence: Cadence) -> None:

@@ -2,6 +2,7 @@
 messages alone, validation that names the step, the preview, duplicate/archive/default, the
 roles, and what the saved cadence does when cases close."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -354,3 +355,17 @@ def test_a_cadence_frequency_cap_replaces_the_deployment_one(as_lead, seeded):
         sa.select(Message.status).where(Message.case_id == case.id).order_by(Message.id)
     ).all()
     assert statuses == ["scheduled", "scheduled", "scheduled"]
+
+
+def test_delays_keep_their_unit_in_the_form(as_lead, seeded):
+    from followup.setup import seed_demo
+
+    seed_demo()
+    db.session.commit()
+    demo = current("Demo")
+    page = as_lead.get(f"/admin/cadences/{demo.id}/edit").get_data(as_text=True)
+    # The demo's check-in goes 10 seconds after the close: shown as 10 seconds, not 0 minutes.
+    assert re.search(r'<input[^>]*id="steps-1-delay"[^>]*value="10">', page)
+    assert re.search(r'id="steps-1-unit"[^>]*><option selected value="seconds">', page)
+    show = as_lead.get(f"/admin/cadences/{demo.id}").get_data(as_text=True)
+    assert "after 10 seconds" in show and "after 40 seconds" in show

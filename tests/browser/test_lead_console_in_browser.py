@@ -1,0 +1,89 @@
+"""A new lead in a real browser: sign in, build a cadence with three steps and a rule, preview
+it on a sample case, save it; a matching case closed through the API then follows it (the
+dev outbox shows its messages). A manager trying the same is refused."""
+
+from datetime import timedelta
+
+import pytest
+
+from followup import outbox
+from followup.models.base import utcnow
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+def deliver_due_messages(at):
+    tokens = []
+    outbox.sweep(lambda channel, token: tokens.append(token), queued_batches=0, now=at)
+    for token in tokens:
+        outbox.dispatch(token)
+
+
+def sign_in(page, live_server, email):
+    page.goto(f"{live_server}/admin/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live_server}/admin/")
+
+
+def fill_step(page, n, name, delay, unit, channel, template, survey="No survey", when="Always"):
+    page.get_by_label(f"Step {n} name", exact=True).fill(name)
+    page.get_by_label(f"Step {n} delay", exact=True).fill(str(delay))
+    page.get_by_label(f"Step {n} delay unit").select_option(unit)
+    page.get_by_label(f"Step {n} channel").select_option(label=channel)
+    page.get_by_label(f"Step {n} template").select_option(label=template)
+    page.get_by_label(f"Step {n} survey").select_option(label=survey)
+    page.get_by_label(f"Step {n} condition").select_option(label=when)
+
+
+def test_a_lead_builds_a_cadence_and_a_matching_case_follows_it(
+    client, seeded, users, live_server, page
+):
+    page.set_viewport_size({"width": 1024, "height": 768})  # a tablet, landscape
+    sign_in(page, live_server, "lead@example.com")
+    page.get_by_role("link", name="Cadences").first.click()
+    page.get_by_role("link", name="New cadence").click()
+
+    page.get_by_label("Name", exact=True).fill("Billing follow-up")
+    page.get_by_label("Case has one of these tags").fill("billing")
+    fill_step(page, 1, "thanks", 0, "minutes", "Email", "Thank you")
+    fill_step(page, 2, "check-in", 1, "hours", "Email", "CSAT check-in", "Customer satisfaction")
+    page.get_by_role("button", name="Add a step").click()  # the form comes back with a third row
+    fill_step(page, 3, "nudge", 1, "days", "Email", "CSAT reminder", "Customer satisfaction",
+              "Only if the survey is not answered yet (a reminder)")  # fmt: skip
+
+    page.get_by_role("button", name="Preview").click()
+    plan = page.locator("table.plan tbody tr")
+    assert plan.count() == 3
+    assert "Europe/London" in plan.nth(1).inner_text()
+    assert "only if the survey is not answered yet" in plan.nth(2).inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+    page.get_by_role("button", name="Save").click()
+    assert "Saved Billing follow-up, version 1." in page.locator(".flash").inner_text()
+    assert "case tag is billing" in page.locator("dl").inner_text()
+
+    # A matching case closed through the API follows the new cadence.
+    auth = seeded["auth"]
+    case = {"external_id": "ZD-77", "subject": "Charged twice", "tags": ["billing"],
+            "customer": {"name": "Ana Lima", "email": "ana@example.com"}}  # fmt: skip
+    assert client.post("/api/v1/cases", json=case, headers=auth).status_code == 201
+    closed = client.post("/api/v1/cases/ZD-77/close", headers=auth).json
+    assert closed["case"]["cadence"] == "Billing follow-up"
+    assert [m["step"] for m in closed["messages"]] == ["thanks", "check-in", "nudge"]
+    deliver_due_messages(utcnow() + timedelta(hours=2))
+    page.goto(f"{live_server}/dev/outbox")
+    mailbox = page.locator(".mail").all_inner_texts()
+    assert len(mailbox) == 2 and "Charged twice" in " ".join(mailbox)
+
+
+def test_a_manager_is_refused_when_trying_to_change_a_cadence(users, seeded, live_server, page):
+    sign_in(page, live_server, "manager@example.com")
+    page.get_by_role("link", name="Cadences").first.click()
+    page.get_by_role("link", name="Standard").click()
+    assert page.get_by_role("link", name="Edit").count() == 0
+    response = page.goto(page.url + "/edit")
+    assert response.status == 403
+    assert page.locator("h1").inner_text() == "Not allowed"
