@@ -138,7 +138,7 @@ def _pool_alerts(gesture_type: GestureType, case_id: int, now: datetime) -> None
         )
 
 
-def _unavailable(gesture_type: GestureType, now: datetime) -> str | None:
+def unavailable(gesture_type: GestureType, now: datetime) -> str | None:
     """Why this gesture cannot be issued now (inactive, budget reached, nothing to give)."""
     if not gesture_type.active:
         return "not offered any more"
@@ -178,7 +178,7 @@ def issue_gesture(recovery: Recovery, response: Response, now: datetime) -> Gest
         gesture_type = db.session.execute(
             sa.select(GestureType).where(GestureType.id == rule.gesture_type_id).with_for_update()
         ).scalar_one()
-        reason = _unavailable(gesture_type, now)
+        reason = unavailable(gesture_type, now)
         if reason is None:
             gesture = _issue(recovery, gesture_type, now)
             if gesture is not None:

@@ -287,10 +287,17 @@ def _prepare(messages: list[Message], now: datetime) -> list[OutgoingMessage]:
 
 
 def translated(recovery: dict, language: str) -> dict:
-    """A recovery's template details with the reason labels in the customer's language."""
+    """A recovery's template details in the customer's language: the reason labels, and the
+    gesture's offer where the lead wrote it in that language."""
     with force_locale(language):
         reasons = [gettext(label) for label in recovery["feedback"]["reasons"]]
-    return {**recovery, "feedback": {**recovery["feedback"], "reasons": reasons}}
+    gesture = recovery["gesture"]
+    if gesture is not None:
+        offers = gesture["offer_translations"]
+        gesture = {key: value for key, value in gesture.items() if key != "offer_translations"}
+        gesture["offer"] = offers.get(language) or gesture["offer"]
+    feedback = {**recovery["feedback"], "reasons": reasons}
+    return {**recovery, "feedback": feedback, "gesture": gesture}
 
 
 def _start(message_id: int, token: str) -> int | None:

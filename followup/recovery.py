@@ -373,7 +373,8 @@ def expire_overdue(now: datetime, limit: int = 100) -> int:
 
 def template_details(recovery_ids: set[int]) -> dict[int, dict]:
     """For each recovery, what its messages' templates show: `feedback` (what the customer
-    said: the round's latest answer) and `gesture` (what we give, or None)."""
+    said: the round's latest answer) and `gesture` (what we give, or None; its offer with the
+    offer in other languages, which outbox.translated() picks from)."""
     if not recovery_ids:
         return {}
     recoveries = db.session.scalars(
@@ -392,6 +393,7 @@ def template_details(recovery_ids: set[int]) -> dict[int, dict]:
                 "kind": kind.kind,
                 "name": kind.name,
                 "offer": kind.offer,
+                "offer_translations": kind.offer_translations or {},
                 "code": recovery.gesture.code,
             }
         details[recovery.id] = {
