@@ -195,7 +195,7 @@ def template_test_send(template_id: int):
         return _editor(form, template, test_form=test_form, status=422)
     channel, language = test_form.channel.data, test_form.language.data
     context = sample_context(current_app.config["ORGANISATION_NAME"], language)
-    name = current_user.name or context["customer"]["name"]
+    name = current_user.name.strip() or context["customer"]["name"]  # yours, not Ana's
     context["customer"].update(name=name, first_name=name.split()[0], email=current_user.email)
     rendered, problems = _rendered(template, channel, context)
     if rendered is None:

@@ -465,3 +465,12 @@ def test_a_saved_template_that_cannot_render_is_not_sent(as_lead, seeded, app):
     assert response.status_code == 422
     assert "The sms cannot be rendered: ZeroDivisionError" in response.get_data(as_text=True)
     assert outbox(app) == []
+
+
+def test_a_lead_without_a_name_gets_the_sample_customers(as_lead, users, seeded, app):
+    users["lead"].name = "  "
+    db.session.commit()
+    page = f"/admin/templates/{an_id('csat_checkin')}"
+    assert post(as_lead, f"{page}/test-send", {"channel": "email"}, page).status_code == 303
+    [mail] = outbox(app)
+    assert "Hi Ana," in mail["text"]
