@@ -6,13 +6,14 @@ and acknowledging need "configure"."""
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from followup.admin import bp
+from followup.admin.goodwill import found
 from followup.extensions import db
 from followup.models import Alert, Case, RecoveryTask
 from followup.models.base import utcnow
@@ -20,7 +21,6 @@ from followup.models.recovery import RECOVERY_STATUSES
 from followup.recovery import complete_task, queue_entries
 from surveys.forms import MAX_TEXT, _clean_text
 
-MAX_ID = 2**31 - 1
 STATUSES = (*RECOVERY_STATUSES, "all")
 SHOWN = 200  # recoveries on the page, those with the most urgent tasks first
 
@@ -66,12 +66,6 @@ def _status() -> str:
     return status if status in STATUSES else "open"
 
 
-def _found(model, ident: int):
-    if ident > MAX_ID:
-        abort(404)
-    return db.get_or_404(model, ident)
-
-
 def _back(status: str):
     return redirect(url_for("admin.recoveries", status=None if status == "open" else status), 303)
 
@@ -110,7 +104,7 @@ def recoveries():
 
 @bp.post("/recoveries/tasks/<int:task_id>/complete")
 def recovery_task_complete(task_id: int):
-    task = _found(RecoveryTask, task_id)
+    task = found(RecoveryTask, task_id)
     status = _status()
     form = task_form(task.id, request.form)
     if not form.validate_on_submit():
@@ -130,7 +124,7 @@ def recovery_task_complete(task_id: int):
 
 @bp.post("/recoveries/alerts/<int:alert_id>/acknowledge")
 def recovery_alert_acknowledge(alert_id: int):
-    alert = _found(Alert, alert_id)
+    alert = found(Alert, alert_id)
     acknowledged = db.session.execute(
         sa.update(Alert)
         .where(Alert.id == alert.id, Alert.acknowledged_at.is_(None))

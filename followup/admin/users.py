@@ -3,7 +3,7 @@ role, deactivate (their sessions end at once) or reactivate, reset a password. T
 never loses its last active admin. Every change is in the audit log (never a password)."""
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, login_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
@@ -11,12 +11,12 @@ from wtforms.validators import InputRequired, Length
 
 from followup import audit
 from followup.admin import bp, needs
+from followup.admin.goodwill import found
 from followup.extensions import db
 from followup.models import User
 from followup.users import MAX_PASSWORD, MIN_PASSWORD, UserError, create_user, set_password
 from surveys.forms import _clean_text
 
-MAX_ID = 2**31 - 1
 ROLE_CHOICES = {
     "admin": "Admin: everything, users included",
     "lead": "Lead: configuration and the recovery queue",
@@ -58,12 +58,6 @@ class RoleForm(FlaskForm):
 
 class PasswordForm(FlaskForm):
     password = _password("New password")
-
-
-def _user(user_id: int) -> User:
-    if user_id > MAX_ID:
-        abort(404)
-    return db.get_or_404(User, user_id)
 
 
 def _is_last_active_admin(user: User) -> bool:
@@ -112,13 +106,13 @@ def user_new():
 @bp.get("/users/<int:user_id>")
 @needs("users")
 def user_edit(user_id: int):
-    return _edit_page(_user(user_id))
+    return _edit_page(found(User, user_id))
 
 
 @bp.post("/users/<int:user_id>/role")
 @needs("users")
 def user_role(user_id: int):
-    user = _user(user_id)
+    user = found(User, user_id)
     form = RoleForm()
     if not form.validate_on_submit():
         return _edit_page(user, 422, role_form=form)
@@ -156,7 +150,7 @@ def _set_active(user: User, active: bool) -> None:
 @bp.post("/users/<int:user_id>/deactivate")
 @needs("users")
 def user_deactivate(user_id: int):
-    user = _user(user_id)
+    user = found(User, user_id)
     if not user.active:
         return redirect(url_for("admin.user_edit", user_id=user.id), code=303)
     if user.role == "admin" and _is_last_active_admin(user):
@@ -171,7 +165,7 @@ def user_deactivate(user_id: int):
 @bp.post("/users/<int:user_id>/reactivate")
 @needs("users")
 def user_reactivate(user_id: int):
-    user = _user(user_id)
+    user = found(User, user_id)
     if not user.active:
         _set_active(user, True)
         db.session.commit()
@@ -182,7 +176,7 @@ def user_reactivate(user_id: int):
 @bp.post("/users/<int:user_id>/password")
 @needs("users")
 def user_password(user_id: int):
-    user = _user(user_id)
+    user = found(User, user_id)
     form = PasswordForm()
     if not form.validate_on_submit():
         return _edit_page(user, 422, password_form=form)
