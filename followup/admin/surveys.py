@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import sqlalchemy as sa
 from babel import Locale
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import refresh
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
@@ -30,13 +30,12 @@ from followup.extensions import db
 from followup.languages import LANGUAGES, translatable
 from followup.models import Cadence, CadenceStep, Survey
 from followup.models.base import utcnow
-from followup.models.surveys import QUESTION_KINDS, SURVEY_KINDS
 from followup.setup import CSAT_REASONS
 from surveys.forms import DEFAULT_QUESTION, csat_form
 from surveys.routes import local_date, render_survey, requested_score
 
-# The standard scale, bands and question of each kind. CES asks about effort: a low score
-# (little effort) is the good one.
+# The standard scale, bands and question of each kind (models.surveys.SURVEY_KINDS). CES
+# asks about effort: a low score (little effort) is the good one.
 KINDS = {
     "csat": {
         "label": "CSAT: customer satisfaction, 1 to 5",
@@ -63,9 +62,8 @@ KINDS = {
         "question": translatable("How easy was it to get {subject} sorted out with us?"),
     },
 }
-assert set(KINDS) == set(SURVEY_KINDS)
+# The kinds of extra question (models.surveys.QUESTION_KINDS).
 QUESTION_KIND_LABELS = {"single": "Single choice", "multiple": "Multiple choice", "text": "Text"}
-assert set(QUESTION_KIND_LABELS) == set(QUESTION_KINDS)
 
 CODE = r"^[a-z0-9_-]+$"
 CODE_MESSAGE = "use only lower-case letters, digits, - and _"
@@ -100,13 +98,6 @@ def _lines(text: str | None) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
 
-def _get_survey(survey_id: int) -> Survey:
-    survey = db.session.get(Survey, survey_id)
-    if survey is None:
-        abort(404)
-    return survey
-
-
 # The list, archive and unarchive
 
 
@@ -135,7 +126,7 @@ def surveys():
 
 @bp.post("/surveys/<int:survey_id>/archive")
 def surveys_archive(survey_id: int):
-    survey = _get_survey(survey_id)
+    survey = db.get_or_404(Survey, survey_id)
     in_use = db.session.scalars(
         sa.select(Cadence.name)
         .join(CadenceStep, CadenceStep.cadence_id == Cadence.id)
@@ -165,7 +156,7 @@ def surveys_archive(survey_id: int):
 
 @bp.post("/surveys/<int:survey_id>/unarchive")
 def surveys_unarchive(survey_id: int):
-    survey = _get_survey(survey_id)
+    survey = db.get_or_404(Survey, survey_id)
     if survey.archived_at is not None:
         before = audit.snapshot(survey, AUDITED)
         survey.archived_at = None
@@ -414,7 +405,7 @@ def _row_count(prefix: str, stored: int, most: int) -> int:
         pattern = re.compile(rf"^{prefix}_(\d{{1,3}})_")
         sent = [int(m.group(1)) for name in request.form if (m := pattern.match(name))]
         return min(max(sent, default=-1) + 1, 5 * most)
-    return min(stored + BLANK_ROWS, most) if stored < most else stored
+    return max(stored, min(stored + BLANK_ROWS, most))
 
 
 def _reason_fields(index: int) -> dict[str, Field]:
@@ -540,7 +531,7 @@ def editor_form(survey: Survey) -> SurveyForm:
 
 @bp.route("/surveys/<int:survey_id>", methods=["GET", "POST"])
 def surveys_edit(survey_id: int):
-    survey = _get_survey(survey_id)
+    survey = db.get_or_404(Survey, survey_id)
     form = editor_form(survey)
     if request.method == "POST" and form.validate():
         before = audit.snapshot(survey, AUDITED)
@@ -575,7 +566,7 @@ def surveys_edit(survey_id: int):
 def surveys_preview(survey_id: int):
     """The customer's page of this survey on a sample case, in ?language= and with ?score=
     chosen; its form sends nothing."""
-    survey = _get_survey(survey_id)
+    survey = db.get_or_404(Survey, survey_id)
     language = request.args.get("language", "en")
     g.customer_locale = language if language in LANGUAGES else "en"
     refresh()
