@@ -26,6 +26,7 @@ from wtforms.validators import InputRequired, Length, Optional, Regexp
 
 from followup import audit
 from followup.admin import bp
+from followup.admin.goodwill import found
 from followup.extensions import db
 from followup.languages import LANGUAGES, translatable
 from followup.models import Cadence, CadenceStep, Survey
@@ -126,7 +127,7 @@ def surveys():
 
 @bp.post("/surveys/<int:survey_id>/archive")
 def surveys_archive(survey_id: int):
-    survey = db.get_or_404(Survey, survey_id)
+    survey = found(Survey, survey_id)
     in_use = db.session.scalars(
         sa.select(Cadence.name)
         .join(CadenceStep, CadenceStep.cadence_id == Cadence.id)
@@ -156,7 +157,7 @@ def surveys_archive(survey_id: int):
 
 @bp.post("/surveys/<int:survey_id>/unarchive")
 def surveys_unarchive(survey_id: int):
-    survey = db.get_or_404(Survey, survey_id)
+    survey = found(Survey, survey_id)
     if survey.archived_at is not None:
         before = audit.snapshot(survey, AUDITED)
         survey.archived_at = None
@@ -531,7 +532,7 @@ def editor_form(survey: Survey) -> SurveyForm:
 
 @bp.route("/surveys/<int:survey_id>", methods=["GET", "POST"])
 def surveys_edit(survey_id: int):
-    survey = db.get_or_404(Survey, survey_id)
+    survey = found(Survey, survey_id)
     form = editor_form(survey)
     if request.method == "POST" and form.validate():
         before = audit.snapshot(survey, AUDITED)
@@ -566,7 +567,7 @@ def surveys_edit(survey_id: int):
 def surveys_preview(survey_id: int):
     """The customer's page of this survey on a sample case, in ?language= and with ?score=
     chosen; its form sends nothing."""
-    survey = db.get_or_404(Survey, survey_id)
+    survey = found(Survey, survey_id)
     language = request.args.get("language", "en")
     g.customer_locale = language if language in LANGUAGES else "en"
     refresh()

@@ -138,6 +138,7 @@ def test_signed_out_visitors_go_to_sign_in(client, seeded):
 def test_unknown_surveys_are_404(as_lead, seeded):
     token = csrf_token(as_lead, "/admin/surveys")
     assert as_lead.get("/admin/surveys/9999").status_code == 404
+    assert as_lead.get(f"/admin/surveys/{2**40}").status_code == 404
     assert as_lead.get("/admin/surveys/9999/preview").status_code == 404
     assert (
         as_lead.post("/admin/surveys/9999/archive", data={"csrf_token": token}).status_code == 404
