@@ -581,15 +581,15 @@ def goodwill_rule_move(rule_id: int, direction: str):
     if other is None:
         flash(f"{rule.name} is already {'first' if direction == 'up' else 'last'}.")
         return redirect(url_for("admin.goodwill") + "#rules", 303)
-    before = {"position": rule.position, "swapped_with": other.id}
+    before = {"position": rule.position}
     try:
         swap_positions(rule, other)
     except IntegrityError:  # the order changed under us
         db.session.rollback()
         flash("The order changed at the same moment: check it and move the rule again.")
         return redirect(url_for("admin.goodwill") + "#rules", 303)
-    audit.record("move", "recovery_rule", rule.id, f"{rule.name} moved {direction}", before,
-                 {"position": rule.position, "swapped_with": other.id})  # fmt: skip
+    summary = f"{rule.name} moved {direction}, swapping places with {other.name}"
+    audit.record("move", "recovery_rule", rule.id, summary, before, {"position": rule.position})
     db.session.commit()
     flash(f"Moved {rule.name} {direction}.")
     return redirect(url_for("admin.goodwill") + "#rules", 303)

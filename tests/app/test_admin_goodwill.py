@@ -488,3 +488,18 @@ def test_moving_rules_swaps_their_positions_in_one_transaction(as_lead, seeded):
     assert (
         moves[0].before["position"] == before[1][0] and moves[0].after["position"] == before[0][0]
     )
+
+
+def test_a_move_across_a_gap_left_by_a_deleted_rule_keeps_positions_unique(as_lead, seeded):
+    first, second, third = db.session.scalars(
+        sa.select(RecoveryRule).order_by(RecoveryRule.position).limit(3)
+    ).all()
+    places = (first.position, third.position)
+    post(as_lead, f"/admin/goodwill/rules/{second.id}/delete", {}, "/admin/goodwill")
+    reply = post(as_lead, f"/admin/goodwill/rules/{third.id}/move/up", {}, "/admin/goodwill")
+    assert reply.status_code == 303
+    db.session.expire_all()
+    assert (third.position, first.position) == places
+    assert min(position for position, _ in rules()) >= 0  # nothing left parked below zero
+    move = audits("recovery_rule")[-1]
+    assert move.summary == f"{third.name} moved up, swapping places with {first.name}"
