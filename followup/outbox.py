@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale, gettext
-from jinja2 import TemplateError
 from sqlalchemy.orm import selectinload
 
 from followup.cadences import cadence_hours
@@ -258,7 +257,7 @@ def _prepare(messages: list[Message], now: datetime) -> list[OutgoingMessage]:
         )
         try:
             rendered = render(message.step.template, message.channel, context)
-        except (TemplateError, TypeError, ValueError) as error:  # saved before it was checked
+        except Exception as error:  # a lead's template may raise anything; it fails alone
             reason = f"template {message.step.template.key!r} cannot be rendered: {error}"
             message.status, message.error = "failed", reason
             _unclaim(message, "message.failed", {"reason": reason}, now)

@@ -11,15 +11,47 @@ from jinja2.sandbox import SandboxedEnvironment
 from followup import ROOT
 from followup.models import Case, Customer, MessageTemplate
 
+# A lead's template may not make text or numbers this large, nor loop this often: a
+# preview or a send must not take the server's memory or minutes of its time.
+MAX_SIZE = 100_000
+MAX_RANGE = 1_000
+
+
+def _bounded_range(*args: int) -> range:
+    numbers = range(*args)
+    if len(numbers) > MAX_RANGE:
+        raise SecurityError(f"range() is limited to {MAX_RANGE} items in templates")
+    return numbers
+
+
+class _LimitedSandbox(SandboxedEnvironment):
+    """Jinja's sandbox, with `*` and `**` refused when they would build something huge."""
+
+    intercepted_binops = frozenset(["*", "**"])
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        self.globals["range"] = _bounded_range
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "*":
+            sizes = [len(v) for v in (left, right) if isinstance(v, str | list | tuple)]
+            counts = [v for v in (left, right) if isinstance(v, int)]
+            if sizes and counts and sizes[0] * max(counts[0], 0) > MAX_SIZE:
+                raise SecurityError(f"text longer than {MAX_SIZE} characters is not allowed")
+        if operator == "**" and isinstance(right, int | float) and abs(right) > 64:
+            raise SecurityError("exponents above 64 are not allowed in templates")
+        return super().call_binop(context, operator, left, right)
+
 
 @cache
 def _environment(html: bool) -> SandboxedEnvironment:
     """Text templates render raw; HTML ones autoescape and may extend "frame", the default
     responsive email frame."""
     if not html:
-        return SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
+        return _LimitedSandbox(autoescape=False, undefined=StrictUndefined)
     frame = (ROOT / "templates" / "email" / "_frame.html").read_text()
-    return SandboxedEnvironment(
+    return _LimitedSandbox(
         autoescape=True, undefined=StrictUndefined, loader=DictLoader({"frame": frame})
     )
 
@@ -167,6 +199,9 @@ def template_problems(template: MessageTemplate, organisation: str) -> list[Temp
             except TemplateSyntaxError as error:
                 reason = error.message or str(error)
                 problems.append(TemplateProblem(name.format(part), error.lineno, reason))
-            except (UndefinedError, SecurityError, TypeError, ValueError) as error:
+            except (UndefinedError, SecurityError) as error:
                 problems.append(TemplateProblem(name.format(part), None, str(error)))
+            except Exception as error:  # a lead's template may raise anything (1/0, recursion)
+                reason = f"{type(error).__name__}: {error}"
+                problems.append(TemplateProblem(name.format(part), None, reason))
     return problems

@@ -256,10 +256,7 @@ def _candidate(form: TemplateForm, key: str) -> MessageTemplate:
 
 
 def _problems(template: MessageTemplate) -> list[TemplateProblem]:
-    try:
-        return template_problems(template, current_app.config["ORGANISATION_NAME"])
-    except Exception as error:  # a sandboxed template may raise anything
-        return [TemplateProblem("template", None, f"{type(error).__name__}: {error}")]
+    return template_problems(template, current_app.config["ORGANISATION_NAME"])
 
 
 def _rendered(

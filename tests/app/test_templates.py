@@ -38,6 +38,13 @@ def test_the_default_templates_have_no_problems(seeded):
         ("email_text", "{{ nonsense }}", None, "'nonsense' is undefined"),
         ("email_html", "{{ ''.__class__.__mro__[1].__subclasses__() }}", None, "unsafe"),
         ("sms_text", "{{ case.__init__.__globals__ }}", None, "unsafe"),
+        # Nothing a template does may take the server's memory or minutes of its time.
+        ("email_text", "{{ 'x' * 100000000 }}", None, "longer than 100000 characters"),
+        ("email_text", "{% set n = 1000000 %}{{ 'x' * n }}", None, "longer than 100000"),
+        ("sms_text", "{{ 9 ** 999999 }}", None, "exponents above 64"),
+        ("email_html", "{% for i in range(10**6) %}{% endfor %}", None, "limited to 1000"),
+        ("email_text", "{{ 1 / 0 }}", None, "ZeroDivisionError"),
+        ("email_text", "{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}", None, "RecursionError"),
     ],
 )
 def test_a_broken_or_hostile_template_is_refused_with_the_line_and_reason(
@@ -98,7 +105,8 @@ def test_a_template_that_breaks_after_saving_fails_its_message_not_the_batch(app
     thank_you = db.session.scalar(
         sa.select(MessageTemplate).where(MessageTemplate.key == "thank_you")
     )
-    thank_you.email_subject = "{{ ''.__class__.__mro__ }}"  # as if edited around the checks
+    # As if edited around the checks: a template may raise anything, not only Jinja's errors.
+    thank_you.email_subject = "{{ 1 / 0 }}"
     db.session.commit()
     sweep_and_dispatch(at=utcnow() + timedelta(hours=25))
     statuses = db.session.execute(
