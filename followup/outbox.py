@@ -134,7 +134,9 @@ def _round_verdicts(messages: list[Message]) -> dict[tuple[int, int], str]:
 
 
 def _cap_days(message: Message) -> int:
-    return message.case.cadence.survey_cap_days or current_app.config["SURVEY_CAP_DAYS"]
+    """The frequency cap of the cadence version the case closed with, else the deployment's."""
+    cadence = message.case.cadence
+    return (cadence and cadence.survey_cap_days) or current_app.config["SURVEY_CAP_DAYS"]
 
 
 def _surveyed_rounds(messages: list[Message], now: datetime) -> dict[int, dict]:

@@ -33,7 +33,8 @@ END_LABELS = {
 _CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\n\r\t") | {0x7F: None}
 
 
-def _clean_text(value: str | None) -> str | None:
+def clean_text(value: str | None) -> str | None:
+    """A form filter: control characters (NUL ...) dropped, spaces trimmed."""
     return value.translate(_CONTROL).strip() if isinstance(value, str) else value
 
 
@@ -105,7 +106,7 @@ def _extra_field(question: dict) -> Field:
     wrong = gettext("Please choose from the answers listed.")
     if question["kind"] == "text":
         first = DataRequired(message=missing) if question.get("required") else Optional()
-        return TextAreaField(label, filters=[_clean_text], validators=[first, _too_long()])
+        return TextAreaField(label, filters=[clean_text], validators=[first, _too_long()])
     kind = RadioField if question["kind"] == "single" else MultiCheckboxField
     first = InputRequired(message=missing) if question.get("required") else Optional()
     return kind(
@@ -130,12 +131,12 @@ class CsatForm(FlaskForm):
     )
     make_right = TextAreaField(
         _l("What would make this right?"),
-        filters=[_clean_text],
+        filters=[clean_text],
         validators=[Optional(), _too_long()],
     )
     comment = TextAreaField(
         _l("Anything else you would like to tell us?"),
-        filters=[_clean_text],
+        filters=[clean_text],
         validators=[Optional(), _too_long()],
     )
 

@@ -3,6 +3,7 @@
 and dropped after it. FOLLOWUP_TEST_DB=sqlite|postgres and FOLLOWUP_TEST_REDIS=embedded
 force a choice."""
 
+import functools
 import os
 import uuid
 
@@ -168,15 +169,30 @@ def seeded(app):
 PASSWORD = "correct horse battery staple"
 
 
+@functools.cache
+def password_hash() -> str:
+    """PASSWORD hashed once a run (scrypt takes a tenth of a second each time)."""
+    from werkzeug.security import generate_password_hash
+
+    return generate_password_hash(PASSWORD)
+
+
 @pytest.fixture
 def users(app):
     """One console user per role, all with PASSWORD: {"admin": User, "lead": ..., ...}."""
-    from followup.users import create_user
+    from followup.models import User
 
     made = {
-        role: create_user(f"{role}@example.com", role, PASSWORD, f"Test {role.title()}")
+        role: User(
+            email=f"{role}@example.com",
+            role=role,
+            name=f"Test {role.title()}",
+            password_hash=password_hash(),
+            session_version=1,
+        )  # fmt: skip
         for role in ("admin", "lead", "manager")
     }
+    db.session.add_all(made.values())
     db.session.commit()
     return made
 

@@ -9,11 +9,13 @@ is the one it names with @needs, else "read" for GET and HEAD and "configure" ot
 from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
+from followup.extensions import db
 from followup.users import can
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 probes = Blueprint("probes", __name__)
 PUBLIC_VIEWS = {"admin.sign_in"}
+MAX_ID = 2**31 - 1  # an id beyond the integer columns' range is simply not there
 
 
 def needs(ability: str):
@@ -25,6 +27,32 @@ def needs(ability: str):
         return view
 
     return mark
+
+
+def accepts_up_to(max_bytes: int):
+    """Mark a view as taking request bodies up to this size (FOLLOWUP_MAX_REQUEST_BYTES
+    elsewhere): template editors, code uploads."""
+
+    def mark(view):
+        view.max_body_bytes = max_bytes
+        return view
+
+    return mark
+
+
+def found(model, ident: int):
+    """The row with this id, else a 404."""
+    if ident > MAX_ID:
+        abort(404)
+    return db.get_or_404(model, ident)
+
+
+@bp.url_value_preprocessor
+def body_limit(endpoint: str | None, _values: dict | None) -> None:
+    """A view's own body limit, in force before anything reads the body (the CSRF check)."""
+    limit = getattr(current_app.view_functions.get(endpoint), "max_body_bytes", None)
+    if limit:
+        request.max_content_length = request.max_form_memory_size = limit
 
 
 @bp.before_request

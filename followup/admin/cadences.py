@@ -15,12 +15,10 @@ from wtforms import (
     FormField,
     IntegerField,
     SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from followup import audit
 from followup.admin import bp, needs
@@ -43,6 +41,7 @@ from followup.models.base import utcnow
 from followup.models.cadences import CADENCE_RULE_FIELDS
 from followup.models.cases import PRIORITIES
 from followup.rendering import PARTS
+from surveys.forms import MultiCheckboxField
 
 UNITS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
 CHANNEL_LABELS = {
@@ -59,11 +58,6 @@ CONDITION_LABELS = {
 }
 SAMPLE = "sample"
 _LIST_ITEM = re.compile(r"^[\w][\w .:/-]{0,99}$")
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 def split_list(text: str | None) -> list[str]:

@@ -10,8 +10,7 @@ from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from followup import audit
-from followup.admin import bp
-from followup.admin.goodwill import found
+from followup.admin import bp, found
 from followup.extensions import db
 from followup.models import Case, Customer, SurveyExclusion
 

@@ -6,11 +6,10 @@ import re
 
 import sqlalchemy as sa
 from babel import Locale
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlalchemy.exc import IntegrityError
-from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import BuildError
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import (
@@ -25,18 +24,17 @@ from wtforms.validators import (
 )
 
 from followup import audit
-from followup.admin import bp
+from followup.admin import accepts_up_to, bp, found
 from followup.api.recoveries import MAX_CODES, MAX_CODES_BYTES
-from followup.extensions import csrf, db
+from followup.extensions import db
 from followup.goodwill import add_codes, parse_codes, spent_this_month, unavailable, unused_codes
 from followup.languages import LANGUAGES
 from followup.models import GestureType, RecoveryRule, Survey
 from followup.models.base import utcnow
 from followup.models.cases import PRIORITIES
 from followup.recovery import recovery_cadence
-from surveys.forms import MultiCheckboxField, _clean_text
+from surveys.forms import MultiCheckboxField, clean_text
 
-MAX_ID = 2**31 - 1
 MAX_CENTS = 100_000_000  # 1,000,000.00 in the currency's units
 OTHER_LANGUAGES = [language for language in LANGUAGES if language != "en"]
 KIND_LABELS = {
@@ -56,13 +54,6 @@ RULE_FIELDS = (
 MAX_TAG = 100
 TOO_BIG = f"The file is too big: at most {MAX_CODES_BYTES // (1024 * 1024)} MB"
 MAX_WORDS = 50
-
-
-def found(model, ident: int):
-    """The row with this id, else a 404 (an id beyond the column's range included)."""
-    if ident > MAX_ID:
-        abort(404)
-    return db.get_or_404(model, ident)
 
 
 def cents_text(cents: int | None) -> str:
@@ -115,7 +106,7 @@ def http_url(form, field) -> None:
 class GestureTypeForm(FlaskForm):
     key = StringField(
         "Key",
-        filters=[_clean_text],
+        filters=[clean_text],
         validators=[
             DataRequired(message="Enter a key"),
             Length(max=100),
@@ -123,11 +114,11 @@ class GestureTypeForm(FlaskForm):
         ],
     )
     name = StringField(
-        "Name", filters=[_clean_text], validators=[DataRequired(message="Enter a name"),
+        "Name", filters=[clean_text], validators=[DataRequired(message="Enter a name"),
                                                    Length(max=200)]
     )  # fmt: skip
     kind = SelectField("Kind", choices=KIND_LABELS)
-    offer = StringField("Offer", filters=[_clean_text], validators=[Length(max=200)])
+    offer = StringField("Offer", filters=[clean_text], validators=[Length(max=200)])
     value = MoneyField("Value", validators=[amount_required("Enter a value, such as 0.00")])
     cost = MoneyField("Cost", validators=[amount_required("Enter a cost, such as 5.00")])
     currency = StringField(
@@ -144,9 +135,9 @@ class GestureTypeForm(FlaskForm):
         validators=[InputRequired(message="Enter a number of codes"), NumberRange(0, 1_000_000)],
     )
     webhook_url = StringField(
-        "Webhook URL", filters=[_clean_text], validators=[Length(max=500), http_url]
+        "Webhook URL", filters=[clean_text], validators=[Length(max=500), http_url]
     )
-    assignee = StringField("Assignee", filters=[_clean_text], validators=[Length(max=200)])
+    assignee = StringField("Assignee", filters=[clean_text], validators=[Length(max=200)])
     due_hours = IntegerField(
         "Due in (hours)",
         validators=[InputRequired(message="Enter a number of hours"), NumberRange(1, 8760)],
@@ -179,7 +170,7 @@ for _language in OTHER_LANGUAGES:
         f"offer_{_language}",
         StringField(
             f"Offer in {Locale.parse(_language).get_language_name('en')}",
-            filters=[_clean_text],
+            filters=[clean_text],
             validators=[Length(max=200)],
         ),
     )
@@ -209,7 +200,7 @@ class ListField(StringField):
         self.splitter, self.joiner = splitter, joiner
 
     def process_formdata(self, valuelist):
-        self.data = self.splitter(_clean_text(valuelist[0]) if valuelist else "")
+        self.data = self.splitter(clean_text(valuelist[0]) if valuelist else "")
 
     def _value(self) -> str:
         return self.joiner.join(self.data or [])
@@ -229,7 +220,7 @@ class TextListField(ListField):
 
 class RuleForm(FlaskForm):
     name = StringField(
-        "Name", filters=[_clean_text], validators=[DataRequired(message="Enter a name"),
+        "Name", filters=[clean_text], validators=[DataRequired(message="Enter a name"),
                                                    Length(max=200)]
     )  # fmt: skip
     reasons = MultiCheckboxField("Reasons the customer picked", choices={})
@@ -450,22 +441,10 @@ def _read_codes(gesture_type: GestureType) -> list[str] | str:
 
 
 @bp.post("/goodwill/<int:gesture_id>/codes")
-@csrf.exempt  # checked below, once the upload's own size limit is in force
+@accepts_up_to(MAX_CODES_BYTES + 64 * 1024)  # the file and the form around it
 def goodwill_codes(gesture_id: int):
-    limit = MAX_CODES_BYTES + 64 * 1024  # the file and the form around it
-    codes = TOO_BIG
-    if (request.content_length or 0) <= limit:
-        request.max_content_length = limit
-        try:
-            request.files  # noqa: B018  (read the body under the upload's limit)
-        except RequestEntityTooLarge:
-            pass
-        else:
-            csrf.protect()
-            codes = None
     gesture_type = found(GestureType, gesture_id)
-    if codes is None:
-        codes = _read_codes(gesture_type)
+    codes = _read_codes(gesture_type)
     if isinstance(codes, str):
         form = _gesture_form(gesture_type, formdata=None)
         return _gesture_page(form, gesture_type, codes_error=codes, status=422)

@@ -12,14 +12,13 @@ from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from followup.admin import bp
-from followup.admin.goodwill import found
+from followup.admin import bp, found
 from followup.extensions import db
 from followup.models import Alert, Case, RecoveryTask
 from followup.models.base import utcnow
 from followup.models.recovery import RECOVERY_STATUSES
 from followup.recovery import complete_task, queue_entries
-from surveys.forms import MAX_TEXT, _clean_text
+from surveys.forms import MAX_TEXT, clean_text
 
 STATUSES = (*RECOVERY_STATUSES, "all")
 SHOWN = 200  # recoveries on the page, those with the most urgent tasks first
@@ -28,7 +27,7 @@ SHOWN = 200  # recoveries on the page, those with the most urgent tasks first
 class CompleteTaskForm(FlaskForm):
     outcome = TextAreaField(
         "Outcome",
-        filters=[_clean_text],
+        filters=[clean_text],
         validators=[
             DataRequired(message="Say what was done"),
             Length(max=MAX_TEXT, message=f"Keep it to {MAX_TEXT} characters or fewer"),

@@ -25,8 +25,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 
 from followup import audit
-from followup.admin import bp
-from followup.admin.goodwill import found
+from followup.admin import bp, found
 from followup.extensions import db
 from followup.languages import LANGUAGES, translatable
 from followup.models import Cadence, CadenceStep, Survey
@@ -147,7 +146,7 @@ def surveys_archive(survey_id: int):
         before = audit.snapshot(survey, AUDITED)
         survey.archived_at = utcnow()
         audit.record(
-            "survey.archived", "survey", survey.id, f"Archived survey {survey.key}",
+            "archive", "survey", survey.id, f"Archived survey {survey.key}",
             before, audit.snapshot(survey, AUDITED),
         )  # fmt: skip
         db.session.commit()
@@ -162,7 +161,7 @@ def surveys_unarchive(survey_id: int):
         before = audit.snapshot(survey, AUDITED)
         survey.archived_at = None
         audit.record(
-            "survey.unarchived", "survey", survey.id, f"Unarchived survey {survey.key}",
+            "unarchive", "survey", survey.id, f"Unarchived survey {survey.key}",
             before, audit.snapshot(survey, AUDITED),
         )  # fmt: skip
         db.session.commit()
@@ -216,7 +215,7 @@ def surveys_new():
             try:
                 db.session.flush()
                 audit.record(
-                    "survey.created", "survey", survey.id, f"Created survey {survey.key}",
+                    "create", "survey", survey.id, f"Created survey {survey.key}",
                     None, audit.snapshot(survey, AUDITED),
                 )  # fmt: skip
                 db.session.commit()
@@ -540,7 +539,7 @@ def surveys_edit(survey_id: int):
             setattr(survey, name, value)
         after = audit.snapshot(survey, AUDITED)
         if before != after:
-            audit.record("survey.updated", "survey", survey.id, f"Edited survey {survey.key}",
+            audit.record("update", "survey", survey.id, f"Edited survey {survey.key}",
                          before, after)  # fmt: skip
             db.session.commit()
             flash(f"“{survey.name}” is saved.")

@@ -13,7 +13,7 @@ from wtforms import SelectField, StringField, TelField, TextAreaField
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
 from followup import audit
-from followup.admin import bp, needs
+from followup.admin import accepts_up_to, bp, needs
 from followup.api.schemas import normalise_phone
 from followup.channels import channel_for
 from followup.channels.base import OutgoingMessage, SendError
@@ -42,7 +42,6 @@ LANGUAGE_NAMES = {language: Locale.parse(language).get_display_name("en") for la
 AUDITED = ("key", "name", *PARTS, "translations")
 # Eight parts of up to 100,000 characters each are more than the site's request limit allows.
 EDITOR_REQUEST_BYTES = 4 * 1024 * 1024
-EDITOR_VIEWS = {"admin.template_new", "admin.template_edit", "admin.template_preview"}
 
 
 def field_name(language: str, part: str) -> str:
@@ -106,15 +105,6 @@ class TestSendForm(FlaskForm):
     language = SelectField("Language", choices=LANGUAGE_NAMES, default="en")
 
 
-@bp.url_value_preprocessor
-def editor_request_limit(endpoint: str | None, _values: dict | None) -> None:
-    """Let the editor's forms carry every part at its full length (this runs before the CSRF
-    check reads the form)."""
-    if endpoint in EDITOR_VIEWS:
-        request.max_content_length = EDITOR_REQUEST_BYTES
-        request.max_form_memory_size = EDITOR_REQUEST_BYTES
-
-
 @bp.get("/templates")
 def templates():
     rows = db.session.scalars(sa.select(MessageTemplate).order_by(MessageTemplate.name)).all()
@@ -131,6 +121,7 @@ def templates():
 
 
 @bp.route("/templates/new", methods=["GET", "POST"])
+@accepts_up_to(EDITOR_REQUEST_BYTES)  # every part at its full length
 def template_new():
     form = TemplateForm()
     if request.method == "GET":
@@ -139,6 +130,7 @@ def template_new():
 
 
 @bp.route("/templates/<int:template_id>", methods=["GET", "POST"])
+@accepts_up_to(EDITOR_REQUEST_BYTES)  # every part at its full length
 def template_edit(template_id: int):
     template = db.get_or_404(MessageTemplate, template_id)
     form = TemplateForm(data=_form_data(template))
@@ -149,6 +141,7 @@ def template_edit(template_id: int):
 
 
 @bp.post("/templates/preview")
+@accepts_up_to(EDITOR_REQUEST_BYTES)  # every part at its full length
 @needs("read")
 def template_preview():
     """The parts as the editor holds them (JSON: field names to text, and "language"),

@@ -10,12 +10,11 @@ from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import InputRequired, Length
 
 from followup import audit
-from followup.admin import bp, needs
-from followup.admin.goodwill import found
+from followup.admin import bp, found, needs
 from followup.extensions import db
 from followup.models import User
 from followup.users import MAX_PASSWORD, MIN_PASSWORD, UserError, create_user, set_password
-from surveys.forms import _clean_text
+from surveys.forms import clean_text
 
 ROLE_CHOICES = {
     "admin": "Admin: everything, users included",
@@ -47,7 +46,7 @@ class NewUserForm(FlaskForm):
     email = EmailField(
         "Email", validators=[InputRequired(message="Enter an email address"), Length(max=320)]
     )
-    name = StringField("Name", filters=[_clean_text], validators=[Length(max=200)])
+    name = StringField("Name", filters=[clean_text], validators=[Length(max=200)])
     role = SelectField("Role", choices=ROLE_CHOICES, default="lead")
     password = _password("Initial password")
 

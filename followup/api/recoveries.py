@@ -79,6 +79,7 @@ def catalogue():
             "name": kind.name,
             "kind": kind.kind,
             "offer": kind.offer,
+            "offer_translations": kind.offer_translations or {},
             "cost_cents": kind.cost_cents,
             "monthly_budget_cents": kind.monthly_budget_cents,
             "spent_this_month_cents": spent_this_month(kind.id, now),

@@ -281,6 +281,7 @@ class GestureTypeOut(Strict):
     name: str
     kind: Literal["code", "credit", "task"]
     offer: str
+    offer_translations: dict[str, str] = Field(description="The offer in other languages.")
     cost_cents: int
     monthly_budget_cents: int | None
     spent_this_month_cents: int

@@ -169,7 +169,7 @@ def test_a_new_survey_has_its_kinds_scale_bands_and_question(
     assert question in made.question and "{subject}" in made.question
     assert [r["code"] for r in made.reasons][:2] == ["slow", "not_solved"]
     assert made.questions == [] and made.translations == {} and made.archived_at is None
-    [entry] = audit_entries("survey.created")
+    [entry] = audit_entries("create")
     assert entry.entity_id == str(made.id) and entry.actor == "lead@example.com"
     assert entry.before is None and entry.after["kind"] == kind
 
@@ -197,7 +197,7 @@ def test_a_bad_new_survey_is_refused_with_422(as_lead, seeded, fields, field, me
     assert f'href="#{field}"' in summary and message in summary
     assert f'id="{field}"' in html
     assert db.session.scalar(sa.select(sa.func.count(Survey.id))) == count
-    assert audit_entries("survey.created") == []
+    assert audit_entries("create") == []
     assert SCRIPT not in html
 
 
@@ -255,7 +255,7 @@ def test_the_editor_saves_bands_keywords_reasons_questions_and_translations(as_l
             "questions": {"rebuy": {"label": "¿Volverías a comprar?", "options": ["Sí", "No"]}},
         }
     }
-    [entry] = audit_entries("survey.updated")
+    [entry] = audit_entries("update")
     assert entry.before["negative_max"] == 2 and entry.after["negative_max"] == 3
     assert entry.before["questions"] == [] and len(entry.after["questions"]) == 2
     assert "key" not in entry.after  # only what changed
@@ -272,9 +272,9 @@ def test_emptying_a_row_removes_it_and_saving_nothing_new_records_nothing(as_lea
         edit(as_lead, reason_5_code="", reason_5_label="", reason_5_label_es="").status_code == 303
     )
     assert [r["code"] for r in survey().reasons][-1] == "policy"
-    assert len(audit_entries("survey.updated")) == 1
+    assert len(audit_entries("update")) == 1
     assert edit(as_lead).status_code == 303
-    assert len(audit_entries("survey.updated")) == 1
+    assert len(audit_entries("update")) == 1
 
 
 def test_script_tags_are_stored_as_text_and_shown_escaped(as_lead, seeded):
@@ -360,7 +360,7 @@ def test_bad_edits_are_refused_with_422_naming_the_field(as_lead, seeded, change
                      html) or f'id="{field}-error"' in html  # fmt: skip
     after = {c: getattr(survey(), c) for c in before}
     assert after == before
-    assert audit_entries("survey.updated") == []
+    assert audit_entries("update") == []
 
 
 def test_at_most_ten_extra_questions(as_lead, seeded):
@@ -384,7 +384,7 @@ def test_a_forged_csrf_token_on_the_editor_is_400_and_stores_nothing(as_lead, se
     reply = edit(as_lead, csrf_token="forged", name="Forged")
     assert reply.status_code == 400
     assert survey().name == "Customer satisfaction"
-    assert audit_entries("survey.updated") == []
+    assert audit_entries("update") == []
 
 
 # Archive
@@ -399,11 +399,11 @@ def test_archive_and_unarchive_an_unused_survey(as_lead, seeded):
     assert survey("spare").archived_at is not None
     html = as_lead.get("/admin/surveys").get_data(as_text=True)
     assert "is archived" in html and "Unarchive" in html
-    [entry] = audit_entries("survey.archived")
+    [entry] = audit_entries("archive")
     assert entry.before == {"archived_at": None} and entry.after["archived_at"]
     as_lead.post(f"/admin/surveys/{spare.id}/unarchive", data={"csrf_token": token})
     assert survey("spare").archived_at is None
-    assert len(audit_entries("survey.unarchived")) == 1
+    assert len(audit_entries("unarchive")) == 1
 
 
 def test_a_survey_a_current_cadence_sends_is_not_archived(as_lead, seeded):
@@ -413,7 +413,7 @@ def test_a_survey_a_current_cadence_sends_is_not_archived(as_lead, seeded):
     assert survey().archived_at is None
     html = as_lead.get("/admin/surveys").get_data(as_text=True)
     assert "is not archived: the cadences Demo, Standard still send it" in html
-    assert audit_entries("survey.archived") == []
+    assert audit_entries("archive") == []
 
 
 def test_archive_with_a_forged_csrf_token_is_400(as_lead, seeded):

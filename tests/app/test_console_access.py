@@ -125,6 +125,8 @@ def test_behind_https_cookies_are_secure(app_config, _schema, users):
     client = secure.test_client()
     with secure.app_context():
         response = sign_in(client, "lead@example.com")
+        db.session.remove()
+        db.engine.dispose()
     assert "Secure" in response.headers["Set-Cookie"]
 
 
