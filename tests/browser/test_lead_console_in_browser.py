@@ -1,10 +1,12 @@
 """A new lead in a real browser: sign in, build a cadence with three steps and a rule, preview
-it on a sample case, save it; a matching case closed through the API then follows it (the
-dev outbox shows its messages). A manager trying the same is refused."""
+it on a sample case, save it, edit a template and send a test; a matching case closed
+through the API then follows the new cadence with the edited template (the dev outbox shows
+its messages). A manager trying to change a cadence is refused."""
 
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from followup import outbox
 from followup.models.base import utcnow
@@ -65,6 +67,17 @@ def test_a_lead_builds_a_cadence_and_a_matching_case_follows_it(
     assert "Saved Billing follow-up, version 1." in page.locator(".flash").inner_text()
     assert "case tag is billing" in page.locator("dl").inner_text()
 
+    # The thank-you's template, from the cadence's own page: edit, save, send a test.
+    page.get_by_role("link", name="Thank you").click()
+    page.get_by_label("Email subject", exact=True).fill(
+        "All sorted, {{ customer.first_name }}?"
+    )
+    expect(page.locator("#preview-subject")).to_have_text("All sorted, Ana?")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".flash")).to_have_text("Template “Thank you” saved.")
+    page.get_by_role("button", name="Send test").click()
+    expect(page.locator(".flash")).to_contain_text("Sent to lead@example.com")
+
     # A matching case closed through the API follows the new cadence.
     auth = seeded["auth"]
     case = {"external_id": "ZD-77", "subject": "Charged twice", "tags": ["billing"],
@@ -75,8 +88,9 @@ def test_a_lead_builds_a_cadence_and_a_matching_case_follows_it(
     assert [m["step"] for m in closed["messages"]] == ["thanks", "check-in", "nudge"]
     deliver_due_messages(utcnow() + timedelta(hours=2))
     page.goto(f"{live_server}/dev/outbox")
-    mailbox = page.locator(".mail").all_inner_texts()
-    assert len(mailbox) == 2 and "Charged twice" in " ".join(mailbox)
+    mailbox = page.locator(".mail summary").all_inner_texts()
+    assert len(mailbox) == 3, mailbox  # the test email, then the case's thank-you and check-in
+    assert "All sorted, Ana?" in " ".join(mailbox)
 
 
 def test_a_manager_is_refused_when_trying_to_change_a_cadence(users, seeded, live_server, page):
