@@ -1,0 +1,56 @@
+"""Every console page in a real browser, on a tablet and on a laptop: it answers, fits the
+screen without sideways scrolling, and axe-core finds no accessibility violation on it."""
+
+import pytest
+import sqlalchemy as sa
+from axe_playwright_python.sync_playwright import Axe
+
+from followup.extensions import db
+from followup.models import Cadence, GestureType, MessageTemplate, RecoveryRule, Survey, User
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+SCREENS = {"tablet": (768, 1024), "laptop": (1366, 768)}
+
+
+def first_id(model) -> int:
+    return db.session.scalar(sa.select(model.id).order_by(model.id).limit(1))
+
+
+def console_pages() -> list[str]:
+    return [
+        "/admin/", "/admin/recoveries", "/admin/cadences", "/admin/cadences/new",
+        f"/admin/cadences/{first_id(Cadence)}", f"/admin/cadences/{first_id(Cadence)}/edit",
+        "/admin/templates", f"/admin/templates/{first_id(MessageTemplate)}", "/admin/surveys",
+        "/admin/surveys/new", f"/admin/surveys/{first_id(Survey)}",
+        f"/admin/surveys/{first_id(Survey)}/preview", "/admin/goodwill",
+        f"/admin/goodwill/{first_id(GestureType)}",
+        f"/admin/goodwill/rules/{first_id(RecoveryRule)}", "/admin/exclusions",
+        "/admin/audit-log", "/admin/health", "/admin/users", f"/admin/users/{first_id(User)}",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("screen", SCREENS)
+def test_every_console_page_fits_and_has_no_accessibility_violations(
+    users, seeded, live_server, page, screen
+):
+    page.set_viewport_size(dict(zip(("width", "height"), SCREENS[screen], strict=True)))
+    page.goto(f"{live_server}/admin/sign-in")
+    page.get_by_label("Email").fill("admin@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
+    axe = Axe()
+    problems = []
+    for path in console_pages():
+        response = page.goto(live_server + path)
+        if response.status != 200:
+            problems.append(f"{path}: {response.status}")
+            continue
+        if page.evaluate("document.documentElement.scrollWidth > window.innerWidth"):
+            problems.append(f"{path}: wider than the {screen} screen")
+        results = axe.run(page)
+        if results.violations_count:
+            problems.append(f"{path}: {results.generate_report()}")
+    assert problems == [], "\n".join(problems)
