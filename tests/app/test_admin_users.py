@@ -129,29 +129,22 @@ def test_changing_a_role_is_audited(as_admin, users):
     assert user("lead@example.com").role == "manager" and len(entries()) == 1
 
 
-def in_own_context(app, client, request, *args):
-    """A request of a second browser, in an app context of its own (Flask-WTF keeps the
-    CSRF token of the context's first request in g)."""
-    with app.app_context():
-        return request(client, *args)
-
-
 def test_a_deactivated_users_session_ends_at_once(app, as_admin, users):
     lead = app.test_client()
-    assert in_own_context(app, lead, sign_in, "lead@example.com").status_code == 303
-    assert in_own_context(app, lead, type(lead).get, "/admin/").status_code == 200
+    assert sign_in(lead, "lead@example.com").status_code == 303
+    assert lead.get("/admin/").status_code == 200
     assert post(as_admin, users["lead"].id, "deactivate").status_code == 303
     assert not user("lead@example.com").active
-    response = in_own_context(app, lead, type(lead).get, "/admin/")
+    response = lead.get("/admin/")
     assert response.status_code == 302 and "/admin/sign-in" in response.location
-    again = in_own_context(app, lead, sign_in, "lead@example.com")
+    again = sign_in(lead, "lead@example.com")
     assert again.status_code == 422  # and cannot sign in again
     (entry,) = entries("deactivate")
     assert (entry.before, entry.after) == ({"active": True}, {"active": False})
 
     assert post(as_admin, users["lead"].id, "reactivate").status_code == 303
     assert user("lead@example.com").active and len(entries("activate")) == 1
-    assert in_own_context(app, lead, sign_in, "lead@example.com").status_code == 303
+    assert sign_in(lead, "lead@example.com").status_code == 303
 
 
 def test_the_last_active_admin_cannot_be_demoted_or_deactivated(as_admin, users):
@@ -177,14 +170,14 @@ def test_a_deactivated_admin_does_not_count(as_admin, users):
 
 def test_resetting_a_password_ends_their_sessions_and_is_audited_without_it(app, as_admin, users):
     lead = app.test_client()
-    assert in_own_context(app, lead, sign_in, "lead@example.com").status_code == 303
+    assert sign_in(lead, "lead@example.com").status_code == 303
     before = user("lead@example.com").password_hash
     assert post(as_admin, users["lead"].id, "password", password="short").status_code == 422
     assert user("lead@example.com").password_hash == before
     assert post(as_admin, users["lead"].id, "password", password=NEW_PASSWORD).status_code == 303
-    assert in_own_context(app, lead, type(lead).get, "/admin/").status_code == 302
-    assert in_own_context(app, lead, sign_in, "lead@example.com", PASSWORD).status_code == 422
-    assert in_own_context(app, lead, sign_in, "lead@example.com", NEW_PASSWORD).status_code == 303
+    assert lead.get("/admin/").status_code == 302
+    assert sign_in(lead, "lead@example.com", PASSWORD).status_code == 422
+    assert sign_in(lead, "lead@example.com", NEW_PASSWORD).status_code == 303
     (entry,) = entries("password_reset")
     assert entry.before is None and entry.after is None
     assert NEW_PASSWORD not in entry.summary
