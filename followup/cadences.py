@@ -230,6 +230,20 @@ class StepDraft:
 MAX_DELAY_SECONDS = 366 * 86400
 
 
+def channel_problems(channel: str, template_name: str, parts: frozenset[str]) -> list[str]:
+    """What a template (its non-empty parts) lacks for a step's channel: an SMS body for a
+    step that can go by SMS, a subject and a body for one that can go by email."""
+    problems = []
+    if channel in ("sms", "preferred", "answered") and "sms_text" not in parts:
+        problems.append(f"can go by SMS but template {template_name!r} has no SMS body")
+    email_ready = "email_subject" in parts and parts & {"email_text", "email_html"}
+    if channel in ("email", "preferred", "answered") and not email_ready:
+        problems.append(
+            f"can go by email but template {template_name!r} has no email subject and body"
+        )
+    return problems
+
+
 def step_problems(steps: Sequence[StepDraft]) -> list[tuple[int | None, str]]:
     """What keeps a cadence's steps from working, as (step index or None, message): no steps;
     a step without a template; a channel whose message the template lacks; a reminder (a
@@ -249,17 +263,8 @@ def step_problems(steps: Sequence[StepDraft]) -> list[tuple[int | None, str]]:
         if step.template_name is None:
             problem("choose a template")
             continue
-        parts = step.template_parts
-        needs_sms = step.channel in ("sms", "preferred", "answered")
-        needs_email = step.channel in ("email", "preferred", "answered")
-        if needs_sms and "sms_text" not in parts:
-            problem(f"can go by SMS but template {step.template_name!r} has no SMS body")
-        if needs_email and not (
-            {"email_subject"} <= parts and parts & {"email_text", "email_html"}
-        ):
-            problem(
-                f"can go by email but template {step.template_name!r} has no email subject and body"
-            )
+        for message in channel_problems(step.channel, step.template_name, step.template_parts):
+            problem(message)
         earlier = [other for other in steps if other.delay_seconds < step.delay_seconds]
         if step.condition == "no_answer":
             if step.survey_id is None:

@@ -15,6 +15,7 @@ from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 from followup import audit
 from followup.admin import accepts_up_to, bp, needs
 from followup.api.schemas import normalise_phone
+from followup.cadences import channel_problems
 from followup.channels import channel_for
 from followup.channels.base import OutgoingMessage, SendError
 from followup.extensions import db
@@ -305,6 +306,25 @@ def _preview(template: MessageTemplate, language: str) -> dict:
     }
 
 
+def _needed_by_cadences(template: MessageTemplate, candidate: MessageTemplate) -> list[str]:
+    """What this edit would take away that a current cadence's step still needs."""
+    parts = frozenset(part for part in PARTS if getattr(candidate, part))
+    steps = db.session.execute(
+        sa.select(Cadence.name, CadenceStep.name, CadenceStep.channel)
+        .join(CadenceStep, CadenceStep.cadence_id == Cadence.id)
+        .where(
+            CadenceStep.template_id == template.id,
+            Cadence.superseded_at.is_(None),
+            Cadence.archived_at.is_(None),
+        )
+    )
+    return [
+        f"cadence {cadence!r}, step {step!r} {problem}"
+        for cadence, step, channel in steps
+        for problem in channel_problems(channel, candidate.name or template.name, parts)
+    ]
+
+
 def _submit(form: TemplateForm, template: MessageTemplate | None):
     """Save (or, with the Preview button, only preview) the submitted parts: 422 and nothing
     stored when a field or the template itself has a problem."""
@@ -323,6 +343,9 @@ def _submit(form: TemplateForm, template: MessageTemplate | None):
             else:
                 form[problem["field"]].errors = [*form[problem["field"]].errors, message]
             valid = False
+    if template is not None and valid:
+        summary += _needed_by_cadences(template, candidate)
+        valid = not summary
     if template is None and valid and _key_taken(candidate.key):
         form.key.errors = [*form.key.errors, "another template has this key"]
         valid = False

@@ -231,6 +231,20 @@ def test_an_edit_with_a_problem_changes_nothing(as_lead, seeded):
     assert saved("csat_checkin").name == "CSAT check-in" and audits("update") == []
 
 
+def test_an_edit_may_not_empty_a_part_a_current_cadence_sends(as_lead, seeded):
+    checkin = saved("csat_checkin")
+    parts = {part: getattr(checkin, part) for part in PARTS}
+    response = post(as_lead, f"/admin/templates/{checkin.id}", {
+        "name": checkin.name, **parts, "sms_text": "",
+    })  # fmt: skip
+    assert response.status_code == 422
+    page = unescape(response.get_data(as_text=True))
+    # The Standard and Demo cadences send their check-in by the customer's preferred channel.
+    assert "cadence 'Standard', step 'check-in' can go by SMS but template 'CSAT check-in' " \
+           "has no SMS body" in page  # fmt: skip
+    assert saved("csat_checkin").sms_text == checkin.sms_text and audits("update") == []
+
+
 @pytest.mark.parametrize(
     "field, value, message",
     [
