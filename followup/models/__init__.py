@@ -4,6 +4,7 @@ from followup.models.audit import AuditEntry
 from followup.models.cadences import Cadence, CadenceStep, MessageTemplate
 from followup.models.cases import Case, CaseEvent
 from followup.models.customers import Customer, Suppression, SurveyExclusion, UnsubscribeLink
+from followup.models.figures import DailyFigure, DailyReason, FigureState, RoundFact
 from followup.models.messages import Message, ProviderEvent
 from followup.models.recovery import (
     Alert,
@@ -27,6 +28,9 @@ __all__ = [
     "Case",
     "CaseEvent",
     "Customer",
+    "DailyFigure",
+    "DailyReason",
+    "FigureState",
     "Gesture",
     "GestureType",
     "GoodwillCode",
@@ -38,6 +42,7 @@ __all__ = [
     "RecoveryRule",
     "RecoveryTask",
     "Response",
+    "RoundFact",
     "Survey",
     "SurveyInvitation",
     "Suppression",

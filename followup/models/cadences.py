@@ -74,6 +74,11 @@ class Cadence(db.Model):
     sms_hours: Mapped[str | None] = mapped_column(String(11))
     # At most one survey per customer in this many days; unset: FOLLOWUP_SURVEY_CAP_DAYS.
     survey_cap_days: Mapped[int | None] = mapped_column(Integer)
+    # An experiment: this share (percent) of the customers whose cases this cadence takes
+    # get the cadence of this lineage instead (variant B), chosen at random, sticky per
+    # customer.
+    experiment_lineage: Mapped[str | None] = mapped_column(String(32))
+    experiment_share: Mapped[int] = mapped_column(Integer, default=50)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str | None] = mapped_column(String(320))
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

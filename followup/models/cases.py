@@ -37,6 +37,10 @@ class Case(db.Model):
     # Each close starts a new follow-up round; messages and invitations carry it.
     round: Mapped[int] = mapped_column(Integer, default=0)
     cadence_id: Mapped[int | None] = mapped_column(ForeignKey("cadences.id"))
+    # The round's experiment (the lineage of the cadence that runs it) and the variant the
+    # customer got: A (that cadence) or B.
+    experiment: Mapped[str | None] = mapped_column(String(32))
+    variant: Mapped[str | None] = mapped_column(String(1))
     # Set when feedback stayed negative and a person took over: no more automated surveys
     # about this case.
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

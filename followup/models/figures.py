@@ -1,0 +1,132 @@
+"""The figures aggregate: one fact row per closed case round (what happened to it, derived
+from the raw rows) and daily rollups of those facts by team, agent, channel, cadence,
+variant and survey, kept up to date by the workers (followup/rollups.py) so the dashboard
+reads a few thousand rows, not millions."""
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Date, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from followup.extensions import db
+from followup.models.base import UTCDateTime
+
+# The counters of a rollup row; a round adds 0 or 1 to each (the sums add its values).
+COUNTERS = (
+    "closed",  # rounds closed that day
+    "invited",  # a survey message went out
+    "delivered",  # ... and was not reported failed, bounced or undelivered
+    "responded",  # the round's survey was answered
+    "csat_n", "csat_positive",  # first answers to CSAT surveys, and their 4s and 5s
+    "nps_n", "nps_promoters", "nps_detractors",
+    "ces_n", "ces_sum",
+    "negative",  # the first answer was negative
+    "gesture",  # a goodwill gesture was issued
+    "gesture_cost_cents",
+    "checkin_answered",  # the recovery check-in was answered
+    "recovered",  # a later answer was positive
+    "escalated",  # still negative (or silent): a person took over
+    "recovery_seconds",  # summed over recovered rounds: first negative answer to recovery
+    "reopened",  # the case was reopened after this close
+)  # fmt: skip
+# Dimensions of the rollups; "" (or 0 for the survey) stands for none.
+DIMENSIONS = ("team", "agent", "channel", "cadence", "variant", "survey_id")
+
+
+class RoundFact(db.Model):
+    """What happened to one case round, derived again whenever its case's timeline grows."""
+
+    __tablename__ = "round_facts"
+    __table_args__ = (
+        UniqueConstraint("case_id", "round"),
+        Index("ix_round_facts_day", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(Integer)
+    round: Mapped[int] = mapped_column(Integer)
+    closed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    day: Mapped[date] = mapped_column(Date)  # closed_at's UTC date
+    team: Mapped[str] = mapped_column(String(200), default="")
+    agent: Mapped[str] = mapped_column(String(200), default="")
+    channel: Mapped[str] = mapped_column(String(10), default="")  # of the survey invitation
+    cadence: Mapped[str] = mapped_column(String(200), default="")  # the cadence's lineage
+    variant: Mapped[str] = mapped_column(String(1), default="")  # A or B in an experiment
+    experiment: Mapped[str] = mapped_column(String(32), default="")  # the A cadence's lineage
+    survey_id: Mapped[int] = mapped_column(Integer, default=0)
+    survey_kind: Mapped[str] = mapped_column(String(10), default="")
+    first_score: Mapped[int | None] = mapped_column(Integer)
+    reasons: Mapped[list] = mapped_column(JSON, default=list)  # of the first answer
+    recovered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The COUNTERS of this round, as the rollups counted them.
+    counts: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class DailyFigure(db.Model):
+    """The COUNTERS summed over the rounds closed on one day with the same dimensions."""
+
+    __tablename__ = "daily_figures"
+    __table_args__ = (
+        UniqueConstraint("day", "team", "agent", "channel", "cadence", "variant", "survey_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    team: Mapped[str] = mapped_column(String(200), default="")
+    agent: Mapped[str] = mapped_column(String(200), default="")
+    channel: Mapped[str] = mapped_column(String(10), default="")
+    cadence: Mapped[str] = mapped_column(String(200), default="")
+    variant: Mapped[str] = mapped_column(String(1), default="")
+    survey_id: Mapped[int] = mapped_column(Integer, default=0)
+    closed: Mapped[int] = mapped_column(Integer, default=0)
+    invited: Mapped[int] = mapped_column(Integer, default=0)
+    delivered: Mapped[int] = mapped_column(Integer, default=0)
+    responded: Mapped[int] = mapped_column(Integer, default=0)
+    csat_n: Mapped[int] = mapped_column(Integer, default=0)
+    csat_positive: Mapped[int] = mapped_column(Integer, default=0)
+    nps_n: Mapped[int] = mapped_column(Integer, default=0)
+    nps_promoters: Mapped[int] = mapped_column(Integer, default=0)
+    nps_detractors: Mapped[int] = mapped_column(Integer, default=0)
+    ces_n: Mapped[int] = mapped_column(Integer, default=0)
+    ces_sum: Mapped[int] = mapped_column(Integer, default=0)
+    negative: Mapped[int] = mapped_column(Integer, default=0)
+    gesture: Mapped[int] = mapped_column(Integer, default=0)
+    gesture_cost_cents: Mapped[int] = mapped_column(Integer, default=0)
+    checkin_answered: Mapped[int] = mapped_column(Integer, default=0)
+    recovered: Mapped[int] = mapped_column(Integer, default=0)
+    escalated: Mapped[int] = mapped_column(Integer, default=0)
+    recovery_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    reopened: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DailyReason(db.Model):
+    """Negative first answers naming a reason, by day and the same dimensions."""
+
+    __tablename__ = "daily_reasons"
+    __table_args__ = (
+        UniqueConstraint(
+            "day", "team", "agent", "channel", "cadence", "variant", "survey_id", "reason"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    team: Mapped[str] = mapped_column(String(200), default="")
+    agent: Mapped[str] = mapped_column(String(200), default="")
+    channel: Mapped[str] = mapped_column(String(10), default="")
+    cadence: Mapped[str] = mapped_column(String(200), default="")
+    variant: Mapped[str] = mapped_column(String(1), default="")
+    survey_id: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str] = mapped_column(String(100))
+    negative: Mapped[int] = mapped_column(Integer, default=0)
+    recovered: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class FigureState(db.Model):
+    """How far the rollups have read the case timeline (one row, id 1)."""
+
+    __tablename__ = "figure_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(Integer, default=0)
+    refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
