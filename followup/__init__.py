@@ -93,6 +93,7 @@ def create_app(config: dict | None = None) -> Flask:
     from followup.admin import bp as admin_bp
     from followup.admin import probes as probes_bp
     from followup.api import bp as api_bp
+    from followup.dashboard import bp as dashboard_bp
     from followup.dev import bp as dev_bp
     from followup.errors import register_error_pages
     from followup.webhooks import bp as webhooks_bp
@@ -101,6 +102,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(admin_bp)
     app.register_blueprint(probes_bp)
+    app.register_blueprint(dashboard_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(surveys_bp)
     app.register_blueprint(unsubscribe_bp)

@@ -1,0 +1,1 @@
+"""Dashboard: cases (being built)."""

@@ -1,0 +1,1 @@
+"""Dashboard: experiments (being built)."""
