@@ -1,5 +1,5 @@
 """Commands (followup X, or flask --app wsgi X): run, worker, sweep, seed-demo, create-api-key,
-create-user."""
+create-user, rebuild-figures."""
 
 import os
 import signal
@@ -58,6 +58,18 @@ def seed_demo_command() -> None:
     seed_demo()
     db.session.commit()
     click.echo("Demo data ready: case DEMO-1001 (open), cadences Standard and Demo.")
+
+
+@click.command("rebuild-figures")
+@with_appcontext
+def rebuild_figures_command() -> None:
+    """Recompute the dashboard's facts and rollups from the raw rows (after a restore, or to
+    repair them); the workers keep them up to date afterwards."""
+    from followup import rollups
+    from followup.models.base import utcnow
+
+    read = rollups.rebuild(utcnow())
+    click.echo(f"Figures rebuilt from {read} timeline events.")
 
 
 @click.command("create-api-key")
@@ -234,6 +246,7 @@ COMMANDS = (
     seed_demo_command,
     create_api_key_command,
     create_user_command,
+    rebuild_figures_command,
     run_command,
 )
 

@@ -119,6 +119,7 @@ def load_settings(instance_path: Path, environ=os.environ) -> dict:
         "TWILIO_API_BASE_URL": environ.get("TWILIO_API_BASE_URL") or "https://api.twilio.com",
         "ORGANISATION_NAME": environ.get("FOLLOWUP_ORGANISATION_NAME") or "Acme Support",
         "SWEEP_INTERVAL": _int(environ, "FOLLOWUP_SWEEP_INTERVAL", 2),
+        "FIGURES_INTERVAL": _int(environ, "FOLLOWUP_FIGURES_INTERVAL", 10),
         "BATCH_SIZE": _int(environ, "FOLLOWUP_BATCH_SIZE", 200),
         "MAX_QUEUED_BATCHES": _int(environ, "FOLLOWUP_MAX_QUEUED_BATCHES", 20),
         "LEASE_SECONDS": _int(environ, "FOLLOWUP_LEASE_SECONDS", 60),

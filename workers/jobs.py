@@ -1,10 +1,10 @@
 """RQ jobs: the periodic sweep (which leaves a heartbeat in Redis for the health page), the
-dispatch of one claimed batch of messages, and the run of one claimed batch of outbound calls.
-Jobs take ids only."""
+dispatch of one claimed batch of messages, the run of one claimed batch of outbound calls,
+and the periodic refresh of the dashboard's figures. Jobs take ids only."""
 
 from flask import current_app
 
-from followup import outbound, outbox, recovery
+from followup import outbound, outbox, recovery, rollups
 from followup.extensions import db
 from followup.models.base import utcnow
 from workers.queues import queue, redis_connection
@@ -63,3 +63,15 @@ def dispatch(token: str) -> dict:
 
 def run_calls(token: str) -> dict:
     return outbound.run_calls(token)
+
+
+def refresh_figures() -> int:
+    """Bring the dashboard's facts and rollups up to date with the timeline (a few batches a
+    run; the next run goes on where this one stopped)."""
+    read = 0
+    for _ in range(10):
+        batch = rollups.refresh(utcnow())
+        read += batch
+        if batch < rollups.BATCH_EVENTS:
+            break
+    return read

@@ -27,7 +27,8 @@ def run_worker(app: Flask, burst: bool = False, name: str | None = None) -> None
 
 
 def run_sweep_scheduler(app: Flask) -> None:
-    """Enqueue the sweep every FOLLOWUP_SWEEP_INTERVAL seconds; safe to run on many hosts."""
+    """Enqueue the sweep every FOLLOWUP_SWEEP_INTERVAL seconds and the figures' refresh every
+    FOLLOWUP_FIGURES_INTERVAL; safe to run on many hosts (refreshes take turns)."""
     with app.app_context():
         interval = app.config["SWEEP_INTERVAL"]
         scheduler = CronScheduler(connection=redis_connection(), logging_level=logging.WARNING)
@@ -37,6 +38,16 @@ def run_sweep_scheduler(app: Flask) -> None:
             interval=interval,
             job_timeout=max(interval * 10, 60),
             ttl=max(interval * 5, 10),  # stale sweeps expire instead of piling up
+            result_ttl=60,
+            failure_ttl=86400,
+        )
+        figures = app.config["FIGURES_INTERVAL"]
+        scheduler.register(
+            jobs.refresh_figures,
+            queue_name=queue("default").name,
+            interval=figures,
+            job_timeout=max(figures * 30, 300),
+            ttl=max(figures * 5, 30),
             result_ttl=60,
             failure_ttl=86400,
         )

@@ -1,0 +1,289 @@
+"""Keeping the figures up to date: each closed case round's fact row is derived again from
+the raw rows whenever its case's timeline grows, and the daily rollups change by the
+difference between the old and the new fact, in the same transaction.
+
+`round_counts` (pure) says what one round counts for; `refresh` reads the timeline
+(CaseEvent ids) since the last refresh and rewrites the facts of the cases it touched;
+`rebuild` starts again from nothing. Events younger than LAG_SECONDS wait for the next
+refresh, so a transaction that took an event id early and committed late is not passed over.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from followup.extensions import db
+from followup.models import (
+    Cadence,
+    CadenceStep,
+    Case,
+    CaseEvent,
+    DailyFigure,
+    DailyReason,
+    FigureState,
+    Gesture,
+    Message,
+    Recovery,
+    Response,
+    RoundFact,
+    Survey,
+)
+from followup.models.figures import COUNTERS, DIMENSIONS
+from surveys.responses import verdict
+
+LAG_SECONDS = 30
+BATCH_EVENTS = 5000
+UNDELIVERED = {"failed", "bounced", "undelivered"}
+
+
+@dataclass
+class RoundData:
+    """What happened in one case round, as plain values (from the database, or made up by
+    the benchmark's generator)."""
+
+    closed_at: datetime
+    survey_sends: list[tuple[str, str, str | None]] = field(default_factory=list)
+    # (channel, status, delivery status) of the round's survey messages, oldest first
+    survey_kind: str = ""
+    first_score: int | None = None
+    first_verdict: str | None = None
+    answered: bool = False
+    checkin_answered: bool = False
+    recovery_status: str | None = None  # open, recovered, escalated, withdrawn
+    recovery_seconds: int | None = None
+    gesture_cost_cents: int | None = None  # None: no gesture issued
+    reopened: bool = False
+
+
+def round_counts(data: RoundData) -> dict[str, int]:
+    """The COUNTERS one round adds to its rollup row (the definitions of DOMAIN.md)."""
+    sent = [send for send in data.survey_sends if send[1] == "sent"]
+    counts = dict.fromkeys(COUNTERS, 0)
+    counts["closed"] = 1
+    counts["invited"] = int(bool(sent))
+    counts["delivered"] = int(any(delivery not in UNDELIVERED for _, _, delivery in sent))
+    counts["responded"] = int(data.answered)
+    score = data.first_score
+    if score is not None:
+        kind = data.survey_kind
+        if kind == "csat" and 1 <= score <= 5:
+            counts["csat_n"], counts["csat_positive"] = 1, int(score >= 4)
+        elif kind == "nps" and 0 <= score <= 10:
+            counts["nps_n"] = 1
+            counts["nps_promoters"], counts["nps_detractors"] = int(score >= 9), int(score <= 6)
+        elif kind == "ces" and 1 <= score <= 7:
+            counts["ces_n"], counts["ces_sum"] = 1, score
+    counts["negative"] = int(data.first_verdict == "negative")
+    if data.gesture_cost_cents is not None:
+        counts["gesture"], counts["gesture_cost_cents"] = 1, data.gesture_cost_cents
+    counts["checkin_answered"] = int(data.checkin_answered)
+    counts["recovered"] = int(data.recovery_status == "recovered")
+    counts["escalated"] = int(data.recovery_status == "escalated")
+    if counts["recovered"]:
+        counts["recovery_seconds"] = data.recovery_seconds or 0
+    counts["reopened"] = int(data.reopened)
+    return counts
+
+
+def _facts_of(case_ids: set[int]) -> dict[tuple[int, int], dict]:
+    """The fact row's values of every closed round of these cases, from the raw rows."""
+    cases = {c.id: c for c in db.session.scalars(sa.select(Case).where(Case.id.in_(case_ids)))}
+    lineages = dict(db.session.execute(sa.select(Cadence.id, Cadence.lineage)).all())
+    by_name = {}
+    for name, lineage in db.session.execute(
+        sa.select(Cadence.name, Cadence.lineage).order_by(Cadence.id)
+    ):
+        by_name.setdefault(name, lineage)
+    kinds = dict(db.session.execute(sa.select(Survey.id, Survey.kind)).all())
+    closes = {}
+    for case_id, at, detail in db.session.execute(
+        sa.select(CaseEvent.case_id, CaseEvent.at, CaseEvent.detail)
+        .where(CaseEvent.case_id.in_(case_ids), CaseEvent.kind == "case.closed")
+        .order_by(CaseEvent.id)
+    ):
+        closes[(case_id, detail.get("round"))] = (at, detail)
+    sends = defaultdict(list)
+    surveys = {}
+    for case_id, rnd, channel, status, delivery, survey_id in db.session.execute(
+        sa.select(Message.case_id, Message.round, Message.channel, Message.status,
+                  Message.delivery_status, CadenceStep.survey_id)
+        .join(CadenceStep, CadenceStep.id == Message.step_id)
+        .where(Message.case_id.in_(case_ids), Message.recovery_id.is_(None),
+               CadenceStep.survey_id.is_not(None))
+        .order_by(Message.due_at, Message.id)
+    ):  # fmt: skip
+        sends[(case_id, rnd)].append((channel, status, delivery))
+        surveys.setdefault((case_id, rnd), survey_id)
+    first, checked_in = {}, set()
+    for response in db.session.scalars(
+        sa.select(Response)
+        .where(Response.case_id.in_(case_ids))
+        .order_by(Response.created_at, Response.id)
+    ):
+        key = (response.case_id, response.round)
+        if response.recovery_id is not None:
+            checked_in.add(key)
+        else:
+            first.setdefault(key, response)
+    recoveries = {
+        (r.case_id, r.round): r
+        for r in db.session.scalars(sa.select(Recovery).where(Recovery.case_id.in_(case_ids)))
+    }
+    gestures = dict(
+        db.session.execute(
+            sa.select(Gesture.recovery_id, Gesture.cost_cents).where(
+                Gesture.recovery_id.in_([r.id for r in recoveries.values()]),
+                Gesture.status != "failed",
+            )
+        ).all()
+    )
+    survey_rows = {s.id: s for s in db.session.scalars(sa.select(Survey))}
+    facts = {}
+    for (case_id, rnd), (closed_at, detail) in closes.items():
+        case = cases[case_id]
+        answer = first.get((case_id, rnd))
+        survey_id = surveys.get((case_id, rnd)) or (answer.survey_id if answer else 0)
+        recovery = recoveries.get((case_id, rnd))
+        current = rnd == case.round
+        data = RoundData(
+            closed_at=closed_at,
+            survey_sends=sends.get((case_id, rnd), []),
+            survey_kind=kinds.get(answer.survey_id if answer else survey_id, ""),
+            first_score=answer.score if answer else None,
+            first_verdict=verdict(survey_rows[answer.survey_id], answer.score, answer.comment)
+            if answer
+            else None,
+            answered=answer is not None,
+            checkin_answered=(case_id, rnd) in checked_in,
+            recovery_status=recovery.status if recovery else None,
+            recovery_seconds=int((recovery.outcome_at - recovery.started_at).total_seconds())
+            if recovery and recovery.outcome_at
+            else None,
+            gesture_cost_cents=gestures.get(recovery.id) if recovery else None,
+            reopened=case.round > rnd or case.status == "open",
+        )
+        cadence_id = detail.get("cadence_id") or (case.cadence_id if current else None)
+        facts[(case_id, rnd)] = {
+            "closed_at": closed_at,
+            "day": closed_at.date(),
+            "team": (case.team or "")[:200],
+            "agent": (case.agent_name or "")[:200],
+            "channel": next((s[0] for s in data.survey_sends if s[1] == "sent"), ""),
+            "cadence": lineages.get(cadence_id) or by_name.get(detail.get("cadence"), ""),
+            "variant": (detail.get("variant") or (case.variant if current else "")) or "",
+            "experiment": (detail.get("experiment") or (case.experiment if current else "")) or "",
+            "survey_id": survey_id or 0,
+            "survey_kind": data.survey_kind,
+            "first_score": data.first_score,
+            "reasons": list(answer.reason_codes or []) if answer else [],
+            "recovered_at": recovery.outcome_at
+            if recovery and recovery.status == "recovered"
+            else None,
+            "counts": round_counts(data),
+        }
+    return facts
+
+
+def _bucket(values: dict) -> tuple:
+    return (values["day"], *(values[d] for d in DIMENSIONS))
+
+
+def _rewrite(case_ids: set[int]) -> int:
+    """Rewrite these cases' fact rows and move the rollups by the difference."""
+    new = _facts_of(case_ids)
+    old = {(f.case_id, f.round): f for f in db.session.scalars(
+        sa.select(RoundFact).where(RoundFact.case_id.in_(case_ids)))}  # fmt: skip
+    figures: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    reasons: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+
+    def count(values: dict, sign: int) -> None:
+        bucket = _bucket(values)
+        for name, value in values["counts"].items():
+            figures[bucket][name] += sign * value
+        if values["counts"].get("negative"):
+            for reason in values["reasons"]:
+                reasons[(*bucket, str(reason)[:100])]["negative"] += sign
+                reasons[(*bucket, str(reason)[:100])]["recovered"] += (
+                    sign * values["counts"]["recovered"]
+                )
+
+    for key, fact in old.items():
+        count({c: getattr(fact, c) for c in ("day", *DIMENSIONS, "counts", "reasons")}, -1)
+        if key not in new:
+            db.session.delete(fact)
+    for key, values in new.items():
+        count(values, +1)
+        fact = old.get(key)
+        if fact is None:
+            db.session.add(RoundFact(case_id=key[0], round=key[1], **values))
+        else:
+            for name, value in values.items():
+                setattr(fact, name, value)
+    db.session.flush()
+    _add(DailyFigure, ("day", *DIMENSIONS), figures)
+    _add(DailyReason, ("day", *DIMENSIONS, "reason"), reasons)
+    return len(new)
+
+
+def _add(model, keys: tuple[str, ...], deltas: dict[tuple, dict[str, int]]) -> None:
+    """Add the deltas to the rollup rows (created at zero when missing), one statement."""
+    rows = [
+        {**dict(zip(keys, bucket, strict=True)), **delta}
+        for bucket, delta in deltas.items()
+        if any(delta.values())
+    ]
+    if not rows:
+        return
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    columns = sorted({name for row in rows for name in row} - set(keys))
+    rows = [{name: row.get(name, 0) for name in (*keys, *columns)} for row in rows]
+    statement = dialect.insert(model).values(rows)
+    table = model.__table__
+    statement = statement.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={name: table.c[name] + statement.excluded[name] for name in columns},
+    )
+    db.session.execute(statement)
+
+
+def refresh(now: datetime, lag_seconds: int = LAG_SECONDS, batch: int = BATCH_EVENTS) -> int:
+    """Rewrite the facts of the cases whose timeline grew since the last refresh (events
+    older than `lag_seconds`, at most `batch` of them); commits; returns the events read.
+    Refreshes never overlap: the state row is locked (PostgreSQL) or the database is
+    (SQLite) until the commit."""
+    state = db.session.scalar(sa.select(FigureState).where(FigureState.id == 1).with_for_update())
+    if state is None:
+        db.session.add(FigureState(id=1, last_event_id=0))
+        db.session.commit()
+        state = db.session.scalar(
+            sa.select(FigureState).where(FigureState.id == 1).with_for_update()
+        )
+    events = db.session.execute(
+        sa.select(CaseEvent.id, CaseEvent.case_id)
+        .where(CaseEvent.id > state.last_event_id,
+               CaseEvent.at <= now - timedelta(seconds=lag_seconds))
+        .order_by(CaseEvent.id)
+        .limit(batch)
+    ).all()  # fmt: skip
+    if not events:
+        db.session.rollback()
+        return 0
+    _rewrite({case_id for _, case_id in events})
+    state.last_event_id = events[-1][0]
+    state.refreshed_at = now
+    db.session.commit()
+    return len(events)
+
+
+def rebuild(now: datetime) -> int:
+    """Every fact and rollup from nothing (after a restore, or to repair); commits."""
+    for model in (DailyFigure, DailyReason, RoundFact, FigureState):
+        db.session.execute(sa.delete(model))
+    db.session.commit()
+    total = 0
+    while read := refresh(now, lag_seconds=0):
+        total += read
+    return total

@@ -1,0 +1,148 @@
+"""The figures' rollups, derived from raw rows made through the real paths (API closes, the
+outbox, the survey page, the recovery loop), checked against counts made here from the raw
+rows; kept right as answers change and cases reopen; a rebuild agrees with the increments."""
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from followup import rollups
+from followup.extensions import db
+from followup.models import (
+    Case,
+    DailyFigure,
+    DailyReason,
+    Gesture,
+    Recovery,
+    Response,
+    RoundFact,
+)
+from followup.models.base import utcnow
+from followup.models.figures import COUNTERS
+from tests.app.test_outbox import close, sweep_and_dispatch
+from tests.app.test_recovery import answer_on_page, survey_token
+
+CUSTOMERS = [  # (case, team, agent, first answer, reasons, check-in answer)
+    ("R-1", "Billing", "Sam Rivera", 5, [], None),
+    ("R-2", "Billing", "Sam Rivera", 1, ["slow"], 5),
+    ("R-3", "Shipping", "Lee Chen", 2, ["slow", "not_solved"], 1),
+    ("R-4", "Shipping", "Lee Chen", None, [], None),
+]
+
+
+def later(**delta):
+    return utcnow() + timedelta(**delta)
+
+
+def totals(**dimensions) -> dict[str, int]:
+    query = sa.select(*(sa.func.coalesce(sa.func.sum(getattr(DailyFigure, c)), 0)
+                        for c in COUNTERS)).filter_by(**dimensions)  # fmt: skip
+    return dict(zip(COUNTERS, db.session.execute(query).one(), strict=True))
+
+
+def refresh_all():
+    db.session.expire_all()
+    while rollups.refresh(later(days=30), lag_seconds=0):
+        pass
+
+
+@pytest.fixture
+def four_rounds(app, client, seeded):
+    """Four email customers' cases closed, surveyed, answered (or not) and recovered (or
+    not), as CUSTOMERS says."""
+    for external_id, team, agent, *_ in CUSTOMERS:
+        body = {
+            "external_id": external_id,
+            "subject": f"Case {external_id}",
+            "team": team,
+            "agent": {"name": agent},
+            "customer": {"name": "Ana Lima", "email": f"{external_id.lower()}@example.com"},
+        }
+        assert close(client, seeded["auth"], body).status_code == 202  # fmt: skip
+    sweep_and_dispatch(at=later(hours=25))
+    for external_id, _, _, score, reasons, _ in CUSTOMERS:
+        if score is not None:
+            token = survey_token(app, f"{external_id.lower()}@example.com")
+            assert answer_on_page(client, token, score, reasons).status_code == 303
+    sweep_and_dispatch(at=later(days=3, hours=26))  # apologies, check-ins, reminders
+    for external_id, *_, check_in in CUSTOMERS:
+        if check_in is not None:
+            token = survey_token(app, f"{external_id.lower()}@example.com")
+            assert answer_on_page(client, token, check_in).status_code == 303
+    return client
+
+
+def test_rollups_count_what_the_raw_rows_say(four_rounds):
+    refresh_all()
+    first = {}  # each round's first cadence answer, from the raw rows
+    for response in db.session.scalars(
+        sa.select(Response).where(Response.recovery_id.is_(None)).order_by(Response.id)
+    ):
+        first.setdefault(response.case_id, response)
+    scores = [r.score for r in first.values()]
+    costs = db.session.scalars(sa.select(Gesture.cost_cents)).all()
+    reopened = db.session.scalar(sa.select(sa.func.count()).where(Case.status == "open"))
+    [recovered] = db.session.scalars(sa.select(Recovery).where(Recovery.status == "recovered"))
+    seconds = int((recovered.outcome_at - recovered.started_at).total_seconds())
+    assert totals() == {
+        **dict.fromkeys(COUNTERS, 0),
+        "closed": 4, "invited": 4, "delivered": 4, "responded": len(first),
+        "csat_n": len(scores), "csat_positive": sum(s >= 4 for s in scores),
+        "negative": sum(s <= 2 for s in scores), "gesture": len(costs),
+        "gesture_cost_cents": sum(costs), "checkin_answered": 2, "recovered": 1,
+        "escalated": 1, "recovery_seconds": seconds, "reopened": reopened,
+    }  # fmt: skip
+    assert (len(first), scores.count(5), reopened, len(costs)) == (3, 1, 1, 2)
+
+    assert totals(team="Billing")["closed"] == 2 and totals(team="Billing")["recovered"] == 1
+    assert totals(agent="Lee Chen")["escalated"] == 1
+    assert totals(channel="email")["invited"] == 4
+    reasons = dict(
+        db.session.execute(
+            sa.select(DailyReason.reason, sa.func.sum(DailyReason.negative))
+            .group_by(DailyReason.reason)
+        ).all()
+    )  # fmt: skip
+    assert reasons == {"slow": 2, "not_solved": 1}
+    recovered_slow = db.session.scalar(
+        sa.select(sa.func.sum(DailyReason.recovered)).where(DailyReason.reason == "slow")
+    )
+    assert recovered_slow == 1
+    fact = db.session.scalar(
+        sa.select(RoundFact).join(Case, Case.id == RoundFact.case_id)
+        .where(Case.external_id == "R-3")
+    )  # fmt: skip
+    assert (fact.first_score, fact.reasons, fact.survey_kind) == (2, ["slow", "not_solved"], "csat")
+    assert fact.cadence and fact.counts["escalated"] == 1
+
+
+def test_changed_answers_and_new_rounds_move_the_rollups_by_the_difference(
+    app, four_rounds, seeded
+):
+    refresh_all()
+    token = survey_token(app, "r-1@example.com")
+    assert answer_on_page(four_rounds, token, 3).status_code == 303  # changed: 5 -> 3
+    four_rounds.post("/api/v1/cases/R-4/reopen", headers=seeded["auth"])
+    refresh_all()
+    assert totals()["csat_positive"] == 0 and totals()["responded"] == 3
+    assert totals()["reopened"] == 2
+    incremental = sorted(tuple(row) for row in db.session.execute(sa.select(
+        DailyFigure.day, DailyFigure.team, DailyFigure.agent, DailyFigure.cadence,
+        *(getattr(DailyFigure, c) for c in COUNTERS))))  # fmt: skip
+
+    rollups.rebuild(later(days=30))
+    rebuilt = sorted(tuple(row) for row in db.session.execute(sa.select(
+        DailyFigure.day, DailyFigure.team, DailyFigure.agent, DailyFigure.cadence,
+        *(getattr(DailyFigure, c) for c in COUNTERS))))  # fmt: skip
+    assert rebuilt == incremental
+
+
+def test_events_younger_than_the_lag_wait_for_the_next_refresh(app, client, seeded):
+    close(client, seeded["auth"], {"external_id": "L-1", "customer": {"email": "l@example.com"}})
+    assert rollups.refresh(utcnow()) == 0  # younger than 30 s
+    assert totals()["closed"] == 0
+    assert rollups.refresh(later(minutes=1)) > 0
+    assert totals()["closed"] == 1
+    assert rollups.refresh(later(minutes=1)) == 0  # nothing new: nothing counted twice
+    assert totals()["closed"] == 1
