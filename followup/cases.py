@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from followup.cadences import PlannedMessage, cadence_hours, case_facts, plan_round, rules_match
+from followup.experiments import assign
 from followup.extensions import db
 from followup.models import (
     Cadence,
@@ -180,12 +181,24 @@ def recent_surveys(customer_ids: set[int], statuses: tuple[str, ...], now: datet
 
 
 def close_case(case: Case, cadence_name: str | None, now: datetime) -> bool:
-    """Close the case and plan its follow-ups; False when it was already closed (nothing new)."""
+    """Close the case and plan its follow-ups; False when it was already closed (nothing new).
+    A cadence chosen by its rules or as the default may run an experiment: the customer's
+    variant picks the cadence (a cadence named by the caller runs no experiment)."""
     cadence = choose_cadence(cadence_name, case)
+    experiment = variant = None
+    if not cadence_name:
+        cadence, experiment, variant = assign(cadence, case.customer_id)
     won = db.session.execute(
         sa.update(Case)
         .where(Case.id == case.id, Case.status == "open")
-        .values(status="closed", closed_at=now, round=Case.round + 1, cadence_id=cadence.id)
+        .values(
+            status="closed",
+            closed_at=now,
+            round=Case.round + 1,
+            cadence_id=cadence.id,
+            experiment=experiment,
+            variant=variant,
+        )
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.refresh(case)
@@ -202,7 +215,13 @@ def close_case(case: Case, cadence_name: str | None, now: datetime) -> bool:
     record_event(
         case.id,
         "case.closed",
-        {"round": case.round, "cadence": cadence.name, "planned": len(planned)},
+        {
+            "round": case.round,
+            "cadence": cadence.name,
+            "cadence_id": cadence.id,
+            "planned": len(planned),
+            **({"experiment": experiment, "variant": variant} if variant else {}),
+        },
         at=now,
     )
     db.session.flush()

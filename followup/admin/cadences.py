@@ -35,6 +35,7 @@ from followup.cadence_versions import (
     taking_cases,
 )
 from followup.cadences import SendingHours, StepDraft, step_problems
+from followup.experiments import current_version, experiment_problem
 from followup.extensions import db
 from followup.models import Cadence, Case, Customer, MessageTemplate, Survey
 from followup.models.base import utcnow
@@ -119,6 +120,10 @@ class CadenceForm(FlaskForm):
     survey_cap_days = IntegerField(
         "Frequency cap (days)", validators=[Optional(), NumberRange(min=1, max=365)]
     )
+    experiment_b = SelectField("B cadence", validate_choice=False)
+    experiment_share = IntegerField(
+        "B's share (percent)", default=50, validators=[Optional(), NumberRange(min=1, max=99)]
+    )
     steps = FieldList(FormField(StepForm), min_entries=1, max_entries=20)
     save = SubmitField("Save")
     add_step = SubmitField("Add a step")
@@ -153,6 +158,12 @@ def _choices(form: CadenceForm, purpose: str) -> None:
             if survey is not None:
                 row.survey.choices[row.survey.data] = f"{survey.name} (archived)"
     form.preview_case.choices = _preview_choices()
+    others = {c.lineage: c.name for c in taking_cases("close")}
+    # A cadence keeps the B it has, even archived (the experiment pauses meanwhile).
+    kept = current_version(form.experiment_b.data) if form.experiment_b.data else None
+    if kept is not None and kept.lineage not in others:
+        others[kept.lineage] = f"{kept.name} (archived)"
+    form.experiment_b.choices = {"": "No experiment", **others}
 
 
 def _preview_choices() -> dict[str, str]:
@@ -186,6 +197,8 @@ def _fill(form: CadenceForm, cadence: Cadence) -> None:
         form[field].data = ", ".join(rules.get(field, []))
     form.sms_hours.data = cadence.sms_hours or ""
     form.survey_cap_days.data = cadence.survey_cap_days
+    form.experiment_b.data = cadence.experiment_lineage or ""
+    form.experiment_share.data = cadence.experiment_share
     while len(form.steps.entries):
         form.steps.pop_entry()
     for step in cadence.steps:
@@ -263,6 +276,8 @@ def _settings(form: CadenceForm) -> dict:
         "rules": {field: rules[field] for field in CADENCE_RULE_FIELDS if rules[field]},
         "sms_hours": (form.sms_hours.data or "").strip() or None,
         "survey_cap_days": form.survey_cap_days.data,
+        "experiment_lineage": form.experiment_b.data or None,
+        "experiment_share": (form.experiment_share.data or 50) if form.experiment_b.data else 50,
     }
 
 
@@ -328,6 +343,14 @@ def _submit(form: CadenceForm, purpose: str, cadence: Cadence | None):
     summary = [message for _, message in step_problems(drafts)]
     if valid and name_taken(form.name.data, cadence.lineage if cadence else None):
         form.name.errors = [*form.name.errors, "another cadence has this name"]
+        valid = False
+    if purpose != "close":
+        form.experiment_b.data = ""
+    problem = form.experiment_b.data and experiment_problem(
+        cadence.lineage if cadence else None, form.experiment_b.data
+    )
+    if problem:
+        form.experiment_b.errors = [*form.experiment_b.errors, problem]
         valid = False
     if not valid or problems or summary:
         return _editor(form, purpose, cadence, 422, step_summary=summary)
@@ -426,6 +449,9 @@ def cadence(cadence_id: int):
         lines=lines,
         template_names=names,
         survey_names=surveys,
+        experiment_b=current_version(cadence.experiment_lineage)
+        if cadence.experiment_lineage
+        else None,
         cases_closed=db.session.scalar(
             sa.select(sa.func.count(Case.id)).where(Case.cadence_id == cadence.id)
         ),

@@ -1,0 +1,37 @@
+"""The variant a customer gets in an experiment: sticky, split close to the share, and
+independent between experiments."""
+
+import pytest
+
+from followup.experiments import variant_for
+
+
+def test_the_same_customer_always_gets_the_same_variant():
+    first = [variant_for(customer, "lineage-a", 50) for customer in range(200)]
+    assert first == [variant_for(customer, "lineage-a", 50) for customer in range(200)]
+    assert set(first) == {"A", "B"}
+
+
+@pytest.mark.parametrize("share", [1, 10, 30, 50, 90, 99])
+def test_the_split_is_close_to_the_share_over_10000_customers(share):
+    b = sum(variant_for(customer, "lineage-a", share) == "B" for customer in range(10_000))
+    # Binomial(10000, share%): four standard deviations are at most 200 customers.
+    assert abs(b - share * 100) < 200
+
+
+def test_a_larger_share_keeps_every_customer_already_in_b():
+    for customer in range(1000):
+        if variant_for(customer, "lineage-a", 30) == "B":
+            assert variant_for(customer, "lineage-a", 60) == "B"
+
+
+def test_shares_0_and_100_send_everyone_to_one_variant():
+    assert {variant_for(customer, "x", 0) for customer in range(1000)} == {"A"}
+    assert {variant_for(customer, "x", 100) for customer in range(1000)} == {"B"}
+
+
+def test_each_experiment_splits_customers_afresh():
+    one = [variant_for(customer, "lineage-a", 50) for customer in range(1000)]
+    two = [variant_for(customer, "lineage-b", 50) for customer in range(1000)]
+    same = sum(x == y for x, y in zip(one, two, strict=True))
+    assert 400 < same < 600
