@@ -228,6 +228,11 @@ def _rewrite(case_ids: set[int]) -> int:
     return len(new)
 
 
+def _dialect():
+    """The INSERT … ON CONFLICT of the database in use."""
+    return postgresql if db.engine.dialect.name == "postgresql" else sqlite
+
+
 def _add(model, keys: tuple[str, ...], deltas: dict[tuple, dict[str, int]]) -> None:
     """Add the deltas to the rollup rows (created at zero when missing), one statement."""
     rows = [
@@ -237,10 +242,9 @@ def _add(model, keys: tuple[str, ...], deltas: dict[tuple, dict[str, int]]) -> N
     ]
     if not rows:
         return
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     columns = sorted({name for row in rows for name in row} - set(keys))
     rows = [{name: row.get(name, 0) for name in (*keys, *columns)} for row in rows]
-    statement = dialect.insert(model).values(rows)
+    statement = _dialect().insert(model).values(rows)
     table = model.__table__
     statement = statement.on_conflict_do_update(
         index_elements=list(keys),
@@ -252,15 +256,13 @@ def _add(model, keys: tuple[str, ...], deltas: dict[tuple, dict[str, int]]) -> N
 def refresh(now: datetime, lag_seconds: int = LAG_SECONDS, batch: int = BATCH_EVENTS) -> int:
     """Rewrite the facts of the cases whose timeline grew since the last refresh (events
     older than `lag_seconds`, at most `batch` of them); commits; returns the events read.
-    Refreshes never overlap: the state row is locked (PostgreSQL) or the database is
-    (SQLite) until the commit."""
+    Refreshes never overlap on PostgreSQL: the state row stays locked until the commit
+    (SQLite, the one-host default, runs them in its one worker)."""
+    db.session.execute(
+        _dialect().insert(FigureState).values(id=1, last_event_id=0).on_conflict_do_nothing()
+    )
+    db.session.commit()
     state = db.session.scalar(sa.select(FigureState).where(FigureState.id == 1).with_for_update())
-    if state is None:
-        db.session.add(FigureState(id=1, last_event_id=0))
-        db.session.commit()
-        state = db.session.scalar(
-            sa.select(FigureState).where(FigureState.id == 1).with_for_update()
-        )
     events = db.session.execute(
         sa.select(CaseEvent.id, CaseEvent.case_id)
         .where(CaseEvent.id > state.last_event_id,

@@ -2,6 +2,7 @@
 outbox, the survey page, the recovery loop), checked against counts made here from the raw
 rows; kept right as answers change and cases reopen; a rebuild agrees with the increments."""
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -22,6 +23,7 @@ from followup.models.base import utcnow
 from followup.models.figures import COUNTERS
 from tests.app.test_outbox import close, sweep_and_dispatch
 from tests.app.test_recovery import answer_on_page, survey_token
+from tests.conftest import DB_BACKEND
 
 CUSTOMERS = [  # (case, team, agent, first answer, reasons, check-in answer)
     ("R-1", "Billing", "Sam Rivera", 5, [], None),
@@ -146,3 +148,26 @@ def test_events_younger_than_the_lag_wait_for_the_next_refresh(app, client, seed
     assert totals()["closed"] == 1
     assert rollups.refresh(later(minutes=1)) == 0  # nothing new: nothing counted twice
     assert totals()["closed"] == 1
+
+
+@pytest.mark.skipif(DB_BACKEND != "postgres", reason="needs PostgreSQL's row locks")
+def test_refreshes_at_the_same_moment_count_each_round_once(app, four_rounds):
+    errors = []
+
+    def refresh():
+        try:
+            with app.app_context():
+                while rollups.refresh(later(days=30), lag_seconds=0, batch=7):
+                    pass
+                db.session.remove()
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=refresh) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    db.session.expire_all()
+    assert totals()["closed"] == 4 and totals()["recovered"] == 1
