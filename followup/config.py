@@ -120,6 +120,8 @@ def load_settings(instance_path: Path, environ=os.environ) -> dict:
         "ORGANISATION_NAME": environ.get("FOLLOWUP_ORGANISATION_NAME") or "Acme Support",
         "SWEEP_INTERVAL": _int(environ, "FOLLOWUP_SWEEP_INTERVAL", 2),
         "FIGURES_INTERVAL": _int(environ, "FOLLOWUP_FIGURES_INTERVAL", 10),
+        # Timeline events younger than this wait for the next refresh (late commits).
+        "FIGURES_LAG": _int(environ, "FOLLOWUP_FIGURES_LAG", 30),
         "BATCH_SIZE": _int(environ, "FOLLOWUP_BATCH_SIZE", 200),
         "MAX_QUEUED_BATCHES": _int(environ, "FOLLOWUP_MAX_QUEUED_BATCHES", 20),
         "LEASE_SECONDS": _int(environ, "FOLLOWUP_LEASE_SECONDS", 60),

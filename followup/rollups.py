@@ -4,8 +4,9 @@ difference between the old and the new fact, in the same transaction.
 
 `round_counts` (pure) says what one round counts for; `refresh` reads the timeline
 (CaseEvent ids) since the last refresh and rewrites the facts of the cases it touched;
-`rebuild` starts again from nothing. Events younger than LAG_SECONDS wait for the next
-refresh, so a transaction that took an event id early and committed late is not passed over.
+`rebuild` starts again from nothing. Events younger than the lag (FOLLOWUP_FIGURES_LAG, 30 s)
+wait for the next refresh, so a transaction that took an event id early and committed late
+is not passed over.
 """
 
 from collections import defaultdict

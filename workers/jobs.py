@@ -70,7 +70,7 @@ def refresh_figures() -> int:
     run; the next run goes on where this one stopped)."""
     read = 0
     for _ in range(10):
-        batch = rollups.refresh(utcnow())
+        batch = rollups.refresh(utcnow(), current_app.config["FIGURES_LAG"])
         read += batch
         if batch < rollups.BATCH_EVENTS:
             break
