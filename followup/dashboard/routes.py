@@ -1,12 +1,103 @@
-"""Dashboard: the figures page (being built)."""
+"""Dashboard: the figures page (/dashboard/) and the same figures as JSON
+(/dashboard/figures.json), for the filters in the URL; bad filters are a 422 naming the
+field (a page, or JSON for the JSON endpoint)."""
 
-from flask import render_template_string
+from dataclasses import dataclass
+from datetime import date
+from urllib.parse import urlencode
 
-from followup.dashboard import bp
+from flask import current_app, jsonify, render_template, request, url_for
+
+from followup.dashboard import bp, queries
+from followup.dashboard.filters import PRESETS, FilterError, Filters, parse
+from followup.metrics import SMALL_SAMPLE, Rate
+from followup.models.base import utcnow
+
+
+@dataclass(frozen=True)
+class View:
+    """What a request asks for: its filters and the breakdowns' order."""
+
+    filters: Filters
+    sort: str
+    descending: bool
+
+
+def _view() -> View:
+    filters = parse(request.args, utcnow().date())
+    sort = request.args.get("sort") or "closed"
+    if sort not in queries.SORTS:
+        raise FilterError("sort", f"sort by one of {', '.join(queries.SORTS)}")
+    direction = request.args.get("dir") or ("asc" if sort == "name" else "desc")
+    if direction not in ("asc", "desc"):
+        raise FilterError("dir", "asc or desc")
+    return View(filters, sort, direction == "desc")
+
+
+def drill_down(filters: Filters, metric: str, **changes) -> str:
+    """The link to the list of the cases behind a number."""
+    args = {"metric": metric, **filters.query(**changes)}
+    if "dashboard.cases" in current_app.view_functions:
+        return url_for("dashboard.cases", **args)
+    return url_for("dashboard.index") + "cases?" + urlencode(args)
 
 
 @bp.get("/")
 def index():
-    return render_template_string(
-        '{% extends "admin/layout.html" %}{% block console %}<h1>Dashboard</h1>{% endblock %}'
+    try:
+        view = _view()
+    except FilterError as error:
+        message = f"The filter “{error.field}” could not be read: {error.message}."
+        page = render_template("error.html", title="Filter not understood", message=message)
+        return page, 422
+    return render_template(
+        "dashboard/index.html",
+        filters=view.filters,
+        view=view,
+        figures=queries.figures(view.filters, view.sort, view.descending),
+        options=queries.options(view.filters),
+        presets=PRESETS,
+        period=request.args.get("period", ""),
+        columns=queries.COLUMNS,
+        headlines=queries.HEADLINES,
+        reason_scope=queries.REASON_SCOPE,
+        small_sample=SMALL_SAMPLE,
+        drill=lambda metric, **changes: drill_down(view.filters, metric, **changes),
     )
+
+
+@bp.get("/figures.json")
+def figures_json():
+    try:
+        view = _view()
+    except FilterError as error:
+        body = {"error": "unprocessable_entity", "message": error.message,
+                "fields": [{"field": error.field, "message": error.message}]}  # fmt: skip
+        return jsonify(body), 422
+    figures = queries.figures(view.filters, view.sort, view.descending)
+    body = {
+        "filters": view.filters.query(),
+        "reason_scope": queries.REASON_SCOPE if view.filters.reason else None,
+        "small_sample": SMALL_SAMPLE,
+        **{key: figures[key] for key in ("sums", "previous_sums", "headline", "previous")},
+        "response_by_channel": figures["response_by_channel"],
+        "breakdowns": {name: [row.as_dict() for row in rows]
+                       for name, rows in figures["breakdowns"].items()},
+        "trends": figures["trends"],
+        "funnel": figures["funnel"],
+        "reasons": figures["reasons"],
+    }  # fmt: skip
+    return jsonify(_plain(body))
+
+
+def _plain(value):
+    """Rates as dicts and dates as ISO strings, all the way down (for JSON)."""
+    if isinstance(value, Rate):
+        return value.as_dict()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value

@@ -1,0 +1,32 @@
+// The dashboard's weekly charts, drawn from the trend tables beside them (the tables are
+// the source and stay on the page); without Chart.js (static/vendor) the tables alone show.
+"use strict";
+
+document.addEventListener("DOMContentLoaded", () => {
+  if (typeof window.Chart === "undefined") return;
+  document.querySelectorAll("canvas[data-chart-for]").forEach((canvas) => {
+    const table = document.getElementById(canvas.dataset.chartFor);
+    if (!table) return;
+    const rows = Array.from(table.tBodies[0].rows);
+    const labels = rows.map((row) => row.cells[0].textContent.trim());
+    const values = rows.map((row) => {
+      const raw = row.cells[1].dataset.value;
+      return raw === "" ? null : Math.round(parseFloat(raw) * 1000) / 10;
+    });
+    canvas.hidden = false;
+    new window.Chart(canvas, {
+      type: "line",
+      data: {
+        labels,
+        datasets: [{ label: `${table.dataset.label} (%)`, data: values, spanGaps: true,
+                     borderColor: "#1f5fa8", backgroundColor: "#1f5fa8" }],
+      },
+      options: {
+        animation: false,
+        responsive: true,
+        scales: { y: { min: 0, max: 100, ticks: { callback: (v) => `${v}%` } } },
+        plugins: { legend: { display: false } },
+      },
+    });
+  });
+});

@@ -1,0 +1,214 @@
+"""The figures page and its JSON: figures against values computed here from the rounds,
+breakdowns with small samples flagged, sorting, trends, funnel, reasons, links to the
+cases, who may see it, and bad filters (422 page and JSON)."""
+
+import re
+import statistics
+from collections import Counter
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+
+from followup.extensions import db
+from followup.models import Cadence
+from followup.models.base import utcnow
+from followup.models.figures import COUNTERS, DIMENSIONS, DailyFigure, DailyReason, RoundFact
+
+TODAY = utcnow().date()
+
+
+def round_fact(case_id: int, day: date, team="North", agent="ana", channel="email",
+               cadence="", score: int | None = None, reasons=(), recovered_after=None,
+               **counts) -> RoundFact:  # fmt: skip
+    """One closed round; counts default to a closed, invited, delivered round."""
+    values = dict.fromkeys(COUNTERS, 0) | {"closed": 1, "invited": 1, "delivered": 1}
+    if score is not None:
+        values |= {"responded": 1, "csat_n": 1, "csat_positive": int(score >= 4),
+                   "negative": int(score <= 2)}  # fmt: skip
+    if recovered_after is not None:
+        values |= {"recovered": 1, "recovery_seconds": recovered_after, "checkin_answered": 1}
+    values |= counts
+    closed_at = datetime.combine(day, time(12), UTC)
+    return RoundFact(
+        case_id=case_id, round=1, closed_at=closed_at, day=day, team=team, agent=agent,
+        channel=channel, cadence=cadence, survey_kind="csat", first_score=score,
+        reasons=list(reasons), counts=values,
+        recovered_at=closed_at + timedelta(seconds=recovered_after)
+        if recovered_after is not None else None,
+    )  # fmt: skip
+
+
+def roll_up(facts: list[RoundFact]) -> None:
+    """Store the rounds and their daily sums as the rollups would."""
+    figures: dict[tuple, Counter] = {}
+    reasons: dict[tuple, Counter] = {}
+    for fact in facts:
+        key = (fact.day, *(getattr(fact, d) for d in DIMENSIONS))
+        figures.setdefault(key, Counter()).update(fact.counts)
+        if fact.counts["negative"]:
+            for reason in fact.reasons:
+                reasons.setdefault((*key, reason), Counter()).update(
+                    {"negative": 1, "recovered": fact.counts["recovered"]}
+                )
+    db.session.add_all(facts)
+    for (day, *dims), sums in figures.items():
+        db.session.add(DailyFigure(day=day, **dict(zip(DIMENSIONS, dims, strict=True)), **sums))
+    for (day, *dims, reason), sums in reasons.items():
+        db.session.add(
+            DailyReason(day=day, **dict(zip(DIMENSIONS, dims, strict=True)), reason=reason, **sums)
+        )
+    db.session.commit()
+
+
+@pytest.fixture
+def rounds(app):
+    """40 rounds in the last 30 days (North: 36 by ana, South: 4 by bo), 10 before."""
+    cadence = Cadence(name="Standard follow-up", lineage="lin1")
+    db.session.add(cadence)
+    db.session.commit()
+    facts = []
+    for i in range(36):  # North, this period: scores 5,4,3,2,1 in turn
+        score = 5 - i % 5
+        negative = score <= 2
+        facts.append(round_fact(
+            i + 1, TODAY - timedelta(days=i % 20), cadence="lin1", score=score,
+            reasons=["slow"] if negative and i % 2 else (["rude"] if negative else []),
+            recovered_after=3600 * (1 + i % 3) if negative and i % 3 == 0 else None,
+            gesture=int(negative), gesture_cost_cents=500 if negative else 0,
+            escalated=int(negative and i % 3 != 0), reopened=int(i == 7),
+        ))  # fmt: skip
+    for i in range(4):  # South, this period, all unanswered on SMS
+        facts.append(round_fact(100 + i, TODAY - timedelta(days=i), team="South", agent="bo",
+                                channel="sms"))  # fmt: skip
+    for i in range(10):  # the previous period: all positive
+        facts.append(round_fact(200 + i, TODAY - timedelta(days=35 + i), score=5))
+    roll_up(facts)
+    return facts
+
+
+def expected(facts, team=None, start=TODAY - timedelta(days=29), end=TODAY):
+    chosen = [f for f in facts if start <= f.day <= end and (team is None or f.team == team)]
+    return {c: sum(f.counts[c] for f in chosen) for c in COUNTERS}
+
+
+def figures(client, **args):
+    response = client.get("/dashboard/figures.json", query_string=args)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def test_json_figures_match_the_rounds(as_manager, rounds):
+    sums = expected(rounds)
+    body = figures(as_manager, period="30d")
+    assert body["sums"] == sums
+    head = body["headline"]
+    assert (head["csat"]["numerator"], head["csat"]["denominator"]) == (
+        sums["csat_positive"],
+        sums["csat_n"],
+    )
+    assert head["csat"]["value"] == pytest.approx(sums["csat_positive"] / sums["csat_n"])
+    assert head["response"]["numerator"] == 36 and head["response"]["denominator"] == 40
+    assert head["recovery"]["value"] == pytest.approx(sums["recovered"] / sums["negative"])
+    assert head["escalated"]["numerator"] == sums["escalated"]
+    assert head["reopened"] == {**head["reopened"], "numerator": 1, "denominator": 40}
+    assert head["cost_per_recovered"]["value"] == pytest.approx(
+        sums["gesture_cost_cents"] / 100 / sums["recovered"]
+    )
+    start = TODAY - timedelta(days=29)
+    recovered = [f.counts["recovery_seconds"] for f in rounds
+                 if f.counts["recovered"] and f.day >= start]  # fmt: skip
+    assert head["median_recovery"]["value"] == pytest.approx(statistics.median(recovered))
+    # The previous period: 10 positive answers.
+    assert body["previous"]["csat"]["value"] == 1.0
+    assert body["previous"]["csat"]["denominator"] == 10
+
+
+def test_team_filter_narrows_every_figure(as_manager, rounds):
+    body = figures(as_manager, period="30d", team="South")
+    assert body["sums"] == expected(rounds, team="South")
+    assert body["headline"]["csat"]["value"] is None
+    assert [row["key"] for row in body["breakdowns"]["agent"]] == ["bo"]
+
+
+def test_breakdowns_flag_small_samples_after_ranked_rows(as_manager, rounds):
+    body = figures(as_manager, period="30d", sort="response")
+    teams = body["breakdowns"]["team"]
+    # South's 4 deliveries are a small sample: after North whatever its rate (0% < 100%).
+    assert [row["key"] for row in teams] == ["North", "South"]
+    assert teams[1]["rates"]["response"] == {"numerator": 0, "denominator": 4, "value": 0.0,
+                                             "small_sample": True}  # fmt: skip
+    assert teams[0]["rates"]["response"]["small_sample"] is False
+    assert body["breakdowns"]["cadence"][0]["label"] == "Standard follow-up"
+
+
+def test_funnel_and_reasons(as_manager, rounds):
+    sums = expected(rounds)
+    body = figures(as_manager, period="30d")
+    steps = {step["metric"]: step for step in body["funnel"]}
+    assert steps["negative"]["count"] == sums["negative"]
+    assert steps["negative"]["conversion"]["denominator"] == sums["responded"]
+    assert steps["recovered"]["conversion"]["numerator"] == sums["recovered"]
+    named = Counter(r for f in rounds if f.counts["negative"] and f.day >= TODAY - timedelta(29)
+                    for r in f.reasons)  # fmt: skip
+    got = {row["reason"]: row for row in body["reasons"]}
+    assert {code: row["negative"] for code, row in got.items()} == dict(named)
+    assert all(row["rising"] and row["previous"] == 0 for row in got.values())
+
+
+def test_trends_cover_twelve_weeks_ending_today(as_manager, rounds):
+    trend = figures(as_manager, period="30d")["trends"]
+    assert len(trend) == 12 and trend[-1]["end"] == TODAY.isoformat()
+    this_week = [f for f in rounds if f.day > TODAY - timedelta(days=7)]
+    assert trend[-1]["csat"]["denominator"] == sum(f.counts["csat_n"] for f in this_week)
+    assert sum(week["response"]["denominator"] for week in trend) == 50
+
+
+def test_page_shows_figures_with_denominators_and_links(as_manager, rounds):
+    sums = expected(rounds)
+    response = as_manager.get("/dashboard/?period=30d")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    csat = round(100 * sums["csat_positive"] / sums["csat_n"])
+    assert f">{csat}%</a>" in page
+    assert f">{sums['csat_n']}</a> CSAT answers" in page
+    assert "/dashboard/cases?metric=negative" in page
+    assert "reason=slow" in page
+    assert 'aria-sort="descending"' in page
+    assert "small sample" in page
+    assert re.search(r'<table id="trend-csat"', page)
+
+
+def test_reason_filter_says_what_it_narrows(as_manager, rounds):
+    page = as_manager.get("/dashboard/?period=30d&reason=slow").get_data(as_text=True)
+    assert "narrows the reasons table" in page
+    body = figures(as_manager, period="30d", reason="slow")
+    assert [row["reason"] for row in body["reasons"]] == ["slow"]
+
+
+def test_hostile_reason_code_is_shown_escaped(as_manager, app):
+    roll_up([round_fact(1, TODAY, score=1, reasons=["<script>alert(1)</script>"])])
+    page = as_manager.get("/dashboard/").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+@pytest.mark.parametrize("args, field", [
+    ({"period": "week"}, "period"), ({"from": "2026-13-01", "to": "2026-12-01"}, "from"),
+    ({"survey": "abc"}, "survey"), ({"sort": "drop table"}, "sort"), ({"dir": "up"}, "dir"),
+])  # fmt: skip
+def test_bad_filters_are_422_naming_the_field(as_manager, app, args, field):
+    page = as_manager.get("/dashboard/", query_string=args)
+    assert page.status_code == 422 and f"“{field}”" in page.get_data(as_text=True)
+    body = as_manager.get("/dashboard/figures.json", query_string=args)
+    assert body.status_code == 422 and body.get_json()["fields"][0]["field"] == field
+
+
+def test_empty_dashboard_shows_dashes(as_manager, app):
+    assert as_manager.get("/dashboard/").status_code == 200
+    assert figures(as_manager)["headline"]["csat"]["value"] is None
+
+
+def test_signed_out_users_go_to_sign_in(client, app):
+    for path in ("/dashboard/", "/dashboard/figures.json"):
+        response = client.get(path)
+        assert response.status_code == 302 and "/admin/sign-in" in response.location
