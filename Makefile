@@ -6,13 +6,22 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-postgres test-sqlite bench lint translations
+.PHONY: vendor run test test-postgres test-sqlite bench lint translations
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(MAKE) vendor
 	touch $(STAMP)
+
+# Chart.js for the dashboard's charts, from the npm registry, served by the app itself
+# (the dashboard shows its tables without it).
+VENDOR := followup/static/vendor
+vendor:
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/chart.umd.min.js
 
 run: $(STAMP)
 	$(BIN)/followup run
