@@ -1,1 +1,206 @@
-"""Dashboard: cases (being built)."""
+"""The dashboard's drill-down: the case rounds behind a number (/dashboard/cases?metric=...
+with the dashboard's filters, newest first, 50 a page) and one case's timeline for people
+(/dashboard/cases/<external_id>), built from the API's case document."""
+
+import json
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import abort, make_response, render_template, request
+from sqlalchemy.dialects.postgresql import JSONB
+from werkzeug.datastructures import MultiDict
+
+from followup.admin.audit_log import _page_number as page_number
+from followup.admin.recoveries import when
+from followup.cases import case_document
+from followup.dashboard import bp, filters
+from followup.extensions import db
+from followup.models import Cadence, Case
+from followup.models.base import utcnow
+from followup.models.figures import DailyFigure, RoundFact
+
+# The counters a drill-down can list the rounds of, as the list's heading says them.
+METRICS = {
+    "closed": "closed",
+    "invited": "invited to a survey",
+    "delivered": "whose survey invitation was delivered",
+    "responded": "whose survey was answered",
+    "negative": "whose first answer was negative",
+    "gesture": "given a goodwill gesture",
+    "checkin_answered": "whose recovery check-in was answered",
+    "recovered": "recovered",
+    "escalated": "escalated (still negative)",
+    "reopened": "reopened after closing",
+}
+PAGE_SIZE = 50
+# The drill-down's columns, in order (the list and cases.csv).
+COLUMNS = ("case", "closed at", "team", "agent", "channel", "cadence", "score", "reasons",
+           "outcome")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Drill:
+    """What a drill-down lists: the dashboard's filters and the counter that must be 1."""
+
+    filters: filters.Filters
+    metric: str
+
+
+def unreadable(field: str, message: str):
+    """A 422 page naming the argument that cannot be read."""
+    page = render_template(
+        "error.html", title="That view cannot be shown", message=f"{field}: {message}"
+    )
+    return abort(make_response(page, 422))
+
+
+def read_filters(args: MultiDict) -> filters.Filters:
+    """The dashboard's filters from the URL, else a 422 page naming the field."""
+    try:
+        return filters.parse(args, utcnow().date())
+    except filters.FilterError as error:
+        unreadable(error.field, error.message)
+
+
+def read_drill(args: MultiDict) -> Drill:
+    """The filters and ?metric= (default closed), else a 422 page naming the field."""
+    metric = (args.get("metric") or "closed").strip()
+    if metric not in METRICS:
+        unreadable("metric", f"{metric[:50]!r} is not one of {', '.join(METRICS)}")
+    return Drill(read_filters(args), metric)
+
+
+def names_reason(column, reason: str):
+    """Whether a JSON list column holds this reason code (PostgreSQL or SQLite)."""
+    if db.engine.dialect.name == "postgresql":
+        return sa.cast(column, JSONB).contains([reason])
+    each = sa.func.json_each(column).table_valued("value")
+    return sa.exists(sa.select(1).select_from(each).where(each.c.value == reason))
+
+
+def narrowed(query, chosen: filters.Filters):
+    """The query limited to round facts of the period, dimensions and reason chosen."""
+    query = query.where(RoundFact.day.between(chosen.start, chosen.end))
+    for name, value in chosen.dimensions().items():
+        query = query.where(getattr(RoundFact, name) == value)
+    if chosen.reason:
+        query = query.where(names_reason(RoundFact.reasons, chosen.reason))
+    return query
+
+
+def rounds_query(drill: Drill):
+    """The rounds behind the number, newest first: (RoundFact, case number)."""
+    query = (
+        sa.select(RoundFact, Case.external_id)
+        .join(Case, Case.id == RoundFact.case_id)
+        .where(RoundFact.counts[drill.metric].as_integer() == 1)
+        .order_by(RoundFact.closed_at.desc(), RoundFact.id.desc())
+    )
+    return narrowed(query, drill.filters)
+
+
+def how_many(drill: Drill) -> int:
+    """The rounds behind the number: the daily figures' sum of the counter (a few thousand
+    rows) unless a reason narrows it, then a count of the facts."""
+    if drill.filters.reason:
+        query = narrowed(sa.select(sa.func.count()).select_from(RoundFact), drill.filters).where(
+            RoundFact.counts[drill.metric].as_integer() == 1
+        )
+        return db.session.scalar(query) or 0
+    query = sa.select(sa.func.coalesce(sa.func.sum(getattr(DailyFigure, drill.metric)), 0)).where(
+        DailyFigure.day.between(drill.filters.start, drill.filters.end)
+    )
+    for name, value in drill.filters.dimensions().items():
+        query = query.where(getattr(DailyFigure, name) == value)
+    return int(db.session.scalar(query))
+
+
+def cadence_names() -> dict[str, str]:
+    """Each cadence lineage's current name (its latest version's)."""
+    rows = db.session.execute(sa.select(Cadence.lineage, Cadence.name).order_by(Cadence.version))
+    return dict(rows.all())
+
+
+def outcome(counts: dict) -> str:
+    """What became of a negative round: recovered, escalated or open (else nothing)."""
+    for name in ("recovered", "escalated"):
+        if counts.get(name):
+            return name
+    return "open" if counts.get("negative") else ""
+
+
+def row_values(fact: RoundFact, external_id: str, names: dict[str, str]) -> tuple:
+    """A round's cells in COLUMNS order."""
+    return (
+        external_id,
+        fact.closed_at,
+        fact.team,
+        fact.agent,
+        fact.channel,
+        names.get(fact.cadence, fact.cadence),
+        fact.first_score,
+        ", ".join(map(str, fact.reasons or [])),
+        outcome(fact.counts or {}),
+    )
+
+
+@bp.get("/cases")
+def cases():
+    drill = read_drill(request.args)
+    total = how_many(drill)
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = page_number(request.args.get("page"), pages)
+    found = db.session.execute(
+        rounds_query(drill).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    ).all()
+    names = cadence_names()
+    return render_template(
+        "dashboard/cases.html",
+        drill=drill,
+        label=METRICS[drill.metric],
+        metrics=METRICS,
+        rows=[row_values(fact, external_id, names) for fact, external_id in found],
+        columns=COLUMNS,
+        total=total,
+        page=page,
+        pages=pages,
+        args=drill.filters.query(),
+        when=when,
+    )
+
+
+def readable(value) -> str:
+    """A timeline detail's value as a person reads it."""
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(readable(item) for item in value) or "none"
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def detail_lines(detail: dict | None) -> list[tuple[str, str]]:
+    """A timeline event's detail as (label, text) lines: "reason_codes" reads "reason codes"."""
+    return [(key.replace("_", " "), readable(value)) for key, value in (detail or {}).items()]
+
+
+@bp.get("/cases/<path:external_id>")
+def case(external_id: str):
+    found = db.session.scalar(sa.select(Case).where(Case.external_id == external_id[:200]))
+    if found is None:
+        abort(404)
+    document = case_document(found)
+    rounds = sorted(
+        {m["round"] for m in document["messages"]} | {r["round"] for r in document["responses"]}
+    )
+    return render_template(
+        "dashboard/case.html",
+        doc=document,
+        rounds=rounds,
+        when=when,
+        detail_lines=detail_lines,
+        readable=readable,
+    )
