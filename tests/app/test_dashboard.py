@@ -8,11 +8,14 @@ from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from followup.extensions import db
-from followup.models import Cadence
+from followup.models import Cadence, Gesture, Recovery, Response
 from followup.models.base import utcnow
 from followup.models.figures import COUNTERS, DIMENSIONS, DailyFigure, DailyReason, RoundFact
+from tests.app.test_rollups import four_rounds, refresh_all  # noqa: F401  (a fixture)
+from tests.conftest import sign_in
 
 TODAY = utcnow().date()
 
@@ -212,3 +215,46 @@ def test_signed_out_users_go_to_sign_in(client, app):
     for path in ("/dashboard/", "/dashboard/figures.json"):
         response = client.get(path)
         assert response.status_code == 302 and "/admin/sign-in" in response.location
+
+
+def test_figures_from_the_real_paths_match_the_raw_rows(four_rounds, users):  # noqa: F811
+    """Cases closed through the API, surveyed through the outbox, answered on the survey
+    page and recovered (or not) by the recovery loop; the rollups refreshed; the figures
+    against counts made here from the raw rows."""
+    refresh_all()
+    first = {}  # each round's first cadence answer
+    for response in db.session.scalars(
+        sa.select(Response).where(Response.recovery_id.is_(None)).order_by(Response.id)
+    ):
+        first.setdefault(response.case_id, response)
+    scores = [r.score for r in first.values()]
+    costs = db.session.scalars(sa.select(Gesture.cost_cents)).all()
+    recoveries = db.session.scalars(sa.select(Recovery)).all()
+    recovered = [r for r in recoveries if r.status == "recovered"]
+    negative = sum(s <= 2 for s in scores)
+    assert sign_in(four_rounds, "manager@example.com").status_code == 303
+
+    body = figures(four_rounds, period="7d")
+    head = body["headline"]
+    assert head["csat"] | {"value": None} == {
+        "numerator": sum(s >= 4 for s in scores), "denominator": len(scores), "value": None,
+        "small_sample": True, "metric": "responded", "of": "responded",
+    }  # fmt: skip
+    assert (head["response"]["numerator"], head["response"]["denominator"]) == (len(first), 4)
+    assert (head["recovery"]["numerator"], head["recovery"]["denominator"]) == (
+        len(recovered), negative
+    )  # fmt: skip
+    assert head["cost_per_recovered"]["value"] == pytest.approx(sum(costs) / 100 / len(recovered))
+    [only] = recovered
+    assert head["median_recovery"]["value"] == pytest.approx(
+        (only.outcome_at - only.started_at).total_seconds(), abs=1
+    )
+    billing = {row["key"]: row for row in body["breakdowns"]["team"]}["Billing"]
+    assert billing["counts"]["closed"] == 2 and billing["counts"]["recovered"] == 1
+    assert {row["reason"]: row["negative"] for row in body["reasons"]} == {
+        "slow": 2, "not_solved": 1
+    }  # fmt: skip
+
+    page = four_rounds.get("/dashboard/?period=7d&team=Billing").get_data(as_text=True)
+    assert ">1</a> of <a" in page  # Billing: 1 recovered of its 1 negative answer
+    assert "Sam Rivera" in page and "Lee Chen" not in page.split('id="by-agent"')[1]
