@@ -3,11 +3,22 @@ per customer) and the experiment figures the dashboard shows (response and recov
 per variant with their 95% intervals and a plain verdict)."""
 
 import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from followup.extensions import db
+from followup.metrics import Comparison, Rate, compare, wilson
 from followup.models import Cadence
+from followup.models.figures import RoundFact
+
+if TYPE_CHECKING:  # the dashboard package imports the console, which imports the cases
+    from followup.dashboard.filters import Filters
+
+# The counters the figures add up (besides "closed", the variant's cases).
+COUNTED = ("delivered", "responded", "negative", "recovered")
 
 
 def variant_for(customer_id: int, experiment: str, share: int) -> str:
@@ -56,3 +67,116 @@ def assign(cadence: Cadence, customer_id: int) -> tuple[Cadence, str | None, str
         return cadence, None, None
     variant = variant_for(customer_id, cadence.lineage, cadence.experiment_share)
     return (other if variant == "B" else cadence), cadence.lineage, variant
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One variant's rate with its Wilson 95% interval (None without a denominator)."""
+
+    rate: Rate
+    interval: tuple[float, float] | None
+
+    @property
+    def text(self) -> str:
+        """Like "41% (35-47%) of 250"; "no data yet (0)" without a denominator."""
+        if self.interval is None:
+            return "no data yet (0)"
+        low, high = self.interval
+        return f"{self.rate.value:.0%} ({low * 100:.0f}-{high:.0%}) of {self.rate.denominator:,}"
+
+
+@dataclass(frozen=True)
+class Variant:
+    label: str  # "A" or "B"
+    cadence: Cadence | None  # its current version
+    cases: int  # rounds closed in the experiment
+    response: Measure  # responded / delivered
+    recovery: Measure  # recovered / negative
+
+
+@dataclass(frozen=True)
+class Experiment:
+    a: Cadence  # the cadence running it (current version)
+    b: Cadence | None  # the cadence it tries (current version)
+    share: int  # percent of customers sent to B
+    since: datetime  # when the current version chain started trying this B
+    variants: tuple[Variant, Variant]
+    response_verdict: Comparison
+    recovery_verdict: Comparison
+
+    @property
+    def paused(self) -> bool:
+        return self.b is None or self.b.archived_at is not None or self.a.archived_at is not None
+
+
+def experiments(filters: "Filters | None" = None) -> list[Experiment]:
+    """Every close cadence whose current version runs an experiment, with the figures of the
+    rounds closed since it started trying its current B: per variant the response rate
+    (responded / delivered invitations) and the recovery rate (recovered / negative first
+    answers), each with its Wilson 95% interval, and a verdict per metric
+    (followup.metrics.compare). `filters` narrows the rounds to a period (by the day they
+    closed) and to a team, agent, channel or survey."""
+    running = db.session.scalars(
+        sa.select(Cadence)
+        .where(
+            Cadence.purpose == "close",
+            Cadence.superseded_at.is_(None),
+            Cadence.experiment_lineage.is_not(None),
+        )
+        .order_by(Cadence.position, Cadence.id)
+    )
+    return [_experiment(a, filters) for a in running]
+
+
+def _since(a: Cadence) -> datetime:
+    """When the run of A's versions trying its current B began."""
+    since = a.created_at
+    for version in db.session.scalars(
+        sa.select(Cadence).where(Cadence.lineage == a.lineage).order_by(Cadence.version.desc())
+    ):
+        if version.experiment_lineage != a.experiment_lineage:
+            break
+        since = version.created_at
+    return since
+
+
+def _experiment(a: Cadence, filters: "Filters | None") -> Experiment:
+    b = current_version(a.experiment_lineage)
+    since = _since(a)
+    query = sa.select(RoundFact.variant, RoundFact.counts).where(
+        RoundFact.experiment == a.lineage,
+        RoundFact.variant.in_(("A", "B")),
+        RoundFact.closed_at >= since,
+    )
+    if filters is not None:
+        query = query.where(RoundFact.day >= filters.start, RoundFact.day <= filters.end)
+        for name, value in filters.dimensions().items():
+            if name != "cadence":
+                query = query.where(getattr(RoundFact, name) == value)
+    totals = {label: dict.fromkeys(("closed", *COUNTED), 0) for label in ("A", "B")}
+    for variant, counts in db.session.execute(query):
+        for name in totals[variant]:
+            totals[variant][name] += (counts or {}).get(name, 0)
+    variants = tuple(
+        Variant(
+            label=label,
+            cadence=cadence,
+            cases=totals[label]["closed"],
+            response=_measure(totals[label]["responded"], totals[label]["delivered"]),
+            recovery=_measure(totals[label]["recovered"], totals[label]["negative"]),
+        )
+        for label, cadence in (("A", a), ("B", b))
+    )
+    names = [f"{v.label} ({v.cadence.name})" if v.cadence else v.label for v in variants]
+    va, vb = variants
+    return Experiment(
+        a=a, b=b, share=a.experiment_share, since=since, variants=variants,
+        response_verdict=compare(va.response.rate, vb.response.rate, *names, "survey responses"),
+        recovery_verdict=compare(va.recovery.rate, vb.recovery.rate, *names,
+                                 "recovered customers"),
+    )  # fmt: skip
+
+
+def _measure(numerator: int, denominator: int) -> Measure:
+    rate = Rate(numerator, denominator)
+    return Measure(rate, wilson(rate))

@@ -4,6 +4,8 @@ for B's customers, and the experiments page shows each variant's rates, interval
 verdict."""
 
 import html
+import re
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -11,7 +13,14 @@ import sqlalchemy as sa
 from followup.experiments import variant_for
 from followup.extensions import db
 from followup.models import Cadence, CadenceStep, Case, Message
+from followup.models.base import utcnow
+from followup.models.figures import RoundFact
 from tests.app.test_admin_cadences import cadence_form, close, current
+from tests.app.test_outbox import close as outbox_close
+from tests.app.test_outbox import sweep_and_dispatch
+from tests.app.test_recovery import answer_on_page, survey_token
+from tests.app.test_rollups import refresh_all
+from tests.conftest import csrf_token, sign_in
 
 
 def set_up_experiment(client, b_name="Demo", share="50", **fields):
@@ -83,7 +92,7 @@ def test_b_must_be_another_cadence_that_runs_no_experiment(as_lead, seeded):
 
 def test_a_manager_cannot_set_up_an_experiment(as_manager, seeded):
     standard = current("Standard")
-    data = {"csrf_token": _token(as_manager, "/admin/cadences"), "name": "Standard",
+    data = {"csrf_token": csrf_token(as_manager, "/admin/cadences"), "name": "Standard",
             "experiment_b": current("Demo").lineage}  # fmt: skip
     response = as_manager.post(f"/admin/cadences/{standard.id}/edit", data=data)
     assert response.status_code == 403
@@ -144,7 +153,7 @@ def test_a_named_cadence_or_an_archived_b_runs_no_experiment(as_lead, client, se
     demo = current("Demo")
     archive = as_lead.post(
         f"/admin/cadences/{demo.id}/archive",
-        data={"csrf_token": _token(as_lead, f"/admin/cadences/{demo.id}")},
+        data={"csrf_token": csrf_token(as_lead, f"/admin/cadences/{demo.id}")},
     )
     assert archive.status_code == 303
     paused = close(as_lead, auth, "P-1", tags=["billing"])
@@ -155,7 +164,129 @@ def test_a_named_cadence_or_an_archived_b_runs_no_experiment(as_lead, client, se
     assert "99% of customers get" in page and "archived: paused" in page
 
 
-def _token(client, path):
-    from tests.conftest import csrf_token
+# The experiments page.
 
-    return csrf_token(client, path)
+
+def fact(case_id, variant, experiment, closed_at, **counts):
+    """A closed round's fact row, as the rollups would write it."""
+    db.session.add(RoundFact(case_id=case_id, round=1, closed_at=closed_at,
+                             day=closed_at.date(), variant=variant, experiment=experiment,
+                             counts={"closed": 1, **counts}))  # fmt: skip
+
+
+def rounds(variant, experiment, how_many, start=0, at=None, **counts_for):
+    """`how_many` rounds of one variant; counts_for: counter -> how many of them count 1."""
+    at = at or utcnow()
+    for n in range(how_many):
+        counts = {name: int(n < k) for name, k in counts_for.items()}
+        fact(start + n, variant, experiment, at, **counts)
+
+
+def rows(page: str) -> list[str]:
+    """The text of each table row and verdict, tags dropped, spaces squeezed."""
+    found = re.findall(
+        r"<tr>\s*(<th scope=\"row\">.*?)</tr>|<dd class=\"verdict\">(.*?)</dd>", page, re.S
+    )
+    return [" ".join(re.sub(r"<[^>]+>", " ", "".join(parts)).split()) for parts in found]
+
+
+def test_a_clear_difference_and_one_that_needs_more_data(as_lead, client, seeded, users):
+    assert set_up_experiment(as_lead, share="40").status_code == 303
+    a = current("Billing follow-up").lineage
+    # Responses: 30 of 100 (A) against 60 of 100 (B). Recoveries: 10 of 40 against 12 of 40.
+    rounds("A", a, 100, delivered=100, responded=30, negative=40, recovered=10)
+    rounds("B", a, 100, start=1000, delivered=100, responded=60, negative=40, recovered=12)
+    # Rounds outside the experiment: another experiment, no variant, before it started.
+    rounds("B", "other-lineage", 50, start=2000, delivered=50, responded=50)
+    rounds("", "", 50, start=3000, delivered=50)
+    rounds("A", a, 50, start=4000, at=utcnow() - timedelta(days=1), delivered=50)
+    db.session.commit()
+    sign_in(client, users["manager"].email)
+
+    page = client.get("/dashboard/experiments").get_data(as_text=True)
+    assert "Billing follow-up</a> vs <a" in page and "40% of customers get B, since" in page
+    assert rows(page) == [
+        "A Billing follow-up 100 30% (22-40%) of 100 30 responded 25% (14-40%) of 40 10 recovered",
+        "B Demo 100 60% (50-69%) of 100 60 responded 30% (18-45%) of 40 12 recovered",
+        "B (Demo) has more survey responses (60% vs 30%), 95% confidence",
+        "not enough data yet: about 2422 more cases needed",
+    ]
+
+
+def test_too_little_data_says_how_many_more_cases(as_manager, seeded):
+    standard, demo = current("Standard"), current("Demo")
+    standard.experiment_lineage = demo.lineage
+    db.session.commit()
+    rounds("A", standard.lineage, 5, delivered=5, responded=2, negative=1)
+    rounds("B", standard.lineage, 4, start=100, delivered=4, responded=1)
+    db.session.commit()
+    page = as_manager.get("/dashboard/experiments").get_data(as_text=True)
+    assert rows(page) == [
+        "A Standard 5 40% (12-77%) of 5 small sample 2 responded 0% (0-79%) of 1 small sample "
+        "0 recovered",
+        "B Demo 4 25% (5-70%) of 4 small sample 1 responded no data yet (0) small sample "
+        "0 recovered",
+        "not enough data yet: about 295 more cases needed",
+        "not enough data yet: about 59 more cases needed",  # 29 more negative in A, 30 in B
+    ]
+
+
+def test_no_experiment_and_bad_filters(as_manager, seeded):
+    page = as_manager.get("/dashboard/experiments")
+    assert page.status_code == 200 and "No experiment is running" in page.get_data(as_text=True)
+    bad = as_manager.get("/dashboard/experiments?from=yesterday&to=2026-01-01")
+    assert bad.status_code == 422 and "from" in bad.get_data(as_text=True)
+    assert as_manager.get("/dashboard/experiments?period=2d").status_code == 422
+
+
+def test_a_period_narrows_the_rounds(as_manager, seeded):
+    standard, demo = current("Standard"), current("Demo")
+    standard.experiment_lineage = demo.lineage
+    db.session.commit()
+    rounds("A", standard.lineage, 3, delivered=3, responded=3)
+    rounds("A", standard.lineage, 2, start=10, at=utcnow() + timedelta(days=20), delivered=2)
+    db.session.commit()
+    everything = rows(as_manager.get("/dashboard/experiments").get_data(as_text=True))
+    assert everything[0].startswith("A Standard 5 60% (23-88%) of 5")
+    today = utcnow().date().isoformat()
+    page = as_manager.get(f"/dashboard/experiments?from={today}&to={today}")
+    assert rows(page.get_data(as_text=True))[0].startswith("A Standard 3 100% (44-100%) of 3")
+    assert f"Rounds closed {today} to {today}" in page.get_data(as_text=True)
+
+
+def test_the_page_counts_what_the_rollups_derive_from_closed_and_answered_cases(
+    app, as_lead, client, seeded
+):
+    """End to end: cases closed through the API, surveys sent and answered (A customers
+    unhappy, B customers happy), the rollups refreshed; the page counts them."""
+    assert set_up_experiment(as_lead).status_code == 303
+    lineage = current("Billing follow-up").lineage
+    emails = {}
+    for n in range(8):
+        email = f"exp-{n}@example.com"
+        body = {"external_id": f"E-{n}", "tags": ["billing"], "customer": {"email": email}}
+        assert outbox_close(client, seeded["auth"], body).status_code == 202
+        emails[email] = db.session.scalar(
+            sa.select(Case.variant).where(Case.external_id == f"E-{n}")
+        )
+    assert set(emails.values()) == {"A", "B"}
+    sweep_and_dispatch(at=utcnow() + timedelta(hours=25))
+    for email, variant in emails.items():
+        token = survey_token(app, email)
+        assert answer_on_page(client, token, 1 if variant == "A" else 5).status_code == 303
+    refresh_all()
+    page = as_lead.get("/dashboard/experiments").get_data(as_text=True)
+    n_a = sum(v == "A" for v in emails.values())
+    n_b = len(emails) - n_a
+    a_row, b_row, *_ = rows(page)
+    # A: every delivered invitation answered, every answer negative, none recovered yet.
+    assert re.fullmatch(rf"A Billing follow-up {n_a} 100% \(\d+-100%\) of {n_a} small sample "
+                        rf"{n_a} responded 0% \(0-\d+%\) of {n_a} small sample 0 recovered",
+                        a_row), a_row  # fmt: skip
+    # B: every invitation answered, happily: no negative answer to recover.
+    assert re.fullmatch(
+        rf"B Demo {n_b} 100% \(\d+-100%\) of {n_b} small sample {n_b} "
+        r"responded no data yet \(0\) small sample 0 recovered",
+        b_row,
+    ), b_row
+    assert {fact.experiment for fact in db.session.scalars(sa.select(RoundFact))} == {lineage}
