@@ -1,9 +1,10 @@
 """The variant a customer gets in an experiment: sticky, split close to the share, and
-independent between experiments."""
+independent between experiments; a variant's rate as the page writes it."""
 
 import pytest
 
-from followup.experiments import variant_for
+from followup.experiments import Measure, variant_for
+from followup.metrics import Rate, wilson
 
 
 def test_the_same_customer_always_gets_the_same_variant():
@@ -35,3 +36,13 @@ def test_each_experiment_splits_customers_afresh():
     two = [variant_for(customer, "lineage-b", 50) for customer in range(1000)]
     same = sum(x == y for x, y in zip(one, two, strict=True))
     assert 400 < same < 600
+
+
+@pytest.mark.parametrize(
+    ("numerator", "denominator", "text"),
+    [(30, 100, "30% (22-40%) of 100"), (0, 3, "0% (0-56%) of 3"), (3, 3, "100% (44-100%) of 3"),
+     (410, 1000, "41% (38-44%) of 1,000"), (0, 0, "no data yet (0)")],
+)  # fmt: skip
+def test_a_rate_reads_with_its_interval_and_denominator(numerator, denominator, text):
+    rate = Rate(numerator, denominator)
+    assert Measure(rate, wilson(rate)).text == text
