@@ -13,9 +13,9 @@ from werkzeug.datastructures import MultiDict
 from followup.admin.audit_log import _page_number as page_number
 from followup.admin.recoveries import when
 from followup.cases import case_document
-from followup.dashboard import bp, filters
+from followup.dashboard import bp, filters, queries
 from followup.extensions import db
-from followup.models import Cadence, Case
+from followup.models import Case
 from followup.models.base import utcnow
 from followup.models.figures import DailyFigure, RoundFact
 
@@ -115,12 +115,6 @@ def how_many(drill: Drill) -> int:
     return int(db.session.scalar(query))
 
 
-def cadence_names() -> dict[str, str]:
-    """Each cadence lineage's current name (its latest version's)."""
-    rows = db.session.execute(sa.select(Cadence.lineage, Cadence.name).order_by(Cadence.version))
-    return dict(rows.all())
-
-
 def outcome(counts: dict) -> str:
     """What became of a negative round: recovered, escalated or open (else nothing)."""
     for name in ("recovered", "escalated"):
@@ -153,7 +147,7 @@ def cases():
     found = db.session.execute(
         rounds_query(drill).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
     ).all()
-    names = cadence_names()
+    names = queries.cadence_names({fact.cadence for fact, _ in found})
     return render_template(
         "dashboard/cases.html",
         drill=drill,

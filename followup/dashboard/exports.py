@@ -1,7 +1,9 @@
 """The dashboard's CSV exports, streamed so a year of data never sits in memory: the answers
-(/dashboard/export/answers.csv) and the cases behind a number (/dashboard/export/cases.csv),
-with the dashboard's filters. Rows are read in chunks (a server-side cursor on PostgreSQL);
-a cell a spreadsheet would run as a formula gets a leading apostrophe."""
+(/dashboard/export/answers.csv), the cases behind a number (/dashboard/export/cases.csv) and
+the figures page's tables (/dashboard/export/<agent|team|channel|cadence|reason|trends>.csv,
+from its queries), with the dashboard's filters. Rows are read in chunks (a server-side
+cursor on PostgreSQL); a cell a spreadsheet would run as a formula gets a leading
+apostrophe."""
 
 import csv
 import io
@@ -10,20 +12,22 @@ from collections.abc import Generator, Iterable, Iterator
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import Response, request, stream_with_context
+from flask import Response, abort, request, stream_with_context
 
-from followup.dashboard import bp
+from followup.dashboard import bp, queries, routes
 from followup.dashboard.cases import (
     COLUMNS,
-    cadence_names,
     narrowed,
     read_drill,
     read_filters,
     rounds_query,
     row_values,
+    unreadable,
 )
+from followup.dashboard.filters import FilterError
 from followup.extensions import db
-from followup.models import Case, Survey
+from followup.metrics import Rate
+from followup.models import Cadence, Case, Survey
 from followup.models.figures import RoundFact
 from followup.models.surveys import Response as Answer
 from surveys.responses import verdict
@@ -33,6 +37,9 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ANSWER_COLUMNS = ("case", "round", "closed at", "team", "agent", "channel", "cadence", "survey",
                   "score", "verdict", "comment", "reasons", "extra answers", "answered at",
                   "answered by", "recovery check-in")  # fmt: skip
+
+
+TABLES = (*queries.BREAKDOWNS, "reason", "trends")
 
 
 def cell(value) -> str | int:
@@ -94,7 +101,7 @@ def _name(kind: str, start, end, extra: str = "") -> str:
 @bp.get("/export/cases.csv")
 def export_cases():
     drill = read_drill(request.args)
-    names = cadence_names()
+    names = queries.cadence_names(db.session.scalars(sa.select(Cadence.lineage).distinct()))
 
     def shape(fact: RoundFact, external_id: str) -> tuple:
         return row_values(fact, external_id, names)
@@ -106,7 +113,7 @@ def export_cases():
 @bp.get("/export/answers.csv")
 def export_answers():
     chosen = read_filters(request.args)
-    names = cadence_names()
+    names = queries.cadence_names(db.session.scalars(sa.select(Cadence.lineage).distinct()))
     surveys = {survey.id: survey for survey in db.session.scalars(sa.select(Survey))}
     query = narrowed(
         sa.select(Answer, RoundFact, Case.external_id)
@@ -139,3 +146,67 @@ def export_answers():
 
     lines = csv_lines(ANSWER_COLUMNS, in_chunks(query, shape))
     return streamed(_name("answers", chosen.start, chosen.end), lines)
+
+
+def rate_cells(rate: Rate) -> tuple:
+    """A rate as its percentage (one decimal; empty without a denominator), numerator,
+    denominator and whether the sample is too small to rank."""
+    percent = "" if rate.value is None else round(100 * rate.value, 1)
+    return percent, rate.numerator, rate.denominator, rate.small
+
+
+def rate_header(label: str, numerator: str, denominator: str) -> tuple:
+    return f"{label} %", f"{label}: {numerator}", f"{label}: {denominator}", f"{label}: small"
+
+
+def table_rows(table: str, view: routes.View) -> tuple[tuple, Iterator[tuple]]:
+    """A figures table's header and rows, in the page's order."""
+    chosen = view.filters
+    if table == "trends":
+        rates = (("CSAT", "csat_positive", "csat_n", "csat"),
+                 ("Response rate", "responded", "delivered", "response"),
+                 ("Recovery rate", "recovered", "negative", "recovery"))  # fmt: skip
+        header = ("week from", "week to", *(h for r in rates for h in rate_header(*r[:3])))
+        rows = (
+            (week["start"], week["end"], *(c for r in rates for c in rate_cells(week[r[3]])))
+            for week in queries.trends(chosen)
+        )
+        return header, rows
+    if table == "reason":
+        header = ("reason", "label", "negative", "previous period", "rising",
+                  *rate_header("Recovery rate", "recovered", "negative"))  # fmt: skip
+        rows = (
+            (
+                r["reason"],
+                r["label"],
+                r["negative"],
+                r["previous"],
+                r["rising"],
+                *rate_cells(r["recovery"]),
+            )  # fmt: skip
+            for r in queries.reasons(chosen, view.sort, view.descending)
+        )
+        return header, rows
+    columns = queries.COLUMNS.values()
+    header = (table, "closed", *(h for column in columns for h in rate_header(*column)))
+    rows = (
+        (
+            row.label,
+            row.counts["closed"],
+            *(c for k in queries.COLUMNS for c in rate_cells(row.rates[k])),
+        )
+        for row in queries.breakdown(chosen, table, view.sort, view.descending)
+    )
+    return header, rows
+
+
+@bp.get("/export/<table>.csv")
+def export_table(table: str):
+    if table not in TABLES:
+        abort(404)
+    try:
+        view = routes._view()
+    except FilterError as error:
+        unreadable(error.field, error.message)
+    header, rows = table_rows(table, view)
+    return streamed(_name(table, view.filters.start, view.filters.end), csv_lines(header, rows))

@@ -14,7 +14,7 @@ from followup.models import Cadence, Case, Customer, SurveyInvitation
 from followup.models.base import utcnow
 from followup.models.figures import COUNTERS, DIMENSIONS, DailyFigure, RoundFact
 from surveys.responses import record_response
-from tests.app.test_outbox import close, sweep_and_dispatch
+from tests.app.test_outbox import CASE, close, sweep_and_dispatch
 
 HOSTILE = '<script>alert(1)</script> =HYPERLINK("http://x") never came'
 
@@ -168,9 +168,10 @@ def test_the_cadence_column_shows_the_lineages_current_name(as_manager, app, see
     assert case_links(page) == ["C-1"] and f"<td>{cadence.name}</td>" in page
 
 
-def answered_case(client, auth, comment: str = HOSTILE, score: int = 1) -> Case:
-    """Case O-1 closed through the API, its survey sent (dev channel) and answered."""
-    assert close(client, auth).status_code == 202
+def answered_case(client, auth, comment: str = HOSTILE, score: int = 1, team=None) -> Case:
+    """Case O-1 (of a team) closed through the API, its survey sent (dev channel) and
+    answered with the reason "slow"."""
+    assert close(client, auth, {**CASE, "team": team}).status_code == 202
     sweep_and_dispatch()
     sweep_and_dispatch(at=utcnow() + timedelta(hours=24, minutes=1))
     invitation = db.session.scalar(sa.select(SurveyInvitation))

@@ -4,11 +4,12 @@ so many rows export whole; bad filters are a 422 naming the field."""
 
 import csv
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from followup import rollups
 from followup.extensions import db
 from followup.models import Customer, Message, Response, Survey, SurveyInvitation
 from followup.models.base import utcnow
@@ -23,10 +24,9 @@ def parsed(response) -> list[dict]:
 
 
 def test_answers_export_one_row_per_answer_with_formulas_neutralised(as_manager, seeded):
-    case = answered_case(as_manager, seeded["auth"], comment='=HYPERLINK("http://x") <b>late')
-    add_facts([case.id], ago=timedelta(seconds=30), negative=1, responded=1, first_score=1,
-              team="+Billing", agent="Sam Rivera", channel="email", reasons=["slow"])  # fmt: skip
-    db.session.commit()
+    answered_case(as_manager, seeded["auth"], comment='=HYPERLINK("http://x") <b>late',
+                  team="+Billing")  # fmt: skip
+    rollups.refresh(utcnow(), lag_seconds=0)
     response = as_manager.get("/dashboard/export/answers.csv?period=7d")
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
@@ -39,7 +39,8 @@ def test_answers_export_one_row_per_answer_with_formulas_neutralised(as_manager,
     assert row["team"] == "'+Billing" and row["agent"] == "Sam Rivera"
     assert row["extra answers"] == '{"make_right": "<i>call</i> me"}'
     assert row["answered by"] == "web" and row["recovery check-in"] == "no"
-    assert row["closed at"].startswith(str(utcnow().date() - timedelta(days=0))[:4])
+    assert row["channel"] == "sms" and row["cadence"] == "Standard"
+    assert datetime.fromisoformat(row["closed at"]).date() == utcnow().date()
     # Another team's view has no answers; a header still.
     other = as_manager.get("/dashboard/export/answers.csv?team=Support").get_data(as_text=True)
     assert other.splitlines() == [",".join(next(csv.reader([other.splitlines()[0]])))]
@@ -126,3 +127,44 @@ def test_many_rows_export_streamed_and_whole(app, as_manager, many_answers):
     cases = parsed(as_manager.get("/dashboard/export/cases.csv?metric=negative&period=7d"))
     assert len(cases) == MANY and cases[0]["case"] == f"M-{MANY}"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(RoundFact)) == MANY
+
+
+def test_the_figures_tables_export_with_rates_beside_their_counts(as_manager, seeded):
+    answered_case(as_manager, seeded["auth"], team="Billing")
+    rollups.refresh(utcnow(), lag_seconds=0)
+    [team] = parsed(as_manager.get("/dashboard/export/team.csv"))
+    assert team["team"] == "Billing" and team["closed"] == "1"
+    assert (team["Negative %"], team["Negative: negative"], team["Negative: responded"]) == (
+        "100.0",
+        "1",
+        "1",
+    )
+    assert team["Recovery rate %"] == "0.0" and team["Recovery rate: small"] == "yes"
+    [cadence] = parsed(as_manager.get("/dashboard/export/cadence.csv"))
+    assert cadence["cadence"] == "Standard"
+    [agent] = parsed(as_manager.get("/dashboard/export/agent.csv?sort=name&dir=asc"))
+    assert agent["closed"] == "1"
+    [reason] = parsed(as_manager.get("/dashboard/export/reason.csv"))
+    assert (reason["reason"], reason["label"], reason["negative"]) == (
+        "slow",
+        "It took too long",
+        "1",
+    )
+    assert reason["rising"] == "yes"
+    weeks = parsed(as_manager.get("/dashboard/export/trends.csv"))
+    assert len(weeks) == 12 and weeks[-1]["week to"] == str(utcnow().date())
+    assert weeks[-1]["CSAT: csat_n"] == "1" and weeks[-1]["CSAT %"] == "0.0"
+    assert weeks[0]["CSAT %"] == "" and weeks[0]["CSAT: csat_n"] == "0"
+    response = as_manager.get("/dashboard/export/channel.csv?team=Nobody")
+    assert response.get_data(as_text=True).startswith("channel,closed,Response rate %")
+    assert 'filename="channel-' in response.headers["Content-Disposition"]
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "text"),
+    [("variant.csv", 404, "Page not found"), ("team.csv?sort=cost", 422, "sort: "),
+     ("trends.csv?dir=up", 422, "dir: "), ("reason.csv?period=x", 422, "period: ")],
+)  # fmt: skip
+def test_an_unknown_table_or_bad_view_is_refused(as_manager, path, status, text):
+    response = as_manager.get(f"/dashboard/export/{path}")
+    assert response.status_code == status and text in response.get_data(as_text=True)
