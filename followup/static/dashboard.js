@@ -1,20 +1,21 @@
 // The dashboard's weekly charts, drawn from the trend tables beside them (the tables are
-// the source and stay on the page); without Chart.js (static/vendor) the tables alone show.
+// the source and stay on the page, folded); without Chart.js (static/vendor) the tables
+// alone show.
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
   if (typeof window.Chart === "undefined") return;
-  document.querySelectorAll("canvas[data-chart-for]").forEach((canvas) => {
-    const table = document.getElementById(canvas.dataset.chartFor);
+  document.querySelectorAll("[data-chart-for]").forEach((box) => {
+    const table = document.getElementById(box.dataset.chartFor);
     if (!table) return;
     const rows = Array.from(table.tBodies[0].rows);
-    const labels = rows.map((row) => row.cells[0].textContent.trim());
+    const labels = rows.map((row) => row.cells[0].dataset.week.slice(5)); // the week's end, MM-DD
     const values = rows.map((row) => {
       const raw = row.cells[1].dataset.value;
       return raw === "" ? null : Math.round(parseFloat(raw) * 1000) / 10;
     });
-    canvas.hidden = false;
-    new window.Chart(canvas, {
+    box.hidden = false;
+    new window.Chart(box.querySelector("canvas"), {
       type: "line",
       data: {
         labels,
@@ -23,10 +24,12 @@ document.addEventListener("DOMContentLoaded", () => {
       },
       options: {
         animation: false,
-        responsive: true,
+        maintainAspectRatio: false,
         scales: { y: { min: 0, max: 100, ticks: { callback: (v) => `${v}%` } } },
         plugins: { legend: { display: false } },
       },
     });
+    const details = box.parentElement.querySelector("details");
+    if (details) details.open = false; // the table stays, folded under the chart
   });
 });
