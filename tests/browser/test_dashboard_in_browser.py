@@ -48,3 +48,17 @@ def test_manager_filters_follows_a_number_and_reads_the_charts(
     with page.expect_navigation() as navigation:
         link.click()
     assert navigation.value.status == 200 and "metric=closed" in page.url
+
+
+def test_without_chart_js_the_trend_tables_show(users, rounds, live_server, page):  # noqa: F811
+    page.route("**/static/vendor/chart.umd.min.js", lambda route: route.fulfill(status=404))
+    page.goto(f"{live_server}/admin/sign-in")
+    page.get_by_label("Email").fill("manager@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
+    page.goto(f"{live_server}/dashboard/?period=30d")
+    assert page.locator("[data-chart-for]:not([hidden])").count() == 0
+    assert page.locator("#trend-csat").is_visible()
+    this_week = page.locator("#trend-response tbody tr").last.locator("td").first
+    assert this_week.inner_text() == "78%"  # 14 of the last 7 days' 18 deliveries answered
