@@ -54,7 +54,7 @@ import psycopg
 import sqlalchemy as sa
 
 from bench.drain import PG_ADMIN_URL, BenchError, fresh_database, postgres_version
-from bench.generate import generate, prepare, rollups_from_facts
+from bench.generate import generate, prepare, rollup_contents, rollups_from_facts
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -198,25 +198,6 @@ def _rollup_rows(app) -> dict[str, int]:
     return found
 
 
-def _snapshot(app) -> list[tuple]:
-    """Every rollup row's dimensions and counters (to compare two ways of making them)."""
-    from followup.extensions import db
-
-    with app.app_context():
-        figures = db.session.execute(sa.text(
-            "SELECT day, team, agent, channel, cadence, variant, survey_id, closed, invited, "
-            "delivered, responded, csat_n, csat_positive, nps_n, nps_promoters, nps_detractors, "
-            "ces_n, ces_sum, negative, gesture, gesture_cost_cents, checkin_answered, recovered, "
-            "escalated, recovery_seconds, reopened FROM daily_figures WHERE closed <> 0 "
-            "ORDER BY 1, 2, 3, 4, 5, 6, 7")).all()  # fmt: skip
-        reasons = db.session.execute(sa.text(
-            "SELECT day, team, agent, channel, cadence, variant, survey_id, reason, negative, "
-            "recovered FROM daily_reasons WHERE negative <> 0 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8"
-        )).all()  # fmt: skip
-        db.session.remove()
-    return [tuple(r) for r in figures] + [("reason", *r) for r in reasons]
-
-
 def _analyze(database_url: str) -> None:
     with psycopg.connect(
         sa.engine.make_url(database_url).set(drivername="postgresql").render_as_string(False),
@@ -331,13 +312,13 @@ def _bench(args: argparse.Namespace, wall_started: float) -> int:
         gen_small = time.perf_counter() - started
         print(f"generated {small:,} cases in {gen_small:.1f} s (COPY, facts and rollups "
               f"included): {made}", flush=True)  # fmt: skip
-        generated = _snapshot(app)
+        generated = rollup_contents(database_url)
         with app.app_context():
             started = time.perf_counter()
             events = rollups.rebuild(utcnow())
             rebuild_seconds = time.perf_counter() - started
             db.session.remove()
-        same = _snapshot(app) == generated
+        same = rollup_contents(database_url) == generated
         print(f"rollups.rebuild() from the raw rows: {small:,} cases ({events:,} events) in "
               f"{rebuild_seconds:.1f} s = {small / rebuild_seconds:,.0f} cases/s (for "
               f"{full:,}: about {rebuild_seconds * 10:.0f} s); same rollups as generated: "

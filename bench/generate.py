@@ -552,6 +552,23 @@ def generate(database_url: str, world: World, cases: int, now: datetime, seed: i
     return counts
 
 
+def rollup_contents(database_url: str) -> list[tuple]:
+    """Every non-zero rollup row's dimensions and counters, in order (to compare two ways of
+    making the rollups)."""
+    dims = ", ".join(("day", *DIMENSIONS))
+    order = ", ".join(str(k + 1) for k in range(len(DIMENSIONS) + 1))
+    with psycopg.connect(_libpq(database_url)) as conn:
+        figures = conn.execute(
+            f"SELECT {dims}, {', '.join(COUNTERS)} FROM daily_figures WHERE closed <> 0 "
+            f"ORDER BY {order}"
+        ).fetchall()
+        reasons = conn.execute(
+            f"SELECT {dims}, reason, negative, recovered FROM daily_reasons WHERE negative <> 0 "
+            f"ORDER BY {order}, reason"
+        ).fetchall()
+    return figures + [("reason", *row) for row in reasons]
+
+
 def _libpq(url: str) -> str:
     return sa.engine.make_url(url).set(drivername="postgresql").render_as_string(False)
 
