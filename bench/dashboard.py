@@ -103,13 +103,41 @@ def _stats(samples: list[float]) -> dict:
     return {"median_ms": round(statistics.median(ordered), 1), "p95_ms": round(p95, 1)}
 
 
-def time_pages(client, runs: int) -> dict[str, dict]:
-    """Each page: one warm-up request, then `runs` timed ones; 404 means not in this build."""
-    from bench.generate import AGENTS, TEAMS
+class SqlClock:
+    """The statements a request runs and the time spent in them (engine events)."""
 
+    def __init__(self, engine: sa.Engine):
+        self.engine, self.count, self.seconds, self._started = engine, 0, 0.0, 0.0
+
+    def _before(self, *args) -> None:
+        self._started = time.perf_counter()
+
+    def _after(self, *args) -> None:
+        self.count += 1
+        self.seconds += time.perf_counter() - self._started
+
+    def __enter__(self) -> SqlClock:
+        sa.event.listen(self.engine, "before_cursor_execute", self._before)
+        sa.event.listen(self.engine, "after_cursor_execute", self._after)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        sa.event.remove(self.engine, "before_cursor_execute", self._before)
+        sa.event.remove(self.engine, "after_cursor_execute", self._after)
+
+
+def time_pages(app, client, runs: int) -> dict[str, dict]:
+    """Each page: one warm-up request (its SQL statements counted and timed), then `runs`
+    timed ones; 404 means not in this build."""
+    from bench.generate import AGENTS, TEAMS
+    from followup.extensions import db
+
+    with app.app_context():
+        engine = db.engine
     results = {}
     for name, url in _pages(TEAMS[1].replace(" ", "+"), AGENTS[21].replace(" ", "+")):
-        status = client.get(url).status_code
+        with SqlClock(engine) as sql:
+            status = client.get(url).status_code
         if status == 404:
             results[name] = {"url": url, "status": 404}
             continue
@@ -122,8 +150,42 @@ def time_pages(client, runs: int) -> dict[str, dict]:
             samples.append((time.perf_counter() - started) * 1000)
             if response.status_code != 200:
                 raise BenchError(f"{url} answered {response.status_code}")
-        results[name] = {"url": url, **_stats(samples)}
+        results[name] = {"url": url, **_stats(samples), "sql_statements": sql.count,
+                         "sql_ms": round(sql.seconds * 1000, 1)}  # fmt: skip
     return results
+
+
+def coarser_rollup(database_url: str, start, end, runs: int) -> dict:
+    """What-if for the design: the 365-day totals and the team breakdown from daily_figures,
+    and from the same rollup without the agent dimension (built here by GROUP BY; the agent
+    breakdown and filter would need their own day x agent table)."""
+    from followup.models.figures import COUNTERS
+
+    dims = "day, team, channel, cadence, variant, survey_id"
+    sums = ", ".join(f"sum({c}) AS {c}" for c in COUNTERS)
+    timings = {}
+    with psycopg.connect(
+        sa.engine.make_url(database_url).set(drivername="postgresql").render_as_string(False),
+        autocommit=True,
+    ) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_no_agent")
+        conn.execute(f"CREATE TABLE bench_no_agent AS SELECT {dims}, {sums} FROM daily_figures "
+                     f"GROUP BY {dims}")  # fmt: skip
+        conn.execute(f"CREATE INDEX ON bench_no_agent ({dims})")
+        conn.execute("ANALYZE bench_no_agent")
+        rows = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                for t in ("daily_figures", "bench_no_agent")}  # fmt: skip
+        for table in rows:
+            samples = []
+            for run in range(runs + 1):
+                started = time.perf_counter()
+                for group in ("", " GROUP BY team"):
+                    conn.execute(f"SELECT {sums} FROM {table} WHERE day BETWEEN %s AND %s"
+                                 f"{group}", (start, end)).fetchall()  # fmt: skip
+                if run:
+                    samples.append((time.perf_counter() - started) * 1000)
+            timings[table] = {"rows": rows[table], **_stats(samples)}
+    return timings
 
 
 def baseline(database_url: str, start, end, runs: int) -> tuple[dict, dict[str, int]]:
@@ -232,13 +294,14 @@ def measure(app, client, database_url: str, runs: int, label: str) -> dict:
     from followup.models.base import utcnow
 
     _analyze(database_url)
-    pages = time_pages(client, runs)
+    pages = time_pages(app, client, runs)
     body = client.get("/dashboard/figures.json?period=365d").get_json()
     today = utcnow().date()
     base, counters = baseline(database_url, today - timedelta(days=364), today, runs)
     wrong = {k: (v, body["sums"][k]) for k, v in counters.items() if body["sums"][k] != v}
     if wrong:
         raise BenchError(f"{label}: baseline and rollups disagree (raw, rollup): {wrong}")
+    what_if = coarser_rollup(database_url, today - timedelta(days=364), today, runs)
     rows = _rollup_rows(app)
     print(f"{label}: rollup rows {rows}", flush=True)
     for name, result in pages.items():
@@ -246,13 +309,18 @@ def measure(app, client, database_url: str, runs: int, label: str) -> dict:
             print(f"  {name:20} not in this build (404)", flush=True)
         else:
             print(f"  {name:20} median {result['median_ms']:7.1f} ms  p95 {result['p95_ms']:7.1f}"
-                  f" ms   {result['url']}", flush=True)  # fmt: skip
+                  f" ms  ({result['sql_statements']} SQL statements, {result['sql_ms']:.0f} ms)"
+                  f"  {result['url']}", flush=True)  # fmt: skip
     for name, result in base["queries"].items():
         print(f"  baseline {name:11} median {result['median_ms']:7.1f} ms  p95 "
               f"{result['p95_ms']:7.1f} ms", flush=True)  # fmt: skip
     print(f"  baseline total       median {base['total']['median_ms']:7.1f} ms (agrees with the "
           f"rollups on {len(counters)} counters over 365 days)", flush=True)  # fmt: skip
-    return {"pages": pages, "baseline": base, "rollup_rows": rows}
+    full, lean = what_if["daily_figures"], what_if["bench_no_agent"]
+    print(f"  what-if: 365-day totals + team breakdown: {full['median_ms']:.1f} ms on "
+          f"daily_figures ({full['rows']:,} rows), {lean['median_ms']:.1f} ms on the same "
+          f"without agent ({lean['rows']:,} rows)", flush=True)  # fmt: skip
+    return {"pages": pages, "baseline": base, "rollup_rows": rows, "what_if": what_if}
 
 
 def _interrupt(signum, frame):
