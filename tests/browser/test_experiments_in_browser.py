@@ -1,8 +1,10 @@
 """A cadence experiment in a real browser: a lead sends 30% of the Standard cadence's
 customers to the Demo cadence in the cadence editor (a wrong share is refused first); once
-rounds have closed under it, a manager opens the experiments page and reads the verdict."""
+rounds have closed under it, a manager opens the experiments page and reads the verdict.
+Both pages pass axe-core."""
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from followup.extensions import db
@@ -27,6 +29,7 @@ def test_a_lead_sets_up_an_experiment_and_a_manager_reads_the_verdict(
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("alert")).to_contain_text("B's share (percent): Number must be")
     expect(page.get_by_label("B's share (percent)")).to_have_attribute("aria-invalid", "true")
+    assert Axe().run(page).violations_count == 0
     page.get_by_label("B's share (percent)").fill("30")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Saved Standard, version 2.")).to_be_visible()
@@ -56,3 +59,5 @@ def test_a_lead_sets_up_an_experiment_and_a_manager_reads_the_verdict(
     expect(section.locator(".verdict").nth(1)).to_have_text(
         "not enough data yet: about 60 more cases needed"
     )
+    results = Axe().run(page)
+    assert results.violations_count == 0, results.generate_report()
