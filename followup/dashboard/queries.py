@@ -42,23 +42,41 @@ def _sum_columns() -> list:
     return [sa.func.coalesce(sa.func.sum(getattr(DailyFigure, c)), 0).label(c) for c in COUNTERS]
 
 
-def totals(filters: Filters) -> dict[str, int]:
-    """The COUNTERS summed over the filters' period."""
-    row = db.session.execute(
-        sa.select(*_sum_columns()).where(*_where(DailyFigure, filters, filters.start, filters.end))
-    ).one()
-    return {name: int(value) for name, value in row._mapping.items()}
-
-
-def grouped(filters: Filters, dimension: str) -> dict[str, dict[str, int]]:
-    """The COUNTERS summed per value of one dimension over the period."""
-    column = getattr(DailyFigure, dimension)
-    rows = db.session.execute(
-        sa.select(column.label("key"), *_sum_columns())
-        .where(*_where(DailyFigure, filters, filters.start, filters.end))
-        .group_by(column)
-    )
-    return {row.key: {c: int(getattr(row, c)) for c in COUNTERS} for row in rows}
+def sums(filters: Filters, dimensions: tuple[str, ...] = ()) -> dict[str, dict[str, dict]]:
+    """The COUNTERS summed over the period, in all ({"": {"": counts}}) and per value of each
+    dimension ({dimension: {value: counts}}), in one statement: GROUPING SETS in PostgreSQL
+    (one pass over the rows), a UNION ALL of GROUP BYs elsewhere."""
+    where = _where(DailyFigure, filters, filters.start, filters.end)
+    found: dict[str, dict[str, dict]] = {name: {} for name in ("", *dimensions)}
+    if dimensions and db.session.get_bind().dialect.name == "postgresql":
+        columns = [getattr(DailyFigure, name) for name in dimensions]
+        sets = ", ".join(["()", *(f"({name})" for name in dimensions)])
+        statement = (
+            sa.select(sa.func.grouping(*columns).label("unset"), *columns, *_sum_columns())
+            .where(*where)
+            .group_by(sa.text(f"GROUPING SETS ({sets})"))
+        )
+        for row in db.session.execute(statement):
+            counts = {c: int(getattr(row, c)) for c in COUNTERS}
+            # GROUPING() sets a bit (the first column's the highest) for each column a row
+            # is not grouped by: the one clear bit names the row's dimension; none, the total.
+            chosen = [name for i, name in enumerate(dimensions)
+                      if not row.unset & (1 << (len(dimensions) - 1 - i))]  # fmt: skip
+            name = chosen[0] if chosen else ""
+            found[name][getattr(row, name) if name else ""] = counts
+        return found
+    parts = [sa.select(sa.literal("").label("dimension"), sa.literal("").label("key"),
+                       *_sum_columns()).where(*where)]  # fmt: skip
+    for name in dimensions:
+        column = getattr(DailyFigure, name)
+        parts.append(
+            sa.select(sa.literal(name).label("dimension"), column.label("key"), *_sum_columns())
+            .where(*where)
+            .group_by(column)
+        )
+    for row in db.session.execute(sa.union_all(*parts)):
+        found[row.dimension][row.key] = {c: int(getattr(row, c)) for c in COUNTERS}
+    return found
 
 
 def cadence_names(lineages) -> dict[str, str]:
@@ -99,10 +117,15 @@ def sort_rows(rows: list[Row], sort: str, descending: bool) -> list[Row]:
 
 
 def breakdown(filters: Filters, dimension: str, sort: str, descending: bool) -> list[Row]:
-    sums = grouped(filters, dimension)
-    names = cadence_names(sums) if dimension == "cadence" else {}
+    """The rows of one breakdown, in order."""
+    return rows_of(dimension, sums(filters, (dimension,))[dimension], sort, descending)
+
+
+def rows_of(dimension: str, by_value: dict[str, dict], sort: str, descending: bool) -> list[Row]:
+    """Breakdown rows from a dimension's sums (cadences named by their current version)."""
+    names = cadence_names(by_value) if dimension == "cadence" else {}
     rows = []
-    for key, counts in sums.items():
+    for key, counts in by_value.items():
         label = names.get(key, key) or "(none)"
         rates = {col: Rate(counts[num], counts[den]) for col, (_, num, den) in COLUMNS.items()}
         rows.append(Row(key, label, counts, rates))
@@ -180,7 +203,7 @@ def _days_before(end: date):
 def trends(filters: Filters) -> list[dict]:
     """Weekly CSAT, response rate and recovery rate, with their counts."""
     spans = weeks(filters)
-    week = sa.cast(sa.func.floor(_days_before(filters.end) / 7), sa.Integer).label("week")
+    week = (_days_before(filters.end) // 7).label("week")
     needed = ("csat_positive", "csat_n", "responded", "delivered", "recovered", "negative")
     rows = db.session.execute(
         sa.select(week, *(sa.func.sum(getattr(DailyFigure, c)).label(c) for c in needed))
@@ -201,20 +224,23 @@ def trends(filters: Filters) -> list[dict]:
     return result
 
 
-def median_recovery_seconds(filters: Filters) -> float | None:
-    """The median, over the period's recovered rounds, of the time from the first negative
-    answer to recovery (RoundFact.counts["recovery_seconds"])."""
+def median_recovery_seconds(filters: Filters) -> tuple[float | None, float | None]:
+    """The median, over the recovered rounds of the period and of the one before (one pass),
+    of the time from the first negative answer to recovery (counts["recovery_seconds"])."""
     seconds = RoundFact.counts["recovery_seconds"].as_integer()
-    clauses = [*_where(RoundFact, filters, filters.start, filters.end),
+    previous = filters.previous()
+    clauses = [*_where(RoundFact, filters, previous.start, filters.end),
                RoundFact.recovered_at.is_not(None)]  # fmt: skip
+    current = RoundFact.day >= filters.start
     if db.session.get_bind().dialect.name == "postgresql":
-        value = db.session.scalar(
-            sa.select(sa.func.percentile_cont(0.5).within_group(seconds)).where(*clauses)
-        )
-        return float(value) if value is not None else None
-    return median(
-        [v for v in db.session.scalars(sa.select(seconds).where(*clauses)) if v is not None]
-    )
+        middle = sa.func.percentile_cont(0.5).within_group(seconds)
+        row = db.session.execute(
+            sa.select(middle.filter(current), middle.filter(sa.not_(current))).where(*clauses)
+        ).one()
+        return tuple(float(value) if value is not None else None for value in row)
+    found = db.session.execute(sa.select(current, seconds).where(*clauses)).all()
+    return (median([value for now, value in found if now and value is not None]),
+            median([value for now, value in found if not now and value is not None]))  # fmt: skip
 
 
 FUNNEL = (  # (counter, label, the step its conversion is counted from)
@@ -286,15 +312,11 @@ def options(filters: Filters) -> dict[str, list[tuple[str, str]]]:
     """The values the filter form offers, from the rollups of this period and the one
     before (and the chosen value, always)."""
     previous = filters.previous()
-    span = [DailyFigure.day >= previous.start, DailyFigure.day <= filters.end]
-    found = {}
-    for name in ("team", "agent", "channel", "cadence"):
-        column = getattr(DailyFigure, name)
-        values = set(db.session.scalars(sa.select(column).where(*span, column != "").distinct()))
-        values.discard("")
+    both = Filters(start=previous.start, end=filters.end)  # unnarrowed: every choice
+    found = {name: set(by_value) - {""} for name, by_value in sums(both, BREAKDOWNS).items()}
+    for name in BREAKDOWNS:
         if getattr(filters, name):
-            values.add(getattr(filters, name))
-        found[name] = values
+            found[name].add(getattr(filters, name))
     cadences = cadence_names(found["cadence"])
     named = sa.select(DailyReason.reason).where(
         DailyReason.day >= previous.start, DailyReason.day <= filters.end
@@ -316,14 +338,16 @@ def options(filters: Filters) -> dict[str, list[tuple[str, str]]]:
 
 def figures(filters: Filters, sort: str = "closed", descending: bool = True) -> dict:
     """Everything the page shows, for the filters."""
-    now, before = totals(filters), totals(filters.previous())
-    by = {name: breakdown(filters, name, sort, descending) for name in BREAKDOWNS}
-    previous_channels = grouped(filters.previous(), "channel")
+    current, previous = sums(filters, BREAKDOWNS), sums(filters.previous(), ("channel",))
+    now, before = current[""][""], previous[""][""]
+    by = {name: rows_of(name, current[name], sort, descending) for name in BREAKDOWNS}
+    medians = median_recovery_seconds(filters)
+    previous_channels = previous["channel"]
     return {
         "sums": now,
         "previous_sums": before,
-        "headline": headline(now, median_recovery_seconds(filters)),
-        "previous": headline(before, median_recovery_seconds(filters.previous())),
+        "headline": headline(now, medians[0]),
+        "previous": headline(before, medians[1]),
         "response_by_channel": [
             {
                 "channel": row.key or "(none)",

@@ -2,11 +2,12 @@
 (/dashboard/figures.json), for the filters in the URL; bad filters are a 422 naming the
 field (a page, or JSON for the JSON endpoint)."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urlencode
 
-from flask import current_app, jsonify, render_template, request, url_for
+from flask import jsonify, render_template, request, url_for
 
 from followup.dashboard import bp, queries
 from followup.dashboard.filters import PRESETS, FilterError, Filters, parse
@@ -34,12 +35,15 @@ def _view() -> View:
     return View(filters, sort, direction == "desc")
 
 
-def drill_down(filters: Filters, metric: str, **changes) -> str:
-    """The link to the list of the cases behind a number."""
-    args = {"metric": metric, **filters.query(**changes)}
-    if "dashboard.cases" in current_app.view_functions:
-        return url_for("dashboard.cases", **args)
-    return url_for("dashboard.index") + "cases?" + urlencode(args)
+def drill_links(filters: Filters) -> Callable[..., str]:
+    """A maker of links to the list of the cases behind a number: metric (a counter), with
+    these filters and any changes (agent="bo", reason="slow")."""
+    base = url_for("dashboard.cases")
+
+    def link(metric: str, **changes) -> str:
+        return f"{base}?{urlencode({'metric': metric, **filters.query(**changes)})}"
+
+    return link
 
 
 @bp.get("/")
@@ -62,7 +66,7 @@ def index():
         headlines=queries.HEADLINES,
         reason_scope=queries.REASON_SCOPE,
         small_sample=SMALL_SAMPLE,
-        drill=lambda metric, **changes: drill_down(view.filters, metric, **changes),
+        drill=drill_links(view.filters),
     )
 
 

@@ -84,7 +84,8 @@ def rounds(app):
         facts.append(round_fact(100 + i, TODAY - timedelta(days=i), team="South", agent="bo",
                                 channel="sms"))  # fmt: skip
     for i in range(10):  # the previous period: all positive
-        facts.append(round_fact(200 + i, TODAY - timedelta(days=35 + i), score=5))
+        facts.append(round_fact(200 + i, TODAY - timedelta(days=35 + i), score=5,
+                                recovered_after=600 if i == 0 else None))  # fmt: skip
     roll_up(facts)
     return facts
 
@@ -124,6 +125,7 @@ def test_json_figures_match_the_rounds(as_manager, rounds):
     # The previous period: 10 positive answers.
     assert body["previous"]["csat"]["value"] == 1.0
     assert body["previous"]["csat"]["denominator"] == 10
+    assert body["previous"]["median_recovery"]["value"] == 600
 
 
 def test_team_filter_narrows_every_figure(as_manager, rounds):
