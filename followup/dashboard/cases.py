@@ -3,6 +3,7 @@ with the dashboard's filters, newest first, 50 a page) and one case's timeline f
 (/dashboard/cases/<external_id>), built from the API's case document."""
 
 import json
+import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -12,6 +13,7 @@ from werkzeug.datastructures import MultiDict
 
 from followup.admin.audit_log import _page_number as page_number
 from followup.admin.recoveries import when
+from followup.api.schemas import EXTERNAL_ID_PATTERN
 from followup.cases import case_document
 from followup.dashboard import bp, filters, queries
 from followup.extensions import db
@@ -55,7 +57,11 @@ def unreadable(field: str, message: str):
 
 
 def read_filters(args: MultiDict) -> filters.Filters:
-    """The dashboard's filters from the URL, else a 422 page naming the field."""
+    """The dashboard's filters from the URL, else a 422 page naming the field (a NUL
+    character too: no column can hold one)."""
+    for name, value in args.items(multi=True):
+        if "\x00" in value:
+            unreadable(name, "must not contain a NUL character")
     try:
         return filters.parse(args, utcnow().date())
     except filters.FilterError as error:
@@ -181,9 +187,11 @@ def detail_lines(detail: dict | None) -> list[tuple[str, str]]:
     return [(key.replace("_", " "), readable(value)) for key, value in (detail or {}).items()]
 
 
-@bp.get("/cases/<path:external_id>")
+@bp.get("/cases/<external_id>")
 def case(external_id: str):
-    found = db.session.scalar(sa.select(Case).where(Case.external_id == external_id[:200]))
+    found = None
+    if re.fullmatch(EXTERNAL_ID_PATTERN, external_id):  # else it names no case
+        found = db.session.scalar(sa.select(Case).where(Case.external_id == external_id))
     if found is None:
         abort(404)
     document = case_document(found)

@@ -136,7 +136,8 @@ def test_pages_of_fifty_and_a_bad_page_is_the_first(as_manager, app):
 @pytest.mark.parametrize(
     ("query", "field"),
     [("metric=csat_n", "metric"), ("metric=%3Cb%3E", "metric"), ("period=2y", "period"),
-     ("from=2026-13-01&to=2026-12-01", "from"), ("survey=x", "survey")],
+     ("from=2026-13-01&to=2026-12-01", "from"), ("survey=x", "survey"),
+     ("team=%00", "team"), ("metric=closed%00", "metric")],
 )  # fmt: skip
 def test_an_unreadable_view_is_a_422_naming_the_field(as_manager, query, field):
     response = as_manager.get(f"/dashboard/cases?{query}")
@@ -204,5 +205,7 @@ def test_a_case_page_shows_its_timeline_with_the_customers_words_escaped(as_mana
 
 
 def test_an_unknown_case_is_a_404_page(as_manager):
-    response = as_manager.get("/dashboard/cases/NOPE-1")
-    assert response.status_code == 404 and "Page not found" in response.get_data(as_text=True)
+    for path in ("NOPE-1", "a/b", "x" * 201, "%00"):
+        response = as_manager.get(f"/dashboard/cases/{path}")
+        assert response.status_code == 404, path
+        assert "Page not found" in response.get_data(as_text=True)

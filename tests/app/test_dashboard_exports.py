@@ -24,7 +24,7 @@ def parsed(response) -> list[dict]:
 
 
 def test_answers_export_one_row_per_answer_with_formulas_neutralised(as_manager, seeded):
-    answered_case(as_manager, seeded["auth"], comment='=HYPERLINK("http://x") <b>late',
+    answered_case(as_manager, seeded["auth"], comment='=HYPERLINK("http://x") <b>late café',
                   team="+Billing")  # fmt: skip
     rollups.refresh(utcnow(), lag_seconds=0)
     response = as_manager.get("/dashboard/export/answers.csv?period=7d")
@@ -35,7 +35,7 @@ def test_answers_export_one_row_per_answer_with_formulas_neutralised(as_manager,
     [row] = parsed(response)
     assert row["case"] == "O-1" and row["survey"] == "csat" and row["score"] == "1"
     assert row["verdict"] == "negative" and row["reasons"] == "slow"
-    assert row["comment"] == '\'=HYPERLINK("http://x") <b>late'
+    assert row["comment"] == '\'=HYPERLINK("http://x") <b>late café'
     assert row["team"] == "'+Billing" and row["agent"] == "Sam Rivera"
     assert row["extra answers"] == '{"make_right": "<i>call</i> me"}'
     assert row["answered by"] == "web" and row["recovery check-in"] == "no"
@@ -61,7 +61,8 @@ def test_cases_export_is_the_drill_down(as_manager, facts):
 @pytest.mark.parametrize(
     ("path", "field"),
     [("cases.csv?metric=nope", "metric"), ("cases.csv?period=1d", "period"),
-     ("answers.csv?to=yesterday&from=2026-01-01", "to"), ("answers.csv?team=" + "x" * 201, "team")],
+     ("answers.csv?to=yesterday&from=2026-01-01", "to"), ("answers.csv?team=" + "x" * 201, "team"),
+     ("answers.csv?agent=a%00b", "agent"), ("cases.csv?reason=%00", "reason")],
 )  # fmt: skip
 def test_bad_filters_are_a_422_naming_the_field(as_manager, path, field):
     response = as_manager.get(f"/dashboard/export/{path}")
