@@ -76,6 +76,8 @@ def parse(args: MultiDict, today: date) -> Filters:
         value = (args.get(name) or "").strip()
         if len(value) > 200:
             raise FilterError(name, "at most 200 characters")
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise FilterError(name, "no control characters")
         values[name] = value
     survey = (args.get("survey") or "").strip()
     if survey and (not survey.isdigit() or int(survey) > 2**31 - 1):
