@@ -308,18 +308,20 @@ def headline(sums: dict[str, int], median_seconds: float | None) -> dict[str, di
     }  # fmt: skip
 
 
-def options(filters: Filters) -> dict[str, list[tuple[str, str]]]:
-    """The values the filter form offers, from the rollups of this period and the one
-    before (and the chosen value, always)."""
-    previous = filters.previous()
-    both = Filters(start=previous.start, end=filters.end)  # unnarrowed: every choice
-    found = {name: set(by_value) - {""} for name, by_value in sums(both, BREAKDOWNS).items()}
+def options(filters: Filters, shown: dict[str, list[Row]] | None = None) -> dict[str, list]:
+    """The values the filter form offers: those of the period (and the chosen value,
+    always); the breakdowns already shown give them when no dimension narrows them."""
+    if shown is not None and not filters.dimensions():
+        found = {name: {row.key for row in rows} - {""} for name, rows in shown.items()}
+    else:
+        every = Filters(start=filters.start, end=filters.end)  # unnarrowed: every choice
+        found = {name: set(values) - {""} for name, values in sums(every, BREAKDOWNS).items()}
     for name in BREAKDOWNS:
         if getattr(filters, name):
             found[name].add(getattr(filters, name))
     cadences = cadence_names(found["cadence"])
     named = sa.select(DailyReason.reason).where(
-        DailyReason.day >= previous.start, DailyReason.day <= filters.end
+        DailyReason.day >= filters.start, DailyReason.day <= filters.end
     )
     reason_values = set(db.session.scalars(named.distinct()))
     if filters.reason:

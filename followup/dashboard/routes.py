@@ -54,12 +54,13 @@ def index():
         message = f"The filter “{error.field}” could not be read: {error.message}."
         page = render_template("error.html", title="Filter not understood", message=message)
         return page, 422
+    figures = queries.figures(view.filters, view.sort, view.descending)
     return render_template(
         "dashboard/index.html",
         filters=view.filters,
         view=view,
-        figures=queries.figures(view.filters, view.sort, view.descending),
-        options=queries.options(view.filters),
+        figures=figures,
+        options=queries.options(view.filters, figures["breakdowns"]),
         presets=PRESETS,
         period=request.args.get("period", ""),
         columns=queries.COLUMNS,

@@ -260,3 +260,11 @@ def test_figures_from_the_real_paths_match_the_raw_rows(four_rounds, users):  # 
     page = four_rounds.get("/dashboard/?period=7d&team=Billing").get_data(as_text=True)
     assert ">1</a> of <a" in page  # Billing: 1 recovered of its 1 negative answer
     assert "Sam Rivera" in page and "Lee Chen" not in page.split('id="by-agent"')[1]
+
+
+def test_filter_choices_come_from_the_period_whatever_is_chosen(as_manager, rounds):
+    for args in ("period=30d", "period=30d&team=South"):
+        page = as_manager.get(f"/dashboard/?{args}").get_data(as_text=True)
+        team_select = page.split('name="team"')[1].split("</select>")[0]
+        assert re.findall(r'<option value="(\w+)"', team_select) == ["North", "South"]
+        assert '<option value="lin1">Standard follow-up</option>' in page
