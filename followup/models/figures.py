@@ -5,6 +5,7 @@ reads a few thousand rows, not millions."""
 
 from datetime import date, datetime
 
+import sqlalchemy as sa
 from sqlalchemy import JSON, Date, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -40,6 +41,13 @@ class RoundFact(db.Model):
     __table_args__ = (
         UniqueConstraint("case_id", "round"),
         Index("ix_round_facts_day", "day"),
+        # The median time to recovery reads only the recovered rounds of a period.
+        Index(
+            "ix_round_facts_recovered_day",
+            "day",
+            postgresql_where=sa.text("recovered_at IS NOT NULL"),
+            sqlite_where=sa.text("recovered_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
