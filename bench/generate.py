@@ -224,7 +224,7 @@ class Ids:
         for table in ("customers", *ORDER):
             self.next[table] = conn.execute(
                 f"SELECT coalesce(max(id), 0) + 1 FROM {table}"
-            ).fetchone()[0]  # noqa: E501
+            ).fetchone()[0]
 
     def take(self, table: str) -> int:
         value = self.next[table]
@@ -233,7 +233,7 @@ class Ids:
 
 
 class Batch:
-    """The rows of one chunk of cases, per table, and the counts of what was made."""
+    """The rows of one chunk of cases, per table, in COLUMNS order."""
 
     def __init__(self):
         self.rows: dict[str, list[tuple]] = {table: [] for table in ORDER}
@@ -253,6 +253,7 @@ class Generator:
     def __init__(self, world: World, now: datetime, rng: random.Random, ids: Ids, facts: bool):
         self.world, self.now, self.rng, self.ids, self.facts = world, now, rng, ids, facts
         self.route_weights = [r.weight for r in world.routes]
+        self._recovered_at: datetime | None = None  # of the case being made
         self.agent_weights = [1 + (i * 7919 % 13) / 6 for i in range(len(AGENTS))]
 
     def message(self, batch: Batch, case: tuple, step_id: int, channel: str, due: datetime,
@@ -376,13 +377,10 @@ class Generator:
                 recovered_at, json.dumps(counts),
             ))  # fmt: skip
 
-    _recovered_at: datetime | None = None
-
     def respond(self, batch: Batch, who: tuple, route: Route, answer: tuple,
                 data: RoundData) -> list[str]:  # fmt: skip
         """The first answer and, when negative, its recovery; fills `data`; returns reasons."""
         rng, now = self.rng, self.now
-        self._recovered_at = None
         at, channel, invitation_id = answer
         scores, weights = SCORES[route.kind]
         score = rng.choices(scores, weights)[0]
