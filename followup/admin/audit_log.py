@@ -20,7 +20,7 @@ def readable(values: dict | None) -> str:
     return json.dumps(values, indent=2, sort_keys=True, ensure_ascii=False, default=str)
 
 
-def _page_number(raw: str | None, pages: int) -> int:
+def page_number(raw: str | None, pages: int) -> int:
     """The asked page, or the first when the value is not a page there is."""
     if raw and raw.isdigit() and len(raw) < 10 and 1 <= int(raw) <= pages:
         return int(raw)
@@ -38,7 +38,7 @@ def audit_log():
         query = query.where(sa.func.lower(AuditEntry.actor) == actor.lower())
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
     pages = max(1, -(-total // PER_PAGE))
-    page = _page_number(request.args.get("page"), pages)
+    page = page_number(request.args.get("page"), pages)
     rows = db.session.scalars(
         query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
         .limit(PER_PAGE)

@@ -11,7 +11,7 @@ from flask import abort, make_response, render_template, request
 from sqlalchemy.dialects.postgresql import JSONB
 from werkzeug.datastructures import MultiDict
 
-from followup.admin.audit_log import _page_number as page_number
+from followup.admin.audit_log import page_number
 from followup.admin.recoveries import when
 from followup.api.schemas import EXTERNAL_ID_PATTERN
 from followup.cases import case_document

@@ -205,7 +205,7 @@ def export_table(table: str):
     if table not in TABLES:
         abort(404)
     try:
-        view = routes._view()
+        view = routes.read_view()
     except FilterError as error:
         unreadable(error.field, error.message)
     header, rows = table_rows(table, view)

@@ -24,7 +24,8 @@ class View:
     descending: bool
 
 
-def _view() -> View:
+def read_view() -> View:
+    """The request's filters and order, else FilterError naming the argument."""
     filters = parse(request.args, utcnow().date())
     sort = request.args.get("sort") or "closed"
     if sort not in queries.SORTS:
@@ -49,7 +50,7 @@ def drill_links(filters: Filters) -> Callable[..., str]:
 @bp.get("/")
 def index():
     try:
-        view = _view()
+        view = read_view()
     except FilterError as error:
         message = f"The filter “{error.field}” could not be read: {error.message}."
         page = render_template("error.html", title="Filter not understood", message=message)
@@ -74,7 +75,7 @@ def index():
 @bp.get("/figures.json")
 def figures_json():
     try:
-        view = _view()
+        view = read_view()
     except FilterError as error:
         body = {"error": "unprocessable_entity", "message": error.message,
                 "fields": [{"field": error.field, "message": error.message}]}  # fmt: skip

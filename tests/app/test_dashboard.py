@@ -268,3 +268,26 @@ def test_filter_choices_come_from_the_period_whatever_is_chosen(as_manager, roun
         team_select = page.split('name="team"')[1].split("</select>")[0]
         assert re.findall(r'<option value="(\w+)"', team_select) == ["North", "South"]
         assert '<option value="lin1">Standard follow-up</option>' in page
+
+
+def test_the_page_links_to_every_export_and_the_experiments(as_manager, rounds):
+    import re
+    from html import unescape
+
+    page = as_manager.get("/dashboard/?period=30d&team=Billing").get_data(as_text=True)
+    links = {unescape(href) for href in re.findall(r'href="(/dashboard/[^"]+)"', page)}
+    exports = sorted(link for link in links if "/export/" in link)
+    assert [link.split("?")[0] for link in exports] == [
+        "/dashboard/export/agent.csv", "/dashboard/export/answers.csv",
+        "/dashboard/export/cadence.csv", "/dashboard/export/channel.csv",
+        "/dashboard/export/reason.csv", "/dashboard/export/team.csv",
+        "/dashboard/export/trends.csv",
+    ]  # fmt: skip
+    assert "/dashboard/experiments" in links
+    for link in [*exports, "/dashboard/experiments"]:
+        response = as_manager.get(link)
+        response.get_data()  # read the streamed body to its end
+        response.close()
+        assert response.status_code == 200, link
+        if "/export/" in link:
+            assert "team=Billing" in link and response.mimetype == "text/csv"

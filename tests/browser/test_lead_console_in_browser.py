@@ -69,9 +69,7 @@ def test_a_lead_builds_a_cadence_and_a_matching_case_follows_it(
 
     # The thank-you's template, from the cadence's own page: edit, save, send a test.
     page.get_by_role("link", name="Thank you").click()
-    page.get_by_label("Email subject", exact=True).fill(
-        "All sorted, {{ customer.first_name }}?"
-    )
+    page.get_by_label("Email subject", exact=True).fill("All sorted, {{ customer.first_name }}?")
     expect(page.locator("#preview-subject")).to_have_text("All sorted, Ana?")
     page.get_by_role("button", name="Save").click()
     expect(page.locator(".flash")).to_have_text("Template “Thank you” saved.")
