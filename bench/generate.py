@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import psycopg
 import sqlalchemy as sa
 
-from followup.models.figures import COUNTERS, DIMENSIONS
+from followup.models.figures import COUNTERS, DIMENSIONS, FIGURE_ROLLUPS
 from followup.rollups import UNDELIVERED, RoundData, round_counts
 from surveys.responses import verdict
 
@@ -553,18 +553,21 @@ def generate(database_url: str, world: World, cases: int, now: datetime, seed: i
 def rollup_contents(database_url: str) -> list[tuple]:
     """Every non-zero rollup row's dimensions and counters, in order (to compare two ways of
     making the rollups)."""
-    dims = ", ".join(("day", *DIMENSIONS))
-    order = ", ".join(str(k + 1) for k in range(len(DIMENSIONS) + 1))
+    rows = []
     with psycopg.connect(_libpq(database_url)) as conn:
-        figures = conn.execute(
-            f"SELECT {dims}, {', '.join(COUNTERS)} FROM daily_figures WHERE closed <> 0 "
-            f"ORDER BY {order}"
-        ).fetchall()
+        for model in FIGURE_ROLLUPS:
+            dims = ", ".join(("day", *model.dimensions))
+            order = ", ".join(str(k + 1) for k in range(len(model.dimensions) + 1))
+            rows += [(model.__tablename__, *row) for row in conn.execute(
+                f"SELECT {dims}, {', '.join(COUNTERS)} FROM {model.__tablename__} "
+                f"WHERE closed <> 0 ORDER BY {order}")]  # fmt: skip
+        dims = ", ".join(("day", *DIMENSIONS))
+        order = ", ".join(str(k + 1) for k in range(len(DIMENSIONS) + 1))
         reasons = conn.execute(
             f"SELECT {dims}, reason, negative, recovered FROM daily_reasons WHERE negative <> 0 "
             f"ORDER BY {order}, reason"
         ).fetchall()
-    return figures + [("reason", *row) for row in reasons]
+    return rows + [("reason", *row) for row in reasons]
 
 
 def _libpq(url: str) -> str:
@@ -572,17 +575,19 @@ def _libpq(url: str) -> str:
 
 
 def rollups_from_facts(database_url: str, last_event: bool = True) -> None:
-    """DailyFigure and DailyReason again from round_facts (GROUP BY in PostgreSQL), and the
-    rollups' place in the timeline set to its end (what refresh would have read)."""
-    dims = ", ".join(DIMENSIONS)
+    """The figure rollups and DailyReason again from round_facts (GROUP BY in PostgreSQL),
+    and the rollups' place in the timeline set to its end (what refresh would have read)."""
     sums = ", ".join(f"sum((counts->>'{c}')::int)" for c in COUNTERS)
     with psycopg.connect(_libpq(database_url)) as conn:
-        conn.execute("DELETE FROM daily_figures")
+        for model in FIGURE_ROLLUPS:
+            dims = ", ".join(model.dimensions)
+            conn.execute(f"DELETE FROM {model.__tablename__}")
+            conn.execute(
+                f"INSERT INTO {model.__tablename__} (day, {dims}, {', '.join(COUNTERS)}) "
+                f"SELECT day, {dims}, {sums} FROM round_facts GROUP BY day, {dims}"
+            )
+        dims = ", ".join(DIMENSIONS)
         conn.execute("DELETE FROM daily_reasons")
-        conn.execute(
-            f"INSERT INTO daily_figures (day, {dims}, {', '.join(COUNTERS)}) "
-            f"SELECT day, {dims}, {sums} FROM round_facts GROUP BY day, {dims}"
-        )
         conn.execute(
             f"INSERT INTO daily_reasons (day, {dims}, reason, negative, recovered) "
             f"SELECT day, {dims}, left(r.reason, 100), count(*), "

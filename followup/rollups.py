@@ -22,7 +22,6 @@ from followup.models import (
     CadenceStep,
     Case,
     CaseEvent,
-    DailyFigure,
     DailyReason,
     FigureState,
     Gesture,
@@ -32,7 +31,7 @@ from followup.models import (
     RoundFact,
     Survey,
 )
-from followup.models.figures import COUNTERS, DIMENSIONS
+from followup.models.figures import COUNTERS, DIMENSIONS, FIGURE_ROLLUPS
 from surveys.responses import verdict
 
 LAG_SECONDS = 30
@@ -224,9 +223,23 @@ def _rewrite(case_ids: set[int]) -> int:
             for name, value in values.items():
                 setattr(fact, name, value)
     db.session.flush()
-    _add(DailyFigure, ("day", *DIMENSIONS), figures)
+    for model in FIGURE_ROLLUPS:
+        _add(model, ("day", *model.dimensions), _projected(figures, model.dimensions))
     _add(DailyReason, ("day", *DIMENSIONS, "reason"), reasons)
     return len(new)
+
+
+def _projected(figures: dict[tuple, dict[str, int]], dimensions: tuple[str, ...]) -> dict:
+    """The deltas of full buckets (day, *DIMENSIONS) summed into a leaner rollup's buckets."""
+    if dimensions == DIMENSIONS:
+        return figures
+    places = [DIMENSIONS.index(name) + 1 for name in dimensions]
+    projected: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for bucket, delta in figures.items():
+        lean = projected[(bucket[0], *(bucket[i] for i in places))]
+        for name, value in delta.items():
+            lean[name] += value
+    return projected
 
 
 def _dialect():
@@ -283,7 +296,7 @@ def refresh(now: datetime, lag_seconds: int = LAG_SECONDS, batch: int = BATCH_EV
 
 def rebuild(now: datetime) -> int:
     """Every fact and rollup from nothing (after a restore, or to repair); commits."""
-    for model in (DailyFigure, DailyReason, RoundFact, FigureState):
+    for model in (*FIGURE_ROLLUPS, DailyReason, RoundFact, FigureState):
         db.session.execute(sa.delete(model))
     db.session.commit()
     total = 0

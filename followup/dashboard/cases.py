@@ -19,7 +19,7 @@ from followup.dashboard import bp, filters, queries
 from followup.extensions import db
 from followup.models import Case
 from followup.models.base import utcnow
-from followup.models.figures import DailyFigure, RoundFact
+from followup.models.figures import RoundFact, rollup_for
 
 # The counters a drill-down can list the rounds of, as the list's heading says them.
 METRICS = {
@@ -109,11 +109,12 @@ def how_many(drill: Drill) -> int:
             RoundFact.counts[drill.metric].as_integer() == 1
         )
         return db.session.scalar(query) or 0
-    query = sa.select(sa.func.coalesce(sa.func.sum(getattr(DailyFigure, drill.metric)), 0)).where(
-        DailyFigure.day.between(drill.filters.start, drill.filters.end)
+    rollup = rollup_for(drill.filters.dimensions())
+    query = sa.select(sa.func.coalesce(sa.func.sum(getattr(rollup, drill.metric)), 0)).where(
+        rollup.day.between(drill.filters.start, drill.filters.end)
     )
     for name, value in drill.filters.dimensions().items():
-        query = query.where(getattr(DailyFigure, name) == value)
+        query = query.where(getattr(rollup, name) == value)
     return int(db.session.scalar(query))
 
 

@@ -1,7 +1,8 @@
-"""The dashboard's figures read from the rollups (DailyFigure, DailyReason, RoundFact) for a
-set of Filters: headline sums for the period and the one before, breakdowns by agent, team,
-channel, cadence and reason, weekly trends, the recovery funnel, top reasons and the median
-time to recovery. Every query aggregates in SQL (GROUP BY); Python only shapes the sums.
+"""The dashboard's figures read from the rollups (the smallest figure rollup that has the
+dimensions asked for, DailyReason, RoundFact) for a set of Filters: headline sums for the
+period and the one before, breakdowns by agent, team, channel, cadence and reason, weekly
+trends, the recovery funnel, top reasons and the median time to recovery. Every query
+aggregates in SQL (GROUP BY); Python only shapes the sums.
 
 The reason filter: the rollups have no reason dimension, so a reason narrows the reasons
 table (and the drill-down links) only; the other figures are those of all reasons. The page
@@ -17,7 +18,7 @@ from followup.dashboard.filters import Filters
 from followup.extensions import db
 from followup.metrics import SMALL_SAMPLE, Rate, ces, median, nps
 from followup.models import Cadence, Survey
-from followup.models.figures import COUNTERS, DailyFigure, DailyReason, RoundFact
+from followup.models.figures import COUNTERS, DailyReason, RoundFact, rollup_for
 
 REASON_SCOPE = "The reason filter narrows the reasons table and the case lists only."
 BREAKDOWNS = ("agent", "team", "channel", "cadence")
@@ -38,21 +39,36 @@ def _where(model, filters: Filters, start: date, end: date) -> list:
     return clauses
 
 
-def _sum_columns() -> list:
-    return [sa.func.coalesce(sa.func.sum(getattr(DailyFigure, c)), 0).label(c) for c in COUNTERS]
+def _sum_columns(model) -> list:
+    return [sa.func.coalesce(sa.func.sum(getattr(model, c)), 0).label(c) for c in COUNTERS]
 
 
 def sums(filters: Filters, dimensions: tuple[str, ...] = ()) -> dict[str, dict[str, dict]]:
     """The COUNTERS summed over the period, in all ({"": {"": counts}}) and per value of each
-    dimension ({dimension: {value: counts}}), in one statement: GROUPING SETS in PostgreSQL
-    (one pass over the rows), a UNION ALL of GROUP BYs elsewhere."""
-    where = _where(DailyFigure, filters, filters.start, filters.end)
+    dimension ({dimension: {value: counts}}), each read from the smallest rollup that has the
+    filters' dimensions and its own (the agent breakdown from the agent rollup, the others
+    from the one without agents): one statement per rollup."""
+    filtered = set(filters.dimensions())
+    groups: dict[type, list[str]] = {rollup_for(filtered): [""]}
+    for name in dimensions:
+        groups.setdefault(rollup_for(filtered | {name}), []).append(name)
     found: dict[str, dict[str, dict]] = {name: {} for name in ("", *dimensions)}
+    for model, names in groups.items():
+        _sums_from(model, filters, names, found)
+    return found
+
+
+def _sums_from(model, filters: Filters, names: list[str], found: dict) -> None:
+    """One statement over one rollup: the total when "" is among `names`, and a group per
+    other name (GROUPING SETS in PostgreSQL: one pass over the rows; a UNION ALL of GROUP BYs
+    elsewhere)."""
+    where = _where(model, filters, filters.start, filters.end)
+    dimensions = [name for name in names if name]
     if dimensions and db.session.get_bind().dialect.name == "postgresql":
-        columns = [getattr(DailyFigure, name) for name in dimensions]
-        sets = ", ".join(["()", *(f"({name})" for name in dimensions)])
+        columns = [getattr(model, name) for name in dimensions]
+        sets = ", ".join([*(["()"] if "" in names else []), *(f"({n})" for n in dimensions)])
         statement = (
-            sa.select(sa.func.grouping(*columns).label("unset"), *columns, *_sum_columns())
+            sa.select(sa.func.grouping(*columns).label("unset"), *columns, *_sum_columns(model))
             .where(*where)
             .group_by(sa.text(f"GROUPING SETS ({sets})"))
         )
@@ -64,19 +80,21 @@ def sums(filters: Filters, dimensions: tuple[str, ...] = ()) -> dict[str, dict[s
                       if not row.unset & (1 << (len(dimensions) - 1 - i))]  # fmt: skip
             name = chosen[0] if chosen else ""
             found[name][getattr(row, name) if name else ""] = counts
-        return found
-    parts = [sa.select(sa.literal("").label("dimension"), sa.literal("").label("key"),
-                       *_sum_columns()).where(*where)]  # fmt: skip
+        return
+    parts = []
+    if "" in names:
+        parts.append(sa.select(sa.literal("").label("dimension"), sa.literal("").label("key"),
+                               *_sum_columns(model)).where(*where))  # fmt: skip
     for name in dimensions:
-        column = getattr(DailyFigure, name)
+        column = getattr(model, name)
         parts.append(
-            sa.select(sa.literal(name).label("dimension"), column.label("key"), *_sum_columns())
+            sa.select(sa.literal(name).label("dimension"), column.label("key"),
+                      *_sum_columns(model))
             .where(*where)
             .group_by(column)
-        )
-    for row in db.session.execute(sa.union_all(*parts)):
+        )  # fmt: skip
+    for row in db.session.execute(sa.union_all(*parts) if len(parts) > 1 else parts[0]):
         found[row.dimension][row.key] = {c: int(getattr(row, c)) for c in COUNTERS}
-    return found
 
 
 def cadence_names(lineages) -> dict[str, str]:
@@ -192,22 +210,23 @@ def weeks(filters: Filters) -> list[tuple[date, date]]:
             for k in reversed(range(count))]  # fmt: skip
 
 
-def _days_before(end: date):
-    """SQL: whole days from DailyFigure.day to `end` (dialect-specific date arithmetic)."""
+def _days_before(model, end: date):
+    """SQL: whole days from the rollup's day to `end` (dialect-specific date arithmetic)."""
     if db.session.get_bind().dialect.name == "postgresql":
-        return sa.literal(end, sa.Date) - DailyFigure.day
-    return sa.cast(sa.func.julianday(end.isoformat()) - sa.func.julianday(DailyFigure.day),
+        return sa.literal(end, sa.Date) - model.day
+    return sa.cast(sa.func.julianday(end.isoformat()) - sa.func.julianday(model.day),
                    sa.Integer)  # fmt: skip
 
 
 def trends(filters: Filters) -> list[dict]:
     """Weekly CSAT, response rate and recovery rate, with their counts."""
     spans = weeks(filters)
-    week = (_days_before(filters.end) // 7).label("week")
+    model = rollup_for(filters.dimensions())
+    week = (_days_before(model, filters.end) // 7).label("week")
     needed = ("csat_positive", "csat_n", "responded", "delivered", "recovered", "negative")
     rows = db.session.execute(
-        sa.select(week, *(sa.func.sum(getattr(DailyFigure, c)).label(c) for c in needed))
-        .where(*_where(DailyFigure, filters, spans[0][0], filters.end))
+        sa.select(week, *(sa.func.sum(getattr(model, c)).label(c) for c in needed))
+        .where(*_where(model, filters, spans[0][0], filters.end))
         .group_by(week)
     )
     by_week = {int(row.week): row for row in rows}

@@ -4,7 +4,14 @@ from followup.models.audit import AuditEntry
 from followup.models.cadences import Cadence, CadenceStep, MessageTemplate
 from followup.models.cases import Case, CaseEvent
 from followup.models.customers import Customer, Suppression, SurveyExclusion, UnsubscribeLink
-from followup.models.figures import DailyFigure, DailyReason, FigureState, RoundFact
+from followup.models.figures import (
+    DailyAgentFigure,
+    DailyFigure,
+    DailyReason,
+    DailyTeamFigure,
+    FigureState,
+    RoundFact,
+)
 from followup.models.messages import Message, ProviderEvent
 from followup.models.recovery import (
     Alert,
@@ -28,8 +35,10 @@ __all__ = [
     "Case",
     "CaseEvent",
     "Customer",
+    "DailyAgentFigure",
     "DailyFigure",
     "DailyReason",
+    "DailyTeamFigure",
     "FigureState",
     "Gesture",
     "GestureType",

@@ -1,7 +1,8 @@
 """The figures aggregate: one fact row per closed case round (what happened to it, derived
 from the raw rows) and daily rollups of those facts by team, agent, channel, cadence,
-variant and survey, kept up to date by the workers (followup/rollups.py) so the dashboard
-reads a few thousand rows, not millions."""
+variant and survey (in full, without the agent, and by team and agent only), kept up to
+date by the workers (followup/rollups.py) so the dashboard reads thousands of rows, not
+millions."""
 
 from datetime import date, datetime
 
@@ -70,22 +71,9 @@ class RoundFact(db.Model):
     counts: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
-class DailyFigure(db.Model):
-    """The COUNTERS summed over the rounds closed on one day with the same dimensions."""
+class Counters:
+    """The COUNTERS as columns of a rollup row."""
 
-    __tablename__ = "daily_figures"
-    __table_args__ = (
-        UniqueConstraint("day", "team", "agent", "channel", "cadence", "variant", "survey_id"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    day: Mapped[date] = mapped_column(Date)
-    team: Mapped[str] = mapped_column(String(200), default="")
-    agent: Mapped[str] = mapped_column(String(200), default="")
-    channel: Mapped[str] = mapped_column(String(10), default="")
-    cadence: Mapped[str] = mapped_column(String(200), default="")
-    variant: Mapped[str] = mapped_column(String(1), default="")
-    survey_id: Mapped[int] = mapped_column(Integer, default=0)
     closed: Mapped[int] = mapped_column(Integer, default=0)
     invited: Mapped[int] = mapped_column(Integer, default=0)
     delivered: Mapped[int] = mapped_column(Integer, default=0)
@@ -105,6 +93,67 @@ class DailyFigure(db.Model):
     escalated: Mapped[int] = mapped_column(Integer, default=0)
     recovery_seconds: Mapped[int] = mapped_column(Integer, default=0)
     reopened: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DailyFigure(Counters, db.Model):
+    """The COUNTERS summed over the rounds closed on one day with the same dimensions."""
+
+    __tablename__ = "daily_figures"
+    __table_args__ = (
+        UniqueConstraint("day", "team", "agent", "channel", "cadence", "variant", "survey_id"),
+    )
+    dimensions = DIMENSIONS
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    team: Mapped[str] = mapped_column(String(200), default="")
+    agent: Mapped[str] = mapped_column(String(200), default="")
+    channel: Mapped[str] = mapped_column(String(10), default="")
+    cadence: Mapped[str] = mapped_column(String(200), default="")
+    variant: Mapped[str] = mapped_column(String(1), default="")
+    survey_id: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DailyTeamFigure(Counters, db.Model):
+    """DailyFigure without the agent: a tenth of the rows, for every view that neither
+    filters nor breaks down by agent."""
+
+    __tablename__ = "daily_team_figures"
+    __table_args__ = (
+        UniqueConstraint("day", "team", "channel", "cadence", "variant", "survey_id"),
+    )
+    dimensions = ("team", "channel", "cadence", "variant", "survey_id")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    team: Mapped[str] = mapped_column(String(200), default="")
+    channel: Mapped[str] = mapped_column(String(10), default="")
+    cadence: Mapped[str] = mapped_column(String(200), default="")
+    variant: Mapped[str] = mapped_column(String(1), default="")
+    survey_id: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DailyAgentFigure(Counters, db.Model):
+    """DailyFigure by team and agent only: the agent breakdown and agent filter's rows."""
+
+    __tablename__ = "daily_agent_figures"
+    __table_args__ = (UniqueConstraint("day", "team", "agent"),)
+    dimensions = ("team", "agent")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    team: Mapped[str] = mapped_column(String(200), default="")
+    agent: Mapped[str] = mapped_column(String(200), default="")
+
+
+# The rollups of the COUNTERS, smallest first: a query reads the first that has every
+# dimension it filters or groups by.
+FIGURE_ROLLUPS = (DailyAgentFigure, DailyTeamFigure, DailyFigure)
+
+
+def rollup_for(needed) -> type:
+    """The smallest rollup with all these dimensions."""
+    return next(model for model in FIGURE_ROLLUPS if set(needed) <= set(model.dimensions))
 
 
 class DailyReason(db.Model):

@@ -13,7 +13,13 @@ import sqlalchemy as sa
 from followup.extensions import db
 from followup.models import Cadence, Gesture, Recovery, Response
 from followup.models.base import utcnow
-from followup.models.figures import COUNTERS, DIMENSIONS, DailyFigure, DailyReason, RoundFact
+from followup.models.figures import (
+    COUNTERS,
+    DIMENSIONS,
+    FIGURE_ROLLUPS,
+    DailyReason,
+    RoundFact,
+)
 from tests.app.test_rollups import four_rounds, refresh_all  # noqa: F401  (a fixture)
 from tests.conftest import sign_in
 
@@ -42,20 +48,24 @@ def round_fact(case_id: int, day: date, team="North", agent="ana", channel="emai
 
 
 def roll_up(facts: list[RoundFact]) -> None:
-    """Store the rounds and their daily sums as the rollups would."""
-    figures: dict[tuple, Counter] = {}
+    """Store the rounds and their daily sums in every rollup, as the rollups would."""
     reasons: dict[tuple, Counter] = {}
     for fact in facts:
         key = (fact.day, *(getattr(fact, d) for d in DIMENSIONS))
-        figures.setdefault(key, Counter()).update(fact.counts)
         if fact.counts["negative"]:
             for reason in fact.reasons:
                 reasons.setdefault((*key, reason), Counter()).update(
                     {"negative": 1, "recovered": fact.counts["recovered"]}
                 )
     db.session.add_all(facts)
-    for (day, *dims), sums in figures.items():
-        db.session.add(DailyFigure(day=day, **dict(zip(DIMENSIONS, dims, strict=True)), **sums))
+    for model in FIGURE_ROLLUPS:
+        sums: dict[tuple, Counter] = {}
+        for fact in facts:
+            key = (fact.day, *(getattr(fact, d) for d in model.dimensions))
+            sums.setdefault(key, Counter()).update(fact.counts)
+        for (day, *dims), counts in sums.items():
+            db.session.add(model(day=day, **dict(zip(model.dimensions, dims, strict=True)),
+                                 **counts))  # fmt: skip
     for (day, *dims, reason), sums in reasons.items():
         db.session.add(
             DailyReason(day=day, **dict(zip(DIMENSIONS, dims, strict=True)), reason=reason, **sums)

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from followup.extensions import db
 from followup.models import Cadence, Case, Customer, SurveyInvitation
 from followup.models.base import utcnow
-from followup.models.figures import COUNTERS, DIMENSIONS, DailyFigure, RoundFact
+from followup.models.figures import COUNTERS, FIGURE_ROLLUPS, RoundFact
 from surveys.responses import record_response
 from tests.app.test_outbox import CASE, close, sweep_and_dispatch
 
@@ -55,18 +55,20 @@ def add_facts(case_ids: list[int], ago: timedelta = timedelta(days=1), **values)
 
 
 def roll_up() -> None:
-    """The daily figures summed from the fact rows (as the rollups keep them)."""
-    db.session.execute(sa.delete(DailyFigure))
-    sums = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
-    for fact in db.session.scalars(sa.select(RoundFact)):
-        key = (fact.day, *(getattr(fact, name) for name in DIMENSIONS))
-        for name, value in fact.counts.items():
-            sums[key][name] += value
-    db.session.execute(
-        sa.insert(DailyFigure),
-        [dict(zip(("day", *DIMENSIONS), key, strict=True), **counts)
-         for key, counts in sums.items()],
-    )  # fmt: skip
+    """The daily figures of every rollup summed from the fact rows (as the rollups keep them)."""
+    facts = list(db.session.scalars(sa.select(RoundFact)))
+    for model in FIGURE_ROLLUPS:
+        db.session.execute(sa.delete(model))
+        sums = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
+        for fact in facts:
+            key = (fact.day, *(getattr(fact, name) for name in model.dimensions))
+            for name, value in fact.counts.items():
+                sums[key][name] += value
+        db.session.execute(
+            sa.insert(model),
+            [dict(zip(("day", *model.dimensions), key, strict=True), **counts)
+             for key, counts in sums.items()],
+        )  # fmt: skip
     db.session.commit()
 
 

@@ -20,7 +20,7 @@ from followup.models import (
     RoundFact,
 )
 from followup.models.base import utcnow
-from followup.models.figures import COUNTERS
+from followup.models.figures import COUNTERS, FIGURE_ROLLUPS
 from tests.app.test_outbox import close, sweep_and_dispatch
 from tests.app.test_recovery import answer_on_page, survey_token
 from tests.conftest import DB_BACKEND
@@ -171,3 +171,19 @@ def test_refreshes_at_the_same_moment_count_each_round_once(app, four_rounds):
     assert errors == []
     db.session.expire_all()
     assert totals()["closed"] == 4 and totals()["recovered"] == 1
+
+
+def test_the_leaner_rollups_are_the_full_one_summed(four_rounds, seeded):
+    refresh_all()
+    four_rounds.post("/api/v1/cases/R-4/reopen", headers=seeded["auth"])  # one more change
+    refresh_all()
+    for model in FIGURE_ROLLUPS:
+        keys = [DailyFigure.day, *(getattr(DailyFigure, d) for d in model.dimensions)]
+        full = db.session.execute(
+            sa.select(*keys, *(sa.func.sum(getattr(DailyFigure, c)) for c in COUNTERS))
+            .group_by(*keys)
+        ).all()  # fmt: skip
+        lean = db.session.execute(sa.select(
+            model.day, *(getattr(model, d) for d in model.dimensions),
+            *(getattr(model, c) for c in COUNTERS)))  # fmt: skip
+        assert sorted(tuple(r) for r in lean) == sorted(tuple(r) for r in full), model.__name__
