@@ -205,6 +205,7 @@ followup is running at {url}
   API key:    {api_key}
   Dev outbox: {url}/dev/outbox
   Console:    {url}/admin  (sign in as {DEMO_ADMIN}, password {admin_password})
+  Dashboard:  {url}/dashboard/  (figures refresh every {app.config["FIGURES_INTERVAL"]} s)
 
 Close the demo case (a thank-you email now, the check-in 10 s later):
 
