@@ -184,6 +184,7 @@ def run_command(port: int | None) -> None:
     # The demo texts and apologises at any hour, so it works whenever someone tries it.
     env.setdefault("FOLLOWUP_SMS_HOURS", "00:00-00:00")
     env.setdefault("FOLLOWUP_WORKING_HOURS", "always")
+    env.setdefault("FOLLOWUP_FIGURES_LAG", "2")  # one host: the dashboard follows within seconds
     env.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
     me = [sys.executable, "-m", "followup.cli"]
     with _redis_for(app):
