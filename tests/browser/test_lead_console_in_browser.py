@@ -8,18 +8,11 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from followup import outbox
 from followup.models.base import utcnow
+from tests.browser.test_survey_in_browser import deliver_due_messages
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
-
-
-def deliver_due_messages(at):
-    tokens = []
-    outbox.sweep(lambda channel, token: tokens.append(token), queued_batches=0, now=at)
-    for token in tokens:
-        outbox.dispatch(token)
 
 
 def sign_in(page, live_server, email):
