@@ -3,9 +3,24 @@ denominators, breakdowns, trends, the recovery funnel, reasons, drill-down to th
 behind a number, exports and experiments. Signed-in users with the "read" ability (admin,
 lead, manager) see it; the console's access check applies."""
 
-from flask import Blueprint
+from flask import Blueprint, jsonify, render_template, request
+
+from followup.dashboard.filters import FilterError
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+
+
+@bp.errorhandler(FilterError)
+def unreadable_filter(error: FilterError):
+    """A URL argument the dashboard cannot read: a 422 naming it, as JSON for the JSON
+    figures, else a page."""
+    message = f"The filter “{error.field}” could not be read: {error.message}."
+    if request.path.endswith(".json"):
+        body = {"error": "unprocessable_entity", "message": error.message,
+                "fields": [{"field": error.field, "message": error.message}]}  # fmt: skip
+        return jsonify(body), 422
+    return render_template("error.html", title="Filter not understood", message=message), 422
+
 
 from followup.admin import check_access, console_context, private_page  # noqa: E402
 

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import abort, make_response, render_template, request
+from flask import abort, render_template, request
 from sqlalchemy.dialects.postgresql import JSONB
 from werkzeug.datastructures import MultiDict
 
@@ -19,7 +19,7 @@ from followup.dashboard import bp, filters, queries
 from followup.extensions import db
 from followup.models import Case
 from followup.models.base import utcnow
-from followup.models.figures import RoundFact, rollup_for
+from followup.models.figures import RoundFact
 
 # The counters a drill-down can list the rounds of, as the list's heading says them.
 METRICS = {
@@ -48,28 +48,12 @@ class Drill:
     metric: str
 
 
-def unreadable(field: str, message: str):
-    """A 422 page naming the argument that cannot be read."""
-    page = render_template(
-        "error.html", title="That view cannot be shown", message=f"{field}: {message}"
-    )
-    return abort(make_response(page, 422))
-
-
-def read_filters(args: MultiDict) -> filters.Filters:
-    """The dashboard's filters from the URL, else a 422 page naming the field."""
-    try:
-        return filters.parse(args, utcnow().date())
-    except filters.FilterError as error:
-        unreadable(error.field, error.message)
-
-
 def read_drill(args: MultiDict) -> Drill:
-    """The filters and ?metric= (default closed), else a 422 page naming the field."""
+    """The filters and ?metric= (default closed), else FilterError naming the argument."""
     metric = (args.get("metric") or "closed").strip()
     if metric not in METRICS:
-        unreadable("metric", f"{metric[:50]!r} is not one of {', '.join(METRICS)}")
-    return Drill(read_filters(args), metric)
+        raise filters.FilterError("metric", f"{metric[:50]!r} is not one of {', '.join(METRICS)}")
+    return Drill(filters.parse(args, utcnow().date()), metric)
 
 
 def names_reason(column, reason: str):
@@ -102,20 +86,14 @@ def rounds_query(drill: Drill):
 
 
 def how_many(drill: Drill) -> int:
-    """The rounds behind the number: the daily figures' sum of the counter (a few thousand
-    rows) unless a reason narrows it, then a count of the facts."""
+    """The rounds behind the number: the rollups' sum of the counter (a few thousand rows)
+    unless a reason narrows it, then a count of the facts."""
     if drill.filters.reason:
         query = narrowed(sa.select(sa.func.count()).select_from(RoundFact), drill.filters).where(
             RoundFact.counts[drill.metric].as_integer() == 1
         )
         return db.session.scalar(query) or 0
-    rollup = rollup_for(drill.filters.dimensions())
-    query = sa.select(sa.func.coalesce(sa.func.sum(getattr(rollup, drill.metric)), 0)).where(
-        rollup.day.between(drill.filters.start, drill.filters.end)
-    )
-    for name, value in drill.filters.dimensions().items():
-        query = query.where(getattr(rollup, name) == value)
-    return int(db.session.scalar(query))
+    return queries.sums(drill.filters)[""][""][drill.metric]
 
 
 def outcome(counts: dict) -> str:

@@ -6,7 +6,7 @@ the verdicts. All the rounds since the experiment started, unless the URL names 
 from flask import render_template, request
 
 from followup.dashboard import bp
-from followup.dashboard.filters import FilterError, parse
+from followup.dashboard.filters import parse
 from followup.experiments import experiments as running
 from followup.metrics import SMALL_SAMPLE
 from followup.models.base import utcnow
@@ -17,12 +17,7 @@ def experiments():
     filters = None
     if any(request.args.get(name) for name in ("period", "from", "to", "team", "agent",
                                                 "channel", "survey")):  # fmt: skip
-        try:
-            filters = parse(request.args, utcnow().date())
-        except FilterError as error:
-            message = f"The filter “{error.field}” could not be read: {error.message}."
-            page = render_template("error.html", title="Filter not understood", message=message)
-            return page, 422
+        filters = parse(request.args, utcnow().date())
     return render_template(
         "dashboard/experiments.html",
         experiments=running(filters),

@@ -19,15 +19,14 @@ from followup.dashboard.cases import (
     COLUMNS,
     narrowed,
     read_drill,
-    read_filters,
     rounds_query,
     row_values,
-    unreadable,
 )
-from followup.dashboard.filters import FilterError
+from followup.dashboard.filters import parse
 from followup.extensions import db
 from followup.metrics import Rate
 from followup.models import Cadence, Case, Survey
+from followup.models.base import utcnow
 from followup.models.figures import RoundFact
 from followup.models.surveys import Response as Answer
 from surveys.responses import verdict
@@ -112,7 +111,7 @@ def export_cases():
 
 @bp.get("/export/answers.csv")
 def export_answers():
-    chosen = read_filters(request.args)
+    chosen = parse(request.args, utcnow().date())
     names = queries.cadence_names(db.session.scalars(sa.select(Cadence.lineage).distinct()))
     surveys = {survey.id: survey for survey in db.session.scalars(sa.select(Survey))}
     query = narrowed(
@@ -204,9 +203,6 @@ def table_rows(table: str, view: routes.View) -> tuple[tuple, Iterator[tuple]]:
 def export_table(table: str):
     if table not in TABLES:
         abort(404)
-    try:
-        view = routes.read_view()
-    except FilterError as error:
-        unreadable(error.field, error.message)
+    view = routes.read_view()
     header, rows = table_rows(table, view)
     return streamed(_name(table, view.filters.start, view.filters.end), csv_lines(header, rows))

@@ -49,12 +49,7 @@ def drill_links(filters: Filters) -> Callable[..., str]:
 
 @bp.get("/")
 def index():
-    try:
-        view = read_view()
-    except FilterError as error:
-        message = f"The filter “{error.field}” could not be read: {error.message}."
-        page = render_template("error.html", title="Filter not understood", message=message)
-        return page, 422
+    view = read_view()
     figures = queries.figures(view.filters, view.sort, view.descending)
     return render_template(
         "dashboard/index.html",
@@ -74,12 +69,7 @@ def index():
 
 @bp.get("/figures.json")
 def figures_json():
-    try:
-        view = read_view()
-    except FilterError as error:
-        body = {"error": "unprocessable_entity", "message": error.message,
-                "fields": [{"field": error.field, "message": error.message}]}  # fmt: skip
-        return jsonify(body), 422
+    view = read_view()
     figures = queries.figures(view.filters, view.sort, view.descending)
     body = {
         "filters": view.filters.query(),

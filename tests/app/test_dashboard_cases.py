@@ -145,7 +145,7 @@ def test_an_unreadable_view_is_a_422_naming_the_field(as_manager, query, field):
     response = as_manager.get(f"/dashboard/cases?{query}")
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert f"{field}: " in page and "<b>" not in page
+    assert f"“{field}”" in page and "<b>" not in page
 
 
 def test_signed_out_visitors_go_to_sign_in(client, facts):

@@ -66,7 +66,7 @@ def test_cases_export_is_the_drill_down(as_manager, facts):
 )  # fmt: skip
 def test_bad_filters_are_a_422_naming_the_field(as_manager, path, field):
     response = as_manager.get(f"/dashboard/export/{path}")
-    assert response.status_code == 422 and f"{field}: " in response.get_data(as_text=True)
+    assert response.status_code == 422 and f"“{field}”" in response.get_data(as_text=True)
 
 
 def test_signed_out_visitors_get_no_export(client):
@@ -163,8 +163,8 @@ def test_the_figures_tables_export_with_rates_beside_their_counts(as_manager, se
 
 @pytest.mark.parametrize(
     ("path", "status", "text"),
-    [("variant.csv", 404, "Page not found"), ("team.csv?sort=cost", 422, "sort: "),
-     ("trends.csv?dir=up", 422, "dir: "), ("reason.csv?period=x", 422, "period: ")],
+    [("variant.csv", 404, "Page not found"), ("team.csv?sort=cost", 422, "“sort”"),
+     ("trends.csv?dir=up", 422, "“dir”"), ("reason.csv?period=x", 422, "“period”")],
 )  # fmt: skip
 def test_an_unknown_table_or_bad_view_is_refused(as_manager, path, status, text):
     response = as_manager.get(f"/dashboard/export/{path}")
