@@ -91,13 +91,13 @@ def round_counts(data: RoundData) -> dict[str, int]:
 def _facts_of(case_ids: set[int]) -> dict[tuple[int, int], dict]:
     """The fact row's values of every closed round of these cases, from the raw rows."""
     cases = {c.id: c for c in db.session.scalars(sa.select(Case).where(Case.id.in_(case_ids)))}
-    lineages = dict(db.session.execute(sa.select(Cadence.id, Cadence.lineage)).all())
-    by_name = {}
-    for name, lineage in db.session.execute(
-        sa.select(Cadence.name, Cadence.lineage).order_by(Cadence.id)
+    lineages, by_name = {}, {}
+    for cadence_id, name, lineage in db.session.execute(
+        sa.select(Cadence.id, Cadence.name, Cadence.lineage).order_by(Cadence.id)
     ):
+        lineages[cadence_id] = lineage
         by_name.setdefault(name, lineage)
-    kinds = dict(db.session.execute(sa.select(Survey.id, Survey.kind)).all())
+    surveys_by_id = {s.id: s for s in db.session.scalars(sa.select(Survey))}
     closes = {}
     for case_id, at, detail in db.session.execute(
         sa.select(CaseEvent.case_id, CaseEvent.at, CaseEvent.detail)
@@ -140,7 +140,6 @@ def _facts_of(case_ids: set[int]) -> dict[tuple[int, int], dict]:
             )
         ).all()
     )
-    survey_rows = {s.id: s for s in db.session.scalars(sa.select(Survey))}
     facts = {}
     for (case_id, rnd), (closed_at, detail) in closes.items():
         case = cases[case_id]
@@ -151,9 +150,11 @@ def _facts_of(case_ids: set[int]) -> dict[tuple[int, int], dict]:
         data = RoundData(
             closed_at=closed_at,
             survey_sends=sends.get((case_id, rnd), []),
-            survey_kind=kinds.get(answer.survey_id if answer else survey_id, ""),
+            survey_kind=getattr(
+                surveys_by_id.get(answer.survey_id if answer else survey_id), "kind", ""
+            ),
             first_score=answer.score if answer else None,
-            first_verdict=verdict(survey_rows[answer.survey_id], answer.score, answer.comment)
+            first_verdict=verdict(surveys_by_id[answer.survey_id], answer.score, answer.comment)
             if answer
             else None,
             answered=answer is not None,
