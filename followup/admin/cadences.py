@@ -5,7 +5,7 @@ default."""
 import re
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -21,7 +21,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from followup import audit
-from followup.admin import bp, needs
+from followup.admin import bp, found, needs
 from followup.cadence_versions import (
     CadenceConflict,
     create,
@@ -303,13 +303,6 @@ def _preview_lines(settings: dict, steps: list, case_key: str | None):
     return case, lines, names, surveys
 
 
-def _current(cadence_id: int) -> Cadence:
-    cadence = db.session.get(Cadence, cadence_id)
-    if cadence is None:
-        abort(404)
-    return cadence
-
-
 def _latest(cadence: Cadence) -> Cadence:
     return db.session.scalar(
         sa.select(Cadence).where(
@@ -426,7 +419,7 @@ def cadence_new():
 
 @bp.get("/cadences/<int:cadence_id>")
 def cadence(cadence_id: int):
-    cadence = _current(cadence_id)
+    cadence = found(Cadence, cadence_id)
     case_key = request.args.get("case", SAMPLE)
     settings = {name: getattr(cadence, name) for name in ("sms_hours", "survey_cap_days")}
     case, lines, names, surveys = _preview_lines(settings, list(cadence.steps), case_key)
@@ -461,7 +454,7 @@ def cadence(cadence_id: int):
 @bp.route("/cadences/<int:cadence_id>/edit", methods=["GET", "POST"])
 @needs("configure")
 def cadence_edit(cadence_id: int):
-    cadence = _current(cadence_id)
+    cadence = found(Cadence, cadence_id)
     if cadence.superseded_at is not None and request.method == "GET":
         return redirect(url_for("admin.cadence_edit", cadence_id=_latest(cadence).id))
     form = CadenceForm()
@@ -474,7 +467,7 @@ def cadence_edit(cadence_id: int):
 
 def _act(cadence_id: int, action: str, change) -> object:
     """A small change from a button (CSRF-checked by CSRFProtect like every POST)."""
-    cadence = _current(cadence_id)
+    cadence = found(Cadence, cadence_id)
     if cadence.superseded_at is not None:
         return render_template(
             "error.html", title="Not changed", message="Change the current version instead."
