@@ -202,7 +202,7 @@ COLUMNS = {
     "case_events": ("id", "case_id", "at", "kind", "message_id", "detail"),
     "round_facts": ("id", "case_id", "round", "closed_at", "day", "team", "agent", "channel",
                     "cadence", "variant", "experiment", "survey_id", "survey_kind",
-                    "first_score", "reasons", "recovered_at", "counts"),
+                    "first_score", "reasons", "recovery_seconds", "counts"),
 }  # fmt: skip
 # Parents before children (foreign keys).
 ORDER = ("cases", "recoveries", "messages", "survey_invitations", "responses", "gestures",
@@ -253,7 +253,6 @@ class Generator:
     def __init__(self, world: World, now: datetime, rng: random.Random, ids: Ids, facts: bool):
         self.world, self.now, self.rng, self.ids, self.facts = world, now, rng, ids, facts
         self.route_weights = [r.weight for r in world.routes]
-        self._recovered_at: datetime | None = None  # of the case being made
         self.agent_weights = [1 + (i * 7919 % 13) / 6 for i in range(len(AGENTS))]
 
     def message(self, batch: Batch, case: tuple, step_id: int, channel: str, due: datetime,
@@ -296,7 +295,6 @@ class Generator:
 
     def case(self, batch: Batch, day: date, customer: tuple) -> None:
         rng, world, now = self.rng, self.world, self.now
-        self._recovered_at = None
         case_id = self.ids.take("cases")
         closed_at = datetime.combine(day, time(7), UTC) + timedelta(
             seconds=rng.randint(0, 12 * 3600)
@@ -369,12 +367,11 @@ class Generator:
         if self.facts:
             counts = round_counts(data)
             channel = next((s[0] for s in sends if s[1] == "sent"), "")
-            recovered_at = self._recovered_at
             batch.add("round_facts", (
                 self.ids.take("round_facts"), case_id, 1, closed_at, closed_at.date(),
                 team, agent, channel, route.lineage, variant or "", experiment or "",
                 route.survey_id, route.kind, data.first_score, json.dumps(reasons),
-                recovered_at, json.dumps(counts),
+                counts["recovery_seconds"] if counts["recovered"] else None, json.dumps(counts),
             ))  # fmt: skip
 
     def respond(self, batch: Batch, who: tuple, route: Route, answer: tuple,
@@ -485,7 +482,6 @@ class Generator:
             events.append((issued, "gesture.issued", {"gesture_type_id": type_id}))
         if status == "recovered":
             events.append((outcome_at, "recovery.succeeded", {"recovery_id": recovery_id}))
-            self._recovered_at = outcome_at
             data.recovery_seconds = int((outcome_at - started).total_seconds())
         data.recovery_status = status
         for at, kind, detail in events:

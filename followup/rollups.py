@@ -167,6 +167,7 @@ def _facts_of(case_ids: set[int]) -> dict[tuple[int, int], dict]:
             reopened=case.round > rnd or case.status == "open",
         )
         cadence_id = detail.get("cadence_id") or (case.cadence_id if current else None)
+        counts = round_counts(data)
         facts[(case_id, rnd)] = {
             "closed_at": closed_at,
             "day": closed_at.date(),
@@ -180,10 +181,8 @@ def _facts_of(case_ids: set[int]) -> dict[tuple[int, int], dict]:
             "survey_kind": data.survey_kind,
             "first_score": data.first_score,
             "reasons": list(answer.reason_codes or []) if answer else [],
-            "recovered_at": recovery.outcome_at
-            if recovery and recovery.status == "recovered"
-            else None,
-            "counts": round_counts(data),
+            "recovery_seconds": counts["recovery_seconds"] if counts["recovered"] else None,
+            "counts": counts,
         }
     return facts
 

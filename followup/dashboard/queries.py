@@ -45,56 +45,32 @@ def _sum_columns(model) -> list:
 
 def sums(filters: Filters, dimensions: tuple[str, ...] = ()) -> dict[str, dict[str, dict]]:
     """The COUNTERS summed over the period, in all ({"": {"": counts}}) and per value of each
-    dimension ({dimension: {value: counts}}), each read from the smallest rollup that has the
-    filters' dimensions and its own (the agent breakdown from the agent rollup, the others
-    from the one without agents): one statement per rollup."""
+    dimension ({dimension: {value: counts}}). Each dimension is read from the smallest rollup
+    that has it and the filters' dimensions (the agent from the agent rollup, the others from
+    the one without agents): one GROUP BY per rollup, by all of its dimensions together, whose
+    few groups Python adds up per dimension (one pass of the rows and one sum per row, where
+    a group per dimension would add every row once per dimension). The total comes from the
+    first statement's groups."""
     filtered = set(filters.dimensions())
-    groups: dict[type, list[str]] = {rollup_for(filtered): [""]}
+    groups: dict[type, list[str]] = {}
     for name in dimensions:
         groups.setdefault(rollup_for(filtered | {name}), []).append(name)
-    found: dict[str, dict[str, dict]] = {name: {} for name in ("", *dimensions)}
-    for model, names in groups.items():
-        _sums_from(model, filters, names, found)
-    return found
-
-
-def _sums_from(model, filters: Filters, names: list[str], found: dict) -> None:
-    """One statement over one rollup: the total when "" is among `names`, and a group per
-    other name (GROUPING SETS in PostgreSQL: one pass over the rows; a UNION ALL of GROUP BYs
-    elsewhere)."""
-    where = _where(model, filters, filters.start, filters.end)
-    dimensions = [name for name in names if name]
-    if dimensions and db.session.get_bind().dialect.name == "postgresql":
-        columns = [getattr(model, name) for name in dimensions]
-        sets = ", ".join([*(["()"] if "" in names else []), *(f"({n})" for n in dimensions)])
+    found: dict[str, dict[str, dict]] = {"": {"": dict.fromkeys(COUNTERS, 0)}}
+    found |= {name: {} for name in dimensions}
+    for index, (model, names) in enumerate(groups.items() or [(rollup_for(filtered), [])]):
+        columns = [getattr(model, name) for name in names]
         statement = (
-            sa.select(sa.func.grouping(*columns).label("unset"), *columns, *_sum_columns(model))
-            .where(*where)
-            .group_by(sa.text(f"GROUPING SETS ({sets})"))
+            sa.select(*columns, *_sum_columns(model))
+            .where(*_where(model, filters, filters.start, filters.end))
+            .group_by(*columns)
         )
         for row in db.session.execute(statement):
-            counts = {c: int(getattr(row, c)) for c in COUNTERS}
-            # GROUPING() sets a bit (the first column's the highest) for each column a row
-            # is not grouped by: the one clear bit names the row's dimension; none, the total.
-            chosen = [name for i, name in enumerate(dimensions)
-                      if not row.unset & (1 << (len(dimensions) - 1 - i))]  # fmt: skip
-            name = chosen[0] if chosen else ""
-            found[name][getattr(row, name) if name else ""] = counts
-        return
-    parts = []
-    if "" in names:
-        parts.append(sa.select(sa.literal("").label("dimension"), sa.literal("").label("key"),
-                               *_sum_columns(model)).where(*where))  # fmt: skip
-    for name in dimensions:
-        column = getattr(model, name)
-        parts.append(
-            sa.select(sa.literal(name).label("dimension"), column.label("key"),
-                      *_sum_columns(model))
-            .where(*where)
-            .group_by(column)
-        )  # fmt: skip
-    for row in db.session.execute(sa.union_all(*parts) if len(parts) > 1 else parts[0]):
-        found[row.dimension][row.key] = {c: int(getattr(row, c)) for c in COUNTERS}
+            keys = [(name, getattr(row, name)) for name in names]
+            for name, value in keys + ([("", "")] if index == 0 else []):
+                into = found[name].setdefault(value, dict.fromkeys(COUNTERS, 0))
+                for counter in COUNTERS:
+                    into[counter] += int(getattr(row, counter))
+    return found
 
 
 def cadence_names(lineages) -> dict[str, str]:
@@ -244,12 +220,12 @@ def trends(filters: Filters) -> list[dict]:
 
 
 def median_recovery_seconds(filters: Filters) -> tuple[float | None, float | None]:
-    """The median, over the recovered rounds of the period and of the one before (one pass),
-    of the time from the first negative answer to recovery (counts["recovery_seconds"])."""
-    seconds = RoundFact.counts["recovery_seconds"].as_integer()
+    """The median, over the recovered rounds of the period and of the one before (one pass
+    over the index of recovery times), of the time from the first negative answer to
+    recovery."""
+    seconds = RoundFact.recovery_seconds
     previous = filters.previous()
-    clauses = [*_where(RoundFact, filters, previous.start, filters.end),
-               RoundFact.recovered_at.is_not(None)]  # fmt: skip
+    clauses = [*_where(RoundFact, filters, previous.start, filters.end), seconds.is_not(None)]
     current = RoundFact.day >= filters.start
     if db.session.get_bind().dialect.name == "postgresql":
         middle = sa.func.percentile_cont(0.5).within_group(seconds)
@@ -258,8 +234,8 @@ def median_recovery_seconds(filters: Filters) -> tuple[float | None, float | Non
         ).one()
         return tuple(float(value) if value is not None else None for value in row)
     found = db.session.execute(sa.select(current, seconds).where(*clauses)).all()
-    return (median([value for now, value in found if now and value is not None]),
-            median([value for now, value in found if not now and value is not None]))  # fmt: skip
+    return (median([value for now, value in found if now]),
+            median([value for now, value in found if not now]))  # fmt: skip
 
 
 FUNNEL = (  # (counter, label, the step its conversion is counted from)

@@ -41,9 +41,7 @@ def round_fact(case_id: int, day: date, team="North", agent="ana", channel="emai
     return RoundFact(
         case_id=case_id, round=1, closed_at=closed_at, day=day, team=team, agent=agent,
         channel=channel, cadence=cadence, survey_kind="csat", first_score=score,
-        reasons=list(reasons), counts=values,
-        recovered_at=closed_at + timedelta(seconds=recovered_after)
-        if recovered_after is not None else None,
+        reasons=list(reasons), counts=values, recovery_seconds=recovered_after,
     )  # fmt: skip
 
 

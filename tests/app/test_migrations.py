@@ -43,3 +43,49 @@ def test_opt_outs_move_to_the_suppression_list_and_back(app_config, tmp_path):
             )
             assert opted_out.scalars().all() == ["Ana"]
         db.engine.dispose()
+
+
+def test_recovery_times_move_into_their_own_column_and_back(app_config, tmp_path):
+    """0013 takes a recovered round's time from its counts, and its downgrade takes the
+    recovery's time back from the recoveries."""
+    from flask_migrate import downgrade, upgrade
+
+    config = {**app_config, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'm.db'}"}
+    scratch = create_app(config)
+    fact = ("INSERT INTO round_facts (case_id, round, closed_at, day, team, agent, channel, "
+            "cadence, variant, experiment, survey_id, survey_kind, reasons, counts, "
+            "recovered_at) VALUES (1, 1, '2026-03-01 10:00:00', '2026-03-01', '', '', "
+            "'email', '', '', '', 0, 'csat', '[]', :counts, :recovered_at)")  # fmt: skip
+    with scratch.app_context():
+        upgrade(revision="0012")
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO customers (id, name, locale, created_at, updated_at) VALUES "
+                "(1, 'Ana', 'en', '2026-01-01', '2026-01-01')"))  # fmt: skip
+            conn.execute(sa.text(
+                "INSERT INTO cases (id, external_id, customer_id, subject, priority, tags, "
+                "status, round, created_at, updated_at) VALUES (1, 'A-1', 1, 'Late', "
+                "'normal', '[]', 'closed', 1, '2026-03-01', '2026-03-01')"))  # fmt: skip
+            conn.execute(sa.text(
+                "INSERT INTO recoveries (case_id, round, customer_id, channel, status, "
+                "started_at, outcome_at) VALUES (1, 1, 1, 'email', 'recovered', "
+                "'2026-03-01 11:00:00', '2026-03-02 11:00:00')"))  # fmt: skip
+            conn.execute(sa.text(fact), {"counts": '{"recovered": 1, "recovery_seconds": 86400}',
+                                         "recovered_at": "2026-03-02 11:00:00"})  # fmt: skip
+            conn.execute(sa.text(fact.replace("(1, 1,", "(2, 1,")),
+                         {"counts": '{"recovered": 0, "recovery_seconds": 0}',
+                          "recovered_at": None})  # fmt: skip
+        upgrade()
+        with db.engine.connect() as conn:
+            seconds = conn.execute(
+                sa.text("SELECT case_id, recovery_seconds FROM round_facts ORDER BY case_id")
+            )
+            assert seconds.all() == [(1, 86400), (2, None)]
+        downgrade(revision="0012")
+        with db.engine.connect() as conn:
+            recovered = conn.execute(
+                sa.text("SELECT case_id, recovered_at FROM round_facts ORDER BY case_id")
+            )
+            assert [(case, str(at)[:19] if at else None) for case, at in recovered] == [
+                (1, "2026-03-02 11:00:00"), (2, None)]  # fmt: skip
+        db.engine.dispose()
