@@ -21,14 +21,15 @@ PostgreSQL COPY), a manager signed in through /admin/sign-in on Flask's test cli
    to bring the rollups up to date: what the workers pay per day.
 
 Why the page time grows far slower than the data: the dashboard reads the daily rollups
-(DailyAgentFigure: day x team x agent; DailyTeamFigure: day x team x channel x cadence x variant
-x survey; DailyFigure, with every dimension, only when the filters need agent and another
-dimension together) and DailyReason, one row per bucket that had a closed round. Their row
-count is bounded by days x agents x channels x cadences, not by cases: once the buckets are filled (here 200 agents, 3 channels, 5 cadences), ten times the
-cases add no rows, only larger sums. Until then the rows grow sub-linearly (the printed row
-counts show where this year is). The baseline's work grows with every raw row. Only the
-median time to recovery reads RoundFact: its recovered rounds of the period and the one before,
-through an index that holds their recovery times and filter dimensions (an index-only scan).
+(DailyAgentFigure: day x team x agent; DailyTeamFigure: day x team x channel x cadence x
+variant x survey; DailyFigure, with every dimension, only when the filters need agent and
+another dimension together) and DailyReason, one row per bucket that had a closed round. Their
+row count is bounded by days x agents x channels x cadences, not by cases: once the buckets are
+filled (here 200 agents, 3 channels, 5 cadences), ten times the cases add no rows, only larger
+sums. Until then the rows grow sub-linearly (the printed row counts show where this year is).
+The baseline's work grows with every raw row. Only the median time to recovery reads RoundFact:
+its recovered rounds of the period and the one before, through an index that holds their
+recovery times and filter dimensions (an index-only scan).
 
 It prints each page's median and p95 at both sizes, the ratio time(full)/time(small) next to
 the data ratio, the baseline's times and its ratio to the page, and writes them all to

@@ -303,11 +303,14 @@ def headline(sums: dict[str, int], median_seconds: float | None) -> dict[str, di
     }  # fmt: skip
 
 
-def options(filters: Filters, shown: dict[str, list[Row]] | None = None) -> dict[str, list]:
+def options(filters: Filters, shown: dict | None = None) -> dict[str, list]:
     """The values the filter form offers: those of the period (and the chosen value,
-    always); the breakdowns already shown give them when no dimension narrows them."""
-    if shown is not None and not filters.dimensions():
-        found = {name: {row.key for row in rows} - {""} for name, rows in shown.items()}
+    always); the figures already shown (breakdowns, reasons) give them when no filter
+    narrows them."""
+    unnarrowed = shown is not None and not filters.dimensions()
+    if unnarrowed:
+        found = {name: {row.key for row in rows} - {""}
+                 for name, rows in shown["breakdowns"].items()}  # fmt: skip
     else:
         every = Filters(start=filters.start, end=filters.end)  # unnarrowed: every choice
         found = {name: set(values) - {""} for name, values in sums(every, BREAKDOWNS).items()}
@@ -315,10 +318,13 @@ def options(filters: Filters, shown: dict[str, list[Row]] | None = None) -> dict
         if getattr(filters, name):
             found[name].add(getattr(filters, name))
     cadences = cadence_names(found["cadence"])
-    named = sa.select(DailyReason.reason).where(
-        DailyReason.day >= filters.start, DailyReason.day <= filters.end
-    )
-    reason_values = set(db.session.scalars(named.distinct()))
+    if unnarrowed and not filters.reason:
+        reason_values = {row["reason"] for row in shown["reasons"] if row["negative"]}
+    else:
+        named = sa.select(DailyReason.reason).where(
+            DailyReason.day >= filters.start, DailyReason.day <= filters.end
+        )
+        reason_values = set(db.session.scalars(named.distinct()))
     if filters.reason:
         reason_values.add(filters.reason)
     labels = reason_labels()
