@@ -96,6 +96,7 @@ def _pages(team: str, agent: str) -> list[tuple[str, str]]:
         ("json 365d team", f"/dashboard/figures.json?period=365d&team={team}"),
         ("json 90d agent", f"/dashboard/figures.json?period=90d&agent={agent}"),
         ("cases negative 30d", "/dashboard/cases?metric=negative&period=30d"),
+        ("cases 365d page 100", "/dashboard/cases?metric=closed&period=365d&page=100"),
         ("experiments", "/dashboard/experiments"),
     ]
 

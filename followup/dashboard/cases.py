@@ -5,6 +5,7 @@ with the dashboard's filters, newest first, 50 a page) and one case's timeline f
 import json
 import re
 from dataclasses import dataclass
+from datetime import date
 
 import sqlalchemy as sa
 from flask import abort, render_template, request
@@ -19,7 +20,7 @@ from followup.dashboard import bp, filters, queries
 from followup.extensions import db
 from followup.models import Case
 from followup.models.base import utcnow
-from followup.models.figures import RoundFact
+from followup.models.figures import DailyReason, RoundFact, rollup_for
 
 # The counters a drill-down can list the rounds of, as the list's heading says them.
 METRICS = {
@@ -85,15 +86,54 @@ def rounds_query(drill: Drill):
     return narrowed(query, drill.filters)
 
 
-def how_many(drill: Drill) -> int:
-    """The rounds behind the number: the rollups' sum of the counter (a few thousand rows)
-    unless a reason narrows it, then a count of the facts."""
-    if drill.filters.reason:
-        query = narrowed(sa.select(sa.func.count()).select_from(RoundFact), drill.filters).where(
-            RoundFact.counts[drill.metric].as_integer() == 1
-        )
-        return db.session.scalar(query) or 0
-    return queries.sums(drill.filters)[""][""][drill.metric]
+def day_counts(drill: Drill) -> list[tuple[date, int]] | None:
+    """The rounds behind the number per day, newest first, from the rollups (for a reason,
+    the reasons rollup, which counts negative and recovered rounds only); None when a reason
+    narrows another counter."""
+    chosen = drill.filters
+    if not chosen.reason:
+        model, clauses = rollup_for(chosen.dimensions()), []
+    elif drill.metric in ("negative", "recovered"):
+        model, clauses = DailyReason, [DailyReason.reason == chosen.reason]
+    else:
+        return None
+    rounds = sa.func.sum(getattr(model, drill.metric))
+    clauses += queries.rollup_where(model, chosen, chosen.start, chosen.end)
+    found = db.session.execute(
+        sa.select(model.day, rounds)
+        .where(*clauses)
+        .group_by(model.day)
+        .having(rounds > 0)
+        .order_by(model.day.desc())
+    )
+    return [(day, int(count)) for day, count in found]
+
+
+def count_of_facts(drill: Drill) -> int:
+    """The rounds behind the number, counted in the facts of the period."""
+    query = narrowed(sa.select(sa.func.count()).select_from(RoundFact), drill.filters)
+    return db.session.scalar(query.where(RoundFact.counts[drill.metric].as_integer() == 1)) or 0
+
+
+def page_of(drill: Drill, page: int, counts: list[tuple[date, int]] | None):
+    """The page's rounds: from the days that hold them when the rollups' day counts say
+    which (a few thousand fact rows, however long the period), else from the whole period."""
+    query, skip = rounds_query(drill), (page - 1) * PAGE_SIZE
+    if counts is not None:
+        newer = held = 0  # rounds of the days newer than the page's, and of the page's days
+        days = []
+        for day, count in counts:
+            if not days and newer + count <= skip:
+                newer += count
+                continue
+            days.append(day)
+            held += count
+            if newer + held >= skip + PAGE_SIZE:
+                break
+        if not days:
+            return []
+        query, skip = query.where(RoundFact.day.between(days[-1], days[0])), skip - newer
+    return db.session.execute(query.limit(PAGE_SIZE).offset(skip)).all()
 
 
 def outcome(counts: dict) -> str:
@@ -122,12 +162,11 @@ def row_values(fact: RoundFact, external_id: str, names: dict[str, str]) -> tupl
 @bp.get("/cases")
 def cases():
     drill = read_drill(request.args)
-    total = how_many(drill)
+    counts = day_counts(drill)
+    total = count_of_facts(drill) if counts is None else sum(count for _, count in counts)
     pages = max(1, -(-total // PAGE_SIZE))
     page = page_number(request.args.get("page"), pages)
-    found = db.session.execute(
-        rounds_query(drill).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-    ).all()
+    found = page_of(drill, page, counts)
     names = queries.cadence_names({fact.cadence for fact, _ in found})
     return render_template(
         "dashboard/cases.html",

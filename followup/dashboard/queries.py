@@ -33,7 +33,9 @@ COLUMNS = {
 SORTS = ("name", "closed", *COLUMNS)
 
 
-def _where(model, filters: Filters, start: date, end: date) -> list:
+def rollup_where(model, filters: Filters, start: date, end: date) -> list:
+    """The clauses that narrow a rollup (or RoundFact) to these days and the filters'
+    dimensions."""
     clauses = [model.day >= start, model.day <= end]
     clauses += [getattr(model, name) == value for name, value in filters.dimensions().items()]
     return clauses
@@ -61,7 +63,7 @@ def sums(filters: Filters, dimensions: tuple[str, ...] = ()) -> dict[str, dict[s
         columns = [getattr(model, name) for name in names]
         statement = (
             sa.select(*columns, *_sum_columns(model))
-            .where(*_where(model, filters, filters.start, filters.end))
+            .where(*rollup_where(model, filters, filters.start, filters.end))
             .group_by(*columns)
         )
         for row in db.session.execute(statement):
@@ -131,7 +133,7 @@ def reasons(filters: Filters, sort: str, descending: bool) -> list[dict]:
     rising when it was named more often than in the previous period."""
     previous = filters.previous()
     in_period = DailyReason.day >= filters.start
-    clauses = _where(DailyReason, filters, previous.start, filters.end)
+    clauses = rollup_where(DailyReason, filters, previous.start, filters.end)
     if filters.reason:
         clauses.append(DailyReason.reason == filters.reason)
 
@@ -202,7 +204,7 @@ def trends(filters: Filters) -> list[dict]:
     needed = ("csat_positive", "csat_n", "responded", "delivered", "recovered", "negative")
     rows = db.session.execute(
         sa.select(week, *(sa.func.sum(getattr(model, c)).label(c) for c in needed))
-        .where(*_where(model, filters, spans[0][0], filters.end))
+        .where(*rollup_where(model, filters, spans[0][0], filters.end))
         .group_by(week)
     )
     by_week = {int(row.week): row for row in rows}
@@ -225,7 +227,7 @@ def median_recovery_seconds(filters: Filters) -> tuple[float | None, float | Non
     recovery."""
     seconds = RoundFact.recovery_seconds
     previous = filters.previous()
-    clauses = [*_where(RoundFact, filters, previous.start, filters.end), seconds.is_not(None)]
+    clauses = [*rollup_where(RoundFact, filters, previous.start, filters.end), seconds.is_not(None)]
     current = RoundFact.day >= filters.start
     if db.session.get_bind().dialect.name == "postgresql":
         middle = sa.func.percentile_cont(0.5).within_group(seconds)

@@ -47,6 +47,13 @@ def round_fact(case_id: int, day: date, team="North", agent="ana", channel="emai
 
 def roll_up(facts: list[RoundFact]) -> None:
     """Store the rounds and their daily sums in every rollup, as the rollups would."""
+    db.session.add_all(facts)
+    add_rollups(facts)
+    db.session.commit()
+
+
+def add_rollups(facts: list[RoundFact]) -> None:
+    """The daily sums of these rounds in every figure rollup and in the reasons rollup."""
     reasons: dict[tuple, Counter] = {}
     for fact in facts:
         key = (fact.day, *(getattr(fact, d) for d in DIMENSIONS))
@@ -55,7 +62,6 @@ def roll_up(facts: list[RoundFact]) -> None:
                 reasons.setdefault((*key, reason), Counter()).update(
                     {"negative": 1, "recovered": fact.counts["recovered"]}
                 )
-    db.session.add_all(facts)
     for model in FIGURE_ROLLUPS:
         sums: dict[tuple, Counter] = {}
         for fact in facts:
@@ -68,7 +74,6 @@ def roll_up(facts: list[RoundFact]) -> None:
         db.session.add(
             DailyReason(day=day, **dict(zip(DIMENSIONS, dims, strict=True)), reason=reason, **sums)
         )
-    db.session.commit()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ the count), a bad metric or filter as a 422 naming it, and a case's timeline for
 the customer's words escaped; signed-out visitors go to the sign-in page."""
 
 import re
-from collections import defaultdict
 from datetime import timedelta
 
 import pytest
@@ -12,8 +11,9 @@ import sqlalchemy as sa
 from followup.extensions import db
 from followup.models import Cadence, Case, Customer, SurveyInvitation
 from followup.models.base import utcnow
-from followup.models.figures import COUNTERS, FIGURE_ROLLUPS, RoundFact
+from followup.models.figures import COUNTERS, FIGURE_ROLLUPS, DailyReason, RoundFact
 from surveys.responses import record_response
+from tests.app.test_dashboard import add_rollups
 from tests.app.test_outbox import CASE, close, sweep_and_dispatch
 
 HOSTILE = '<script>alert(1)</script> =HYPERLINK("http://x") never came'
@@ -55,20 +55,10 @@ def add_facts(case_ids: list[int], ago: timedelta = timedelta(days=1), **values)
 
 
 def roll_up() -> None:
-    """The daily figures of every rollup summed from the fact rows (as the rollups keep them)."""
-    facts = list(db.session.scalars(sa.select(RoundFact)))
-    for model in FIGURE_ROLLUPS:
+    """Every rollup summed again from the fact rows (as the rollups keep them)."""
+    for model in (*FIGURE_ROLLUPS, DailyReason):
         db.session.execute(sa.delete(model))
-        sums = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
-        for fact in facts:
-            key = (fact.day, *(getattr(fact, name) for name in model.dimensions))
-            for name, value in fact.counts.items():
-                sums[key][name] += value
-        db.session.execute(
-            sa.insert(model),
-            [dict(zip(("day", *model.dimensions), key, strict=True), **counts)
-             for key, counts in sums.items()],
-        )  # fmt: skip
+    add_rollups(list(db.session.scalars(sa.select(RoundFact))))
     db.session.commit()
 
 
@@ -133,6 +123,22 @@ def test_pages_of_fifty_and_a_bad_page_is_the_first(as_manager, app):
     for bad in ("0", "4", "abc", "-1", "99999999999999999999"):
         page = as_manager.get(f"/dashboard/cases?metric=closed&page={bad}").get_data(as_text=True)
         assert case_links(page)[0] == "C-120", bad
+
+
+def test_pages_break_across_days_as_the_whole_list_does(as_manager, app):
+    """Each page is read from the days that hold it: the next fifty of the newest-first
+    list wherever the days break, days with nothing behind the number skipped."""
+    expected = []
+    for ago, count in ((1, 31), (3, 45), (4, 0), (5, 3), (6, 70)):
+        add_facts(add_cases(4, f"X{ago}"), ago=timedelta(days=ago))  # not negative
+        if count:
+            add_facts(add_cases(count, f"D{ago}"), ago=timedelta(days=ago), negative=1)
+            expected += [f"D{ago}-{n}" for n in range(count, 0, -1)]
+    roll_up()
+    pages = [as_manager.get(f"/dashboard/cases?metric=negative&page={n}").text for n in (1, 2, 3)]
+    assert "149 cases; page 1 of 3" in pages[0]
+    assert [case_links(page) for page in pages] == [expected[:50], expected[50:100],
+                                                    expected[100:]]  # fmt: skip
 
 
 @pytest.mark.parametrize(
