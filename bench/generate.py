@@ -109,6 +109,7 @@ def prepare(app) -> World:
     """The standard setup plus NPS and CES surveys and the benchmark's close cadences."""
     from followup.extensions import db
     from followup.models import Cadence, GestureType, Survey
+    from followup.models.base import utcnow
     from followup.setup import CSAT_REASONS, add_cadence, ensure_standard_setup
 
     def steps(survey: str, checkin: str, thank_you: bool = True) -> list[tuple]:
@@ -144,6 +145,7 @@ def prepare(app) -> World:
         standard = db.session.scalar(sa.select(Cadence).where(Cadence.name == "Standard"))
         standard.experiment_lineage = made["Standard B (SMS check-in)"].lineage
         standard.experiment_share = 50
+        standard.created_at = utcnow() - timedelta(days=366)  # trying B all the generated year
         db.session.commit()
 
         def route(cadence, weight: int, sms_share: float) -> Route:

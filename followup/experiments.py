@@ -4,7 +4,7 @@ per variant with their 95% intervals and a plain verdict)."""
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from followup.extensions import db
 from followup.metrics import Comparison, Rate, compare, wilson
 from followup.models import Cadence
-from followup.models.figures import RoundFact
+from followup.models.figures import RoundFact, rollup_for
 
 if TYPE_CHECKING:  # the dashboard package imports the console, which imports the cases
     from followup.dashboard.filters import Filters
@@ -56,6 +56,15 @@ def experiment_problem(lineage: str | None, b_lineage: str) -> str | None:
         return "a cadence cannot be its own B: choose another cadence"
     if other.experiment_lineage:
         return f"{other.name} runs an experiment of its own: choose another cadence"
+    rival = db.session.scalar(
+        sa.select(Cadence.name).where(
+            Cadence.experiment_lineage == b_lineage,
+            Cadence.superseded_at.is_(None),
+            Cadence.lineage != lineage,
+        )
+    )
+    if rival:  # the experiments' figures tell them apart by the cadence each variant ran
+        return f"{rival} already tries {other.name}: choose another cadence"
     return None
 
 
@@ -143,20 +152,7 @@ def _since(a: Cadence) -> datetime:
 def _experiment(a: Cadence, filters: "Filters | None") -> Experiment:
     b = current_version(a.experiment_lineage)
     since = _since(a)
-    query = sa.select(RoundFact.variant, RoundFact.counts).where(
-        RoundFact.experiment == a.lineage,
-        RoundFact.variant.in_(("A", "B")),
-        RoundFact.closed_at >= since,
-    )
-    if filters is not None:
-        query = query.where(RoundFact.day >= filters.start, RoundFact.day <= filters.end)
-        for name, value in filters.dimensions().items():
-            if name != "cadence":
-                query = query.where(getattr(RoundFact, name) == value)
-    totals = {label: dict.fromkeys(("closed", *COUNTED), 0) for label in ("A", "B")}
-    for variant, counts in db.session.execute(query):
-        for name in totals[variant]:
-            totals[variant][name] += (counts or {}).get(name, 0)
+    totals = _totals(a, since, filters)
     variants = tuple(
         Variant(
             label=label,
@@ -175,6 +171,45 @@ def _experiment(a: Cadence, filters: "Filters | None") -> Experiment:
         recovery_verdict=compare(va.recovery.rate, vb.recovery.rate, *names,
                                  "recovered customers"),
     )  # fmt: skip
+
+
+def _totals(a: Cadence, since: datetime, filters: "Filters | None") -> dict[str, dict]:
+    """The experiment's counters per variant, its rounds closed since it started (in the
+    filters' period and dimensions): those of its first day from their facts, the later
+    days' from the rollups, whose rows of A's cadence with variant A and of B's cadence with
+    variant B are the experiment's (a cadence is the B of one experiment at a time)."""
+    counted = ("closed", *COUNTED)
+    totals = {label: dict.fromkeys(counted, 0) for label in ("A", "B")}
+    first_day = since.astimezone(UTC).date()
+    start, end = (filters.start, filters.end) if filters else (first_day, None)
+    dimensions = {name: value for name, value in (filters.dimensions() if filters else {}).items()
+                  if name != "cadence"}  # fmt: skip
+    if start <= first_day and (end is None or first_day <= end):
+        facts = sa.select(RoundFact.variant, RoundFact.counts).where(
+            RoundFact.experiment == a.lineage,
+            RoundFact.variant.in_(("A", "B")),
+            RoundFact.day == first_day,
+            RoundFact.closed_at >= since,
+            *(getattr(RoundFact, name) == value for name, value in dimensions.items()),
+        )
+        for variant, counts in db.session.execute(facts):
+            for name in counted:
+                totals[variant][name] += (counts or {}).get(name, 0)
+    model = rollup_for({"cadence", "variant", *dimensions})
+    ran = sa.or_(
+        sa.and_(model.cadence == a.lineage, model.variant == "A"),
+        sa.and_(model.cadence == a.experiment_lineage, model.variant == "B"),
+    )
+    clauses = [ran, model.day >= max(start, first_day + timedelta(days=1))]
+    clauses += [model.day <= end] if end else []
+    clauses += [getattr(model, name) == value for name, value in dimensions.items()]
+    sums = [sa.func.sum(getattr(model, name)).label(name) for name in counted]
+    for row in db.session.execute(
+        sa.select(model.variant, *sums).where(*clauses).group_by(model.variant)
+    ):
+        for name in counted:
+            totals[row.variant][name] += int(getattr(row, name))
+    return totals
 
 
 def _measure(numerator: int, denominator: int) -> Measure:

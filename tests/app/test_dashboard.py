@@ -52,6 +52,14 @@ def roll_up(facts: list[RoundFact]) -> None:
     db.session.commit()
 
 
+def roll_up_stored() -> None:
+    """Every rollup summed again from the stored fact rows (as the rollups keep them)."""
+    for model in (*FIGURE_ROLLUPS, DailyReason):
+        db.session.execute(sa.delete(model))
+    add_rollups(list(db.session.scalars(sa.select(RoundFact))))
+    db.session.commit()
+
+
 def add_rollups(facts: list[RoundFact]) -> None:
     """The daily sums of these rounds in every figure rollup and in the reasons rollup."""
     reasons: dict[tuple, Counter] = {}

@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from followup.extensions import db
 from followup.models import Cadence, Case, Customer, SurveyInvitation
 from followup.models.base import utcnow
-from followup.models.figures import COUNTERS, FIGURE_ROLLUPS, DailyReason, RoundFact
+from followup.models.figures import COUNTERS, RoundFact
 from surveys.responses import record_response
-from tests.app.test_dashboard import add_rollups
+from tests.app.test_dashboard import roll_up_stored
 from tests.app.test_outbox import CASE, close, sweep_and_dispatch
 
 HOSTILE = '<script>alert(1)</script> =HYPERLINK("http://x") never came'
@@ -54,14 +54,6 @@ def add_facts(case_ids: list[int], ago: timedelta = timedelta(days=1), **values)
     db.session.execute(sa.insert(RoundFact), rows)
 
 
-def roll_up() -> None:
-    """Every rollup summed again from the fact rows (as the rollups keep them)."""
-    for model in (*FIGURE_ROLLUPS, DailyReason):
-        db.session.execute(sa.delete(model))
-    add_rollups(list(db.session.scalars(sa.select(RoundFact))))
-    db.session.commit()
-
-
 def case_links(page: str) -> list[str]:
     return re.findall(r'<a href="/dashboard/cases/([^"]+)">', page)
 
@@ -77,7 +69,7 @@ def facts(app):
     add_facts(negative[2:], ago=timedelta(hours=2), negative=1, escalated=1, first_score=1)
     add_facts(add_cases(1, "P"), ago=timedelta(hours=1), responded=1, first_score=5)
     add_facts(add_cases(1, "O"), ago=timedelta(days=40), negative=1, first_score=1)
-    roll_up()
+    roll_up_stored()
 
 
 def test_lists_the_rounds_behind_a_number_newest_first(as_manager, facts):
@@ -113,7 +105,7 @@ def test_filters_and_a_reason_narrow_the_list_and_its_count(as_manager, facts):
 
 def test_pages_of_fifty_and_a_bad_page_is_the_first(as_manager, app):
     add_facts(add_cases(120))
-    roll_up()
+    roll_up_stored()
     first = as_manager.get("/dashboard/cases?metric=closed").get_data(as_text=True)
     assert len(case_links(first)) == 50 and case_links(first)[0] == "C-120"
     assert "120 cases; page 1 of 3" in first and 'rel="next"' in first
@@ -134,7 +126,7 @@ def test_pages_break_across_days_as_the_whole_list_does(as_manager, app):
         if count:
             add_facts(add_cases(count, f"D{ago}"), ago=timedelta(days=ago), negative=1)
             expected += [f"D{ago}-{n}" for n in range(count, 0, -1)]
-    roll_up()
+    roll_up_stored()
     pages = [as_manager.get(f"/dashboard/cases?metric=negative&page={n}").text for n in (1, 2, 3)]
     assert "149 cases; page 1 of 3" in pages[0]
     assert [case_links(page) for page in pages] == [expected[:50], expected[50:100],
@@ -172,7 +164,7 @@ def test_every_reader_sees_the_list(client, users, facts):
 def test_the_cadence_column_shows_the_lineages_current_name(as_manager, app, seeded):
     cadence = db.session.scalar(sa.select(Cadence).where(Cadence.is_default.is_(True)))
     add_facts(add_cases(1), cadence=cadence.lineage)
-    roll_up()
+    roll_up_stored()
     page = as_manager.get(f"/dashboard/cases?cadence={cadence.lineage}").get_data(as_text=True)
     assert case_links(page) == ["C-1"] and f"<td>{cadence.name}</td>" in page
 

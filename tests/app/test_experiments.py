@@ -5,17 +5,18 @@ verdict."""
 
 import html
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from followup.experiments import variant_for
+from followup.experiments import current_version, variant_for
 from followup.extensions import db
 from followup.models import Cadence, CadenceStep, Case, Message
 from followup.models.base import utcnow
-from followup.models.figures import RoundFact
+from followup.models.figures import COUNTERS, RoundFact
 from tests.app.test_admin_cadences import cadence_form, close, current
+from tests.app.test_dashboard import roll_up_stored
 from tests.app.test_outbox import close as outbox_close
 from tests.app.test_outbox import sweep_and_dispatch
 from tests.app.test_recovery import answer_on_page, survey_token
@@ -82,6 +83,11 @@ def test_b_must_be_another_cadence_that_runs_no_experiment(as_lead, seeded):
     assert chained.status_code == 422
     assert ("B cadence: Billing follow-up runs an experiment of its own"
             in html.unescape(chained.get_data(as_text=True)))  # fmt: skip
+
+    # Nor may Standard try Demo: Billing follow-up tries it already.
+    taken = as_lead.post(path, data={**data, "experiment_b": current("Demo").lineage})
+    assert taken.status_code == 422
+    assert "B cadence: Billing follow-up already tries Demo" in taken.get_data(as_text=True)
 
     unknown = as_lead.post(path, data={**data, "experiment_b": "no-such-lineage"})
     assert unknown.status_code == 422
@@ -167,19 +173,19 @@ def test_a_named_cadence_or_an_archived_b_runs_no_experiment(as_lead, client, se
 # The experiments page.
 
 
-def fact(case_id, variant, experiment, closed_at, **counts):
-    """A closed round's fact row, as the rollups would write it."""
-    db.session.add(RoundFact(case_id=case_id, round=1, closed_at=closed_at,
-                             day=closed_at.date(), variant=variant, experiment=experiment,
-                             counts={"closed": 1, **counts}))  # fmt: skip
-
-
 def rounds(variant, experiment, how_many, start=0, at=None, **counts_for):
-    """`how_many` rounds of one variant; counts_for: counter -> how many of them count 1."""
+    """`how_many` closed rounds of one variant, as the rollups would write their facts (A's
+    rounds ran A's cadence, B's the cadence A tries); counts_for: counter -> how many of
+    them count 1. roll_up_stored() sums them into the rollups."""
     at = at or utcnow()
+    a = current_version(experiment) if experiment else None
+    cadence = {"A": experiment, "B": a.experiment_lineage if a else ""}.get(variant, "")
     for n in range(how_many):
-        counts = {name: int(n < k) for name, k in counts_for.items()}
-        fact(start + n, variant, experiment, at, **counts)
+        counts = dict.fromkeys(COUNTERS, 0) | {"closed": 1}
+        counts |= {name: int(n < k) for name, k in counts_for.items()}
+        db.session.add(RoundFact(case_id=start + n, round=1, closed_at=at, day=at.date(),
+                                 cadence=cadence, variant=variant, experiment=experiment,
+                                 counts=counts))  # fmt: skip
 
 
 def rows(page: str) -> list[str]:
@@ -200,7 +206,7 @@ def test_a_clear_difference_and_one_that_needs_more_data(as_lead, client, seeded
     rounds("B", "other-lineage", 50, start=2000, delivered=50, responded=50)
     rounds("", "", 50, start=3000, delivered=50)
     rounds("A", a, 50, start=4000, at=utcnow() - timedelta(days=1), delivered=50)
-    db.session.commit()
+    roll_up_stored()
     sign_in(client, users["manager"].email)
 
     page = client.get("/dashboard/experiments").get_data(as_text=True)
@@ -219,7 +225,7 @@ def test_too_little_data_says_how_many_more_cases(as_manager, seeded):
     db.session.commit()
     rounds("A", standard.lineage, 5, delivered=5, responded=2, negative=1)
     rounds("B", standard.lineage, 4, start=100, delivered=4, responded=1)
-    db.session.commit()
+    roll_up_stored()
     page = as_manager.get("/dashboard/experiments").get_data(as_text=True)
     assert rows(page) == [
         "A Standard 5 40% (12-77%) of 5 small sample 2 responded 0% (0-79%) of 1 small sample "
@@ -245,7 +251,7 @@ def test_a_period_narrows_the_rounds(as_manager, seeded):
     db.session.commit()
     rounds("A", standard.lineage, 3, delivered=3, responded=3)
     rounds("A", standard.lineage, 2, start=10, at=utcnow() + timedelta(days=20), delivered=2)
-    db.session.commit()
+    roll_up_stored()
     everything = rows(as_manager.get("/dashboard/experiments").get_data(as_text=True))
     assert everything[0].startswith("A Standard 5 60% (23-88%) of 5")
     today = utcnow().date().isoformat()
@@ -290,3 +296,29 @@ def test_the_page_counts_what_the_rollups_derive_from_closed_and_answered_cases(
         b_row,
     ), b_row
     assert {fact.experiment for fact in db.session.scalars(sa.select(RoundFact))} == {lineage}
+
+
+def test_the_first_day_counts_from_the_facts_and_later_days_from_the_rollups(as_manager, seeded):
+    """An experiment that started at noon three days ago: that day's rounds count from
+    noon on; the later days' rounds come from the rollups; earlier ones never count."""
+    standard, demo = current("Standard"), current("Demo")
+    started = datetime.combine(utcnow().date() - timedelta(days=3), time(12), UTC)
+    standard.experiment_lineage, standard.created_at = demo.lineage, started
+    db.session.commit()
+    rounds("A", standard.lineage, 4, at=started - timedelta(minutes=1), delivered=4)
+    rounds("A", standard.lineage, 3, start=10, at=started + timedelta(minutes=1), delivered=3,
+           responded=1)  # fmt: skip
+    rounds("A", standard.lineage, 2, start=20, at=started + timedelta(days=2), delivered=2,
+           responded=2)  # fmt: skip
+    rounds("B", standard.lineage, 5, start=30, at=started + timedelta(days=1), delivered=5,
+           responded=5)  # fmt: skip
+    rounds("B", standard.lineage, 6, start=40, at=started - timedelta(days=1), delivered=6)
+    roll_up_stored()
+    found = rows(as_manager.get("/dashboard/experiments").get_data(as_text=True))
+    assert found[0].startswith("A Standard 5 60% (23-88%) of 5 small sample 3 responded")
+    assert found[1].startswith("B Demo 5 100% (57-100%) of 5 small sample 5 responded")
+    # A period of the later days only: the rollups' rounds.
+    later = (started + timedelta(days=1)).date().isoformat()
+    found = rows(as_manager.get(f"/dashboard/experiments?from={later}&to={later}").text)
+    assert found[0].startswith("A Standard 0 no data yet (0)")
+    assert found[1].startswith("B Demo 5 100% (57-100%) of 5")
