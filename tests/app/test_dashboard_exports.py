@@ -14,7 +14,8 @@ from followup.extensions import db
 from followup.models import Customer, Message, Response, Survey, SurveyInvitation
 from followup.models.base import utcnow
 from followup.models.figures import RoundFact
-from tests.app.test_dashboard_cases import add_cases, add_facts, answered_case, facts, roll_up
+from tests.app.test_dashboard import roll_up_stored
+from tests.app.test_dashboard_cases import add_cases, add_facts, answered_case, facts
 
 __all__ = ["facts"]  # the fixture, used here too
 
@@ -109,7 +110,7 @@ def many_answers(seeded):
          for case_id in case_ids],
     )  # fmt: skip
     add_facts(case_ids, responded=1, negative=1)
-    roll_up()
+    roll_up_stored()
     return case_ids
 
 
