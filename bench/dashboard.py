@@ -62,6 +62,7 @@ from bench.generate import generate, prepare, rollup_contents, rollups_from_fact
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 AIM_MS = 300
+BASELINE_RUNS = 5  # its raw-table queries take seconds at full size
 PASSWORD = "bench manager password"
 UNDELIVERED = "('failed', 'bounced', 'undelivered')"
 
@@ -73,7 +74,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "same headline figures computed from the raw tables.",
     )
     parser.add_argument("--cases", type=int, default=1_000_000, help="cases at full size")
-    parser.add_argument("--runs", type=int, default=7, help="timed requests per page")
+    parser.add_argument("--runs", type=int, default=20, help="timed requests per page")
     parser.add_argument(
         "--day-cases", type=int, default=3_000, help="new closed cases of the refreshed day"
     )
@@ -157,39 +158,6 @@ def time_pages(app, client, runs: int) -> dict[str, dict]:
         results[name] = {"url": url, **_stats(samples), "sql_statements": sql.count,
                          "sql_ms": round(sql.seconds * 1000, 1)}  # fmt: skip
     return results
-
-
-def coarser_rollup(database_url: str, start, end, runs: int) -> dict:
-    """What-if for the design: the 365-day totals and the team breakdown from daily_figures,
-    and from the same rollup without the agent dimension (built here by GROUP BY; the agent
-    breakdown and filter would need their own day x agent table)."""
-    from followup.models.figures import COUNTERS
-
-    dims = "day, team, channel, cadence, variant, survey_id"
-    sums = ", ".join(f"sum({c}) AS {c}" for c in COUNTERS)
-    timings = {}
-    with psycopg.connect(
-        sa.engine.make_url(database_url).set(drivername="postgresql").render_as_string(False),
-        autocommit=True,
-    ) as conn:
-        conn.execute("DROP TABLE IF EXISTS bench_no_agent")
-        conn.execute(f"CREATE TABLE bench_no_agent AS SELECT {dims}, {sums} FROM daily_figures "
-                     f"GROUP BY {dims}")  # fmt: skip
-        conn.execute(f"CREATE INDEX ON bench_no_agent ({dims})")
-        conn.execute("ANALYZE bench_no_agent")
-        rows = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                for t in ("daily_figures", "bench_no_agent")}  # fmt: skip
-        for table in rows:
-            samples = []
-            for run in range(runs + 1):
-                started = time.perf_counter()
-                for group in ("", " GROUP BY team"):
-                    conn.execute(f"SELECT {sums} FROM {table} WHERE day BETWEEN %s AND %s"
-                                 f"{group}", (start, end)).fetchall()  # fmt: skip
-                if run:
-                    samples.append((time.perf_counter() - started) * 1000)
-            timings[table] = {"rows": rows[table], **_stats(samples)}
-    return timings
 
 
 def baseline(database_url: str, start, end, runs: int) -> tuple[dict, dict[str, int]]:
@@ -301,11 +269,10 @@ def measure(app, client, database_url: str, runs: int, label: str) -> dict:
     pages = time_pages(app, client, runs)
     body = client.get("/dashboard/figures.json?period=365d").get_json()
     today = utcnow().date()
-    base, counters = baseline(database_url, today - timedelta(days=364), today, runs)
+    base, counters = baseline(database_url, today - timedelta(days=364), today, BASELINE_RUNS)
     wrong = {k: (v, body["sums"][k]) for k, v in counters.items() if body["sums"][k] != v}
     if wrong:
         raise BenchError(f"{label}: baseline and rollups disagree (raw, rollup): {wrong}")
-    what_if = coarser_rollup(database_url, today - timedelta(days=364), today, runs)
     rows = _rollup_rows(app)
     print(f"{label}: rollup rows {rows}", flush=True)
     for name, result in pages.items():
@@ -320,11 +287,7 @@ def measure(app, client, database_url: str, runs: int, label: str) -> dict:
               f"{result['p95_ms']:7.1f} ms", flush=True)  # fmt: skip
     print(f"  baseline total       median {base['total']['median_ms']:7.1f} ms (agrees with the "
           f"rollups on {len(counters)} counters over 365 days)", flush=True)  # fmt: skip
-    full, lean = what_if["daily_figures"], what_if["bench_no_agent"]
-    print(f"  what-if: 365-day totals + team breakdown: {full['median_ms']:.1f} ms on "
-          f"daily_figures ({full['rows']:,} rows), {lean['median_ms']:.1f} ms on the same "
-          f"without agent ({lean['rows']:,} rows)", flush=True)  # fmt: skip
-    return {"pages": pages, "baseline": base, "rollup_rows": rows, "what_if": what_if}
+    return {"pages": pages, "baseline": base, "rollup_rows": rows}
 
 
 def _interrupt(signum, frame):
