@@ -47,7 +47,7 @@ def test_kill_workers_and_flush_redis_mid_run_nothing_lost_nothing_doubled(
     client, fast_cadence, emulator, stack
 ):
     auth = fast_cadence["auth"]
-    cases = 1000
+    cases = 500
     for n in range(cases):
         customer = {"name": f"Customer {n}", "email": f"c{n}@example.com"}
         if n % 2:
