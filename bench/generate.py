@@ -30,7 +30,7 @@ import psycopg
 import sqlalchemy as sa
 
 from followup.models.figures import COUNTERS, DIMENSIONS, FIGURE_ROLLUPS
-from followup.rollups import UNDELIVERED, RoundData, round_counts
+from followup.rollups import UNDELIVERED, RoundData, recovery_time, round_counts
 from surveys.responses import verdict
 
 CHUNK_CASES = 20_000
@@ -373,7 +373,7 @@ class Generator:
                 self.ids.take("round_facts"), case_id, 1, closed_at, closed_at.date(),
                 team, agent, channel, route.lineage, variant or "", experiment or "",
                 route.survey_id, route.kind, data.first_score, json.dumps(reasons),
-                counts["recovery_seconds"] if counts["recovered"] else None, json.dumps(counts),
+                recovery_time(counts), json.dumps(counts),
             ))  # fmt: skip
 
     def respond(self, batch: Batch, who: tuple, route: Route, answer: tuple,

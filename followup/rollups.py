@@ -58,6 +58,11 @@ class RoundData:
     reopened: bool = False
 
 
+def recovery_time(counts: dict[str, int]) -> int | None:
+    """A round's fact column recovery_seconds: its counted recovery time when it recovered."""
+    return counts["recovery_seconds"] if counts["recovered"] else None
+
+
 def round_counts(data: RoundData) -> dict[str, int]:
     """The COUNTERS one round adds to its rollup row (the definitions of DOMAIN.md)."""
     sent = [send for send in data.survey_sends if send[1] == "sent"]
@@ -181,7 +186,7 @@ def _facts_of(case_ids: set[int]) -> dict[tuple[int, int], dict]:
             "survey_kind": data.survey_kind,
             "first_score": data.first_score,
             "reasons": list(answer.reason_codes or []) if answer else [],
-            "recovery_seconds": counts["recovery_seconds"] if counts["recovered"] else None,
+            "recovery_seconds": recovery_time(counts),
             "counts": counts,
         }
     return facts
