@@ -1,5 +1,7 @@
 """Flask extensions: created here unbound, bound to the app in create_app()."""
 
+from typing import TYPE_CHECKING
+
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -24,6 +26,12 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+# The models' base class: db.Model at run time (it adds the query property and table names),
+# declared as the plain declarative base for the type checker, which cannot see db.Model.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()

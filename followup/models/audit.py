@@ -6,11 +6,11 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from followup.extensions import db
+from followup.extensions import Model
 from followup.models.base import UTCDateTime, utcnow
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     __tablename__ = "audit_entries"
     __table_args__ = (Index("ix_audit_entries_entity", "entity", "entity_id"),)
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from followup.extensions import db
+from followup.extensions import Model
 from followup.models.base import UTCDateTime, utcnow
 
 # "answered": the channel the customer answered on (the steps of a recovery cadence).
@@ -22,7 +22,7 @@ STEP_CONDITIONS = ("always", "no_answer", "negative", "positive")
 CADENCE_RULE_FIELDS = ("priorities", "tags", "teams", "sources", "segments")
 
 
-class MessageTemplate(db.Model):
+class MessageTemplate(Model):
     """One message in both channel forms: an email (subject, HTML, text) and an SMS body."""
 
     __tablename__ = "message_templates"
@@ -39,7 +39,7 @@ class MessageTemplate(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class Cadence(db.Model):
+class Cadence(Model):
     """One version of a cadence. Versions are never changed once a case may have used them:
     an edit writes the next version (same `lineage`) and marks this one superseded, so what
     was planned for closed cases keeps its steps. The current version is the one not
@@ -89,7 +89,7 @@ class Cadence(db.Model):
     )
 
 
-class CadenceStep(db.Model):
+class CadenceStep(Model):
     __tablename__ = "cadence_steps"
     __table_args__ = (UniqueConstraint("cadence_id", "position"),)
 

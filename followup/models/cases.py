@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from followup.extensions import db
+from followup.extensions import Model
 from followup.models.base import UTCDateTime, utcnow
 from followup.models.customers import Customer
 
@@ -13,7 +13,7 @@ CASE_STATUSES = ("open", "closed")
 PRIORITIES = ("low", "normal", "high", "urgent")
 
 
-class Case(db.Model):
+class Case(Model):
     __tablename__ = "cases"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,7 +69,7 @@ class Case(db.Model):
         }
 
 
-class CaseEvent(db.Model):
+class CaseEvent(Model):
     """One line of a case's timeline: what happened, when, and the details."""
 
     __tablename__ = "case_events"

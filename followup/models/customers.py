@@ -8,11 +8,11 @@ import sqlalchemy as sa
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from followup.extensions import db
+from followup.extensions import Model, db
 from followup.models.base import UTCDateTime, utcnow
 
 
-class Customer(db.Model):
+class Customer(Model):
     __tablename__ = "customers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,7 +52,7 @@ class Customer(db.Model):
         }
 
 
-class Suppression(db.Model):
+class Suppression(Model):
     """An address no message of its channel may go to: why, and since when."""
 
     __tablename__ = "suppressions"
@@ -67,7 +67,7 @@ class Suppression(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class UnsubscribeLink(db.Model):
+class UnsubscribeLink(Model):
     """The unsubscribe link of one email: the token is HMAC(secret, nonce), only its SHA-256
     is stored; a resend of the email carries the same link."""
 
@@ -98,7 +98,7 @@ def suppressed(addresses: set[tuple[str, str]]) -> set[tuple[str, str]]:
 EXCLUSION_FIELDS = ("customer_tag", "case_tag")
 
 
-class SurveyExclusion(db.Model):
+class SurveyExclusion(Model):
     """A segment never surveyed: customers or cases with this tag get the thank-you only."""
 
     __tablename__ = "survey_exclusions"

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy import JSON, Date, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from followup.extensions import db
+from followup.extensions import Model
 from followup.models.base import UTCDateTime
 
 # The counters of a rollup row; a round adds 0 or 1 to each (the sums add its values).
@@ -37,7 +37,7 @@ DIMENSIONS = ("team", "agent", "channel", "cadence", "variant", "survey_id")
 RECOVERY_TIME_FILTERS = ("team", "agent", "channel", "cadence", "survey_id")
 
 
-class RoundFact(db.Model):
+class RoundFact(Model):
     """What happened to one case round, derived again whenever its case's timeline grows."""
 
     __tablename__ = "round_facts"
@@ -101,7 +101,7 @@ class Counters:
     reopened: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class DailyFigure(Counters, db.Model):
+class DailyFigure(Counters, Model):
     """The COUNTERS summed over the rounds closed on one day with the same dimensions."""
 
     __tablename__ = "daily_figures"
@@ -120,7 +120,7 @@ class DailyFigure(Counters, db.Model):
     survey_id: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class DailyTeamFigure(Counters, db.Model):
+class DailyTeamFigure(Counters, Model):
     """DailyFigure without the agent: a tenth of the rows, for every view that neither
     filters nor breaks down by agent."""
 
@@ -139,7 +139,7 @@ class DailyTeamFigure(Counters, db.Model):
     survey_id: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class DailyAgentFigure(Counters, db.Model):
+class DailyAgentFigure(Counters, Model):
     """DailyFigure by team and agent only: the agent breakdown and agent filter's rows."""
 
     __tablename__ = "daily_agent_figures"
@@ -162,7 +162,7 @@ def rollup_for(needed) -> type:
     return next(model for model in FIGURE_ROLLUPS if set(needed) <= set(model.dimensions))
 
 
-class DailyReason(db.Model):
+class DailyReason(Model):
     """Negative first answers naming a reason, by day and the same dimensions."""
 
     __tablename__ = "daily_reasons"
@@ -185,7 +185,7 @@ class DailyReason(db.Model):
     recovered: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class FigureState(db.Model):
+class FigureState(Model):
     """How far the rollups have read the case timeline (one row, id 1)."""
 
     __tablename__ = "figure_state"

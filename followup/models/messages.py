@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from followup.extensions import db
+from followup.extensions import Model
 from followup.models.base import UTCDateTime, utcnow
 
 MESSAGE_STATUSES = ("scheduled", "sending", "sent", "failed", "cancelled", "suppressed")
@@ -16,7 +16,7 @@ DELIVERY_ORDER = {"queued": 1, "sent": 2, "delivered": 3, "undelivered": 4, "fai
                   "bounced": 4, "opened": 5, "clicked": 6}  # fmt: skip
 
 
-class Message(db.Model):
+class Message(Model):
     __tablename__ = "messages"
     __table_args__ = (Index("ix_messages_status_due_at", "status", "due_at"),)
 
@@ -69,7 +69,7 @@ class Message(db.Model):
         }
 
 
-class ProviderEvent(db.Model):
+class ProviderEvent(Model):
     """A provider webhook event already handled (SendGrid's sg_event_id, Twilio's MessageSid),
     so a redelivered event changes nothing."""
 

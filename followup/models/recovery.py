@@ -7,14 +7,14 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from followup.extensions import db
+from followup.extensions import Model
 from followup.models.base import UTCDateTime, utcnow
 
 GESTURE_KINDS = ("code", "credit", "task")
 RECOVERY_STATUSES = ("open", "recovered", "escalated", "withdrawn")
 
 
-class GestureType(db.Model):
+class GestureType(Model):
     """A goodwill gesture on offer: a code from a pool (discount, free shipping), an account
     credit posted to the business's system, or a task for a person (note, call-back)."""
 
@@ -41,7 +41,7 @@ class GestureType(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class GoodwillCode(db.Model):
+class GoodwillCode(Model):
     """One code of a gesture's pool; issued to one recovery, never twice."""
 
     __tablename__ = "goodwill_codes"
@@ -57,7 +57,7 @@ class GoodwillCode(db.Model):
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class RecoveryRule(db.Model):
+class RecoveryRule(Model):
     """Conditions → a gesture, tried in `position` order; an empty list matches anything. No
     gesture type means: apologise and check in, nothing more."""
 
@@ -77,7 +77,7 @@ class RecoveryRule(db.Model):
     gesture_type: Mapped[GestureType | None] = relationship()
 
 
-class Recovery(db.Model):
+class Recovery(Model):
     """What followed a case round's first negative answer, and how it ended: recovered (a
     positive check-in), escalated (still negative, or no answer) or withdrawn (the answer was
     changed to a non-negative one)."""
@@ -106,7 +106,7 @@ class Recovery(db.Model):
     tasks: Mapped[list["RecoveryTask"]] = relationship(order_by="RecoveryTask.due_at")
 
 
-class Gesture(db.Model):
+class Gesture(Model):
     """The one gesture a recovery issued (unique per recovery)."""
 
     __tablename__ = "gestures"
@@ -124,7 +124,7 @@ class Gesture(db.Model):
     gesture_type: Mapped[GestureType] = relationship()
 
 
-class RecoveryTask(db.Model):
+class RecoveryTask(Model):
     """Something a person does for a recovery (a call-back, a handwritten note, a gesture
     chosen by hand), with an assignee and a due time; completing it records the outcome."""
 
@@ -142,7 +142,7 @@ class RecoveryTask(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Alert(db.Model):
+class Alert(Model):
     """A line in the lead queue (or, for escalations and failures, the managers'); a key
     keeps the same alert from being raised twice."""
 
@@ -159,7 +159,7 @@ class Alert(db.Model):
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class OutboundCall(db.Model):
+class OutboundCall(Model):
     """One HTTP call to another system, kept until it succeeds: a helpdesk reopen, a credit,
     an event webhook, an alert hook. Claimed and retried like the message outbox."""
 

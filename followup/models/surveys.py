@@ -5,14 +5,14 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from followup.extensions import db
+from followup.extensions import Model
 from followup.models.base import UTCDateTime, utcnow
 
 SURVEY_KINDS = ("csat", "nps", "ces")
 QUESTION_KINDS = ("single", "multiple", "text")
 
 
-class Survey(db.Model):
+class Survey(Model):
     """A survey: its kind and scale, the bands counted negative and positive, the reasons
     offered on a negative answer, extra questions, and its text in other languages."""
 
@@ -44,7 +44,7 @@ class Survey(db.Model):
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class SurveyInvitation(db.Model):
+class SurveyInvitation(Model):
     __tablename__ = "survey_invitations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,7 +69,7 @@ class SurveyInvitation(db.Model):
     response: Mapped["Response | None"] = relationship(back_populates="invitation")
 
 
-class Response(db.Model):
+class Response(Model):
     __tablename__ = "responses"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from followup.extensions import db
+from followup.extensions import Model
 from followup.models.base import UTCDateTime, utcnow
 
 # admin: everything, users included; lead: configuration and the recovery queue; manager:
@@ -14,7 +14,7 @@ from followup.models.base import UTCDateTime, utcnow
 ROLES = ("admin", "lead", "manager")
 
 
-class User(db.Model):
+class User(Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,7 +42,7 @@ class User(db.Model):
         return f"{self.id}:{self.session_version}"
 
 
-class ApiKey(db.Model):
+class ApiKey(Model):
     __tablename__ = "api_keys"
 
     id: Mapped[int] = mapped_column(primary_key=True)
