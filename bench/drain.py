@@ -559,7 +559,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _bench(args: argparse.Namespace, wall_started: float) -> int:
     from followup import create_app
-    from followup.emulator import ProviderEmulator
+    from tests.support.emulator import ProviderEmulator
 
     pg_version = postgres_version(PG_ADMIN_URL)
     with ExitStack() as stack:

@@ -14,7 +14,7 @@ import pytest
 import redis
 import requests
 
-from followup.emulator import ProviderEmulator
+from tests.support.emulator import ProviderEmulator
 from workers.embedded_redis import embedded_redis
 
 

@@ -286,7 +286,7 @@ def test_runs_as_a_process(tmp_path):
         [
             sys.executable,
             "-m",
-            "followup.emulator",
+            "tests.support.emulator",
             "--port",
             "0",
             "--sendgrid-key",

@@ -1,0 +1,300 @@
+"""A local emulator, with fault injection, of the APIs the service calls: SendGrid v3 mail-send,
+Twilio Messages, the Zendesk and Freshdesk ticket endpoints the helpdesk connectors use (with
+in-memory tickets), and a receiver for any webhook (POST /hooks/<anything>).
+
+The APIs live in emulator_messaging (SendGrid, Twilio) and emulator_helpdesks (Zendesk,
+Freshdesk, webhooks); the HTTP plumbing in emulator_http. Run it alone with
+`python -m tests.support.emulator`."""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import itertools
+import random
+import signal
+import sys
+import threading
+import time
+from http import HTTPStatus
+from typing import Any
+
+from tests.support.emulator_helpdesks import (
+    FRESHDESK_API_KEY,
+    ZENDESK_API_TOKEN,
+    ZENDESK_EMAIL,
+    HelpdeskAPIs,
+)
+from tests.support.emulator_http import (
+    FAULT_DEFAULTS,
+    Handler,
+    Server,
+    canonical_header,
+    check_faults,
+)
+from tests.support.emulator_messaging import MessagingAPIs, sendgrid_error
+
+
+class ProviderEmulator(MessagingAPIs, HelpdeskAPIs):
+    """The emulated APIs on one local port, recording every request: ``requests(provider)``
+    gives method, path, headers, body (parsed when JSON), raw (the body's text), status and
+    provider_id; provider is one of PROVIDERS, "webhook" the /hooks/ receiver (answers 200).
+
+    Helpdesk tickets live in memory: seed them with ``add_ticket``, read them with ``ticket``.
+    Zendesk: GET and PUT /api/v2/tickets/<id>.json (a closed ticket refuses updates, 422),
+    POST /api/v2/tickets.json (a repeated Idempotency-Key replays the first answer; a
+    ``via_followup_source_id`` counts only for a closed ticket); basic auth
+    ``<zendesk_email>/token:<zendesk_api_token>``. Freshdesk: PUT /api/v2/tickets/<id>, POST
+    /api/v2/tickets/<id>/notes; basic auth ``<freshdesk_api_key>:X``. Unknown tickets: 404.
+
+    Faults (``set_faults`` or ``POST /_emulator/faults``): ``rate`` probability that a matching
+    provider request fails with ``status`` (Twilio error ``code``, else 20000+status);
+    ``latency_ms`` delay before answering every matching request; ``times`` the fault covers the
+    next N matching requests only, then clears; ``providers`` which APIs it affects; ``match``
+    only requests whose recipient (email address, phone number, ticket id, hook path) contains
+    this substring. 429 answers carry ``Retry-After: 1``.
+    """
+
+    def __init__(
+        self,
+        sendgrid_api_key: str,
+        twilio_account_sid: str,
+        twilio_auth_token: str,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        zendesk_email: str = ZENDESK_EMAIL,
+        zendesk_api_token: str = ZENDESK_API_TOKEN,
+        freshdesk_api_key: str = FRESHDESK_API_KEY,
+    ):
+        self.sendgrid_api_key = sendgrid_api_key
+        self.twilio_account_sid = twilio_account_sid
+        self.twilio_auth_token = twilio_auth_token
+        self.zendesk_email = zendesk_email
+        self.zendesk_api_token = zendesk_api_token
+        self.freshdesk_api_key = freshdesk_api_key
+        self.host = host
+        self.port = port
+        self.url: str | None = None
+        self._lock = threading.Lock()
+        self._records: list[dict[str, Any]] = []
+        self._faults: dict[str, Any] | None = None
+        self._tickets: dict[tuple[str, str], dict[str, Any]] = {}
+        self._replays: dict[str, tuple[int, Any]] = {}  # Zendesk answers by Idempotency-Key
+        self._ids = itertools.count(90001)  # ids of created tickets and notes
+        self._random = random.Random()
+        self._server: Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> str:
+        """Bind, serve in a daemon thread and return the base URL."""
+        if self._server is not None:
+            return self.url  # type: ignore[return-value]
+        self._server = Server((self.host, self.port), self)
+        host, port = self._server.server_address[:2]
+        self.port = port
+        self.url = f"http://{host}:{port}" if ":" not in host else f"http://[{host}]:{port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"provider-emulator-{port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self.url
+
+    def stop(self) -> None:
+        """Stop serving and close open keep-alive connections."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> ProviderEmulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- records and faults -------------------------------------------------------------------
+
+    def requests(self, provider: str | None = None) -> list[dict[str, Any]]:
+        """Copies of the recorded provider requests, oldest first (optionally one provider's)."""
+        with self._lock:
+            return [dict(r) for r in self._records if provider in (None, r["provider"])]
+
+    def reset(self) -> None:
+        """Forget recorded requests and tickets, and clear faults."""
+        with self._lock:
+            self._records.clear()
+            self._tickets.clear()
+            self._replays.clear()
+            self._faults = None
+
+    def add_ticket(
+        self,
+        helpdesk: str,
+        ticket_id: str,
+        status: str | int,
+        requester_id: int | None = None,
+        subject: str = "",
+    ) -> None:
+        """Seed a helpdesk ticket: "zendesk" with a status name ("solved", "closed" ...),
+        "freshdesk" with a status number (2 Open, 3 Pending, 4 Resolved, 5 Closed)."""
+        assert helpdesk in ("zendesk", "freshdesk"), helpdesk
+        ticket = {
+            "id": int(ticket_id),
+            "status": status,
+            "subject": subject,
+            "requester_id": requester_id,
+        }
+        if helpdesk == "zendesk":
+            ticket |= {"via_followup_source_id": None, "comments": []}
+        else:
+            ticket["notes"] = []
+        with self._lock:
+            self._tickets[(helpdesk, str(ticket_id))] = ticket
+
+    def ticket(self, helpdesk: str, ticket_id: str) -> dict[str, Any] | None:
+        """A copy of a ticket's current state, with its comments (Zendesk) or notes
+        (Freshdesk); None when there is no such ticket."""
+        with self._lock:
+            return copy.deepcopy(self._tickets.get((helpdesk, str(ticket_id))))
+
+    def set_faults(self, **options: Any) -> dict[str, Any]:
+        """Replace the fault setting (no options: clear it); returns the setting in force."""
+        faults = check_faults(options) if options else None
+        if faults and faults["rate"] == 0 and faults["latency_ms"] == 0:
+            faults = None
+        with self._lock:
+            self._faults = faults
+        return self.faults()
+
+    def faults(self) -> dict[str, Any]:
+        with self._lock:
+            return dict(self._faults) if self._faults else dict(FAULT_DEFAULTS)
+
+    def _take_fault(self, provider: str, recipient: str | None) -> tuple[bool, dict[str, Any]]:
+        """(fails, fault) for one provider request; consumes one of ``times``."""
+        with self._lock:
+            f = self._faults
+            if f is None or provider not in f["providers"]:
+                return False, {}
+            if f["match"] is not None and (recipient is None or f["match"] not in recipient):
+                return False, {}
+            if f["times"] is not None:
+                f["times"] -= 1
+                if f["times"] <= 0:
+                    self._faults = None
+            fails = f["rate"] > 0 and self._random.random() < f["rate"]
+            return fails, dict(f)
+
+    def _record(
+        self,
+        handler: Handler,
+        provider: str,
+        body: Any,
+        status: int,
+        provider_id: str | None,
+        at: float,
+    ) -> None:
+        rec = {
+            "provider": provider,
+            "method": handler.command,
+            "path": handler.path,
+            "headers": {canonical_header(k): v for k, v in handler.headers.items()},
+            "body": body,
+            "raw": handler.raw_body.decode("utf-8", "replace"),
+            "status": status,
+            "provider_id": provider_id,
+            "at": at,
+        }
+        with self._lock:
+            self._records.append(rec)
+
+    def _answer(
+        self,
+        handler: Handler,
+        provider: str,
+        body: Any,
+        recipient: str | None,
+        at: float,
+        decide,
+    ) -> tuple[int, Any, dict[str, str]]:
+        """Apply faults, else ``decide()``; record; sleep the injected latency; return answer."""
+        fails, fault = self._take_fault(provider, recipient)
+        if fails:
+            status, payload = self._fault_answer(provider, fault)
+            headers, provider_id = {}, None
+        else:
+            status, payload, headers, provider_id = decide()
+        if status == 429:
+            headers = {**headers, "Retry-After": "1"}
+        self._record(handler, provider, body, status, provider_id, at)
+        if fault.get("latency_ms"):
+            time.sleep(fault["latency_ms"] / 1000)
+        return status, payload, headers
+
+    @staticmethod
+    def _fault_answer(provider: str, fault: dict[str, Any]) -> tuple[int, Any]:
+        status = fault["status"]
+        phrase = HTTPStatus(status).phrase
+        if provider == "sendgrid":
+            return status, {"errors": [sendgrid_error(f"Injected fault: {phrase}")]}
+        if provider != "twilio":
+            return status, {"error": f"Injected fault: {phrase}"}
+        code = fault["code"] or 20000 + status
+        return status, {
+            "code": code,
+            "message": f"Injected fault: {phrase}",
+            "more_info": f"https://www.twilio.com/docs/errors/{code}",
+            "status": status,
+        }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.support.emulator",
+        description="Serve the local provider emulator until SIGTERM or SIGINT.",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--sendgrid-key", required=True)
+    parser.add_argument("--twilio-sid", required=True)
+    parser.add_argument("--twilio-token", required=True)
+    parser.add_argument("--zendesk-email", default=ZENDESK_EMAIL)
+    parser.add_argument("--zendesk-token", default=ZENDESK_API_TOKEN)
+    parser.add_argument("--freshdesk-key", default=FRESHDESK_API_KEY)
+    args = parser.parse_args(argv)
+
+    emulator = ProviderEmulator(
+        args.sendgrid_key,
+        args.twilio_sid,
+        args.twilio_token,
+        host=args.host,
+        port=args.port,
+        zendesk_email=args.zendesk_email,
+        zendesk_api_token=args.zendesk_token,
+        freshdesk_api_key=args.freshdesk_key,
+    )
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.set())
+    print(emulator.start(), flush=True)
+    try:
+        while not stopping.wait(0.5):
+            pass
+    finally:
+        emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

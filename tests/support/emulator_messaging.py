@@ -1,0 +1,242 @@
+"""The emulated messaging APIs: SendGrid v3 mail-send (with the real endpoint's body
+validation) and Twilio Messages, as a mixin of ProviderEmulator."""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import os
+import re
+import secrets
+import time
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+from followup.segments import sms_segments
+from tests.support.emulator_http import Handler, basic_auth, parse_json, same
+
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+SENDGRID_BAD_AUTH = "The provided authorization grant is invalid, expired, or revoked"
+TWILIO_MAX_BODY = 1600
+
+
+def sendgrid_error(message: str, field: str | None = None) -> dict[str, Any]:
+    return {"message": message, "field": field, "help": None}
+
+
+def sendgrid_validate(body: Any) -> list[dict[str, Any]]:
+    """The errors the real v3 mail/send endpoint would report for this body (empty when valid)."""
+    if not isinstance(body, dict):
+        return [sendgrid_error("The request body must be a JSON object.")]
+    errors = []
+    pers = body.get("personalizations")
+    if not isinstance(pers, list) or not pers:
+        errors.append(
+            sendgrid_error(
+                "The personalizations field is required and must have at least one "
+                "personalization.",
+                "personalizations",
+            )
+        )
+        pers = []
+    for i, p in enumerate(pers):
+        to = p.get("to") if isinstance(p, dict) else None
+        if not isinstance(to, list) or not to:
+            errors.append(
+                sendgrid_error(
+                    "The to array is required for all personalization objects, and must have "
+                    "at least one email object with a valid email address.",
+                    f"personalizations.{i}.to",
+                )
+            )
+            continue
+        for j, rcpt in enumerate(to):
+            addr = rcpt.get("email") if isinstance(rcpt, dict) else None
+            if not isinstance(addr, str) or not EMAIL.match(addr):
+                errors.append(
+                    sendgrid_error(
+                        "Does not contain a valid address.", f"personalizations.{i}.to.{j}.email"
+                    )
+                )
+    sender = body.get("from")
+    sender_addr = sender.get("email") if isinstance(sender, dict) else None
+    if not isinstance(sender_addr, str) or not EMAIL.match(sender_addr):
+        errors.append(
+            sendgrid_error(
+                "The from object must be provided for every email send. It is an object that "
+                "requires the email parameter, but may also contain a name parameter.",
+                "from.email",
+            )
+        )
+    has_subject = isinstance(body.get("subject"), str) and body["subject"] != ""
+    every_p_subject = bool(pers) and all(
+        isinstance(p, dict) and isinstance(p.get("subject"), str) and p["subject"] for p in pers
+    )
+    if not has_subject and not every_p_subject and not body.get("template_id"):
+        errors.append(
+            sendgrid_error(
+                "The subject is required. You can get around this requirement if you use a "
+                "template with a subject defined or if every personalization has a subject "
+                "defined.",
+                "subject",
+            )
+        )
+    content = body.get("content")
+    if not isinstance(content, list) or not content:
+        if not body.get("template_id"):
+            errors.append(
+                sendgrid_error(
+                    "Unless a valid template_id is provided, the content parameter is required. "
+                    "There must be at least one defined content block.",
+                    "content",
+                )
+            )
+        content = []
+    types = []
+    for i, part in enumerate(content):
+        ctype = part.get("type") if isinstance(part, dict) else None
+        value = part.get("value") if isinstance(part, dict) else None
+        if not isinstance(ctype, str) or not ctype:
+            errors.append(sendgrid_error("The content type is required.", f"content.{i}.type"))
+        if not isinstance(value, str) or not value:
+            errors.append(
+                sendgrid_error(
+                    "The content value must be a string at least one character in length.",
+                    f"content.{i}.value",
+                )
+            )
+        types.append(ctype)
+    if "text/plain" in types and "text/html" in types and types.index("text/plain") != 0:
+        errors.append(
+            sendgrid_error(
+                "If present, text/plain must be first, followed by text/html, followed by any "
+                "other content.",
+                "content",
+            )
+        )
+    for key in ("headers", "custom_args"):
+        for k, v in (body.get(key) or {}).items() if isinstance(body.get(key), dict) else ():
+            if not isinstance(v, str):
+                errors.append(
+                    sendgrid_error(
+                        f"Invalid type. Expected: string, given: {type(v).__name__}.",
+                        f"{key}.{k}",
+                    )
+                )
+    return errors
+
+
+class MessagingAPIs:
+    """SendGrid and Twilio answers; ProviderEmulator supplies credentials, the lock and
+    ``_answer`` (faults, records, latency)."""
+
+    # -- SendGrid -------------------------------------------------------------------------------
+
+    def _sendgrid(self, handler: Handler, raw: bytes) -> tuple[int, Any, dict[str, str]]:
+        at = time.time()
+        body, parsed = parse_json(raw)
+        recipient = None
+        try:
+            recipient = body["personalizations"][0]["to"][0]["email"]
+        except (KeyError, IndexError, TypeError):
+            pass
+
+        def decide():
+            auth = handler.headers.get("Authorization", "")
+            if not same(auth, f"Bearer {self.sendgrid_api_key}"):
+                return 401, {"errors": [sendgrid_error(SENDGRID_BAD_AUTH)]}, {}, None
+            if not parsed:
+                return 400, {"errors": [sendgrid_error("Invalid JSON", None)]}, {}, None
+            errors = sendgrid_validate(body)
+            if errors:
+                return 400, {"errors": errors}, {}, None
+            msg_id = base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode()
+            return 202, None, {"X-Message-Id": msg_id}, msg_id
+
+        return self._answer(handler, "sendgrid", body, recipient, at, decide)
+
+    # -- Twilio -------------------------------------------------------------------------------
+
+    def _twilio_authorized(self, handler: Handler, path_sid: str) -> bool:
+        user, password = basic_auth(handler) or ("", "")
+        return (
+            same(user, self.twilio_account_sid)
+            and same(password, self.twilio_auth_token)
+            and path_sid == self.twilio_account_sid
+        )
+
+    def _twilio(
+        self, handler: Handler, path_sid: str, raw: bytes
+    ) -> tuple[int, Any, dict[str, str]]:
+        at = time.time()
+        fields = {
+            k: v[0] if len(v) == 1 else v
+            for k, v in parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True).items()
+        }
+
+        def error(status: int, code: int, message: str):
+            return (
+                status,
+                {
+                    "code": code,
+                    "message": message,
+                    "more_info": f"https://www.twilio.com/docs/errors/{code}",
+                    "status": status,
+                },
+                {},
+                None,
+            )
+
+        def decide():
+            if not self._twilio_authorized(handler, path_sid):
+                status, payload, _, _ = error(401, 20003, "Authenticate")
+                return status, payload, {"WWW-Authenticate": 'Basic realm="Twilio API"'}, None
+            to, sender = fields.get("To"), fields.get("From")
+            service, text = fields.get("MessagingServiceSid"), fields.get("Body")
+            if not to:
+                return error(400, 21604, "A 'To' phone number is required.")
+            if not isinstance(to, str) or not E164.match(to):
+                return error(400, 21211, f"The 'To' number {to} is not a valid phone number.")
+            if not sender and not service:
+                return error(400, 21603, "A 'From' phone number is required.")
+            if not text and not fields.get("MediaUrl"):
+                return error(400, 21602, "Message body is required.")
+            text = text if isinstance(text, str) else ""
+            if len(text) > TWILIO_MAX_BODY:
+                return error(
+                    400,
+                    21617,
+                    f"The concatenated message body exceeds the {TWILIO_MAX_BODY} character limit.",
+                )
+            sid = "SM" + secrets.token_hex(16)
+            now = email.utils.format_datetime(datetime.now(UTC)).replace("GMT", "+0000")
+            base = f"/2010-04-01/Accounts/{path_sid}/Messages/{sid}"
+            payload = {
+                "account_sid": path_sid,
+                "api_version": "2010-04-01",
+                "body": text,
+                "date_created": now,
+                "date_sent": None,
+                "date_updated": now,
+                "direction": "outbound-api",
+                "error_code": None,
+                "error_message": None,
+                "from": sender or None,
+                "messaging_service_sid": service or None,
+                "num_media": "0" if not fields.get("MediaUrl") else "1",
+                "num_segments": str(sms_segments(text).count),
+                "price": None,
+                "price_unit": "USD",
+                "sid": sid,
+                "status": "queued" if sender else "accepted",
+                "status_callback": fields.get("StatusCallback"),
+                "subresource_uris": {"media": f"{base}/Media.json"},
+                "to": to,
+                "uri": f"{base}.json",
+            }
+            return 201, payload, {}, sid
+
+        recipient = fields.get("To") if isinstance(fields.get("To"), str) else None
+        return self._answer(handler, "twilio", fields, recipient, at, decide)
