@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: vendor run test test-postgres test-sqlite bench lint translations
+.PHONY: vendor run screenshots test test-postgres test-sqlite bench lint translations
 
 $(STAMP): pyproject.toml package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ vendor:
 
 run: $(STAMP)
 	$(BIN)/followup run
+
+# The README's pictures (docs/images/*.png) from the real app: `followup run` on an empty
+# instance, cases through the API, answers on the survey pages, the console in Debian's
+# chromium (Playwright; `apt-get install chromium`, never `playwright install`).
+screenshots: $(STAMP)
+	$(BIN)/python -m tests.screenshots --out docs/images
 
 # The whole suite on PostgreSQL + Redis when they answer (else SQLite + embedded Redis),
 # then again on SQLite with the embedded redis-server.
