@@ -56,8 +56,9 @@ from pathlib import Path
 import psycopg
 import sqlalchemy as sa
 
-from bench.drain import PG_ADMIN_URL, BenchError, fresh_database, postgres_version
+from bench.drain import PG_ADMIN_URL, BenchError, require_postgres
 from bench.generate import generate, prepare, rollup_contents, rollups_from_facts
+from tests.support.backends import fresh_database
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -316,11 +317,11 @@ def _bench(args: argparse.Namespace, wall_started: float) -> int:
     from followup.extensions import db
     from followup.models.base import utcnow
 
-    pg_version = postgres_version(PG_ADMIN_URL)
+    pg_version = require_postgres(PG_ADMIN_URL)
     small, full = args.cases // 10, args.cases
     with (
         tempfile.TemporaryDirectory(prefix="followup-bench-") as scratch,
-        fresh_database(PG_ADMIN_URL) as database_url,
+        fresh_database(PG_ADMIN_URL, "followup_bench") as database_url,
     ):
         app = create_app({
             "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": secrets.token_urlsafe(32),

@@ -31,8 +31,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -40,12 +39,12 @@ from urllib.parse import parse_qs, urlsplit
 import redis
 import sqlalchemy as sa
 
+from tests.support import backends
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-PG_ADMIN_URL = os.environ.get(
-    "FOLLOWUP_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-REDIS_URL = os.environ.get("FOLLOWUP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+PG_ADMIN_URL = os.environ.get("FOLLOWUP_BENCH_PG_URL", backends.PG_ADMIN_URL)
+REDIS_URL = os.environ.get("FOLLOWUP_BENCH_REDIS_URL", backends.REDIS_URL)
 QUEUE_NAMES = ("sweep", "dispatch", "recovery", "default")  # workers.queues.QUEUE_NAMES
 POLL_SECONDS = 0.1
 # The forking worker runs about 100 no-op jobs/s here; 20,000 of them would take over three
@@ -101,12 +100,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 # -- PostgreSQL and Redis ---------------------------------------------------------------------
 
 
-def postgres_version(admin_url: str) -> str:
+def require_postgres(admin_url: str) -> str:
     """The server's version, or BenchError when PostgreSQL does not answer."""
-    engine = sa.create_engine(admin_url, connect_args={"connect_timeout": 3})
     try:
-        with engine.connect() as conn:
-            return conn.execute(sa.text("SHOW server_version")).scalar()
+        return backends.postgres_version(admin_url)
     except sa.exc.OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         raise BenchError(
@@ -114,41 +111,10 @@ def postgres_version(admin_url: str) -> str:
             "measures the production setup, PostgreSQL + Redis: start PostgreSQL or set "
             "FOLLOWUP_BENCH_PG_URL to an admin URL that may create databases."
         ) from None
-    finally:
-        engine.dispose()
 
 
 def _hide_password(url: str) -> str:
     return sa.engine.make_url(url).render_as_string(hide_password=True)
-
-
-@contextmanager
-def fresh_database(admin_url: str) -> Iterator[str]:
-    """A new, empty database for this run, dropped at the end (also on failure or Ctrl-C)."""
-    name = f"followup_bench_{secrets.token_hex(6)}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield str(sa.engine.make_url(admin_url).set(database=name).render_as_string(False))
-        finally:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
-
-
-@contextmanager
-def redis_server(url: str, scratch: Path) -> Iterator[tuple[str, str]]:
-    """(url, kind): the Redis at `url` when it answers, else an embedded redis-server."""
-    from workers.embedded_redis import answers, embedded_redis
-
-    if answers(url):
-        yield url, "server"
-        return
-    with embedded_redis(scratch / "redis.sock") as embedded_url:
-        yield embedded_url, "embedded"
 
 
 class RunKeys:
@@ -561,16 +527,17 @@ def _bench(args: argparse.Namespace, wall_started: float) -> int:
     from followup import create_app
     from tests.support.emulator import ProviderEmulator
 
-    pg_version = postgres_version(PG_ADMIN_URL)
+    pg_version = require_postgres(PG_ADMIN_URL)
     with ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="followup-bench-")))
-        redis_url, redis_kind = stack.enter_context(redis_server(REDIS_URL, scratch))
-        prefix = f"bench-{secrets.token_hex(4)}-"
+        redis_kind = backends.redis_kind(REDIS_URL)
+        redis_url = stack.enter_context(backends.redis_server(redis_kind, REDIS_URL, scratch))
+        prefix = backends.key_prefix("bench")
         redis_conn = redis.Redis.from_url(redis_url)
         stack.callback(redis_conn.close)
         keys = RunKeys(redis_conn, prefix)
         stack.callback(keys.delete)
-        database_url = stack.enter_context(fresh_database(PG_ADMIN_URL))
+        database_url = stack.enter_context(backends.fresh_database(PG_ADMIN_URL, "followup_bench"))
         secret_key = secrets.token_urlsafe(32)
         public_base_url = "http://followup.bench"
 
