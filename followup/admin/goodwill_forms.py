@@ -1,0 +1,276 @@
+"""The goodwill pages' WTForms forms and fields: a gesture type (amounts typed in the
+currency's units, held as cents; the offer in each other language), a file of codes, and a
+recovery rule (reasons, priorities, customer tags, asked-for words and the gesture), each
+filled from its row and saved back to it."""
+
+import re
+
+from babel import Locale
+from flask import request
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    StopValidation,
+    ValidationError,
+)
+
+from followup.goodwill_changes import gesture_names, gesture_problems, reason_labels
+from followup.languages import LANGUAGES
+from followup.models import GestureType, RecoveryRule
+from followup.models.cases import PRIORITIES
+from followup.web.forms import MultiCheckboxField, clean_text
+
+MAX_CENTS = 100_000_000  # 1,000,000.00 in the currency's units
+OTHER_LANGUAGES = [language for language in LANGUAGES if language != "en"]
+KIND_LABELS = {
+    "code": "Code from a pool (a discount, free shipping)",
+    "credit": "Account credit (posted to your system's webhook)",
+    "task": "Task for a person (a call-back, a handwritten note)",
+}
+MAX_TAG = 100
+MAX_WORDS = 50
+
+
+def cents_text(cents: int | None) -> str:
+    """Cents as the currency's units: 1050 -> "10.50"."""
+    return "" if cents is None else f"{cents // 100}.{cents % 100:02d}"
+
+
+class MoneyField(StringField):
+    """An amount typed in the currency's units ("10.00"), held as whole cents (1000)."""
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        text = valuelist[0].strip() if valuelist else ""
+        if not text:
+            return
+        if text.startswith("-"):
+            raise ValueError("Enter an amount of 0 or more")
+        whole = re.fullmatch(r"(\d{1,9})(?:\.(\d*))?", text)
+        if whole is None:
+            raise ValueError("Enter an amount in numbers, such as 10.00")
+        if len(whole.group(2) or "") > 2:
+            raise ValueError("Enter an amount with at most 2 decimal places")
+        cents = int(whole.group(1)) * 100 + int((whole.group(2) or "").ljust(2, "0"))
+        if cents > MAX_CENTS:
+            raise ValueError(f"Enter an amount of at most {cents_text(MAX_CENTS)}")
+        self.data = cents
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return cents_text(self.data)
+
+
+def amount_required(message: str):
+    """A MoneyField that must hold an amount (0 counts)."""
+
+    def check(form, field) -> None:
+        if field.data is None and not field.process_errors:
+            raise StopValidation(message)
+
+    return check
+
+
+def http_url(form, field) -> None:
+    """An absolute http(s) URL with a host, if given."""
+    if field.data and not re.fullmatch(r"https?://[^\s/?#]+\S*", field.data, re.IGNORECASE):
+        raise ValidationError("Enter a full web address starting with https:// or http://")
+
+
+class GestureTypeForm(FlaskForm):
+    key = StringField(
+        "Key",
+        filters=[clean_text],
+        validators=[
+            DataRequired(message="Enter a key"),
+            Length(max=100),
+            Regexp(r"[a-z0-9_-]+\Z", message="Use lower-case letters, digits, - and _ only"),
+        ],
+    )
+    name = StringField(
+        "Name", filters=[clean_text], validators=[DataRequired(message="Enter a name"),
+                                                   Length(max=200)]
+    )  # fmt: skip
+    kind = SelectField("Kind", choices=KIND_LABELS)
+    offer = StringField("Offer", filters=[clean_text], validators=[Length(max=200)])
+    value = MoneyField("Value", validators=[amount_required("Enter a value, such as 0.00")])
+    cost = MoneyField("Cost", validators=[amount_required("Enter a cost, such as 5.00")])
+    currency = StringField(
+        "Currency",
+        filters=[lambda value: value.strip().upper() if isinstance(value, str) else value],
+        validators=[
+            DataRequired(message="Enter a currency"),
+            Regexp(r"[A-Z]{3}\Z", message="Enter a three-letter currency code, such as USD"),
+        ],
+    )
+    monthly_budget = MoneyField("Monthly budget", validators=[Optional()])
+    low_codes = IntegerField(
+        "Low-code alert level",
+        validators=[InputRequired(message="Enter a number of codes"), NumberRange(0, 1_000_000)],
+    )
+    webhook_url = StringField(
+        "Webhook URL", filters=[clean_text], validators=[Length(max=500), http_url]
+    )
+    assignee = StringField("Assignee", filters=[clean_text], validators=[Length(max=200)])
+    due_hours = IntegerField(
+        "Due in (hours)",
+        validators=[InputRequired(message="Enter a number of hours"), NumberRange(1, 8760)],
+    )
+    active = BooleanField("Active: rules may give it")
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        fields = {"webhook_url": self.webhook_url, "value_cents": self.value,
+                  "assignee": self.assignee}  # fmt: skip
+        problems = gesture_problems(
+            self.kind.data, self.value.data, self.webhook_url.data, self.assignee.data
+        )
+        for column, message in problems:
+            fields[column].errors.append(message)
+        return valid and not problems
+
+    def offer_fields(self) -> list:
+        return [self[f"offer_{language}"] for language in OTHER_LANGUAGES]
+
+
+for _language in OTHER_LANGUAGES:
+    setattr(
+        GestureTypeForm,
+        f"offer_{_language}",
+        StringField(
+            f"Offer in {Locale.parse(_language).get_language_name('en')}",
+            filters=[clean_text],
+            validators=[Length(max=200)],
+        ),
+    )
+
+
+def gesture_form(gesture_type: GestureType | None, **kwargs) -> GestureTypeForm:
+    """The form, filled from the gesture type (or the defaults of a new one) until posted."""
+    if gesture_type is None:
+        defaults = {"value": 0, "cost": 0, "currency": "USD", "low_codes": 10, "due_hours": 24}
+        return GestureTypeForm(**defaults, active=True, **kwargs)
+    offers = gesture_type.offer_translations or {}
+    form = GestureTypeForm(
+        obj=gesture_type,
+        value=gesture_type.value_cents,
+        cost=gesture_type.cost_cents,
+        monthly_budget=gesture_type.monthly_budget_cents,
+        **{f"offer_{language}": offers.get(language, "") for language in OTHER_LANGUAGES},
+        **kwargs,
+    )
+    del form.key  # a gesture type keeps its key
+    return form
+
+
+def save_gesture(form: GestureTypeForm, gesture_type: GestureType) -> None:
+    gesture_type.name = form.name.data
+    gesture_type.kind = form.kind.data
+    gesture_type.offer = form.offer.data
+    gesture_type.offer_translations = {
+        language: field.data
+        for language, field in zip(OTHER_LANGUAGES, form.offer_fields(), strict=True)
+        if field.data
+    }
+    gesture_type.value_cents = form.value.data
+    gesture_type.cost_cents = form.cost.data
+    gesture_type.currency = form.currency.data
+    gesture_type.monthly_budget_cents = form.monthly_budget.data
+    gesture_type.low_codes = form.low_codes.data
+    gesture_type.webhook_url = form.webhook_url.data or None
+    gesture_type.assignee = form.assignee.data or None
+    gesture_type.due_hours = form.due_hours.data
+    gesture_type.active = form.active.data
+
+
+class CodesForm(FlaskForm):
+    codes = FileField("CSV file of codes")
+
+
+def _comma_list(value):
+    if not isinstance(value, str):
+        return value
+    return list(dict.fromkeys(tag for tag in (t.strip() for t in value.split(",")) if tag))
+
+
+def _line_list(value):
+    if not isinstance(value, str):
+        return value
+    return list(dict.fromkeys(word for word in (w.strip() for w in value.splitlines()) if word))
+
+
+class ListField(StringField):
+    """Items typed in one box (split by `splitter`), held as a list; shown as typed."""
+
+    def __init__(self, label, splitter, joiner: str, **kwargs):
+        super().__init__(label, **kwargs)
+        self.splitter, self.joiner = splitter, joiner
+
+    def process_formdata(self, valuelist):
+        self.data = self.splitter(clean_text(valuelist[0]) if valuelist else "")
+
+    def _value(self) -> str:
+        return self.joiner.join(self.data or [])
+
+
+def short_items(form, field) -> None:
+    if len(field.data) > MAX_WORDS:
+        raise ValidationError(f"Enter at most {MAX_WORDS}")
+    for item in field.data:
+        if len(item) > MAX_TAG:
+            raise ValidationError(f"“{item[:20]}…” is too long: at most {MAX_TAG} characters each")
+
+
+class TextListField(ListField):
+    widget = TextAreaField.widget
+
+
+class RuleForm(FlaskForm):
+    name = StringField(
+        "Name", filters=[clean_text], validators=[DataRequired(message="Enter a name"),
+                                                   Length(max=200)]
+    )  # fmt: skip
+    reasons = MultiCheckboxField("Reasons the customer picked", choices={})
+    priorities = MultiCheckboxField(
+        "Case priorities", choices={priority: priority for priority in PRIORITIES}
+    )
+    customer_tags = ListField("Customer tags", _comma_list, ", ", validators=[short_items])
+    asked = TextListField(
+        "Words in what they asked for", _line_list, "\n", validators=[short_items]
+    )
+    gesture_type = SelectField("Gesture", choices={})
+    active = BooleanField("Active")
+
+
+def rule_form(rule: RecoveryRule | None) -> RuleForm:
+    """The form of a rule, its choices the current surveys' reasons (and any the rule keeps)
+    and the gesture types."""
+    form = RuleForm(obj=rule if request.method == "GET" else None, active=True)
+    reasons = reason_labels()
+    kept = rule.reasons if rule else []
+    form.reasons.choices = reasons | {code: code for code in kept if code not in reasons}
+    gestures = gesture_names()
+    form.gesture_type.choices = {"": "None: apologise and check in only"} | {
+        str(ident): name for ident, name in gestures.items()
+    }
+    if request.method == "GET" and rule is not None:
+        form.gesture_type.data = str(rule.gesture_type_id or "")
+    return form
+
+
+def save_rule(form: RuleForm, rule: RecoveryRule) -> None:
+    rule.name = form.name.data
+    rule.reasons = list(form.reasons.data)
+    rule.priorities = list(form.priorities.data)
+    rule.customer_tags = list(form.customer_tags.data)
+    rule.asked = list(form.asked.data)
+    rule.gesture_type_id = int(form.gesture_type.data) if form.gesture_type.data else None
+    rule.active = form.active.data

@@ -1,0 +1,159 @@
+"""Changing the goodwill catalogue and the recovery rules from the console: what a gesture
+type must keep to, a code file's codes, the catalogue's figures (spend this month, codes
+left), the reasons and gestures a rule can name, a rule in plain words, and the rules' order
+(a new rule goes last; moving one swaps it with its neighbour). Operations flush; the caller
+audits and commits."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from followup.extensions import db
+from followup.goodwill import (
+    MAX_CODES,
+    MAX_CODES_BYTES,
+    parse_codes,
+    spent_this_month,
+    unavailable,
+    unused_codes,
+)
+from followup.models import GestureType, RecoveryRule, Survey
+
+TOO_BIG = f"The file is too big: at most {MAX_CODES_BYTES // (1024 * 1024)} MB"
+
+
+def gesture_problems(
+    kind: str, value_cents: int | None, webhook_url: str | None, assignee: str | None
+) -> list[tuple[str, str]]:
+    """What a gesture type of this kind must not have, as (column, message): a webhook URL
+    is a credit's only, a credit is worth something, an assignee is a task's only."""
+    problems = []
+    if kind != "credit" and webhook_url:
+        problems.append(("webhook_url", "Only a credit is posted to a webhook URL: leave it empty"))
+    if kind == "credit" and value_cents == 0:
+        problems.append(("value_cents", "Enter what the credit is worth to the customer"))
+    if kind != "task" and assignee:
+        problems.append(("assignee", "Only a task has an assignee: leave it empty"))
+    return problems
+
+
+def key_taken(key: str) -> bool:
+    return db.session.scalar(sa.select(GestureType.id).where(GestureType.key == key)) is not None
+
+
+def no_codes(gesture_type: GestureType) -> str | None:
+    """Why codes cannot be added to this gesture type, if they cannot."""
+    if gesture_type.kind != "code":
+        return f"{gesture_type.name} gives no codes: it is a {gesture_type.kind}"
+    return None
+
+
+def codes_in(data: bytes) -> list[str] | str:
+    """The codes of an uploaded CSV file (read up to MAX_CODES_BYTES + 1), or why they
+    cannot be taken."""
+    if len(data) > MAX_CODES_BYTES:
+        return TOO_BIG
+    try:
+        codes = parse_codes(data.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        return "The file must be UTF-8 text (save it as CSV UTF-8)"
+    except ValueError as error:
+        return f"The file cannot be read: {error}"
+    if not codes:
+        return "The file holds no codes: put one code in the first column of each row"
+    if len(codes) > MAX_CODES:
+        return f"At most {MAX_CODES:,} codes per upload: split the file"
+    return codes
+
+
+def catalogue_rows(now: datetime) -> list[dict]:
+    """Each gesture type with its spend this month (and share of its budget), unused codes
+    (a code pool's), whether they are low, and why it cannot be given now."""
+    rows = []
+    for kind in db.session.scalars(sa.select(GestureType).order_by(GestureType.id)):
+        spent = spent_this_month(kind.id, now)
+        budget = kind.monthly_budget_cents
+        unused = unused_codes(kind.id) if kind.kind == "code" else None
+        rows.append(
+            {
+                "type": kind,
+                "spent": spent,
+                "percent": round(spent * 100 / budget) if budget else None,
+                "unused": unused,
+                "low": unused is not None and unused <= kind.low_codes,
+                "unavailable": unavailable(kind, now),
+            }
+        )
+    return rows
+
+
+def reason_labels() -> dict[str, str]:
+    """Each reason code of the current surveys with its label (the first survey's)."""
+    labels = {}
+    surveys = db.session.scalars(sa.select(Survey).where(Survey.archived_at.is_(None)))
+    for survey in surveys:
+        for reason in survey.reasons or []:
+            labels.setdefault(reason["code"], reason["label"])
+    return labels
+
+
+def gesture_names() -> dict[int, str]:
+    rows = db.session.execute(sa.select(GestureType.id, GestureType.name).order_by(GestureType.id))
+    return dict(rows.all())
+
+
+def describe(rule: RecoveryRule, reasons: dict[str, str], gestures: dict[int, str]) -> str:
+    """What a rule does, in plain words: "When the reason is 'Not solved' → Call-back"."""
+
+    def either(values, labels=None) -> str:
+        return " or ".join(f"'{(labels or {}).get(value, value)}'" for value in values)
+
+    conditions = []
+    if rule.reasons:
+        conditions.append(f"the reason is {either(rule.reasons, reasons)}")
+    if rule.priorities:
+        conditions.append(f"the case is {either(rule.priorities)}")
+    if rule.customer_tags:
+        conditions.append(f"the customer is tagged {either(rule.customer_tags)}")
+    if rule.asked:
+        conditions.append(f"they ask for {either(rule.asked)}")
+    when = "When " + " and ".join(conditions) if conditions else "Always"
+    then = gestures.get(rule.gesture_type_id, "apologise and check in only")
+    return f"{when} → {then}"
+
+
+def ordered_rules() -> list[RecoveryRule]:
+    return list(db.session.scalars(sa.select(RecoveryRule).order_by(RecoveryRule.position)))
+
+
+def add_last(rule: RecoveryRule) -> None:
+    """Add a new rule after every other. Raises IntegrityError when another rule took that
+    place at the same moment."""
+    last = db.session.scalar(sa.select(sa.func.max(RecoveryRule.position)))
+    rule.position = 0 if last is None else last + 1
+    db.session.add(rule)
+    db.session.flush()
+
+
+def neighbour(rule: RecoveryRule, direction: str) -> RecoveryRule | None:
+    """The rule just before ("up") or after ("down") this one, if any."""
+    if direction == "up":
+        nearest = sa.select(RecoveryRule).where(RecoveryRule.position < rule.position)
+        nearest = nearest.order_by(RecoveryRule.position.desc())
+    else:
+        nearest = sa.select(RecoveryRule).where(RecoveryRule.position > rule.position)
+        nearest = nearest.order_by(RecoveryRule.position)
+    return db.session.scalar(nearest.limit(1))
+
+
+def swap_positions(rule: RecoveryRule, other: RecoveryRule) -> None:
+    """Exchange two rules' places without two rules ever sharing one (positions are unique,
+    checked row by row): park one below every position first. Flushes; the caller commits."""
+    first, second = rule.position, other.position
+    lowest = db.session.scalar(sa.select(sa.func.min(RecoveryRule.position)))
+    rule.position = min(lowest, 0) - 1
+    db.session.flush()
+    other.position = first
+    db.session.flush()
+    rule.position = second
+    db.session.flush()
