@@ -35,11 +35,14 @@ def live_server(app):
 
 @pytest.fixture
 def page():
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=30_000)  # assertions retry until then (Playwright's default: 5 s)
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
+        context.set_default_timeout(60_000)  # actions and navigations, on a busy machine too
         yield context.new_page()
         context.close()
         browser.close()

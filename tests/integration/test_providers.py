@@ -136,14 +136,14 @@ def test_injected_server_errors_are_transient(emulator, status):
 
 
 def test_latency_beyond_the_timeout_is_transient(emulator):
-    emulator.set_faults(latency_ms=1000)
-    started = time.monotonic()
+    emulator.set_faults(latency_ms=10_000)  # far beyond the timeout, so a busy machine's
+    started = time.monotonic()  # slowness cannot pass for the answer's
     with pytest.raises(TransientSendError) as email_err:
         email_channel(emulator, timeout=0.2).send(EMAIL)
     with pytest.raises(TransientSendError) as sms_err:
         sms_channel(emulator, timeout=0.2).send(SMS)
     assert email_err.value.code == sms_err.value.code == "timeout"
-    assert time.monotonic() - started < 0.9
+    assert time.monotonic() - started < 5  # both gave up long before the answers came
 
 
 def test_faults_only_hit_matching_recipients(emulator):
@@ -304,7 +304,7 @@ def test_runs_as_a_process(tmp_path):
     try:
         url = proc.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:")
-        channel = TwilioChannel("AC" + "3" * 32, "T", "+14155550199", url, timeout=5)
+        channel = TwilioChannel("AC" + "3" * 32, "T", "+14155550199", url, timeout=30)
         sid = channel.send(SMS)
         with requests.Session() as http:
             http.trust_env = False
@@ -312,5 +312,5 @@ def test_runs_as_a_process(tmp_path):
         assert [r["provider_id"] for r in records] == [sid]
     finally:
         proc.terminate()
-        _, stderr = proc.communicate(timeout=5)
+        _, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 0, stderr

@@ -10,9 +10,10 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
+
+from tests.support.waiting import wait_until
 
 
 def free_port() -> int:
@@ -24,7 +25,7 @@ def free_port() -> int:
 def fetch(url: str, data: bytes | None = None, headers: dict | None = None):
     request = urllib.request.Request(url, data=data, headers=headers or {})
     with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
-        request, timeout=10
+        request, timeout=60
     ) as r:
         return r.status, r.read().decode()
 
@@ -41,11 +42,12 @@ def test_run_prints_a_working_curl_and_stops_cleanly(tmp_path):
             [sys.executable, "-m", "followup.cli", "run"], env=env, stdout=out, stderr=out
         )
     try:
-        deadline = time.monotonic() + 60
-        while "Stop with Ctrl-C" not in log.read_text():
+
+        def started() -> bool:
             assert run.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+            return "Stop with Ctrl-C" in log.read_text()
+
+        wait_until(started, 180, lambda: f"the start; the log:\n{log.read_text()}")
         printed = log.read_text()
         url = f"http://127.0.0.1:{port}"
         assert f"followup is running at {url}" in printed
@@ -59,15 +61,15 @@ def test_run_prints_a_working_curl_and_stops_cleanly(tmp_path):
         )
         assert status == 202
 
-        deadline = time.monotonic() + 40
-        while True:
-            _, page = fetch(f"{url}/dev/outbox")
-            links = re.findall(rf'href="({re.escape(url)}/s/[\w-]+)"', page)
-            if "Thanks for your patience" in page and links:
-                break
-            assert time.monotonic() < deadline, page
-            time.sleep(0.5)
-        status, survey = fetch(links[0])
+        seen = {"page": "", "links": []}
+
+        def survey_link_sent() -> bool:
+            _, seen["page"] = fetch(f"{url}/dev/outbox")
+            seen["links"] = re.findall(rf'href="({re.escape(url)}/s/[\w-]+)"', seen["page"])
+            return "Thanks for your patience" in seen["page"] and bool(seen["links"])
+
+        wait_until(survey_link_sent, 120, lambda: f"the messages; the outbox:\n{seen['page']}")
+        status, survey = fetch(seen["links"][0])
         assert status == 200
         assert "Refund for a double charge" in survey
 
@@ -77,10 +79,10 @@ def test_run_prints_a_working_curl_and_stops_cleanly(tmp_path):
         browser = urllib.request.build_opener(
             urllib.request.ProxyHandler({}), urllib.request.HTTPCookieProcessor(jar)
         )
-        page = browser.open(f"{url}/admin/sign-in", timeout=10).read().decode()
+        page = browser.open(f"{url}/admin/sign-in", timeout=60).read().decode()
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
         form = urllib.parse.urlencode({"csrf_token": token, "email": email, "password": password})
-        home = browser.open(f"{url}/admin/sign-in", form.encode(), timeout=10)
+        home = browser.open(f"{url}/admin/sign-in", form.encode(), timeout=60)
         assert home.url == f"{url}/admin/" and "Signed in as Demo Admin" in home.read().decode()
 
         _, case = fetch(f"{url}/api/v1/cases/DEMO-1001", headers={"Authorization": f"Bearer {key}"})
@@ -88,6 +90,6 @@ def test_run_prints_a_working_curl_and_stops_cleanly(tmp_path):
         assert kinds.count("message.sent") >= 2
     finally:
         run.send_signal(signal.SIGINT)
-        assert run.wait(timeout=40) == 0
+        assert run.wait(timeout=120) == 0
     assert not (tmp_path / "instance" / "redis.sock").exists()
     assert "Traceback" not in log.read_text()
