@@ -3,52 +3,20 @@
 and dropped after it. FOLLOWUP_TEST_DB=sqlite|postgres and FOLLOWUP_TEST_REDIS=embedded
 force a choice."""
 
-import functools
-import os
-import uuid
+from datetime import timedelta
 
 import pytest
-import redis
 import sqlalchemy as sa
 from flask import g
 
 from followup import create_app
 from followup.cadences import SendingHours
 from followup.extensions import db, limiter
-from workers.embedded_redis import answers, embedded_redis
-
-PG_ADMIN_URL = os.environ.get(
-    "FOLLOWUP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-REDIS_TEST_URL = os.environ.get("FOLLOWUP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def _postgres_answers() -> bool:
-    try:
-        engine = sa.create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 2})
-        with engine.connect():
-            pass
-        engine.dispose()
-        return True
-    except sa.exc.OperationalError:
-        return False
-
-
-def _choose_db() -> str:
-    wanted = os.environ.get("FOLLOWUP_TEST_DB")
-    if wanted:
-        return wanted
-    return "postgres" if _postgres_answers() else "sqlite"
-
-
-def _choose_redis() -> str:
-    if os.environ.get("FOLLOWUP_TEST_REDIS") == "embedded":
-        return "embedded"
-    return "server" if answers(REDIS_TEST_URL) else "embedded"
-
-
-DB_BACKEND = _choose_db()
-REDIS_BACKEND = _choose_redis()
+from followup.models import Cadence
+from tests.support import backends
+from tests.support.console import password_hash, sign_in
+from tests.support.figures import TODAY, roll_up, round_fact
+from tests.support.run import DB_BACKEND, PG_ADMIN_URL, REDIS_BACKEND, REDIS_TEST_URL
 
 
 def pytest_report_header(config):
@@ -57,37 +25,23 @@ def pytest_report_header(config):
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
-    if DB_BACKEND == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'followup.db'}"
-        return
-    name = f"followup_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with backends.database(DB_BACKEND, PG_ADMIN_URL, tmp_path_factory.mktemp("db")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory):
-    if REDIS_BACKEND == "server":
-        yield REDIS_TEST_URL
-        return
-    with embedded_redis(tmp_path_factory.mktemp("redis") / "redis.sock") as url:
+    scratch = tmp_path_factory.mktemp("redis")
+    with backends.redis_server(REDIS_BACKEND, REDIS_TEST_URL, scratch) as url:
         yield url
 
 
 @pytest.fixture(scope="session")
 def queue_prefix(redis_url):
     """Queue names unique to this run; every key that mentions it is deleted afterwards."""
-    prefix = f"test-{uuid.uuid4().hex[:8]}-"
+    prefix = backends.key_prefix("test")
     yield prefix
-    conn = redis.Redis.from_url(redis_url)
-    keys = list(conn.scan_iter(f"*{prefix}*", count=1000))
-    if keys:
-        conn.delete(*keys)
+    backends.delete_keys(redis_url, prefix)
 
 
 @pytest.fixture(scope="session")
@@ -166,17 +120,6 @@ def seeded(app):
     return {"api_key": key, "auth": {"Authorization": f"Bearer {key}"}}
 
 
-PASSWORD = "correct horse battery staple"
-
-
-@functools.cache
-def password_hash() -> str:
-    """PASSWORD hashed once a run (scrypt takes a tenth of a second each time)."""
-    from werkzeug.security import generate_password_hash
-
-    return generate_password_hash(PASSWORD)
-
-
 @pytest.fixture
 def users(app):
     """One console user per role, all with PASSWORD: {"admin": User, "lead": ..., ...}."""
@@ -197,25 +140,6 @@ def users(app):
     return made
 
 
-def sign_in(client, email: str, password: str = PASSWORD):
-    """Sign the test client in through the real form (CSRF token included)."""
-    import re
-
-    page = client.get("/admin/sign-in").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    return client.post(
-        "/admin/sign-in", data={"csrf_token": token, "email": email, "password": password}
-    )
-
-
-def csrf_token(client, path: str) -> str:
-    """The CSRF token of the form on a console page."""
-    import re
-
-    page = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-
-
 @pytest.fixture
 def as_lead(client, users):
     """The test client, signed in as the lead."""
@@ -233,3 +157,30 @@ def as_manager(client, users):
 def as_admin(client, users):
     assert sign_in(client, "admin@example.com").status_code == 303
     return client
+
+
+@pytest.fixture
+def rounds(app):
+    """40 rounds in the last 30 days (North: 36 by ana, South: 4 by bo), 10 before."""
+    cadence = Cadence(name="Standard follow-up", lineage="lin1")
+    db.session.add(cadence)
+    db.session.commit()
+    facts = []
+    for i in range(36):  # North, this period: scores 5,4,3,2,1 in turn
+        score = 5 - i % 5
+        negative = score <= 2
+        facts.append(round_fact(
+            i + 1, TODAY - timedelta(days=i % 20), cadence="lin1", score=score,
+            reasons=["slow"] if negative and i % 2 else (["rude"] if negative else []),
+            recovered_after=3600 * (1 + i % 3) if negative and i % 3 == 0 else None,
+            gesture=int(negative), gesture_cost_cents=500 if negative else 0,
+            escalated=int(negative and i % 3 != 0), reopened=int(i == 7),
+        ))  # fmt: skip
+    for i in range(4):  # South, this period, all unanswered on SMS
+        facts.append(round_fact(100 + i, TODAY - timedelta(days=i), team="South", agent="bo",
+                                channel="sms"))  # fmt: skip
+    for i in range(10):  # the previous period: all positive
+        facts.append(round_fact(200 + i, TODAY - timedelta(days=35 + i), score=5,
+                                recovered_after=600 if i == 0 else None))  # fmt: skip
+    roll_up(facts)
+    return facts

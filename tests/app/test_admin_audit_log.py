@@ -9,7 +9,7 @@ import pytest
 from followup import audit
 from followup.extensions import db
 from followup.models.base import utcnow
-from tests.conftest import csrf_token
+from tests.support.console import csrf_token
 
 
 @pytest.fixture

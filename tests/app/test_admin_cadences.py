@@ -12,54 +12,9 @@ from followup import outbox
 from followup.extensions import db
 from followup.models import AuditEntry, Cadence, CadenceStep, Case, Message, MessageTemplate
 from followup.models.base import utcnow
-from tests.conftest import csrf_token
-
-
-def ids(model, key_column, keys):
-    rows = db.session.execute(sa.select(key_column, model.id).where(key_column.in_(keys)))
-    return {key: str(id_) for key, id_ in rows}
-
-
-def step(name, delay, unit, channel, template, survey="", condition="always"):
-    return {"step_name": name, "delay": delay, "unit": unit, "channel": channel,
-            "template": template, "survey": survey, "condition": condition}  # fmt: skip
-
-
-def cadence_form(client, path, name="Billing follow-up", steps=(), **fields):
-    from followup.models import Survey
-
-    templates = ids(MessageTemplate, MessageTemplate.key, ["thank_you", "csat_checkin",
-                                                           "csat_reminder"])  # fmt: skip
-    surveys = ids(Survey, Survey.key, ["csat"])
-    steps = steps or [
-        step("thank-you", 0, "minutes", "email", templates["thank_you"]),
-        step("check-in", 2, "hours", "preferred", templates["csat_checkin"], surveys["csat"]),
-        step("reminder", 2, "days", "email", templates["csat_reminder"], surveys["csat"],
-             "no_answer"),
-    ]  # fmt: skip
-    data = {"csrf_token": csrf_token(client, path), "name": name, "position": "1",
-            "tags": "billing, refund", "save": "Save", **fields}  # fmt: skip
-    for index, row in enumerate(steps):
-        for key, value in row.items():
-            data[f"steps-{index}-{key}"] = value
-    return data
-
-
-def close(client, auth, external_id, tags=(), **customer):
-    customer = {"name": "Ana Lima", "email": f"{external_id.lower()}@example.com",
-                "phone": "+14155550123", **customer}  # fmt: skip
-    body = {"external_id": external_id, "subject": "Double charge", "tags": list(tags),
-            "customer": customer}  # fmt: skip
-    assert client.post("/api/v1/cases", json=body, headers=auth).status_code == 201
-    response = client.post(f"/api/v1/cases/{external_id}/close", headers=auth)
-    assert response.status_code == 202, response.json
-    return response.json
-
-
-def current(name) -> Cadence:
-    return db.session.scalar(
-        sa.select(Cadence).where(Cadence.name == name, Cadence.superseded_at.is_(None))
-    )
+from tests.support.cadences import cadence_form, current, ids, step
+from tests.support.cases import close_tagged
+from tests.support.console import csrf_token
 
 
 def test_a_lead_builds_a_cadence_that_takes_matching_cases(as_lead, seeded):
@@ -82,17 +37,17 @@ def test_a_lead_builds_a_cadence_that_takes_matching_cases(as_lead, seeded):
     page = as_lead.get(response.headers["Location"]).get_data(as_text=True)
     assert "case tag is billing or refund" in page and "Saved Billing follow-up, version 1" in page
 
-    plan = close(as_lead, seeded["auth"], "ZD-1", tags=["Billing"])
+    plan = close_tagged(as_lead, seeded["auth"], "ZD-1", tags=["Billing"])
     assert plan["case"]["cadence"] == "Billing follow-up"
     assert [m["channel"] for m in plan["messages"]] == ["email", "sms", "email"]
-    other = close(as_lead, seeded["auth"], "ZD-2", tags=["shipping"])
+    other = close_tagged(as_lead, seeded["auth"], "ZD-2", tags=["shipping"])
     assert other["case"]["cadence"] == "Standard"
 
 
 def test_editing_writes_a_version_and_leaves_planned_messages_alone(as_lead, seeded):
     as_lead.post("/admin/cadences/new", data=cadence_form(as_lead, "/admin/cadences/new"))
     v1 = current("Billing follow-up")
-    close(as_lead, seeded["auth"], "ZD-1", tags=["billing"])
+    close_tagged(as_lead, seeded["auth"], "ZD-1", tags=["billing"])
     planned_before = db.session.execute(
         sa.select(Message.step_id, Message.due_at).order_by(Message.id)
     ).all()
@@ -116,7 +71,7 @@ def test_editing_writes_a_version_and_leaves_planned_messages_alone(as_lead, see
         == planned_before
     )
     assert db.session.scalar(sa.select(Case.cadence_id).where(Case.external_id == "ZD-1")) == v1.id
-    plan = close(as_lead, seeded["auth"], "ZD-3", tags=["billing"])
+    plan = close_tagged(as_lead, seeded["auth"], "ZD-3", tags=["billing"])
     assert [m["channel"] for m in plan["messages"]] == ["email"]
 
     entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "update"))
@@ -230,7 +185,7 @@ def test_a_forged_or_missing_csrf_token_is_400_and_stores_nothing(as_lead, seede
 
 
 def test_preview_shows_each_message_its_local_time_and_why_one_is_suppressed(as_lead, seeded):
-    close(as_lead, seeded["auth"], "ZD-9", phone=None, timezone="America/Los_Angeles")
+    close_tagged(as_lead, seeded["auth"], "ZD-9", phone=None, timezone="America/Los_Angeles")
     data = cadence_form(as_lead, "/admin/cadences/new", preview_case="ZD-9",
                         show_preview="Preview")  # fmt: skip
     del data["save"]
@@ -265,7 +220,7 @@ def test_duplicate_archive_and_default(as_lead, seeded):
     as_lead.post(f"/admin/cadences/{standard.id}/archive", data={"csrf_token": token})
     db.session.expire_all()
     assert current("Standard").archived_at is not None
-    plan = close(as_lead, seeded["auth"], "ZD-5")
+    plan = close_tagged(as_lead, seeded["auth"], "ZD-5")
     assert plan["case"]["cadence"] == "Copy of Standard"
     named = as_lead.post("/api/v1/cases/ZD-5/reopen", headers=seeded["auth"])
     assert named.status_code == 200
@@ -306,8 +261,8 @@ def deliver(at):
 
 @pytest.mark.parametrize("score, sent", [(1, "sorry"), (5, "glad")])
 def test_steps_on_a_negative_or_positive_answer_go_only_after_one(as_lead, seeded, score, sent):
+    from followup.answers import record_answer
     from followup.models import Survey, SurveyInvitation
-    from surveys.responses import record_response
 
     t = ids(MessageTemplate, MessageTemplate.key, ["thank_you", "csat_checkin"])
     csat = ids(Survey, Survey.key, ["csat"])["csat"]
@@ -318,10 +273,10 @@ def test_steps_on_a_negative_or_positive_answer_go_only_after_one(as_lead, seede
     ]
     data = cadence_form(as_lead, "/admin/cadences/new", steps=steps)
     assert as_lead.post("/admin/cadences/new", data=data).status_code == 303
-    close(as_lead, seeded["auth"], "ZD-7", tags=["billing"], phone=None)
+    close_tagged(as_lead, seeded["auth"], "ZD-7", tags=["billing"], phone=None)
     deliver(utcnow())
     invitation = db.session.scalar(sa.select(SurveyInvitation))
-    record_response(invitation, score=score, comment="", reason_codes=[], answers={},
+    record_answer(invitation, score=score, comment="", reason_codes=[], answers={},
                     channel="web", now=utcnow())  # fmt: skip
     db.session.commit()
     deliver(utcnow() + timedelta(hours=2))
@@ -338,7 +293,7 @@ def test_steps_on_a_negative_or_positive_answer_go_only_after_one(as_lead, seede
 def test_a_cadence_frequency_cap_replaces_the_deployment_one(as_lead, seeded):
     data = cadence_form(as_lead, "/admin/cadences/new", survey_cap_days="2")
     assert as_lead.post("/admin/cadences/new", data=data).status_code == 303
-    close(as_lead, seeded["auth"], "ZD-1", tags=["billing"], email="same@example.com")
+    close_tagged(as_lead, seeded["auth"], "ZD-1", tags=["billing"], email="same@example.com")
     deliver(utcnow() + timedelta(hours=3))
     # Five days on (three after the last planned reminder) the 2-day cap has passed: the next
     # billing case is surveyed again, where the deployment's 30 days would not allow it.

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from followup.extensions import db
 from followup.models import AuditEntry, Case, Customer, SurveyExclusion
-from tests.app.test_api import CASE
-from tests.conftest import csrf_token
+from tests.support.cases import API_CASE
+from tests.support.console import csrf_token, sign_in
 
 PAGE = "/admin/exclusions"
 
@@ -110,8 +110,6 @@ def test_removing_an_exclusion_is_audited(as_lead, seeded):
 
 
 def test_forged_csrf_and_managers_change_nothing(client, users, seeded):
-    from tests.conftest import sign_in
-
     vip = db.session.scalar(sa.select(SurveyExclusion.id).where(SurveyExclusion.value == "vip"))
     sign_in(client, "lead@example.com")
     assert client.post(PAGE, data={"csrf_token": "forged", "field": "case_tag",
@@ -130,7 +128,7 @@ def test_forged_csrf_and_managers_change_nothing(client, users, seeded):
 def test_a_newly_closed_case_with_an_excluded_case_tag_is_not_surveyed(as_lead, seeded):
     assert add(as_lead, "case_tag", "Legal-Hold").status_code == 303
     auth = seeded["auth"]
-    body = {**CASE, "external_id": "X-1", "tags": ["shipping", "LEGAL-hold"]}
+    body = {**API_CASE, "external_id": "X-1", "tags": ["shipping", "LEGAL-hold"]}
     assert as_lead.post("/api/v1/cases", json=body, headers=auth).status_code == 201
     plan = as_lead.post("/api/v1/cases/X-1/close", headers=auth).json["messages"]
     assert [(m["step"], m["status"]) for m in plan] == [
@@ -138,7 +136,7 @@ def test_a_newly_closed_case_with_an_excluded_case_tag_is_not_surveyed(as_lead, 
     ]  # fmt: skip
     assert {m["error"] for m in plan[1:]} == {"cases tagged 'legal-hold' are not surveyed"}
     # Another case without the tag is surveyed as usual.
-    other = {**CASE, "external_id": "X-2", "customer": {**CASE["customer"],
+    other = {**API_CASE, "external_id": "X-2", "customer": {**API_CASE["customer"],
              "external_id": "cust-2", "email": "other@example.com", "phone": None}}  # fmt: skip
     as_lead.post("/api/v1/cases", json=other, headers=auth)
     plan = as_lead.post("/api/v1/cases/X-2/close", headers=auth).json["messages"]

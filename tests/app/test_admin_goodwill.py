@@ -14,9 +14,9 @@ from followup.extensions import db
 from followup.goodwill import add_codes
 from followup.models import AuditEntry, Gesture, GestureType, GoodwillCode, RecoveryRule
 from followup.models.base import utcnow
-from tests.app.test_outbox import close, sent_messages, sweep_and_dispatch
-from tests.app.test_recovery import EMAIL_CASE, answer_on_page, later, survey_token
-from tests.conftest import csrf_token
+from tests.support.answers import answer_on_page, survey_token
+from tests.support.cases import EMAIL_CASE, close, later, sent_messages, sweep_and_dispatch
+from tests.support.console import csrf_token
 
 NEW = "/admin/goodwill/new"
 GOOD = {

@@ -14,7 +14,7 @@ from followup import create_app
 from followup.extensions import db
 from followup.models import Case, Customer, Message, OutboundCall
 from followup.models.base import utcnow
-from tests.conftest import sign_in
+from tests.support.console import sign_in
 from workers import jobs
 from workers.queues import queue, redis_connection
 

@@ -12,7 +12,7 @@ from followup import recovery
 from followup.extensions import db
 from followup.models import Alert, RecoveryTask
 from followup.models.base import utcnow
-from tests.conftest import csrf_token
+from tests.support.console import csrf_token
 
 HOSTILE = "<script>alert(1)</script> nobody called"
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from followup.extensions import db
 from followup.models import AuditEntry, Survey
-from tests.conftest import csrf_token
+from tests.support.console import csrf_token
 
 SCRIPT = "<script>alert(1)</script>"
 

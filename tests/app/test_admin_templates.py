@@ -14,7 +14,7 @@ from followup.extensions import db
 from followup.models import AuditEntry, Cadence, CadenceStep, MessageTemplate, User
 from followup.models.base import utcnow
 from followup.rendering import PARTS
-from tests.conftest import csrf_token
+from tests.support.console import csrf_token
 
 NEW = "/admin/templates/new"
 GOOD = {

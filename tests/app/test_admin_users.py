@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from followup.extensions import db
 from followup.models import AuditEntry, User
-from tests.conftest import PASSWORD, csrf_token, sign_in
+from tests.support.console import PASSWORD, csrf_token, sign_in
 
 NEW_PASSWORD = "another long passphrase"
 

@@ -8,26 +8,10 @@ from followup.extensions import db
 from followup.models import Customer, Message
 from followup.models.base import utcnow
 from followup.suppressions import suppress
-
-CASE = {
-    "external_id": "T-100",
-    "subject": "Parcel never arrived",
-    "agent": {"name": "Sam Rivera", "email": "sam@acme.com"},
-    "team": "Shipping",
-    "priority": "high",
-    "tags": ["shipping", "refund"],
-    "customer": {
-        "external_id": "cust-1",
-        "name": "Ana Lima",
-        "email": "Ana@Example.com",
-        "phone": "+1 (415) 555-0123",
-        "locale": "en",
-        "timezone": "America/New_York",
-    },
-}
+from tests.support.cases import API_CASE
 
 
-def post_case(client, auth, body=CASE):
+def post_case(client, auth, body=API_CASE):
     return client.post("/api/v1/cases", json=body, headers=auth)
 
 
@@ -83,14 +67,14 @@ def test_close_plans_the_default_cadence_once_and_reopen_cancels_it(client, seed
 
 
 def test_a_customer_without_a_phone_gets_the_check_in_by_email(client, seeded):
-    body = {**CASE, "customer": {"name": "Bo", "email": "bo@example.com"}}
+    body = {**API_CASE, "customer": {"name": "Bo", "email": "bo@example.com"}}
     post_case(client, seeded["auth"], body)
     plan = client.post("/api/v1/cases/T-100/close", headers=seeded["auth"]).json
     assert [m["channel"] for m in plan["messages"]] == ["email", "email", "email"]
 
 
 def test_opted_out_email_is_planned_as_suppressed_and_on_the_timeline(client, seeded, app):
-    body = {**CASE, "customer": {"name": "Bo", "email": "bo@example.com"}}
+    body = {**API_CASE, "customer": {"name": "Bo", "email": "bo@example.com"}}
     post_case(client, seeded["auth"], body)
     suppress("email", "bo@example.com", "unsubscribe", "unsubscribed", utcnow())
     db.session.commit()
@@ -109,7 +93,7 @@ def test_opted_out_email_is_planned_as_suppressed_and_on_the_timeline(client, se
      {"Authorization": "Bearer "}],
 )  # fmt: skip
 def test_requests_without_a_valid_key_are_refused(client, seeded, headers):
-    response = client.post("/api/v1/cases", json=CASE, headers=headers)
+    response = client.post("/api/v1/cases", json=API_CASE, headers=headers)
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == "Bearer"
     assert response.json["error"] == "unauthorized"
@@ -117,7 +101,7 @@ def test_requests_without_a_valid_key_are_refused(client, seeded, headers):
 
 
 def customer(**fields):
-    return {**CASE, "customer": {"name": "Ana", **fields}}
+    return {**API_CASE, "customer": {"name": "Ana", **fields}}
 
 
 @pytest.mark.parametrize(
@@ -133,14 +117,14 @@ def customer(**fields):
             "unknown time zone",
         ),
         (customer(email="a@b.co", locale="english!"), "customer.locale", "pattern"),
-        ({**CASE, "external_id": ""}, "external_id", "pattern"),
-        ({**CASE, "external_id": "a/b"}, "external_id", "pattern"),
-        ({**CASE, "priority": "whenever"}, "priority", "Input should be"),
-        ({**CASE, "tags": "vip"}, "tags", "valid list"),
-        ({**CASE, "subject": "x" * 501}, "subject", "at most 500"),
-        ({**CASE, "ticket_id": "9" * 101}, "ticket_id", "at most 100"),
-        ({**CASE, "colour": "red"}, "colour", "Extra inputs"),
-        ({k: v for k, v in CASE.items() if k != "external_id"}, "external_id", "required"),
+        ({**API_CASE, "external_id": ""}, "external_id", "pattern"),
+        ({**API_CASE, "external_id": "a/b"}, "external_id", "pattern"),
+        ({**API_CASE, "priority": "whenever"}, "priority", "Input should be"),
+        ({**API_CASE, "tags": "vip"}, "tags", "valid list"),
+        ({**API_CASE, "subject": "x" * 501}, "subject", "at most 500"),
+        ({**API_CASE, "ticket_id": "9" * 101}, "ticket_id", "at most 100"),
+        ({**API_CASE, "colour": "red"}, "colour", "Extra inputs"),
+        ({k: v for k, v in API_CASE.items() if k != "external_id"}, "external_id", "required"),
         ({"external_id": "NEW-1", "subject": "no customer"}, "customer", "required"),
     ],
 )
@@ -164,7 +148,7 @@ def test_malformed_json_gets_400(client, seeded, data):
 
 
 def test_oversize_payload_gets_413_json(client, seeded):
-    body = {**CASE, "subject": "x" * 100_000}
+    body = {**API_CASE, "subject": "x" * 100_000}
     response = post_case(client, seeded["auth"], body)
     assert response.status_code == 413
     assert response.json["error"] == "request_entity_too_large"
@@ -220,7 +204,7 @@ def test_openapi_document_lists_exactly_the_api_routes(client, app):
 
 
 def close_new_case(client, auth, external_id: str, customer: dict) -> list[dict]:
-    post_case(client, auth, {**CASE, "external_id": external_id, "customer": customer})
+    post_case(client, auth, {**API_CASE, "external_id": external_id, "customer": customer})
     return client.post(f"/api/v1/cases/{external_id}/close", headers=auth).json["messages"]
 
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from followup.extensions import db
 from followup.models import AuditEntry, User
 from followup.users import set_password
-from tests.conftest import PASSWORD, csrf_token, sign_in
+from tests.support.console import PASSWORD, csrf_token, sign_in
 
 
 def test_pages_need_a_sign_in_and_come_back_after_it(client, users):

@@ -5,110 +5,18 @@ cases, who may see it, and bad filters (422 page and JSON)."""
 import re
 import statistics
 from collections import Counter
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from followup.extensions import db
-from followup.models import Cadence, Gesture, Recovery, Response
-from followup.models.base import utcnow
+from followup.models import Gesture, Recovery, Response
 from followup.models.figures import (
     COUNTERS,
-    DIMENSIONS,
-    FIGURE_ROLLUPS,
-    DailyReason,
-    RoundFact,
 )
-from tests.app.test_rollups import four_rounds, refresh_all  # noqa: F401  (a fixture)
-from tests.conftest import sign_in
-
-TODAY = utcnow().date()
-
-
-def round_fact(case_id: int, day: date, team="North", agent="ana", channel="email",
-               cadence="", score: int | None = None, reasons=(), recovered_after=None,
-               **counts) -> RoundFact:  # fmt: skip
-    """One closed round; counts default to a closed, invited, delivered round."""
-    values = dict.fromkeys(COUNTERS, 0) | {"closed": 1, "invited": 1, "delivered": 1}
-    if score is not None:
-        values |= {"responded": 1, "csat_n": 1, "csat_positive": int(score >= 4),
-                   "negative": int(score <= 2)}  # fmt: skip
-    if recovered_after is not None:
-        values |= {"recovered": 1, "recovery_seconds": recovered_after, "checkin_answered": 1}
-    values |= counts
-    closed_at = datetime.combine(day, time(12), UTC)
-    return RoundFact(
-        case_id=case_id, round=1, closed_at=closed_at, day=day, team=team, agent=agent,
-        channel=channel, cadence=cadence, survey_kind="csat", first_score=score,
-        reasons=list(reasons), counts=values, recovery_seconds=recovered_after,
-    )  # fmt: skip
-
-
-def roll_up(facts: list[RoundFact]) -> None:
-    """Store the rounds and their daily sums in every rollup, as the rollups would."""
-    db.session.add_all(facts)
-    add_rollups(facts)
-    db.session.commit()
-
-
-def roll_up_stored() -> None:
-    """Every rollup summed again from the stored fact rows (as the rollups keep them)."""
-    for model in (*FIGURE_ROLLUPS, DailyReason):
-        db.session.execute(sa.delete(model))
-    add_rollups(list(db.session.scalars(sa.select(RoundFact))))
-    db.session.commit()
-
-
-def add_rollups(facts: list[RoundFact]) -> None:
-    """The daily sums of these rounds in every figure rollup and in the reasons rollup."""
-    reasons: dict[tuple, Counter] = {}
-    for fact in facts:
-        key = (fact.day, *(getattr(fact, d) for d in DIMENSIONS))
-        if fact.counts["negative"]:
-            for reason in fact.reasons:
-                reasons.setdefault((*key, reason), Counter()).update(
-                    {"negative": 1, "recovered": fact.counts["recovered"]}
-                )
-    for model in FIGURE_ROLLUPS:
-        sums: dict[tuple, Counter] = {}
-        for fact in facts:
-            key = (fact.day, *(getattr(fact, d) for d in model.dimensions))
-            sums.setdefault(key, Counter()).update(fact.counts)
-        for (day, *dims), counts in sums.items():
-            db.session.add(model(day=day, **dict(zip(model.dimensions, dims, strict=True)),
-                                 **counts))  # fmt: skip
-    for (day, *dims, reason), sums in reasons.items():
-        db.session.add(
-            DailyReason(day=day, **dict(zip(DIMENSIONS, dims, strict=True)), reason=reason, **sums)
-        )
-
-
-@pytest.fixture
-def rounds(app):
-    """40 rounds in the last 30 days (North: 36 by ana, South: 4 by bo), 10 before."""
-    cadence = Cadence(name="Standard follow-up", lineage="lin1")
-    db.session.add(cadence)
-    db.session.commit()
-    facts = []
-    for i in range(36):  # North, this period: scores 5,4,3,2,1 in turn
-        score = 5 - i % 5
-        negative = score <= 2
-        facts.append(round_fact(
-            i + 1, TODAY - timedelta(days=i % 20), cadence="lin1", score=score,
-            reasons=["slow"] if negative and i % 2 else (["rude"] if negative else []),
-            recovered_after=3600 * (1 + i % 3) if negative and i % 3 == 0 else None,
-            gesture=int(negative), gesture_cost_cents=500 if negative else 0,
-            escalated=int(negative and i % 3 != 0), reopened=int(i == 7),
-        ))  # fmt: skip
-    for i in range(4):  # South, this period, all unanswered on SMS
-        facts.append(round_fact(100 + i, TODAY - timedelta(days=i), team="South", agent="bo",
-                                channel="sms"))  # fmt: skip
-    for i in range(10):  # the previous period: all positive
-        facts.append(round_fact(200 + i, TODAY - timedelta(days=35 + i), score=5,
-                                recovered_after=600 if i == 0 else None))  # fmt: skip
-    roll_up(facts)
-    return facts
+from tests.support.console import sign_in
+from tests.support.figures import TODAY, refresh_all, roll_up, round_fact
 
 
 def expected(facts, team=None, start=TODAY - timedelta(days=29), end=TODAY):

@@ -9,67 +9,14 @@ import pytest
 import sqlalchemy as sa
 
 from followup.extensions import db
-from followup.models import Cadence, Case, Customer, SurveyInvitation
-from followup.models.base import utcnow
-from followup.models.figures import COUNTERS, RoundFact
-from surveys.responses import record_response
-from tests.app.test_dashboard import roll_up_stored
-from tests.app.test_outbox import CASE, close, sweep_and_dispatch
-
-HOSTILE = '<script>alert(1)</script> =HYPERLINK("http://x") never came'
-
-
-def add_cases(count: int, prefix: str = "C") -> list[int]:
-    """`count` closed cases of one customer (bulk inserts); their ids in order."""
-    customer = Customer(name="Bulk Customer", email=f"{prefix.lower()}@example.com")
-    db.session.add(customer)
-    db.session.flush()
-    now = utcnow()
-    db.session.execute(
-        sa.insert(Case),
-        [dict(external_id=f"{prefix}-{n}", customer_id=customer.id, subject="Bulk",
-              status="closed", round=1, tags=[], priority="normal", created_at=now,
-              updated_at=now) for n in range(1, count + 1)],
-    )  # fmt: skip
-    return list(
-        db.session.scalars(
-            sa.select(Case.id).where(Case.external_id.like(f"{prefix}-%")).order_by(Case.id)
-        )
-    )
-
-
-def add_facts(case_ids: list[int], ago: timedelta = timedelta(days=1), **values) -> None:
-    """A fact row for round 1 of each case, closed `ago` before now and a second apart (the
-    last case the newest); `counts` are given as keyword COUNTERS (closed is always 1)."""
-    counts = {name: values.pop(name) for name in list(values) if name in COUNTERS}
-    counts = {name: 0 for name in COUNTERS} | {"closed": 1} | counts
-    start = utcnow() - ago - timedelta(seconds=len(case_ids))
-    rows = []
-    for n, case_id in enumerate(case_ids):
-        closed_at = start + timedelta(seconds=n)
-        rows.append({"case_id": case_id, "round": 1, "closed_at": closed_at,
-                     "day": closed_at.date(), "reasons": [], "counts": counts,
-                     "team": "", "agent": "", "channel": "", "cadence": "", "variant": "",
-                     "experiment": "", "survey_id": 0, "survey_kind": "", **values})  # fmt: skip
-    db.session.execute(sa.insert(RoundFact), rows)
+from followup.models import Cadence
+from tests.support.cases import answered_case
+from tests.support.console import sign_in
+from tests.support.figures import add_cases, add_facts, roll_up_stored
 
 
 def case_links(page: str) -> list[str]:
     return re.findall(r'<a href="/dashboard/cases/([^"]+)">', page)
-
-
-@pytest.fixture
-def facts(app):
-    """Rounds: N-1..N-3 negative (N-3 newest; N-2 names "slow", team Billing), P-1 closed and
-    positive, O-1 negative but 40 days ago."""
-    negative = add_cases(3, "N")
-    add_facts(negative[:1], negative=1, responded=1, first_score=1)
-    add_facts(negative[1:2], ago=timedelta(hours=20), negative=1, recovered=1, responded=1,
-              first_score=2, reasons=["slow", "rude"], team="Billing")  # fmt: skip
-    add_facts(negative[2:], ago=timedelta(hours=2), negative=1, escalated=1, first_score=1)
-    add_facts(add_cases(1, "P"), ago=timedelta(hours=1), responded=1, first_score=5)
-    add_facts(add_cases(1, "O"), ago=timedelta(days=40), negative=1, first_score=1)
-    roll_up_stored()
 
 
 def test_lists_the_rounds_behind_a_number_newest_first(as_manager, facts):
@@ -153,8 +100,6 @@ def test_signed_out_visitors_go_to_sign_in(client, facts):
 
 
 def test_every_reader_sees_the_list(client, users, facts):
-    from tests.conftest import sign_in
-
     for role in ("admin", "lead", "manager"):
         sign_in(client, f"{role}@example.com")
         assert client.get("/dashboard/cases?metric=negative").status_code == 200, role
@@ -167,20 +112,6 @@ def test_the_cadence_column_shows_the_lineages_current_name(as_manager, app, see
     roll_up_stored()
     page = as_manager.get(f"/dashboard/cases?cadence={cadence.lineage}").get_data(as_text=True)
     assert case_links(page) == ["C-1"] and f"<td>{cadence.name}</td>" in page
-
-
-def answered_case(client, auth, comment: str = HOSTILE, score: int = 1, team=None) -> Case:
-    """Case O-1 (of a team) closed through the API, its survey sent (dev channel) and
-    answered with the reason "slow"."""
-    assert close(client, auth, {**CASE, "team": team}).status_code == 202
-    sweep_and_dispatch()
-    sweep_and_dispatch(at=utcnow() + timedelta(hours=24, minutes=1))
-    invitation = db.session.scalar(sa.select(SurveyInvitation))
-    record_response(invitation, score=score, comment=comment, reason_codes=["slow"],
-                    answers={"make_right": "<i>call</i> me"}, channel="web",
-                    now=utcnow())  # fmt: skip
-    db.session.commit()
-    return db.session.scalar(sa.select(Case).where(Case.external_id == "O-1"))
 
 
 def test_a_case_page_shows_its_timeline_with_the_customers_words_escaped(as_manager, seeded):

@@ -14,10 +14,8 @@ from followup.extensions import db
 from followup.models import Customer, Message, Response, Survey, SurveyInvitation
 from followup.models.base import utcnow
 from followup.models.figures import RoundFact
-from tests.app.test_dashboard import roll_up_stored
-from tests.app.test_dashboard_cases import add_cases, add_facts, answered_case, facts
-
-__all__ = ["facts"]  # the fixture, used here too
+from tests.support.cases import answered_case
+from tests.support.figures import add_cases, add_facts, roll_up_stored
 
 
 def parsed(response) -> list[dict]:

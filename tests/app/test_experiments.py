@@ -15,13 +15,11 @@ from followup.extensions import db
 from followup.models import Cadence, CadenceStep, Case, Message
 from followup.models.base import utcnow
 from followup.models.figures import COUNTERS, RoundFact
-from tests.app.test_admin_cadences import cadence_form, close, current
-from tests.app.test_dashboard import roll_up_stored
-from tests.app.test_outbox import close as outbox_close
-from tests.app.test_outbox import sweep_and_dispatch
-from tests.app.test_recovery import answer_on_page, survey_token
-from tests.app.test_rollups import refresh_all
-from tests.conftest import csrf_token, sign_in
+from tests.support.answers import answer_on_page, survey_token
+from tests.support.cadences import cadence_form, current
+from tests.support.cases import close, close_tagged, sweep_and_dispatch
+from tests.support.console import csrf_token, sign_in
+from tests.support.figures import refresh_all, roll_up_stored
 
 
 def set_up_experiment(client, b_name="Demo", share="50", **fields):
@@ -118,7 +116,9 @@ def test_closed_cases_are_split_sticky_per_customer_with_b_steps_for_b(as_lead, 
     assert set_up_experiment(as_lead).status_code == 303
     a, b = current("Billing follow-up"), current("Demo")
     for n in range(30):
-        plan = close(as_lead, seeded["auth"], f"ZD-{n}", tags=["billing"], phone=f"+1415555{n:04d}")
+        plan = close_tagged(
+            as_lead, seeded["auth"], f"ZD-{n}", tags=["billing"], phone=f"+1415555{n:04d}"
+        )
         assert plan["case"]["cadence"] in ("Billing follow-up", "Demo")
     db.session.expire_all()
     cases = list(db.session.scalars(sa.select(Case).order_by(Case.id)))
@@ -134,7 +134,7 @@ def test_closed_cases_are_split_sticky_per_customer_with_b_steps_for_b(as_lead, 
 
     # The same customers' next cases get the same variants.
     for case in by_variant["A"][:3] + by_variant["B"][:3]:
-        again = close(as_lead, seeded["auth"], f"{case.external_id}-again", tags=["billing"],
+        again = close_tagged(as_lead, seeded["auth"], f"{case.external_id}-again", tags=["billing"],
                       email=case.customer.email, phone=case.customer.phone)  # fmt: skip
         assert again["case"]["cadence"] == ("Demo" if case.variant == "B" else a.name)
         db.session.expire_all()
@@ -162,7 +162,7 @@ def test_a_named_cadence_or_an_archived_b_runs_no_experiment(as_lead, client, se
         data={"csrf_token": csrf_token(as_lead, f"/admin/cadences/{demo.id}")},
     )
     assert archive.status_code == 303
-    paused = close(as_lead, auth, "P-1", tags=["billing"])
+    paused = close_tagged(as_lead, auth, "P-1", tags=["billing"])
     assert paused["case"]["cadence"] == "Billing follow-up"
     case = db.session.scalar(sa.select(Case).where(Case.external_id == "P-1"))
     assert (case.experiment, case.variant) == (None, None)
@@ -271,7 +271,7 @@ def test_the_page_counts_what_the_rollups_derive_from_closed_and_answered_cases(
     for n in range(8):
         email = f"exp-{n}@example.com"
         body = {"external_id": f"E-{n}", "tags": ["billing"], "customer": {"email": email}}
-        assert outbox_close(client, seeded["auth"], body).status_code == 202
+        assert close(client, seeded["auth"], body).status_code == 202
         emails[email] = db.session.scalar(
             sa.select(Case.variant).where(Case.external_id == f"E-{n}")
         )

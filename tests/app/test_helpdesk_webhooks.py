@@ -3,14 +3,14 @@ automation send (placeholders filled in as the helpdesks render them), repeated,
 refused."""
 
 import threading
-import time
 
 import pytest
 import sqlalchemy as sa
 
 from followup.extensions import db
 from followup.models import Case, CaseEvent, Customer, Message
-from tests.conftest import DB_BACKEND
+from tests.support.run import DB_BACKEND
+from tests.support.waiting import wait_until
 
 ZENDESK = {
     "ticket": {
@@ -252,10 +252,8 @@ def test_the_same_new_ticket_twice_at_once_gets_409_for_the_one_that_waited(app,
                 "SELECT count(*) FROM pg_stat_activity"
                 " WHERE wait_event_type = 'Lock' AND datname = current_database()"
             )
-            deadline = time.monotonic() + 10
-            while not conn.execute(waiting).scalar() and time.monotonic() < deadline:
-                time.sleep(0.02)
-        webhook.join(10)
+            wait_until(lambda: conn.execute(waiting).scalar(), 60, "the webhook to wait")
+        webhook.join(60)
     other.dispose()
 
     [answer] = answers

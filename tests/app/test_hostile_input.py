@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.app.test_api import CASE
+from tests.support.cases import API_CASE
 
 ODD_IDS = ["a%00b", "%C0%AF", "x" * 5000, "%F0%9F%92%A9", "..%2F..%2Fetc", "' OR 1=1 --"]
 
@@ -33,7 +33,7 @@ def test_odd_survey_tokens(client, token):
     ],
 )
 def test_hostile_strings_in_case_fields(client, seeded, field, value):
-    response = client.post("/api/v1/cases", json={**CASE, field: value}, headers=seeded["auth"])
+    response = client.post("/api/v1/cases", json={**API_CASE, field: value}, headers=seeded["auth"])
     assert response.status_code in (201, 422), response.json
     if response.status_code == 201 and field == "subject":
         assert response.json["case"]["subject"] == value
@@ -43,6 +43,6 @@ def test_non_json_content_types_and_methods(client, seeded):
     auth = seeded["auth"]
     form = client.post("/api/v1/cases", data={"external_id": "x"}, headers=auth)
     assert form.status_code == 400 and form.is_json
-    assert client.put("/api/v1/cases", json=CASE, headers=auth).status_code == 405
+    assert client.put("/api/v1/cases", json=API_CASE, headers=auth).status_code == 405
     assert client.get("/api/v1/cases", headers=auth).status_code == 405
     assert client.get("/nothing/here").status_code == 404

@@ -10,12 +10,11 @@ import sqlalchemy as sa
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from followup import ROOT
 from followup.extensions import db
 from followup.languages import language_of
 from followup.models import Customer
-from tests.app.test_survey_pages import submit
-from tests.app.test_twilio_webhooks import text_in
+from followup.paths import ROOT
+from tests.support.answers import submit, text_in
 
 CATALOGS = ROOT / "followup" / "translations"
 

@@ -9,7 +9,7 @@ from followup import outbound
 from followup.extensions import db
 from followup.models import Alert, CaseEvent, Gesture, OutboundCall
 from followup.models.base import utcnow
-from tests.app.test_recovery import gesture_type
+from tests.support.answers import gesture_type
 
 CLOSED_PORT = "http://127.0.0.1:9/hook"  # nothing listens on the discard port
 

@@ -1,9 +1,7 @@
 """The outbox in one process: sweep claims, dispatch re-checks, renders and sends (dev channel)."""
 
-import json
 import re
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -13,30 +11,7 @@ from followup.cadences import SendingHours
 from followup.extensions import db
 from followup.models import Cadence, Case, CaseEvent, Message, Suppression
 from followup.models.base import utcnow
-
-CASE = {
-    "external_id": "O-1",
-    "subject": "Broken <b>kettle</b>",
-    "agent": {"name": "Sam Rivera"},
-    "customer": {"name": "Ana Lima", "email": "ana@example.com", "phone": "+14155550123"},
-}
-
-
-def close(client, auth, body=CASE, cadence=None):
-    client.post("/api/v1/cases", json=body, headers=auth)
-    json_body = {"cadence": cadence} if cadence else None
-    return client.post(f"/api/v1/cases/{body['external_id']}/close", headers=auth, json=json_body)
-
-
-def sweep_and_dispatch(at=None) -> list[dict]:
-    batches = []
-    outbox.sweep(lambda channel, token: batches.append(token), queued_batches=0, now=at)
-    return [outbox.dispatch(token) for token in batches]
-
-
-def sent_messages(app) -> list[dict]:
-    path = Path(app.config["DEV_OUTBOX_PATH"])
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+from tests.support.cases import CASE, close, sent_messages, sweep_and_dispatch
 
 
 def statuses() -> dict[str, str]:
@@ -81,7 +56,7 @@ def test_reopened_case_cancels_claimed_messages_before_they_are_sent(app, client
 
 
 def test_an_answer_cancels_the_reminder_but_not_the_check_in(app, client, seeded):
-    from surveys.responses import record_response
+    from followup.answers import record_answer
 
     close(client, seeded["auth"])
     sweep_and_dispatch(at=utcnow() + timedelta(hours=25))
@@ -89,7 +64,7 @@ def test_an_answer_cancels_the_reminder_but_not_the_check_in(app, client, seeded
     from followup.models import SurveyInvitation
 
     invitation = db.session.scalar(sa.select(SurveyInvitation))
-    record_response(
+    record_answer(
         invitation, score=5, comment="", reason_codes=[], answers={}, channel="web", now=utcnow()
     )
     db.session.commit()

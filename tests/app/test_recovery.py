@@ -2,7 +2,6 @@
 apology, gesture, alert and check-in after a first negative answer; recovered, escalated or
 withdrawn after that; code pools, budgets and rules; nothing done twice."""
 
-import re
 import threading
 from datetime import timedelta
 
@@ -16,9 +15,7 @@ from followup.models import (
     Alert,
     Case,
     CaseEvent,
-    Customer,
     Gesture,
-    GestureType,
     Message,
     OutboundCall,
     Recovery,
@@ -26,13 +23,9 @@ from followup.models import (
     Survey,
 )
 from followup.models.base import utcnow
-from surveys.invitations import invitations_for
-from surveys.responses import record_response
-from tests.app.test_outbox import CASE, close, sent_messages, sweep_and_dispatch
-from tests.app.test_survey_pages import csrf_token
-from tests.app.test_twilio_webhooks import text_in
-
-EMAIL_CASE = {**CASE, "customer": {"name": "Ana Lima", "email": "ana@example.com"}}
+from tests.support.answers import answer_on_page, gesture_type, survey_token, text_in
+from tests.support.cases import CASE, EMAIL_CASE, close, later, sent_messages, sweep_and_dispatch
+from tests.support.console import csrf_token_in
 
 
 def kinds(case_id: int) -> list[str]:
@@ -42,27 +35,6 @@ def kinds(case_id: int) -> list[str]:
             sa.select(CaseEvent.kind).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
         )
     )
-
-
-def survey_token(app, to: str) -> str:
-    """The survey token of the latest message sent to this address."""
-    for message in reversed(sent_messages(app)):
-        found = re.search(r"/s/([A-Za-z0-9_-]{20,})", message["text"])
-        if message["to"] == to and found:
-            return found.group(1)
-    raise AssertionError(f"no survey link sent to {to}")
-
-
-def answer_on_page(client, token: str, score: int, reasons=(), comment="", make_right=""):
-    page = client.get(f"/s/{token}")
-    form = {
-        "csrf_token": csrf_token(page.get_data(as_text=True)),
-        "score": str(score),
-        "reasons": list(reasons),
-        "comment": comment,
-        "make_right": make_right,
-    }
-    return client.post(f"/s/{token}", data=form)
 
 
 def the_recovery() -> Recovery:
@@ -76,10 +48,6 @@ def recovery_messages(recovery_id: int) -> dict[str, Message]:
         sa.select(Message).where(Message.recovery_id == recovery_id).order_by(Message.id)
     )
     return {message.step.name: message for message in rows}
-
-
-def later(**delta) -> object:
-    return utcnow() + timedelta(**delta)
 
 
 @pytest.fixture
@@ -207,7 +175,7 @@ def test_two_answers_at_once_start_one_recovery(app, client, answered_by_email):
         browser = app.test_client()
         with app.app_context():  # a fresh `g`: each browser gets its own CSRF token
             page = browser.get(f"/s/{answered_by_email}").get_data(as_text=True)
-        pages.append((browser, csrf_token(page)))
+        pages.append((browser, csrf_token_in(page)))
 
     def submit(browser, token):
         with app.app_context():
@@ -230,41 +198,6 @@ def test_two_answers_at_once_start_one_recovery(app, client, answered_by_email):
 
 
 # Gestures: rules, code pools, budgets
-
-
-@pytest.fixture
-def negative_answer(app, seeded):
-    """Record a first negative answer on a new closed case; returns its recovery."""
-    survey = db.session.scalar(sa.select(Survey).where(Survey.key == "csat"))
-    numbers = iter(range(1, 1000))
-
-    def answer(score=1, comment="", reasons=(), make_right="", priority="normal", tags=()):
-        n = next(numbers)
-        customer = Customer(name=f"Customer {n}", email=f"c{n}@example.com", tags=list(tags))
-        case = Case(external_id=f"R-{n}", customer=customer, subject="Late parcel",
-                    agent_email="sam@example.com", priority=priority, status="closed",
-                    round=1)  # fmt: skip
-        db.session.add(case)
-        db.session.flush()
-        sent = Message(case_id=case.id, customer_id=customer.id, round=1, channel="email",
-                       recipient=customer.email, due_at=utcnow(), status="sent",
-                       idempotency_key=f"sent-{n}")  # fmt: skip
-        db.session.add(sent)
-        db.session.flush()
-        invitation = invitations_for([(sent, survey)], "test-secret", utcnow(), 14)[sent.id]
-        db.session.flush()
-        db.session.expire(invitation)
-        answers = {"make_right": make_right} if make_right else {}
-        record_response(invitation, score=score, comment=comment, reason_codes=list(reasons),
-                        answers=answers, channel="web", now=utcnow())  # fmt: skip
-        db.session.commit()
-        return db.session.scalar(sa.select(Recovery).where(Recovery.case_id == case.id))
-
-    return answer
-
-
-def gesture_type(key: str) -> GestureType:
-    return db.session.scalar(sa.select(GestureType).where(GestureType.key == key))
 
 
 def issued(found: Recovery) -> tuple[str, str | None] | None:

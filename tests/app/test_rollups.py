@@ -3,7 +3,6 @@ outbox, the survey page, the recovery loop), checked against counts made here fr
 rows; kept right as answers change and cases reopen; a rebuild agrees with the increments."""
 
 import threading
-from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -21,58 +20,16 @@ from followup.models import (
 )
 from followup.models.base import utcnow
 from followup.models.figures import COUNTERS, FIGURE_ROLLUPS
-from tests.app.test_outbox import close, sweep_and_dispatch
-from tests.app.test_recovery import answer_on_page, survey_token
-from tests.conftest import DB_BACKEND
-
-CUSTOMERS = [  # (case, team, agent, first answer, reasons, check-in answer)
-    ("R-1", "Billing", "Sam Rivera", 5, [], None),
-    ("R-2", "Billing", "Sam Rivera", 1, ["slow"], 5),
-    ("R-3", "Shipping", "Lee Chen", 2, ["slow", "not_solved"], 1),
-    ("R-4", "Shipping", "Lee Chen", None, [], None),
-]
-
-
-def later(**delta):
-    return utcnow() + timedelta(**delta)
+from tests.support.answers import answer_on_page, survey_token
+from tests.support.cases import close, later
+from tests.support.figures import refresh_all
+from tests.support.run import DB_BACKEND
 
 
 def totals(**dimensions) -> dict[str, int]:
     query = sa.select(*(sa.func.coalesce(sa.func.sum(getattr(DailyFigure, c)), 0)
                         for c in COUNTERS)).filter_by(**dimensions)  # fmt: skip
     return dict(zip(COUNTERS, db.session.execute(query).one(), strict=True))
-
-
-def refresh_all():
-    db.session.expire_all()
-    while rollups.refresh(later(days=30), lag_seconds=0):
-        pass
-
-
-@pytest.fixture
-def four_rounds(app, client, seeded):
-    """Four email customers' cases closed, surveyed, answered (or not) and recovered (or
-    not), as CUSTOMERS says."""
-    for external_id, team, agent, *_ in CUSTOMERS:
-        body = {
-            "external_id": external_id,
-            "subject": f"Case {external_id}",
-            "team": team,
-            "agent": {"name": agent},
-            "customer": {"name": "Ana Lima", "email": f"{external_id.lower()}@example.com"},
-        }
-        assert close(client, seeded["auth"], body).status_code == 202  # fmt: skip
-    sweep_and_dispatch(at=later(hours=25))
-    for external_id, _, _, score, reasons, _ in CUSTOMERS:
-        if score is not None:
-            token = survey_token(app, f"{external_id.lower()}@example.com")
-            assert answer_on_page(client, token, score, reasons).status_code == 303
-    sweep_and_dispatch(at=later(days=3, hours=26))  # apologies, check-ins, reminders
-    for external_id, *_, check_in in CUSTOMERS:
-        if check_in is not None:
-            token = survey_token(app, f"{external_id.lower()}@example.com")
-            assert answer_on_page(client, token, check_in).status_code == 303
-    return client
 
 
 def test_rollups_count_what_the_raw_rows_say(four_rounds):

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from followup import delivery
 from followup.extensions import db
 from followup.models import CaseEvent, Message, ProviderEvent, Suppression
-from tests.app.test_outbox import close, sweep_and_dispatch
+from tests.support.cases import close, sweep_and_dispatch
 
 URL = "/webhooks/sendgrid/events"
 SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"

@@ -6,77 +6,13 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from followup.answers import record_answer
 from followup.extensions import db
-from followup.models import Case, CaseEvent, Customer, Message, Response, Survey
+from followup.models import CaseEvent, Message
 from followup.models.base import utcnow
-from followup.setup import ensure_standard_setup
-from surveys.invitations import invitations_for
-from surveys.responses import is_negative, record_response
-from surveys.tokens import token_for
-
-SECRET = "test-secret"
-SUBJECT = "Refund <script>alert(1)</script> & more"
-
-
-@pytest.fixture
-def survey_case(app):
-    """A closed case whose check-in (sent) carries an invitation, with two pending messages:
-    a "no_answer" reminder and an "always" message."""
-    ensure_standard_setup()
-    survey = db.session.scalar(sa.select(Survey).where(Survey.key == "csat"))
-    customer = Customer(name="Ada Lovelace", email="ada@example.com", timezone="Europe/London")
-    case = Case(external_id="CASE-1", customer=customer, subject=SUBJECT, status="closed", round=1)
-    db.session.add(case)
-    db.session.flush()
-    now = utcnow()
-
-    def message(key: str, condition: str, status: str, due_in: timedelta) -> Message:
-        row = Message(
-            case_id=case.id,
-            customer_id=customer.id,
-            round=1,
-            channel="email",
-            recipient=customer.email,
-            condition=condition,
-            due_at=now + due_in,
-            status=status,
-            idempotency_key=f"test-{key}",
-        )
-        db.session.add(row)
-        return row
-
-    checkin = message("checkin", "always", "sent", timedelta(0))
-    reminder = message("reminder", "no_answer", "scheduled", timedelta(days=2))
-    always = message("always", "always", "scheduled", timedelta(days=3))
-    db.session.flush()
-    invitation = invitations_for([(checkin, survey)], SECRET, now, 14)[checkin.id]
-    db.session.commit()
-    return {
-        "case_id": case.id,
-        "invitation_id": invitation.id,
-        "invitation": invitation,
-        "survey": survey,
-        "token": token_for(SECRET, invitation.nonce),
-        "reminder_id": reminder.id,
-        "always_id": always.id,
-    }
-
-
-def csrf_token(html: str) -> str:
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
-    assert match, "no csrf_token field on the page"
-    return match.group(1)
-
-
-def checked_scores(html: str) -> list[str]:
-    tags = re.findall(r'<input[^>]*name="score"[^>]*>', html)
-    assert tags, "no score radios on the page"
-    return [re.search(r'value="([^"]*)"', tag).group(1) for tag in tags if " checked" in tag]
-
-
-def responses() -> list[Response]:
-    db.session.expire_all()
-    return list(db.session.scalars(sa.select(Response)))
+from surveys.scoring import is_negative
+from tests.support.answers import checked_scores, responses, submit
+from tests.support.console import csrf_token_in
 
 
 def event_kinds(case_id: int) -> list[str]:
@@ -90,13 +26,6 @@ def event_kinds(case_id: int) -> list[str]:
 def message_status(message_id: int) -> str:
     db.session.expire_all()
     return db.session.get(Message, message_id).status
-
-
-def submit(client, token: str, query: str = "", **fields):
-    page = client.get(f"/s/{token}{query}")
-    assert page.status_code == 200
-    data = {"csrf_token": csrf_token(page.get_data(as_text=True)), **fields}
-    return client.post(f"/s/{token}", data=data)
 
 
 # GET
@@ -167,7 +96,7 @@ def test_a_post_without_csrf_token_is_refused(client, survey_case):
     html = reply.get_data(as_text=True)
     assert "has not been sent yet" in html
     assert checked_scores(html) == ["4"] and "Great</textarea>" in html
-    data = {"csrf_token": csrf_token(html), "score": "4", "comment": "Great"}
+    data = {"csrf_token": csrf_token_in(html), "score": "4", "comment": "Great"}
     assert client.post(f"/s/{survey_case['token']}", data=data).status_code == 303
     assert [r.score for r in responses()] == [4]
 
@@ -270,7 +199,7 @@ def test_a_comment_of_exactly_2000_characters_is_accepted(client, survey_case):
 def test_an_expired_invitation_answers_410(client, survey_case):
     token = survey_case["token"]
     page = client.get(f"/s/{token}")
-    form_token = csrf_token(page.get_data(as_text=True))
+    form_token = csrf_token_in(page.get_data(as_text=True))
     invitation = survey_case["invitation"]
     invitation.expires_at = utcnow() - timedelta(minutes=1)
     db.session.commit()
@@ -295,7 +224,8 @@ def test_unknown_and_tampered_tokens_answer_404(client, survey_case):
             assert "We couldn&#39;t find this survey" in reply.get_data(as_text=True)
     page = client.get(f"/s/{token}")
     reply = client.post(
-        f"/s/{tampered}", data={"csrf_token": csrf_token(page.get_data(as_text=True)), "score": "4"}
+        f"/s/{tampered}",
+        data={"csrf_token": csrf_token_in(page.get_data(as_text=True)), "score": "4"},
     )
     assert reply.status_code == 404
     assert responses() == []
@@ -333,11 +263,11 @@ def test_thanks_is_warm_for_a_positive_answer(client, survey_case):
 def test_record_response_creates_then_updates(app, survey_case):
     invitation = survey_case["invitation"]
     now = utcnow()
-    first, created = record_response(
+    first, created = record_answer(
         invitation, score=3, comment="", reason_codes=[], answers={}, channel="sms", now=now
     )
     assert created and first.score == 3 and first.round == 1
-    again, created = record_response(
+    again, created = record_answer(
         invitation,
         score=2,
         comment="meh",
@@ -360,8 +290,8 @@ def test_record_response_creates_then_updates(app, survey_case):
 def test_record_response_ignores_an_identical_resubmission(app, survey_case):
     invitation = survey_case["invitation"]
     fields = dict(score=4, comment="ok", reason_codes=[], answers={}, channel="web")
-    record_response(invitation, now=utcnow(), **fields)
-    _, created = record_response(invitation, now=utcnow(), **fields)
+    record_answer(invitation, now=utcnow(), **fields)
+    _, created = record_answer(invitation, now=utcnow(), **fields)
     db.session.commit()
     assert not created
     assert event_kinds(survey_case["case_id"]) == ["response.recorded"]
@@ -381,7 +311,7 @@ def test_record_response_ignores_an_identical_resubmission(app, survey_case):
 def test_record_response_rejects_invalid_answers(app, survey_case, fields):
     answer = {"comment": "", "reason_codes": [], "answers": {}, **fields}
     with pytest.raises(ValueError):
-        record_response(survey_case["invitation"], channel="web", now=utcnow(), **answer)
+        record_answer(survey_case["invitation"], channel="web", now=utcnow(), **answer)
     db.session.commit()
     assert responses() == []
     assert event_kinds(survey_case["case_id"]) == []

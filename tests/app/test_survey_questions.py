@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from followup.extensions import db
 from followup.models import Customer, Survey
-from tests.app.test_survey_pages import checked_scores, responses, submit
+from tests.support.answers import checked_scores, responses, submit
 
 SCRIPT = "<script>alert(1)</script>"
 QUESTIONS = [

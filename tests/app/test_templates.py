@@ -11,7 +11,7 @@ from followup.models import CaseEvent, Message, MessageTemplate
 from followup.models.base import utcnow
 from followup.rendering import render, sample_context, template_problems
 from followup.segments import sms_segments
-from tests.app.test_outbox import CASE, close, sent_messages, sweep_and_dispatch
+from tests.support.cases import CASE, close, sent_messages, sweep_and_dispatch
 
 
 def template(**parts) -> MessageTemplate:

@@ -1,8 +1,6 @@
 """Twilio webhooks signed by the real RequestValidator: answers by text, STOP/START/HELP,
 delivery status callbacks; forged, unsigned and malformed requests refused."""
 
-from datetime import timedelta
-
 import pytest
 import sqlalchemy as sa
 from twilio.request_validator import RequestValidator
@@ -12,43 +10,8 @@ from followup.models import CaseEvent, Message, Response, Suppression, SurveyInv
 from followup.models.base import utcnow
 from followup.webhooks.twilio import record_delivery
 from surveys.sms import keyword, read_score
-from tests.app.test_outbox import CASE, close, sweep_and_dispatch
-
-TOKEN = "twilio-test-token"
-PHONE = CASE["customer"]["phone"]
-
-
-@pytest.fixture
-def twilio(app):
-    app.config["TWILIO_AUTH_TOKEN"] = TOKEN
-    return app
-
-
-def post_signed(client, path: str, form: dict, token: str = TOKEN):
-    url = "http://followup.test" + path  # PUBLIC_BASE_URL of the test app
-    signature = RequestValidator(token).compute_signature(url, form)
-    return client.post(path, data=form, headers={"X-Twilio-Signature": signature})
-
-
-_sids = iter(range(10**6))
-
-
-def text_in(client, body: str, phone: str = PHONE):
-    form = {"From": phone, "To": "+15005550006", "Body": body, "MessageSid": f"SM{next(_sids)}"}
-    reply = post_signed(client, "/webhooks/twilio/sms", form)
-    assert reply.status_code == 200, reply.get_data(as_text=True)
-    assert reply.mimetype == "application/xml"
-    return reply.get_data(as_text=True)
-
-
-@pytest.fixture
-def checked_in(twilio, client, seeded):
-    """A closed case whose check-in text (with its survey) has gone out."""
-    close(client, seeded["auth"])
-    sweep_and_dispatch(at=utcnow() + timedelta(hours=25))
-    sms = db.session.scalar(sa.select(Message).where(Message.channel == "sms"))
-    assert sms.status == "sent"
-    return sms
+from tests.support.answers import PHONE, TWILIO_TOKEN, post_signed, text_in
+from tests.support.cases import CASE, close
 
 
 def the_response() -> Response | None:
@@ -190,7 +153,7 @@ def test_unsigned_forged_and_wrongly_keyed_requests_are_refused(client, twilio):
     assert forged.status_code == 403 and forged.is_json
     assert post_signed(client, "/webhooks/twilio/sms", form, token="other").status_code == 403
     tampered = {**form, "Body": "START"}
-    signature = RequestValidator(TOKEN).compute_signature(
+    signature = RequestValidator(TWILIO_TOKEN).compute_signature(
         "http://followup.test/webhooks/twilio/sms", form
     )
     response = client.post(
@@ -259,10 +222,10 @@ def test_status_callbacks_for_unknown_or_mismatched_messages(client, checked_in)
 def test_behind_a_trusted_proxy_the_forwarded_url_is_the_signed_one(app, app_config):
     from followup import create_app
 
-    proxied = create_app({**app_config, "TRUSTED_PROXIES": 1, "TWILIO_AUTH_TOKEN": TOKEN,
+    proxied = create_app({**app_config, "TRUSTED_PROXIES": 1, "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
                           "PUBLIC_BASE_URL": "http://internal:8000"})  # fmt: skip
     form = {"From": PHONE, "Body": "HELP", "MessageSid": "SMproxy"}
-    signature = RequestValidator(TOKEN).compute_signature(
+    signature = RequestValidator(TWILIO_TOKEN).compute_signature(
         "https://sms.example.com/webhooks/twilio/sms", form
     )
     headers = {
@@ -275,7 +238,7 @@ def test_behind_a_trusted_proxy_the_forwarded_url_is_the_signed_one(app, app_con
         assert reply.status_code == 200 and "STOP" in reply.get_data(as_text=True)
         db.session.remove()
         db.engine.dispose()
-    direct = create_app({**app_config, "TWILIO_AUTH_TOKEN": TOKEN})
+    direct = create_app({**app_config, "TWILIO_AUTH_TOKEN": TWILIO_TOKEN})
     with direct.app_context():
         refused = direct.test_client().post("/webhooks/twilio/sms", data=form, headers=headers)
         assert refused.status_code == 403  # forwarded headers are not trusted by default

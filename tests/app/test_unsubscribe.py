@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from followup.extensions import db
 from followup.models import CaseEvent, Message, Suppression, UnsubscribeLink
 from followup.models.base import utcnow
-from surveys.unsubscribe import unsubscribe_links_for
-from tests.app.test_outbox import CASE, close, sent_messages, sweep_and_dispatch
-from tests.app.test_survey_pages import csrf_token
+from surveys.unsubscribe_links import unsubscribe_links_for
+from tests.support.cases import CASE, close, sent_messages, sweep_and_dispatch
+from tests.support.console import csrf_token_in
 
 EMAIL_ONLY = {
     "external_id": "U-1",
@@ -92,7 +92,7 @@ def test_opening_the_link_only_asks(client, token):
 
 
 def test_the_button_unsubscribes_once_and_suppresses_what_is_planned(client, token):
-    data = {"csrf_token": csrf_token(client.get(f"/u/{token}").get_data(as_text=True))}
+    data = {"csrf_token": csrf_token_in(client.get(f"/u/{token}").get_data(as_text=True))}
     done = client.post(f"/u/{token}", data=data)
     assert done.status_code == 200
     assert "You are unsubscribed" in done.get_data(as_text=True)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from followup.extensions import db
 from followup.models import GestureType, RecoveryRule, SurveyExclusion
-from tests.conftest import PASSWORD
+from tests.support.console import PASSWORD
 
 pytestmark = pytest.mark.browser
 

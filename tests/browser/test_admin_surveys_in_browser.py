@@ -11,7 +11,7 @@ from followup.models import Case, Customer, Message, Response, Survey
 from followup.models.base import utcnow
 from surveys.invitations import invitations_for
 from surveys.tokens import token_for
-from tests.conftest import PASSWORD
+from tests.support.console import PASSWORD
 
 pytestmark = pytest.mark.browser
 

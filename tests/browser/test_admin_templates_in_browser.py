@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from followup.extensions import db
 from followup.models import MessageTemplate
-from tests.conftest import PASSWORD
+from tests.support.console import PASSWORD
 
 pytestmark = pytest.mark.browser
 

@@ -6,19 +6,12 @@ import sqlalchemy as sa
 
 from followup.extensions import db
 from followup.models import User
-from tests.conftest import PASSWORD
+from tests.support.browser import sign_in_page
+from tests.support.console import PASSWORD
 
 pytestmark = pytest.mark.browser
 
 LEAD_PASSWORD = "a lead's own long passphrase"
-
-
-def sign_in(page, live_server: str, email: str, password: str) -> None:
-    page.goto(f"{live_server}/admin/sign-in")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Sign in").click()
 
 
 def sign_out(page) -> None:
@@ -28,7 +21,7 @@ def sign_out(page) -> None:
 
 
 def test_an_admin_adds_a_lead_who_signs_in_then_is_deactivated(users, live_server, page):
-    sign_in(page, live_server, "admin@example.com", PASSWORD)
+    sign_in_page(page, live_server, "admin@example.com", PASSWORD)
     page.get_by_role("navigation", name="Console").get_by_role("link", name="Users").click()
     page.get_by_role("link", name="Add a user").click()
     page.get_by_label("Email").fill("lee@example.com")
@@ -41,13 +34,13 @@ def test_an_admin_adds_a_lead_who_signs_in_then_is_deactivated(users, live_serve
     assert page.get_by_role("cell", name="Lee <b>Park</b>").is_visible()  # shown as text
     sign_out(page)
 
-    sign_in(page, live_server, "lee@example.com", LEAD_PASSWORD)
+    sign_in_page(page, live_server, "lee@example.com", LEAD_PASSWORD)
     assert page.locator("h1").inner_text() == "Console"
     assert "lee@example.com (lead)" in page.locator(".console-nav").inner_text()
     assert page.get_by_role("link", name="Users", exact=True).count() == 0
     sign_out(page)
 
-    sign_in(page, live_server, "admin@example.com", PASSWORD)
+    sign_in_page(page, live_server, "admin@example.com", PASSWORD)
     page.goto(f"{live_server}/admin/users")
     page.get_by_role("link", name="lee@example.com").click()
     with page.expect_navigation():
@@ -58,5 +51,5 @@ def test_an_admin_adds_a_lead_who_signs_in_then_is_deactivated(users, live_serve
     assert (lee.role, lee.active) == ("lead", False)
     sign_out(page)
 
-    sign_in(page, live_server, "lee@example.com", LEAD_PASSWORD)
+    sign_in_page(page, live_server, "lee@example.com", LEAD_PASSWORD)
     assert "don't match an active account" in page.locator(".error-summary").inner_text()

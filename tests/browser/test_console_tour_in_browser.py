@@ -7,7 +7,7 @@ from axe_playwright_python.sync_playwright import Axe
 
 from followup.extensions import db
 from followup.models import Cadence, GestureType, MessageTemplate, RecoveryRule, Survey, User
-from tests.conftest import PASSWORD
+from tests.support.console import PASSWORD
 
 pytestmark = pytest.mark.browser
 

@@ -10,9 +10,9 @@ import pytest
 
 from followup import rollups
 from followup.models.base import utcnow
-from tests.app.test_dashboard_cases import HOSTILE, answered_case
-from tests.browser.test_admin_users_in_browser import sign_in
-from tests.conftest import PASSWORD
+from tests.support.browser import sign_in_page
+from tests.support.cases import HOSTILE, answered_case
+from tests.support.console import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -23,7 +23,7 @@ def test_a_manager_drills_down_to_a_cases_timeline(client, seeded, users, live_s
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
 
-    sign_in(page, live_server, "manager@example.com", PASSWORD)
+    sign_in_page(page, live_server, "manager@example.com", PASSWORD)
     page.goto(f"{live_server}/dashboard/cases?metric=closed")
     assert page.locator("h1").inner_text() == "Cases closed"
     assert page.locator("#count").inner_text().startswith("1 case.")

@@ -7,8 +7,7 @@ import re
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from tests.app.test_dashboard import rounds  # noqa: F401  (a fixture)
-from tests.conftest import PASSWORD
+from tests.support.console import PASSWORD
 
 pytestmark = pytest.mark.browser
 

@@ -10,8 +10,8 @@ from playwright.sync_api import expect
 from followup.extensions import db
 from followup.models.base import utcnow
 from followup.models.figures import RoundFact
-from tests.app.test_admin_cadences import current
-from tests.browser.test_lead_console_in_browser import sign_in
+from tests.support.browser import sign_in_as
+from tests.support.cadences import current
 
 pytestmark = pytest.mark.browser
 
@@ -20,7 +20,7 @@ def test_a_lead_sets_up_an_experiment_and_a_manager_reads_the_verdict(
     seeded, users, live_server, page
 ):
     page.set_viewport_size({"width": 1280, "height": 800})
-    sign_in(page, live_server, "lead@example.com")
+    sign_in_as(page, live_server, "lead@example.com")
     page.get_by_role("link", name="Cadences").first.click()
     page.get_by_role("link", name="Standard", exact=True).first.click()
     page.get_by_role("link", name="Edit").click()
@@ -47,7 +47,7 @@ def test_a_lead_sets_up_an_experiment_and_a_manager_reads_the_verdict(
     db.session.commit()
 
     page.context.clear_cookies()
-    sign_in(page, live_server, "manager@example.com")
+    sign_in_as(page, live_server, "manager@example.com")
     page.goto(f"{live_server}/dashboard/experiments")
     section = page.get_by_role("region", name="Standard vs Demo")
     expect(section).to_contain_text("30% of customers get B")

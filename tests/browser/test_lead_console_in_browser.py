@@ -9,18 +9,10 @@ import pytest
 from playwright.sync_api import expect
 
 from followup.models.base import utcnow
-from tests.browser.test_survey_in_browser import deliver_due_messages
-from tests.conftest import PASSWORD
+from tests.support.browser import sign_in_as
+from tests.support.cases import deliver_due_messages
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page, live_server, email):
-    page.goto(f"{live_server}/admin/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server}/admin/")
 
 
 def fill_step(page, n, name, delay, unit, channel, template, survey="No survey", when="Always"):
@@ -37,7 +29,7 @@ def test_a_lead_builds_a_cadence_and_a_matching_case_follows_it(
     client, seeded, users, live_server, page
 ):
     page.set_viewport_size({"width": 1024, "height": 768})  # a tablet, landscape
-    sign_in(page, live_server, "lead@example.com")
+    sign_in_as(page, live_server, "lead@example.com")
     page.get_by_role("link", name="Cadences").first.click()
     page.get_by_role("link", name="New cadence").click()
 
@@ -85,7 +77,7 @@ def test_a_lead_builds_a_cadence_and_a_matching_case_follows_it(
 
 
 def test_a_manager_is_refused_when_trying_to_change_a_cadence(users, seeded, live_server, page):
-    sign_in(page, live_server, "manager@example.com")
+    sign_in_as(page, live_server, "manager@example.com")
     page.get_by_role("link", name="Cadences").first.click()
     page.get_by_role("link", name="Standard").click()
     assert page.get_by_role("link", name="Edit").count() == 0

@@ -6,17 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from followup import outbox
 from followup.models.base import utcnow
+from tests.support.cases import deliver_due_messages
 
 pytestmark = pytest.mark.browser
-
-
-def deliver_due_messages(at):
-    tokens = []
-    outbox.sweep(lambda channel, token: tokens.append(token), queued_batches=0, now=at)
-    for token in tokens:
-        outbox.dispatch(token)
 
 
 def test_open_the_survey_from_the_dev_outbox_and_answer(client, seeded, live_server, page):

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from followup.extensions import db
 from followup.models import Suppression
 from followup.models.base import utcnow
-from tests.browser.test_survey_in_browser import deliver_due_messages
+from tests.support.cases import deliver_due_messages
 
 pytestmark = pytest.mark.browser
 

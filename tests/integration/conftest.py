@@ -7,13 +7,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import psutil
 import pytest
 import redis
 import requests
 
+from followup.extensions import db
+from followup.setup import add_cadence
 from tests.support.emulator import ProviderEmulator
 from workers.embedded_redis import embedded_redis
 
@@ -109,17 +110,25 @@ def stack(app, emulator, tmp_path, stack_env):
         stack.stop()
 
 
-def wait_until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
-
-
 @pytest.fixture
 def http():
     """A requests session that reaches the emulator directly (no proxy from the environment)."""
     with requests.Session() as session:
         session.trust_env = False
         yield session
+
+
+@pytest.fixture
+def fast_cadence(seeded):
+    """The standard shape in seconds: thank-you now, check-in after 1 s, reminder after 3 s."""
+    add_cadence(
+        "Fast",
+        "close",
+        [
+            ("thank-you", 0, "email", "thank_you", None, "always"),
+            ("check-in", 1, "preferred", "csat_checkin", "csat", "always"),
+            ("reminder", 3, "email", "csat_reminder", "csat", "no_answer"),
+        ],
+    )
+    db.session.commit()
+    return seeded

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from followup.extensions import db
 from followup.models import MessageTemplate
-from tests.conftest import csrf_token
+from tests.support.console import csrf_token
 
 
 @pytest.fixture

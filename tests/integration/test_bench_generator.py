@@ -11,7 +11,7 @@ from bench.generate import AGENTS, TEAMS, generate, prepare, rollup_contents, ro
 from followup import rollups
 from followup.extensions import db
 from followup.models.base import utcnow
-from tests.conftest import DB_BACKEND
+from tests.support.run import DB_BACKEND
 
 pytestmark = pytest.mark.skipif(
     DB_BACKEND != "postgres", reason="the generator writes with PostgreSQL COPY"

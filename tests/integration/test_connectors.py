@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from standardwebhooks import Webhook
 
 from followup.cases import upsert_case
-from followup.connectors import Ticket, connector_for
-from followup.connectors.base import CallError, answer_field
+from followup.connectors import connector_for
+from followup.connectors.base import CallError, Ticket, answer_field
 from followup.extensions import db
 from followup.models import CaseEvent
 from followup.outbound import claim_calls, plan_call, run_calls

@@ -6,8 +6,7 @@ import sqlalchemy as sa
 
 from followup.extensions import db
 from followup.models import DailyFigure, Message
-from tests.integration.conftest import wait_until
-from tests.integration.test_workers import fast_cadence  # noqa: F401
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture
@@ -22,7 +21,7 @@ def counted(name: str) -> int:
     )
 
 
-def test_the_workers_keep_the_figures_up_to_date(client, fast_cadence, stack):  # noqa: F811
+def test_the_workers_keep_the_figures_up_to_date(client, fast_cadence, stack):
     auth = fast_cadence["auth"]
     for n in range(20):
         body = {"external_id": f"F-{n}", "customer": {"email": f"f{n}@example.com"}}
@@ -31,7 +30,7 @@ def test_the_workers_keep_the_figures_up_to_date(client, fast_cadence, stack):  
         assert closed.status_code == 202
     stack.start("worker")
     stack.start("sweep")
-    wait_until(lambda: counted("closed") == 20, 30, "the closes counted")
+    wait_until(lambda: counted("closed") == 20, 120, "the closes counted")
 
     def check_ins_sent() -> int:
         db.session.rollback()
@@ -39,6 +38,6 @@ def test_the_workers_keep_the_figures_up_to_date(client, fast_cadence, stack):  
             sa.select(sa.func.count(Message.id)).where(Message.status == "sent")
         )
 
-    wait_until(lambda: check_ins_sent() >= 40, 30, "thank-yous and check-ins sent")
-    wait_until(lambda: counted("invited") == 20, 30, "the check-ins counted as invitations")
+    wait_until(lambda: check_ins_sent() >= 40, 120, "thank-yous and check-ins sent")
+    wait_until(lambda: counted("invited") == 20, 120, "the check-ins counted as invitations")
     assert counted("closed") == 20  # nothing counted twice along the way

@@ -24,8 +24,8 @@ from followup.models import (
 )
 from followup.models.base import utcnow
 from followup.setup import add_cadence
-from tests.app.test_survey_pages import csrf_token
-from tests.integration.conftest import wait_until
+from tests.support.console import csrf_token_in
+from tests.support.waiting import wait_until
 
 SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
 CASES = 9  # three each: recovered, escalated by a negative check-in, escalated by silence
@@ -85,7 +85,7 @@ def survey_links(emulator, subject: str) -> dict[str, str]:
 
 def answer(client, token: str, score: int, comment: str = "") -> None:
     page = client.get(f"/s/{token}").get_data(as_text=True)
-    form = {"csrf_token": csrf_token(page), "score": str(score), "comment": comment}
+    form = {"csrf_token": csrf_token_in(page), "score": str(score), "comment": comment}
     assert client.post(f"/s/{token}", data=form).status_code == 303
 
 
@@ -113,10 +113,10 @@ def test_every_case_ends_recovered_or_escalated_and_nothing_happens_twice(
     stack.start("sweep")
 
     subject = 'How did we do with "Case {}"?'
-    wait_until(lambda: len(survey_links(emulator, subject.format(0))) == 1, 60, "check-ins")
+    wait_until(lambda: len(survey_links(emulator, subject.format(0))) == 1, 180, "check-ins")
     wait_until(
         lambda: sum(len(survey_links(emulator, subject.format(n))) for n in range(CASES)) == CASES,
-        60,
+        180,
         "every check-in",
     )
     for n in range(CASES):
@@ -125,7 +125,7 @@ def test_every_case_ends_recovered_or_escalated_and_nothing_happens_twice(
         answer(client, token, 1, "Nobody told me anything, twice")  # a changed comment
 
     wait_until(
-        lambda: len(survey_links(emulator, "Did we make it right?")) == CASES, 60, "re-checks"
+        lambda: len(survey_links(emulator, "Did we make it right?")) == CASES, 180, "re-checks"
     )
     recheck = survey_links(emulator, "Did we make it right?")
     for n in range(CASES):
@@ -138,7 +138,7 @@ def test_every_case_ends_recovered_or_escalated_and_nothing_happens_twice(
         found = outcomes()
         return len(found) == CASES and set(found.values()) <= {"recovered", "escalated"}
 
-    wait_until(ended, 60, "every recovery to end")
+    wait_until(ended, 180, "every recovery to end")
 
     def calls_settled() -> bool:
         db.session.rollback()
@@ -146,7 +146,7 @@ def test_every_case_ends_recovered_or_escalated_and_nothing_happens_twice(
             sa.select(sa.func.count(OutboundCall.id)).where(OutboundCall.status == "pending")
         )
 
-    wait_until(calls_settled, 90, "every outbound call")
+    wait_until(calls_settled, 180, "every outbound call")
 
     statuses = Counter(outcomes().values())
     assert statuses == {"recovered": 3, "escalated": 6}

@@ -5,29 +5,11 @@ workers killed mid-dispatch and Redis flushed mid-run lose nothing and send noth
 from collections import Counter
 from urllib.parse import parse_qs, urlparse
 
-import pytest
 import sqlalchemy as sa
 
 from followup.extensions import db
 from followup.models import CaseEvent, Message
-from followup.setup import add_cadence
-from tests.integration.conftest import wait_until
-
-
-@pytest.fixture
-def fast_cadence(seeded):
-    """The standard shape in seconds: thank-you now, check-in after 1 s, reminder after 3 s."""
-    add_cadence(
-        "Fast",
-        "close",
-        [
-            ("thank-you", 0, "email", "thank_you", None, "always"),
-            ("check-in", 1, "preferred", "csat_checkin", "csat", "always"),
-            ("reminder", 3, "email", "csat_reminder", "csat", "no_answer"),
-        ],
-    )
-    db.session.commit()
-    return seeded
+from tests.support.waiting import wait_until
 
 
 def message_id_of(request: dict) -> int:
@@ -62,15 +44,15 @@ def test_kill_workers_and_flush_redis_mid_run_nothing_lost_nothing_doubled(
     workers = [stack.start("worker"), stack.start("worker")]
     stack.start("sweep")
 
-    wait_until(lambda: len(emulator.requests()) >= planned // 6, 60, "the first sends")
+    wait_until(lambda: len(emulator.requests()) >= planned // 6, 180, "the first sends")
     for worker in workers:
         stack.kill_hard(worker)  # mid-dispatch: their claimed rows wait for the lease
     workers = [stack.start("worker"), stack.start("worker")]
 
-    wait_until(lambda: len(emulator.requests()) >= planned // 2, 60, "half of the sends")
+    wait_until(lambda: len(emulator.requests()) >= planned // 2, 180, "half of the sends")
     stack.redis.flushall()  # every queued dispatch job and the schedule's state are gone
 
-    wait_until(lambda: pending() == 0, 120, "every message to be sent")
+    wait_until(lambda: pending() == 0, 300, "every message to be sent")
 
     statuses = Counter(db.session.scalars(sa.select(Message.status)))
     assert statuses == {"sent": planned}

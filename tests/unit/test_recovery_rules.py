@@ -8,7 +8,7 @@ import pytest
 from followup.cadences import SendingHours, resolve_channel
 from followup.goodwill import Facts, parse_codes, rule_matches
 from followup.models import RecoveryRule, Survey
-from surveys.responses import verdict
+from surveys.scoring import verdict
 
 KINDS = {  # scale, negative band, positive band
     "csat": (1, 5, 1, 2, 4, 5),

@@ -1,0 +1,84 @@
+"""Survey answers as customers give them: the survey link in a sent message, the survey page
+filled in and submitted, an SMS reply signed as Twilio signs it; and what the answers made."""
+
+import re
+
+import sqlalchemy as sa
+from twilio.request_validator import RequestValidator
+
+from followup.extensions import db
+from followup.models import GestureType, Response
+from tests.support.cases import CASE, sent_messages
+from tests.support.console import csrf_token_in
+
+
+def survey_token(app, to: str) -> str:
+    """The survey token of the latest message sent to this address."""
+    for message in reversed(sent_messages(app)):
+        found = re.search(r"/s/([A-Za-z0-9_-]{20,})", message["text"])
+        if message["to"] == to and found:
+            return found.group(1)
+    raise AssertionError(f"no survey link sent to {to}")
+
+
+def answer_on_page(client, token: str, score: int, reasons=(), comment="", make_right=""):
+    """Answer on the survey page as a customer would (its CSRF token included)."""
+    page = client.get(f"/s/{token}")
+    form = {
+        "csrf_token": csrf_token_in(page.get_data(as_text=True)),
+        "score": str(score),
+        "reasons": list(reasons),
+        "comment": comment,
+        "make_right": make_right,
+    }
+    return client.post(f"/s/{token}", data=form)
+
+
+def gesture_type(key: str) -> GestureType:
+    return db.session.scalar(sa.select(GestureType).where(GestureType.key == key))
+
+
+SURVEY_SECRET = "test-secret"  # the test app's SECRET_KEY, which signs survey tokens
+SURVEY_SUBJECT = "Refund <script>alert(1)</script> & more"
+
+
+def checked_scores(html: str) -> list[str]:
+    tags = re.findall(r'<input[^>]*name="score"[^>]*>', html)
+    assert tags, "no score radios on the page"
+    return [re.search(r'value="([^"]*)"', tag).group(1) for tag in tags if " checked" in tag]
+
+
+def responses() -> list[Response]:
+    db.session.expire_all()
+    return list(db.session.scalars(sa.select(Response)))
+
+
+def submit(client, token: str, query: str = "", **fields):
+    """Open the survey page (with a query string) and post these fields with its CSRF token."""
+    page = client.get(f"/s/{token}{query}")
+    assert page.status_code == 200
+    data = {"csrf_token": csrf_token_in(page.get_data(as_text=True)), **fields}
+    return client.post(f"/s/{token}", data=data)
+
+
+TWILIO_TOKEN = "twilio-test-token"
+PHONE = CASE["customer"]["phone"]
+
+
+def post_signed(client, path: str, form: dict, token: str = TWILIO_TOKEN):
+    """POST a form to a Twilio webhook, signed with this auth token."""
+    url = "http://followup.test" + path  # PUBLIC_BASE_URL of the test app
+    signature = RequestValidator(token).compute_signature(url, form)
+    return client.post(path, data=form, headers={"X-Twilio-Signature": signature})
+
+
+_sids = iter(range(10**6))
+
+
+def text_in(client, body: str, phone: str = PHONE):
+    """An SMS reply from this phone through the signed Twilio webhook: the TwiML answer."""
+    form = {"From": phone, "To": "+15005550006", "Body": body, "MessageSid": f"SM{next(_sids)}"}
+    reply = post_signed(client, "/webhooks/twilio/sms", form)
+    assert reply.status_code == 200, reply.get_data(as_text=True)
+    assert reply.mimetype == "application/xml"
+    return reply.get_data(as_text=True)

@@ -1,0 +1,37 @@
+"""Signing in to the console and posting its forms from the Flask test client: the password
+every test user has, the sign-in form, and the CSRF token of a page's form."""
+
+import functools
+import re
+
+from werkzeug.security import generate_password_hash
+
+PASSWORD = "correct horse battery staple"
+
+
+@functools.cache
+def password_hash() -> str:
+    """PASSWORD hashed once a run (scrypt takes a tenth of a second each time)."""
+    return generate_password_hash(PASSWORD)
+
+
+def sign_in(client, email: str, password: str = PASSWORD):
+    """Sign the test client in through the real form (CSRF token included)."""
+    page = client.get("/admin/sign-in").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    return client.post(
+        "/admin/sign-in", data={"csrf_token": token, "email": email, "password": password}
+    )
+
+
+def csrf_token(client, path: str) -> str:
+    """The CSRF token of the form on a console page."""
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+
+
+def csrf_token_in(html: str) -> str:
+    """The CSRF token of the form in this page's HTML."""
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+    assert match, "no csrf_token field on the page"
+    return match.group(1)
