@@ -1,0 +1,256 @@
+"""The cadence editor's WTForms forms: the settings (name, order, rules, quiet hours, cap,
+experiment), the rows of steps, and the preview's case; filled from a saved version, read
+back as its settings and step drafts (followup.cadence_drafts), and how a delay reads."""
+
+import re
+
+import sqlalchemy as sa
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+
+from followup.cadence_drafts import SAMPLE, step_drafts
+from followup.cadence_versions import taking_cases
+from followup.cadences import SendingHours, StepDraft
+from followup.experiments import current_version
+from followup.extensions import db
+from followup.models import Cadence, Case, Customer, MessageTemplate, Survey
+from followup.models.cadences import CADENCE_RULE_FIELDS
+from followup.models.cases import PRIORITIES
+from followup.web.forms import MultiCheckboxField
+
+UNITS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
+CHANNEL_LABELS = {
+    "email": "Email",
+    "sms": "SMS",
+    "preferred": "Customer's preferred (SMS when they have a phone, else email)",
+    "answered": "The channel they answered on",
+}
+CONDITION_LABELS = {
+    "always": "Always",
+    "no_answer": "Only if the survey is not answered yet (a reminder)",
+    "negative": "Only if the last answer was negative",
+    "positive": "Only if the last answer was positive",
+}
+_LIST_ITEM = re.compile(r"^[\w][\w .:/-]{0,99}$")
+
+
+def split_list(text: str | None) -> list[str]:
+    """ "a, b,,c" -> ["a", "b", "c"]: a comma-separated list, blanks dropped, order kept."""
+    seen = []
+    for item in (text or "").split(","):
+        item = item.strip()
+        if item and item.lower() not in [s.lower() for s in seen]:
+            seen.append(item)
+    return seen
+
+
+def _valid_list(form, field) -> None:
+    for item in split_list(field.data):
+        if not _LIST_ITEM.match(item):
+            raise ValidationError(
+                f"{item[:40]!r} is not a tag: use letters, digits, spaces and - _ . : / "
+                "(at most 100 characters each)"
+            )
+    if len(split_list(field.data)) > 50:
+        raise ValidationError("at most 50 values")
+
+
+class StepForm(Form):
+    """One row of the steps table; a row with no name and no template is left out."""
+
+    step_name = StringField("Step name", validators=[Optional(), Length(max=100)])
+    delay = IntegerField(
+        "Delay", default=0, validators=[Optional(), NumberRange(min=0, max=525600)]
+    )
+    unit = SelectField("Unit", choices={unit: unit for unit in UNITS}, default="minutes")
+    business_days = BooleanField("Business days")
+    channel = SelectField("Channel")
+    template = SelectField("Template")
+    survey = SelectField("Survey")
+    condition = SelectField("When", choices=CONDITION_LABELS)
+    remove = BooleanField("Remove")
+
+    def is_blank(self) -> bool:
+        return not (self.step_name.data or "").strip() and not self.template.data
+
+
+class CadenceForm(FlaskForm):
+    name = StringField("Name", validators=[InputRequired(), Length(max=200)])
+    position = IntegerField(
+        "Order", default=0, validators=[Optional(), NumberRange(min=0, max=10_000)]
+    )
+    priorities = MultiCheckboxField("Priority is one of", choices={p: p for p in PRIORITIES})
+    tags = StringField("Case has one of these tags", validators=[Length(max=2000), _valid_list])
+    teams = StringField("Team is one of", validators=[Length(max=2000), _valid_list])
+    sources = StringField(
+        "Case came in by (source channel)", validators=[Length(max=2000), _valid_list]
+    )
+    segments = StringField(
+        "Customer is in one of these segments (customer tags)",
+        validators=[Length(max=2000), _valid_list],
+    )
+    sms_hours = StringField("Quiet hours: texts only between", validators=[Length(max=11)])
+    survey_cap_days = IntegerField(
+        "Frequency cap (days)", validators=[Optional(), NumberRange(min=1, max=365)]
+    )
+    experiment_b = SelectField("B cadence", validate_choice=False)
+    experiment_share = IntegerField(
+        "B's share (percent)", default=50, validators=[Optional(), NumberRange(min=1, max=99)]
+    )
+    steps = FieldList(FormField(StepForm), min_entries=1, max_entries=20)
+    save = SubmitField("Save")
+    add_step = SubmitField("Add a step")
+    preview_case = SelectField("Preview with", validate_choice=False)
+    show_preview = SubmitField("Preview")
+
+    def validate_sms_hours(self, field) -> None:
+        if (field.data or "").strip():
+            try:
+                SendingHours.parse(field.data, "UTC")
+            except ValueError as error:
+                raise ValidationError(str(error)) from None
+
+
+def set_choices(form: CadenceForm, purpose: str) -> None:
+    templates = db.session.execute(
+        sa.select(MessageTemplate.id, MessageTemplate.name).order_by(MessageTemplate.name)
+    ).all()
+    surveys = db.session.execute(
+        sa.select(Survey.id, Survey.name).where(Survey.archived_at.is_(None)).order_by(Survey.name)
+    ).all()
+    channels = dict(CHANNEL_LABELS)
+    if purpose != "recovery":
+        channels.pop("answered")
+    for row in form.steps:
+        row.channel.choices = channels
+        row.template.choices = {"": "Choose a template", **{str(i): n for i, n in templates}}
+        row.survey.choices = {"": "No survey", **{str(i): n for i, n in surveys}}
+        # A step may keep the archived survey it already carries.
+        if row.survey.data and row.survey.data not in row.survey.choices:
+            survey = db.session.get(Survey, int(row.survey.data))
+            if survey is not None:
+                row.survey.choices[row.survey.data] = f"{survey.name} (archived)"
+    form.preview_case.choices = preview_choices()
+    others = {c.lineage: c.name for c in taking_cases("close")}
+    # A cadence keeps the B it has, even archived (the experiment pauses meanwhile).
+    kept = current_version(form.experiment_b.data) if form.experiment_b.data else None
+    if kept is not None and kept.lineage not in others:
+        others[kept.lineage] = f"{kept.name} (archived)"
+    form.experiment_b.choices = {"": "No experiment", **others}
+
+
+def preview_choices() -> dict[str, str]:
+    cases = db.session.execute(
+        sa.select(Case.external_id, Case.subject, Customer.name)
+        .join(Customer, Customer.id == Case.customer_id)
+        .order_by(Case.updated_at.desc(), Case.id.desc())
+        .limit(30)
+    ).all()
+    return {
+        SAMPLE: "A sample customer (email and phone, Europe/London)",
+        **{ext: f"{ext}: {subject or 'no subject'} ({name or 'no name'})"[:120]
+           for ext, subject, name in cases},
+    }  # fmt: skip
+
+
+def _delay_parts(seconds: int) -> tuple[int, str]:
+    for unit in ("days", "hours", "minutes"):
+        if seconds % UNITS[unit] == 0:
+            return seconds // UNITS[unit], unit
+    return seconds, "seconds"
+
+
+def fill(form: CadenceForm, cadence: Cadence) -> None:
+    """The form's values from a saved version (on GET)."""
+    rules = cadence.rules or {}
+    form.name.data = cadence.name
+    form.position.data = cadence.position
+    form.priorities.data = list(rules.get("priorities", []))
+    for field in ("tags", "teams", "sources", "segments"):
+        form[field].data = ", ".join(rules.get(field, []))
+    form.sms_hours.data = cadence.sms_hours or ""
+    form.survey_cap_days.data = cadence.survey_cap_days
+    form.experiment_b.data = cadence.experiment_lineage or ""
+    form.experiment_share.data = cadence.experiment_share
+    while len(form.steps.entries):
+        form.steps.pop_entry()
+    for step in cadence.steps:
+        delay, unit = _delay_parts(step.delay_seconds)
+        form.steps.append_entry(
+            {
+                "step_name": step.name,
+                "delay": delay,
+                "unit": unit,
+                "business_days": step.business_days,
+                "channel": step.channel,
+                "template": str(step.template_id),
+                "survey": str(step.survey_id or ""),
+                "condition": step.condition,
+            }
+        )
+    form.steps.append_entry()  # one blank row to add a step without JS
+
+
+def read_steps(form: CadenceForm) -> tuple[list[dict], list[StepDraft], list[tuple[object, str]]]:
+    """The kept rows as step values and their drafts for validation (in the order they go
+    out), and row-level problems as (field, message)."""
+    rows, kept = [], []
+    for row in form.steps:
+        if row.remove.data or row.is_blank():
+            continue
+        kept.append(row)
+        rows.append(
+            {
+                "name": (row.step_name.data or "").strip() or f"step {len(rows) + 1}",
+                "delay_seconds": (row.delay.data or 0) * UNITS.get(row.unit.data, 60),
+                "channel": row.channel.data,
+                "template_id": _chosen(row.template.data),
+                "survey_id": _chosen(row.survey.data),
+                "condition": row.condition.data,
+                "business_days": bool(row.business_days.data),
+            }
+        )
+    steps, step_drafts_, unknown = step_drafts(rows)
+    problems = [
+        (row.survey, "choose a survey from the list")
+        for index, row in enumerate(kept)
+        if row.survey.data and (index in unknown or _chosen(row.survey.data) is None)
+    ]
+    return steps, step_drafts_, problems
+
+
+def _chosen(value: str) -> int | None:
+    return int(value) if value.isdigit() else None
+
+
+def settings_of(form: CadenceForm) -> dict:
+    rules = {"priorities": list(form.priorities.data or [])}
+    for field in ("tags", "teams", "sources", "segments"):
+        rules[field] = split_list(form[field].data)
+    return {
+        "name": form.name.data.strip(),
+        "position": form.position.data or 0,
+        "rules": {field: rules[field] for field in CADENCE_RULE_FIELDS if rules[field]},
+        "sms_hours": (form.sms_hours.data or "").strip() or None,
+        "survey_cap_days": form.survey_cap_days.data,
+        "experiment_lineage": form.experiment_b.data or None,
+        "experiment_share": (form.experiment_share.data or 50) if form.experiment_b.data else 50,
+    }
+
+
+def delay_text(step) -> str:
+    amount, unit = _delay_parts(step.delay_seconds)
+    if amount == 0:
+        return "at once"
+    unit = unit[:-1] if amount == 1 else unit
+    return f"after {amount} {'business ' if step.business_days else ''}{unit}"
