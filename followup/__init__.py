@@ -95,7 +95,7 @@ def create_app(config: dict | None = None) -> Flask:
     from followup.api import bp as api_bp
     from followup.dashboard import bp as dashboard_bp
     from followup.dev import bp as dev_bp
-    from followup.errors import register_error_pages
+    from followup.web.errors import register_error_pages
     from followup.webhooks import bp as webhooks_bp
     from surveys.routes import bp as surveys_bp
     from surveys.unsubscribe import bp as unsubscribe_bp

@@ -29,6 +29,8 @@ from followup.outbound import emit, plan_call, raise_alert
 from surveys.responses import mentions
 
 MAX_CODE_LENGTH = 100
+MAX_CODES = 50_000  # codes per upload (the API's and the console's)
+MAX_CODES_BYTES = 5 * 1024 * 1024  # an upload's size
 
 
 @dataclass(frozen=True)

@@ -4,34 +4,22 @@ A GET never records anything (mail link scanners open every link); an answer cou
 on an explicit, CSRF-protected POST.
 """
 
-from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from flask import Blueprint, Response, g, redirect, render_template, request, url_for
-from flask_babel import format_date
+from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 
 from followup.extensions import db
 from followup.languages import page_language
-from followup.models import Survey, SurveyInvitation
+from followup.models import SurveyInvitation
 from followup.models.base import utcnow
-from surveys.forms import CsatForm, csat_form, score_labels
+from followup.web.pages import private_page
+from followup.web.survey_page import CsatForm, csat_form, local_date, render_survey, requested_score
 from surveys.invitations import find_invitation
 from surveys.responses import is_negative, record_response
 
 bp = Blueprint("surveys", __name__)
-
-
-@bp.after_request
-def private_page(response: Response) -> Response:
-    """Survey pages are personal: never cached, indexed, or leaked by the Referer header."""
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    # same-origin, not no-referrer: Flask-WTF's strict CSRF check on HTTPS needs the Referer.
-    response.headers["Referrer-Policy"] = "same-origin"
-    return response
+bp.after_request(private_page)
 
 
 def _not_found() -> tuple[str, int]:
@@ -65,50 +53,6 @@ def _open_invitation(token: str) -> tuple[SurveyInvitation | None, tuple[str, in
     if invitation.expires_at < utcnow():
         return None, _closed()
     return invitation, None
-
-
-def local_date(moment: datetime, timezone: str | None) -> str:
-    """A date such as "March 14, 2026" or "14 de marzo de 2026", in the customer's time zone
-    when it is known."""
-    try:
-        moment = moment.astimezone(ZoneInfo(timezone)) if timezone else moment
-    except (ZoneInfoNotFoundError, ValueError):
-        pass
-    return format_date(moment.date(), "long")
-
-
-def requested_score(survey: Survey) -> int | None:
-    """The ?score=N of a one-click link, when it is a whole number on the scale."""
-    raw = request.args.get("score", "")
-    if not raw.isascii() or not raw.isdigit():
-        return None
-    score = int(raw)
-    return score if survey.scale_min <= score <= survey.scale_max else None
-
-
-def render_survey(
-    survey: Survey,
-    case,
-    form: CsatForm,
-    *,
-    token: str | None,
-    response=None,
-    expires_on: str,
-    status: int = 200,
-) -> tuple[str, int]:
-    """The survey page of a case; without a token it is the console's preview, whose form
-    sends nothing."""
-    return render_template(
-        "surveys/survey.html",
-        token=token,
-        form=form,
-        survey=survey,
-        question=form.text["question"],
-        case=case,
-        response=response,
-        labels=score_labels(survey),
-        expires_on=expires_on,
-    ), status
 
 
 def _render(

@@ -19,7 +19,7 @@ from followup.extensions import csrf, db
 from followup.models import Case, Message, UnsubscribeLink
 from followup.models.base import utcnow
 from followup.suppressions import suppress
-from surveys.routes import private_page
+from followup.web.pages import private_page
 from surveys.tokens import find_by_token, new_token_columns, token_for
 
 LINK_DAYS = 365

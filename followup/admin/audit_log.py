@@ -9,6 +9,7 @@ from flask import render_template, request
 from followup.admin import bp
 from followup.extensions import db
 from followup.models import AuditEntry
+from followup.web.pages import page_number
 
 PER_PAGE = 50
 
@@ -18,13 +19,6 @@ def readable(values: dict | None) -> str:
     if values is None:
         return ""
     return json.dumps(values, indent=2, sort_keys=True, ensure_ascii=False, default=str)
-
-
-def page_number(raw: str | None, pages: int) -> int:
-    """The asked page, or the first when the value is not a page there is."""
-    if raw and raw.isdigit() and len(raw) < 10 and 1 <= int(raw) <= pages:
-        return int(raw)
-    return 1
 
 
 @bp.get("/audit-log")

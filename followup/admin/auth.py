@@ -10,11 +10,12 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField
 from wtforms.validators import InputRequired, Length
 
-from followup.admin import bp, needs
+from followup.admin import bp
 from followup.extensions import db, limiter, login_manager
 from followup.models import User
 from followup.models.base import utcnow
 from followup.users import MAX_PASSWORD, authenticate
+from followup.web.console import needs
 
 
 class SignInForm(FlaskForm):

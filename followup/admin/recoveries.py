@@ -3,8 +3,6 @@ and its tasks (time left, overdue first), a form to complete each open task with
 and the leads' open alerts with a button to acknowledge each. Reading needs "read"; completing
 and acknowledging need "configure"."""
 
-from datetime import datetime
-
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -18,7 +16,9 @@ from followup.models import Alert, Case, RecoveryTask
 from followup.models.base import utcnow
 from followup.models.recovery import RECOVERY_STATUSES
 from followup.recovery import complete_task, queue_entries
-from surveys.forms import MAX_TEXT, clean_text
+from followup.web.forms import clean_text
+from followup.web.pages import when
+from surveys.responses import MAX_TEXT
 
 STATUSES = (*RECOVERY_STATUSES, "all")
 SHOWN = 200  # recoveries on the page, those with the most urgent tasks first
@@ -51,13 +51,6 @@ def time_left(seconds: int) -> str:
     parts += [f"{mins} min"] * bool(mins and not days)
     span = " ".join(parts) or "under a minute"
     return f"overdue by {span}" if seconds < 0 else f"{span} left"
-
-
-def when(iso: str | datetime | None) -> str:
-    if iso is None:
-        return ""
-    at = datetime.fromisoformat(iso) if isinstance(iso, str) else iso
-    return at.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _status() -> str:

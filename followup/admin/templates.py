@@ -13,7 +13,7 @@ from wtforms import SelectField, StringField, TelField, TextAreaField
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
 from followup import audit
-from followup.admin import accepts_up_to, bp, needs
+from followup.admin import accepts_up_to, bp
 from followup.api.schemas import normalise_phone
 from followup.cadences import channel_problems
 from followup.channels import channel_for
@@ -30,6 +30,7 @@ from followup.rendering import (
     template_problems,
 )
 from followup.segments import sms_segments
+from followup.web.console import needs
 
 LABELS = {
     "email_subject": "Email subject",

@@ -10,11 +10,12 @@ from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import InputRequired, Length
 
 from followup import audit
-from followup.admin import bp, found, needs
+from followup.admin import bp, found
 from followup.extensions import db
 from followup.models import User
 from followup.users import MAX_PASSWORD, MIN_PASSWORD, UserError, create_user, set_password
-from surveys.forms import clean_text
+from followup.web.console import needs
+from followup.web.forms import clean_text
 
 ROLE_CHOICES = {
     "admin": "Admin: everything, users included",

@@ -6,7 +6,6 @@ from flask import jsonify, request
 
 from followup.api import bp
 from followup.api.openapi import operation
-from followup.api.routes import AUTH_ERRORS, BODY_ERRORS, BadRequest, parse_body
 from followup.api.schemas import (
     Alerts,
     Catalogue,
@@ -16,14 +15,20 @@ from followup.api.schemas import (
     TaskOut,
 )
 from followup.extensions import db
-from followup.goodwill import add_codes, parse_codes, spent_this_month, unused_codes
+from followup.goodwill import (
+    MAX_CODES,
+    MAX_CODES_BYTES,
+    add_codes,
+    parse_codes,
+    spent_this_month,
+    unused_codes,
+)
 from followup.models import Alert, Case, GestureType, RecoveryTask
 from followup.models.base import utcnow
 from followup.models.recovery import RECOVERY_STATUSES
 from followup.recovery import complete_task, queue_entries, task_document
-
-MAX_CODES_BYTES = 5 * 1024 * 1024
-MAX_CODES = 50_000
+from followup.web.api_keys import AUTH_ERRORS
+from followup.web.json_body import BODY_ERRORS, BadRequest, parse_body
 
 
 def _limit() -> int:

@@ -6,6 +6,7 @@ lead, manager) see it; the console's access check applies."""
 from flask import Blueprint, jsonify, render_template, request
 
 from followup.dashboard.filters import FilterError
+from followup.web.console import check_access, console_context, console_page
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -22,10 +23,8 @@ def unreadable_filter(error: FilterError):
     return render_template("error.html", title="Filter not understood", message=message), 422
 
 
-from followup.admin import check_access, console_context, private_page  # noqa: E402
-
 bp.before_request(check_access)
-bp.after_request(private_page)
+bp.after_request(console_page)
 bp.app_context_processor(console_context)
 
 from followup.dashboard import cases, experiments, exports, routes  # noqa: E402,F401

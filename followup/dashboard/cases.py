@@ -12,8 +12,6 @@ from flask import abort, render_template, request
 from sqlalchemy.dialects.postgresql import JSONB
 from werkzeug.datastructures import MultiDict
 
-from followup.admin.audit_log import page_number
-from followup.admin.recoveries import when
 from followup.api.schemas import EXTERNAL_ID_PATTERN
 from followup.cases import case_document
 from followup.dashboard import bp, filters, queries
@@ -21,6 +19,7 @@ from followup.extensions import db
 from followup.models import Case
 from followup.models.base import utcnow
 from followup.models.figures import DailyReason, RoundFact, rollup_for
+from followup.web.pages import page_number, when
 
 # The counters a drill-down can list the rounds of, as the list's heading says them.
 METRICS = {

@@ -15,14 +15,21 @@ import sqlalchemy as sa
 from flask import jsonify
 from sqlalchemy.exc import IntegrityError
 
-from followup.api.auth import authenticate
-from followup.api.routes import BadRequest, bad_request, case_error, invalid, read_json, validated
 from followup.api.schemas import CaseIn
 from followup.cases import CaseError, close_case, reopen_case, upsert_case
-from followup.errors import json_error
 from followup.extensions import db
 from followup.models import Case
 from followup.models.base import utcnow
+from followup.web.api_keys import authenticate
+from followup.web.errors import json_error
+from followup.web.json_body import (
+    BadRequest,
+    bad_request,
+    case_error,
+    invalid,
+    read_json,
+    validated,
+)
 from followup.webhooks import bp
 
 bp.register_error_handler(BadRequest, bad_request)

@@ -22,11 +22,11 @@ from sqlalchemy.exc import IntegrityError
 
 from followup.cases import record_event
 from followup.delivery import handled_before, mark_handled, update_delivery
-from followup.errors import json_error
 from followup.extensions import db
 from followup.models import Message
 from followup.models.base import utcnow
 from followup.suppressions import suppress
+from followup.web.errors import json_error
 from followup.webhooks import bp
 
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"

@@ -1,16 +1,18 @@
 """API keys on requests: `Authorization: Bearer <key>`, checked by the JSON API and by the
-helpdesk intake webhooks."""
+helpdesk intake webhooks; AUTH_ERRORS names the 401 in the OpenAPI document."""
 
 from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import g, request
 
-from followup.errors import json_error
 from followup.extensions import db
 from followup.models import ApiKey
 from followup.models.base import utcnow
 from followup.setup import hash_api_key
+from followup.web.errors import json_error
+
+AUTH_ERRORS = {401: ("Missing or unknown API key", None)}
 
 
 def authenticate():

@@ -1,18 +1,21 @@
-"""The WTForms form of a survey answer (the score, the reasons of a negative answer and the
-survey's extra questions), and the survey's customer-facing text in a language."""
+"""The survey page, shared by the public page (/s/<token>) and the console's preview: the
+WTForms form of an answer (the score, the reasons of a negative answer and the survey's extra
+questions), the survey's customer-facing text in a language, and the page's rendering."""
 
-from flask_babel import gettext
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import render_template, request
+from flask_babel import format_date, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, RadioField, SelectMultipleField, TextAreaField
+from wtforms import Field, RadioField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
-from followup.languages import translatable
 from followup.models import Survey
-
-MAX_TEXT = 2000
-DEFAULT_QUESTION = translatable("How satisfied are you with how we handled {subject}?")
+from followup.web.forms import MultiCheckboxField, clean_text
+from surveys.kinds import DEFAULT_QUESTION
+from surveys.responses import MAX_TEXT
 
 # Labels of the 1-5 CSAT scale; other scales label only their two ends.
 CSAT_LABELS = {
@@ -29,27 +32,11 @@ END_LABELS = {
 }
 
 
-# Control characters other than line breaks and tabs: no column keeps NUL, none is meant.
-_CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\n\r\t") | {0x7F: None}
-
-
-def clean_text(value: str | None) -> str | None:
-    """A form filter: control characters (NUL ...) dropped, spaces trimmed."""
-    return value.translate(_CONTROL).strip() if isinstance(value, str) else value
-
-
 def _too_long() -> Length:
     return Length(
         max=MAX_TEXT,
         message=_l("Please keep this to %(count)s characters or fewer.", count=MAX_TEXT),
     )
-
-
-class MultiCheckboxField(SelectMultipleField):
-    """A multiple choice rendered as a list of checkboxes."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 def score_labels(survey: Survey) -> dict[int, str]:
@@ -180,3 +167,47 @@ def csat_form(survey: Survey, language: str, **kwargs) -> CsatForm:
     form.extra = [(q, form[f"extra_{i}"]) for i, q in enumerate(text["questions"])]
     form.text = text
     return form
+
+
+def local_date(moment: datetime, timezone: str | None) -> str:
+    """A date such as "March 14, 2026" or "14 de marzo de 2026", in the customer's time zone
+    when it is known."""
+    try:
+        moment = moment.astimezone(ZoneInfo(timezone)) if timezone else moment
+    except (ZoneInfoNotFoundError, ValueError):
+        pass
+    return format_date(moment.date(), "long")
+
+
+def requested_score(survey: Survey) -> int | None:
+    """The ?score=N of a one-click link, when it is a whole number on the scale."""
+    raw = request.args.get("score", "")
+    if not raw.isascii() or not raw.isdigit():
+        return None
+    score = int(raw)
+    return score if survey.scale_min <= score <= survey.scale_max else None
+
+
+def render_survey(
+    survey: Survey,
+    case,
+    form: CsatForm,
+    *,
+    token: str | None,
+    response=None,
+    expires_on: str,
+    status: int = 200,
+) -> tuple[str, int]:
+    """The survey page of a case; without a token it is the console's preview, whose form
+    sends nothing."""
+    return render_template(
+        "surveys/survey.html",
+        token=token,
+        form=form,
+        survey=survey,
+        question=form.text["question"],
+        case=case,
+        response=response,
+        labels=score_labels(survey),
+        expires_on=expires_on,
+    ), status
