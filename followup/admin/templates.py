@@ -14,7 +14,6 @@ from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
 from followup import audit
 from followup.admin import accepts_up_to, bp
-from followup.api.schemas import normalise_phone
 from followup.cadences import channel_problems
 from followup.channels import channel_for
 from followup.channels.base import OutgoingMessage, SendError
@@ -30,6 +29,7 @@ from followup.rendering import (
     template_problems,
 )
 from followup.segments import sms_segments
+from followup.web.case_input import normalise_phone
 from followup.web.console import needs
 
 LABELS = {

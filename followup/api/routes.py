@@ -7,14 +7,7 @@ from flask import jsonify, request
 
 from followup.api import bp
 from followup.api.openapi import document, operation
-from followup.api.schemas import (
-    EXTERNAL_ID_PATTERN,
-    CaseDocument,
-    CaseIn,
-    CloseIn,
-    ClosePlan,
-    ReopenResult,
-)
+from followup.api.schemas import CaseDocument, CloseIn, ClosePlan, ReopenResult
 from followup.cases import (
     CaseError,
     case_document,
@@ -27,6 +20,7 @@ from followup.extensions import csrf, db
 from followup.models import Case
 from followup.models.base import utcnow
 from followup.web.api_keys import AUTH_ERRORS, authenticate
+from followup.web.case_input import EXTERNAL_ID_PATTERN, CaseIn
 from followup.web.json_body import (
     BODY_ERRORS,
     BadRequest,

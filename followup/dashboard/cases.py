@@ -12,13 +12,13 @@ from flask import abort, render_template, request
 from sqlalchemy.dialects.postgresql import JSONB
 from werkzeug.datastructures import MultiDict
 
-from followup.api.schemas import EXTERNAL_ID_PATTERN
 from followup.cases import case_document
 from followup.dashboard import bp, filters, queries
 from followup.extensions import db
 from followup.models import Case
 from followup.models.base import utcnow
 from followup.models.figures import DailyReason, RoundFact, rollup_for
+from followup.web.case_input import EXTERNAL_ID_PATTERN
 from followup.web.pages import page_number, when
 
 # The counters a drill-down can list the rounds of, as the list's heading says them.

@@ -15,12 +15,12 @@ import sqlalchemy as sa
 from flask import jsonify
 from sqlalchemy.exc import IntegrityError
 
-from followup.api.schemas import CaseIn
 from followup.cases import CaseError, close_case, reopen_case, upsert_case
 from followup.extensions import db
 from followup.models import Case
 from followup.models.base import utcnow
 from followup.web.api_keys import authenticate
+from followup.web.case_input import CaseIn
 from followup.web.errors import json_error
 from followup.web.json_body import (
     BadRequest,
