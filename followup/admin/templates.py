@@ -1,125 +1,52 @@
 """Console pages for message templates: the list (with the current cadences using each),
 create and edit every part in each language, checked on sample data before anything is
 stored; a live preview (JSON, for the editor's script) and a test send to yourself through
-the configured channel."""
+the configured channel. The forms are in template_forms, the rules in
+followup.template_editing."""
 
 import sqlalchemy as sa
-from babel import Locale
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
-from wtforms import SelectField, StringField, TelField, TextAreaField
-from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
 from followup import audit
 from followup.admin import accepts_up_to, bp
-from followup.cadences import channel_problems
+from followup.admin.template_forms import (
+    LANGUAGE_NAMES,
+    OTHER_LANGUAGES,
+    TemplateForm,
+    TestSendForm,
+    form_data,
+    part_fields,
+    template_of,
+)
 from followup.channels import channel_for
 from followup.channels.base import OutgoingMessage, SendError
 from followup.extensions import db
 from followup.languages import LANGUAGES
-from followup.models import Cadence, CadenceStep, MessageTemplate
-from followup.rendering import (
-    PARTS,
-    RenderedMessage,
-    TemplateProblem,
-    render,
-    sample_context,
-    template_problems,
+from followup.models import MessageTemplate
+from followup.rendering import PARTS, sample_context
+from followup.template_editing import (
+    field_name,
+    key_taken,
+    located_problems,
+    needed_by_cadences,
+    preview,
+    try_render,
+    used_by,
 )
-from followup.segments import sms_segments
 from followup.web.case_input import normalise_phone
 from followup.web.console import needs
 
-LABELS = {
-    "email_subject": "Email subject",
-    "email_html": "Email HTML",
-    "email_text": "Email text",
-    "sms_text": "SMS body",
-}
-LIMITS = {"email_subject": 500, "email_html": 100_000, "email_text": 100_000, "sms_text": 100_000}
-OTHER_LANGUAGES = tuple(language for language in LANGUAGES if language != "en")
-LANGUAGE_NAMES = {language: Locale.parse(language).get_display_name("en") for language in LANGUAGES}
 AUDITED = ("key", "name", *PARTS, "translations")
 # Eight parts of up to 100,000 characters each are more than the site's request limit allows.
 EDITOR_REQUEST_BYTES = 4 * 1024 * 1024
 
 
-def field_name(language: str, part: str) -> str:
-    """The form field of a part: sms_text in English, es_sms_text in Spanish."""
-    return part if language == "en" else f"{language}_{part}"
-
-
-def _text(value: str | None) -> str:
-    """A textarea's value with the browser's CRLF line ends made plain newlines."""
-    return (value or "").replace("\r\n", "\n")
-
-
-def _stripped(value: str | None) -> str:
-    return (value or "").strip()
-
-
-def _no_nul(_form, field) -> None:
-    """No column keeps a NUL character."""
-    if "\x00" in (field.data or ""):
-        raise ValidationError("must not contain a NUL character")
-
-
-class TemplateForm(FlaskForm):
-    name = StringField(
-        "Name", validators=[DataRequired(), Length(max=200), _no_nul], filters=[_stripped]
-    )
-    key = StringField(
-        "Key",
-        validators=[
-            DataRequired(),
-            Length(max=100),
-            Regexp(r"^[a-z0-9_-]+$", message="use lower-case letters, digits, - and _ only"),
-        ],
-        filters=[_stripped],
-    )
-    preview_language = SelectField("Preview in", choices=LANGUAGE_NAMES, default="en")
-
-
-for _language in LANGUAGES:
-    for _part in PARTS:
-        _label = LABELS[_part]
-        if _language != "en":
-            _label += f" ({LANGUAGE_NAMES[_language]})"
-        setattr(
-            TemplateForm,
-            field_name(_language, _part),
-            (StringField if _part == "email_subject" else TextAreaField)(
-                _label, validators=[Length(max=LIMITS[_part]), _no_nul], filters=[_text]
-            ),
-        )
-
-
-class TestSendForm(FlaskForm):
-    channel = SelectField("Send", choices={"email": "An email to me", "sms": "A text to"})
-    phone = TelField(
-        "Phone number",
-        validators=[Length(max=40)],
-        filters=[_stripped],
-        description="International form, like +14155550123",
-    )
-    language = SelectField("Language", choices=LANGUAGE_NAMES, default="en")
-
-
 @bp.get("/templates")
 def templates():
     rows = db.session.scalars(sa.select(MessageTemplate).order_by(MessageTemplate.name)).all()
-    used: dict[int, list] = {}
-    for template_id, name, archived_at in db.session.execute(
-        sa.select(CadenceStep.template_id, Cadence.name, Cadence.archived_at)
-        .join(Cadence, Cadence.id == CadenceStep.cadence_id)
-        .where(Cadence.superseded_at.is_(None))
-        .distinct()
-        .order_by(Cadence.name)
-    ):
-        used.setdefault(template_id, []).append((name, archived_at is not None))
-    return render_template("admin/templates/list.html", rows=rows, used=used)
+    return render_template("admin/templates/list.html", rows=rows, used=used_by())
 
 
 @bp.route("/templates/new", methods=["GET", "POST"])
@@ -135,7 +62,7 @@ def template_new():
 @accepts_up_to(EDITOR_REQUEST_BYTES)  # every part at its full length
 def template_edit(template_id: int):
     template = db.get_or_404(MessageTemplate, template_id)
-    form = TemplateForm(data=_form_data(template))
+    form = TemplateForm(data=form_data(template))
     del form.key  # a template's key is how cadences and the code find it: never changed
     if request.method == "GET":
         return _editor(form, template)
@@ -164,12 +91,12 @@ def template_preview():
             "reason": f.errors[0],
             "message": f"{f.label.text}: {f.errors[0]}",
         }
-        for f in _part_fields(form)
+        for f in part_fields(form)
         if f.errors
     ]
     if too_long:
         return {"problems": too_long}, 422
-    return _preview(_candidate(form, "preview"), language)
+    return preview(template_of(form, "preview"), language)
 
 
 @bp.post("/templates/<int:template_id>/test-send")
@@ -184,7 +111,7 @@ def template_test_send(template_id: int):
             test_form.phone.errors.append(str(error))
         if to is None:
             test_form.phone.errors.append("enter the number to send the text to")
-    form = TemplateForm(data=_form_data(template), formdata=None)
+    form = TemplateForm(data=form_data(template), formdata=None)
     del form.key
     if test_form.errors:
         return _editor(form, template, test_form=test_form, status=422)
@@ -192,7 +119,7 @@ def template_test_send(template_id: int):
     context = sample_context(current_app.config["ORGANISATION_NAME"], language)
     name = current_user.name.strip() or context["customer"]["name"]  # yours, not Ana's
     context["customer"].update(name=name, first_name=name.split()[0], email=current_user.email)
-    rendered, problems = _rendered(template, channel, context)
+    rendered, problems = try_render(template, channel, context)
     if rendered is None:
         return _editor(form, template, test_form=test_form, status=422, summary=problems)
     if channel == "sms":
@@ -223,117 +150,14 @@ def template_test_send(template_id: int):
     return redirect(url_for("admin.template_edit", template_id=template.id), code=303)
 
 
-def _form_data(template: MessageTemplate) -> dict:
-    data = {"name": template.name, **{part: getattr(template, part) for part in PARTS}}
-    for language, parts in (template.translations or {}).items():
-        data.update({field_name(language, part): text for part, text in parts.items()})
-    return data
-
-
-def _part_fields(form: TemplateForm) -> list:
-    return [form[field_name(language, part)] for language in LANGUAGES for part in PARTS]
-
-
-def _candidate(form: TemplateForm, key: str) -> MessageTemplate:
-    """A transient template of the form's parts (never added to the session); a translation
-    keeps only the parts it has, so the others fall back to English."""
-    translations = {}
-    for language in OTHER_LANGUAGES:
-        parts = {part: form[field_name(language, part)].data for part in PARTS}
-        if any(parts.values()):
-            translations[language] = {part: text for part, text in parts.items() if text}
-    return MessageTemplate(
-        key=key,
-        name=form.name.data or "",
-        translations=translations,
-        **{part: form[part].data for part in PARTS},
-    )
-
-
-def _problems(template: MessageTemplate) -> list[TemplateProblem]:
-    return template_problems(template, current_app.config["ORGANISATION_NAME"])
-
-
-def _rendered(
-    template: MessageTemplate, channel: str, context: dict
-) -> tuple[RenderedMessage | None, list[str]]:
-    """The message, or None and why it cannot be rendered."""
-    try:
-        return render(template, channel, context), []
-    except Exception as error:  # a sandboxed template may raise anything
-        return None, [f"The {channel} cannot be rendered: {type(error).__name__}: {error}"]
-
-
-def _problem_field(problem: TemplateProblem, template: MessageTemplate) -> str | None:
-    """The form field a problem belongs on: a translated part's own field, or the English
-    field when the translation has no such part (it renders the English one)."""
-    language, _, part = problem.part.rpartition(".")
-    if part not in PARTS:
-        return None
-    if language and part in (template.translations or {}).get(language, {}):
-        return field_name(language, part)
-    return part
-
-
-def _located_problems(template: MessageTemplate) -> list[dict]:
-    """The template's problems (as JSON values), each with the form field it belongs on and
-    only once: a translation without a part repeats the English part's problems."""
-    located, seen = [], set()
-    for problem in _problems(template):
-        field = _problem_field(problem, template)
-        if (field, problem.line, problem.reason) in seen:
-            continue
-        seen.add((field, problem.line, problem.reason))
-        located.append({"field": field, "part": problem.part, "line": problem.line,
-                        "reason": problem.reason, "message": str(problem)})  # fmt: skip
-    return located
-
-
-def _preview(template: MessageTemplate, language: str) -> dict:
-    """The template rendered on sample data in a language: email, SMS with its segments, and
-    the problems of every part (as JSON values)."""
-    context = sample_context(current_app.config["ORGANISATION_NAME"], language)
-    email, email_problems = _rendered(template, "email", context)
-    sms, sms_problems = _rendered(template, "sms", context)
-    problems = _located_problems(template)
-    if not problems:  # only this language's sample context breaks it, if anything does
-        problems = [{"field": None, "part": None, "line": None, "reason": r, "message": r}
-                    for r in email_problems + sms_problems]  # fmt: skip
-    return {
-        "language": language,
-        "email": email and {"subject": email.subject, "html": email.html, "text": email.text},
-        "sms": sms and {"body": sms.text, **sms_segments(sms.text)._asdict()},
-        "problems": problems,
-    }
-
-
-def _needed_by_cadences(template: MessageTemplate, candidate: MessageTemplate) -> list[str]:
-    """What this edit would take away that a current cadence's step still needs."""
-    parts = frozenset(part for part in PARTS if getattr(candidate, part))
-    steps = db.session.execute(
-        sa.select(Cadence.name, CadenceStep.name, CadenceStep.channel)
-        .join(CadenceStep, CadenceStep.cadence_id == Cadence.id)
-        .where(
-            CadenceStep.template_id == template.id,
-            Cadence.superseded_at.is_(None),
-            Cadence.archived_at.is_(None),
-        )
-    )
-    return [
-        f"cadence {cadence!r}, step {step!r} {problem}"
-        for cadence, step, channel in steps
-        for problem in channel_problems(channel, candidate.name or template.name, parts)
-    ]
-
-
 def _submit(form: TemplateForm, template: MessageTemplate | None):
     """Save (or, with the Preview button, only preview) the submitted parts: 422 and nothing
     stored when a field or the template itself has a problem."""
     valid = form.validate()
-    candidate = _candidate(form, template.key if template else form.key.data)
+    candidate = template_of(form, template.key if template else form.key.data)
     summary = []
-    if not any(f.errors for f in _part_fields(form)):
-        for problem in _located_problems(candidate):
+    if not any(f.errors for f in part_fields(form)):
+        for problem in located_problems(candidate):
             message = f"line {problem['line']}: " if problem["line"] else ""
             message += problem["reason"]
             language = problem["part"].partition(".")[0]
@@ -345,9 +169,9 @@ def _submit(form: TemplateForm, template: MessageTemplate | None):
                 form[problem["field"]].errors = [*form[problem["field"]].errors, message]
             valid = False
     if template is not None and valid:
-        summary += _needed_by_cadences(template, candidate)
+        summary += needed_by_cadences(template, candidate)
         valid = not summary
-    if template is None and valid and _key_taken(candidate.key):
+    if template is None and valid and key_taken(candidate.key):
         form.key.errors = [*form.key.errors, "another template has this key"]
         valid = False
     status = 200 if valid else 422
@@ -374,11 +198,6 @@ def _submit(form: TemplateForm, template: MessageTemplate | None):
     return redirect(url_for("admin.template_edit", template_id=template.id), code=303)
 
 
-def _key_taken(key: str) -> bool:
-    query = sa.select(MessageTemplate.id).where(MessageTemplate.key == key)
-    return db.session.scalar(query) is not None
-
-
 def _editor(
     form: TemplateForm,
     template: MessageTemplate | None,
@@ -390,7 +209,7 @@ def _editor(
 ):
     """The editor page, with the server-side preview of what it shows (the saved template,
     or the submitted parts when they were sent)."""
-    candidate = candidate or _candidate(form, template.key if template else "new")
+    candidate = candidate or template_of(form, template.key if template else "new")
     language = form.preview_language.data if form.preview_language.data in LANGUAGES else "en"
     if test_form is None and template is not None:
         test_form = TestSendForm(formdata=None, data={"phone": current_user.phone or ""})
@@ -399,7 +218,7 @@ def _editor(
         form=form,
         template=template,
         summary=summary or [],
-        preview=_preview(candidate, language),
+        preview=preview(candidate, language),
         test_form=test_form,
         send_failure=send_failure,
         languages=LANGUAGES,

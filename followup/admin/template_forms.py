@@ -1,0 +1,106 @@
+"""The template editor's WTForms forms: name, key and every part in each language (a
+part's field named by template_editing.field_name), the preview's language, and the test
+send; filled from a template and read back as a transient one."""
+
+from babel import Locale
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField, TelField, TextAreaField
+from wtforms.validators import DataRequired, Length, Regexp, ValidationError
+
+from followup.languages import LANGUAGES
+from followup.models import MessageTemplate
+from followup.rendering import PARTS
+from followup.template_editing import field_name
+
+LABELS = {
+    "email_subject": "Email subject",
+    "email_html": "Email HTML",
+    "email_text": "Email text",
+    "sms_text": "SMS body",
+}
+LIMITS = {"email_subject": 500, "email_html": 100_000, "email_text": 100_000, "sms_text": 100_000}
+OTHER_LANGUAGES = tuple(language for language in LANGUAGES if language != "en")
+LANGUAGE_NAMES = {language: Locale.parse(language).get_display_name("en") for language in LANGUAGES}
+
+
+def _text(value: str | None) -> str:
+    """A textarea's value with the browser's CRLF line ends made plain newlines."""
+    return (value or "").replace("\r\n", "\n")
+
+
+def _stripped(value: str | None) -> str:
+    return (value or "").strip()
+
+
+def _no_nul(_form, field) -> None:
+    """No column keeps a NUL character."""
+    if "\x00" in (field.data or ""):
+        raise ValidationError("must not contain a NUL character")
+
+
+class TemplateForm(FlaskForm):
+    name = StringField(
+        "Name", validators=[DataRequired(), Length(max=200), _no_nul], filters=[_stripped]
+    )
+    key = StringField(
+        "Key",
+        validators=[
+            DataRequired(),
+            Length(max=100),
+            Regexp(r"^[a-z0-9_-]+$", message="use lower-case letters, digits, - and _ only"),
+        ],
+        filters=[_stripped],
+    )
+    preview_language = SelectField("Preview in", choices=LANGUAGE_NAMES, default="en")
+
+
+for _language in LANGUAGES:
+    for _part in PARTS:
+        _label = LABELS[_part]
+        if _language != "en":
+            _label += f" ({LANGUAGE_NAMES[_language]})"
+        setattr(
+            TemplateForm,
+            field_name(_language, _part),
+            (StringField if _part == "email_subject" else TextAreaField)(
+                _label, validators=[Length(max=LIMITS[_part]), _no_nul], filters=[_text]
+            ),
+        )
+
+
+class TestSendForm(FlaskForm):
+    channel = SelectField("Send", choices={"email": "An email to me", "sms": "A text to"})
+    phone = TelField(
+        "Phone number",
+        validators=[Length(max=40)],
+        filters=[_stripped],
+        description="International form, like +14155550123",
+    )
+    language = SelectField("Language", choices=LANGUAGE_NAMES, default="en")
+
+
+def form_data(template: MessageTemplate) -> dict:
+    data = {"name": template.name, **{part: getattr(template, part) for part in PARTS}}
+    for language, parts in (template.translations or {}).items():
+        data.update({field_name(language, part): text for part, text in parts.items()})
+    return data
+
+
+def part_fields(form: TemplateForm) -> list:
+    return [form[field_name(language, part)] for language in LANGUAGES for part in PARTS]
+
+
+def template_of(form: TemplateForm, key: str) -> MessageTemplate:
+    """A transient template of the form's parts (never added to the session); a translation
+    keeps only the parts it has, so the others fall back to English."""
+    translations = {}
+    for language in OTHER_LANGUAGES:
+        parts = {part: form[field_name(language, part)].data for part in PARTS}
+        if any(parts.values()):
+            translations[language] = {part: text for part, text in parts.items() if text}
+    return MessageTemplate(
+        key=key,
+        name=form.name.data or "",
+        translations=translations,
+        **{part: form[part].data for part in PARTS},
+    )
