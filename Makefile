@@ -30,7 +30,7 @@ run: $(STAMP)
 # instance, cases through the API, answers on the survey pages, the console in Debian's
 # chromium (Playwright; `apt-get install chromium`, never `playwright install`).
 screenshots: $(STAMP)
-	$(BIN)/python -m tests.screenshots --out docs/images
+	$(BIN)/python -m tests.support.screenshots --out docs/images
 
 # The whole suite on PostgreSQL + Redis when they answer (else SQLite + embedded Redis),
 # then again on SQLite with the embedded redis-server.

@@ -4,7 +4,7 @@ Starts `followup run` on an empty instance folder (as a newcomer would), feeds i
 the API, answers the check-ins on the survey pages in Debian's chromium (Playwright), answers a
 few recovery check-ins, signs in to the console and writes docs/images/survey-phone.png (the
 survey page on a phone), recovery-queue.png (/admin/recoveries) and dashboard.png (/dashboard/).
-Not a test (no test_ prefix): `python -m tests.screenshots [--out docs/images]`.
+`python -m tests.support.screenshots [--out docs/images]` (`make screenshots`).
 """
 
 import argparse
@@ -22,6 +22,8 @@ import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import BrowserContext, Page, sync_playwright
+
+from tests.support.browser import sign_in_page
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -188,11 +190,8 @@ def lead_looks(out: Path, desk: BrowserContext, url: str, login: dict) -> None:
     """The lead signs in, waits for the figures to count every answer, acknowledges all
     alerts but the latest, and photographs the recovery queue and the dashboard."""
     lead = desk.new_page()
-    lead.goto(f"{url}/admin/sign-in")
-    lead.fill("input[name=email]", login["email"])
-    lead.fill("input[name=password]", login["password"])
-    lead.click("button[type=submit]")
-    lead.wait_for_url(f"{url}/admin/")
+    sign_in_page(lead, url, login["email"], login["password"])
+    assert lead.url == f"{url}/admin/", lead.url
 
     expected = {
         "responded": sum(1 for case in CASES if case[7] is not None),
