@@ -31,7 +31,7 @@ import sqlalchemy as sa
 
 from followup.models.figures import COUNTERS, DIMENSIONS, FIGURE_ROLLUPS
 from followup.rollups import UNDELIVERED, RoundData, recovery_time, round_counts
-from surveys.responses import verdict
+from surveys.scoring import verdict
 
 CHUNK_CASES = 20_000
 TEAMS = ("Billing", "Shipping", "Returns", "Accounts", "Technical", "Onboarding", "Payments",

@@ -7,7 +7,7 @@ from flask import Flask
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-ROOT = Path(__file__).resolve().parent.parent
+from followup.paths import ROOT
 
 
 def _sqlite_write_ahead_log(connection, _record) -> None:

@@ -18,7 +18,6 @@ from followup.models import (
     CaseEvent,
     Customer,
     Message,
-    Response,
     SurveyExclusion,
 )
 from followup.models.base import utcnow
@@ -292,29 +291,3 @@ def current_plan(case: Case) -> list[Message]:
             .order_by(Message.due_at, Message.id)
         )
     )
-
-
-def case_document(case: Case) -> dict:
-    """The case with its customer, every message, every response, its recoveries and the
-    timeline."""
-    messages = db.session.scalars(
-        sa.select(Message).where(Message.case_id == case.id).order_by(Message.due_at, Message.id)
-    )
-    responses = db.session.scalars(
-        sa.select(Response).where(Response.case_id == case.id).order_by(Response.id)
-    )
-    events = db.session.scalars(
-        sa.select(CaseEvent)
-        .where(CaseEvent.case_id == case.id)
-        .order_by(CaseEvent.at, CaseEvent.id)
-    )
-    from followup.recovery import queue_entries
-
-    return {
-        "case": case.to_dict(),
-        "customer": case.customer.to_dict(),
-        "messages": [m.to_dict() for m in messages],
-        "responses": [r.to_dict() for r in responses],
-        "recoveries": queue_entries(None, utcnow(), 100, case.id),
-        "timeline": [e.to_dict() for e in events],
-    }

@@ -4,6 +4,9 @@ import os
 import secrets
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric import ec
+from sendgrid.helpers.eventwebhook import EventWebhook
+
 from followup.cadences import SendingHours
 from followup.connectors.base import check_secret
 
@@ -81,9 +84,6 @@ def _webhook_public_key(environ) -> str | None:
     key = "".join((environ.get("SENDGRID_WEBHOOK_PUBLIC_KEY") or "").split())
     if not key:
         return None
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from sendgrid.helpers.eventwebhook import EventWebhook
-
     try:
         parsed = EventWebhook().convert_public_key_to_ecdsa(key)
     except ValueError:
@@ -91,6 +91,36 @@ def _webhook_public_key(environ) -> str | None:
     if not isinstance(parsed, ec.EllipticCurvePublicKey):
         raise SystemExit("SENDGRID_WEBHOOK_PUBLIC_KEY is not a base64 DER EC public key")
     return key
+
+
+def _provider_settings(environ) -> dict:
+    """SendGrid's and Twilio's settings."""
+    return {
+        "SENDGRID_API_KEY": environ.get("SENDGRID_API_KEY") or None,
+        "SENDGRID_FROM_EMAIL": environ.get("SENDGRID_FROM_EMAIL") or "support@example.com",
+        "SENDGRID_API_HOST": environ.get("SENDGRID_API_HOST") or "https://api.sendgrid.com",
+        "SENDGRID_WEBHOOK_PUBLIC_KEY": _webhook_public_key(environ),
+        "TWILIO_ACCOUNT_SID": environ.get("TWILIO_ACCOUNT_SID") or None,
+        "TWILIO_AUTH_TOKEN": environ.get("TWILIO_AUTH_TOKEN") or None,
+        "TWILIO_FROM_NUMBER": environ.get("TWILIO_FROM_NUMBER") or None,
+        "TWILIO_API_BASE_URL": environ.get("TWILIO_API_BASE_URL") or "https://api.twilio.com",
+    }
+
+
+def _helpdesk_settings(environ) -> dict:
+    """The helpdesk connector's settings."""
+    return {
+        "HELPDESK": _helpdesk(environ),
+        "HELPDESK_WEBHOOK_URL": environ.get("HELPDESK_WEBHOOK_URL") or None,
+        "HELPDESK_WEBHOOK_SECRET": check_secret(
+            "HELPDESK_WEBHOOK_SECRET", environ.get("HELPDESK_WEBHOOK_SECRET")
+        ),
+        "ZENDESK_BASE_URL": (environ.get("ZENDESK_BASE_URL") or "").rstrip("/") or None,
+        "ZENDESK_EMAIL": environ.get("ZENDESK_EMAIL") or None,
+        "ZENDESK_API_TOKEN": environ.get("ZENDESK_API_TOKEN") or None,
+        "FRESHDESK_BASE_URL": (environ.get("FRESHDESK_BASE_URL") or "").rstrip("/") or None,
+        "FRESHDESK_API_KEY": environ.get("FRESHDESK_API_KEY") or None,
+    }
 
 
 def load_settings(instance_path: Path, environ=os.environ) -> dict:
@@ -109,14 +139,7 @@ def load_settings(instance_path: Path, environ=os.environ) -> dict:
         "PUBLIC_BASE_URL": (environ.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}").rstrip(
             "/"
         ),
-        "SENDGRID_API_KEY": environ.get("SENDGRID_API_KEY") or None,
-        "SENDGRID_FROM_EMAIL": environ.get("SENDGRID_FROM_EMAIL") or "support@example.com",
-        "SENDGRID_API_HOST": environ.get("SENDGRID_API_HOST") or "https://api.sendgrid.com",
-        "SENDGRID_WEBHOOK_PUBLIC_KEY": _webhook_public_key(environ),
-        "TWILIO_ACCOUNT_SID": environ.get("TWILIO_ACCOUNT_SID") or None,
-        "TWILIO_AUTH_TOKEN": environ.get("TWILIO_AUTH_TOKEN") or None,
-        "TWILIO_FROM_NUMBER": environ.get("TWILIO_FROM_NUMBER") or None,
-        "TWILIO_API_BASE_URL": environ.get("TWILIO_API_BASE_URL") or "https://api.twilio.com",
+        **_provider_settings(environ),
         "ORGANISATION_NAME": environ.get("FOLLOWUP_ORGANISATION_NAME") or "Acme Support",
         "SWEEP_INTERVAL": _int(environ, "FOLLOWUP_SWEEP_INTERVAL", 2),
         "FIGURES_INTERVAL": _int(environ, "FOLLOWUP_FIGURES_INTERVAL", 10),
@@ -136,16 +159,7 @@ def load_settings(instance_path: Path, environ=os.environ) -> dict:
         "WORKING_HOURS": _hours(environ, "FOLLOWUP_WORKING_HOURS", "09:00-17:00", True),
         "TRUSTED_PROXIES": _int(environ, "FOLLOWUP_TRUSTED_PROXIES", 0),
         "SURVEY_CAP_DAYS": _int(environ, "FOLLOWUP_SURVEY_CAP_DAYS", 30),
-        "HELPDESK": _helpdesk(environ),
-        "HELPDESK_WEBHOOK_URL": environ.get("HELPDESK_WEBHOOK_URL") or None,
-        "HELPDESK_WEBHOOK_SECRET": check_secret(
-            "HELPDESK_WEBHOOK_SECRET", environ.get("HELPDESK_WEBHOOK_SECRET")
-        ),
-        "ZENDESK_BASE_URL": (environ.get("ZENDESK_BASE_URL") or "").rstrip("/") or None,
-        "ZENDESK_EMAIL": environ.get("ZENDESK_EMAIL") or None,
-        "ZENDESK_API_TOKEN": environ.get("ZENDESK_API_TOKEN") or None,
-        "FRESHDESK_BASE_URL": (environ.get("FRESHDESK_BASE_URL") or "").rstrip("/") or None,
-        "FRESHDESK_API_KEY": environ.get("FRESHDESK_API_KEY") or None,
+        **_helpdesk_settings(environ),
         "EVENTS_WEBHOOK_URL": environ.get("EVENTS_WEBHOOK_URL") or None,
         "EVENTS_WEBHOOK_SECRET": check_secret(
             "EVENTS_WEBHOOK_SECRET", environ.get("EVENTS_WEBHOOK_SECRET")

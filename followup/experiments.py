@@ -4,8 +4,7 @@ per variant with their 95% intervals and a plain verdict)."""
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -13,9 +12,6 @@ from followup.extensions import db
 from followup.metrics import Comparison, Rate, compare, wilson
 from followup.models import Cadence
 from followup.models.figures import RoundFact, rollup_for
-
-if TYPE_CHECKING:  # the dashboard package imports the console, which imports the cases
-    from followup.dashboard.filters import Filters
 
 # The counters the figures add up (besides "closed", the variant's cases).
 COUNTED = ("delivered", "responded", "negative", "recovered")
@@ -118,13 +114,16 @@ class Experiment:
         return self.b is None or self.b.archived_at is not None or self.a.archived_at is not None
 
 
-def experiments(filters: "Filters | None" = None) -> list[Experiment]:
+def experiments(
+    start: date | None = None, end: date | None = None, dimensions: dict | None = None
+) -> list[Experiment]:
     """Every close cadence whose current version runs an experiment, with the figures of the
     rounds closed since it started trying its current B: per variant the response rate
     (responded / delivered invitations) and the recovery rate (recovered / negative first
     answers), each with its Wilson 95% interval, and a verdict per metric
-    (followup.metrics.compare). `filters` narrows the rounds to a period (by the day they
-    closed) and to a team, agent, channel or survey."""
+    (followup.metrics.compare). `start` and `end` narrow the rounds to a period (by the day
+    they closed), `dimensions` to a team, agent, channel or survey (the rollups' columns:
+    {"team": "Billing"}; a cadence is ignored)."""
     running = db.session.scalars(
         sa.select(Cadence)
         .where(
@@ -134,7 +133,7 @@ def experiments(filters: "Filters | None" = None) -> list[Experiment]:
         )
         .order_by(Cadence.position, Cadence.id)
     )
-    return [_experiment(a, filters) for a in running]
+    return [_experiment(a, start, end, dimensions or {}) for a in running]
 
 
 def _since(a: Cadence) -> datetime:
@@ -149,10 +148,10 @@ def _since(a: Cadence) -> datetime:
     return since
 
 
-def _experiment(a: Cadence, filters: "Filters | None") -> Experiment:
+def _experiment(a: Cadence, start: date | None, end: date | None, dimensions: dict) -> Experiment:
     b = current_version(a.experiment_lineage)
     since = _since(a)
-    totals = _totals(a, since, filters)
+    totals = _totals(a, since, start, end, dimensions)
     variants = tuple(
         Variant(
             label=label,
@@ -173,17 +172,18 @@ def _experiment(a: Cadence, filters: "Filters | None") -> Experiment:
     )  # fmt: skip
 
 
-def _totals(a: Cadence, since: datetime, filters: "Filters | None") -> dict[str, dict]:
+def _totals(
+    a: Cadence, since: datetime, start: date | None, end: date | None, dimensions: dict
+) -> dict[str, dict]:
     """The experiment's counters per variant, its rounds closed since it started (in the
-    filters' period and dimensions): those of its first day from their facts, the later
+    period and dimensions asked for): those of its first day from their facts, the later
     days' from the rollups, whose rows of A's cadence with variant A and of B's cadence with
     variant B are the experiment's (a cadence is the B of one experiment at a time)."""
     counted = ("closed", *COUNTED)
     totals = {label: dict.fromkeys(counted, 0) for label in ("A", "B")}
     first_day = since.astimezone(UTC).date()
-    start, end = (filters.start, filters.end) if filters else (first_day, None)
-    dimensions = {name: value for name, value in (filters.dimensions() if filters else {}).items()
-                  if name != "cadence"}  # fmt: skip
+    start = start or first_day
+    dimensions = {name: value for name, value in dimensions.items() if name != "cadence"}
     if start <= first_day and (end is None or first_day <= end):
         facts = sa.select(RoundFact.variant, RoundFact.counts).where(
             RoundFact.experiment == a.lineage,

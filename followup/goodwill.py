@@ -26,7 +26,7 @@ from followup.models import (
     Response,
 )
 from followup.outbound import emit, plan_call, raise_alert
-from surveys.responses import mentions
+from surveys.scoring import mentions
 
 MAX_CODE_LENGTH = 100
 MAX_CODES = 50_000  # codes per upload (the API's and the console's)

@@ -15,8 +15,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from followup.cases import record_event
 from followup.channels import channel_for
 from followup.channels.base import OutgoingMessage, SendError, retry_delay
-from followup.connectors import Ticket, connector_for
-from followup.connectors.base import CallError, post_signed, request, session_for
+from followup.connectors import connector_for
+from followup.connectors.base import CallError, Ticket, post_signed, request, session_for
 from followup.extensions import db
 from followup.leases import claim
 from followup.models import Alert, Case, Gesture, OutboundCall

@@ -1,4 +1,5 @@
-"""The outbox: claiming due messages in batches (the sweep) and dispatching one claimed batch.
+"""The outbox: claiming due messages in batches (the sweep) and dispatching one claimed batch:
+re-checked (outbox_checks), rendered (outbox_render), then sent one by one.
 
 A claim is a lease: `claim_token` names the batch and `locked_until` ends it, so a batch
 whose worker died is claimed again once the lease expires. A dispatch acts only on rows
@@ -7,15 +8,13 @@ that still carry its claim token, so a late, retried or duplicated job sends not
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale, gettext
 from sqlalchemy.orm import selectinload
 
-from followup.cadences import cadence_hours
-from followup.cases import recent_surveys, record_event
+from followup.cases import record_event
 from followup.channels import channel_for
 from followup.channels.base import (
     OutgoingMessage,
@@ -24,17 +23,12 @@ from followup.channels.base import (
     retry_delay,
 )
 from followup.extensions import db
-from followup.languages import language_of
 from followup.leases import claim
-from followup.models import CadenceStep, Case, Message, Response
+from followup.models import CadenceStep, Case, Message
 from followup.models.base import utcnow
-from followup.models.customers import suppressed
-from followup.recovery import latest_answers, template_details
-from followup.rendering import message_context, render
+from followup.outbox_checks import still_due
+from followup.outbox_render import render_all
 from followup.suppressions import suppress
-from surveys.invitations import invitations_for, survey_links
-from surveys.responses import verdict
-from surveys.unsubscribe import unsubscribe_links_for, unsubscribe_url
 
 CHANNELS = ("email", "sms")
 MESSAGES = Message.__table__
@@ -98,207 +92,11 @@ def sweep(enqueue, queued_batches: int, now: datetime | None = None) -> SweepRes
     return SweepResult(batches)
 
 
-def _skip_reason(
-    message: Message,
-    answered: set[tuple[int, int, int | None]],
-    blocked: set[tuple[str, str]],
-    verdicts: dict[tuple[int, int], str],
-) -> tuple[str, str] | None:
-    """(new status, reason) when a claimed message must not go out any more."""
-    case = message.case
-    if case.status != "closed" or case.round != message.round:
-        return "cancelled", "case reopened"
-    key = (message.case_id, message.round, message.recovery_id)
-    if message.condition == "no_answer" and key in answered:
-        return "cancelled", "answered"
-    if message.condition in ("negative", "positive"):
-        found = verdicts.get((message.case_id, message.round))
-        if found != message.condition:
-            return "cancelled", f"the last answer was not {message.condition}" + (
-                "" if found else " (no answer)"
-            )
-    if (message.channel, message.recipient) in blocked:
-        label = "SMS" if message.channel == "sms" else "email"
-        return "suppressed", f"customer opted out of {label}"
-    return None
-
-
-def _round_verdicts(messages: list[Message]) -> dict[tuple[int, int], str]:
-    """The verdict of each round's latest answer, for the rounds of messages that depend on
-    it (conditions negative and positive)."""
-    rounds = {(m.case_id, m.round) for m in messages if m.condition in ("negative", "positive")}
-    return {
-        key: verdict(answer.invitation.survey, answer.score, answer.comment)
-        for key, answer in latest_answers(rounds).items()
-    }
-
-
-def _cap_days(message: Message) -> int:
-    """The frequency cap of the cadence version the case closed with, else the deployment's."""
-    cadence = message.case.cadence
-    return (cadence and cadence.survey_cap_days) or current_app.config["SURVEY_CAP_DAYS"]
-
-
-def _surveyed_rounds(messages: list[Message], now: datetime) -> dict[int, dict]:
-    """For each customer of the batch: when each (case, round) of theirs had a survey go out
-    within the longest frequency cap of the batch's cadences (the batch's own rows aside)."""
-    batch = {m.id for m in messages}
-    days = max((_cap_days(m) for m in messages), default=current_app.config["SURVEY_CAP_DAYS"])
-    surveyed: dict[int, dict[tuple[int, int], datetime]] = {}
-    for row in recent_surveys({m.customer_id for m in messages}, ("sending", "sent"), now, days):
-        if row.id not in batch:
-            surveyed.setdefault(row.customer_id, {})[(row.case_id, row.round)] = row.due_at
-    return surveyed
-
-
-def _over_cap(message: Message, surveyed: dict, now: datetime) -> tuple[str, str] | None:
-    """The frequency cap again at send time: when two rounds planned a survey for the same
-    customer at once (closes racing), the first to go out wins. Notes the message's round."""
-    if message.step.survey_id is None:
-        return None
-    rounds = surveyed.setdefault(message.customer_id, {})
-    days = _cap_days(message)
-    own = (message.case_id, message.round)
-    if any(key != own and at >= now - timedelta(days=days) for key, at in rounds.items()):
-        return "suppressed", f"frequency cap: another survey went out within {days} days"
-    rounds[own] = now
-    return None
-
-
-def _unclaim(message: Message, event: str, detail: dict, now: datetime) -> None:
-    """Give a claimed row back without sending it, with the reason on its case's timeline."""
-    message.claim_token = message.locked_until = None
-    record_event(message.case_id, event, detail, message.id, now)
-
-
 def _prepare(messages: list[Message], now: datetime) -> list[OutgoingMessage]:
     """Re-check every claimed row, render the ones still due, and commit the decisions."""
-    config = current_app.config
-    answered = {
-        tuple(row)
-        for row in db.session.execute(
-            sa.select(Response.case_id, Response.round, Response.recovery_id).where(
-                Response.case_id.in_({m.case_id for m in messages})
-            )
-        )
-    }
-    blocked = suppressed({(m.channel, m.recipient) for m in messages})
-    surveyed = _surveyed_rounds(messages, now)
-    verdicts = _round_verdicts(messages)
-    due = []
-    for message in messages:
-        skip = _skip_reason(message, answered, blocked, verdicts) or _over_cap(
-            message, surveyed, now
-        )
-        if skip:
-            status, reason = skip
-            message.status, message.error = status, reason
-            _unclaim(message, f"message.{status}", {"reason": reason}, now)
-            continue
-        if message.channel == "sms" and message.status == "scheduled":
-            hours = cadence_hours(message.case.cadence, config["SMS_HOURS"])
-            zone = message.customer.timezone or message.case.timezone
-            allowed = hours.in_zone(zone).next_allowed(now)
-            if allowed > now:  # a retry or a late claim landed in the customer's night
-                message.due_at = allowed
-                detail = {"reason": "quiet hours in the customer's time zone",
-                          "until": allowed.isoformat()}  # fmt: skip
-                _unclaim(message, "message.deferred", detail, now)
-                continue
-        if message.status == "sending":
-            record_event(
-                message.case_id,
-                "message.resending",
-                {"reason": "an earlier send was interrupted; the provider may have it already"},
-                message.id,
-                now,
-            )
-        due.append(message)
-    invitations = invitations_for(
-        [(m, m.step.survey) for m in due if m.step.survey is not None],
-        config["SECRET_KEY"],
-        now,
-        config["SURVEY_WINDOW_DAYS"],
-    )
-    recoveries = template_details({m.recovery_id for m in due if m.recovery_id is not None})
-    unsubscribe_links = unsubscribe_links_for(
-        [m for m in due if m.channel == "email" and m.recipient], config["SECRET_KEY"], now
-    )
-    outgoing = []
-    for message in due:
-        survey = message.step.survey
-        links = None
-        if survey is not None:
-            links = survey_links(
-                invitations[message.id], survey, config["SECRET_KEY"], config["PUBLIC_BASE_URL"]
-            )
-        unsubscribe, headers = None, {}
-        if message.id in unsubscribe_links:
-            unsubscribe = unsubscribe_url(
-                unsubscribe_links[message.id], config["SECRET_KEY"], config["PUBLIC_BASE_URL"]
-            )
-            headers = {  # RFC 8058 one-click unsubscribe
-                "List-Unsubscribe": f"<{unsubscribe}>",
-                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            }
-        language = language_of(message.customer.locale)
-        recovery = recoveries.get(message.recovery_id)
-        sender = None
-        if recovery is not None:
-            recovery = translated(recovery, language)
-            sender = config["RECOVERY_SENDER"] or message.case.agent_name
-        context = message_context(
-            message.case,
-            message.customer,
-            config["ORGANISATION_NAME"],
-            links,
-            unsubscribe,
-            language,
-            recovery,
-            sender,
-        )
-        try:
-            rendered = render(message.step.template, message.channel, context)
-        except Exception as error:  # a lead's template may raise anything; it fails alone
-            reason = f"template {message.step.template.key!r} cannot be rendered: {error}"
-            message.status, message.error = "failed", reason
-            _unclaim(message, "message.failed", {"reason": reason}, now)
-            continue
-        outgoing.append(
-            OutgoingMessage(
-                message_id=message.id,
-                channel=message.channel,
-                to=message.recipient,
-                subject=rendered.subject,
-                html=rendered.html,
-                text=rendered.text,
-                headers=headers,
-                from_name=f"{context['sender']['name']} ({config['ORGANISATION_NAME']})"
-                if recovery is not None
-                else None,
-                status_callback=(
-                    f"{config['PUBLIC_BASE_URL']}/webhooks/twilio/status?m={message.id}"
-                    if message.channel == "sms"
-                    else None
-                ),
-            )
-        )
+    outgoing = render_all(still_due(messages, now), now)
     db.session.commit()
     return outgoing
-
-
-def translated(recovery: dict, language: str) -> dict:
-    """A recovery's template details in the customer's language: the reason labels, and the
-    gesture's offer where the lead wrote it in that language."""
-    with force_locale(language):
-        reasons = [gettext(label) for label in recovery["feedback"]["reasons"]]
-    gesture = recovery["gesture"]
-    if gesture is not None:
-        offers = gesture["offer_translations"]
-        gesture = {key: value for key, value in gesture.items() if key != "offer_translations"}
-        gesture["offer"] = offers.get(language) or gesture["offer"]
-    feedback = {**recovery["feedback"], "reasons": reasons}
-    return {**recovery, "feedback": feedback, "gesture": gesture}
 
 
 def _start(message_id: int, token: str) -> int | None:

@@ -1,9 +1,9 @@
-"""The recovery loop. A case round's first negative answer starts a recovery: an apology from
-a person in working hours, a goodwill gesture chosen by the lead's rules, an alert to the lead
-queue, and a recovery check-in some days later on the channel the customer answered on. A
-positive check-in marks the case recovered; a negative or neutral one, or none by the
-deadline, escalates: the case is reopened in the helpdesk with a private note, a manager is
-alerted, and no more automated surveys go out about the case.
+"""The recovery loop, which followup.answers drives. A case round's first negative answer
+starts a recovery: an apology from a person in working hours, a goodwill gesture chosen by
+the lead's rules, an alert to the lead queue, and a recovery check-in some days later on the
+channel the customer answered on. A positive check-in marks the case recovered; a negative or
+neutral one, or none by the deadline, escalates: the case is reopened in the helpdesk with a
+private note, a manager is alerted, and no more automated surveys go out about the case.
 
 Every change of state is a conditional UPDATE that only one transaction can win, so a
 duplicated answer, webhook or job never apologises, gives or reopens twice. Each operation
@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import selectinload
 
 from followup.cadences import cadence_hours, plan_round
 from followup.cases import (
@@ -26,89 +25,12 @@ from followup.cases import (
 )
 from followup.extensions import db
 from followup.goodwill import issue_gesture
-from followup.models import (
-    Cadence,
-    CadenceStep,
-    Case,
-    Gesture,
-    Message,
-    Recovery,
-    RecoveryTask,
-    Response,
-    Survey,
-    SurveyInvitation,
-)
+from followup.models import Cadence, CadenceStep, Case, Message, Recovery, Response, Survey
 from followup.outbound import emit, insert_once, plan_call, raise_alert
-from surveys.responses import verdict
+from surveys.responses import feedback
+from surveys.scoring import verdict
 
 ANSWER_CHANGED = "answer changed"
-
-
-def on_response(response: Response, survey: Survey, created: bool, now: datetime) -> None:
-    """Re-evaluate after an answer was recorded or changed."""
-    if created:
-        emit(
-            "response.created",
-            str(response.id),
-            response_event(response, survey),
-            response.case_id,
-            now,
-        )
-    if response.recovery_id is not None:
-        _on_check_in(db.session.get(Recovery, response.recovery_id), response, survey, now)
-    else:
-        _on_first_answer(response.case_id, response.round, now)
-
-
-def response_event(response: Response, survey: Survey) -> dict:
-    case = db.session.get(Case, response.case_id)
-    return {
-        "case": case.external_id,
-        "round": response.round,
-        "survey": survey.key,
-        "score": response.score,
-        "verdict": verdict(survey, response.score, response.comment),
-        "comment": response.comment,
-        "reason_codes": response.reason_codes,
-        "channel": response.channel,
-        "recovery_check_in": response.recovery_id is not None,
-    }
-
-
-def latest_answers(rounds: set[tuple[int, int]]) -> dict[tuple[int, int], Response]:
-    """Each (case, round)'s latest answer to the cadence's own survey (not a recovery
-    check-in), with its survey, in one query."""
-    if not rounds:
-        return {}
-    answers = db.session.scalars(
-        sa.select(Response)
-        .where(
-            sa.tuple_(Response.case_id, Response.round).in_(list(rounds)),
-            Response.recovery_id.is_(None),
-        )
-        .order_by(Response.updated_at, Response.id)
-        .options(selectinload(Response.invitation).selectinload(SurveyInvitation.survey))
-    )
-    return {(answer.case_id, answer.round): answer for answer in answers}  # the latest wins
-
-
-def latest_answer(case_id: int, round_number: int) -> Response | None:
-    return latest_answers({(case_id, round_number)}).get((case_id, round_number))
-
-
-def _on_first_answer(case_id: int, round_number: int, now: datetime) -> None:
-    answer = latest_answer(case_id, round_number)
-    negative = verdict(answer.invitation.survey, answer.score, answer.comment) == "negative"
-    recovery = db.session.scalar(
-        sa.select(Recovery).where(Recovery.case_id == case_id, Recovery.round == round_number)
-    )
-    if recovery is None:
-        if negative:
-            start(answer, now)
-    elif negative and recovery.status == "withdrawn":
-        _resume(recovery, now)
-    elif not negative and recovery.status == "open":
-        _withdraw(recovery, now)
 
 
 def _transition(
@@ -160,7 +82,7 @@ def start(answer: Response, now: datetime) -> Recovery | None:
         sa.select(Recovery).where(Recovery.case_id == case.id, Recovery.round == answer.round)
     )
     survey = invitation.survey
-    summary = _feedback(answer, survey)
+    summary = feedback(answer, survey)
     record_event(case.id, "recovery.started", {"recovery_id": recovery.id, **summary}, at=now)
     emit("recovery.started", str(recovery.id), {"case": case.external_id, **summary}, case.id, now)
     _plan_messages(recovery, case, now)
@@ -179,18 +101,6 @@ def start(answer: Response, now: datetime) -> Recovery | None:
     )
     db.session.flush()
     return recovery
-
-
-def _feedback(answer: Response, survey: Survey) -> dict:
-    labels = {reason["code"]: reason["label"] for reason in survey.reasons or []}
-    return {
-        "score": answer.score,
-        "scale_max": survey.scale_max,
-        "comment": answer.comment,
-        "reasons": [labels.get(code, code) for code in answer.reason_codes or []],
-        "make_right": (answer.answers or {}).get("make_right", ""),
-        "channel": answer.channel,
-    }
 
 
 def _plan_messages(recovery: Recovery, case: Case, now: datetime) -> None:
@@ -227,7 +137,7 @@ def _plan_messages(recovery: Recovery, case: Case, now: datetime) -> None:
     recovery.answer_deadline_at = last + timedelta(days=config["RECOVERY_WAIT_DAYS"])
 
 
-def _withdraw(recovery: Recovery, now: datetime) -> None:
+def withdraw(recovery: Recovery, now: datetime) -> None:
     """The first answer was changed to a non-negative one: stop what is still to be sent."""
     if _transition(recovery, ("open",), "withdrawn", now):
         cancelled = cancel_pending(
@@ -241,7 +151,7 @@ def _withdraw(recovery: Recovery, now: datetime) -> None:
         )
 
 
-def _resume(recovery: Recovery, now: datetime) -> None:
+def resume(recovery: Recovery, now: datetime) -> None:
     """Negative again: send what the withdrawal stopped (the gesture is never issued twice)."""
     if not _transition(recovery, ("withdrawn",), "open", now):
         return
@@ -258,7 +168,8 @@ def _resume(recovery: Recovery, now: datetime) -> None:
     record_event(recovery.case_id, "recovery.resumed", {"rescheduled": len(stopped)}, at=now)
 
 
-def _on_check_in(recovery: Recovery, answer: Response, survey: Survey, now: datetime) -> None:
+def on_check_in(recovery: Recovery, answer: Response, survey: Survey, now: datetime) -> None:
+    """An answer to the recovery's check-in: positive recovers the case, else it escalates."""
     outcome = verdict(survey, answer.score, answer.comment)
     if outcome == "positive":
         if _transition(recovery, ("open",), "recovered", now, f"check-in answered {answer.score}"):
@@ -322,14 +233,14 @@ def escalation_note(recovery: Recovery, case: Case, reason: str) -> str:
     for answer in answers:
         survey = answer.invitation.survey
         which = "Recovery check-in" if answer.recovery_id else "First answer"
-        feedback = _feedback(answer, survey)
+        said = feedback(answer, survey)
         line = f"{which}: {answer.score}/{survey.scale_max}"
-        if feedback["reasons"]:
-            line += f"; reasons: {', '.join(feedback['reasons'])}"
+        if said["reasons"]:
+            line += f"; reasons: {', '.join(said['reasons'])}"
         if answer.comment:
             line += f"; said: “{answer.comment}”"
-        if feedback["make_right"]:
-            line += f"; would make it right: “{feedback['make_right']}”"
+        if said["make_right"]:
+            line += f"; would make it right: “{said['make_right']}”"
         lines.append(line)
     sent = db.session.execute(
         sa.select(CadenceStep.name, Message.channel, Message.status)
@@ -369,133 +280,3 @@ def expire_overdue(now: datetime, limit: int = 100) -> int:
     for recovery in overdue:
         escalated += escalate(recovery, "no answer to the recovery check-in", now)
     return escalated
-
-
-def template_details(recovery_ids: set[int]) -> dict[int, dict]:
-    """For each recovery, what its messages' templates show: `feedback` (what the customer
-    said: the round's latest answer) and `gesture` (what we give, or None; its offer with the
-    offer in other languages, which outbox.translated() picks from)."""
-    if not recovery_ids:
-        return {}
-    recoveries = db.session.scalars(
-        sa.select(Recovery)
-        .where(Recovery.id.in_(recovery_ids))
-        .options(selectinload(Recovery.gesture).selectinload(Gesture.gesture_type))
-    ).all()
-    answers = latest_answers({(r.case_id, r.round) for r in recoveries})
-    details = {}
-    for recovery in recoveries:
-        answer = answers[recovery.case_id, recovery.round]
-        gesture = None
-        if recovery.gesture is not None:
-            kind = recovery.gesture.gesture_type
-            gesture = {
-                "kind": kind.kind,
-                "name": kind.name,
-                "offer": kind.offer,
-                "offer_translations": kind.offer_translations or {},
-                "code": recovery.gesture.code,
-            }
-        details[recovery.id] = {
-            "feedback": _feedback(answer, answer.invitation.survey),
-            "gesture": gesture,
-        }
-    return details
-
-
-def queue_entries(
-    status: str | None, now: datetime, limit: int, case_id: int | None = None
-) -> list[dict]:
-    """The lead's recovery queue: each recovery with the customer's words, the reason, what
-    was done and its tasks with the time left against their due time. Recoveries with an
-    overdue task come first (most overdue first), then those with the soonest task due, then
-    the oldest."""
-    soonest_task = (
-        sa.select(sa.func.min(RecoveryTask.due_at))
-        .where(RecoveryTask.recovery_id == Recovery.id, RecoveryTask.completed_at.is_(None))
-        .scalar_subquery()
-    )
-    query = (
-        sa.select(Recovery)
-        .options(
-            selectinload(Recovery.case).selectinload(Case.customer),
-            selectinload(Recovery.gesture).selectinload(Gesture.gesture_type),
-            selectinload(Recovery.tasks),
-        )
-        .order_by(soonest_task.is_(None), soonest_task, Recovery.started_at, Recovery.id)
-    )
-    if status:
-        query = query.where(Recovery.status == status)
-    if case_id is not None:
-        query = query.where(Recovery.case_id == case_id)
-    recoveries = db.session.scalars(query.limit(limit)).all()
-    answers = latest_answers({(r.case_id, r.round) for r in recoveries})
-    entries = []
-    for recovery in recoveries:
-        answer = answers[recovery.case_id, recovery.round]
-        case = recovery.case
-        tasks = [task_document(task, now) for task in recovery.tasks]
-        gesture = recovery.gesture
-        entries.append(
-            {
-                "id": recovery.id,
-                "status": recovery.status,
-                "case": case.external_id,
-                "subject": case.subject,
-                "agent": case.agent_name,
-                "customer": case.customer.name,
-                "channel": recovery.channel,
-                "started_at": recovery.started_at.isoformat(),
-                "feedback": _feedback(answer, answer.invitation.survey),
-                "rule": recovery.rule_name,
-                "gesture": None
-                if gesture is None
-                else {
-                    "type": gesture.gesture_type.key,
-                    "name": gesture.gesture_type.name,
-                    "code": gesture.code,
-                    "status": gesture.status,
-                    "cost_cents": gesture.cost_cents,
-                },
-                "tasks": tasks,
-                "outcome_at": recovery.outcome_at.isoformat() if recovery.outcome_at else None,
-                "outcome_reason": recovery.outcome_reason,
-            }
-        )
-    return entries
-
-
-def task_document(task: RecoveryTask, now: datetime) -> dict:
-    """A task with the time left against its due time (negative when overdue)."""
-    return {
-        "id": task.id,
-        "title": task.title,
-        "assignee": task.assignee,
-        "due_at": task.due_at.isoformat(),
-        "seconds_left": None if task.completed_at else int((task.due_at - now).total_seconds()),
-        "overdue": task.completed_at is None and task.due_at < now,
-        "completed_at": task.completed_at.isoformat() if task.completed_at else None,
-        "completed_by": task.completed_by,
-        "outcome": task.outcome,
-    }
-
-
-def complete_task(task_id: int, outcome: str, by: str, now: datetime) -> RecoveryTask | None:
-    """Record a task's outcome; None when it was completed already (by anyone)."""
-    won = db.session.execute(
-        sa.update(RecoveryTask)
-        .where(RecoveryTask.id == task_id, RecoveryTask.completed_at.is_(None))
-        .values(completed_at=now, completed_by=by, outcome=outcome)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    task = db.session.get(RecoveryTask, task_id)
-    db.session.refresh(task)
-    if not won:
-        return None
-    record_event(
-        task.case_id,
-        "task.completed",
-        {"task_id": task.id, "title": task.title, "by": by, "outcome": outcome},
-        at=now,
-    )
-    return task

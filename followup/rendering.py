@@ -8,8 +8,8 @@ from jinja2 import DictLoader, StrictUndefined, Template, TemplateSyntaxError, U
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
-from followup import ROOT
 from followup.models import Case, Customer, MessageTemplate
+from followup.paths import ROOT
 
 # A lead's template may not make text or numbers this large, nor loop this often: a
 # preview or a send must not take the server's memory or minutes of its time.

@@ -32,7 +32,7 @@ from followup.models import (
     Survey,
 )
 from followup.models.figures import COUNTERS, DIMENSIONS, FIGURE_ROLLUPS
-from surveys.responses import verdict
+from surveys.scoring import verdict
 
 LAG_SECONDS = 30
 BATCH_EVENTS = 5000
@@ -93,16 +93,24 @@ def round_counts(data: RoundData) -> dict[str, int]:
     return counts
 
 
-def _facts_of(case_ids: set[int]) -> dict[tuple[int, int], dict]:
-    """The fact row's values of every closed round of these cases, from the raw rows."""
-    cases = {c.id: c for c in db.session.scalars(sa.select(Case).where(Case.id.in_(case_ids)))}
-    lineages, by_name = {}, {}
-    for cadence_id, name, lineage in db.session.execute(
-        sa.select(Cadence.id, Cadence.name, Cadence.lineage).order_by(Cadence.id)
-    ):
-        lineages[cadence_id] = lineage
-        by_name.setdefault(name, lineage)
-    surveys_by_id = {s.id: s for s in db.session.scalars(sa.select(Survey))}
+@dataclass
+class _Rows:
+    """The raw rows of some cases that their rounds' facts are made from."""
+
+    cases: dict[int, Case]
+    lineages: dict[int, str]  # cadence id: lineage
+    by_name: dict[str, str]  # cadence name: lineage (of the first cadence of that name)
+    surveys: dict[int, Survey]
+    sends: dict[tuple[int, int], list]  # (case, round): survey sends (round_counts' shape)
+    surveyed: dict[tuple[int, int], int]  # (case, round): the survey its messages carried
+    first: dict[tuple[int, int], Response]  # (case, round): the first answer
+    checked_in: set[tuple[int, int]]  # rounds whose recovery check-in was answered
+    recoveries: dict[tuple[int, int], Recovery]
+    gestures: dict[int, int]  # recovery id: the cost of its gesture (not failed)
+
+
+def _closes(case_ids: set[int]) -> dict[tuple[int, int], tuple[datetime, dict]]:
+    """Every close of these cases: (case, round): (when, the event's detail)."""
     closes = {}
     for case_id, at, detail in db.session.execute(
         sa.select(CaseEvent.case_id, CaseEvent.at, CaseEvent.detail)
@@ -110,6 +118,11 @@ def _facts_of(case_ids: set[int]) -> dict[tuple[int, int], dict]:
         .order_by(CaseEvent.id)
     ):
         closes[(case_id, detail.get("round"))] = (at, detail)
+    return closes
+
+
+def _survey_sends(case_ids: set[int]) -> tuple[dict, dict]:
+    """The rounds' survey sends (oldest first) and the survey each round carried."""
     sends = defaultdict(list)
     surveys = {}
     for case_id, rnd, channel, status, delivery, survey_id in db.session.execute(
@@ -122,6 +135,19 @@ def _facts_of(case_ids: set[int]) -> dict[tuple[int, int], dict]:
     ):  # fmt: skip
         sends[(case_id, rnd)].append((channel, status, delivery))
         surveys.setdefault((case_id, rnd), survey_id)
+    return sends, surveys
+
+
+def _rows(case_ids: set[int]) -> _Rows:
+    cases = {c.id: c for c in db.session.scalars(sa.select(Case).where(Case.id.in_(case_ids)))}
+    lineages, by_name = {}, {}
+    for cadence_id, name, lineage in db.session.execute(
+        sa.select(Cadence.id, Cadence.name, Cadence.lineage).order_by(Cadence.id)
+    ):
+        lineages[cadence_id] = lineage
+        by_name.setdefault(name, lineage)
+    surveys_by_id = {s.id: s for s in db.session.scalars(sa.select(Survey))}
+    sends, surveys = _survey_sends(case_ids)
     first, checked_in = {}, set()
     for response in db.session.scalars(
         sa.select(Response)
@@ -145,51 +171,63 @@ def _facts_of(case_ids: set[int]) -> dict[tuple[int, int], dict]:
             )
         ).all()
     )
-    facts = {}
-    for (case_id, rnd), (closed_at, detail) in closes.items():
-        case = cases[case_id]
-        answer = first.get((case_id, rnd))
-        survey_id = surveys.get((case_id, rnd)) or (answer.survey_id if answer else 0)
-        recovery = recoveries.get((case_id, rnd))
-        current = rnd == case.round
-        data = RoundData(
-            closed_at=closed_at,
-            survey_sends=sends.get((case_id, rnd), []),
-            survey_kind=getattr(
-                surveys_by_id.get(answer.survey_id if answer else survey_id), "kind", ""
-            ),
-            first_score=answer.score if answer else None,
-            first_verdict=verdict(surveys_by_id[answer.survey_id], answer.score, answer.comment)
-            if answer
-            else None,
-            answered=answer is not None,
-            checkin_answered=(case_id, rnd) in checked_in,
-            recovery_status=recovery.status if recovery else None,
-            recovery_seconds=int((recovery.outcome_at - recovery.started_at).total_seconds())
-            if recovery and recovery.outcome_at
-            else None,
-            gesture_cost_cents=gestures.get(recovery.id) if recovery else None,
-            reopened=case.round > rnd or case.status == "open",
-        )
-        cadence_id = detail.get("cadence_id") or (case.cadence_id if current else None)
-        counts = round_counts(data)
-        facts[(case_id, rnd)] = {
-            "closed_at": closed_at,
-            "day": closed_at.date(),
-            "team": (case.team or "")[:200],
-            "agent": (case.agent_name or "")[:200],
-            "channel": next((s[0] for s in data.survey_sends if s[1] == "sent"), ""),
-            "cadence": lineages.get(cadence_id) or by_name.get(detail.get("cadence"), ""),
-            "variant": (detail.get("variant") or (case.variant if current else "")) or "",
-            "experiment": (detail.get("experiment") or (case.experiment if current else "")) or "",
-            "survey_id": survey_id or 0,
-            "survey_kind": data.survey_kind,
-            "first_score": data.first_score,
-            "reasons": list(answer.reason_codes or []) if answer else [],
-            "recovery_seconds": recovery_time(counts),
-            "counts": counts,
-        }
-    return facts
+    return _Rows(cases, lineages, by_name, surveys_by_id, sends, surveys, first, checked_in,
+                 recoveries, gestures)  # fmt: skip
+
+
+def _facts_of(case_ids: set[int]) -> dict[tuple[int, int], dict]:
+    """The fact row's values of every closed round of these cases, from the raw rows."""
+    rows = _rows(case_ids)
+    return {
+        (case_id, rnd): _fact(rows, case_id, rnd, closed_at, detail)
+        for (case_id, rnd), (closed_at, detail) in _closes(case_ids).items()
+    }
+
+
+def _fact(rows: _Rows, case_id: int, rnd: int, closed_at: datetime, detail: dict) -> dict:
+    """One round's fact row values."""
+    case = rows.cases[case_id]
+    answer = rows.first.get((case_id, rnd))
+    survey_id = rows.surveyed.get((case_id, rnd)) or (answer.survey_id if answer else 0)
+    recovery = rows.recoveries.get((case_id, rnd))
+    current = rnd == case.round
+    data = RoundData(
+        closed_at=closed_at,
+        survey_sends=rows.sends.get((case_id, rnd), []),
+        survey_kind=getattr(
+            rows.surveys.get(answer.survey_id if answer else survey_id), "kind", ""
+        ),
+        first_score=answer.score if answer else None,
+        first_verdict=verdict(rows.surveys[answer.survey_id], answer.score, answer.comment)
+        if answer
+        else None,
+        answered=answer is not None,
+        checkin_answered=(case_id, rnd) in rows.checked_in,
+        recovery_status=recovery.status if recovery else None,
+        recovery_seconds=int((recovery.outcome_at - recovery.started_at).total_seconds())
+        if recovery and recovery.outcome_at
+        else None,
+        gesture_cost_cents=rows.gestures.get(recovery.id) if recovery else None,
+        reopened=case.round > rnd or case.status == "open",
+    )
+    cadence_id = detail.get("cadence_id") or (case.cadence_id if current else None)
+    counts = round_counts(data)
+    return {
+        "closed_at": closed_at,
+        "day": closed_at.date(),
+        "team": (case.team or "")[:200],
+        "agent": (case.agent_name or "")[:200],
+        "channel": next((s[0] for s in data.survey_sends if s[1] == "sent"), ""),
+        "cadence": rows.lineages.get(cadence_id) or rows.by_name.get(detail.get("cadence"), ""),
+        "variant": (detail.get("variant") or (case.variant if current else "")) or "",
+        "experiment": (detail.get("experiment") or (case.experiment if current else "")) or "",
+        "survey_id": survey_id or 0,
+        "survey_kind": data.survey_kind,
+        "first_score": data.first_score,
+        "reasons": list(answer.reason_codes or []) if answer else [],
+        "recovery_seconds": recovery_time(counts),
+        "counts": counts,
+    }
 
 
 def _bucket(values: dict) -> tuple:

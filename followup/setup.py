@@ -6,7 +6,6 @@ import secrets
 
 import sqlalchemy as sa
 
-from followup import ROOT
 from followup.cases import current_cadences
 from followup.extensions import db
 from followup.goodwill import add_codes
@@ -24,6 +23,7 @@ from followup.models import (
     SurveyExclusion,
 )
 from followup.models.base import utcnow
+from followup.paths import ROOT
 
 # Customer tags never surveyed on a first setup (leads change them under Exclusions).
 DEFAULT_EXCLUDED_TAGS = ("vip", "partner")

@@ -1,41 +1,17 @@
-"""Recording a survey answer: one Response per invitation, its timeline event, reminders off,
-and what the answer means (negative, neutral, positive) for the recovery loop."""
+"""Survey answers as rows: recording one (one Response per invitation, its timeline event,
+reminders off) and reading each round's latest one. What an answer means is
+surveys.scoring; reacting to it (recovery) is followup.answers."""
 
-import re
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from followup.cases import cancel_pending, record_event
 from followup.extensions import db
 from followup.models import Message, Response, Survey, SurveyInvitation
 
 MAX_TEXT = 2000
-
-
-def verdict(survey: Survey, score: int, comment: str = "") -> str:
-    """ "negative", "neutral" or "positive": by the survey's bands (CSAT 1-2 / 4-5, NPS 0-6 /
-    9-10, CES 5-7 / 1-3), and negative whatever the score when the comment says one of the
-    survey's negative keywords (whole words, any case)."""
-    if survey.negative_min <= score <= survey.negative_max:
-        return "negative"
-    if mentions(comment, survey.negative_keywords or []):
-        return "negative"
-    if survey.positive_min <= score <= survey.positive_max:
-        return "positive"
-    return "neutral"
-
-
-def mentions(text: str, phrases: list[str]) -> bool:
-    """Whether the text holds one of the words or phrases, whole (any case): "call" is in
-    "please call me", not in "nobody called"."""
-    words = [re.escape(phrase.strip()) for phrase in phrases if phrase.strip()]
-    pattern = rf"(?<!\w)(?:{'|'.join(words)})(?!\w)"
-    return bool(words) and re.search(pattern, text or "", re.IGNORECASE) is not None
-
-
-def is_negative(survey: Survey, score: int, comment: str = "") -> bool:
-    return verdict(survey, score, comment) == "negative"
 
 
 def _validated(
@@ -57,6 +33,22 @@ def _validated(
     return comment, list(dict.fromkeys(reason_codes))
 
 
+def _new_response(invitation: SurveyInvitation, now: datetime) -> Response:
+    """The invitation's Response, added (a recovery check-in's carries its recovery)."""
+    response = Response(
+        invitation_id=invitation.id,
+        case_id=invitation.case_id,
+        survey_id=invitation.survey_id,
+        round=invitation.round,
+        recovery_id=db.session.scalar(
+            sa.select(Message.recovery_id).where(Message.id == invitation.message_id)
+        ),
+        created_at=now,
+    )
+    db.session.add(response)
+    return response
+
+
 def record_response(
     invitation: SurveyInvitation,
     *,
@@ -66,17 +58,15 @@ def record_response(
     answers: dict | None = None,
     channel: str,
     now: datetime,
-) -> tuple[Response, bool]:
-    """Create or update the invitation's one Response; True when it is new.
+) -> tuple[Response, bool, bool]:
+    """Create or update the invitation's one Response: (it, whether it is new, whether it
+    changed anything).
 
     Raises ValueError for a score outside the survey's scale or an unknown reason code.
     Adds "response.recorded" or "response.changed" to the case's timeline (nothing when a
     resubmission changes nothing), cancels the pending "no_answer" messages it answers (the
-    cadence's, or the recovery's for a recovery check-in) and lets the recovery loop
-    re-evaluate the round. Flushes; the caller commits.
+    cadence's, or the recovery's for a recovery check-in). Flushes; the caller commits.
     """
-    from followup import recovery
-
     survey = invitation.survey
     answers = dict(answers or {})
     comment, reason_codes = _validated(survey, score, comment, list(reason_codes or []), answers)
@@ -84,17 +74,7 @@ def record_response(
     created = response is None
     detail = {"score": score, "comment": comment, "reason_codes": reason_codes, "channel": channel}
     if created:
-        response = Response(
-            invitation_id=invitation.id,
-            case_id=invitation.case_id,
-            survey_id=invitation.survey_id,
-            round=invitation.round,
-            recovery_id=db.session.scalar(
-                sa.select(Message.recovery_id).where(Message.id == invitation.message_id)
-            ),
-            created_at=now,
-        )
-        db.session.add(response)
+        response = _new_response(invitation, now)
         kind = "response.recorded"
     else:
         unchanged = (
@@ -119,6 +99,39 @@ def record_response(
     )  # fmt: skip
     cancel_pending(invitation.case_id, "answered", Message.condition == "no_answer", answered)
     db.session.flush()
-    if kind:
-        recovery.on_response(response, survey, created, now)
-    return response, created
+    return response, created, kind is not None
+
+
+def latest_answers(rounds: set[tuple[int, int]]) -> dict[tuple[int, int], Response]:
+    """Each (case, round)'s latest answer to the cadence's own survey (not a recovery
+    check-in), with its survey, in one query."""
+    if not rounds:
+        return {}
+    answers = db.session.scalars(
+        sa.select(Response)
+        .where(
+            sa.tuple_(Response.case_id, Response.round).in_(list(rounds)),
+            Response.recovery_id.is_(None),
+        )
+        .order_by(Response.updated_at, Response.id)
+        .options(selectinload(Response.invitation).selectinload(SurveyInvitation.survey))
+    )
+    return {(answer.case_id, answer.round): answer for answer in answers}  # the latest wins
+
+
+def latest_answer(case_id: int, round_number: int) -> Response | None:
+    return latest_answers({(case_id, round_number)}).get((case_id, round_number))
+
+
+def feedback(answer: Response, survey: Survey) -> dict:
+    """What the customer said, for people and templates: score, comment, reason labels,
+    what would make it right, and the channel."""
+    labels = {reason["code"]: reason["label"] for reason in survey.reasons or []}
+    return {
+        "score": answer.score,
+        "scale_max": survey.scale_max,
+        "comment": answer.comment,
+        "reasons": [labels.get(code, code) for code in answer.reason_codes or []],
+        "make_right": (answer.answers or {}).get("make_right", ""),
+        "channel": answer.channel,
+    }

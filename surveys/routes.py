@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 
+from followup.answers import record_answer
 from followup.extensions import db
 from followup.languages import page_language
 from followup.models import SurveyInvitation
@@ -16,7 +17,7 @@ from followup.models.base import utcnow
 from followup.web.pages import private_page
 from followup.web.survey_page import CsatForm, csat_form, local_date, render_survey, requested_score
 from surveys.invitations import find_invitation
-from surveys.responses import is_negative, record_response
+from surveys.scoring import is_negative
 
 bp = Blueprint("surveys", __name__)
 bp.after_request(private_page)
@@ -111,7 +112,7 @@ def submit(token: str):
         "channel": "web",
     }
     try:
-        record_response(invitation, now=utcnow(), **answer)
+        record_answer(invitation, now=utcnow(), **answer)
         db.session.commit()
     except ValueError as exc:  # the survey changed under the form; show the page again
         db.session.rollback()
@@ -119,7 +120,7 @@ def submit(token: str):
         return _render(invitation, token, form, 422)
     except IntegrityError:  # a concurrent first answer won the race: update it instead
         db.session.rollback()
-        record_response(invitation, now=utcnow(), **answer)
+        record_answer(invitation, now=utcnow(), **answer)
         db.session.commit()
     return redirect(url_for("surveys.thanks", token=token), code=303)
 

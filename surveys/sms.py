@@ -11,11 +11,12 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from followup.answers import record_answer
 from followup.cases import record_event
 from followup.extensions import db
 from followup.languages import language_of
 from followup.models import Customer, Message, SurveyInvitation
-from surveys.responses import is_negative, record_response, verdict
+from surveys.scoring import is_negative, verdict
 
 OPT_OUT = {"STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT", "CANCEL", "REVOKE", "OPTOUT"}
 OPT_IN = {"START", "YES", "UNSTOP"}
@@ -134,7 +135,7 @@ def answer_by_text(invitation: SurveyInvitation, body: str, replies: Replies, no
     body = body.strip()
     if invitation.sms_state == "comment" and invitation.response is not None:
         answer = invitation.response
-        record_response(
+        record_answer(
             invitation,
             score=answer.score,
             comment=body[:2000],
@@ -153,9 +154,9 @@ def answer_by_text(invitation: SurveyInvitation, body: str, replies: Replies, no
             return replies.clarify(survey.scale_min, survey.scale_max)
         return None  # asked once already: a person reads it on the timeline
     score, comment = read
-    answer = record_response(
+    answer, _new = record_answer(
         invitation, score=score, comment=comment[:2000], channel="sms", now=now
-    )[0]
+    )
     if answer.recovery_id is not None and verdict(survey, score, comment) != "positive":
         invitation.sms_state = "done"  # still unhappy after a recovery: a person takes over
         return replies.handing_over()

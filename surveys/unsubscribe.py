@@ -1,14 +1,10 @@
-"""Email unsubscribe links: one per email (made at dispatch; a resend keeps its link) and the
-public page /u/<token>.
+"""The public unsubscribe page /u/<token> of an email's link (surveys.unsubscribe_links).
 
 A GET only shows a button (mail link scanners open every link). The address is suppressed
 on a POST: the page's CSRF-protected form, or a mail provider's RFC 8058 one-click POST,
 whose body is exactly List-Unsubscribe=One-Click and carries no CSRF token.
 """
 
-from datetime import datetime, timedelta
-
-import sqlalchemy as sa
 from flask import Blueprint, g, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -16,48 +12,15 @@ from sqlalchemy.exc import IntegrityError
 
 from followup.cases import record_event
 from followup.extensions import csrf, db
-from followup.models import Case, Message, UnsubscribeLink
+from followup.models import Case, UnsubscribeLink
 from followup.models.base import utcnow
 from followup.suppressions import suppress
 from followup.web.pages import private_page
-from surveys.tokens import find_by_token, new_token_columns, token_for
-
-LINK_DAYS = 365
-ONE_CLICK = {"List-Unsubscribe": ["One-Click"]}
+from surveys.tokens import find_by_token
+from surveys.unsubscribe_links import ONE_CLICK
 
 bp = Blueprint("unsubscribe", __name__)
 bp.after_request(private_page)
-
-
-def unsubscribe_links_for(
-    messages: list[Message], secret_key: str, now: datetime
-) -> dict[int, UnsubscribeLink]:
-    """Each email's link by message id, made on first use."""
-    found = {
-        link.message_id: link
-        for link in db.session.scalars(
-            sa.select(UnsubscribeLink).where(
-                UnsubscribeLink.message_id.in_([message.id for message in messages])
-            )
-        )
-    }
-    for message in messages:
-        if message.id in found:
-            continue
-        found[message.id] = UnsubscribeLink(
-            message_id=message.id,
-            case_id=message.case_id,
-            address=message.recipient,
-            expires_at=now + timedelta(days=LINK_DAYS),
-            created_at=now,
-            **new_token_columns(secret_key),
-        )
-        db.session.add(found[message.id])
-    return found
-
-
-def unsubscribe_url(link: UnsubscribeLink, secret_key: str, base_url: str) -> str:
-    return f"{base_url}/u/{token_for(secret_key, link.nonce)}"
 
 
 def _open_link(token: str) -> tuple[UnsubscribeLink | None, tuple[str, int] | None]:

@@ -15,7 +15,7 @@ from followup.extensions import db
 from followup.models import Alert, Case, RecoveryTask
 from followup.models.base import utcnow
 from followup.models.recovery import RECOVERY_STATUSES
-from followup.recovery import complete_task, queue_entries
+from followup.recovery_queue import complete_task, queue_entries
 from followup.web.forms import clean_text
 from followup.web.pages import when
 from surveys.responses import MAX_TEXT

@@ -26,7 +26,7 @@ from followup.goodwill import (
 from followup.models import Alert, Case, GestureType, RecoveryTask
 from followup.models.base import utcnow
 from followup.models.recovery import RECOVERY_STATUSES
-from followup.recovery import complete_task, queue_entries, task_document
+from followup.recovery_queue import complete_task, queue_entries, task_document
 from followup.web.api_keys import AUTH_ERRORS
 from followup.web.json_body import BODY_ERRORS, BadRequest, parse_body
 

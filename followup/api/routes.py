@@ -6,11 +6,11 @@ import sqlalchemy as sa
 from flask import jsonify, request
 
 from followup.api import bp
+from followup.api.documents import case_document
 from followup.api.openapi import document, operation
 from followup.api.schemas import CaseDocument, CloseIn, ClosePlan, ReopenResult
 from followup.cases import (
     CaseError,
-    case_document,
     close_case,
     current_plan,
     reopen_case,

@@ -4,37 +4,13 @@
 zendesk.py and freshdesk.py each own one helpdesk's calls, base.py what all calls share.
 """
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from followup.connectors.base import Ticket
 from followup.connectors.freshdesk import FreshdeskConnector
 from followup.connectors.generic import GenericConnector
 from followup.connectors.zendesk import ZendeskConnector
-
-
-@dataclass(frozen=True)
-class Ticket:
-    """What a connector knows of a case: its ids, subject and customer."""
-
-    external_id: str
-    ticket_id: str
-    subject: str
-    customer_name: str
-    customer_email: str | None
-    customer_phone: str | None
-
-    @classmethod
-    def of(cls, case) -> "Ticket":
-        customer = case.customer
-        return cls(
-            case.external_id,
-            case.ticket_id or case.external_id,
-            case.subject,
-            customer.name,
-            customer.email,
-            customer.phone,
-        )
 
 
 class Connector(Protocol):

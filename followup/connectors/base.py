@@ -1,14 +1,40 @@
-"""What every outbound HTTP call shares: one error type that says whether a retry may help,
-requests and JSON answers read with that classification, and Standard Webhooks signatures
-(webhook-id, webhook-timestamp, webhook-signature: HMAC-SHA256 over id, timestamp and body)."""
+"""What every connector and outbound call shares: the Ticket a connector is given, one error
+type that says whether a retry may help, requests and JSON answers read with that
+classification, and Standard Webhooks signatures (webhook-id, webhook-timestamp,
+webhook-signature: HMAC-SHA256 over id, timestamp and body)."""
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 
 import requests
 from standardwebhooks import Webhook
 
 from followup.channels.email_sendgrid import is_loopback
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """What a connector knows of a case: its ids, subject and customer."""
+
+    external_id: str
+    ticket_id: str
+    subject: str
+    customer_name: str
+    customer_email: str | None
+    customer_phone: str | None
+
+    @classmethod
+    def of(cls, case) -> "Ticket":
+        customer = case.customer
+        return cls(
+            case.external_id,
+            case.ticket_id or case.external_id,
+            case.subject,
+            customer.name,
+            customer.email,
+            customer.phone,
+        )
 
 
 class CallError(Exception):

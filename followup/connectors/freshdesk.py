@@ -2,16 +2,10 @@
 Open (2), then the note added as a private note (HTML: escaped, line breaks as <br>).
 Freshdesk reopens closed tickets too."""
 
-from __future__ import annotations
-
 import html
 from datetime import datetime
-from typing import TYPE_CHECKING
 
-from followup.connectors.base import request, session_for, ticket_number
-
-if TYPE_CHECKING:
-    from followup.connectors import Ticket
+from followup.connectors.base import Ticket, request, session_for, ticket_number
 
 OPEN = 2
 

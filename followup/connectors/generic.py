@@ -2,15 +2,9 @@
 to reopen the ticket, `{"type": "case.reopen", "case", "customer", "note"}`, with the reopen's
 key as webhook-id (the same on every retry)."""
 
-from __future__ import annotations
-
 from datetime import datetime
-from typing import TYPE_CHECKING
 
-from followup.connectors.base import post_signed, session_for
-
-if TYPE_CHECKING:
-    from followup.connectors import Ticket
+from followup.connectors.base import Ticket, post_signed, session_for
 
 
 class GenericConnector:

@@ -6,15 +6,9 @@ requester (`via_followup_source_id`), its first comment the private note, with t
 key as Idempotency-Key so a retried create makes one ticket.
 """
 
-from __future__ import annotations
-
 from datetime import datetime
-from typing import TYPE_CHECKING
 
-from followup.connectors.base import answer_field, request, session_for, ticket_number
-
-if TYPE_CHECKING:
-    from followup.connectors import Ticket
+from followup.connectors.base import Ticket, answer_field, request, session_for, ticket_number
 
 
 class ZendeskConnector:

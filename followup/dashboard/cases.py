@@ -1,6 +1,6 @@
 """The dashboard's drill-down: the case rounds behind a number (/dashboard/cases?metric=...
 with the dashboard's filters, newest first, 50 a page) and one case's timeline for people
-(/dashboard/cases/<external_id>), built from the API's case document."""
+(/dashboard/cases/<external_id>), shaped from the case's history (followup.case_history)."""
 
 import json
 import re
@@ -12,7 +12,7 @@ from flask import abort, render_template, request
 from sqlalchemy.dialects.postgresql import JSONB
 from werkzeug.datastructures import MultiDict
 
-from followup.cases import case_document
+from followup.case_history import case_history
 from followup.dashboard import bp, filters, queries
 from followup.extensions import db
 from followup.models import Case
@@ -207,7 +207,15 @@ def case(external_id: str):
         found = db.session.scalar(sa.select(Case).where(Case.external_id == external_id))
     if found is None:
         abort(404)
-    document = case_document(found)
+    history = case_history(found, utcnow())
+    document = {
+        "case": found.to_dict(),
+        "customer": found.customer.to_dict(),
+        "messages": [m.to_dict() for m in history.messages],
+        "responses": [r.to_dict() for r in history.responses],
+        "recoveries": history.recoveries,
+        "timeline": [e.to_dict() for e in history.timeline],
+    }
     rounds = sorted(
         {m["round"] for m in document["messages"]} | {r["round"] for r in document["responses"]}
     )

@@ -20,7 +20,9 @@ def experiments():
         filters = parse(request.args, utcnow().date())
     return render_template(
         "dashboard/experiments.html",
-        experiments=running(filters),
+        experiments=running(filters.start, filters.end, filters.dimensions())
+        if filters
+        else running(),
         filters=filters,
         small_sample=SMALL_SAMPLE,
     )

@@ -29,7 +29,7 @@ from followup.models import Cadence, Case, Survey
 from followup.models.base import utcnow
 from followup.models.figures import RoundFact
 from followup.models.surveys import Response as Answer
-from surveys.responses import verdict
+from surveys.scoring import verdict
 
 CHUNK = 1000
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -1,0 +1,128 @@
+"""Rendering the messages a dispatch sends: each one's survey links, unsubscribe link and
+headers, recovery details in the customer's language, and its template, into an
+OutgoingMessage for the channel. A template that cannot be rendered fails its message alone."""
+
+from datetime import datetime
+
+from flask import current_app
+from flask_babel import force_locale, gettext
+
+from followup.channels.base import OutgoingMessage
+from followup.languages import language_of
+from followup.models import Message, SurveyInvitation, UnsubscribeLink
+from followup.outbox_checks import unclaim
+from followup.recovery_queue import template_details
+from followup.rendering import message_context, render
+from surveys.invitations import invitations_for, survey_links
+from surveys.unsubscribe_links import unsubscribe_links_for, unsubscribe_url
+
+
+def render_all(due: list[Message], now: datetime) -> list[OutgoingMessage]:
+    """The due messages rendered; one whose template fails is marked failed and given back."""
+    config = current_app.config
+    invitations = invitations_for(
+        [(m, m.step.survey) for m in due if m.step.survey is not None],
+        config["SECRET_KEY"],
+        now,
+        config["SURVEY_WINDOW_DAYS"],
+    )
+    recoveries = template_details({m.recovery_id for m in due if m.recovery_id is not None})
+    unsubscribe_links = unsubscribe_links_for(
+        [m for m in due if m.channel == "email" and m.recipient], config["SECRET_KEY"], now
+    )
+    outgoing = []
+    for message in due:
+        out = _outgoing(
+            message,
+            invitations.get(message.id),
+            recoveries.get(message.recovery_id),
+            unsubscribe_links.get(message.id),
+            now,
+        )
+        if out is not None:
+            outgoing.append(out)
+    return outgoing
+
+
+def _links(
+    message: Message, invitation: SurveyInvitation | None, link: UnsubscribeLink | None
+) -> tuple[dict | None, str | None, dict[str, str]]:
+    """The message's survey links, its unsubscribe URL and the headers that go with it."""
+    config = current_app.config
+    survey = message.step.survey
+    links = None
+    if survey is not None:
+        links = survey_links(invitation, survey, config["SECRET_KEY"], config["PUBLIC_BASE_URL"])
+    unsubscribe, headers = None, {}
+    if link is not None:
+        unsubscribe = unsubscribe_url(link, config["SECRET_KEY"], config["PUBLIC_BASE_URL"])
+        headers = {  # RFC 8058 one-click unsubscribe
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
+    return links, unsubscribe, headers
+
+
+def _outgoing(
+    message: Message,
+    invitation: SurveyInvitation | None,
+    recovery: dict | None,
+    link: UnsubscribeLink | None,
+    now: datetime,
+) -> OutgoingMessage | None:
+    """One message rendered; None (the message failed) when its template cannot be."""
+    config = current_app.config
+    links, unsubscribe, headers = _links(message, invitation, link)
+    language = language_of(message.customer.locale)
+    sender = None
+    if recovery is not None:
+        recovery = translated(recovery, language)
+        sender = config["RECOVERY_SENDER"] or message.case.agent_name
+    context = message_context(
+        message.case,
+        message.customer,
+        config["ORGANISATION_NAME"],
+        links,
+        unsubscribe,
+        language,
+        recovery,
+        sender,
+    )
+    try:
+        rendered = render(message.step.template, message.channel, context)
+    except Exception as error:  # a lead's template may raise anything; it fails alone
+        reason = f"template {message.step.template.key!r} cannot be rendered: {error}"
+        message.status, message.error = "failed", reason
+        unclaim(message, "message.failed", {"reason": reason}, now)
+        return None
+    return OutgoingMessage(
+        message_id=message.id,
+        channel=message.channel,
+        to=message.recipient,
+        subject=rendered.subject,
+        html=rendered.html,
+        text=rendered.text,
+        headers=headers,
+        from_name=f"{context['sender']['name']} ({config['ORGANISATION_NAME']})"
+        if recovery is not None
+        else None,
+        status_callback=(
+            f"{config['PUBLIC_BASE_URL']}/webhooks/twilio/status?m={message.id}"
+            if message.channel == "sms"
+            else None
+        ),
+    )
+
+
+def translated(recovery: dict, language: str) -> dict:
+    """A recovery's template details in the customer's language: the reason labels, and the
+    gesture's offer where the lead wrote it in that language."""
+    with force_locale(language):
+        reasons = [gettext(label) for label in recovery["feedback"]["reasons"]]
+    gesture = recovery["gesture"]
+    if gesture is not None:
+        offers = gesture["offer_translations"]
+        gesture = {key: value for key, value in gesture.items() if key != "offer_translations"}
+        gesture["offer"] = offers.get(language) or gesture["offer"]
+    feedback = {**recovery["feedback"], "reasons": reasons}
+    return {**recovery, "feedback": feedback, "gesture": gesture}

@@ -1,0 +1,143 @@
+"""What people and templates see of recoveries: the lead's recovery queue (each recovery with
+the customer's words, the gesture and its tasks), completing a task, and the details a
+recovery's messages show (template_details). Each operation flushes; the caller commits."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from followup.cases import record_event
+from followup.extensions import db
+from followup.models import Case, Gesture, Recovery, RecoveryTask
+from surveys.responses import feedback, latest_answers
+
+
+def template_details(recovery_ids: set[int]) -> dict[int, dict]:
+    """For each recovery, what its messages' templates show: `feedback` (what the customer
+    said: the round's latest answer) and `gesture` (what we give, or None; its offer with the
+    offer in other languages, which outbox.translated() picks from)."""
+    if not recovery_ids:
+        return {}
+    recoveries = db.session.scalars(
+        sa.select(Recovery)
+        .where(Recovery.id.in_(recovery_ids))
+        .options(selectinload(Recovery.gesture).selectinload(Gesture.gesture_type))
+    ).all()
+    answers = latest_answers({(r.case_id, r.round) for r in recoveries})
+    details = {}
+    for recovery in recoveries:
+        answer = answers[recovery.case_id, recovery.round]
+        gesture = None
+        if recovery.gesture is not None:
+            kind = recovery.gesture.gesture_type
+            gesture = {
+                "kind": kind.kind,
+                "name": kind.name,
+                "offer": kind.offer,
+                "offer_translations": kind.offer_translations or {},
+                "code": recovery.gesture.code,
+            }
+        details[recovery.id] = {
+            "feedback": feedback(answer, answer.invitation.survey),
+            "gesture": gesture,
+        }
+    return details
+
+
+def queue_entries(
+    status: str | None, now: datetime, limit: int, case_id: int | None = None
+) -> list[dict]:
+    """The lead's recovery queue: each recovery with the customer's words, the reason, what
+    was done and its tasks with the time left against their due time. Recoveries with an
+    overdue task come first (most overdue first), then those with the soonest task due, then
+    the oldest."""
+    soonest_task = (
+        sa.select(sa.func.min(RecoveryTask.due_at))
+        .where(RecoveryTask.recovery_id == Recovery.id, RecoveryTask.completed_at.is_(None))
+        .scalar_subquery()
+    )
+    query = (
+        sa.select(Recovery)
+        .options(
+            selectinload(Recovery.case).selectinload(Case.customer),
+            selectinload(Recovery.gesture).selectinload(Gesture.gesture_type),
+            selectinload(Recovery.tasks),
+        )
+        .order_by(soonest_task.is_(None), soonest_task, Recovery.started_at, Recovery.id)
+    )
+    if status:
+        query = query.where(Recovery.status == status)
+    if case_id is not None:
+        query = query.where(Recovery.case_id == case_id)
+    recoveries = db.session.scalars(query.limit(limit)).all()
+    answers = latest_answers({(r.case_id, r.round) for r in recoveries})
+    entries = []
+    for recovery in recoveries:
+        answer = answers[recovery.case_id, recovery.round]
+        case = recovery.case
+        tasks = [task_document(task, now) for task in recovery.tasks]
+        gesture = recovery.gesture
+        entries.append(
+            {
+                "id": recovery.id,
+                "status": recovery.status,
+                "case": case.external_id,
+                "subject": case.subject,
+                "agent": case.agent_name,
+                "customer": case.customer.name,
+                "channel": recovery.channel,
+                "started_at": recovery.started_at.isoformat(),
+                "feedback": feedback(answer, answer.invitation.survey),
+                "rule": recovery.rule_name,
+                "gesture": None
+                if gesture is None
+                else {
+                    "type": gesture.gesture_type.key,
+                    "name": gesture.gesture_type.name,
+                    "code": gesture.code,
+                    "status": gesture.status,
+                    "cost_cents": gesture.cost_cents,
+                },
+                "tasks": tasks,
+                "outcome_at": recovery.outcome_at.isoformat() if recovery.outcome_at else None,
+                "outcome_reason": recovery.outcome_reason,
+            }
+        )
+    return entries
+
+
+def task_document(task: RecoveryTask, now: datetime) -> dict:
+    """A task with the time left against its due time (negative when overdue)."""
+    return {
+        "id": task.id,
+        "title": task.title,
+        "assignee": task.assignee,
+        "due_at": task.due_at.isoformat(),
+        "seconds_left": None if task.completed_at else int((task.due_at - now).total_seconds()),
+        "overdue": task.completed_at is None and task.due_at < now,
+        "completed_at": task.completed_at.isoformat() if task.completed_at else None,
+        "completed_by": task.completed_by,
+        "outcome": task.outcome,
+    }
+
+
+def complete_task(task_id: int, outcome: str, by: str, now: datetime) -> RecoveryTask | None:
+    """Record a task's outcome; None when it was completed already (by anyone)."""
+    won = db.session.execute(
+        sa.update(RecoveryTask)
+        .where(RecoveryTask.id == task_id, RecoveryTask.completed_at.is_(None))
+        .values(completed_at=now, completed_by=by, outcome=outcome)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    task = db.session.get(RecoveryTask, task_id)
+    db.session.refresh(task)
+    if not won:
+        return None
+    record_event(
+        task.case_id,
+        "task.completed",
+        {"task_id": task.id, "title": task.title, "by": by, "outcome": outcome},
+        at=now,
+    )
+    return task
