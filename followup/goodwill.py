@@ -301,12 +301,20 @@ def _add_task(recovery: Recovery, title: str, assignee: str | None, hours: int, 
     )
 
 
+def _csv_rows(text: str):
+    """The CSV's rows; ValueError when the csv module cannot read it (a field over its limit)."""
+    try:
+        yield from csv.reader(io.StringIO(text))
+    except csv.Error as error:
+        raise ValueError(f"the CSV cannot be read: {error}") from None
+
+
 def parse_codes(text: str) -> list[str]:
     """Codes from an uploaded CSV: the first column of each row, a header row ("code") and
     blank rows skipped, duplicates within the file kept once. ValueError naming the row of a
     code that is too long or holds a control character."""
     codes = []
-    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+    for number, row in enumerate(_csv_rows(text), start=1):
         code = row[0].strip() if row else ""
         if not code or (number == 1 and code.lower() == "code"):
             continue

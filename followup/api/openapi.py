@@ -19,16 +19,18 @@ class Operation:
     auth: bool = True
     body_required: bool = True
     params: list[str] = field(default_factory=list)
-    query: dict[str, str] = field(default_factory=dict)  # name: description
-    csv_body: bool = False  # a text/csv upload instead of a JSON body
+    query: dict[str, tuple[str, dict]] = field(default_factory=dict)  # name: description, schema
+    csv_body: dict | None = None  # the schema of a text/csv upload instead of a JSON body
 
 
 OPERATIONS: list[Operation] = []
 
 
 def operation(method: str, path: str, summary: str, responses: dict, body=None, auth=True,
-              body_required=True, query=None, csv_body=False) -> Callable:  # fmt: skip
-    """Declare a route's contract next to it; the document lists exactly these."""
+              body_required=True, query=None, csv_body=None) -> Callable:  # fmt: skip
+    """Declare a route's contract next to it; the document lists exactly these. `query` maps
+    each query parameter to its description and JSON schema, made from the values the view
+    checks (one_of); `csv_body` is the schema of a text/csv body."""
     params = [part[1:-1] for part in path.split("/") if part.startswith("{")]
     OPERATIONS.append(
         Operation(
@@ -45,6 +47,12 @@ def operation(method: str, path: str, summary: str, responses: dict, body=None, 
         )  # fmt: skip
     )
     return lambda view: view
+
+
+def one_of(values, default: str | None = None) -> dict:
+    """The JSON schema of a query parameter that takes one of these values."""
+    schema = {"type": "string", "enum": list(values)}
+    return schema if default is None else schema | {"default": default}
 
 
 def document() -> dict:
@@ -68,15 +76,15 @@ def document() -> dict:
             for p in op.params
         ] + [
             {"name": name, "in": "query", "required": False, "description": description,
-             "schema": {"type": "string"}}
-            for name, description in op.query.items()
+             "schema": query_schema}
+            for name, (description, query_schema) in op.query.items()
         ]  # fmt: skip
         if parameters:
             entry["parameters"] = parameters
         if op.csv_body:
             entry["requestBody"] = {
                 "required": True,
-                "content": {"text/csv": {"schema": {"type": "string"}}},
+                "content": {"text/csv": {"schema": op.csv_body}},
             }
         if op.body:
             entry["requestBody"] = {

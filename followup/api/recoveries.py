@@ -5,8 +5,10 @@ import sqlalchemy as sa
 from flask import jsonify, request
 
 from followup.api import bp
-from followup.api.openapi import operation
+from followup.api.openapi import one_of, operation
 from followup.api.schemas import (
+    ALERT_AUDIENCES,
+    CODES_CSV,
     Alerts,
     Catalogue,
     CodesAdded,
@@ -30,11 +32,20 @@ from followup.recovery_queue import complete_task, queue_entries, task_document
 from followup.web.api_keys import AUTH_ERRORS
 from followup.web.json_body import BODY_ERRORS, BadRequest, parse_body
 
+STATUS_FILTERS = (*RECOVERY_STATUSES, "all")
+MAX_LIMIT = 500
+LIMIT = (
+    f"at most this many (1-{MAX_LIMIT}, default 100)",
+    {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100},
+)
+
 
 def _limit() -> int:
     raw = request.args.get("limit", "100")
-    if not raw.isdigit() or not 1 <= int(raw) <= 500:
-        raise BadRequest(422, "validation_failed", "limit must be a whole number from 1 to 500")
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise BadRequest(
+            422, "validation_failed", f"limit must be a whole number from 1 to {MAX_LIMIT}"
+        )
     return int(raw)
 
 
@@ -42,12 +53,13 @@ def _limit() -> int:
            "The recovery queue: open recoveries (or ?status=recovered|escalated|withdrawn|all), "
            "those with overdue tasks first", responses={200: ("The queue", RecoveryQueue),
                                                        **AUTH_ERRORS, 422: ("Bad filter", None)},
-           query={"status": "open (default), recovered, escalated, withdrawn or all",
-                  "limit": "at most this many (1-500, default 100)"})  # fmt: skip
+           query={"status": ("open (default), recovered, escalated, withdrawn or all",
+                             one_of(STATUS_FILTERS, default="open")),
+                  "limit": LIMIT})  # fmt: skip
 @bp.get("/recoveries")
 def recoveries():
     status = request.args.get("status", "open")
-    if status not in (*RECOVERY_STATUSES, "all"):
+    if status not in STATUS_FILTERS:
         allowed = ", ".join(RECOVERY_STATUSES)
         raise BadRequest(422, "validation_failed", f"status must be one of {allowed} or all")
     entries = queue_entries(None if status == "all" else status, utcnow(), _limit())
@@ -98,7 +110,7 @@ def catalogue():
 
 @operation("post", "/api/v1/goodwill/{key}/codes",
            "Add codes to a gesture's pool from a CSV (first column; a `code` header is skipped)",
-           csv_body=True, responses={200: ("Added", CodesAdded), **AUTH_ERRORS, **BODY_ERRORS,
+           csv_body=CODES_CSV, responses={200: ("Added", CodesAdded), **AUTH_ERRORS, **BODY_ERRORS,
                                      404: ("No such gesture", None)})  # fmt: skip
 @bp.post("/goodwill/<key>/codes")
 def upload_codes(key: str):
@@ -127,15 +139,15 @@ def upload_codes(key: str):
 
 @operation("get", "/api/v1/alerts", "Alerts for the leads and managers, newest first",
            responses={200: ("Alerts", Alerts), **AUTH_ERRORS, 422: ("Bad filter", None)},
-           query={"audience": "lead or manager (default: both)",
-                  "open": "true: only those not acknowledged yet",
-                  "limit": "at most this many (1-500, default 100)"})  # fmt: skip
+           query={"audience": ("lead or manager (default: both)", one_of(ALERT_AUDIENCES)),
+                  "open": ("true: only those not acknowledged yet", {"type": "string"}),
+                  "limit": LIMIT})  # fmt: skip
 @bp.get("/alerts")
 def alerts():
     query = sa.select(Alert, Case.external_id).outerjoin(Case, Case.id == Alert.case_id)
     audience = request.args.get("audience")
     if audience is not None:
-        if audience not in ("lead", "manager"):
+        if audience not in ALERT_AUDIENCES:
             raise BadRequest(422, "validation_failed", "audience must be lead or manager")
         query = query.where(Alert.audience == audience)
     if request.args.get("open") == "true":

@@ -3,11 +3,31 @@ The case as it comes in (CaseIn) is followup.web.case_input, shared with the hel
 webhooks."""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field, StringConstraints
 
+from followup.goodwill import MAX_CODE_LENGTH
+from followup.models.cases import CASE_STATUSES
+from followup.models.messages import MESSAGE_STATUSES
+from followup.models.recovery import RECOVERY_STATUSES
 from followup.web.case_input import Strict, Text200
+
+AlertAudience = Literal["lead", "manager"]
+ALERT_AUDIENCES = get_args(AlertAudience)
+
+# The codes upload as parse_codes reads it: one code a line (its first CSV column), an
+# optional "code" header; a code has no control character, no space around it and at most
+# MAX_CODE_LENGTH characters. (A CSV with more columns is read too; this is its plain form.)
+_EDGE = r'[^\s",\x00-\x1f\x7f-\x9f\ufeff]'
+_INSIDE = r'[^",\x00-\x1f\x7f-\x9f]'
+_CODE = rf"{_EDGE}(?:{_INSIDE}{{0,{MAX_CODE_LENGTH - 2}}}{_EDGE})?"
+CODES_CSV = {
+    "type": "string",
+    "description": "One code a line (the first column of a CSV), an optional `code` header",
+    "pattern": rf"^(?:[Cc][Oo][Dd][Ee]\r?\n)?{_CODE}(?:\r?\n{_CODE})*(?:\r?\n)?$",
+    "not": {"pattern": r"^\s*[Cc][Oo][Dd][Ee]\s*$"},  # the header alone holds no code
+}
 
 
 class CloseIn(Strict):
@@ -43,7 +63,7 @@ class CaseOut(Strict):
     tags: list[str]
     source_channel: str | None
     timezone: str | None
-    status: Literal["open", "closed"]
+    status: Literal[CASE_STATUSES]  # type: ignore[valid-type]
     closed_at: datetime | None
     round: int
     cadence: str | None
@@ -59,7 +79,7 @@ class MessageOut(Strict):
     channel: Literal["email", "sms"]
     recipient: str | None
     due_at: datetime
-    status: Literal["scheduled", "sending", "sent", "failed", "cancelled", "suppressed"]
+    status: Literal[MESSAGE_STATUSES]  # type: ignore[valid-type]
     attempts: int
     provider_id: str | None
     error: str | None
@@ -119,7 +139,7 @@ class TaskOut(Strict):
 
 class RecoveryOut(Strict):
     id: int
-    status: Literal["open", "recovered", "escalated", "withdrawn"]
+    status: Literal[RECOVERY_STATUSES]  # type: ignore[valid-type]
     case: str
     subject: str
     agent: str | None
@@ -203,7 +223,7 @@ class CodesAdded(Strict):
 
 class AlertOut(Strict):
     id: int
-    audience: Literal["lead", "manager"]
+    audience: AlertAudience
     kind: str
     title: str
     detail: str

@@ -3,7 +3,7 @@
 zone)."""
 
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -18,6 +18,10 @@ SourceChannel = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=30)
 ]
 ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=EXTERNAL_ID_PATTERN)]
+# The document names the zone database's time zones; known_timezone checks a name loads from it.
+TimeZone = Annotated[
+    str, Field(max_length=64, json_schema_extra={"enum": sorted(available_timezones())})
+]
 
 
 def normalise_email(value: str | None) -> str | None:
@@ -66,7 +70,7 @@ class CustomerIn(Strict):
         None, max_length=40, description="Any international form; stored as E.164."
     )
     locale: str | None = Field(None, pattern=r"^[a-zA-Z]{2,3}([-_][a-zA-Z0-9]{2,8})?$")
-    timezone: str | None = Field(None, max_length=64, description="IANA name, like Europe/Paris.")
+    timezone: TimeZone | None = Field(None, description="IANA name, like Europe/Paris.")
     tags: list[Tag] | None = Field(
         None, max_length=50, description="Segments, like vip; see FOLLOWUP_NO_SURVEY_TAGS."
     )
@@ -101,8 +105,8 @@ class CaseIn(Strict):
     source_channel: SourceChannel | None = Field(
         None, description="How the customer reached support (email, chat, phone, web ...)."
     )
-    timezone: str | None = Field(
-        None, max_length=64, description="Where the case happened; for a customer without one."
+    timezone: TimeZone | None = Field(
+        None, description="Where the case happened; for a customer without one."
     )
     customer: CustomerIn | None = Field(None, description="Required when the case is new.")
 
