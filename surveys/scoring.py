@@ -2,17 +2,23 @@
 negative keywords. Pure: no Flask, no database."""
 
 import re
+from collections.abc import Sequence
 from typing import Protocol
 
 
 class Survey(Protocol):
     """What scoring reads of a survey (a followup.models.Survey has it)."""
 
-    negative_min: int
-    negative_max: int
-    positive_min: int
-    positive_max: int
-    negative_keywords: list[str] | None
+    @property
+    def negative_min(self) -> int: ...
+    @property
+    def negative_max(self) -> int: ...
+    @property
+    def positive_min(self) -> int: ...
+    @property
+    def positive_max(self) -> int: ...
+    @property
+    def negative_keywords(self) -> Sequence[str] | None: ...
 
 
 def verdict(survey: Survey, score: int, comment: str = "") -> str:
@@ -28,7 +34,7 @@ def verdict(survey: Survey, score: int, comment: str = "") -> str:
     return "neutral"
 
 
-def mentions(text: str, phrases: list[str]) -> bool:
+def mentions(text: str, phrases: Sequence[str]) -> bool:
     """Whether the text holds one of the words or phrases, whole (any case): "call" is in
     "please call me", not in "nobody called"."""
     words = [re.escape(phrase.strip()) for phrase in phrases if phrase.strip()]
