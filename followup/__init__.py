@@ -38,6 +38,9 @@ def _configure_sessions(app: Flask, given: dict) -> None:
 
 
 def create_app(config: dict | None = None) -> Flask:
+    """The app, its settings read and its blueprints registered. Its parts are imported here,
+    not at the top: this package runs before any of its modules, so a worker importing
+    followup.models must not load every blueprint (and importing stays free of side effects)."""
     from followup import models  # noqa: F401  (registers every table)
     from followup.config import load_settings
     from followup.extensions import babel, csrf, db, limiter, login_manager, migrate

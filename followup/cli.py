@@ -2,6 +2,7 @@
 create-user, rebuild-figures."""
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -11,16 +12,23 @@ from contextlib import nullcontext
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from flask_migrate import upgrade
 
+from followup import audit, create_app, rollups
 from followup.extensions import db
+from followup.models import ApiKey, User
+from followup.models.base import utcnow
+from followup.setup import DEMO_CASE, create_api_key, ensure_standard_setup, hash_api_key, seed_demo
+from followup.users import UserError, create_user, set_password
+from workers.embedded_redis import embedded_redis
+from workers.worker import run_sweep_scheduler, run_worker
 
 
 def _redis_for(app: Flask):
     """The embedded redis-server when REDIS_URL is unset (this process owns it), else nothing."""
-    from workers.embedded_redis import embedded_redis
-
     if app.config["EMBEDDED_REDIS"]:
         return embedded_redis(Path(app.config["REDIS_URL"].removeprefix("unix://")))
     return nullcontext()
@@ -31,8 +39,6 @@ def _redis_for(app: Flask):
 @with_appcontext
 def worker_command(burst: bool) -> None:
     """Run an RQ worker (with RQ's scheduler) on the sweep, dispatch and default queues."""
-    from workers.worker import run_worker
-
     app = current_app._get_current_object()
     with _redis_for(app):
         run_worker(app, burst=burst)
@@ -42,8 +48,6 @@ def worker_command(burst: bool) -> None:
 @with_appcontext
 def sweep_command() -> None:
     """Enqueue the outbox sweep every FOLLOWUP_SWEEP_INTERVAL seconds (RQ cron scheduler)."""
-    from workers.worker import run_sweep_scheduler
-
     app = current_app._get_current_object()
     with _redis_for(app):
         run_sweep_scheduler(app)
@@ -53,8 +57,6 @@ def sweep_command() -> None:
 @with_appcontext
 def seed_demo_command() -> None:
     """Create the standard setup, a demo customer and the open demo case DEMO-1001."""
-    from followup.setup import seed_demo
-
     seed_demo()
     db.session.commit()
     click.echo("Demo data ready: case DEMO-1001 (open), cadences Standard and Demo.")
@@ -65,9 +67,6 @@ def seed_demo_command() -> None:
 def rebuild_figures_command() -> None:
     """Recompute the dashboard's facts and rollups from the raw rows (after a restore, or to
     repair them); the workers keep them up to date afterwards."""
-    from followup import rollups
-    from followup.models.base import utcnow
-
     read = rollups.rebuild(utcnow())
     click.echo(f"Figures rebuilt from {read} timeline events.")
 
@@ -77,8 +76,6 @@ def rebuild_figures_command() -> None:
 @with_appcontext
 def create_api_key_command(name: str) -> None:
     """Create an API key (and the standard setup if missing); the key is shown only once."""
-    from followup.setup import create_api_key, ensure_standard_setup
-
     ensure_standard_setup()
     key = create_api_key(name)
     db.session.commit()
@@ -94,9 +91,6 @@ def create_api_key_command(name: str) -> None:
 @with_appcontext
 def create_user_command(email: str, role: str, name: str, password: str) -> None:
     """Create a console user (the first admin, say)."""
-    from followup import audit
-    from followup.users import UserError, create_user
-
     try:
         user = create_user(email, role, password, name)
     except UserError as error:
@@ -109,11 +103,6 @@ def create_user_command(email: str, role: str, name: str, password: str) -> None
 
 def _demo_api_key(instance_path: Path) -> str:
     """The dev instance's demo key, kept in instance/demo-api-key so restarts print the same."""
-    import sqlalchemy as sa
-
-    from followup.models import ApiKey
-    from followup.setup import create_api_key, hash_api_key
-
     path = instance_path / "demo-api-key"
     if path.exists():
         key = path.read_text().strip()
@@ -132,13 +121,6 @@ DEMO_ADMIN = "admin@example.com"
 def _demo_admin_password(instance_path: Path) -> str:
     """The dev instance's console admin (admin@example.com), its password generated once and
     kept in instance/demo-admin-password so restarts print the same."""
-    import secrets
-
-    import sqlalchemy as sa
-
-    from followup.models import User
-    from followup.users import create_user, set_password
-
     path = instance_path / "demo-admin-password"
     password = path.read_text().strip() if path.exists() else secrets.token_urlsafe(12)
     user = db.session.scalar(sa.select(User).where(User.email == DEMO_ADMIN))
@@ -168,10 +150,6 @@ def _wait_for_port(port: int, children: list[subprocess.Popen], timeout: float =
 @with_appcontext
 def run_command(port: int | None) -> None:
     """All in one: migrate, seed the demo, start web + worker + sweep, print how to try it."""
-    from flask_migrate import upgrade
-
-    from followup.setup import DEMO_CASE, seed_demo
-
     app = current_app._get_current_object()
     port = port or app.config["PORT"]
     upgrade()
@@ -260,8 +238,6 @@ def register_commands(app: Flask) -> None:
 
 def main() -> None:
     """The `followup` console script: the Flask CLI bound to wsgi.create_app."""
-    from followup import create_app
-
     FlaskGroup(create_app=create_app, add_default_commands=False)(prog_name="followup")
 
 
