@@ -60,7 +60,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config or {})
     if proxies := app.config["TRUSTED_PROXIES"]:
         # Behind that many proxies, X-Forwarded-* say what URL the client used.
-        app.wsgi_app = ProxyFix(
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # as Flask's docs do
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies,
             x_prefix=proxies,
         )  # fmt: skip

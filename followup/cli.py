@@ -39,7 +39,7 @@ def _redis_for(app: Flask):
 @with_appcontext
 def worker_command(burst: bool) -> None:
     """Run an RQ worker (with RQ's scheduler) on the sweep, dispatch and default queues."""
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy
     with _redis_for(app):
         run_worker(app, burst=burst)
 
@@ -48,7 +48,7 @@ def worker_command(burst: bool) -> None:
 @with_appcontext
 def sweep_command() -> None:
     """Enqueue the outbox sweep every FOLLOWUP_SWEEP_INTERVAL seconds (RQ cron scheduler)."""
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy
     with _redis_for(app):
         run_sweep_scheduler(app)
 
@@ -150,7 +150,7 @@ def _wait_for_port(port: int, children: list[subprocess.Popen], timeout: float =
 @with_appcontext
 def run_command(port: int | None) -> None:
     """All in one: migrate, seed the demo, start web + worker + sweep, print how to try it."""
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy
     port = port or app.config["PORT"]
     upgrade()
     seed_demo()

@@ -23,7 +23,7 @@ def run_worker(app: Flask, burst: bool = False, name: str | None = None) -> None
     with app.app_context():
         queues = [queue(n) for n in QUEUE_NAMES]
         worker = AppWorker(queues, connection=redis_connection(), name=name)
-        worker.work(with_scheduler=True, burst=burst, logging_level=logging.WARNING)
+        worker.work(with_scheduler=True, burst=burst, logging_level="WARNING")
 
 
 def run_sweep_scheduler(app: Flask) -> None:
