@@ -11,9 +11,11 @@ flushes; the caller commits.
 """
 
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.engine import CursorResult
 
 from followup.cadences import cadence_hours, plan_round
 from followup.cases import (
@@ -42,14 +44,17 @@ def _transition(
 ) -> bool:
     """Move the recovery to `to` if it is still in one of `from_statuses`; only one of
     several concurrent callers gets True."""
-    values = {"status": to}
+    values: dict[str, Any] = {"status": to}
     if to in ("recovered", "escalated"):
         values |= {"outcome_at": now, "outcome_reason": reason}
-    won = db.session.execute(
-        sa.update(Recovery)
-        .where(Recovery.id == recovery.id, Recovery.status.in_(from_statuses))
-        .values(**values)
-        .execution_options(synchronize_session=False)
+    won = cast(
+        CursorResult,
+        db.session.execute(
+            sa.update(Recovery)
+            .where(Recovery.id == recovery.id, Recovery.status.in_(from_statuses))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
     db.session.refresh(recovery)
     return bool(won)
@@ -65,7 +70,7 @@ def recovery_cadence() -> Cadence | None:
 def start(answer: Response, now: datetime) -> Recovery | None:
     """Start the round's recovery from its first negative answer; None when another
     transaction started it first."""
-    case = db.session.get(Case, answer.case_id)
+    case = db.session.get_one(Case, answer.case_id)
     invitation = answer.invitation
     channel = invitation.channel  # the web page of an emailed link counts as email
     if not insert_once(
@@ -78,9 +83,9 @@ def start(answer: Response, now: datetime) -> Recovery | None:
         started_at=now,
     ):
         return None
-    recovery = db.session.scalar(
+    recovery = db.session.scalars(
         sa.select(Recovery).where(Recovery.case_id == case.id, Recovery.round == answer.round)
-    )
+    ).one()
     survey = invitation.survey
     summary = feedback(answer, survey)
     record_event(case.id, "recovery.started", {"recovery_id": recovery.id, **summary}, at=now)
@@ -177,7 +182,7 @@ def on_check_in(recovery: Recovery, answer: Response, survey: Survey, now: datet
             hours = round((now - recovery.started_at).total_seconds() / 3600, 1)
             detail = {"recovery_id": recovery.id, "score": answer.score, "hours": hours}
             record_event(recovery.case_id, "recovery.succeeded", detail, at=now)
-            case = db.session.get(Case, recovery.case_id)
+            case = db.session.get_one(Case, recovery.case_id)
             emit(
                 "recovery.succeeded",
                 str(recovery.id),
@@ -195,7 +200,7 @@ def escalate(recovery: Recovery, reason: str, now: datetime) -> bool:
     note), a manager is alerted, and nothing automated goes out about it any more."""
     if not _transition(recovery, ("open", "recovered"), "escalated", now, reason):
         return False
-    case = db.session.get(Case, recovery.case_id)
+    case = db.session.get_one(Case, recovery.case_id)
     case.escalated_at = now
     cancel_pending(case.id, "escalated to a person")
     record_event(
