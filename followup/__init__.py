@@ -7,6 +7,7 @@ from flask import Flask
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from followup.extensions import babel, csrf, db, limiter, login_manager, migrate
 from followup.paths import ROOT
 
 
@@ -37,13 +38,52 @@ def _configure_sessions(app: Flask, given: dict) -> None:
     app.config.update({key: value for key, value in settings.items() if key not in given})
 
 
+def _configure_database(app: Flask) -> None:
+    """Engine options per backend, bound to the app."""
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # Web, worker and sweep processes share the file: wait for locks instead of failing.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
+    elif app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # A database that does not answer fails a request (and /readyz) in seconds, not minutes.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"connect_timeout": 5}})
+    db.init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            event.listen(db.engine, "connect", _sqlite_write_ahead_log)
+
+
+def _register_blueprints(app: Flask) -> None:
+    """The web: console, dashboard, API, public survey pages, webhooks; the dev outbox page only
+    where the dev channel stands in for a provider."""
+    from followup.admin import bp as admin_bp
+    from followup.admin import probes as probes_bp
+    from followup.api import bp as api_bp
+    from followup.dashboard import bp as dashboard_bp
+    from followup.dev import bp as dev_bp
+    from followup.web.errors import register_error_pages
+    from followup.webhooks import bp as webhooks_bp
+    from surveys.routes import bp as surveys_bp
+    from surveys.unsubscribe import bp as unsubscribe_bp
+
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(probes_bp)
+    app.register_blueprint(dashboard_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(surveys_bp)
+    app.register_blueprint(unsubscribe_bp)
+    app.register_blueprint(webhooks_bp)
+    csrf.exempt(webhooks_bp)
+    if app.config["DEV_OUTBOX"]:
+        app.register_blueprint(dev_bp)
+    register_error_pages(app)
+
+
 def create_app(config: dict | None = None) -> Flask:
     """The app, its settings read and its blueprints registered. Its parts are imported here,
     not at the top: this package runs before any of its modules, so a worker importing
     followup.models must not load every blueprint (and importing stays free of side effects)."""
     from followup import models  # noqa: F401  (registers every table)
     from followup.config import load_settings
-    from followup.extensions import babel, csrf, db, limiter, login_manager, migrate
     from followup.languages import page_language, select_locale
     from followup.models.base import render_item
 
@@ -69,16 +109,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config["SENDGRID_API_KEY"] and app.config["TWILIO_ACCOUNT_SID"]
     )
 
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        # Web, worker and sweep processes share the file: wait for locks instead of failing.
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
-    elif app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        # A database that does not answer fails a request (and /readyz) in seconds, not minutes.
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"connect_timeout": 5}})
-    db.init_app(app)
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        with app.app_context():
-            event.listen(db.engine, "connect", _sqlite_write_ahead_log)
+    _configure_database(app)
     migrate.init_app(
         app, db, directory=str(ROOT / "migrations"), render_as_batch=True, render_item=render_item
     )
@@ -93,27 +124,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.jinja_env.globals["page_language"] = page_language
 
-    from followup.admin import bp as admin_bp
-    from followup.admin import probes as probes_bp
-    from followup.api import bp as api_bp
-    from followup.dashboard import bp as dashboard_bp
-    from followup.dev import bp as dev_bp
-    from followup.web.errors import register_error_pages
-    from followup.webhooks import bp as webhooks_bp
-    from surveys.routes import bp as surveys_bp
-    from surveys.unsubscribe import bp as unsubscribe_bp
-
-    app.register_blueprint(admin_bp)
-    app.register_blueprint(probes_bp)
-    app.register_blueprint(dashboard_bp)
-    app.register_blueprint(api_bp)
-    app.register_blueprint(surveys_bp)
-    app.register_blueprint(unsubscribe_bp)
-    app.register_blueprint(webhooks_bp)
-    csrf.exempt(webhooks_bp)
-    if app.config["DEV_OUTBOX"]:
-        app.register_blueprint(dev_bp)
-    register_error_pages(app)
+    _register_blueprints(app)
 
     from followup.cli import register_commands
 

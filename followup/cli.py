@@ -145,6 +145,52 @@ def _wait_for_port(port: int, children: list[subprocess.Popen], timeout: float =
             time.sleep(0.1)
 
 
+def _welcome(url: str, api_key: str, admin_password: str, figures_interval: int) -> str:
+    """What `followup run` prints once the web answers: where to look and how to try it."""
+    return f"""
+followup is running at {url}
+
+  API key:    {api_key}
+  Dev outbox: {url}/dev/outbox
+  Console:    {url}/admin  (sign in as {DEMO_ADMIN}, password {admin_password})
+  Dashboard:  {url}/dashboard/  (figures refresh every {figures_interval} s)
+
+Close the demo case (a thank-you email now, the check-in 10 s later):
+
+  curl -X POST {url}/api/v1/cases/{DEMO_CASE}/close \\
+    -H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json' \\
+    -d '{{"cadence": "Demo"}}'
+
+Its timeline:  curl -H 'Authorization: Bearer {api_key}' {url}/api/v1/cases/{DEMO_CASE}
+To try again:  POST {url}/api/v1/cases/{DEMO_CASE}/reopen, then close it again.
+Stop with Ctrl-C.
+"""
+
+
+def _supervise(children: list[subprocess.Popen]) -> None:
+    """Wait until a signal or a child's exit, then stop every child in order."""
+    stop = {"now": False}
+
+    def request_stop(signum, frame):
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    try:
+        while not stop["now"] and all(child.poll() is None for child in children):
+            time.sleep(0.5)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+
+
 @click.command("run")
 @click.option("--port", type=int, default=None, help="Web port (default: PORT or 8000).")
 @with_appcontext
@@ -177,47 +223,8 @@ def run_command(port: int | None) -> None:
         children = [subprocess.Popen(c, env=env, start_new_session=True) for c in commands]
         url = f"http://127.0.0.1:{port}"
         _wait_for_port(port, children)
-        click.echo(
-            f"""
-followup is running at {url}
-
-  API key:    {api_key}
-  Dev outbox: {url}/dev/outbox
-  Console:    {url}/admin  (sign in as {DEMO_ADMIN}, password {admin_password})
-  Dashboard:  {url}/dashboard/  (figures refresh every {app.config["FIGURES_INTERVAL"]} s)
-
-Close the demo case (a thank-you email now, the check-in 10 s later):
-
-  curl -X POST {url}/api/v1/cases/{DEMO_CASE}/close \\
-    -H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json' \\
-    -d '{{"cadence": "Demo"}}'
-
-Its timeline:  curl -H 'Authorization: Bearer {api_key}' {url}/api/v1/cases/{DEMO_CASE}
-To try again:  POST {url}/api/v1/cases/{DEMO_CASE}/reopen, then close it again.
-Stop with Ctrl-C.
-""",
-            err=True,
-        )
-        stop = {"now": False}
-
-        def request_stop(signum, frame):
-            stop["now"] = True
-
-        signal.signal(signal.SIGTERM, request_stop)
-        signal.signal(signal.SIGINT, request_stop)
-        try:
-            while not stop["now"] and all(child.poll() is None for child in children):
-                time.sleep(0.5)
-        finally:
-            for child in children:
-                if child.poll() is None:
-                    child.terminate()
-            for child in children:
-                try:
-                    child.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    child.kill()
-                    child.wait()
+        click.echo(_welcome(url, api_key, admin_password, app.config["FIGURES_INTERVAL"]), err=True)
+        _supervise(children)
 
 
 COMMANDS = (
