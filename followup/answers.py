@@ -54,13 +54,14 @@ def _react(response: Response, survey: Survey, created: bool, now: datetime) -> 
             now,
         )
     if response.recovery_id is not None:
-        recovery.on_check_in(db.session.get(Recovery, response.recovery_id), response, survey, now)
+        check_in = db.session.get_one(Recovery, response.recovery_id)
+        recovery.on_check_in(check_in, response, survey, now)
     else:
         _on_first_answer(response.case_id, response.round, now)
 
 
 def response_event(response: Response, survey: Survey) -> dict:
-    case = db.session.get(Case, response.case_id)
+    case = db.session.get_one(Case, response.case_id)
     return {
         "case": case.external_id,
         "round": response.round,
@@ -79,6 +80,7 @@ def _on_first_answer(case_id: int, round_number: int, now: datetime) -> None:
     round's recovery (or resumes the one a change had withdrawn); a non-negative one
     withdraws an open recovery."""
     answer = latest_answer(case_id, round_number)
+    assert answer is not None  # at least the answer just recorded
     negative = verdict(answer.invitation.survey, answer.score, answer.comment) == "negative"
     existing = db.session.scalar(
         sa.select(Recovery).where(Recovery.case_id == case_id, Recovery.round == round_number)

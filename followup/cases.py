@@ -4,9 +4,11 @@ Each operation changes rows and flushes; the caller commits.
 """
 
 from datetime import datetime, timedelta
+from typing import cast
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.engine import CursorResult
 
 from followup.cadences import PlannedMessage, cadence_hours, case_facts, plan_round, rules_match
 from followup.experiments import assign
@@ -21,6 +23,9 @@ from followup.models import (
     SurveyExclusion,
 )
 from followup.models.base import utcnow
+from followup.models.cadences import CadencePurpose
+from followup.models.cases import CaseStatus, EventKind
+from followup.models.messages import PENDING_STATUSES, MessageStatus
 
 
 class CaseError(Exception):
@@ -32,10 +37,12 @@ class CaseError(Exception):
         self.field = field
 
 
-def record_event(case_id: int, kind: str, detail: dict | None = None, message_id=None, at=None):
+def record_event(
+    case_id: int, kind: EventKind, detail: dict | None = None, message_id=None, at=None
+):
     """Add a line to the case's timeline (a plain INSERT: the dispatch loop writes many)."""
     db.session.execute(
-        sa.insert(CaseEvent.__table__).values(
+        sa.insert(cast(sa.Table, CaseEvent.__table__)).values(
             case_id=case_id,
             kind=kind,
             detail=detail or {},
@@ -78,7 +85,7 @@ def upsert_case(data: dict) -> tuple[Case, bool]:
     if created and not data.get("customer"):
         raise CaseError("is required when creating a case", field="customer")
     customer = upsert_customer(data["customer"]) if data.get("customer") else None
-    if created:
+    if case is None:
         case = Case(external_id=data["external_id"], tags=[])
         db.session.add(case)
     if customer is not None:
@@ -98,11 +105,11 @@ def upsert_case(data: dict) -> tuple[Case, bool]:
         if value is not None:
             setattr(case, field, value)
     db.session.flush()
-    record_event(case.id, "case.created" if created else "case.updated")
+    record_event(case.id, EventKind.CASE_CREATED if created else EventKind.CASE_UPDATED)
     return case, created
 
 
-def current_cadences(purpose: str = "close"):
+def current_cadences(purpose: CadencePurpose = CadencePurpose.CLOSE):
     """The query of a purpose's current cadence versions that take new cases."""
     return sa.select(Cadence).where(
         Cadence.purpose == purpose, Cadence.superseded_at.is_(None), Cadence.archived_at.is_(None)
@@ -154,7 +161,9 @@ def why_no_survey(case: Case, now: datetime, cap_days: int | None = None) -> str
     days = cap_days or current_app.config["SURVEY_CAP_DAYS"]
     others = [
         row.due_at
-        for row in recent_surveys({case.customer_id}, ("scheduled", "sending", "sent"), now, days)
+        for row in recent_surveys(
+            {case.customer_id}, (*PENDING_STATUSES, MessageStatus.SENT), now, days
+        )
         if (row.case_id, row.round) != (case.id, case.round)
     ]
     if others:
@@ -187,18 +196,21 @@ def close_case(case: Case, cadence_name: str | None, now: datetime) -> bool:
     experiment = variant = None
     if not cadence_name:
         cadence, experiment, variant = assign(cadence, case.customer_id)
-    won = db.session.execute(
-        sa.update(Case)
-        .where(Case.id == case.id, Case.status == "open")
-        .values(
-            status="closed",
-            closed_at=now,
-            round=Case.round + 1,
-            cadence_id=cadence.id,
-            experiment=experiment,
-            variant=variant,
-        )
-        .execution_options(synchronize_session=False)
+    won = cast(
+        CursorResult,
+        db.session.execute(
+            sa.update(Case)
+            .where(Case.id == case.id, Case.status == CaseStatus.OPEN)
+            .values(
+                status=CaseStatus.CLOSED,
+                closed_at=now,
+                round=Case.round + 1,
+                cadence_id=cadence.id,
+                experiment=experiment,
+                variant=variant,
+            )
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
     db.session.refresh(case)
     if not won:
@@ -213,7 +225,7 @@ def close_case(case: Case, cadence_name: str | None, now: datetime) -> bool:
     add_planned(case, case.round, planned, now)
     record_event(
         case.id,
-        "case.closed",
+        EventKind.CASE_CLOSED,
         {
             "round": case.round,
             "cadence": cadence.name,
@@ -243,7 +255,7 @@ def add_planned(
             recipient=plan.recipient,
             condition=plan.condition,
             due_at=plan.due_at,
-            status="suppressed" if plan.suppressed_reason else "scheduled",
+            status=MessageStatus.SUPPRESSED if plan.suppressed_reason else MessageStatus.SCHEDULED,
             error=plan.suppressed_reason,
             idempotency_key=plan.idempotency_key,
         )
@@ -251,24 +263,33 @@ def add_planned(
         if plan.suppressed_reason:
             db.session.flush()
             record_event(
-                case.id, "message.suppressed", {"reason": plan.suppressed_reason}, message.id, now
+                case.id,
+                EventKind.MESSAGE_SUPPRESSED,
+                {"reason": plan.suppressed_reason},
+                message.id,
+                now,
             )
     db.session.flush()
 
 
 def reopen_case(case: Case, now: datetime) -> int:
     """Reopen a closed case and cancel its pending follow-ups; returns how many."""
-    won = db.session.execute(
-        sa.update(Case)
-        .where(Case.id == case.id, Case.status == "closed")
-        .values(status="open")
-        .execution_options(synchronize_session=False)
+    won = cast(
+        CursorResult,
+        db.session.execute(
+            sa.update(Case)
+            .where(Case.id == case.id, Case.status == CaseStatus.CLOSED)
+            .values(status=CaseStatus.OPEN)
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
     db.session.refresh(case)
     if not won:
         raise CaseError("the case is not closed")
     cancelled = cancel_pending(case.id, "case reopened")
-    record_event(case.id, "case.reopened", {"round": case.round, "cancelled": cancelled}, at=now)
+    record_event(
+        case.id, EventKind.CASE_REOPENED, {"round": case.round, "cancelled": cancelled}, at=now
+    )
     db.session.flush()
     return cancelled
 
@@ -276,10 +297,15 @@ def reopen_case(case: Case, now: datetime) -> int:
 def cancel_pending(case_id: int, reason: str, *only) -> int:
     """Cancel a case's scheduled messages (only those matching the `only` conditions, if any)."""
     query = sa.update(Message).where(
-        Message.case_id == case_id, Message.status == "scheduled", *only
+        Message.case_id == case_id, Message.status == MessageStatus.SCHEDULED, *only
     )
-    return db.session.execute(
-        query.values(status="cancelled", error=reason).execution_options(synchronize_session=False)
+    return cast(
+        CursorResult,
+        db.session.execute(
+            query.values(status=MessageStatus.CANCELLED, error=reason).execution_options(
+                synchronize_session=False
+            )
+        ),
     ).rowcount
 
 

@@ -73,7 +73,8 @@ def record_response(
     response = db.session.scalar(sa.select(Response).where(Response.invitation_id == invitation.id))
     created = response is None
     detail = {"score": score, "comment": comment, "reason_codes": reason_codes, "channel": channel}
-    if created:
+    kind: str | None
+    if response is None:
         response = _new_response(invitation, now)
         kind = "response.recorded"
     else:
