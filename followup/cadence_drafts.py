@@ -76,8 +76,10 @@ def preview_lines(settings: dict, steps: list, case_key: str | None):
 
 def latest(cadence: Cadence) -> Cadence:
     """The current version of the cadence's lineage."""
-    return db.session.scalar(
+    current = db.session.scalar(
         sa.select(Cadence).where(
             Cadence.lineage == cadence.lineage, Cadence.superseded_at.is_(None)
         )
     )
+    assert current is not None  # the cadence itself, or the version that superseded it
+    return current

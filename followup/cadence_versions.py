@@ -5,9 +5,11 @@ case would get. Operations flush; the caller audits and commits."""
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
+from typing import cast
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.engine import CursorResult
 
 from followup.cadences import PlannedMessage, cadence_hours, plan_round
 from followup.cases import current_cadences, why_no_survey
@@ -72,11 +74,14 @@ def save_version(current: Cadence, settings: dict, steps: list[dict], by: str, n
         raise CadenceConflict("this version was changed since you opened it; edit the current one")
     if describe(current) == {**settings, "steps": steps}:
         return current
-    won = db.session.execute(
-        sa.update(Cadence)
-        .where(Cadence.id == current.id, Cadence.superseded_at.is_(None))
-        .values(superseded_at=now, is_default=False)
-        .execution_options(synchronize_session=False)
+    won = cast(
+        CursorResult,
+        db.session.execute(
+            sa.update(Cadence)
+            .where(Cadence.id == current.id, Cadence.superseded_at.is_(None))
+            .values(superseded_at=now, is_default=False)
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
     if not won:
         raise CadenceConflict("someone saved this cadence at the same moment; open it again")
@@ -147,7 +152,8 @@ def preview(cadence_settings: dict, steps: list, case: Case, now: datetime) -> l
         id=case.id, round=(case.round or 0) + 1, customer=case.customer,
         customer_id=case.customer_id, tags=case.tags, escalated_at=case.escalated_at,
     )  # fmt: skip
-    no_surveys = why_no_survey(next_round, now, cadence_settings.get("survey_cap_days"))
+    # next_round has every attribute of a case that why_no_survey reads
+    no_surveys = why_no_survey(cast(Case, next_round), now, cadence_settings.get("survey_cap_days"))
     steps = [SimpleNamespace(id=index, **vars_of(step)) for index, step in enumerate(steps)]
     planned = plan_round(
         case.id or 0, next_round.round, case.customer, steps, now, hours, no_surveys

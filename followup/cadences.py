@@ -251,7 +251,7 @@ def step_problems(steps: Sequence[StepDraft]) -> list[tuple[int | None, str]]:
     no survey before it to answer."""
     if not steps:
         return [(None, "add at least one step")]
-    problems = []
+    problems: list[tuple[int | None, str]] = []
     for index, step in enumerate(steps):
         label = f"step {index + 1} ({step.name!r})"
 

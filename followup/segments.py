@@ -13,7 +13,7 @@ GSM7_EXTENDED = frozenset("^{}\\[~]|€\f")
 
 class Segments(NamedTuple):
     encoding: str  # "GSM-7" or "UCS-2"
-    count: int
+    count: int  # type: ignore[assignment]  # a field named like tuple.count, which it hides
     length: int  # in the encoding's units (a GSM-7 extended character counts twice)
 
 
