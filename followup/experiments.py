@@ -149,10 +149,11 @@ def _since(a: Cadence) -> datetime:
 
 
 def _experiment(a: Cadence, start: date | None, end: date | None, dimensions: dict) -> Experiment:
+    assert a.experiment_lineage is not None  # experiments() passes those that run one
     b = current_version(a.experiment_lineage)
     since = _since(a)
     totals = _totals(a, since, start, end, dimensions)
-    variants = tuple(
+    va, vb = (
         Variant(
             label=label,
             cadence=cadence,
@@ -162,12 +163,12 @@ def _experiment(a: Cadence, start: date | None, end: date | None, dimensions: di
         )
         for label, cadence in (("A", a), ("B", b))
     )
-    names = [f"{v.label} ({v.cadence.name})" if v.cadence else v.label for v in variants]
-    va, vb = variants
+    name_a, name_b = (f"{v.label} ({v.cadence.name})" if v.cadence else v.label for v in (va, vb))
     return Experiment(
-        a=a, b=b, share=a.experiment_share, since=since, variants=variants,
-        response_verdict=compare(va.response.rate, vb.response.rate, *names, "survey responses"),
-        recovery_verdict=compare(va.recovery.rate, vb.recovery.rate, *names,
+        a=a, b=b, share=a.experiment_share, since=since, variants=(va, vb),
+        response_verdict=compare(va.response.rate, vb.response.rate, name_a, name_b,
+                                 "survey responses"),
+        recovery_verdict=compare(va.recovery.rate, vb.recovery.rate, name_a, name_b,
                                  "recovered customers"),
     )  # fmt: skip
 

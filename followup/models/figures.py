@@ -4,7 +4,9 @@ variant and survey (in full, without the agent, and by team and agent only), kep
 date by the workers (followup/rollups.py) so the dashboard reads thousands of rows, not
 millions."""
 
+from collections.abc import Iterable
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import JSON, Date, Index, Integer, String, UniqueConstraint
@@ -157,8 +159,8 @@ class DailyAgentFigure(Counters, Model):
 FIGURE_ROLLUPS = (DailyAgentFigure, DailyTeamFigure, DailyFigure)
 
 
-def rollup_for(needed) -> type:
-    """The smallest rollup with all these dimensions."""
+def rollup_for(needed: Iterable[str]) -> type[Any]:
+    """The smallest rollup with all these dimensions (which columns it has depends on them)."""
     return next(model for model in FIGURE_ROLLUPS if set(needed) <= set(model.dimensions))
 
 
