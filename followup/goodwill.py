@@ -25,6 +25,15 @@ from followup.models import (
     RecoveryTask,
     Response,
 )
+from followup.models.cases import EventKind
+from followup.models.recovery import (
+    AlertAudience,
+    AlertKind,
+    CallKind,
+    GestureKind,
+    GestureStatus,
+    WebhookEvent,
+)
 from followup.outbound import emit, plan_call, raise_alert
 from surveys.scoring import mentions
 
@@ -76,21 +85,21 @@ def month_start(now: datetime) -> datetime:
 
 
 def spent_this_month(gesture_type_id: int, now: datetime) -> int:
-    return db.session.scalar(
+    return db.session.execute(
         sa.select(sa.func.coalesce(sa.func.sum(Gesture.cost_cents), 0)).where(
             Gesture.gesture_type_id == gesture_type_id,
             Gesture.issued_at >= month_start(now),
-            Gesture.status != "failed",
+            Gesture.status != GestureStatus.FAILED,
         )
-    )
+    ).scalar_one()
 
 
 def unused_codes(gesture_type_id: int) -> int:
-    return db.session.scalar(
+    return db.session.execute(
         sa.select(sa.func.count(GoodwillCode.id)).where(
             GoodwillCode.gesture_type_id == gesture_type_id, GoodwillCode.issued_at.is_(None)
         )
-    )
+    ).scalar_one()
 
 
 def _draw_code(gesture_type: GestureType, now: datetime) -> str | None:
@@ -121,8 +130,8 @@ def _pool_alerts(gesture_type: GestureType, case_id: int, now: datetime) -> None
     if left == 0:
         raise_alert(
             f"pool_empty:{gesture_type.id}:{newest}",
-            "lead",
-            "pool.empty",
+            AlertAudience.LEAD,
+            AlertKind.POOL_EMPTY,
             f"No {gesture_type.name} codes left",
             "Upload more codes to keep offering this gesture.",
             case_id,
@@ -131,8 +140,8 @@ def _pool_alerts(gesture_type: GestureType, case_id: int, now: datetime) -> None
     elif left <= gesture_type.low_codes:
         raise_alert(
             f"pool_low:{gesture_type.id}:{newest}",
-            "lead",
-            "pool.low",
+            AlertAudience.LEAD,
+            AlertKind.POOL_LOW,
             f"{gesture_type.name} codes running low: {left} left",
             "Upload more codes soon.",
             case_id,
@@ -149,9 +158,9 @@ def unavailable(gesture_type: GestureType, now: datetime) -> str | None:
         spent = spent_this_month(gesture_type.id, now)
         if spent + gesture_type.cost_cents > budget:
             return f"monthly budget reached ({spent / 100:.2f} of {budget / 100:.2f} spent)"
-    if gesture_type.kind == "code" and unused_codes(gesture_type.id) == 0:
+    if gesture_type.kind == GestureKind.CODE and unused_codes(gesture_type.id) == 0:
         return "no unused codes in the pool"
-    if gesture_type.kind == "credit" and not (
+    if gesture_type.kind == GestureKind.CREDIT and not (
         gesture_type.webhook_url and current_app.config["EVENTS_WEBHOOK_SECRET"]
     ):
         return "no credit webhook (webhook URL and EVENTS_WEBHOOK_SECRET) is set up"
@@ -173,7 +182,7 @@ def issue_gesture(recovery: Recovery, response: Response, now: datetime) -> Gest
             continue
         recovery.rule_name = rule.name
         if rule.gesture_type_id is None:
-            record_event(case.id, "gesture.none", {"rule": rule.name}, at=now)
+            record_event(case.id, EventKind.GESTURE_NONE, {"rule": rule.name}, at=now)
             return None
         # One issuer per gesture type at a time, so two recoveries never both take the last
         # of a budget (PostgreSQL row lock; SQLite has one writer anyway).
@@ -189,15 +198,15 @@ def issue_gesture(recovery: Recovery, response: Response, now: datetime) -> Gest
         passed_over.append(f"{gesture_type.name}: {reason}")
         record_event(
             case.id,
-            "gesture.unavailable",
+            EventKind.GESTURE_UNAVAILABLE,
             {"rule": rule.name, "gesture": gesture_type.key, "reason": reason},
             at=now,
         )
         if "budget" in reason:
             raise_alert(
                 f"budget:{gesture_type.id}:{month_start(now):%Y-%m}",
-                "lead",
-                "budget.reached",
+                AlertAudience.LEAD,
+                AlertKind.BUDGET_REACHED,
                 f"{gesture_type.name}: monthly budget reached",
                 reason,
                 case.id,
@@ -217,7 +226,7 @@ def issue_gesture(recovery: Recovery, response: Response, now: datetime) -> Gest
 def _issue(recovery: Recovery, gesture_type: GestureType, now: datetime) -> Gesture | None:
     case = recovery.case
     code = None
-    if gesture_type.kind == "code":
+    if gesture_type.kind == GestureKind.CODE:
         code = _draw_code(gesture_type, now)
         if code is None:
             return None
@@ -226,14 +235,16 @@ def _issue(recovery: Recovery, gesture_type: GestureType, now: datetime) -> Gest
         gesture_type_id=gesture_type.id,
         code=code,
         cost_cents=gesture_type.cost_cents,
-        status="requested" if gesture_type.kind == "credit" else "issued",
+        status=GestureStatus.REQUESTED
+        if gesture_type.kind == GestureKind.CREDIT
+        else GestureStatus.ISSUED,
         issued_at=now,
     )
     db.session.add(gesture)
     db.session.flush()
-    if gesture_type.kind == "code":
+    if gesture_type.kind == GestureKind.CODE:
         _pool_alerts(gesture_type, case.id, now)
-    elif gesture_type.kind == "credit":
+    elif gesture_type.kind == GestureKind.CREDIT:
         customer = case.customer
         credit = {
             "id": f"credit_{gesture.id}",
@@ -249,7 +260,7 @@ def _issue(recovery: Recovery, gesture_type: GestureType, now: datetime) -> Gest
             },
         }
         plan_call(
-            "credit",
+            CallKind.CREDIT,
             f"credit:{recovery.id}",
             {"url": gesture_type.webhook_url, "gesture_id": gesture.id, "credit": credit},
             case.id,
@@ -271,8 +282,14 @@ def _issue(recovery: Recovery, gesture_type: GestureType, now: datetime) -> Gest
         "cost_cents": gesture.cost_cents,
         "rule": recovery.rule_name,
     }
-    record_event(case.id, "gesture.issued", detail, at=now)
-    emit("gesture.issued", str(recovery.id), {"case": case.external_id, **detail}, case.id, now)
+    record_event(case.id, EventKind.GESTURE_ISSUED, detail, at=now)
+    emit(
+        WebhookEvent.GESTURE_ISSUED,
+        str(recovery.id),
+        {"case": case.external_id, **detail},
+        case.id,
+        now,
+    )
     return gesture
 
 
@@ -290,7 +307,7 @@ def _add_task(recovery: Recovery, title: str, assignee: str | None, hours: int, 
     db.session.flush()
     record_event(
         case.id,
-        "task.created",
+        EventKind.TASK_CREATED,
         {
             "task_id": task.id,
             "title": task.title,

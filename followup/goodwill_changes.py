@@ -18,21 +18,22 @@ from followup.goodwill import (
     unused_codes,
 )
 from followup.models import GestureType, RecoveryRule, Survey
+from followup.models.recovery import GestureKind
 
 TOO_BIG = f"The file is too big: at most {MAX_CODES_BYTES // (1024 * 1024)} MB"
 
 
 def gesture_problems(
-    kind: str, value_cents: int | None, webhook_url: str | None, assignee: str | None
+    kind: GestureKind, value_cents: int | None, webhook_url: str | None, assignee: str | None
 ) -> list[tuple[str, str]]:
     """What a gesture type of this kind must not have, as (column, message): a webhook URL
     is a credit's only, a credit is worth something, an assignee is a task's only."""
     problems = []
-    if kind != "credit" and webhook_url:
+    if kind != GestureKind.CREDIT and webhook_url:
         problems.append(("webhook_url", "Only a credit is posted to a webhook URL: leave it empty"))
-    if kind == "credit" and value_cents == 0:
+    if kind == GestureKind.CREDIT and value_cents == 0:
         problems.append(("value_cents", "Enter what the credit is worth to the customer"))
-    if kind != "task" and assignee:
+    if kind != GestureKind.TASK and assignee:
         problems.append(("assignee", "Only a task has an assignee: leave it empty"))
     return problems
 
@@ -43,7 +44,7 @@ def key_taken(key: str) -> bool:
 
 def no_codes(gesture_type: GestureType) -> str | None:
     """Why codes cannot be added to this gesture type, if they cannot."""
-    if gesture_type.kind != "code":
+    if gesture_type.kind != GestureKind.CODE:
         return f"{gesture_type.name} gives no codes: it is a {gesture_type.kind}"
     return None
 
@@ -73,7 +74,7 @@ def catalogue_rows(now: datetime) -> list[dict]:
     for kind in db.session.scalars(sa.select(GestureType).order_by(GestureType.id)):
         spent = spent_this_month(kind.id, now)
         budget = kind.monthly_budget_cents
-        unused = unused_codes(kind.id) if kind.kind == "code" else None
+        unused = unused_codes(kind.id) if kind.kind == GestureKind.CODE else None
         rows.append(
             {
                 "type": kind,
@@ -89,7 +90,7 @@ def catalogue_rows(now: datetime) -> list[dict]:
 
 def reason_labels() -> dict[str, str]:
     """Each reason code of the current surveys with its label (the first survey's)."""
-    labels = {}
+    labels: dict[str, str] = {}
     surveys = db.session.scalars(sa.select(Survey).where(Survey.archived_at.is_(None)))
     for survey in surveys:
         for reason in survey.reasons or []:
@@ -118,7 +119,9 @@ def describe(rule: RecoveryRule, reasons: dict[str, str], gestures: dict[int, st
     if rule.asked:
         conditions.append(f"they ask for {either(rule.asked)}")
     when = "When " + " and ".join(conditions) if conditions else "Always"
-    then = gestures.get(rule.gesture_type_id, "apologise and check in only")
+    then = "apologise and check in only"
+    if rule.gesture_type_id is not None:
+        then = gestures.get(rule.gesture_type_id, then)
     return f"{when} → {then}"
 
 
@@ -150,7 +153,7 @@ def swap_positions(rule: RecoveryRule, other: RecoveryRule) -> None:
     """Exchange two rules' places without two rules ever sharing one (positions are unique,
     checked row by row): park one below every position first. Flushes; the caller commits."""
     first, second = rule.position, other.position
-    lowest = db.session.scalar(sa.select(sa.func.min(RecoveryRule.position)))
+    lowest = db.session.execute(sa.select(sa.func.min(RecoveryRule.position))).scalar_one()
     rule.position = min(lowest, 0) - 1
     db.session.flush()
     other.position = first
