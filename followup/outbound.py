@@ -185,7 +185,7 @@ def _gave_up(call: OutboundCall, reason: str, now: datetime) -> None:
             now,
         )
     elif call.kind == "credit":
-        gesture = db.session.get(Gesture, call.payload["gesture_id"])
+        gesture = db.session.get_one(Gesture, call.payload["gesture_id"])
         gesture.status = "failed"
         raise_alert(
             f"credit_failed:{call.key}",
@@ -200,7 +200,7 @@ def _gave_up(call: OutboundCall, reason: str, now: datetime) -> None:
 
 def _succeeded(call: OutboundCall, result: dict) -> None:
     if call.kind == "credit":
-        db.session.get(Gesture, call.payload["gesture_id"]).status = "issued"
+        db.session.get_one(Gesture, call.payload["gesture_id"]).status = "issued"
 
 
 def run_calls(token: str) -> dict[str, int]:
