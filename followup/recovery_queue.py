@@ -3,8 +3,10 @@ the customer's words, the gesture and its tasks), completing a task, and the det
 recovery's messages show (template_details). Each operation flushes; the caller commits."""
 
 from datetime import datetime
+from typing import cast
 
 import sqlalchemy as sa
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import selectinload
 
 from followup.cases import record_event
@@ -124,13 +126,16 @@ def task_document(task: RecoveryTask, now: datetime) -> dict:
 
 def complete_task(task_id: int, outcome: str, by: str, now: datetime) -> RecoveryTask | None:
     """Record a task's outcome; None when it was completed already (by anyone)."""
-    won = db.session.execute(
-        sa.update(RecoveryTask)
-        .where(RecoveryTask.id == task_id, RecoveryTask.completed_at.is_(None))
-        .values(completed_at=now, completed_by=by, outcome=outcome)
-        .execution_options(synchronize_session=False)
+    won = cast(
+        CursorResult,
+        db.session.execute(
+            sa.update(RecoveryTask)
+            .where(RecoveryTask.id == task_id, RecoveryTask.completed_at.is_(None))
+            .values(completed_at=now, completed_by=by, outcome=outcome)
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
-    task = db.session.get(RecoveryTask, task_id)
+    task = db.session.get_one(RecoveryTask, task_id)  # the callers checked it exists
     db.session.refresh(task)
     if not won:
         return None
