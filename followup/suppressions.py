@@ -5,8 +5,10 @@ Each operation flushes; the caller commits.
 """
 
 from datetime import datetime
+from typing import cast
 
 import sqlalchemy as sa
+from sqlalchemy.engine import CursorResult
 
 from followup.cases import record_event
 from followup.extensions import db
@@ -49,10 +51,7 @@ def suppress(channel: str, address: str, reason: str, detail: str, now: datetime
 
 def lift(channel: str, address: str) -> bool:
     """Take the address off the list (SMS START); False when it was not on it."""
-    return bool(
-        db.session.execute(
-            sa.delete(Suppression).where(
-                Suppression.channel == channel, Suppression.address == address
-            )
-        ).rowcount
+    deleted = db.session.execute(
+        sa.delete(Suppression).where(Suppression.channel == channel, Suppression.address == address)
     )
+    return bool(cast(CursorResult, deleted).rowcount)
