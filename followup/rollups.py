@@ -98,8 +98,9 @@ class _Rows:
     """The raw rows of some cases that their rounds' facts are made from."""
 
     cases: dict[int, Case]
-    lineages: dict[int, str]  # cadence id: lineage
-    by_name: dict[str, str]  # cadence name: lineage (of the first cadence of that name)
+    # Looked up with what a close recorded, which may be None.
+    lineages: dict[int | None, str]  # cadence id: lineage
+    by_name: dict[str | None, str]  # cadence name: lineage (of the first cadence of that name)
     surveys: dict[int, Survey]
     sends: dict[tuple[int, int], list]  # (case, round): survey sends (round_counts' shape)
     surveyed: dict[tuple[int, int], int]  # (case, round): the survey its messages carried
@@ -124,7 +125,7 @@ def _closes(case_ids: set[int]) -> dict[tuple[int, int], tuple[datetime, dict]]:
 def _survey_sends(case_ids: set[int]) -> tuple[dict, dict]:
     """The rounds' survey sends (oldest first) and the survey each round carried."""
     sends = defaultdict(list)
-    surveys = {}
+    surveys: dict[tuple[int, int], int | None] = {}
     for case_id, rnd, channel, status, delivery, survey_id in db.session.execute(
         sa.select(Message.case_id, Message.round, Message.channel, Message.status,
                   Message.delivery_status, CadenceStep.survey_id)
@@ -140,7 +141,8 @@ def _survey_sends(case_ids: set[int]) -> tuple[dict, dict]:
 
 def _rows(case_ids: set[int]) -> _Rows:
     cases = {c.id: c for c in db.session.scalars(sa.select(Case).where(Case.id.in_(case_ids)))}
-    lineages, by_name = {}, {}
+    lineages: dict[int | None, str] = {}
+    by_name: dict[str | None, str] = {}
     for cadence_id, name, lineage in db.session.execute(
         sa.select(Cadence.id, Cadence.name, Cadence.lineage).order_by(Cadence.id)
     ):
@@ -148,7 +150,8 @@ def _rows(case_ids: set[int]) -> _Rows:
         by_name.setdefault(name, lineage)
     surveys_by_id = {s.id: s for s in db.session.scalars(sa.select(Survey))}
     sends, surveys = _survey_sends(case_ids)
-    first, checked_in = {}, set()
+    first: dict[tuple[int, int], Response] = {}
+    checked_in: set[tuple[int, int]] = set()
     for response in db.session.scalars(
         sa.select(Response)
         .where(Response.case_id.in_(case_ids))
@@ -259,12 +262,12 @@ def _rewrite(case_ids: set[int]) -> int:
             db.session.delete(fact)
     for key, values in new.items():
         count(values, +1)
-        fact = old.get(key)
-        if fact is None:
+        existing = old.get(key)
+        if existing is None:
             db.session.add(RoundFact(case_id=key[0], round=key[1], **values))
         else:
             for name, value in values.items():
-                setattr(fact, name, value)
+                setattr(existing, name, value)
     db.session.flush()
     for model in FIGURE_ROLLUPS:
         _add(model, ("day", *model.dimensions), _projected(figures, model.dimensions))
@@ -319,7 +322,9 @@ def refresh(now: datetime, lag_seconds: int = LAG_SECONDS, batch: int = BATCH_EV
         _dialect().insert(FigureState).values(id=1, last_event_id=0).on_conflict_do_nothing()
     )
     db.session.commit()
-    state = db.session.scalar(sa.select(FigureState).where(FigureState.id == 1).with_for_update())
+    state = db.session.scalars(
+        sa.select(FigureState).where(FigureState.id == 1).with_for_update()
+    ).one()  # inserted above when missing
     events = db.session.execute(
         sa.select(CaseEvent.id, CaseEvent.case_id)
         .where(CaseEvent.id > state.last_event_id,
