@@ -1,8 +1,14 @@
 """Column types and helpers shared by every model module."""
 
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from sqlalchemy import DateTime, TypeDecorator
+
+
+def values(enum: type[StrEnum]) -> tuple[str, ...]:
+    """An enum's values as plain strings, in order (for a Literal[...] or a form's choices)."""
+    return tuple(member.value for member in enum)
 
 
 def utcnow() -> datetime:

@@ -2,22 +2,48 @@
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from followup.extensions import Model
-from followup.models.base import UTCDateTime, utcnow
+from followup.models.base import UTCDateTime, utcnow, values
 
-# "answered": the channel the customer answered on (the steps of a recovery cadence).
-STEP_CHANNELS = ("email", "sms", "preferred", "answered")
-# A close cadence plans the follow-ups of a closed case; the recovery cadence plans what
-# follows a negative answer (apology, recovery check-in, reminder).
-CADENCE_PURPOSES = ("close", "recovery")
-# no_answer: only while the step's survey is unanswered; negative / positive: only when the
-# round's latest answer is (a check-in after an unhappy or a happy answer).
-STEP_CONDITIONS = ("always", "no_answer", "negative", "positive")
+
+class StepChannel(StrEnum):
+    """CadenceStep.channel; "answered": the channel the customer answered on (the steps of a
+    recovery cadence)."""
+
+    EMAIL = "email"
+    SMS = "sms"
+    PREFERRED = "preferred"
+    ANSWERED = "answered"
+
+
+class CadencePurpose(StrEnum):
+    """Cadence.purpose: a close cadence plans the follow-ups of a closed case; the recovery
+    cadence plans what follows a negative answer (apology, recovery check-in, reminder)."""
+
+    CLOSE = "close"
+    RECOVERY = "recovery"
+
+
+class StepCondition(StrEnum):
+    """CadenceStep.condition and Message.condition. no_answer: only while the step's survey is
+    unanswered; negative / positive: only when the round's latest answer is (a check-in after
+    an unhappy or a happy answer)."""
+
+    ALWAYS = "always"
+    NO_ANSWER = "no_answer"
+    NEGATIVE = "negative"
+    POSITIVE = "positive"
+
+
+STEP_CHANNELS = values(StepChannel)
+CADENCE_PURPOSES = values(CadencePurpose)
+STEP_CONDITIONS = values(StepCondition)
 # What a close cadence's rules may look at; an empty list matches any value.
 CADENCE_RULE_FIELDS = ("priorities", "tags", "teams", "sources", "segments")
 
@@ -62,7 +88,7 @@ class Cadence(Model):
     lineage: Mapped[str] = mapped_column(String(32), default=lambda: uuid.uuid4().hex)
     version: Mapped[int] = mapped_column(Integer, default=1)
     name: Mapped[str] = mapped_column(String(200))
-    purpose: Mapped[str] = mapped_column(String(20), default="close")
+    purpose: Mapped[str] = mapped_column(String(20), default=CadencePurpose.CLOSE)
     is_default: Mapped[bool] = mapped_column(default=False)
     # Close cadences with rules are tried in this order; the first whose rules all match a
     # closed case takes it, else the default does.
@@ -98,10 +124,10 @@ class CadenceStep(Model):
     position: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(100))
     delay_seconds: Mapped[int] = mapped_column(Integer, default=0)
-    channel: Mapped[str] = mapped_column(String(20), default="email")
+    channel: Mapped[str] = mapped_column(String(20), default=StepChannel.EMAIL)
     template_id: Mapped[int] = mapped_column(ForeignKey("message_templates.id"))
     survey_id: Mapped[int | None] = mapped_column(ForeignKey("surveys.id"))
-    condition: Mapped[str] = mapped_column(String(20), default="always")
+    condition: Mapped[str] = mapped_column(String(20), default=StepCondition.ALWAYS)
     business_days: Mapped[bool] = mapped_column(default=False)
 
     template: Mapped[MessageTemplate] = relationship()

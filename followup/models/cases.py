@@ -1,16 +1,30 @@
 """The case aggregate: a support case, its close rounds and its timeline (CaseEvent)."""
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from followup.extensions import Model
-from followup.models.base import UTCDateTime, utcnow
+from followup.models.base import UTCDateTime, utcnow, values
 from followup.models.customers import Customer
 
-CASE_STATUSES = ("open", "closed")
-PRIORITIES = ("low", "normal", "high", "urgent")
+
+class CaseStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+CASE_STATUSES = values(CaseStatus)
+PRIORITIES = values(Priority)
 
 
 class Case(Model):
@@ -25,14 +39,14 @@ class Case(Model):
     agent_name: Mapped[str | None] = mapped_column(String(200))
     agent_email: Mapped[str | None] = mapped_column(String(320))
     team: Mapped[str | None] = mapped_column(String(200))
-    priority: Mapped[str] = mapped_column(String(20), default="normal")
+    priority: Mapped[str] = mapped_column(String(20), default=Priority.NORMAL)
     tags: Mapped[list] = mapped_column(JSON, default=list)
     # How the customer reached support (email, chat, phone, web, social): cadence rules use it.
     source_channel: Mapped[str | None] = mapped_column(String(30))
     # Where the case happened (a store, a region): the sending hours' zone for a customer
     # without one of their own.
     timezone: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(20), default="open")
+    status: Mapped[str] = mapped_column(String(20), default=CaseStatus.OPEN)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Each close starts a new follow-up round; messages and invitations carry it.
     round: Mapped[int] = mapped_column(Integer, default=0)
@@ -67,6 +81,75 @@ class Case(Model):
             "cadence": self.cadence.name if self.cadence else None,
             "escalated_at": self.escalated_at.isoformat() if self.escalated_at else None,
         }
+
+
+class EventKind(StrEnum):
+    """CaseEvent.kind: every kind of line a case's timeline has. message.<status> lines come
+    from a message's status, its delivery status or a SendGrid report (message_event), and
+    <call kind>.done / .failed from an outbound call (call_event)."""
+
+    CASE_CREATED = "case.created"
+    CASE_UPDATED = "case.updated"
+    CASE_CLOSED = "case.closed"
+    CASE_REOPENED = "case.reopened"
+    # The outbox (MessageStatus and its own steps).
+    MESSAGE_SENT = "message.sent"
+    MESSAGE_FAILED = "message.failed"
+    MESSAGE_CANCELLED = "message.cancelled"
+    MESSAGE_SUPPRESSED = "message.suppressed"
+    MESSAGE_DEFERRED = "message.deferred"
+    MESSAGE_RESENDING = "message.resending"
+    MESSAGE_RETRY_SCHEDULED = "message.retry_scheduled"
+    MESSAGE_NO_FALLBACK = "message.no_fallback"
+    MESSAGE_FALLBACK_TO_EMAIL = "message.fallback_to_email"
+    # Delivery reports (DeliveryStatus; sent and failed are above).
+    MESSAGE_QUEUED = "message.queued"
+    MESSAGE_DELIVERED = "message.delivered"
+    MESSAGE_UNDELIVERED = "message.undelivered"
+    MESSAGE_BOUNCED = "message.bounced"
+    MESSAGE_OPENED = "message.opened"
+    MESSAGE_CLICKED = "message.clicked"
+    # SendGrid reports that suppress the address without a delivery status.
+    MESSAGE_SPAMREPORT = "message.spamreport"
+    MESSAGE_UNSUBSCRIBE = "message.unsubscribe"
+    MESSAGE_GROUP_UNSUBSCRIBE = "message.group_unsubscribe"
+    RESPONSE_RECORDED = "response.recorded"
+    RESPONSE_CHANGED = "response.changed"
+    SMS_UNREADABLE = "sms.unreadable"
+    CUSTOMER_UNSUBSCRIBED = "customer.unsubscribed"
+    RECOVERY_STARTED = "recovery.started"
+    RECOVERY_NO_CADENCE = "recovery.no_cadence"
+    RECOVERY_WITHDRAWN = "recovery.withdrawn"
+    RECOVERY_RESUMED = "recovery.resumed"
+    RECOVERY_SUCCEEDED = "recovery.succeeded"
+    RECOVERY_ESCALATED = "recovery.escalated"
+    GESTURE_NONE = "gesture.none"
+    GESTURE_UNAVAILABLE = "gesture.unavailable"
+    GESTURE_ISSUED = "gesture.issued"
+    TASK_CREATED = "task.created"
+    TASK_COMPLETED = "task.completed"
+    ALERT_RAISED = "alert.raised"
+    # Outbound calls (CallKind) that gave up, and the helpdesk reopens and credits that
+    # went through.
+    EVENT_FAILED = "event.failed"
+    CREDIT_FAILED = "credit.failed"
+    HELPDESK_FAILED = "helpdesk.failed"
+    ALERT_HOOK_FAILED = "alert_hook.failed"
+    ALERT_EMAIL_FAILED = "alert_email.failed"
+    CREDIT_DONE = "credit.done"
+    HELPDESK_DONE = "helpdesk.done"
+
+    @classmethod
+    def message_event(cls, status: str) -> "EventKind":
+        """message.<status> for a message status, a delivery status or a SendGrid report;
+        ValueError for any other."""
+        return cls(f"message.{status}")
+
+    @classmethod
+    def call_event(cls, kind: str, outcome: str) -> "EventKind":
+        """<kind>.<outcome> for an outbound call that is done or failed; ValueError for any
+        other."""
+        return cls(f"{kind}.{outcome}")
 
 
 class CaseEvent(Model):

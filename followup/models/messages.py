@@ -1,19 +1,56 @@
 """The outbox: one row per planned message, the source of truth for every send."""
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from followup.extensions import Model
-from followup.models.base import UTCDateTime, utcnow
+from followup.models.base import UTCDateTime, utcnow, values
+from followup.models.cadences import StepCondition
 
-MESSAGE_STATUSES = ("scheduled", "sending", "sent", "failed", "cancelled", "suppressed")
-PENDING_STATUSES = ("scheduled", "sending")
-# What the provider later reports, in the order a message moves through them: a report
-# never moves a message back (a late "sent" after "delivered" changes nothing).
-DELIVERY_ORDER = {"queued": 1, "sent": 2, "delivered": 3, "undelivered": 4, "failed": 4,
-                  "bounced": 4, "opened": 5, "clicked": 6}  # fmt: skip
+
+class MessageStatus(StrEnum):
+    """Message.status: where the outbox is with a message."""
+
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    SUPPRESSED = "suppressed"
+
+
+MESSAGE_STATUSES = values(MessageStatus)
+PENDING_STATUSES = (MessageStatus.SCHEDULED.value, MessageStatus.SENDING.value)
+
+
+class DeliveryStatus(StrEnum):
+    """Message.delivery_status: what the provider later reports."""
+
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    BOUNCED = "bounced"
+    OPENED = "opened"
+    CLICKED = "clicked"
+
+
+# The delivery statuses in the order a message moves through them: a report never moves a
+# message back (a late "sent" after "delivered" changes nothing).
+DELIVERY_ORDER: dict[str, int] = {
+    DeliveryStatus.QUEUED: 1,
+    DeliveryStatus.SENT: 2,
+    DeliveryStatus.DELIVERED: 3,
+    DeliveryStatus.UNDELIVERED: 4,
+    DeliveryStatus.FAILED: 4,
+    DeliveryStatus.BOUNCED: 4,
+    DeliveryStatus.OPENED: 5,
+    DeliveryStatus.CLICKED: 6,
+}
 
 
 class Message(Model):
@@ -29,9 +66,9 @@ class Message(Model):
     round: Mapped[int] = mapped_column(Integer)
     channel: Mapped[str] = mapped_column(String(10))
     recipient: Mapped[str | None] = mapped_column(String(320))
-    condition: Mapped[str] = mapped_column(String(20), default="always")
+    condition: Mapped[str] = mapped_column(String(20), default=StepCondition.ALWAYS)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(20), default="scheduled")
+    status: Mapped[str] = mapped_column(String(20), default=MessageStatus.SCHEDULED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # A claim is a lease: the sweep sets both; a dispatch job acts only on its own claim.
     claim_token: Mapped[str | None] = mapped_column(String(32), index=True)

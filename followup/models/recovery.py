@@ -3,15 +3,91 @@ case round's recovery with its one gesture and its tasks, alerts for people, and
 calls (helpdesk reopens, credits, event webhooks, alert hooks) that carry it to other systems."""
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from followup.extensions import Model
-from followup.models.base import UTCDateTime, utcnow
+from followup.models.base import UTCDateTime, utcnow, values
 
-GESTURE_KINDS = ("code", "credit", "task")
-RECOVERY_STATUSES = ("open", "recovered", "escalated", "withdrawn")
+
+class GestureKind(StrEnum):
+    """GestureType.kind."""
+
+    CODE = "code"
+    CREDIT = "credit"
+    TASK = "task"
+
+
+class GestureStatus(StrEnum):
+    """Gesture.status: issued; a credit is requested until the business's system confirms it
+    (or failed)."""
+
+    ISSUED = "issued"
+    REQUESTED = "requested"
+    FAILED = "failed"
+
+
+class RecoveryStatus(StrEnum):
+    """Recovery.status."""
+
+    OPEN = "open"
+    RECOVERED = "recovered"
+    ESCALATED = "escalated"
+    WITHDRAWN = "withdrawn"
+
+
+class AlertAudience(StrEnum):
+    """Alert.audience: the lead queue or the managers."""
+
+    LEAD = "lead"
+    MANAGER = "manager"
+
+
+class AlertKind(StrEnum):
+    """Alert.kind."""
+
+    RECOVERY_STARTED = "recovery.started"
+    RECOVERY_ESCALATED = "recovery.escalated"
+    POOL_EMPTY = "pool.empty"
+    POOL_LOW = "pool.low"
+    BUDGET_REACHED = "budget.reached"
+    HELPDESK_FAILED = "helpdesk.failed"
+    CREDIT_FAILED = "credit.failed"
+
+
+class CallKind(StrEnum):
+    """OutboundCall.kind; alert_hook is Slack-compatible."""
+
+    EVENT = "event"
+    CREDIT = "credit"
+    HELPDESK = "helpdesk"
+    ALERT_HOOK = "alert_hook"
+    ALERT_EMAIL = "alert_email"
+
+
+class CallStatus(StrEnum):
+    """OutboundCall.status."""
+
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class WebhookEvent(StrEnum):
+    """The type of an event webhook (an OutboundCall of kind event)."""
+
+    RESPONSE_CREATED = "response.created"
+    RECOVERY_STARTED = "recovery.started"
+    GESTURE_ISSUED = "gesture.issued"
+    CASE_REOPENED = "case.reopened"
+    RECOVERY_SUCCEEDED = "recovery.succeeded"
+    RECOVERY_FAILED = "recovery.failed"
+
+
+GESTURE_KINDS = values(GestureKind)
+RECOVERY_STATUSES = values(RecoveryStatus)
 
 
 class GestureType(Model):
@@ -23,7 +99,7 @@ class GestureType(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(100), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20))  # GestureKind
     # What the customer is told they get ("10% off your next order", "a $10 credit").
     offer: Mapped[str] = mapped_column(String(200), default="")
     # The offer in other languages: {"es": "un 10 % de descuento en tu próximo pedido"}.
@@ -93,7 +169,7 @@ class Recovery(Model):
     round: Mapped[int] = mapped_column(Integer)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     channel: Mapped[str] = mapped_column(String(10))  # the channel the customer answered on
-    status: Mapped[str] = mapped_column(String(20), default="open")
+    status: Mapped[str] = mapped_column(String(20), default=RecoveryStatus.OPEN)
     rule_name: Mapped[str | None] = mapped_column(String(200))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Escalate when the check-in has no answer by then (and nothing is left to send).
@@ -116,8 +192,7 @@ class Gesture(Model):
     gesture_type_id: Mapped[int] = mapped_column(ForeignKey("gesture_types.id"), index=True)
     code: Mapped[str | None] = mapped_column(String(100))
     cost_cents: Mapped[int] = mapped_column(Integer)
-    # issued; a credit is "requested" until the business's system confirms it (or "failed").
-    status: Mapped[str] = mapped_column(String(20), default="issued")
+    status: Mapped[str] = mapped_column(String(20), default=GestureStatus.ISSUED)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     recovery: Mapped[Recovery] = relationship(back_populates="gesture")
@@ -150,8 +225,8 @@ class Alert(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
-    audience: Mapped[str] = mapped_column(String(20))  # lead or manager
-    kind: Mapped[str] = mapped_column(String(50))
+    audience: Mapped[str] = mapped_column(String(20))  # AlertAudience
+    kind: Mapped[str] = mapped_column(String(50))  # AlertKind
     title: Mapped[str] = mapped_column(String(300))
     detail: Mapped[str] = mapped_column(Text, default="")
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
@@ -167,12 +242,11 @@ class OutboundCall(Model):
     __table_args__ = (Index("ix_outbound_calls_status_due_at", "status", "due_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # event, credit, helpdesk, alert_hook (Slack-compatible) or alert_email
-    kind: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20))  # CallKind
     key: Mapped[str] = mapped_column(String(200), unique=True)
     payload: Mapped[dict] = mapped_column(JSON)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending, done, failed
+    status: Mapped[str] = mapped_column(String(20), default=CallStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     claim_token: Mapped[str | None] = mapped_column(String(32))

@@ -1,15 +1,43 @@
 """The survey aggregate: surveys, invitations (hashed tokens with expiry) and responses."""
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from followup.extensions import Model
-from followup.models.base import UTCDateTime, utcnow
+from followup.models.base import UTCDateTime, utcnow, values
 
-SURVEY_KINDS = ("csat", "nps", "ces")
-QUESTION_KINDS = ("single", "multiple", "text")
+
+class SurveyKind(StrEnum):
+    """Survey.kind (their scales and bands: surveys.kinds)."""
+
+    CSAT = "csat"
+    NPS = "nps"
+    CES = "ces"
+
+
+class QuestionKind(StrEnum):
+    """The kind of an extra question (Survey.questions)."""
+
+    SINGLE = "single"
+    MULTIPLE = "multiple"
+    TEXT = "text"
+
+
+class SmsState(StrEnum):
+    """SurveyInvitation.sms_state: an SMS conversation asks at most one more thing: comment
+    (what went wrong?) or clarify (a reply we could not read); done once that question was
+    answered."""
+
+    COMMENT = "comment"
+    CLARIFY = "clarify"
+    DONE = "done"
+
+
+SURVEY_KINDS = values(SurveyKind)
+QUESTION_KINDS = values(QuestionKind)
 
 
 class Survey(Model):
@@ -20,7 +48,7 @@ class Survey(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(100), unique=True)
-    kind: Mapped[str] = mapped_column(String(20), default="csat")
+    kind: Mapped[str] = mapped_column(String(20), default=SurveyKind.CSAT)
     name: Mapped[str] = mapped_column(String(200))
     question: Mapped[str] = mapped_column(String(500))
     scale_min: Mapped[int] = mapped_column(Integer, default=1)
@@ -58,9 +86,7 @@ class SurveyInvitation(Model):
     nonce: Mapped[str] = mapped_column(String(64))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # An SMS conversation asks at most one more thing: "comment" (what went wrong?) or
-    # "clarify" (a reply we could not read); "done" once that question was answered.
-    sms_state: Mapped[str | None] = mapped_column(String(20))
+    sms_state: Mapped[str | None] = mapped_column(String(20))  # SmsState
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     survey: Mapped[Survey] = relationship()

@@ -2,16 +2,25 @@
 hashed passwords, and API keys for machine clients (helpdesks; only a SHA-256 is stored)."""
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from followup.extensions import Model
-from followup.models.base import UTCDateTime, utcnow
+from followup.models.base import UTCDateTime, utcnow, values
 
-# admin: everything, users included; lead: configuration and the recovery queue; manager:
-# the dashboard and configuration read-only.
-ROLES = ("admin", "lead", "manager")
+
+class Role(StrEnum):
+    """User.role. admin: everything, users included; lead: configuration and the recovery
+    queue; manager: the dashboard and configuration read-only."""
+
+    ADMIN = "admin"
+    LEAD = "lead"
+    MANAGER = "manager"
+
+
+ROLES = values(Role)
 
 
 class User(Model):
@@ -20,7 +29,7 @@ class User(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)  # stored lower-case
     name: Mapped[str] = mapped_column(String(200), default="")
-    role: Mapped[str] = mapped_column(String(20))
+    role: Mapped[str] = mapped_column(String(20))  # Role
     password_hash: Mapped[str] = mapped_column(String(256))
     # A phone of the user's own, for test sends of SMS templates.
     phone: Mapped[str | None] = mapped_column(String(20))
