@@ -4,6 +4,7 @@ unarchiving, and the rules a survey's bands, keywords and extra questions keep. 
 flush; the caller audits and commits."""
 
 from datetime import datetime
+from typing import cast
 
 import sqlalchemy as sa
 
@@ -37,7 +38,8 @@ def used_by() -> dict[int, list[str]]:
     )
     used: dict[int, list[str]] = {}
     for survey_id, name, archived_at in rows:
-        used.setdefault(survey_id, []).append(f"{name} (archived)" if archived_at else name)
+        label = f"{name} (archived)" if archived_at else name
+        used.setdefault(cast(int, survey_id), []).append(label)  # not None: see the WHERE
     return used
 
 

@@ -1,6 +1,7 @@
 """Survey invitations: one per message that carries a survey, and the links it puts in it."""
 
 from datetime import datetime, timedelta
+from typing import cast
 
 import sqlalchemy as sa
 
@@ -14,7 +15,7 @@ def invitations_for(
 ) -> dict[int, SurveyInvitation]:
     """Each message's invitation by message id, made on first use; a resend keeps its link."""
     found = {
-        invitation.message_id: invitation
+        cast(int, invitation.message_id): invitation  # not None: selected by message id
         for invitation in db.session.scalars(
             sa.select(SurveyInvitation).where(
                 SurveyInvitation.message_id.in_([message.id for message, _ in messages])
