@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from followup import recovery
 from followup.extensions import db
 from followup.models import Case, Recovery, Response, Survey, SurveyInvitation
+from followup.models.recovery import RecoveryStatus, WebhookEvent
 from followup.outbound import emit
 from surveys.responses import latest_answer, record_response
 from surveys.scoring import verdict
@@ -47,7 +48,7 @@ def _react(response: Response, survey: Survey, created: bool, now: datetime) -> 
     """Re-evaluate after an answer was recorded or changed."""
     if created:
         emit(
-            "response.created",
+            WebhookEvent.RESPONSE_CREATED,
             str(response.id),
             response_event(response, survey),
             response.case_id,
@@ -88,7 +89,7 @@ def _on_first_answer(case_id: int, round_number: int, now: datetime) -> None:
     if existing is None:
         if negative:
             recovery.start(answer, now)
-    elif negative and existing.status == "withdrawn":
+    elif negative and existing.status == RecoveryStatus.WITHDRAWN:
         recovery.resume(existing, now)
-    elif not negative and existing.status == "open":
+    elif not negative and existing.status == RecoveryStatus.OPEN:
         recovery.withdraw(existing, now)

@@ -10,6 +10,7 @@ from followup.cadences import StepDraft
 from followup.extensions import db
 from followup.models import Cadence, Case, Customer, MessageTemplate, Survey
 from followup.models.base import utcnow
+from followup.models.cases import Priority
 from followup.rendering import PARTS
 
 SAMPLE = "sample"  # the preview's built-in case
@@ -62,7 +63,7 @@ def preview_case(key: str | None) -> Case:
         timezone="Europe/London", tags=[],
     )  # fmt: skip
     return Case(external_id="SAMPLE-1", subject="Parcel never arrived", customer=customer,
-                tags=[], priority="normal", round=0)  # fmt: skip
+                tags=[], priority=Priority.NORMAL, round=0)  # fmt: skip
 
 
 def preview_lines(settings: dict, steps: list, case_key: str | None):

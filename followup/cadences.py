@@ -6,6 +6,8 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from followup.models.cadences import StepCondition
+
 
 class ContactLike(Protocol):
     email: str | None
@@ -266,16 +268,19 @@ def step_problems(steps: Sequence[StepDraft]) -> list[tuple[int | None, str]]:
         for message in channel_problems(step.channel, step.template_name, step.template_parts):
             problem(message)
         earlier = [other for other in steps if other.delay_seconds < step.delay_seconds]
-        if step.condition == "no_answer":
+        if step.condition == StepCondition.NO_ANSWER:
             if step.survey_id is None:
                 problem("a reminder (only if no answer yet) needs the survey it reminds about")
             elif not any(
-                o.survey_id == step.survey_id and o.condition != "no_answer" for o in earlier
+                o.survey_id == step.survey_id and o.condition != StepCondition.NO_ANSWER
+                for o in earlier
             ):
                 problem(
                     f"reminds about {step.survey_name!r} but no earlier step asks it: put the "
                     "check-in before the reminder"
                 )
-        if step.condition in ("negative", "positive") and not any(o.survey_id for o in earlier):
+        if step.condition in (StepCondition.NEGATIVE, StepCondition.POSITIVE) and not any(
+            o.survey_id for o in earlier
+        ):
             problem(f"depends on a {step.condition} answer but no earlier step carries a survey")
     return problems

@@ -109,7 +109,7 @@ def upsert_case(data: dict) -> tuple[Case, bool]:
     return case, created
 
 
-def current_cadences(purpose: CadencePurpose = CadencePurpose.CLOSE):
+def current_cadences(purpose: str = CadencePurpose.CLOSE):
     """The query of a purpose's current cadence versions that take new cases."""
     return sa.select(Cadence).where(
         Cadence.purpose == purpose, Cadence.superseded_at.is_(None), Cadence.archived_at.is_(None)

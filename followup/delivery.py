@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from followup.cases import record_event
 from followup.extensions import db
 from followup.models import Message, ProviderEvent
-from followup.models.messages import DELIVERY_ORDER
+from followup.models.cases import EventKind
+from followup.models.messages import DELIVERY_ORDER, DeliveryStatus
 
 
 def handled_before(provider: str, event_ids: set[str]) -> set[str]:
@@ -33,7 +34,7 @@ def mark_handled(provider: str, event_id: str, now: datetime) -> None:
 
 
 def update_delivery(
-    message: Message, status: str, error_code: str | None, detail: dict, now: datetime
+    message: Message, status: DeliveryStatus, error_code: str | None, detail: dict, now: datetime
 ) -> bool:
     """Set the delivery status when it is further along than the current one, with a
     `message.<status>` timeline event; False (nothing changes) for a late or repeated report."""
@@ -43,6 +44,6 @@ def update_delivery(
     message.delivery_status = status
     message.delivery_error_code = error_code[:20] if error_code else None
     message.delivery_updated_at = now
-    record_event(message.case_id, f"message.{status}", detail, message.id, now)
+    record_event(message.case_id, EventKind.message_event(status), detail, message.id, now)
     db.session.flush()
     return True

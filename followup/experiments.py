@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from followup.extensions import db
 from followup.metrics import Comparison, Rate, compare, wilson
 from followup.models import Cadence
+from followup.models.cadences import CadencePurpose
 from followup.models.figures import RoundFact, rollup_for
 
 # The counters the figures add up (besides "closed", the variant's cases).
@@ -30,7 +31,7 @@ def current_version(lineage: str) -> Cadence | None:
     return db.session.scalar(
         sa.select(Cadence).where(
             Cadence.lineage == lineage,
-            Cadence.purpose == "close",
+            Cadence.purpose == CadencePurpose.CLOSE,
             Cadence.superseded_at.is_(None),
         )
     )
@@ -127,7 +128,7 @@ def experiments(
     running = db.session.scalars(
         sa.select(Cadence)
         .where(
-            Cadence.purpose == "close",
+            Cadence.purpose == CadencePurpose.CLOSE,
             Cadence.superseded_at.is_(None),
             Cadence.experiment_lineage.is_not(None),
         )

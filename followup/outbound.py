@@ -21,14 +21,14 @@ from followup.extensions import db
 from followup.leases import claim
 from followup.models import Alert, Case, Gesture, OutboundCall
 from followup.models.base import utcnow
-
-EVENT_TYPES = (
-    "response.created",
-    "recovery.started",
-    "gesture.issued",
-    "case.reopened",
-    "recovery.succeeded",
-    "recovery.failed",
+from followup.models.cases import EventKind
+from followup.models.recovery import (
+    AlertAudience,
+    AlertKind,
+    CallKind,
+    CallStatus,
+    GestureStatus,
+    WebhookEvent,
 )
 
 
@@ -41,7 +41,7 @@ def insert_once(model, **values) -> bool:
     return db.session.execute(statement).scalar() is not None
 
 
-def plan_call(kind: str, key: str, payload: dict, case_id: int | None, now: datetime) -> bool:
+def plan_call(kind: CallKind, key: str, payload: dict, case_id: int | None, now: datetime) -> bool:
     """Plan one outbound call (once per key); the sweep sends it after commit."""
     return insert_once(
         OutboundCall,
@@ -49,7 +49,7 @@ def plan_call(kind: str, key: str, payload: dict, case_id: int | None, now: date
         key=key,
         payload=payload,
         case_id=case_id,
-        status="pending",
+        status=CallStatus.PENDING,
         attempts=0,
         due_at=now,
         result={},
@@ -57,16 +57,22 @@ def plan_call(kind: str, key: str, payload: dict, case_id: int | None, now: date
     )
 
 
-def emit(event: str, key: str, data: dict, case_id: int | None, now: datetime) -> None:
+def emit(event: WebhookEvent, key: str, data: dict, case_id: int | None, now: datetime) -> None:
     """An event webhook to EVENTS_WEBHOOK_URL (when set), once per key."""
-    assert event in EVENT_TYPES, event
+    assert event in tuple(WebhookEvent), event
     if current_app.config["EVENTS_WEBHOOK_URL"]:
         body = {"type": event, "timestamp": now.isoformat(), "data": data}
-        plan_call("event", f"{event}:{key}", body, case_id, now)
+        plan_call(CallKind.EVENT, f"{event}:{key}", body, case_id, now)
 
 
 def raise_alert(
-    key: str, audience: str, kind: str, title: str, detail: str, case_id: int | None, now: datetime
+    key: str,
+    audience: AlertAudience,
+    kind: AlertKind,
+    title: str,
+    detail: str,
+    case_id: int | None,
+    now: datetime,
 ) -> bool:
     """An alert for the lead queue (audience "lead") or the managers ("manager"), once per
     key, copied to FOLLOWUP_ALERT_EMAIL and FOLLOWUP_ALERT_WEBHOOK_URL when they are set."""
@@ -82,20 +88,20 @@ def raise_alert(
     )
     config = current_app.config
     if raised and case_id is not None:
-        record_event(case_id, "alert.raised", {"audience": audience, "kind": kind, "title": title},
-                     at=now)  # fmt: skip
+        line = {"audience": audience, "kind": kind, "title": title}
+        record_event(case_id, EventKind.ALERT_RAISED, line, at=now)
     if raised and config["ALERT_EMAIL"]:
         payload = {"to": config["ALERT_EMAIL"], "subject": title, "text": detail}
-        plan_call("alert_email", f"alert_email:{key}", payload, case_id, now)
+        plan_call(CallKind.ALERT_EMAIL, f"alert_email:{key}", payload, case_id, now)
     if raised and config["ALERT_WEBHOOK_URL"]:
         text = f"*{title}*\n{detail}" if detail else title
-        plan_call("alert_hook", f"alert_hook:{key}", {"text": text}, case_id, now)
+        plan_call(CallKind.ALERT_HOOK, f"alert_hook:{key}", {"text": text}, case_id, now)
     return raised
 
 
 def claim_calls(now: datetime, batch_size: int, lease_seconds: int) -> str | None:
     """Lease up to batch_size due calls; the claim token, or None when none are due."""
-    due = sa.and_(OutboundCall.status == "pending", OutboundCall.due_at <= now)
+    due = sa.and_(OutboundCall.status == CallStatus.PENDING, OutboundCall.due_at <= now)
     return claim(OutboundCall, due, now, batch_size, lease_seconds)
 
 
@@ -121,7 +127,7 @@ def _perform(call: OutboundCall, callers: _Callers, now: datetime) -> dict:
     config = current_app.config
     timeout = config["SEND_TIMEOUT"]
     payload = call.payload
-    if call.kind == "event":
+    if call.kind == CallKind.EVENT:
         url = config["EVENTS_WEBHOOK_URL"]
         post_signed(
             callers.session(url),
@@ -134,7 +140,7 @@ def _perform(call: OutboundCall, callers: _Callers, now: datetime) -> dict:
             now,
         )
         return {"delivered": payload["type"]}
-    if call.kind == "credit":
+    if call.kind == CallKind.CREDIT:
         url = payload["url"]
         post_signed(
             callers.session(url),
@@ -147,17 +153,17 @@ def _perform(call: OutboundCall, callers: _Callers, now: datetime) -> dict:
             now,
         )
         return {"credited": payload["credit"]["amount_cents"]}
-    if call.kind == "helpdesk":
+    if call.kind == CallKind.HELPDESK:
         connector = callers.connector()
         if connector is None:
             raise CallError("HELPDESK is none: reopen the case in the helpdesk by hand", False)
         case = db.session.get(Case, call.case_id)
         return connector.reopen(Ticket.of(case), payload["note"], call.key, now)
-    if call.kind == "alert_hook":
+    if call.kind == CallKind.ALERT_HOOK:
         url = config["ALERT_WEBHOOK_URL"]
         request(callers.session(url), "POST", url, "alert webhook", timeout, json=payload)
         return {"posted": True}
-    if call.kind == "alert_email":
+    if call.kind == CallKind.ALERT_EMAIL:
         mail = OutgoingMessage(
             message_id=0,
             channel="email",
@@ -174,23 +180,23 @@ def _perform(call: OutboundCall, callers: _Callers, now: datetime) -> dict:
 
 def _gave_up(call: OutboundCall, reason: str, now: datetime) -> None:
     """What a call that will never succeed leaves for a person to do."""
-    if call.kind == "helpdesk":
+    if call.kind == CallKind.HELPDESK:
         raise_alert(
             f"helpdesk_failed:{call.key}",
-            "manager",
-            "helpdesk.failed",
+            AlertAudience.MANAGER,
+            AlertKind.HELPDESK_FAILED,
             "Reopen this case in the helpdesk by hand",
             reason,
             call.case_id,
             now,
         )
-    elif call.kind == "credit":
+    elif call.kind == CallKind.CREDIT:
         gesture = db.session.get_one(Gesture, call.payload["gesture_id"])
-        gesture.status = "failed"
+        gesture.status = GestureStatus.FAILED
         raise_alert(
             f"credit_failed:{call.key}",
-            "lead",
-            "credit.failed",
+            AlertAudience.LEAD,
+            AlertKind.CREDIT_FAILED,
             "An account credit did not go through: give it by hand",
             reason,
             call.case_id,
@@ -199,8 +205,8 @@ def _gave_up(call: OutboundCall, reason: str, now: datetime) -> None:
 
 
 def _succeeded(call: OutboundCall, result: dict) -> None:
-    if call.kind == "credit":
-        db.session.get_one(Gesture, call.payload["gesture_id"]).status = "issued"
+    if call.kind == CallKind.CREDIT:
+        db.session.get_one(Gesture, call.payload["gesture_id"]).status = GestureStatus.ISSUED
 
 
 def run_calls(token: str) -> dict[str, int]:
@@ -211,7 +217,7 @@ def run_calls(token: str) -> dict[str, int]:
         sa.select(OutboundCall)
         .where(
             OutboundCall.claim_token == token,
-            OutboundCall.status == "pending",
+            OutboundCall.status == CallStatus.PENDING,
             OutboundCall.locked_until > now,
         )
         .order_by(OutboundCall.due_at, OutboundCall.id)
@@ -230,21 +236,23 @@ def run_calls(token: str) -> dict[str, int]:
                 call.due_at = now + retry_delay(call.attempts, config["RETRY_BASE_SECONDS"])
                 counts["retry"] += 1
             else:
-                call.status = "failed"
+                call.status = CallStatus.FAILED
                 _gave_up(call, error.reason, now)
                 if call.case_id:
                     record_event(
                         call.case_id,
-                        f"{call.kind}.failed",
+                        EventKind.call_event(call.kind, CallStatus.FAILED),
                         {"reason": error.reason, "attempts": call.attempts},
                         at=now,
                     )
                 counts["failed"] += 1
         else:
-            call.status, call.result, call.error, call.done_at = "done", result, None, now
+            call.status, call.result, call.error, call.done_at = CallStatus.DONE, result, None, now
             _succeeded(call, result)
-            if call.case_id and call.kind in ("helpdesk", "credit"):
-                record_event(call.case_id, f"{call.kind}.done", result, at=now)
+            if call.case_id and call.kind in (CallKind.HELPDESK, CallKind.CREDIT):
+                record_event(
+                    call.case_id, EventKind.call_event(call.kind, CallStatus.DONE), result, at=now
+                )
             counts["done"] += 1
         db.session.commit()
     return counts

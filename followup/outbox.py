@@ -26,6 +26,9 @@ from followup.extensions import db
 from followup.leases import claim
 from followup.models import CadenceStep, Case, Message
 from followup.models.base import utcnow
+from followup.models.cadences import StepChannel
+from followup.models.cases import EventKind
+from followup.models.messages import PENDING_STATUSES, MessageStatus
 from followup.outbox_checks import still_due
 from followup.outbox_render import render_all
 from followup.suppressions import suppress
@@ -43,8 +46,8 @@ def claim_batch(channel: str, now: datetime, batch_size: int, lease_seconds: int
     due = sa.and_(
         Message.channel == channel,
         sa.or_(
-            sa.and_(Message.status == "scheduled", Message.due_at <= now),
-            Message.status == "sending",  # a send interrupted by a dead worker
+            sa.and_(Message.status == MessageStatus.SCHEDULED, Message.due_at <= now),
+            Message.status == MessageStatus.SENDING,  # a send interrupted by a dead worker
         ),
     )
     return claim(Message, due, now, batch_size, lease_seconds)
@@ -107,16 +110,18 @@ def _start(message_id: int, token: str) -> int | None:
         .where(
             MESSAGES.c.id == message_id,
             MESSAGES.c.claim_token == token,
-            MESSAGES.c.status.in_(("scheduled", "sending")),
+            MESSAGES.c.status.in_(PENDING_STATUSES),
         )
-        .values(status="sending", attempts=MESSAGES.c.attempts + 1)
+        .values(status=MessageStatus.SENDING, attempts=MESSAGES.c.attempts + 1)
         .returning(MESSAGES.c.attempts)
     ).scalar()
     db.session.commit()
     return started
 
 
-def _attempt(channel, out: OutgoingMessage, attempt: int, step: str) -> tuple[str, dict, str, dict]:
+def _attempt(
+    channel, out: OutgoingMessage, attempt: int, step: str
+) -> tuple[str, dict, EventKind, dict]:
     """Send one message: (outcome, the row's new values, the timeline event, its detail)."""
     config = current_app.config
     try:
@@ -125,21 +130,23 @@ def _attempt(channel, out: OutgoingMessage, attempt: int, step: str) -> tuple[st
         if attempt >= config["MAX_ATTEMPTS"]:
             reason = f"gave up after {attempt} attempts: {error.reason}"
             detail = {"reason": reason, "code": error.code}
-            return "failed", {"status": "failed", "error": reason}, "message.failed", detail
+            values: dict[str, object] = {"status": MessageStatus.FAILED, "error": reason}
+            return "failed", values, EventKind.MESSAGE_FAILED, detail
         due = utcnow() + retry_delay(attempt, config["RETRY_BASE_SECONDS"])
-        values = {"status": "scheduled", "due_at": due, "error": error.reason}
+        values = {"status": MessageStatus.SCHEDULED, "due_at": due, "error": error.reason}
         detail = {
             "reason": error.reason,
             "code": error.code,
             "attempt": attempt,
             "next_attempt_at": due.isoformat(),
         }
-        return "retry", values, "message.retry_scheduled", detail
+        return "retry", values, EventKind.MESSAGE_RETRY_SCHEDULED, detail
     except PermanentSendError as error:
         detail = {"reason": error.reason, "code": error.code}
-        return "failed", {"status": "failed", "error": error.reason}, "message.failed", detail
+        values = {"status": MessageStatus.FAILED, "error": error.reason}
+        return "failed", values, EventKind.MESSAGE_FAILED, detail
     values = {
-        "status": "sent",
+        "status": MessageStatus.SENT,
         "error": None,
         "provider": channel.provider,
         "provider_id": provider_id,
@@ -152,7 +159,7 @@ def _attempt(channel, out: OutgoingMessage, attempt: int, step: str) -> tuple[st
         "provider": channel.provider,
         "provider_id": provider_id,
     }
-    return "sent", values, "message.sent", detail
+    return "sent", values, EventKind.MESSAGE_SENT, detail
 
 
 def dispatch(token: str) -> dict[str, int]:
@@ -164,7 +171,7 @@ def dispatch(token: str) -> dict[str, int]:
             sa.select(Message)
             .where(
                 Message.claim_token == token,
-                Message.status.in_(("scheduled", "sending")),
+                Message.status.in_(PENDING_STATUSES),
                 Message.locked_until > now,
             )
             .order_by(Message.due_at, Message.id)
@@ -219,10 +226,14 @@ def handle_sms_error(message: Message, code: str, now: datetime) -> None:
     when the step let us choose the channel)."""
     if code == TWILIO_OPTED_OUT:
         suppress("sms", message.recipient, "carrier_opt_out", f"Twilio error {code}", now)
-    elif code in TWILIO_NOT_TEXTABLE and message.step and message.step.channel == "preferred":
+    elif (
+        code in TWILIO_NOT_TEXTABLE
+        and message.step
+        and message.step.channel == StepChannel.PREFERRED
+    ):
         customer = message.customer
         if not customer.email or customer.opted_out("email"):
-            record_event(message.case_id, "message.no_fallback",
+            record_event(message.case_id, EventKind.MESSAGE_NO_FALLBACK,
                          {"reason": "the number cannot take texts and there is no email to use",
                           "code": code}, message.id, now)  # fmt: skip
             return
@@ -243,6 +254,6 @@ def handle_sms_error(message: Message, code: str, now: datetime) -> None:
             return
         db.session.add(fallback)
         db.session.flush()
-        record_event(message.case_id, "message.fallback_to_email",
+        record_event(message.case_id, EventKind.MESSAGE_FALLBACK_TO_EMAIL,
                      {"reason": f"Twilio error {code}: the number cannot take texts",
                       "email_message_id": fallback.id}, message.id, now)  # fmt: skip

@@ -12,9 +12,15 @@ from followup.cadences import cadence_hours
 from followup.cases import recent_surveys, record_event
 from followup.extensions import db
 from followup.models import Message, Response
+from followup.models.cadences import StepCondition
+from followup.models.cases import CaseStatus, EventKind
 from followup.models.customers import suppressed
+from followup.models.messages import MessageStatus
 from surveys.responses import latest_answers
 from surveys.scoring import verdict
+
+# The conditions that depend on the verdict of the round's latest answer.
+ON_VERDICT = (StepCondition.NEGATIVE, StepCondition.POSITIVE)
 
 
 def _skip_reason(
@@ -22,30 +28,30 @@ def _skip_reason(
     answered: set[tuple[int, int, int | None]],
     blocked: set[tuple[str, str]],
     verdicts: dict[tuple[int, int], str],
-) -> tuple[str, str] | None:
+) -> tuple[MessageStatus, str] | None:
     """(new status, reason) when a claimed message must not go out any more."""
     case = message.case
-    if case.status != "closed" or case.round != message.round:
-        return "cancelled", "case reopened"
+    if case.status != CaseStatus.CLOSED or case.round != message.round:
+        return MessageStatus.CANCELLED, "case reopened"
     key = (message.case_id, message.round, message.recovery_id)
-    if message.condition == "no_answer" and key in answered:
-        return "cancelled", "answered"
-    if message.condition in ("negative", "positive"):
+    if message.condition == StepCondition.NO_ANSWER and key in answered:
+        return MessageStatus.CANCELLED, "answered"
+    if message.condition in ON_VERDICT:
         found = verdicts.get((message.case_id, message.round))
         if found != message.condition:
-            return "cancelled", f"the last answer was not {message.condition}" + (
+            return MessageStatus.CANCELLED, f"the last answer was not {message.condition}" + (
                 "" if found else " (no answer)"
             )
     if (message.channel, message.recipient) in blocked:
         label = "SMS" if message.channel == "sms" else "email"
-        return "suppressed", f"customer opted out of {label}"
+        return MessageStatus.SUPPRESSED, f"customer opted out of {label}"
     return None
 
 
 def _round_verdicts(messages: list[Message]) -> dict[tuple[int, int], str]:
     """The verdict of each round's latest answer, for the rounds of messages that depend on
     it (conditions negative and positive)."""
-    rounds = {(m.case_id, m.round) for m in messages if m.condition in ("negative", "positive")}
+    rounds = {(m.case_id, m.round) for m in messages if m.condition in ON_VERDICT}
     return {
         key: verdict(answer.invitation.survey, answer.score, answer.comment)
         for key, answer in latest_answers(rounds).items()
@@ -64,13 +70,15 @@ def _surveyed_rounds(messages: list[Message], now: datetime) -> dict[int, dict]:
     batch = {m.id for m in messages}
     days = max((_cap_days(m) for m in messages), default=current_app.config["SURVEY_CAP_DAYS"])
     surveyed: dict[int, dict[tuple[int, int], datetime]] = {}
-    for row in recent_surveys({m.customer_id for m in messages}, ("sending", "sent"), now, days):
+    for row in recent_surveys(
+        {m.customer_id for m in messages}, (MessageStatus.SENDING, MessageStatus.SENT), now, days
+    ):
         if row.id not in batch:
             surveyed.setdefault(row.customer_id, {})[(row.case_id, row.round)] = row.due_at
     return surveyed
 
 
-def _over_cap(message: Message, surveyed: dict, now: datetime) -> tuple[str, str] | None:
+def _over_cap(message: Message, surveyed: dict, now: datetime) -> tuple[MessageStatus, str] | None:
     """The frequency cap again at send time: when two rounds planned a survey for the same
     customer at once (closes racing), the first to go out wins. Notes the message's round."""
     if message.step.survey_id is None:
@@ -79,12 +87,15 @@ def _over_cap(message: Message, surveyed: dict, now: datetime) -> tuple[str, str
     days = _cap_days(message)
     own = (message.case_id, message.round)
     if any(key != own and at >= now - timedelta(days=days) for key, at in rounds.items()):
-        return "suppressed", f"frequency cap: another survey went out within {days} days"
+        return (
+            MessageStatus.SUPPRESSED,
+            f"frequency cap: another survey went out within {days} days",
+        )
     rounds[own] = now
     return None
 
 
-def unclaim(message: Message, event: str, detail: dict, now: datetime) -> None:
+def unclaim(message: Message, event: EventKind, detail: dict, now: datetime) -> None:
     """Give a claimed row back without sending it, with the reason on its case's timeline."""
     message.claim_token = message.locked_until = None
     record_event(message.case_id, event, detail, message.id, now)
@@ -113,9 +124,9 @@ def still_due(messages: list[Message], now: datetime) -> list[Message]:
         if skip:
             status, reason = skip
             message.status, message.error = status, reason
-            unclaim(message, f"message.{status}", {"reason": reason}, now)
+            unclaim(message, EventKind.message_event(status), {"reason": reason}, now)
             continue
-        if message.channel == "sms" and message.status == "scheduled":
+        if message.channel == "sms" and message.status == MessageStatus.SCHEDULED:
             hours = cadence_hours(message.case.cadence, config["SMS_HOURS"])
             zone = message.customer.timezone or message.case.timezone
             allowed = hours.in_zone(zone).next_allowed(now)
@@ -123,12 +134,12 @@ def still_due(messages: list[Message], now: datetime) -> list[Message]:
                 message.due_at = allowed
                 detail = {"reason": "quiet hours in the customer's time zone",
                           "until": allowed.isoformat()}  # fmt: skip
-                unclaim(message, "message.deferred", detail, now)
+                unclaim(message, EventKind.MESSAGE_DEFERRED, detail, now)
                 continue
-        if message.status == "sending":
+        if message.status == MessageStatus.SENDING:
             record_event(
                 message.case_id,
-                "message.resending",
+                EventKind.MESSAGE_RESENDING,
                 {"reason": "an earlier send was interrupted; the provider may have it already"},
                 message.id,
                 now,

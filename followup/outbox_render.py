@@ -10,6 +10,8 @@ from flask_babel import force_locale, gettext
 from followup.channels.base import OutgoingMessage
 from followup.languages import language_of
 from followup.models import Message, SurveyInvitation, UnsubscribeLink
+from followup.models.cases import EventKind
+from followup.models.messages import MessageStatus
 from followup.outbox_checks import unclaim
 from followup.recovery_queue import template_details
 from followup.rendering import message_context, render
@@ -92,8 +94,8 @@ def _outgoing(
         rendered = render(message.step.template, message.channel, context)
     except Exception as error:  # a lead's template may raise anything; it fails alone
         reason = f"template {message.step.template.key!r} cannot be rendered: {error}"
-        message.status, message.error = "failed", reason
-        unclaim(message, "message.failed", {"reason": reason}, now)
+        message.status, message.error = MessageStatus.FAILED, reason
+        unclaim(message, EventKind.MESSAGE_FAILED, {"reason": reason}, now)
         return None
     return OutgoingMessage(
         message_id=message.id,

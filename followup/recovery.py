@@ -28,6 +28,16 @@ from followup.cases import (
 from followup.extensions import db
 from followup.goodwill import issue_gesture
 from followup.models import Cadence, CadenceStep, Case, Message, Recovery, Response, Survey
+from followup.models.cadences import CadencePurpose
+from followup.models.cases import CaseStatus, EventKind
+from followup.models.messages import PENDING_STATUSES, MessageStatus
+from followup.models.recovery import (
+    AlertAudience,
+    AlertKind,
+    CallKind,
+    RecoveryStatus,
+    WebhookEvent,
+)
 from followup.outbound import emit, insert_once, plan_call, raise_alert
 from surveys.responses import feedback
 from surveys.scoring import verdict
@@ -37,15 +47,15 @@ ANSWER_CHANGED = "answer changed"
 
 def _transition(
     recovery: Recovery,
-    from_statuses: tuple[str, ...],
-    to: str,
+    from_statuses: tuple[RecoveryStatus, ...],
+    to: RecoveryStatus,
     now: datetime,
     reason: str | None = None,
 ) -> bool:
     """Move the recovery to `to` if it is still in one of `from_statuses`; only one of
     several concurrent callers gets True."""
     values: dict[str, Any] = {"status": to}
-    if to in ("recovered", "escalated"):
+    if to in (RecoveryStatus.RECOVERED, RecoveryStatus.ESCALATED):
         values |= {"outcome_at": now, "outcome_reason": reason}
     won = cast(
         CursorResult,
@@ -63,7 +73,9 @@ def _transition(
 def recovery_cadence() -> Cadence | None:
     """The recovery cadence in force: the default one, else the first."""
     return db.session.scalar(
-        current_cadences("recovery").order_by(Cadence.is_default.desc(), Cadence.id).limit(1)
+        current_cadences(CadencePurpose.RECOVERY)
+        .order_by(Cadence.is_default.desc(), Cadence.id)
+        .limit(1)
     )
 
 
@@ -79,7 +91,7 @@ def start(answer: Response, now: datetime) -> Recovery | None:
         round=answer.round,
         customer_id=case.customer_id,
         channel=channel,
-        status="open",
+        status=RecoveryStatus.OPEN,
         started_at=now,
     ):
         return None
@@ -88,15 +100,23 @@ def start(answer: Response, now: datetime) -> Recovery | None:
     ).one()
     survey = invitation.survey
     summary = feedback(answer, survey)
-    record_event(case.id, "recovery.started", {"recovery_id": recovery.id, **summary}, at=now)
-    emit("recovery.started", str(recovery.id), {"case": case.external_id, **summary}, case.id, now)
+    record_event(
+        case.id, EventKind.RECOVERY_STARTED, {"recovery_id": recovery.id, **summary}, at=now
+    )
+    emit(
+        WebhookEvent.RECOVERY_STARTED,
+        str(recovery.id),
+        {"case": case.external_id, **summary},
+        case.id,
+        now,
+    )
     _plan_messages(recovery, case, now)
     gesture = issue_gesture(recovery, answer, now)
     said = f"“{answer.comment}”" if answer.comment else "no comment"
     raise_alert(
         f"recovery:{recovery.id}",
-        "lead",
-        "recovery.started",
+        AlertAudience.LEAD,
+        AlertKind.RECOVERY_STARTED,
         f"Negative feedback on {case.external_id}: {answer.score}/{survey.scale_max}",
         f"{case.customer.name or 'The customer'} said {said}; reasons: "
         f"{', '.join(summary['reasons']) or 'none given'}; gesture: "
@@ -115,7 +135,7 @@ def _plan_messages(recovery: Recovery, case: Case, now: datetime) -> None:
     if cadence is None:
         record_event(
             case.id,
-            "recovery.no_cadence",
+            EventKind.RECOVERY_NO_CADENCE,
             {"reason": "no recovery cadence is set up: a person follows up"},
             at=now,
         )
@@ -144,13 +164,13 @@ def _plan_messages(recovery: Recovery, case: Case, now: datetime) -> None:
 
 def withdraw(recovery: Recovery, now: datetime) -> None:
     """The first answer was changed to a non-negative one: stop what is still to be sent."""
-    if _transition(recovery, ("open",), "withdrawn", now):
+    if _transition(recovery, (RecoveryStatus.OPEN,), RecoveryStatus.WITHDRAWN, now):
         cancelled = cancel_pending(
             recovery.case_id, ANSWER_CHANGED, Message.recovery_id == recovery.id
         )
         record_event(
             recovery.case_id,
-            "recovery.withdrawn",
+            EventKind.RECOVERY_WITHDRAWN,
             {"reason": "the answer was changed to a non-negative one", "cancelled": cancelled},
             at=now,
         )
@@ -158,33 +178,36 @@ def withdraw(recovery: Recovery, now: datetime) -> None:
 
 def resume(recovery: Recovery, now: datetime) -> None:
     """Negative again: send what the withdrawal stopped (the gesture is never issued twice)."""
-    if not _transition(recovery, ("withdrawn",), "open", now):
+    if not _transition(recovery, (RecoveryStatus.WITHDRAWN,), RecoveryStatus.OPEN, now):
         return
     stopped = db.session.scalars(
         sa.select(Message).where(
             Message.recovery_id == recovery.id,
-            Message.status == "cancelled",
+            Message.status == MessageStatus.CANCELLED,
             Message.error == ANSWER_CHANGED,
         )
     ).all()
     for message in stopped:
-        message.status, message.error = "scheduled", None
+        message.status, message.error = MessageStatus.SCHEDULED, None
         message.due_at = max(message.due_at, now)
-    record_event(recovery.case_id, "recovery.resumed", {"rescheduled": len(stopped)}, at=now)
+    record_event(
+        recovery.case_id, EventKind.RECOVERY_RESUMED, {"rescheduled": len(stopped)}, at=now
+    )
 
 
 def on_check_in(recovery: Recovery, answer: Response, survey: Survey, now: datetime) -> None:
     """An answer to the recovery's check-in: positive recovers the case, else it escalates."""
     outcome = verdict(survey, answer.score, answer.comment)
     if outcome == "positive":
-        if _transition(recovery, ("open",), "recovered", now, f"check-in answered {answer.score}"):
+        recovered = f"check-in answered {answer.score}"
+        if _transition(recovery, (RecoveryStatus.OPEN,), RecoveryStatus.RECOVERED, now, recovered):
             cancel_pending(recovery.case_id, "recovered", Message.recovery_id == recovery.id)
             hours = round((now - recovery.started_at).total_seconds() / 3600, 1)
             detail = {"recovery_id": recovery.id, "score": answer.score, "hours": hours}
-            record_event(recovery.case_id, "recovery.succeeded", detail, at=now)
+            record_event(recovery.case_id, EventKind.RECOVERY_SUCCEEDED, detail, at=now)
             case = db.session.get_one(Case, recovery.case_id)
             emit(
-                "recovery.succeeded",
+                WebhookEvent.RECOVERY_SUCCEEDED,
                 str(recovery.id),
                 {"case": case.external_id, **detail},
                 case.id,
@@ -198,31 +221,35 @@ def on_check_in(recovery: Recovery, answer: Response, survey: Survey, now: datet
 def escalate(recovery: Recovery, reason: str, now: datetime) -> bool:
     """A person takes over: the case is reopened (here and in the helpdesk, with a private
     note), a manager is alerted, and nothing automated goes out about it any more."""
-    if not _transition(recovery, ("open", "recovered"), "escalated", now, reason):
+    escalating = (RecoveryStatus.OPEN, RecoveryStatus.RECOVERED)
+    if not _transition(recovery, escalating, RecoveryStatus.ESCALATED, now, reason):
         return False
     case = db.session.get_one(Case, recovery.case_id)
     case.escalated_at = now
     cancel_pending(case.id, "escalated to a person")
     record_event(
-        case.id, "recovery.escalated", {"recovery_id": recovery.id, "reason": reason}, at=now
+        case.id,
+        EventKind.RECOVERY_ESCALATED,
+        {"recovery_id": recovery.id, "reason": reason},
+        at=now,
     )
-    if case.status == "closed":
+    if case.status == CaseStatus.CLOSED:
         reopen_case(case, now)
     note = escalation_note(recovery, case, reason)
     if current_app.config["HELPDESK"] != "none":
-        plan_call("helpdesk", f"helpdesk:reopen:{recovery.id}", {"note": note}, case.id, now)
+        plan_call(CallKind.HELPDESK, f"helpdesk:reopen:{recovery.id}", {"note": note}, case.id, now)
     raise_alert(
         f"escalated:{recovery.id}",
-        "manager",
-        "recovery.escalated",
+        AlertAudience.MANAGER,
+        AlertKind.RECOVERY_ESCALATED,
         f"Still negative: {case.external_id} needs a person",
         note,
         case.id,
         now,
     )
     data = {"case": case.external_id, "recovery_id": recovery.id, "reason": reason}
-    emit("recovery.failed", str(recovery.id), data, case.id, now)
-    emit("case.reopened", str(recovery.id), {**data, "note": note}, case.id, now)
+    emit(WebhookEvent.RECOVERY_FAILED, str(recovery.id), data, case.id, now)
+    emit(WebhookEvent.CASE_REOPENED, str(recovery.id), {**data, "note": note}, case.id, now)
     db.session.flush()
     return True
 
@@ -270,12 +297,12 @@ def expire_overdue(now: datetime, limit: int = 100) -> int:
     """Escalate open recoveries whose check-in got no answer by the deadline, once nothing
     of theirs is left to send; how many."""
     pending = sa.select(Message.id).where(
-        Message.recovery_id == Recovery.id, Message.status.in_(("scheduled", "sending"))
+        Message.recovery_id == Recovery.id, Message.status.in_(PENDING_STATUSES)
     )
     overdue = db.session.scalars(
         sa.select(Recovery)
         .where(
-            Recovery.status == "open",
+            Recovery.status == RecoveryStatus.OPEN,
             Recovery.answer_deadline_at < now,
             ~sa.exists(pending),
         )

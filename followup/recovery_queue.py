@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from followup.cases import record_event
 from followup.extensions import db
 from followup.models import Case, Gesture, Recovery, RecoveryTask
+from followup.models.cases import EventKind
 from surveys.responses import feedback, latest_answers
 
 
@@ -141,7 +142,7 @@ def complete_task(task_id: int, outcome: str, by: str, now: datetime) -> Recover
         return None
     record_event(
         task.case_id,
-        "task.completed",
+        EventKind.TASK_COMPLETED,
         {"task_id": task.id, "title": task.title, "by": by, "outcome": outcome},
         at=now,
     )

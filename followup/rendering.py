@@ -9,6 +9,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from followup.models import Case, Customer, MessageTemplate
+from followup.models.cases import Priority
 from followup.paths import ROOT
 
 # A lead's template may not make text or numbers this large, nor loop this often: a
@@ -143,7 +144,7 @@ def sample_context(organisation: str, language: str = "en") -> dict:
     case = Case(
         external_id="ZD-4711",
         subject="Parcel never arrived",
-        priority="normal",
+        priority=Priority.NORMAL,
         team="Shipping",
         agent_name="Sam Rivera",
     )

@@ -31,12 +31,16 @@ from followup.models import (
     RoundFact,
     Survey,
 )
+from followup.models.cases import CaseStatus, EventKind
 from followup.models.figures import COUNTERS, DIMENSIONS, FIGURE_ROLLUPS
+from followup.models.messages import DeliveryStatus, MessageStatus
+from followup.models.recovery import GestureStatus, RecoveryStatus
+from followup.models.surveys import SurveyKind
 from surveys.scoring import verdict
 
 LAG_SECONDS = 30
 BATCH_EVENTS = 5000
-UNDELIVERED = {"failed", "bounced", "undelivered"}
+UNDELIVERED = {DeliveryStatus.FAILED, DeliveryStatus.BOUNCED, DeliveryStatus.UNDELIVERED}
 
 
 @dataclass
@@ -65,7 +69,7 @@ def recovery_time(counts: dict[str, int]) -> int | None:
 
 def round_counts(data: RoundData) -> dict[str, int]:
     """The COUNTERS one round adds to its rollup row (the definitions of DOMAIN.md)."""
-    sent = [send for send in data.survey_sends if send[1] == "sent"]
+    sent = [send for send in data.survey_sends if send[1] == MessageStatus.SENT]
     counts = dict.fromkeys(COUNTERS, 0)
     counts["closed"] = 1
     counts["invited"] = int(bool(sent))
@@ -74,19 +78,19 @@ def round_counts(data: RoundData) -> dict[str, int]:
     score = data.first_score
     if score is not None:
         kind = data.survey_kind
-        if kind == "csat" and 1 <= score <= 5:
+        if kind == SurveyKind.CSAT and 1 <= score <= 5:
             counts["csat_n"], counts["csat_positive"] = 1, int(score >= 4)
-        elif kind == "nps" and 0 <= score <= 10:
+        elif kind == SurveyKind.NPS and 0 <= score <= 10:
             counts["nps_n"] = 1
             counts["nps_promoters"], counts["nps_detractors"] = int(score >= 9), int(score <= 6)
-        elif kind == "ces" and 1 <= score <= 7:
+        elif kind == SurveyKind.CES and 1 <= score <= 7:
             counts["ces_n"], counts["ces_sum"] = 1, score
     counts["negative"] = int(data.first_verdict == "negative")
     if data.gesture_cost_cents is not None:
         counts["gesture"], counts["gesture_cost_cents"] = 1, data.gesture_cost_cents
     counts["checkin_answered"] = int(data.checkin_answered)
-    counts["recovered"] = int(data.recovery_status == "recovered")
-    counts["escalated"] = int(data.recovery_status == "escalated")
+    counts["recovered"] = int(data.recovery_status == RecoveryStatus.RECOVERED)
+    counts["escalated"] = int(data.recovery_status == RecoveryStatus.ESCALATED)
     if counts["recovered"]:
         counts["recovery_seconds"] = data.recovery_seconds or 0
     counts["reopened"] = int(data.reopened)
@@ -115,7 +119,7 @@ def _closes(case_ids: set[int]) -> dict[tuple[int, int], tuple[datetime, dict]]:
     closes = {}
     for case_id, at, detail in db.session.execute(
         sa.select(CaseEvent.case_id, CaseEvent.at, CaseEvent.detail)
-        .where(CaseEvent.case_id.in_(case_ids), CaseEvent.kind == "case.closed")
+        .where(CaseEvent.case_id.in_(case_ids), CaseEvent.kind == EventKind.CASE_CLOSED)
         .order_by(CaseEvent.id)
     ):
         closes[(case_id, detail.get("round"))] = (at, detail)
@@ -170,7 +174,7 @@ def _rows(case_ids: set[int]) -> _Rows:
         db.session.execute(
             sa.select(Gesture.recovery_id, Gesture.cost_cents).where(
                 Gesture.recovery_id.in_([r.id for r in recoveries.values()]),
-                Gesture.status != "failed",
+                Gesture.status != GestureStatus.FAILED,
             )
         ).all()
     )
@@ -211,7 +215,7 @@ def _fact(rows: _Rows, case_id: int, rnd: int, closed_at: datetime, detail: dict
         if recovery and recovery.outcome_at
         else None,
         gesture_cost_cents=rows.gestures.get(recovery.id) if recovery else None,
-        reopened=case.round > rnd or case.status == "open",
+        reopened=case.round > rnd or case.status == CaseStatus.OPEN,
     )
     cadence_id = detail.get("cadence_id") or (case.cadence_id if current else None)
     counts = round_counts(data)
@@ -220,7 +224,7 @@ def _fact(rows: _Rows, case_id: int, rnd: int, closed_at: datetime, detail: dict
         "day": closed_at.date(),
         "team": (case.team or "")[:200],
         "agent": (case.agent_name or "")[:200],
-        "channel": next((s[0] for s in data.survey_sends if s[1] == "sent"), ""),
+        "channel": next((s[0] for s in data.survey_sends if s[1] == MessageStatus.SENT), ""),
         "cadence": rows.lineages.get(cadence_id) or rows.by_name.get(detail.get("cadence"), ""),
         "variant": (detail.get("variant") or (case.variant if current else "")) or "",
         "experiment": (detail.get("experiment") or (case.experiment if current else "")) or "",

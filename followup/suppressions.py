@@ -13,6 +13,8 @@ from sqlalchemy.engine import CursorResult
 from followup.cases import record_event
 from followup.extensions import db
 from followup.models import Message, Suppression
+from followup.models.cases import EventKind
+from followup.models.messages import MessageStatus
 
 
 def suppress(channel: str, address: str, reason: str, detail: str, now: datetime) -> bool:
@@ -37,14 +39,14 @@ def suppress(channel: str, address: str, reason: str, detail: str, now: datetime
         .where(
             Message.channel == channel,
             Message.recipient == address,
-            Message.status == "scheduled",
+            Message.status == MessageStatus.SCHEDULED,
         )
-        .values(status="suppressed", error=why)
+        .values(status=MessageStatus.SUPPRESSED, error=why)
         .returning(Message.id, Message.case_id)
         .execution_options(synchronize_session=False)
     ).all()
     for message_id, case_id in pending:
-        record_event(case_id, "message.suppressed", {"reason": why}, message_id, now)
+        record_event(case_id, EventKind.MESSAGE_SUPPRESSED, {"reason": why}, message_id, now)
     db.session.flush()
     return True
 

@@ -7,15 +7,15 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from followup.extensions import db
 from followup.models import User
-from followup.models.users import ROLES
+from followup.models.users import ROLES, Role
 
 MIN_PASSWORD = 12
 MAX_PASSWORD = 200
 # What each role may do: read configuration (and the dashboard), change it, manage users.
 ABILITIES = {
-    "admin": {"read", "configure", "users"},
-    "lead": {"read", "configure"},
-    "manager": {"read"},
+    Role.ADMIN: {"read", "configure", "users"},
+    Role.LEAD: {"read", "configure"},
+    Role.MANAGER: {"read"},
 }
 # A hash to check a password against when the account does not exist, so an unknown email
 # takes as long to refuse as a wrong password.

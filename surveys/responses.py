@@ -10,6 +10,8 @@ from sqlalchemy.orm import selectinload
 from followup.cases import cancel_pending, record_event
 from followup.extensions import db
 from followup.models import Message, Response, Survey, SurveyInvitation
+from followup.models.cadences import StepCondition
+from followup.models.cases import EventKind
 
 MAX_TEXT = 2000
 
@@ -73,10 +75,10 @@ def record_response(
     response = db.session.scalar(sa.select(Response).where(Response.invitation_id == invitation.id))
     created = response is None
     detail = {"score": score, "comment": comment, "reason_codes": reason_codes, "channel": channel}
-    kind: str | None
+    kind: EventKind | None
     if response is None:
         response = _new_response(invitation, now)
-        kind = "response.recorded"
+        kind = EventKind.RESPONSE_RECORDED
     else:
         unchanged = (
             response.score == score
@@ -84,7 +86,7 @@ def record_response(
             and list(response.reason_codes or []) == reason_codes
             and dict(response.answers or {}) == answers
         )
-        kind = None if unchanged else "response.changed"
+        kind = None if unchanged else EventKind.RESPONSE_CHANGED
         detail["previous_score"] = response.score
     response.score = score
     response.comment = comment
@@ -98,7 +100,9 @@ def record_response(
     answered = Message.recovery_id.is_(None) if response.recovery_id is None else (
         Message.recovery_id == response.recovery_id
     )  # fmt: skip
-    cancel_pending(invitation.case_id, "answered", Message.condition == "no_answer", answered)
+    cancel_pending(
+        invitation.case_id, "answered", Message.condition == StepCondition.NO_ANSWER, answered
+    )
     db.session.flush()
     return response, created, kind is not None
 

@@ -16,6 +16,9 @@ from followup.cases import record_event
 from followup.extensions import db
 from followup.languages import language_of
 from followup.models import Customer, Message, SurveyInvitation
+from followup.models.cases import EventKind
+from followup.models.messages import MessageStatus
+from followup.models.surveys import SmsState
 from surveys.scoring import is_negative, verdict
 
 OPT_OUT = {"STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT", "CANCEL", "REVOKE", "OPTOUT"}
@@ -122,7 +125,7 @@ def open_invitation(phone: str, now: datetime) -> SurveyInvitation | None:
             Customer.phone == phone,
             SurveyInvitation.channel == "sms",
             SurveyInvitation.expires_at > now,
-            Message.status == "sent",
+            Message.status == MessageStatus.SENT,
         )
         .order_by(SurveyInvitation.created_at.desc(), SurveyInvitation.id.desc())
         .limit(1)
@@ -133,7 +136,7 @@ def answer_by_text(invitation: SurveyInvitation, body: str, replies: Replies, no
     """Record what a reply to a check-in says; the text to send back, or None. Flushes."""
     survey = invitation.survey
     body = body.strip()
-    if invitation.sms_state == "comment" and invitation.response is not None:
+    if invitation.sms_state == SmsState.COMMENT and invitation.response is not None:
         answer = invitation.response
         record_answer(
             invitation,
@@ -144,13 +147,13 @@ def answer_by_text(invitation: SurveyInvitation, body: str, replies: Replies, no
             channel="sms",
             now=now,
         )
-        invitation.sms_state = "done"
+        invitation.sms_state = SmsState.DONE
         return replies.noted()
     read = read_score(body, survey.scale_min, survey.scale_max)
     if read is None:
-        record_event(invitation.case_id, "sms.unreadable", {"body": body[:500]}, at=now)
+        record_event(invitation.case_id, EventKind.SMS_UNREADABLE, {"body": body[:500]}, at=now)
         if invitation.sms_state is None:
-            invitation.sms_state = "clarify"
+            invitation.sms_state = SmsState.CLARIFY
             return replies.clarify(survey.scale_min, survey.scale_max)
         return None  # asked once already: a person reads it on the timeline
     score, comment = read
@@ -158,10 +161,10 @@ def answer_by_text(invitation: SurveyInvitation, body: str, replies: Replies, no
         invitation, score=score, comment=comment[:2000], channel="sms", now=now
     )
     if answer.recovery_id is not None and verdict(survey, score, comment) != "positive":
-        invitation.sms_state = "done"  # still unhappy after a recovery: a person takes over
+        invitation.sms_state = SmsState.DONE  # still unhappy after a recovery: a person takes over
         return replies.handing_over()
-    if is_negative(survey, score) and not comment and invitation.sms_state != "done":
-        invitation.sms_state = "comment"
+    if is_negative(survey, score) and not comment and invitation.sms_state != SmsState.DONE:
+        invitation.sms_state = SmsState.COMMENT
         return replies.what_went_wrong()
-    invitation.sms_state = "done"
+    invitation.sms_state = SmsState.DONE
     return replies.thanks()

@@ -14,6 +14,7 @@ from followup.cases import record_event
 from followup.extensions import csrf, db
 from followup.models import Case, UnsubscribeLink
 from followup.models.base import utcnow
+from followup.models.cases import EventKind
 from followup.suppressions import suppress
 from followup.web.pages import private_page
 from surveys.tokens import find_by_token
@@ -87,7 +88,9 @@ def unsubscribe(token: str):
     try:
         if suppress("email", link.address, "unsubscribe", f"unsubscribe link ({via})", now):
             detail = {"channel": "email", "address": link.address, "via": via}
-            record_event(link.case_id, "customer.unsubscribed", detail, link.message_id, now)
+            record_event(
+                link.case_id, EventKind.CUSTOMER_UNSUBSCRIBED, detail, link.message_id, now
+            )
         db.session.commit()
     except IntegrityError:  # a concurrent POST suppressed the address first
         db.session.rollback()

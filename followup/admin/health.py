@@ -18,7 +18,8 @@ from followup.admin import bp, probes
 from followup.extensions import db
 from followup.models import Message, OutboundCall
 from followup.models.base import utcnow
-from followup.models.messages import MESSAGE_STATUSES
+from followup.models.messages import MESSAGE_STATUSES, MessageStatus
+from followup.models.recovery import CallStatus
 from workers.jobs import sweep_heartbeat_key
 from workers.queues import QUEUE_NAMES
 
@@ -94,11 +95,11 @@ def gather(now: datetime) -> Health:
             sa.select(Message.status, sa.func.count(Message.id)).group_by(Message.status)
         ).all()
     )
-    scheduled = Message.status == "scheduled"
+    scheduled = Message.status == MessageStatus.SCHEDULED
     failures = sa.func.count(Message.id)
     failed_messages = db.session.execute(
         sa.select(Message.error, failures)
-        .where(Message.status == "failed", Message.updated_at >= since)
+        .where(Message.status == MessageStatus.FAILED, Message.updated_at >= since)
         .group_by(Message.error)
         .order_by(failures.desc(), Message.error)
         .limit(REASONS_SHOWN)
@@ -107,7 +108,7 @@ def gather(now: datetime) -> Health:
     # A failed call keeps the due time of its last attempt.
     failed_calls = db.session.execute(
         sa.select(OutboundCall.kind, OutboundCall.error, call_failures)
-        .where(OutboundCall.status == "failed", OutboundCall.due_at >= since)
+        .where(OutboundCall.status == CallStatus.FAILED, OutboundCall.due_at >= since)
         .group_by(OutboundCall.kind, OutboundCall.error)
         .order_by(call_failures.desc(), OutboundCall.kind, OutboundCall.error)
         .limit(REASONS_SHOWN)

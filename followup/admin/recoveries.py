@@ -14,7 +14,7 @@ from followup.admin import bp, found
 from followup.extensions import db
 from followup.models import Alert, Case, RecoveryTask
 from followup.models.base import utcnow
-from followup.models.recovery import RECOVERY_STATUSES
+from followup.models.recovery import RECOVERY_STATUSES, AlertAudience, RecoveryStatus
 from followup.recovery_queue import complete_task, queue_entries
 from followup.web.forms import clean_text
 from followup.web.pages import when
@@ -54,12 +54,14 @@ def time_left(seconds: int) -> str:
 
 
 def _status() -> str:
-    status = request.args.get("status", "open")
-    return status if status in STATUSES else "open"
+    status = request.args.get("status", RecoveryStatus.OPEN)
+    return status if status in STATUSES else RecoveryStatus.OPEN
 
 
 def _back(status: str):
-    return redirect(url_for("admin.recoveries", status=None if status == "open" else status), 303)
+    return redirect(
+        url_for("admin.recoveries", status=None if status == RecoveryStatus.OPEN else status), 303
+    )
 
 
 def _page(status: str, forms: dict | None = None, problem: str | None = None, code: int = 200):
@@ -71,7 +73,7 @@ def _page(status: str, forms: dict | None = None, problem: str | None = None, co
     alerts = db.session.execute(
         sa.select(Alert, Case.external_id)
         .outerjoin(Case, Case.id == Alert.case_id)
-        .where(Alert.audience == "lead", Alert.acknowledged_at.is_(None))
+        .where(Alert.audience == AlertAudience.LEAD, Alert.acknowledged_at.is_(None))
         .order_by(Alert.id.desc())
         .limit(SHOWN)
     ).all()

@@ -13,14 +13,15 @@ from followup import audit
 from followup.admin import bp, found
 from followup.extensions import db
 from followup.models import User
+from followup.models.users import Role
 from followup.users import MAX_PASSWORD, MIN_PASSWORD, UserError, create_user, set_password
 from followup.web.console import needs
 from followup.web.forms import clean_text
 
 ROLE_CHOICES = {
-    "admin": "Admin: everything, users included",
-    "lead": "Lead: configuration and the recovery queue",
-    "manager": "Manager: the dashboard, configuration read-only",
+    Role.ADMIN: "Admin: everything, users included",
+    Role.LEAD: "Lead: configuration and the recovery queue",
+    Role.MANAGER: "Manager: the dashboard, configuration read-only",
 }
 USER_FIELDS = ("email", "name", "role", "active")
 LAST_ADMIN = (
@@ -48,7 +49,7 @@ class NewUserForm(FlaskForm):
         "Email", validators=[InputRequired(message="Enter an email address"), Length(max=320)]
     )
     name = StringField("Name", filters=[clean_text], validators=[Length(max=200)])
-    role = SelectField("Role", choices=ROLE_CHOICES, default="lead")
+    role = SelectField("Role", choices=ROLE_CHOICES, default=Role.LEAD)
     password = _password("Initial password")
 
 
@@ -64,7 +65,7 @@ def _is_last_active_admin(user: User) -> bool:
     """Whether the user is the only active admin; the active admins' rows stay locked until
     the commit (on PostgreSQL), so two admins cannot demote each other at once."""
     admins = db.session.scalars(
-        sa.select(User.id).where(User.role == "admin", User.active.is_(True)).with_for_update()
+        sa.select(User.id).where(User.role == Role.ADMIN, User.active.is_(True)).with_for_update()
     ).all()
     return admins == [user.id]
 
@@ -118,7 +119,7 @@ def user_role(user_id: int):
         return _edit_page(user, 422, role_form=form)
     if form.role.data == user.role:
         return redirect(url_for("admin.user_edit", user_id=user.id), code=303)
-    if user.role == "admin" and user.active and _is_last_active_admin(user):
+    if user.role == Role.ADMIN and user.active and _is_last_active_admin(user):
         db.session.rollback()
         return _edit_page(user, 409, LAST_ADMIN.format(email=user.email), role_form=form)
     before = audit.snapshot(user, USER_FIELDS)
@@ -153,7 +154,7 @@ def user_deactivate(user_id: int):
     user = found(User, user_id)
     if not user.active:
         return redirect(url_for("admin.user_edit", user_id=user.id), code=303)
-    if user.role == "admin" and _is_last_active_admin(user):
+    if user.role == Role.ADMIN and _is_last_active_admin(user):
         db.session.rollback()
         return _edit_page(user, 409, LAST_ADMIN.format(email=user.email))
     _set_active(user, False)

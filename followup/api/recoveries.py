@@ -27,7 +27,7 @@ from followup.goodwill import (
 )
 from followup.models import Alert, Case, GestureType, RecoveryTask
 from followup.models.base import utcnow
-from followup.models.recovery import RECOVERY_STATUSES
+from followup.models.recovery import RECOVERY_STATUSES, GestureKind, RecoveryStatus
 from followup.recovery_queue import complete_task, queue_entries, task_document
 from followup.web.api_keys import AUTH_ERRORS
 from followup.web.json_body import BODY_ERRORS, BadRequest, parse_body
@@ -58,7 +58,7 @@ def _limit() -> int:
                   "limit": LIMIT})  # fmt: skip
 @bp.get("/recoveries")
 def recoveries():
-    status = request.args.get("status", "open")
+    status = request.args.get("status", RecoveryStatus.OPEN)
     if status not in STATUS_FILTERS:
         allowed = ", ".join(RECOVERY_STATUSES)
         raise BadRequest(422, "validation_failed", f"status must be one of {allowed} or all")
@@ -100,7 +100,7 @@ def catalogue():
             "cost_cents": kind.cost_cents,
             "monthly_budget_cents": kind.monthly_budget_cents,
             "spent_this_month_cents": spent_this_month(kind.id, now),
-            "unused_codes": unused_codes(kind.id) if kind.kind == "code" else None,
+            "unused_codes": unused_codes(kind.id) if kind.kind == GestureKind.CODE else None,
             "active": kind.active,
         }  # fmt: skip
         for kind in db.session.scalars(sa.select(GestureType).order_by(GestureType.id))
@@ -118,7 +118,7 @@ def upload_codes(key: str):
     gesture_type = db.session.scalar(sa.select(GestureType).where(GestureType.key == key[:100]))
     if gesture_type is None:
         raise BadRequest(404, "not_found", f"no gesture {key!r}")
-    if gesture_type.kind != "code":
+    if gesture_type.kind != GestureKind.CODE:
         raise BadRequest(
             422, "validation_failed", f"{key!r} gives no codes: it is a {gesture_type.kind}"
         )

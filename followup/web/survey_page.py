@@ -13,6 +13,7 @@ from wtforms import Field, RadioField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from followup.models import Survey
+from followup.models.surveys import SurveyKind
 from followup.web.forms import MultiCheckboxField, clean_text
 from surveys.kinds import DEFAULT_QUESTION
 from surveys.responses import MAX_TEXT
@@ -42,7 +43,7 @@ def _too_long() -> Length:
 def score_labels(survey: Survey) -> dict[int, str]:
     """The label of each score of the survey's scale, lowest first."""
     scores = range(survey.scale_min, survey.scale_max + 1)
-    if (survey.scale_min, survey.scale_max) == (1, 5) and survey.kind == "csat":
+    if (survey.scale_min, survey.scale_max) == (1, 5) and survey.kind == SurveyKind.CSAT:
         return {score: CSAT_LABELS[score] for score in scores}
     labels = {score: "" for score in scores}
     lowest, highest = END_LABELS.get(survey.kind, (_l("Lowest"), _l("Highest")))

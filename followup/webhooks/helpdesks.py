@@ -19,6 +19,7 @@ from followup.cases import CaseError, close_case, reopen_case, upsert_case
 from followup.extensions import db
 from followup.models import Case
 from followup.models.base import utcnow
+from followup.models.cases import CaseStatus
 from followup.web.api_keys import authenticate
 from followup.web.case_input import CaseIn
 from followup.web.errors import json_error
@@ -161,7 +162,7 @@ def intake(helpdesk: Helpdesk):
             answer = {"action": "closed" if planned else "already_closed", "case": case.to_dict()}
         elif status in helpdesk.reopening:
             case = db.session.scalar(sa.select(Case).where(Case.external_id == data["external_id"]))
-            if case is None or case.status != "closed":
+            if case is None or case.status != CaseStatus.CLOSED:
                 reason = f"no closed case {data['external_id']}"
                 answer = {"action": "ignored", "reason": reason}
             else:

@@ -25,6 +25,8 @@ from followup.delivery import handled_before, mark_handled, update_delivery
 from followup.extensions import db
 from followup.models import Message
 from followup.models.base import utcnow
+from followup.models.cases import EventKind
+from followup.models.messages import DeliveryStatus
 from followup.suppressions import suppress
 from followup.web.errors import json_error
 from followup.webhooks import bp
@@ -36,11 +38,11 @@ MAX_SKEW_SECONDS = 5 * 60
 MAX_BATCH_BYTES = 1024 * 1024
 # processed and deferred change nothing a lead acts on: acknowledged, not applied.
 DELIVERY_STATUS = {
-    "delivered": "delivered",
-    "bounce": "bounced",
-    "dropped": "failed",
-    "open": "opened",
-    "click": "clicked",
+    "delivered": DeliveryStatus.DELIVERED,
+    "bounce": DeliveryStatus.BOUNCED,
+    "dropped": DeliveryStatus.FAILED,
+    "open": DeliveryStatus.OPENED,
+    "click": DeliveryStatus.CLICKED,
 }
 SUPPRESSING = ("bounce", "dropped", "spamreport", "unsubscribe", "group_unsubscribe")
 # Event fields worth keeping on the timeline: SendGrid's reason text, the SMTP status,
@@ -111,7 +113,8 @@ def _apply_one(message: Message, event: Event, now: datetime) -> bool:
         why = event.detail.get("reason") or f"SendGrid reported {event.name}"
         changed = suppress("email", message.recipient, event.name, why, now) or changed
         if status is None:  # a complaint or unsubscribe: the message's own timeline line
-            record_event(message.case_id, f"message.{event.name}", event.detail, message.id, now)
+            kind = EventKind.message_event(event.name)
+            record_event(message.case_id, kind, event.detail, message.id, now)
             changed = True
     return changed
 

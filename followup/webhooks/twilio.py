@@ -13,6 +13,7 @@ from followup.delivery import handled_before, mark_handled, update_delivery
 from followup.extensions import db
 from followup.models import Message
 from followup.models.base import utcnow
+from followup.models.messages import DeliveryStatus
 from followup.outbox import handle_sms_error
 from followup.suppressions import lift, suppress
 from followup.webhooks import bp
@@ -34,10 +35,18 @@ def _check_signature() -> None:
 
 
 # Twilio's MessageStatus values as our delivery statuses.
-TWILIO_DELIVERY = {"accepted": "queued", "scheduled": "queued", "queued": "queued",
-                   "sending": "queued", "sent": "sent", "delivered": "delivered",
-                   "undelivered": "undelivered", "failed": "failed", "read": "opened",
-                   "canceled": "failed"}  # fmt: skip
+TWILIO_DELIVERY = {
+    "accepted": DeliveryStatus.QUEUED,
+    "scheduled": DeliveryStatus.QUEUED,
+    "queued": DeliveryStatus.QUEUED,
+    "sending": DeliveryStatus.QUEUED,
+    "sent": DeliveryStatus.SENT,
+    "delivered": DeliveryStatus.DELIVERED,
+    "undelivered": DeliveryStatus.UNDELIVERED,
+    "failed": DeliveryStatus.FAILED,
+    "read": DeliveryStatus.OPENED,
+    "canceled": DeliveryStatus.FAILED,
+}
 
 
 def record_delivery(message: Message, provider_status: str, error_code: str | None,
