@@ -3,18 +3,24 @@ The case as it comes in (CaseIn) is followup.web.case_input, shared with the hel
 webhooks."""
 
 from datetime import datetime
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
 from followup.goodwill import MAX_CODE_LENGTH
-from followup.models.cases import CASE_STATUSES
-from followup.models.messages import MESSAGE_STATUSES
-from followup.models.recovery import RECOVERY_STATUSES
+from followup.models.base import values
+from followup.models.cases import CASE_STATUSES, PRIORITIES, EventKind
+from followup.models.messages import MESSAGE_STATUSES, DeliveryStatus
+from followup.models.recovery import (
+    GESTURE_KINDS,
+    RECOVERY_STATUSES,
+    AlertAudience,
+    AlertKind,
+    GestureStatus,
+)
 from followup.web.case_input import Strict, Text200
 
-AlertAudience = Literal["lead", "manager"]
-ALERT_AUDIENCES = get_args(AlertAudience)
+ALERT_AUDIENCES = values(AlertAudience)
 
 # The codes upload as parse_codes reads it: one code a line (its first CSV column), an
 # optional "code" header; a code has no control character, no space around it and at most
@@ -59,7 +65,7 @@ class CaseOut(Strict):
     subject: str
     agent: AgentOut
     team: str | None
-    priority: str
+    priority: Literal[PRIORITIES]  # type: ignore[valid-type]
     tags: list[str]
     source_channel: str | None
     timezone: str | None
@@ -84,7 +90,7 @@ class MessageOut(Strict):
     provider_id: str | None
     error: str | None
     sent_at: datetime | None
-    delivery_status: str | None = Field(
+    delivery_status: Literal[values(DeliveryStatus)] | None = Field(  # type: ignore[valid-type]
         description="What the provider reported later: delivered, undelivered, bounced ..."
     )
     delivery_error_code: str | None
@@ -103,7 +109,7 @@ class ResponseOut(Strict):
 
 class EventOut(Strict):
     at: datetime
-    kind: str
+    kind: Literal[values(EventKind)]  # type: ignore[valid-type]
     message_id: int | None
     detail: dict
 
@@ -121,7 +127,7 @@ class GestureOut(Strict):
     type: str
     name: str
     code: str | None
-    status: Literal["issued", "requested", "failed"]
+    status: Literal[values(GestureStatus)]  # type: ignore[valid-type]
     cost_cents: int
 
 
@@ -201,7 +207,7 @@ class TaskDone(Strict):
 class GestureTypeOut(Strict):
     key: str
     name: str
-    kind: Literal["code", "credit", "task"]
+    kind: Literal[GESTURE_KINDS]  # type: ignore[valid-type]
     offer: str
     offer_translations: dict[str, str] = Field(description="The offer in other languages.")
     cost_cents: int
@@ -223,8 +229,8 @@ class CodesAdded(Strict):
 
 class AlertOut(Strict):
     id: int
-    audience: AlertAudience
-    kind: str
+    audience: Literal[ALERT_AUDIENCES]  # type: ignore[valid-type]
+    kind: Literal[values(AlertKind)]  # type: ignore[valid-type]
     title: str
     detail: str
     case: str | None
