@@ -23,6 +23,8 @@ from followup.models import (
     SurveyExclusion,
 )
 from followup.models.base import utcnow
+from followup.models.cadences import CadencePurpose
+from followup.models.cases import Priority
 from followup.paths import ROOT
 
 # Customer tags never surveyed on a first setup (leads change them under Exclusions).
@@ -237,7 +239,7 @@ def seed_demo() -> None:
     if not db.session.scalar(sa.select(Cadence.id).where(Cadence.name == "Demo recovery")):
         db.session.execute(
             sa.update(Cadence)
-            .where(Cadence.purpose == "recovery", Cadence.superseded_at.is_(None))
+            .where(Cadence.purpose == CadencePurpose.RECOVERY, Cadence.superseded_at.is_(None))
             .values(is_default=False)
         )
         demo_steps = [(step[0], step[2], *step[3:]) for step in RECOVERY_STEPS]
@@ -264,7 +266,7 @@ def seed_demo() -> None:
             subject="Refund for a double charge",
             agent_name="Sam Rivera",
             team="Billing",
-            priority="normal",
+            priority=Priority.NORMAL,
             tags=["billing"],
         )
     )
