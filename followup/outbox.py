@@ -9,6 +9,7 @@ that still carry its claim token, so a late, retried or duplicated job sends not
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -34,7 +35,7 @@ from followup.outbox_render import render_all
 from followup.suppressions import suppress
 
 CHANNELS = ("email", "sms")
-MESSAGES = Message.__table__
+MESSAGES = cast(sa.Table, Message.__table__)
 # Twilio's codes for a number that opted out at the carrier, and for one that cannot take
 # texts (not a valid number, or a landline).
 TWILIO_OPTED_OUT = "21610"
@@ -81,7 +82,7 @@ def sweep(enqueue, queued_batches: int, now: datetime | None = None) -> SweepRes
     if room <= 0:
         return SweepResult([], skipped_busy=True)
     now = now or utcnow()
-    batches = []
+    batches: list[tuple[str, str]] = []
     channels = list(CHANNELS)
     while channels and len(batches) < room:
         channel = channels.pop(0)  # round-robin, so one channel cannot starve another
@@ -129,7 +130,7 @@ def _attempt(
     except TransientSendError as error:
         if attempt >= config["MAX_ATTEMPTS"]:
             reason = f"gave up after {attempt} attempts: {error.reason}"
-            detail = {"reason": reason, "code": error.code}
+            detail: dict[str, Any] = {"reason": reason, "code": error.code}
             values: dict[str, object] = {"status": MessageStatus.FAILED, "error": reason}
             return "failed", values, EventKind.MESSAGE_FAILED, detail
         due = utcnow() + retry_delay(attempt, config["RETRY_BASE_SECONDS"])
@@ -187,7 +188,8 @@ def dispatch(token: str) -> dict[str, int]:
     if not messages:
         return counts
     # Stop well before the lease ends so a slow provider never lets a second claim overlap.
-    deadline = time.monotonic() + (min(m.locked_until for m in messages) - now).total_seconds() / 2
+    ends = min(m.locked_until for m in messages if m.locked_until)  # all leased: see the query
+    deadline = time.monotonic() + (ends - now).total_seconds() / 2
     case_ids = {m.id: m.case_id for m in messages}
     step_names = {m.id: m.step.name for m in messages}
     outgoing = _prepare(messages, now)
@@ -214,7 +216,7 @@ def dispatch(token: str) -> dict[str, int]:
         )
         record_event(case_ids[out.message_id], event, detail, out.message_id)
         if outcome == "failed" and out.channel == "sms" and detail.get("code"):
-            handle_sms_error(db.session.get(Message, out.message_id), detail["code"], utcnow())
+            handle_sms_error(db.session.get_one(Message, out.message_id), detail["code"], utcnow())
         counts[outcome] += 1
     db.session.commit()
     return counts
@@ -224,6 +226,7 @@ def handle_sms_error(message: Message, code: str, now: datetime) -> None:
     """What a Twilio error code means beyond this message: the number opted out at the
     carrier (no more texts to it), or cannot take texts (the step goes by email instead,
     when the step let us choose the channel)."""
+    assert message.recipient is not None  # it was sent: only a message with an address is
     if code == TWILIO_OPTED_OUT:
         suppress("sms", message.recipient, "carrier_opt_out", f"Twilio error {code}", now)
     elif (

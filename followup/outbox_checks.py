@@ -106,8 +106,8 @@ def still_due(messages: list[Message], now: datetime) -> list[Message]:
     or deferred (quiet hours) and given back. Flushes nothing itself; the caller commits."""
     config = current_app.config
     answered = {
-        tuple(row)
-        for row in db.session.execute(
+        (case_id, rnd, recovery_id)
+        for case_id, rnd, recovery_id in db.session.execute(
             sa.select(Response.case_id, Response.round, Response.recovery_id).where(
                 Response.case_id.in_({m.case_id for m in messages})
             )

@@ -37,7 +37,7 @@ def render_all(due: list[Message], now: datetime) -> list[OutgoingMessage]:
         out = _outgoing(
             message,
             invitations.get(message.id),
-            recoveries.get(message.recovery_id),
+            recoveries.get(message.recovery_id) if message.recovery_id is not None else None,
             unsubscribe_links.get(message.id),
             now,
         )
@@ -54,6 +54,7 @@ def _links(
     survey = message.step.survey
     links = None
     if survey is not None:
+        assert invitation is not None  # render_all made one for every message with a survey
         links = survey_links(invitation, survey, config["SECRET_KEY"], config["PUBLIC_BASE_URL"])
     unsubscribe, headers = None, {}
     if link is not None:
@@ -97,6 +98,7 @@ def _outgoing(
         message.status, message.error = MessageStatus.FAILED, reason
         unclaim(message, EventKind.MESSAGE_FAILED, {"reason": reason}, now)
         return None
+    assert message.recipient is not None  # planning suppresses a message with no address
     return OutgoingMessage(
         message_id=message.id,
         channel=message.channel,

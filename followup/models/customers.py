@@ -83,8 +83,9 @@ class UnsubscribeLink(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-def suppressed(addresses: set[tuple[str, str]]) -> set[tuple[str, str]]:
-    """Which of these (channel, address) pairs are on the suppression list, in one query."""
+def suppressed(addresses: set[tuple[str, str | None]]) -> set[tuple[str, str]]:
+    """Which of these (channel, address) pairs are on the suppression list, in one query (a
+    pair without an address never is)."""
     if not addresses:
         return set()
     rows = db.session.execute(
