@@ -47,8 +47,9 @@ def stack_env(emulator):
 @pytest.fixture
 def fast_loop(app, seeded, stack_env):
     """A check-in right at close, and a recovery in seconds: apology now, check-in after
-    2 s, reminder after 4 s. The answers come through this process's app: it gets the
-    stack's settings too."""
+    2 s, reminder after 15 s (with no wait after it, a recovery escalates once its reminder
+    is out: the test must answer before then even on a loaded machine). The answers come
+    through this process's app: it gets the stack's settings too."""
     app.config.update(
         {name.removeprefix("FOLLOWUP_"): value for name, value in stack_env.items()},
         RECOVERY_WAIT_DAYS=0,
@@ -63,7 +64,7 @@ def fast_loop(app, seeded, stack_env):
     add_cadence("Fast recovery", "recovery", [
         ("apology", 0, "answered", "apology", None, "always"),
         ("recovery check-in", 2, "answered", "recovery_checkin", "recovery", "always"),
-        ("recovery reminder", 4, "answered", "recovery_reminder", "recovery", "no_answer"),
+        ("recovery reminder", 15, "answered", "recovery_reminder", "recovery", "no_answer"),
     ], is_default=True)  # fmt: skip
     discount = db.session.scalar(sa.select(GestureType).where(GestureType.key == "discount-10"))
     add_codes(discount, ["SORRY-1", "SORRY-2", "SORRY-3", "SORRY-4"], utcnow())
