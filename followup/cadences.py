@@ -1,12 +1,13 @@
 """Cadence planning: a pure function from (case, customer, cadence, now) to planned messages."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from followup.models.cadences import StepCondition
+from followup.models.cases import Case
 
 
 class ContactLike(Protocol):
@@ -181,18 +182,23 @@ def plan_round(
     return planned
 
 
-def cadence_hours(cadence, default: SendingHours) -> SendingHours:
+class HoursLike(Protocol):
+    @property
+    def sms_hours(self) -> str | None: ...
+
+
+def cadence_hours(cadence: HoursLike, default: SendingHours) -> SendingHours:
     """The cadence's own sending hours when it has them, in the deployment's zone."""
     if not cadence.sms_hours:
         return default
     return SendingHours.parse(cadence.sms_hours, default.zone.key)
 
 
-def case_facts(case) -> dict[str, set[str]]:
+def case_facts(case: Case) -> dict[str, set[str]]:
     """What a cadence's rules look at, lower-cased: the case's priority, tags, team and
     source channel, and the customer's segments (their tags)."""
 
-    def lowered(values) -> set[str]:
+    def lowered(values: Iterable[object] | None) -> set[str]:
         return {str(v).strip().lower() for v in values or () if v and str(v).strip()}
 
     return {

@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -13,7 +14,7 @@ from followup.connectors.base import check_secret
 HELPDESKS = ("none", "generic", "zendesk", "freshdesk")
 
 
-def _int(environ, name: str, default: int) -> int:
+def _int(environ: Mapping[str, str], name: str, default: int) -> int:
     raw = environ.get(name)
     if raw in (None, ""):
         return default
@@ -42,7 +43,7 @@ def secret_key(instance_path: Path) -> str:
     return path.read_text().strip()
 
 
-def _require_together(environ, names: tuple[str, ...]) -> None:
+def _require_together(environ: Mapping[str, str], names: tuple[str, ...]) -> None:
     """A provider's settings are all set or all unset; half a provider fails at start, not at
     the first send."""
     missing = [name for name in names if not environ.get(name)]
@@ -50,7 +51,9 @@ def _require_together(environ, names: tuple[str, ...]) -> None:
         raise SystemExit(f"set {', '.join(names)} together; missing: {', '.join(missing)}")
 
 
-def _hours(environ, name: str, default: str, weekdays_only: bool = False) -> SendingHours:
+def _hours(
+    environ: Mapping[str, str], name: str, default: str, weekdays_only: bool = False
+) -> SendingHours:
     hours = environ.get(name) or default
     zone = environ.get("FOLLOWUP_TIMEZONE") or "UTC"
     if hours.strip().lower() == "always":  # any hour of any day
@@ -61,7 +64,7 @@ def _hours(environ, name: str, default: str, weekdays_only: bool = False) -> Sen
         raise SystemExit(f"{name} / FOLLOWUP_TIMEZONE: {error}") from None
 
 
-def _helpdesk(environ) -> str:
+def _helpdesk(environ: Mapping[str, str]) -> str:
     """The connector that reopens cases, with its settings all present."""
     helpdesk = (environ.get("HELPDESK") or "none").lower()
     needs = {
@@ -78,7 +81,7 @@ def _helpdesk(environ) -> str:
     return helpdesk
 
 
-def _webhook_public_key(environ) -> str | None:
+def _webhook_public_key(environ: Mapping[str, str]) -> str | None:
     """SendGrid's Event Webhook verification key as its settings page shows it (base64 DER);
     a key that does not parse fails at start, not at the first event."""
     key = "".join((environ.get("SENDGRID_WEBHOOK_PUBLIC_KEY") or "").split())
@@ -93,7 +96,7 @@ def _webhook_public_key(environ) -> str | None:
     return key
 
 
-def _provider_settings(environ) -> dict:
+def _provider_settings(environ: Mapping[str, str]) -> dict:
     """SendGrid's and Twilio's settings."""
     return {
         "SENDGRID_API_KEY": environ.get("SENDGRID_API_KEY") or None,
@@ -107,7 +110,7 @@ def _provider_settings(environ) -> dict:
     }
 
 
-def _helpdesk_settings(environ) -> dict:
+def _helpdesk_settings(environ: Mapping[str, str]) -> dict:
     """The helpdesk connector's settings."""
     return {
         "HELPDESK": _helpdesk(environ),
@@ -123,7 +126,7 @@ def _helpdesk_settings(environ) -> dict:
     }
 
 
-def load_settings(instance_path: Path, environ=os.environ) -> dict:
+def load_settings(instance_path: Path, environ: Mapping[str, str] = os.environ) -> dict:
     _require_together(environ, ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"))
     _require_together(environ, ("EVENTS_WEBHOOK_URL", "EVENTS_WEBHOOK_SECRET"))
     port = _int(environ, "PORT", 8000)
