@@ -110,7 +110,8 @@ def prepare(app) -> World:
     from followup.extensions import db
     from followup.models import Cadence, GestureType, Survey
     from followup.models.base import utcnow
-    from followup.setup import CSAT_REASONS, add_cadence, ensure_standard_setup
+    from followup.setup import add_cadence, ensure_standard_setup
+    from surveys.kinds import CSAT_REASONS
 
     def steps(survey: str, checkin: str, thank_you: bool = True) -> list[tuple]:
         return [

@@ -26,18 +26,10 @@ from followup.models.base import utcnow
 from followup.models.cadences import CadencePurpose
 from followup.models.cases import Priority
 from followup.paths import ROOT
+from surveys.kinds import CSAT_REASONS, DEFAULT_QUESTION, standard_fields
 
 # Customer tags never surveyed on a first setup (leads change them under Exclusions).
 DEFAULT_EXCLUDED_TAGS = ("vip", "partner")
-
-CSAT_REASONS = [
-    {"code": "slow", "label": translatable("It took too long")},
-    {"code": "not_solved", "label": translatable("My problem isn't solved")},
-    {"code": "had_to_repeat", "label": translatable("I had to explain it more than once")},
-    {"code": "unfriendly", "label": translatable("The person wasn't friendly or helpful")},
-    {"code": "policy", "label": translatable("I don't agree with the policy or outcome")},
-    {"code": "other", "label": translatable("Something else")},
-]
 
 TEMPLATES = {
     "thank_you": "Thank you",
@@ -115,15 +107,8 @@ def _survey(key: str, name: str, question: str) -> None:
         db.session.add(
             Survey(
                 key=key,
-                kind="csat",
                 name=name,
-                question=question,
-                scale_min=1,
-                scale_max=5,
-                negative_min=1,
-                negative_max=2,
-                positive_min=4,
-                positive_max=5,
+                **(standard_fields("csat") | {"question": question}),
                 reasons=CSAT_REASONS,
             )
         )
@@ -140,7 +125,7 @@ def ensure_standard_setup() -> None:
     _survey(
         "csat",
         "Customer satisfaction",
-        translatable("How satisfied are you with how we handled {subject}?"),
+        DEFAULT_QUESTION,
     )
     _survey(
         "recovery",
