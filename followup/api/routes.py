@@ -75,7 +75,8 @@ def show(external_id: str):
            body=CloseIn, body_required=False,
            responses={200: ("Already closed: the existing plan", ClosePlan),
                       202: ("Closed: follow-ups planned", ClosePlan),
-                      **CASE_ERRORS, **BODY_ERRORS})  # fmt: skip
+                      **CASE_ERRORS, **BODY_ERRORS,
+                      422: ("No cadence of that name, or a field is invalid", None)})  # fmt: skip
 @bp.post("/cases/<external_id>/close")
 def close(external_id: str):
     case = find_case(external_id)

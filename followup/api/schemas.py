@@ -18,7 +18,7 @@ from followup.models.recovery import (
     AlertKind,
     GestureStatus,
 )
-from followup.web.case_input import Strict, Text200
+from followup.web.case_input import FILLED, Strict, Text200
 
 ALERT_AUDIENCES = values(AlertAudience)
 
@@ -38,7 +38,9 @@ CODES_CSV = {
 
 class CloseIn(Strict):
     cadence: Text200 | None = Field(
-        None, description="Cadence name; the default cadence if absent."
+        None,
+        description="The name of a current cadence (any case); the default cadence if absent. "
+        "Which names exist is data, not this document: an unknown one is a 422.",
     )
 
 
@@ -198,9 +200,12 @@ class ErrorOut(Strict):
 
 
 class TaskDone(Strict):
-    outcome: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    outcome: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=FILLED),
+    ]
     completed_by: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=FILLED)
     ] = Field(description="Who did it.")
 
 

@@ -90,3 +90,47 @@ def test_a_code_longer_than_a_csv_field_is_refused_not_a_server_error(client, se
     auth = {**seeded["auth"], "Content-Type": "text/csv"}
     response = client.post("/api/v1/goodwill/discount-10/codes", data="x" * 200_000, headers=auth)
     assert response.status_code == 422
+
+
+def matches(schema: dict, value: str) -> bool:
+    """A string against a schema's pattern and its `not` patterns (as the document states)."""
+    refused = schema.get("not", {})
+    return re.search(schema["pattern"], value) is not None and not any(
+        re.search(p["pattern"], value) for p in refused.get("anyOf", [refused])
+    )
+
+
+def test_a_new_case_states_its_customer_and_an_address(document):
+    schemas = document["components"]["schemas"]
+    assert "customer" in schemas["CaseIn"]["required"]
+    assert [branch["required"] for branch in schemas["CustomerIn"]["anyOf"]] == [
+        ["email"],
+        ["phone"],
+    ]
+
+
+def test_emails_phones_and_filled_texts_as_the_api_takes_them(client, seeded, document):
+    customer = document["components"]["schemas"]["CustomerIn"]["properties"]
+    email, phone = customer["email"]["anyOf"][0], customer["phone"]["anyOf"][0]
+    tag = customer["tags"]["anyOf"][0]["items"]
+    assert phone["format"] == "phone"
+    for value, valid in [("ana@example.com", True), ("ana@shop.test", False),
+                         ("ana@SHOP.LOCAL", False), ("ana@[10.0.0.1]", False)]:  # fmt: skip
+        assert matches(email, value) is valid, value
+        body = {**API_CASE, "customer": {"email": value}}
+        assert (client.post("/api/v1/cases", json=body, headers=seeded["auth"]).status_code
+                in ((200, 201) if valid else (422,))), value  # fmt: skip
+    for value, valid in [("vip", True), (" vip ", True), ("\n", False), ("\x85", False)]:
+        assert matches(tag, value) is valid, repr(value)
+        body = {**API_CASE, "tags": [value], "source_channel": value}
+        assert (client.post("/api/v1/cases", json=body, headers=seeded["auth"]).status_code
+                in ((200, 201) if valid else (422,))), repr(value)  # fmt: skip
+
+
+def test_a_blank_customer_id_is_no_id_not_a_server_error(client, seeded):
+    for n in (1, 2):
+        body = {
+            "external_id": f"BLANK-{n}",
+            "customer": {"external_id": " ", "email": f"b{n}@x.io"},
+        }
+        assert client.post("/api/v1/cases", json=body, headers=seeded["auth"]).status_code == 201
