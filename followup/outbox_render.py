@@ -66,6 +66,12 @@ def _links(
     return links, unsubscribe, headers
 
 
+def _failed(message: Message, reason: str, now: datetime) -> None:
+    """The message fails alone, with its reason on the timeline; the batch goes on."""
+    message.status, message.error = MessageStatus.FAILED, reason
+    unclaim(message, EventKind.MESSAGE_FAILED, {"reason": reason}, now)
+
+
 def _outgoing(
     message: Message,
     invitation: SurveyInvitation | None,
@@ -73,7 +79,8 @@ def _outgoing(
     link: UnsubscribeLink | None,
     now: datetime,
 ) -> OutgoingMessage | None:
-    """One message rendered; None (the message failed) when its template cannot be."""
+    """One message rendered; None (the message failed) when its template cannot be, or it has
+    no address."""
     config = current_app.config
     links, unsubscribe, headers = _links(message, invitation, link)
     language = language_of(message.customer.locale)
@@ -94,11 +101,12 @@ def _outgoing(
     try:
         rendered = render(message.step.template, message.channel, context)
     except Exception as error:  # a lead's template may raise anything; it fails alone
-        reason = f"template {message.step.template.key!r} cannot be rendered: {error}"
-        message.status, message.error = MessageStatus.FAILED, reason
-        unclaim(message, EventKind.MESSAGE_FAILED, {"reason": reason}, now)
+        key = message.step.template.key
+        _failed(message, f"template {key!r} cannot be rendered: {error}", now)
         return None
-    assert message.recipient is not None  # planning suppresses a message with no address
+    if message.recipient is None:  # planning suppresses these: a row changed since fails alone
+        _failed(message, "no address to send to", now)
+        return None
     return OutgoingMessage(
         message_id=message.id,
         channel=message.channel,
