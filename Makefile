@@ -53,12 +53,14 @@ bench-drain: $(STAMP)
 bench-dashboard: $(STAMP)
 	$(BIN)/python -m bench.dashboard $(BENCH_ARGS)
 
-# Style, the import contracts ([tool.importlinter] in pyproject.toml) and the type check.
+# Style, the import contracts ([tool.importlinter] in pyproject.toml), the type check and the
+# docs' relative links.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
+	$(BIN)/python docs/check_links.py
 
 # After changing user-facing text: re-extract, merge into each catalog, translate what
 # `pybabel update` marks new, then compile (the .mo files are committed).

@@ -111,7 +111,7 @@ def prepare(app) -> World:
     from followup.models import Cadence, GestureType, Survey
     from followup.models.base import utcnow
     from followup.setup import add_cadence, ensure_standard_setup
-    from surveys.kinds import CSAT_REASONS
+    from surveys.kinds import CSAT_REASONS, standard_fields
 
     def steps(survey: str, checkin: str, thank_you: bool = True) -> list[tuple]:
         return [
@@ -123,14 +123,10 @@ def prepare(app) -> World:
     with app.app_context():
         ensure_standard_setup()
         db.session.flush()
-        for key, kind, name, bands in (
-            ("nps", "nps", "Likelihood to recommend", (0, 10, 0, 6, 9, 10)),
-            ("ces", "ces", "Customer effort", (1, 7, 5, 7, 1, 3)),
-        ):
+        for kind, name in (("nps", "Likelihood to recommend"), ("ces", "Customer effort")):
             db.session.add(Survey(
-                key=key, kind=kind, name=name, question="How did we do with {subject}?",
-                scale_min=bands[0], scale_max=bands[1], negative_min=bands[2],
-                negative_max=bands[3], positive_min=bands[4], positive_max=bands[5],
+                key=kind, name=name,
+                **(standard_fields(kind) | {"question": "How did we do with {subject}?"}),
                 reasons=[{"code": r["code"], "label": str(r["label"])} for r in CSAT_REASONS],
             ))  # fmt: skip
         db.session.flush()
