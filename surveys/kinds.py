@@ -1,8 +1,9 @@
-"""The survey kinds (models.surveys.SURVEY_KINDS), defined once: each kind's label, standard
+"""The survey kinds (models.surveys.SurveyKind), defined once: each kind's label, standard
 scale, negative and positive bands and question, and the reasons a new survey starts with.
 A lead may change a survey's bands, question and reasons afterwards; its scale stays."""
 
 from followup.languages import translatable
+from followup.models.surveys import SurveyKind
 
 DEFAULT_QUESTION = translatable("How satisfied are you with how we handled {subject}?")
 
@@ -16,15 +17,15 @@ CSAT_REASONS = [
 ]
 
 # CES asks about effort: a low score (little effort) is the good one.
-KINDS = {
-    "csat": {
+KINDS: dict[str, dict] = {
+    SurveyKind.CSAT: {
         "label": "CSAT: customer satisfaction, 1 to 5",
         "scale": (1, 5),
         "negative": (1, 2),
         "positive": (4, 5),
         "question": DEFAULT_QUESTION,
     },
-    "nps": {
+    SurveyKind.NPS: {
         "label": "NPS: net promoter score, 0 to 10",
         "scale": (0, 10),
         "negative": (0, 6),
@@ -34,7 +35,7 @@ KINDS = {
             "or colleague?"
         ),
     },
-    "ces": {
+    SurveyKind.CES: {
         "label": "CES: customer effort score, 1 (very easy) to 7 (very difficult)",
         "scale": (1, 7),
         "negative": (5, 7),
