@@ -2,10 +2,18 @@
 by the customer's locale when the page or text is theirs, else the browser's, else English.
 Catalogs live in followup/translations (`make translations` updates them)."""
 
+from babel import Locale
 from flask import g, has_request_context, request
 from flask_babel import get_locale
 
 LANGUAGES = ("en", "es")
+# The languages a lead writes beside English in the editors.
+OTHER_LANGUAGES = tuple(language for language in LANGUAGES if language != "en")
+
+
+def language_name(language: str) -> str:
+    """The language's name in English, as the editors label its fields ("Spanish")."""
+    return Locale.parse(language).get_display_name("en") or language
 
 
 def language_of(locale: str | None) -> str:

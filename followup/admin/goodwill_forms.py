@@ -5,7 +5,6 @@ filled from its row and saved back to it."""
 
 import re
 
-from babel import Locale
 from flask import request
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -22,13 +21,12 @@ from wtforms.validators import (
 )
 
 from followup.goodwill_changes import gesture_names, gesture_problems, reason_labels
-from followup.languages import LANGUAGES
+from followup.languages import OTHER_LANGUAGES, language_name
 from followup.models import GestureType, RecoveryRule
 from followup.models.cases import PRIORITIES
 from followup.web.forms import MultiCheckboxField, clean_text
 
 MAX_CENTS = 100_000_000  # 1,000,000.00 in the currency's units
-OTHER_LANGUAGES = [language for language in LANGUAGES if language != "en"]
 KIND_LABELS = {
     "code": "Code from a pool (a discount, free shipping)",
     "credit": "Account credit (posted to your system's webhook)",
@@ -146,7 +144,7 @@ for _language in OTHER_LANGUAGES:
         GestureTypeForm,
         f"offer_{_language}",
         StringField(
-            f"Offer in {Locale.parse(_language).get_language_name('en')}",
+            f"Offer in {language_name(_language)}",
             filters=[clean_text],
             validators=[Length(max=200)],
         ),

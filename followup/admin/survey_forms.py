@@ -4,7 +4,6 @@ language), with the rules of surveys.editing applied to its fields."""
 
 import re
 
-from babel import Locale
 from flask import request
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -18,7 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 
-from followup.languages import LANGUAGES
+from followup.languages import OTHER_LANGUAGES, language_name
 from followup.models import Survey
 from surveys.editing import (
     BANDS,
@@ -43,11 +42,6 @@ CODE_MESSAGE = "use only lower-case letters, digits, - and _"
 MAX_CODE = 50
 MAX_QUESTION_LABEL = 500
 BLANK_ROWS = 2  # empty rows offered below the reasons and questions
-OTHER_LANGUAGES = tuple(language for language in LANGUAGES if language != "en")
-
-
-def language_name(language: str) -> str:
-    return Locale.parse(language).get_display_name("en")
 
 
 def _strip(value):

@@ -14,14 +14,9 @@ from sqlalchemy.exc import IntegrityError
 
 from followup import audit
 from followup.admin import bp, found
-from followup.admin.survey_forms import (
-    OTHER_LANGUAGES,
-    NewSurveyForm,
-    editor_form,
-    language_name,
-)
+from followup.admin.survey_forms import NewSurveyForm, editor_form
 from followup.extensions import db
-from followup.languages import LANGUAGES
+from followup.languages import LANGUAGES, OTHER_LANGUAGES, language_name
 from followup.models import Survey
 from followup.models.base import utcnow
 from followup.web.survey_page import csat_form, local_date, render_survey, requested_score
