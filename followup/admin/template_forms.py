@@ -2,12 +2,11 @@
 part's field named by template_editing.field_name), the preview's language, and the test
 send; filled from a template and read back as a transient one."""
 
-from babel import Locale
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TelField, TextAreaField
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
-from followup.languages import LANGUAGES
+from followup.languages import LANGUAGES, language_name
 from followup.models import MessageTemplate
 from followup.rendering import PARTS
 from followup.template_editing import field_name
@@ -20,7 +19,7 @@ LABELS = {
 }
 LIMITS = {"email_subject": 500, "email_html": 100_000, "email_text": 100_000, "sms_text": 100_000}
 OTHER_LANGUAGES = tuple(language for language in LANGUAGES if language != "en")
-LANGUAGE_NAMES = {language: Locale.parse(language).get_display_name("en") for language in LANGUAGES}
+LANGUAGE_NAMES = {language: language_name(language) for language in LANGUAGES}
 
 
 def _text(value: str | None) -> str:
