@@ -15,6 +15,7 @@ from followup.extensions import db, limiter
 from followup.models import Cadence
 from tests.support import backends
 from tests.support.console import password_hash, sign_in
+from tests.support.emulator import ProviderEmulator
 from tests.support.figures import TODAY, roll_up, round_fact
 from tests.support.run import DB_BACKEND, PG_ADMIN_URL, REDIS_BACKEND, REDIS_TEST_URL
 
@@ -101,6 +102,20 @@ def _empty_tables():
             )
             for sequence in sequences.all():
                 conn.execute(sa.text(f'ALTER SEQUENCE "{sequence}" RESTART'))
+
+
+@pytest.fixture
+def emulator():
+    """The provider emulator (SendGrid, Twilio, helpdesks) on loopback, with fixed fake
+    credentials as its attributes and its base URL as .url."""
+    emu = ProviderEmulator(
+        sendgrid_api_key="SG.fake-key.for-tests",
+        twilio_account_sid="AC" + "1" * 32,
+        twilio_auth_token="fake-twilio-token",
+    )
+    emu.start()
+    yield emu
+    emu.stop()
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
-"""Integration fixtures: the provider emulator, with fixed fake credentials as its attributes
-(sendgrid_api_key, twilio_account_sid, twilio_auth_token, zendesk_email, zendesk_api_token,
-freshdesk_api_key) and its base URL as .url; a session that reaches it (`http`); and the
-stack of real worker and sweep processes sending to it (settings added by `stack_env`)."""
+"""Integration fixtures: a session that reaches the provider emulator (`http`; the emulator
+fixture itself is in tests/conftest.py) and the stack of real worker and sweep processes
+sending to it (settings added by `stack_env`)."""
 
 import os
 import signal
@@ -15,20 +14,7 @@ import requests
 
 from followup.extensions import db
 from followup.setup import add_cadence
-from tests.support.emulator import ProviderEmulator
 from workers.embedded_redis import embedded_redis
-
-
-@pytest.fixture
-def emulator():
-    emu = ProviderEmulator(
-        sendgrid_api_key="SG.fake-key.for-tests",
-        twilio_account_sid="AC" + "1" * 32,
-        twilio_auth_token="fake-twilio-token",
-    )
-    emu.start()
-    yield emu
-    emu.stop()
 
 
 class Stack:
