@@ -54,6 +54,8 @@ def read_json(required: bool = True) -> dict | None:
         data = json.loads(raw)
     except (UnicodeDecodeError, ValueError) as error:
         raise BadRequest(400, "malformed_json", f"the body is not valid JSON: {error}") from None
+    except RecursionError:  # the decoder gives up near a thousand levels of nesting
+        raise BadRequest(400, "malformed_json", "the body's JSON is nested too deep") from None
     if not isinstance(data, dict):
         raise BadRequest(400, "malformed_json", "the request body must be a JSON object")
     for path in _nul_paths(data):

@@ -174,6 +174,8 @@ def sendgrid_events():
         events = json.loads(payload)
     except ValueError:
         return json_error(400, "malformed_json", "the body is not valid JSON")
+    except RecursionError:  # the decoder gives up near a thousand levels of nesting
+        return json_error(400, "malformed_json", "the body's JSON is nested too deep")
     if not isinstance(events, list):
         return json_error(400, "malformed_body", "the body must be a JSON array of events")
     try:
