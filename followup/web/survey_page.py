@@ -10,7 +10,7 @@ from flask_babel import format_date, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, RadioField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, StopValidation
 
 from followup.models import Survey
 from followup.models.surveys import SurveyKind
@@ -87,6 +87,15 @@ def survey_text(survey: Survey, language: str) -> dict:
     }
 
 
+def _unanswered(_form, field: Field) -> None:
+    """An optional choice question may go unanswered (nothing sent); whatever is sent must be
+    among its options (wtforms' Optional would also wave through a blank value, and every
+    value sent after it, unchecked)."""
+    if not field.raw_data:
+        field.errors.clear()
+        raise StopValidation()
+
+
 def _extra_field(question: dict) -> Field:
     """The form field of an extra question: radios, checkboxes or a text box."""
     label = question["label"]
@@ -96,7 +105,7 @@ def _extra_field(question: dict) -> Field:
         first = DataRequired(message=missing) if question.get("required") else Optional()
         return TextAreaField(label, filters=[clean_text], validators=[first, _too_long()])
     kind = RadioField if question["kind"] == "single" else MultiCheckboxField
-    first = InputRequired(message=missing) if question.get("required") else Optional()
+    first = InputRequired(message=missing) if question.get("required") else _unanswered
     return kind(
         label,
         choices={str(value): str(text) for value, text in question["options"].items()},
