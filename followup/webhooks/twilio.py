@@ -16,6 +16,7 @@ from followup.models.base import utcnow
 from followup.models.messages import DeliveryStatus
 from followup.outbox import handle_sms_error
 from followup.suppressions import lift, suppress
+from followup.web.forms import clean_text
 from followup.webhooks import bp
 from surveys.sms import Replies, answer_by_text, keyword, open_invitation, phone_language
 
@@ -32,6 +33,12 @@ def _check_signature() -> None:
     validator = RequestValidator(token)
     if not signature or not any(validator.validate(url, request.form, signature) for url in urls):
         abort(403, "the X-Twilio-Signature header does not match this request")
+
+
+def _field(name: str) -> str:
+    """A field of Twilio's form as text a column can keep: control characters (NUL ...)
+    dropped, spaces trimmed."""
+    return clean_text(request.form.get(name, "")) or ""
 
 
 # Twilio's MessageStatus values as our delivery statuses.
@@ -72,11 +79,11 @@ def _twiml(text: str | None) -> Response:
 @bp.post("/twilio/sms")
 def sms_reply():
     _check_signature()
-    phone, body = request.form.get("From", "").strip(), request.form.get("Body", "")
+    phone, body = _field("From"), _field("Body")
     if not phone:
         abort(400, "From is missing")
     now = utcnow()
-    sid = request.form.get("MessageSid", "")[:200]
+    sid = _field("MessageSid")[:200]
     if sid:
         if handled_before("twilio-sms", {sid}):
             return _twiml(None)
@@ -107,13 +114,13 @@ def sms_reply():
 def sms_status():
     _check_signature()
     message_id = request.args.get("m", "")
-    status = request.form.get("MessageStatus", "").strip().lower()
+    status = _field("MessageStatus").lower()
     if not message_id.isdigit() or not status:
         abort(400, "the m query parameter and MessageStatus are required")
     message = db.session.get(Message, int(message_id))
-    sid = request.form.get("MessageSid", "")
+    sid = _field("MessageSid")
     if message is None or message.channel != "sms" or (message.provider_id or sid) != sid:
         abort(404, "no text message matches this callback")
-    changed = record_delivery(message, status, request.form.get("ErrorCode") or None, utcnow())
+    changed = record_delivery(message, status, _field("ErrorCode") or None, utcnow())
     db.session.commit()
     return {"updated": changed}
