@@ -136,7 +136,7 @@ def choose_cadence(name: str | None, case: Case) -> Cadence:
             default = cadence
     if default is None:
         raise CaseError(
-            "no default cadence is set up; run `followup create-api-key` or name one",
+            "no default cadence is set up; run `followup api-keys create` or name one",
             field="cadence",
         )
     return default

@@ -1,5 +1,5 @@
-"""Commands (followup X, or flask --app wsgi X): run, worker, sweep, seed-demo, create-api-key,
-create-user, rebuild-figures."""
+"""Commands (followup X, or flask --app wsgi X): run, worker, sweep, seed-demo, api-keys
+(list, create, revoke), create-user, rebuild-figures."""
 
 import os
 import secrets
@@ -14,14 +14,24 @@ from pathlib import Path
 import click
 import sqlalchemy as sa
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from flask_migrate import upgrade
 
 from followup import audit, create_app, rollups
+from followup.api_keys import (
+    AUDIT_FIELDS,
+    ApiKeyError,
+    api_keys,
+    create_api_key,
+    find_api_key,
+    hash_api_key,
+    revoke_api_key,
+)
 from followup.extensions import db
 from followup.models import ApiKey, User
 from followup.models.base import utcnow
-from followup.setup import DEMO_CASE, create_api_key, ensure_standard_setup, hash_api_key, seed_demo
+from followup.models.users import API_SCOPES, ApiScope
+from followup.setup import DEMO_CASE, ensure_standard_setup, seed_demo
 from followup.users import UserError, create_user, set_password
 from workers.embedded_redis import embedded_redis
 from workers.worker import run_sweep_scheduler, run_worker
@@ -71,15 +81,63 @@ def rebuild_figures_command() -> None:
     click.echo(f"Figures rebuilt from {read} timeline events.")
 
 
-@click.command("create-api-key")
-@click.option("--name", default="helpdesk", show_default=True, help="Who will use the key.")
-@with_appcontext
-def create_api_key_command(name: str) -> None:
-    """Create an API key (and the standard setup if missing); the key is shown only once."""
+api_keys_command = AppGroup("api-keys", help="The API keys: list them, create one, revoke one.")
+
+
+def _when(moment) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "never"
+
+
+@api_keys_command.command("list")
+def api_keys_list_command() -> None:
+    """Every key with its id, prefix, scope, times and name (never a secret)."""
+    click.echo(f"{'id':>4}  {'prefix':<11} {'scope':<6}  {'created (UTC)':<16}  "
+               f"{'last used (UTC)':<16}  {'status':<24}  name")  # fmt: skip
+    for key in api_keys():
+        status = f"revoked {_when(key.revoked_at)}" if key.revoked_at else "active"
+        click.echo(f"{key.id:>4}  {key.prefix + '…':<11} {key.scope:<6}  "
+                   f"{_when(key.created_at):<16}  {_when(key.last_used_at):<16}  {status:<24}  "
+                   f"{key.name}")  # fmt: skip
+
+
+@api_keys_command.command("create")
+@click.option("--name", required=True, help="Who will use the key, such as the helpdesk.")
+@click.option("--scope", type=click.Choice(API_SCOPES), required=True,
+              help="intake: create, close and reopen cases (and the helpdesk webhooks); "
+                   "read: read everything; full: everything.")  # fmt: skip
+def api_keys_create_command(name: str, scope: str) -> None:
+    """Create an API key (and the standard setup if missing); the key is printed only once."""
     ensure_standard_setup()
-    key = create_api_key(name)
+    try:
+        api_key, key = create_api_key(name, ApiScope(scope))
+    except ApiKeyError as error:
+        raise click.BadParameter(error.message, param_hint=f"--{error.field}") from None
+    audit.record("create", "api_key", api_key.id,
+                 f"Created the API key {api_key.name} ({api_key.prefix}…, {api_key.scope})",
+                 after=audit.snapshot(api_key, AUDIT_FIELDS), actor="cli")  # fmt: skip
     db.session.commit()
+    click.echo(f"Created API key {api_key.id} ({api_key.name}, {scope}); store it now, it is "
+               f"not shown again:", err=True)  # fmt: skip
     click.echo(key)
+
+
+@api_keys_command.command("revoke")
+@click.argument("key")
+def api_keys_revoke_command(key: str) -> None:
+    """Revoke the key with this id or prefix (as `list` shows them): refused from now on."""
+    try:
+        api_key = find_api_key(key)
+    except ApiKeyError as error:
+        raise click.BadParameter(error.message, param_hint="KEY") from None
+    before = audit.snapshot(api_key, AUDIT_FIELDS)
+    if not revoke_api_key(api_key, utcnow()):
+        click.echo(f"API key {api_key.id} ({api_key.name}) was revoked already.")
+        return
+    audit.record("revoke", "api_key", api_key.id,
+                 f"Revoked the API key {api_key.name} ({api_key.prefix}…)",
+                 before, audit.snapshot(api_key, AUDIT_FIELDS), actor="cli")  # fmt: skip
+    db.session.commit()
+    click.echo(f"Revoked API key {api_key.id} ({api_key.name}): it is refused from now on.")
 
 
 @click.command("create-user")
@@ -102,13 +160,17 @@ def create_user_command(email: str, role: str, name: str, password: str) -> None
 
 
 def _demo_api_key(instance_path: Path) -> str:
-    """The dev instance's demo key, kept in instance/demo-api-key so restarts print the same."""
+    """The dev instance's demo key (scope full), kept in instance/demo-api-key so restarts
+    print the same (a new one when that one was revoked)."""
     path = instance_path / "demo-api-key"
     if path.exists():
         key = path.read_text().strip()
-        if db.session.scalar(sa.select(ApiKey.id).where(ApiKey.key_hash == hash_api_key(key))):
+        usable = sa.select(ApiKey.id).where(
+            ApiKey.key_hash == hash_api_key(key), ApiKey.revoked_at.is_(None)
+        )
+        if db.session.scalar(usable):
             return key
-    key = create_api_key("demo")
+    _, key = create_api_key("demo", ApiScope.FULL)
     db.session.commit()
     path.write_text(key + "\n")
     path.chmod(0o600)
@@ -231,7 +293,7 @@ COMMANDS = (
     worker_command,
     sweep_command,
     seed_demo_command,
-    create_api_key_command,
+    api_keys_command,
     create_user_command,
     rebuild_figures_command,
     run_command,

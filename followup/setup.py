@@ -1,8 +1,5 @@
-"""The standard setup (CSAT survey, default templates, Standard and Demo cadences), API keys
-and the demo data. Every function is idempotent where it can be and flushes; callers commit."""
-
-import hashlib
-import secrets
+"""The standard setup (CSAT survey, default templates, Standard and Demo cadences) and the
+demo data. Every function is idempotent where it can be and flushes; callers commit."""
 
 import sqlalchemy as sa
 
@@ -11,7 +8,6 @@ from followup.extensions import db
 from followup.goodwill import add_codes
 from followup.languages import LANGUAGES, translatable
 from followup.models import (
-    ApiKey,
     Cadence,
     CadenceStep,
     Case,
@@ -200,18 +196,6 @@ def _ensure_goodwill() -> None:
             )
         )
     db.session.flush()
-
-
-def hash_api_key(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-def create_api_key(name: str) -> str:
-    """A new API key; only its hash is stored, so the caller must show it now."""
-    key = "fu_" + secrets.token_urlsafe(32)
-    db.session.add(ApiKey(name=name, prefix=key[:10], key_hash=hash_api_key(key)))
-    db.session.flush()
-    return key
 
 
 DEMO_CASE = "DEMO-1001"

@@ -130,11 +130,13 @@ def runner(app):
 
 @pytest.fixture
 def seeded(app):
-    """The standard setup (cadences, survey, templates) and one API key."""
-    from followup.setup import create_api_key, ensure_standard_setup
+    """The standard setup (cadences, survey, templates) and one API key of scope full."""
+    from followup.api_keys import create_api_key
+    from followup.models.users import ApiScope
+    from followup.setup import ensure_standard_setup
 
     ensure_standard_setup()
-    key = create_api_key("tests")
+    _, key = create_api_key("tests", ApiScope.FULL)
     db.session.commit()
     return {"api_key": key, "auth": {"Authorization": f"Bearer {key}"}}
 

@@ -7,11 +7,11 @@ Every console view is checked before it runs (followup.web.console.check_access)
 from flask import Blueprint, abort, current_app, request
 
 from followup.extensions import db
+from followup.models.base import MAX_ID
 from followup.web.console import check_access, console_context, console_page
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 probes = Blueprint("probes", __name__)
-MAX_ID = 2**31 - 1  # an id beyond the integer columns' range is simply not there
 
 
 def accepts_up_to(max_bytes: int):
@@ -26,7 +26,8 @@ def accepts_up_to(max_bytes: int):
 
 
 def found(model, ident: int):
-    """The row with this id, else a 404."""
+    """The row with this id, else a 404 (an id beyond the integer columns' range is simply
+    not there)."""
     if ident > MAX_ID:
         abort(404)
     return db.get_or_404(model, ident)
@@ -46,6 +47,7 @@ bp.app_context_processor(console_context)
 
 
 from followup.admin import (  # noqa: E402,F401  (registers the views)
+    api_keys,
     audit_log,
     auth,
     cadences,

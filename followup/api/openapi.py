@@ -1,4 +1,5 @@
-"""The OpenAPI document, generated from the routes' declared operations and pydantic models."""
+"""The OpenAPI document, generated from the routes' declared operations and pydantic models;
+an operation's declaration also sets the API key scope its view needs."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -7,6 +8,14 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from followup.api.schemas import ErrorOut
+from followup.models.users import ApiScope
+
+SCOPES = (
+    "An API key as `Authorization: Bearer <key>`. Each key has a scope: `intake` creates, "
+    "closes and reopens cases (and takes the helpdesk webhooks), `read` reads (every GET), "
+    "`full` does everything. Each operation names the scope it needs; a key without it gets "
+    "a 403, a missing, unknown or revoked key a 401."
+)
 
 
 @dataclass
@@ -16,7 +25,7 @@ class Operation:
     summary: str
     body: type[BaseModel] | None
     responses: dict[int, tuple[str, type[BaseModel] | None]]
-    auth: bool = True
+    scope: ApiScope | None  # the key's scope it needs; None: no key
     body_required: bool = True
     params: list[str] = field(default_factory=list)
     query: dict[str, tuple[str, dict]] = field(default_factory=dict)  # name: description, schema
@@ -26,11 +35,12 @@ class Operation:
 OPERATIONS: list[Operation] = []
 
 
-def operation(method: str, path: str, summary: str, responses: dict, body=None, auth=True,
-              body_required=True, query=None, csv_body=None) -> Callable:  # fmt: skip
-    """Declare a route's contract next to it; the document lists exactly these. `query` maps
-    each query parameter to its description and JSON schema, made from the values the view
-    checks (one_of); `csv_body` is the schema of a text/csv body."""
+def operation(method: str, path: str, summary: str, responses: dict, scope: ApiScope | None,
+              body=None, body_required=True, query=None, csv_body=None) -> Callable:  # fmt: skip
+    """Declare a route's contract next to it; the document lists exactly these, and the view
+    needs an API key of `scope` (None: no key; a view declaring none needs full). `query`
+    maps each query parameter to its description and JSON schema, made from the values the
+    view checks (one_of); `csv_body` is the schema of a text/csv body."""
     params = [part[1:-1] for part in path.split("/") if part.startswith("{")]
     OPERATIONS.append(
         Operation(
@@ -39,14 +49,19 @@ def operation(method: str, path: str, summary: str, responses: dict, body=None, 
             summary,
             body,
             responses,
-            auth,
+            scope,
             body_required,
             params,
             query or {},
             csv_body,
         )  # fmt: skip
     )
-    return lambda view: view
+
+    def declare(view):
+        view.api_scope = scope
+        return view
+
+    return declare
 
 
 def one_of(values, default: str | None = None) -> dict:
@@ -95,8 +110,10 @@ def document() -> dict:
                 "required": op.body_required,
                 "content": {"application/json": {"schema": ref(op.body)}},
             }
-        if op.auth:
-            entry["security"] = [{"bearer": []}]
+        if op.scope:
+            needs = "full" if op.scope == ApiScope.FULL else f"{op.scope} or full"
+            entry["description"] = f"Needs an API key of scope {needs}."
+            entry["security"] = [{"bearer": [str(op.scope)]}]
         for status, (description, model) in sorted(op.responses.items()):
             response = {"description": description}
             model = model or (ErrorOut if status >= 400 else None)
@@ -110,7 +127,9 @@ def document() -> dict:
         "paths": paths,
         "components": {
             "schemas": components,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": SCOPES}
+            },
         },
     }
 

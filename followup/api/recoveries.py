@@ -1,5 +1,5 @@
 """Recovery API views: the lead's recovery queue, completing tasks, the goodwill catalogue
-with its code pools, and alerts."""
+with its code pools, and alerts. Reading needs a key of scope read; changing, scope full."""
 
 import sqlalchemy as sa
 from flask import jsonify, request
@@ -26,8 +26,9 @@ from followup.goodwill import (
     unused_codes,
 )
 from followup.models import Alert, Case, GestureType, RecoveryTask
-from followup.models.base import utcnow
+from followup.models.base import row_id, utcnow
 from followup.models.recovery import RECOVERY_STATUSES, GestureKind, RecoveryStatus
+from followup.models.users import ApiScope
 from followup.recovery_queue import complete_task, queue_entries, task_document
 from followup.web.api_keys import AUTH_ERRORS
 from followup.web.json_body import BODY_ERRORS, BadRequest, parse_body
@@ -51,8 +52,8 @@ def _limit() -> int:
 
 @operation("get", "/api/v1/recoveries",
            "The recovery queue: open recoveries (or ?status=recovered|escalated|withdrawn|all), "
-           "those with overdue tasks first", responses={200: ("The queue", RecoveryQueue),
-                                                       **AUTH_ERRORS, 422: ("Bad filter", None)},
+           "those with overdue tasks first", scope=ApiScope.READ,
+           responses={200: ("The queue", RecoveryQueue), **AUTH_ERRORS, 422: ("Bad filter", None)},
            query={"status": ("open (default), recovered, escalated, withdrawn or all",
                              one_of(STATUS_FILTERS, default="open")),
                   "limit": LIMIT})  # fmt: skip
@@ -67,16 +68,18 @@ def recoveries():
 
 
 @operation("post", "/api/v1/tasks/{task_id}/complete", "Complete a recovery task with its outcome",
-           body=TaskDone, responses={200: ("Completed", TaskOut), **AUTH_ERRORS, **BODY_ERRORS,
-                                     404: ("No such task", None),
-                                     409: ("The task was completed already", None)})  # fmt: skip
+           body=TaskDone, scope=ApiScope.FULL,
+           responses={200: ("Completed", TaskOut), **AUTH_ERRORS, **BODY_ERRORS,
+                      404: ("No such task", None),
+                      409: ("The task was completed already", None)})  # fmt: skip
 @bp.post("/tasks/<task_id>/complete")
 def task_complete(task_id: str):
-    if not task_id.isdigit() or db.session.get(RecoveryTask, int(task_id[:18])) is None:
+    ident = row_id(task_id)
+    if ident is None or db.session.get(RecoveryTask, ident) is None:
         raise BadRequest(404, "not_found", f"no task {task_id!r}")
     data = parse_body(TaskDone)
     now = utcnow()
-    task = complete_task(int(task_id), data.outcome, data.completed_by, now)
+    task = complete_task(ident, data.outcome, data.completed_by, now)
     if task is None:
         raise BadRequest(409, "conflict", "the task was completed already")
     db.session.commit()
@@ -85,8 +88,8 @@ def task_complete(task_id: str):
 
 @operation("get", "/api/v1/goodwill",
            "The goodwill catalogue: each gesture with its budget, this month's spend and the "
-           "codes left in its pool", responses={200: ("The catalogue", Catalogue),
-                                                **AUTH_ERRORS})  # fmt: skip
+           "codes left in its pool", scope=ApiScope.READ,
+           responses={200: ("The catalogue", Catalogue), **AUTH_ERRORS})  # fmt: skip
 @bp.get("/goodwill")
 def catalogue():
     now = utcnow()
@@ -110,8 +113,9 @@ def catalogue():
 
 @operation("post", "/api/v1/goodwill/{key}/codes",
            "Add codes to a gesture's pool from a CSV (first column; a `code` header is skipped)",
-           csv_body=CODES_CSV, responses={200: ("Added", CodesAdded), **AUTH_ERRORS, **BODY_ERRORS,
-                                     404: ("No such gesture", None)})  # fmt: skip
+           csv_body=CODES_CSV, scope=ApiScope.FULL,
+           responses={200: ("Added", CodesAdded), **AUTH_ERRORS, **BODY_ERRORS,
+                      404: ("No such gesture", None)})  # fmt: skip
 @bp.post("/goodwill/<key>/codes")
 def upload_codes(key: str):
     request.max_content_length = MAX_CODES_BYTES
@@ -138,6 +142,7 @@ def upload_codes(key: str):
 
 
 @operation("get", "/api/v1/alerts", "Alerts for the leads and managers, newest first",
+           scope=ApiScope.READ,
            responses={200: ("Alerts", Alerts), **AUTH_ERRORS, 422: ("Bad filter", None)},
            query={"audience": ("lead or manager (default: both)", one_of(ALERT_AUDIENCES)),
                   "open": ("true: only those not acknowledged yet", {"type": "string"}),
@@ -157,11 +162,13 @@ def alerts():
 
 
 @operation("post", "/api/v1/alerts/{alert_id}/acknowledge", "Mark an alert as seen",
+           scope=ApiScope.FULL,
            responses={200: ("Acknowledged (again: unchanged)", None), **AUTH_ERRORS,
                       404: ("No such alert", None)})  # fmt: skip
 @bp.post("/alerts/<alert_id>/acknowledge")
 def acknowledge(alert_id: str):
-    alert = db.session.get(Alert, int(alert_id[:18])) if alert_id.isdigit() else None
+    ident = row_id(alert_id)
+    alert = db.session.get(Alert, ident) if ident else None
     if alert is None:
         raise BadRequest(404, "not_found", f"no alert {alert_id!r}")
     if alert.acknowledged_at is None:

@@ -1,9 +1,10 @@
-"""Intake API views: parse and validate, call the case operations, commit, answer JSON."""
+"""Intake API views: parse and validate, call the case operations, commit, answer JSON. Each
+view needs the API key scope its operation declares (followup.api.openapi)."""
 
 import re
 
 import sqlalchemy as sa
-from flask import jsonify, request
+from flask import current_app, g, jsonify, request
 
 from followup.api import bp
 from followup.api.documents import case_document
@@ -19,6 +20,7 @@ from followup.cases import (
 from followup.extensions import csrf, db
 from followup.models import Case
 from followup.models.base import utcnow
+from followup.models.users import ApiScope
 from followup.web.api_keys import AUTH_ERRORS, authenticate
 from followup.web.case_input import EXTERNAL_ID_PATTERN, CaseIn
 from followup.web.json_body import (
@@ -38,8 +40,11 @@ CASE_ERRORS = {**AUTH_ERRORS, 404: ("No case with that external id", None)}
 
 @bp.before_request
 def require_api_key():
-    """Every view but the OpenAPI document needs an API key."""
-    return None if request.endpoint == "api.openapi" else authenticate()
+    """Each view needs a key of the scope its operation declares: full when it declares none,
+    no key for the OpenAPI document."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    scope = getattr(view, "api_scope", ApiScope.FULL)
+    return None if scope is None else authenticate(scope)
 
 
 def find_case(external_id: str) -> Case:
@@ -51,7 +56,9 @@ def find_case(external_id: str) -> Case:
     return case
 
 
-@operation("post", "/api/v1/cases", "Create or update a case and its customer", body=CaseIn,
+@operation("post", "/api/v1/cases",
+           "Create or update a case and its customer (its messages, responses, recoveries and "
+           "timeline only for a key that may read)", body=CaseIn, scope=ApiScope.INTAKE,
            responses={200: ("Updated", CaseDocument), 201: ("Created", CaseDocument),
                       **AUTH_ERRORS, **BODY_ERRORS})  # fmt: skip
 @bp.post("/cases")
@@ -59,11 +66,16 @@ def upsert():
     data = parse_body(CaseIn)
     case, created = upsert_case(data.model_dump(exclude_unset=True))
     db.session.commit()
-    return jsonify(case_document(case)), 201 if created else 200
+    if g.api_key.allows(ApiScope.READ):
+        document = case_document(case)
+    else:
+        document = {"case": case.to_dict(), "customer": case.customer.to_dict()}
+    return jsonify(document), 201 if created else 200
 
 
 @operation("get", "/api/v1/cases/{external_id}",
            "The case, its customer, every message, every response and the timeline",
+           scope=ApiScope.READ,
            responses={200: ("The case document", CaseDocument), **CASE_ERRORS})  # fmt: skip
 @bp.get("/cases/<external_id>")
 def show(external_id: str):
@@ -72,7 +84,7 @@ def show(external_id: str):
 
 @operation("post", "/api/v1/cases/{external_id}/close",
            "Close the case and plan its follow-ups (closing a closed case plans nothing new)",
-           body=CloseIn, body_required=False,
+           body=CloseIn, body_required=False, scope=ApiScope.INTAKE,
            responses={200: ("Already closed: the existing plan", ClosePlan),
                       202: ("Closed: follow-ups planned", ClosePlan),
                       **CASE_ERRORS, **BODY_ERRORS,
@@ -92,7 +104,7 @@ def close(external_id: str):
 
 
 @operation("post", "/api/v1/cases/{external_id}/reopen",
-           "Reopen the case and cancel its pending follow-ups",
+           "Reopen the case and cancel its pending follow-ups", scope=ApiScope.INTAKE,
            responses={200: ("Reopened", ReopenResult), 409: ("The case is not closed", None),
                       **CASE_ERRORS})  # fmt: skip
 @bp.post("/cases/<external_id>/reopen")
@@ -103,7 +115,7 @@ def reopen(external_id: str):
     return jsonify({"case": case.to_dict(), "cancelled": cancelled})
 
 
-@operation("get", "/api/v1/openapi.json", "This document", auth=False,
+@operation("get", "/api/v1/openapi.json", "This document", scope=None,
            responses={200: ("The OpenAPI 3.1 document", None)})  # fmt: skip
 @bp.get("/openapi.json")
 def openapi():

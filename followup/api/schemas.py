@@ -167,12 +167,14 @@ class RecoveryQueue(Strict):
 
 
 class CaseDocument(Strict):
+    """The case and its customer; its history too, except to an intake key's upsert."""
+
     case: CaseOut
     customer: CustomerOut
-    messages: list[MessageOut]
-    responses: list[ResponseOut]
-    recoveries: list[RecoveryOut]
-    timeline: list[EventOut]
+    messages: list[MessageOut] = []
+    responses: list[ResponseOut] = []
+    recoveries: list[RecoveryOut] = []
+    timeline: list[EventOut] = []
 
 
 class ClosePlan(Strict):

@@ -6,6 +6,17 @@ from typing import Any
 
 from sqlalchemy import DateTime, Dialect, TypeDecorator
 
+MAX_ID = 2**31 - 1  # the integer id columns' largest value
+
+
+def row_id(raw: str) -> int | None:
+    """The id a path or query names when a row can have it (ASCII digits, 1 to MAX_ID),
+    else None: a larger number names no row, and PostgreSQL refuses to compare it."""
+    if raw.isascii() and raw.isdigit() and len(raw) <= len(str(MAX_ID)):
+        number = int(raw)
+        return number if 1 <= number <= MAX_ID else None
+    return None
+
 
 def values(enum: type[StrEnum]) -> tuple[str, ...]:
     """An enum's values as plain strings, in order (for a Literal[...] or a form's choices)."""

@@ -1,5 +1,6 @@
 """People and machines that use the service: console users (admin, lead, manager) with
-hashed passwords, and API keys for machine clients (helpdesks; only a SHA-256 is stored)."""
+hashed passwords, and API keys for machine clients (helpdesks; only a SHA-256 is stored),
+each with a scope."""
 
 from datetime import datetime
 from enum import StrEnum
@@ -51,6 +52,18 @@ class User(Model):
         return f"{self.id}:{self.session_version}"
 
 
+class ApiScope(StrEnum):
+    """ApiKey.scope. intake: create, close and reopen cases (the API and the helpdesk
+    webhooks); read: every GET of the API; full: everything, intake and read included."""
+
+    INTAKE = "intake"
+    READ = "read"
+    FULL = "full"
+
+
+API_SCOPES = values(ApiScope)
+
+
 class ApiKey(Model):
     __tablename__ = "api_keys"
 
@@ -58,6 +71,11 @@ class ApiKey(Model):
     name: Mapped[str] = mapped_column(String(200))
     prefix: Mapped[str] = mapped_column(String(12))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(20))  # ApiScope
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def allows(self, needed: ApiScope) -> bool:
+        """Whether this key's scope covers what a request needs (full covers every scope)."""
+        return self.scope in (ApiScope.FULL, needed)

@@ -1,23 +1,28 @@
-"""API keys on requests: `Authorization: Bearer <key>`, checked by the JSON API and by the
-helpdesk intake webhooks; AUTH_ERRORS names the 401 in the OpenAPI document."""
+"""API keys on requests: `Authorization: Bearer <key>`, checked on every request (a revoked key
+is refused at once) by the JSON API and by the helpdesk intake webhooks, each request against
+the scope it needs; AUTH_ERRORS names the 401 and the 403 in the OpenAPI document."""
 
 from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import g, request
 
+from followup.api_keys import hash_api_key
 from followup.extensions import db
 from followup.models import ApiKey
 from followup.models.base import utcnow
-from followup.setup import hash_api_key
+from followup.models.users import ApiScope
 from followup.web.errors import json_error
 
-AUTH_ERRORS = {401: ("Missing or unknown API key", None)}
+AUTH_ERRORS = {
+    401: ("Missing, unknown or revoked API key", None),
+    403: ("The key's scope does not cover this request", None),
+}
 
 
-def authenticate():
-    """None when the request carries a valid, unrevoked API key (its id in g.api_key_id),
-    else the 401 answer to return."""
+def authenticate(needed: ApiScope):
+    """None when the request carries a valid, unrevoked API key whose scope covers `needed`
+    (the key in g.api_key), else the 401 or 403 answer to return."""
     scheme, _, key = request.headers.get("Authorization", "").partition(" ")
     api_key = None
     if scheme.lower() == "bearer" and key.strip():
@@ -36,5 +41,8 @@ def authenticate():
     if api_key.last_used_at is None or now - api_key.last_used_at > timedelta(minutes=1):
         api_key.last_used_at = now
         db.session.commit()
-    g.api_key_id = api_key.id
+    if not api_key.allows(needed):
+        message = f"this key's scope is {api_key.scope}; this needs {needed}"
+        return json_error(403, "forbidden", message)
+    g.api_key = api_key
     return None

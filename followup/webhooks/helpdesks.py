@@ -1,6 +1,6 @@
 """Helpdesk intake: POST /webhooks/zendesk and /webhooks/freshdesk take the ticket webhooks a
 Zendesk trigger or a Freshdesk automation sends (the JSON bodies the README gives), with an
-API key as `Authorization: Bearer <key>`.
+API key of scope intake (or full) as `Authorization: Bearer <key>`.
 
 A solved or closed ticket creates or updates its case (external id "zendesk-<id>" or
 "freshdesk-<id>") and closes it, planning its follow-ups once; a ticket back in the agents'
@@ -20,6 +20,7 @@ from followup.extensions import db
 from followup.models import Case
 from followup.models.base import utcnow
 from followup.models.cases import CaseStatus
+from followup.models.users import ApiScope
 from followup.web.api_keys import authenticate
 from followup.web.case_input import CaseIn
 from followup.web.errors import json_error
@@ -145,7 +146,7 @@ def case_fields(helpdesk: Helpdesk, ticket: dict) -> dict:
 
 
 def intake(helpdesk: Helpdesk):
-    refused = authenticate()
+    refused = authenticate(ApiScope.INTAKE)
     if refused is not None:
         return refused
     ticket = read_json().get(helpdesk.envelope)

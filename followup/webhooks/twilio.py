@@ -12,7 +12,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from followup.delivery import handled_before, mark_handled, update_delivery
 from followup.extensions import db
 from followup.models import Message
-from followup.models.base import utcnow
+from followup.models.base import row_id, utcnow
 from followup.models.messages import DeliveryStatus
 from followup.outbox import handle_sms_error
 from followup.suppressions import lift, suppress
@@ -115,9 +115,10 @@ def sms_status():
     _check_signature()
     message_id = request.args.get("m", "")
     status = _field("MessageStatus").lower()
-    if not message_id.isdigit() or not status:
+    if not (message_id.isascii() and message_id.isdigit()) or not status:
         abort(400, "the m query parameter and MessageStatus are required")
-    message = db.session.get(Message, int(message_id))
+    ident = row_id(message_id)  # None for a number no message can have
+    message = db.session.get(Message, ident) if ident else None
     sid = _field("MessageSid")
     if message is None or message.channel != "sms" or (message.provider_id or sid) != sid:
         abort(404, "no text message matches this callback")

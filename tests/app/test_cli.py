@@ -1,4 +1,5 @@
-"""The commands a deployer runs: create-api-key and seed-demo."""
+"""The commands a deployer runs: api-keys create and seed-demo (tests/security/test_api_keys.py
+has the rest of api-keys)."""
 
 import sqlalchemy as sa
 
@@ -7,9 +8,9 @@ from followup.models import Cadence, Case
 
 
 def test_create_api_key_prints_a_working_key_and_sets_up_the_standard_cadence(runner, client):
-    result = runner.invoke(args=["create-api-key", "--name", "zendesk"])
-    assert result.exit_code == 0
-    key = result.output.strip()
+    result = runner.invoke(args=["api-keys", "create", "--name", "zendesk", "--scope", "read"])
+    assert result.exit_code == 0, result.output
+    key = result.stdout.strip()
     assert key.startswith("fu_") and len(key) > 40
     response = client.get("/api/v1/cases/NONE", headers={"Authorization": f"Bearer {key}"})
     assert response.status_code == 404  # authenticated, the case just doesn't exist

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from followup.extensions import db
 from followup.models import (
     Alert,
+    ApiKey,
     Cadence,
     CadenceStep,
     Case,
@@ -54,7 +55,7 @@ from followup.models.recovery import (
     RecoveryStatus,
 )
 from followup.models.surveys import QUESTION_KINDS, SURVEY_KINDS, QuestionKind, SmsState, SurveyKind
-from followup.models.users import ROLES, Role
+from followup.models.users import API_SCOPES, ROLES, ApiScope, Role
 from followup.webhooks.sendgrid import DELIVERY_STATUS, SUPPRESSING
 from followup.webhooks.twilio import TWILIO_DELIVERY
 
@@ -88,6 +89,7 @@ COLUMNS = {
     Survey.kind: SurveyKind,
     SurveyInvitation.sms_state: SmsState,
     User.role: Role,
+    ApiKey.scope: ApiScope,
 }
 # The attributes and keywords that hold one of these values.
 VOCABULARY_NAMES = {
@@ -100,6 +102,7 @@ VOCABULARY_NAMES = {
     "audience",
     "sms_state",
     "role",
+    "scope",
 }
 # Calls that take column values as keywords: a model's constructor, an UPDATE's .values().
 VALUES_TAKERS = {"values", *(column.class_.__name__ for column in COLUMNS)}
@@ -238,6 +241,7 @@ def test_the_value_lists_come_from_the_enums():
         (SURVEY_KINDS, SurveyKind),
         (QUESTION_KINDS, QuestionKind),
         (ROLES, Role),
+        (API_SCOPES, ApiScope),
         (STEP_CHANNELS, StepChannel),
         (CADENCE_PURPOSES, CadencePurpose),
         (STEP_CONDITIONS, StepCondition),
