@@ -207,13 +207,15 @@ def _wait_for_port(port: int, children: list[subprocess.Popen], timeout: float =
             time.sleep(0.1)
 
 
-def _welcome(url: str, api_key: str, admin_password: str, figures_interval: int) -> str:
+def _welcome(
+    url: str, api_key: str, admin_password: str, figures_interval: int, dev_outbox: bool
+) -> str:
     """What `followup run` prints once the web answers: where to look and how to try it."""
+    outbox = f"\n  Dev outbox: {url}/dev/outbox" if dev_outbox else ""
     return f"""
 followup is running at {url}
 
-  API key:    {api_key}
-  Dev outbox: {url}/dev/outbox
+  API key:    {api_key}{outbox}
   Console:    {url}/admin  (sign in as {DEMO_ADMIN}, password {admin_password})
   Dashboard:  {url}/dashboard/  (figures refresh every {figures_interval} s)
 
@@ -257,7 +259,8 @@ def _supervise(children: list[subprocess.Popen]) -> None:
 @click.option("--port", type=int, default=None, help="Web port (default: PORT or 8000).")
 @with_appcontext
 def run_command(port: int | None) -> None:
-    """All in one: migrate, seed the demo, start web + worker + sweep, print how to try it."""
+    """The demo, all in one: migrate, seed the demo, start web + worker + sweep with the dev
+    outbox, print how to try it."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy
     port = port or app.config["PORT"]
     upgrade()
@@ -272,6 +275,10 @@ def run_command(port: int | None) -> None:
     env.setdefault("FOLLOWUP_WORKING_HOURS", "always")
     env.setdefault("FOLLOWUP_FIGURES_LAG", "2")  # one host: the dashboard follows within seconds
     env.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
+    # The demo shows what a channel without provider credentials would send at /dev/outbox
+    # (a production start, gunicorn and `followup worker`, fails such messages instead).
+    env["FOLLOWUP_DEV_OUTBOX"] = "1"
+    dev_outbox = not (app.config["SENDGRID_API_KEY"] and app.config["TWILIO_ACCOUNT_SID"])
     me = [sys.executable, "-m", "followup.cli"]
     with _redis_for(app):
         control_socket = Path(app.instance_path) / "gunicorn.ctl"
@@ -285,7 +292,8 @@ def run_command(port: int | None) -> None:
         children = [subprocess.Popen(c, env=env, start_new_session=True) for c in commands]
         url = f"http://127.0.0.1:{port}"
         _wait_for_port(port, children)
-        click.echo(_welcome(url, api_key, admin_password, app.config["FIGURES_INTERVAL"]), err=True)
+        figures_interval = app.config["FIGURES_INTERVAL"]
+        click.echo(_welcome(url, api_key, admin_password, figures_interval, dev_outbox), err=True)
         _supervise(children)
 
 

@@ -1,5 +1,6 @@
 """Is the service keeping up? The console's health page (queue depth, due and overdue
-messages, failures of the last 24 hours by reason, workers and the sweep alive) and the load
+messages, failures of the last 24 hours by reason, which provider sends each channel (none:
+its messages fail), workers and the sweep alive) and the load
 balancer's probes: /healthz (the process answers), /readyz (database and Redis answer) and
 /metrics (the same figures in Prometheus text format)."""
 
@@ -15,6 +16,7 @@ from prometheus_client.registry import Collector
 from rq import Queue, Worker
 
 from followup.admin import bp, probes
+from followup.channels import MISSING, provider_for
 from followup.extensions import db
 from followup.models import Message, OutboundCall
 from followup.models.base import utcnow
@@ -43,6 +45,7 @@ class Health:
     failed_messages: list[tuple[str, int]]  # (reason, count), most common first
     failed_calls: list[tuple[str, str, int]]  # (kind, reason, count)
     sweep_limit_seconds: int
+    providers: dict[str, str]  # channel: sendgrid, twilio, dev (the demo's outbox) or none
     redis_error: str | None = None
     queues: dict[str, int] = field(default_factory=dict)
     workers: list[dict] = field(default_factory=list)
@@ -55,6 +58,11 @@ class Health:
     @property
     def failed_calls_total(self) -> int:
         return sum(count for _, _, count in self.failed_calls)
+
+    @property
+    def unconfigured(self) -> dict[str, str]:
+        """Channels without a provider, with what to set: each of their messages fails."""
+        return {kind: MISSING[kind] for kind, name in self.providers.items() if name == "none"}
 
     @property
     def workers_alive(self) -> int:
@@ -123,6 +131,7 @@ def gather(now: datetime) -> Health:
         ],
         failed_calls=[(kind, error or "no reason recorded", n) for kind, error, n in failed_calls],
         sweep_limit_seconds=3 * current_app.config["SWEEP_INTERVAL"] + 10,
+        providers={kind: provider_for(kind, current_app.config) for kind in MISSING},
     )
     try:
         _gather_redis(health)
@@ -218,6 +227,14 @@ class HealthCollector(Collector):
         for status, count in health.messages.items():
             messages.add_metric([status], count)
         yield messages
+        configured = GaugeMetricFamily(
+            "followup_channel_configured",
+            "1 if a provider sends the channel's messages (0: they fail, or go to the dev outbox)",
+            labels=["channel"],
+        )
+        for kind, provider in health.providers.items():
+            configured.add_metric([kind], int(provider not in ("none", "dev")))
+        yield configured
         for name, text, value in (
             ("followup_messages_due", "Scheduled messages due now", health.due),
             (
