@@ -52,6 +52,26 @@ def _configure_database(app: Flask) -> None:
             event.listen(db.engine, "connect", _sqlite_write_ahead_log)
 
 
+def _configure_dev_outbox(app: Flask) -> None:
+    """The demo's dev outbox (FOLLOWUP_DEV_OUTBOX, set by `followup run`) stands in only for a
+    provider without credentials; a service reached at another host than this one is warned
+    at start that its /dev/outbox shows those messages to anyone."""
+    from followup.channels.email_sendgrid import is_loopback
+
+    config = app.config
+    config["DEV_OUTBOX"] = bool(config.get("DEV_OUTBOX")) and not (
+        config["SENDGRID_API_KEY"] and config["TWILIO_ACCOUNT_SID"]
+    )
+    if config["DEV_OUTBOX"] and not is_loopback(config["PUBLIC_BASE_URL"]):
+        app.logger.warning(
+            "FOLLOWUP_DEV_OUTBOX is set on a service reached at %s: every message for a "
+            "channel without provider credentials is written to a file that anyone can read at "
+            "%s/dev/outbox. Unset FOLLOWUP_DEV_OUTBOX outside the demo.",
+            config["PUBLIC_BASE_URL"],
+            config["PUBLIC_BASE_URL"],
+        )
+
+
 def _register_blueprints(app: Flask) -> None:
     """The web: console, dashboard, API, public survey pages, webhooks; the dev outbox page only
     where the dev channel stands in for a provider."""
@@ -105,9 +125,7 @@ def create_app(config: dict | None = None) -> Flask:
             x_prefix=proxies,
         )  # fmt: skip
     app.config.setdefault("DEV_OUTBOX_PATH", str(Path(app.instance_path) / "dev-outbox.jsonl"))
-    app.config["DEV_OUTBOX"] = not (
-        app.config["SENDGRID_API_KEY"] and app.config["TWILIO_ACCOUNT_SID"]
-    )
+    _configure_dev_outbox(app)
 
     _configure_database(app)
     migrate.init_app(

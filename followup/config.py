@@ -1,4 +1,4 @@
-"""Settings from the environment, with embedded defaults (SQLite, embedded Redis, dev outbox)."""
+"""Settings from the environment, with embedded defaults (SQLite, embedded Redis)."""
 
 import os
 import secrets
@@ -22,6 +22,16 @@ def _int(environ: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SystemExit(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    """An on/off setting: 1, true, yes or on; unset, empty, 0, false, no or off."""
+    raw = (environ.get(name) or "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SystemExit(f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {raw!r}")
 
 
 def database_uri(url: str) -> str:
@@ -143,6 +153,9 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] = os.environ) 
             "/"
         ),
         **_provider_settings(environ),
+        # The demo's channel: a provider without credentials writes to a file shown at
+        # /dev/outbox (`followup run` sets it); unset, such a message fails with the reason.
+        "DEV_OUTBOX": _flag(environ, "FOLLOWUP_DEV_OUTBOX"),
         "ORGANISATION_NAME": environ.get("FOLLOWUP_ORGANISATION_NAME") or "Acme Support",
         "SWEEP_INTERVAL": _int(environ, "FOLLOWUP_SWEEP_INTERVAL", 2),
         "FIGURES_INTERVAL": _int(environ, "FOLLOWUP_FIGURES_INTERVAL", 10),

@@ -58,6 +58,8 @@ def app_config(database_url, redis_url, queue_prefix, tmp_path_factory) -> dict:
         # Tests run at any hour: texts may go out at any hour unless a test says otherwise.
         "SMS_HOURS": SendingHours.parse("00:00-00:00", "UTC"),
         "WORKING_HOURS": SendingHours.parse("00:00-00:00", "UTC"),
+        # Tests run as the demo does: a channel without credentials sends to the dev outbox.
+        "DEV_OUTBOX": True,
     }
 
 
