@@ -10,6 +10,7 @@ from sendgrid.helpers.eventwebhook import EventWebhook
 
 from followup.cadences import SendingHours
 from followup.connectors.base import check_secret
+from followup.targets import url_problem
 
 HELPDESKS = ("none", "generic", "zendesk", "freshdesk")
 
@@ -120,18 +121,31 @@ def _provider_settings(environ: Mapping[str, str]) -> dict:
     }
 
 
+def _target(environ: Mapping[str, str], name: str) -> str | None:
+    """A URL outbound calls go to, refused at start when it is no http(s) URL or is a
+    loopback, private, link-local (cloud metadata) or other non-public address (a literal
+    one, or localhost); a name is checked at every connection."""
+    url = environ.get(name) or None
+    allow_private = _flag(environ, "FOLLOWUP_ALLOW_PRIVATE_TARGETS")
+    problem = url and url_problem(url, allow_private, names=False)
+    if problem:
+        hint = "" if allow_private else " (FOLLOWUP_ALLOW_PRIVATE_TARGETS=1 allows private ones)"
+        raise SystemExit(f"{name}: {problem}{hint}")
+    return url
+
+
 def _helpdesk_settings(environ: Mapping[str, str]) -> dict:
     """The helpdesk connector's settings."""
     return {
         "HELPDESK": _helpdesk(environ),
-        "HELPDESK_WEBHOOK_URL": environ.get("HELPDESK_WEBHOOK_URL") or None,
+        "HELPDESK_WEBHOOK_URL": _target(environ, "HELPDESK_WEBHOOK_URL"),
         "HELPDESK_WEBHOOK_SECRET": check_secret(
             "HELPDESK_WEBHOOK_SECRET", environ.get("HELPDESK_WEBHOOK_SECRET")
         ),
-        "ZENDESK_BASE_URL": (environ.get("ZENDESK_BASE_URL") or "").rstrip("/") or None,
+        "ZENDESK_BASE_URL": (_target(environ, "ZENDESK_BASE_URL") or "").rstrip("/") or None,
         "ZENDESK_EMAIL": environ.get("ZENDESK_EMAIL") or None,
         "ZENDESK_API_TOKEN": environ.get("ZENDESK_API_TOKEN") or None,
-        "FRESHDESK_BASE_URL": (environ.get("FRESHDESK_BASE_URL") or "").rstrip("/") or None,
+        "FRESHDESK_BASE_URL": (_target(environ, "FRESHDESK_BASE_URL") or "").rstrip("/") or None,
         "FRESHDESK_API_KEY": environ.get("FRESHDESK_API_KEY") or None,
     }
 
@@ -148,12 +162,6 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] = os.environ) 
         "REDIS_URL": redis_url or f"unix://{instance_path / 'redis.sock'}",
         "EMBEDDED_REDIS": not redis_url,
         "SECRET_KEY": environ.get("SECRET_KEY") or secret_key(instance_path),
-        # Keys being rotated out, comma-separated: sessions they signed and two-factor
-        # secrets they encrypted still read (and are re-encrypted at use).
-        "SECRET_KEY_FALLBACKS": [
-            key.strip() for key in (environ.get("SECRET_KEY_FALLBACKS") or "").split(",")
-            if key.strip()
-        ],
         "PORT": port,
         "PUBLIC_BASE_URL": (environ.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}").rstrip(
             "/"
@@ -180,11 +188,9 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] = os.environ) 
         # When a person's apology may go out: working hours, Monday to Friday, local time.
         "WORKING_HOURS": _hours(environ, "FOLLOWUP_WORKING_HOURS", "09:00-17:00", True),
         "TRUSTED_PROXIES": _int(environ, "FOLLOWUP_TRUSTED_PROXIES", 0),
-        # Admins must turn on two-factor sign-in before they can use anything else.
-        "REQUIRE_2FA_FOR_ADMINS": _flag(environ, "FOLLOWUP_REQUIRE_2FA_FOR_ADMINS"),
         "SURVEY_CAP_DAYS": _int(environ, "FOLLOWUP_SURVEY_CAP_DAYS", 30),
         **_helpdesk_settings(environ),
-        "EVENTS_WEBHOOK_URL": environ.get("EVENTS_WEBHOOK_URL") or None,
+        "EVENTS_WEBHOOK_URL": _target(environ, "EVENTS_WEBHOOK_URL"),
         "EVENTS_WEBHOOK_SECRET": check_secret(
             "EVENTS_WEBHOOK_SECRET", environ.get("EVENTS_WEBHOOK_SECRET")
         ),
@@ -193,7 +199,9 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] = os.environ) 
         # Days to wait for an answer to the recovery reminder before a person takes over.
         "RECOVERY_WAIT_DAYS": _int(environ, "FOLLOWUP_RECOVERY_WAIT_DAYS", 2),
         "ALERT_EMAIL": environ.get("FOLLOWUP_ALERT_EMAIL") or None,
-        "ALERT_WEBHOOK_URL": environ.get("FOLLOWUP_ALERT_WEBHOOK_URL") or None,  # Slack-style
+        "ALERT_WEBHOOK_URL": _target(environ, "FOLLOWUP_ALERT_WEBHOOK_URL"),  # Slack-style
+        # Outbound calls (webhooks, helpdesks) may reach loopback and private addresses.
+        "ALLOW_PRIVATE_TARGETS": _flag(environ, "FOLLOWUP_ALLOW_PRIVATE_TARGETS"),
         "CALL_MAX_ATTEMPTS": _int(environ, "FOLLOWUP_CALL_MAX_ATTEMPTS", 8),
         # Customers leave survey pages open for hours; the form stays valid for a day.
         "WTF_CSRF_TIME_LIMIT": 24 * 3600,

@@ -16,7 +16,7 @@ from followup.cases import record_event
 from followup.channels import channel_for
 from followup.channels.base import OutgoingMessage, SendError, retry_delay
 from followup.connectors import connector_for
-from followup.connectors.base import CallError, Ticket, post_signed, request, session_for
+from followup.connectors.base import CallError, Ticket, post_signed, request
 from followup.extensions import db
 from followup.leases import claim
 from followup.models import Alert, Case, Gesture, OutboundCall
@@ -30,6 +30,7 @@ from followup.models.recovery import (
     GestureStatus,
     WebhookEvent,
 )
+from followup.targets import checked_session
 
 
 def insert_once(model, **values) -> bool:
@@ -106,15 +107,13 @@ def claim_calls(now: datetime, batch_size: int, lease_seconds: int) -> str | Non
 
 
 class _Callers:
-    """One keep-alive session per target for a batch, and the helpdesk connector."""
+    """A batch's keep-alive session (to public addresses only, unless ALLOW_PRIVATE_TARGETS)
+    and the helpdesk connector."""
 
     def __init__(self, config):
         self.config = config
-        self.sessions = {}
+        self.session = checked_session(config["ALLOW_PRIVATE_TARGETS"])
         self._connector = None
-
-    def session(self, url: str):
-        return self.sessions.setdefault(url, session_for(url))
 
     def connector(self):
         if self._connector is None:
@@ -130,7 +129,7 @@ def _perform(call: OutboundCall, callers: _Callers, now: datetime) -> dict:
     if call.kind == CallKind.EVENT:
         url = config["EVENTS_WEBHOOK_URL"]
         post_signed(
-            callers.session(url),
+            callers.session,
             url,
             config["EVENTS_WEBHOOK_SECRET"],
             call.key,
@@ -143,7 +142,7 @@ def _perform(call: OutboundCall, callers: _Callers, now: datetime) -> dict:
     if call.kind == CallKind.CREDIT:
         url = payload["url"]
         post_signed(
-            callers.session(url),
+            callers.session,
             url,
             config["EVENTS_WEBHOOK_SECRET"],
             call.key,
@@ -161,7 +160,7 @@ def _perform(call: OutboundCall, callers: _Callers, now: datetime) -> dict:
         return connector.reopen(Ticket.of(case), payload["note"], call.key, now)
     if call.kind == CallKind.ALERT_HOOK:
         url = config["ALERT_WEBHOOK_URL"]
-        request(callers.session(url), "POST", url, "alert webhook", timeout, json=payload)
+        request(callers.session, "POST", url, "alert webhook", timeout, json=payload)
         return {"posted": True}
     if call.kind == CallKind.ALERT_EMAIL:
         mail = OutgoingMessage(

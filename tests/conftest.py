@@ -58,6 +58,8 @@ def app_config(database_url, redis_url, queue_prefix, tmp_path_factory) -> dict:
         # Tests run at any hour: texts may go out at any hour unless a test says otherwise.
         "SMS_HOURS": SendingHours.parse("00:00-00:00", "UTC"),
         "WORKING_HOURS": SendingHours.parse("00:00-00:00", "UTC"),
+        # The emulator listens on loopback (tests/security turn this off to see refusals).
+        "ALLOW_PRIVATE_TARGETS": True,
         # Tests run as the demo does: a channel without credentials sends to the dev outbox.
         "DEV_OUTBOX": True,
     }

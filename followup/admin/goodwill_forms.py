@@ -5,7 +5,7 @@ filled from its row and saved back to it."""
 
 import re
 
-from flask import request
+from flask import current_app, request
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
@@ -24,6 +24,7 @@ from followup.goodwill_changes import gesture_names, gesture_problems, reason_la
 from followup.languages import OTHER_LANGUAGES, language_name
 from followup.models import GestureType, RecoveryRule
 from followup.models.cases import PRIORITIES
+from followup.targets import url_problem
 from followup.web.forms import MultiCheckboxField, clean_text
 
 MAX_CENTS = 100_000_000  # 1,000,000.00 in the currency's units
@@ -77,10 +78,13 @@ def amount_required(message: str):
     return check
 
 
-def http_url(form, field) -> None:
-    """An absolute http(s) URL with a host, if given."""
-    if field.data and not re.fullmatch(r"https?://[^\s/?#]+\S*", field.data, re.IGNORECASE):
-        raise ValidationError("Enter a full web address starting with https:// or http://")
+def target_url(form, field) -> None:
+    """An http(s) URL with a host whose addresses the service may call (public ones, unless
+    ALLOW_PRIVATE_TARGETS), if given."""
+    if field.data:
+        problem = url_problem(field.data, current_app.config["ALLOW_PRIVATE_TARGETS"])
+        if problem:
+            raise ValidationError(problem[0].upper() + problem[1:])
 
 
 class GestureTypeForm(FlaskForm):
@@ -115,7 +119,7 @@ class GestureTypeForm(FlaskForm):
         validators=[InputRequired(message="Enter a number of codes"), NumberRange(0, 1_000_000)],
     )
     webhook_url = StringField(
-        "Webhook URL", filters=[clean_text], validators=[Length(max=500), http_url]
+        "Webhook URL", filters=[clean_text], validators=[Length(max=500), target_url]
     )
     assignee = StringField("Assignee", filters=[clean_text], validators=[Length(max=200)])
     due_hours = IntegerField(

@@ -11,6 +11,7 @@ from followup.connectors.base import Ticket
 from followup.connectors.freshdesk import FreshdeskConnector
 from followup.connectors.generic import GenericConnector
 from followup.connectors.zendesk import ZendeskConnector
+from followup.targets import checked_session
 
 
 class Connector(Protocol):
@@ -23,11 +24,15 @@ class Connector(Protocol):
 
 
 def connector_for(config) -> Connector | None:
-    """The connector HELPDESK names, built from its settings; None when HELPDESK is none."""
+    """The connector HELPDESK names, built from its settings, its calls to public addresses
+    only unless ALLOW_PRIVATE_TARGETS; None when HELPDESK is none."""
     helpdesk, timeout = config["HELPDESK"], config["SEND_TIMEOUT"]
+    if helpdesk == "none":
+        return None
+    session = checked_session(config["ALLOW_PRIVATE_TARGETS"])
     if helpdesk == "generic":
         return GenericConnector(
-            config["HELPDESK_WEBHOOK_URL"], config["HELPDESK_WEBHOOK_SECRET"], timeout
+            config["HELPDESK_WEBHOOK_URL"], config["HELPDESK_WEBHOOK_SECRET"], timeout, session
         )
     if helpdesk == "zendesk":
         return ZendeskConnector(
@@ -35,9 +40,8 @@ def connector_for(config) -> Connector | None:
             config["ZENDESK_EMAIL"],
             config["ZENDESK_API_TOKEN"],
             timeout,
+            session,
         )
-    if helpdesk == "freshdesk":
-        return FreshdeskConnector(
-            config["FRESHDESK_BASE_URL"], config["FRESHDESK_API_KEY"], timeout
-        )
-    return None
+    return FreshdeskConnector(
+        config["FRESHDESK_BASE_URL"], config["FRESHDESK_API_KEY"], timeout, session
+    )

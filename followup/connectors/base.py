@@ -1,16 +1,21 @@
 """What every connector and outbound call shares: the Ticket a connector is given, one error
-type that says whether a retry may help, requests and JSON answers read with that
-classification, and Standard Webhooks signatures (webhook-id, webhook-timestamp,
-webhook-signature: HMAC-SHA256 over id, timestamp and body)."""
+type that says whether a retry may help, requests (redirects not followed, a refused address
+a permanent error) and JSON answers read with that classification, and Standard Webhooks
+signatures (webhook-id, webhook-timestamp, webhook-signature: HMAC-SHA256 over id, timestamp
+and body).
+
+A failed call's reason names the status and never holds the answer's body: reasons are
+stored and shown in the console, and the answer may come from anywhere."""
 
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from http import HTTPStatus
 
 import requests
 from standardwebhooks import Webhook
 
-from followup.channels.email_sendgrid import is_loopback
+from followup.targets import RefusedTarget
 
 
 @dataclass(frozen=True)
@@ -47,28 +52,35 @@ class CallError(Exception):
         self.transient = transient
 
 
-def session_for(url: str) -> requests.Session:
-    """A keep-alive session; loopback URLs (emulators) bypass any proxy settings."""
-    session = requests.Session()
-    session.trust_env = not is_loopback(url)
-    return session
+def status_line(status: int) -> str:
+    """The status and its standard phrase (not the server's words): HTTP 404 Not Found."""
+    try:
+        return f"HTTP {status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"HTTP {status}"
 
 
 def check(response: requests.Response, what: str) -> requests.Response:
-    """The response when it is a 2xx, else a CallError naming the status and the body."""
-    if response.ok:
-        return response
+    """The response when it is a 2xx, else a CallError naming the status (a redirect is
+    not followed: a permanent error)."""
     status = response.status_code
+    if 200 <= status < 300:
+        return response
+    if 300 <= status < 400:
+        raise CallError(f"{what}: {status_line(status)}: redirects are not followed", False)
     transient = status in (408, 409, 429) or status >= 500
-    raise CallError(f"{what}: HTTP {status} {response.text[:300]}", transient)
+    raise CallError(f"{what}: {status_line(status)}", transient)
 
 
 def request(
     session: requests.Session, method: str, url: str, what: str, timeout: float, **kwargs
 ) -> requests.Response:
-    """One HTTP call; network failures become transient CallErrors, non-2xx answers CallErrors."""
+    """One HTTP call, redirects not followed; network failures become transient CallErrors,
+    a refused address and non-2xx answers CallErrors."""
     try:
-        response = session.request(method, url, timeout=timeout, **kwargs)
+        response = session.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
+    except RefusedTarget as refused:
+        raise CallError(f"{what}: {refused}", transient=False) from None
     except requests.RequestException as error:
         raise CallError(f"{what}: {type(error).__name__}: {error}", transient=True) from None
     return check(response, what)
@@ -79,10 +91,13 @@ def answer_field(response: requests.Response, what: str, *path: str):
     is not JSON or lacks the field (a proxy's page, a truncated body)."""
     try:
         value = response.json()
+    except ValueError:
+        raise CallError(f"{what}: unexpected answer: not JSON", True) from None
+    try:
         for key in path:
             value = value[key]
-    except (ValueError, KeyError, TypeError):
-        raise CallError(f"{what}: unexpected answer {response.text[:300]!r}", True) from None
+    except (KeyError, TypeError, IndexError):
+        raise CallError(f"{what}: unexpected answer: no {'.'.join(path)}", True) from None
     return value
 
 

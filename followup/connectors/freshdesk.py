@@ -5,7 +5,9 @@ Freshdesk reopens closed tickets too."""
 import html
 from datetime import datetime
 
-from followup.connectors.base import Ticket, request, session_for, ticket_number
+import requests
+
+from followup.connectors.base import Ticket, request, ticket_number
 
 OPEN = 2
 
@@ -17,10 +19,10 @@ def note_html(note: str) -> str:
 class FreshdeskConnector:
     name = "freshdesk"
 
-    def __init__(self, base_url: str, api_key: str, timeout: float):
+    def __init__(self, base_url: str, api_key: str, timeout: float, session: requests.Session):
         self.api = base_url.rstrip("/") + "/api/v2"
         self.timeout = timeout
-        self.session = session_for(base_url)
+        self.session = session
         self.session.auth = (api_key, "X")
 
     def reopen(self, ticket: Ticket, note: str, key: str, now: datetime) -> dict:

@@ -4,15 +4,17 @@ key as webhook-id (the same on every retry)."""
 
 from datetime import datetime
 
-from followup.connectors.base import Ticket, post_signed, session_for
+import requests
+
+from followup.connectors.base import Ticket, post_signed
 
 
 class GenericConnector:
     name = "generic"
 
-    def __init__(self, url: str, secret: str, timeout: float):
+    def __init__(self, url: str, secret: str, timeout: float, session: requests.Session):
         self.url, self.secret, self.timeout = url, secret, timeout
-        self.session = session_for(url)
+        self.session = session
 
     def reopen(self, ticket: Ticket, note: str, key: str, now: datetime) -> dict:
         payload = {

@@ -8,16 +8,20 @@ key as Idempotency-Key so a retried create makes one ticket.
 
 from datetime import datetime
 
-from followup.connectors.base import Ticket, answer_field, request, session_for, ticket_number
+import requests
+
+from followup.connectors.base import Ticket, answer_field, request, ticket_number
 
 
 class ZendeskConnector:
     name = "zendesk"
 
-    def __init__(self, base_url: str, email: str, api_token: str, timeout: float):
+    def __init__(
+        self, base_url: str, email: str, api_token: str, timeout: float, session: requests.Session
+    ):
         self.api = base_url.rstrip("/") + "/api/v2"
         self.timeout = timeout
-        self.session = session_for(base_url)
+        self.session = session
         self.session.auth = (f"{email}/token", api_token)
 
     def reopen(self, ticket: Ticket, note: str, key: str, now: datetime) -> dict:

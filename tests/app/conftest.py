@@ -6,9 +6,8 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from followup.answers import record_answer
 from followup.extensions import db
-from followup.models import Case, Customer, Message, Recovery, Survey
+from followup.models import Case, Customer, Message, Survey
 from followup.models.base import utcnow
 from followup.setup import ensure_standard_setup
 from surveys.invitations import invitations_for
@@ -18,6 +17,7 @@ from tests.support.answers import (
     SURVEY_SUBJECT,
     TWILIO_TOKEN,
     answer_on_page,
+    record_negative_answer,
     survey_token,
 )
 from tests.support.cases import close, later, sweep_and_dispatch
@@ -27,32 +27,8 @@ from tests.support.figures import CUSTOMERS, add_cases, add_facts, roll_up_store
 @pytest.fixture
 def negative_answer(app, seeded):
     """Record a first negative answer on a new closed case; returns its recovery."""
-    survey = db.session.scalar(sa.select(Survey).where(Survey.key == "csat"))
     numbers = iter(range(1, 1000))
-
-    def answer(score=1, comment="", reasons=(), make_right="", priority="normal", tags=()):
-        n = next(numbers)
-        customer = Customer(name=f"Customer {n}", email=f"c{n}@example.com", tags=list(tags))
-        case = Case(external_id=f"R-{n}", customer=customer, subject="Late parcel",
-                    agent_email="sam@example.com", priority=priority, status="closed",
-                    round=1)  # fmt: skip
-        db.session.add(case)
-        db.session.flush()
-        sent = Message(case_id=case.id, customer_id=customer.id, round=1, channel="email",
-                       recipient=customer.email, due_at=utcnow(), status="sent",
-                       idempotency_key=f"sent-{n}")  # fmt: skip
-        db.session.add(sent)
-        db.session.flush()
-        invitation = invitations_for([(sent, survey)], "test-secret", utcnow(), 14)[sent.id]
-        db.session.flush()
-        db.session.expire(invitation)
-        answers = {"make_right": make_right} if make_right else {}
-        record_answer(invitation, score=score, comment=comment, reason_codes=list(reasons),
-                        answers=answers, channel="web", now=utcnow())  # fmt: skip
-        db.session.commit()
-        return db.session.scalar(sa.select(Recovery).where(Recovery.case_id == case.id))
-
-    return answer
+    return lambda **answer: record_negative_answer(next(numbers), **answer)
 
 
 @pytest.fixture

@@ -86,6 +86,7 @@ def stack(app, emulator, tmp_path, stack_env):
             "FOLLOWUP_LEASE_SECONDS": "6",
             "FOLLOWUP_RETRY_BASE_SECONDS": "1",
             "NO_PROXY": "127.0.0.1,localhost",
+            "FOLLOWUP_ALLOW_PRIVATE_TARGETS": "1",  # the emulator is on loopback
             "FOLLOWUP_SMS_HOURS": "00:00-00:00",
             "FOLLOWUP_WORKING_HOURS": "always",
             **stack_env,

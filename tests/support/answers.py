@@ -6,8 +6,11 @@ import re
 import sqlalchemy as sa
 from twilio.request_validator import RequestValidator
 
+from followup.answers import record_answer
 from followup.extensions import db
-from followup.models import GestureType, Response
+from followup.models import Case, Customer, GestureType, Message, Recovery, Response, Survey
+from followup.models.base import utcnow
+from surveys.invitations import invitations_for
 from tests.support.cases import CASE, sent_messages
 from tests.support.console import csrf_token_in
 
@@ -32,6 +35,34 @@ def answer_on_page(client, token: str, score: int, reasons=(), comment="", make_
         "make_right": make_right,
     }
     return client.post(f"/s/{token}", data=form)
+
+
+def record_negative_answer(
+    n: int, score=1, comment="", reasons=(), make_right="", priority="normal", tags=()
+) -> Recovery:
+    """A first negative answer (on the web) on a new closed case R-<n>, its invitation on a
+    sent email, recorded and committed; returns the recovery it started. Needs the standard
+    setup (the csat survey)."""
+    survey = db.session.scalar(sa.select(Survey).where(Survey.key == "csat"))
+    customer = Customer(name=f"Customer {n}", email=f"c{n}@example.com", tags=list(tags))
+    case = Case(external_id=f"R-{n}", customer=customer, subject="Late parcel",
+                agent_email="sam@example.com", priority=priority, status="closed",
+                round=1)  # fmt: skip
+    db.session.add(case)
+    db.session.flush()
+    sent = Message(case_id=case.id, customer_id=customer.id, round=1, channel="email",
+                   recipient=customer.email, due_at=utcnow(), status="sent",
+                   idempotency_key=f"sent-{n}")  # fmt: skip
+    db.session.add(sent)
+    db.session.flush()
+    invitation = invitations_for([(sent, survey)], SURVEY_SECRET, utcnow(), 14)[sent.id]
+    db.session.flush()
+    db.session.expire(invitation)
+    answers = {"make_right": make_right} if make_right else {}
+    record_answer(invitation, score=score, comment=comment, reason_codes=list(reasons),
+                  answers=answers, channel="web", now=utcnow())  # fmt: skip
+    db.session.commit()
+    return db.session.scalar(sa.select(Recovery).where(Recovery.case_id == case.id))
 
 
 def gesture_type(key: str) -> GestureType:

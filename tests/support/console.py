@@ -17,14 +17,13 @@ def password_hash() -> str:
     return generate_password_hash(PASSWORD, method="scrypt:1024:8:1")
 
 
-def sign_in(client, email: str, password: str = PASSWORD, remember: bool = False):
+def sign_in(client, email: str, password: str = PASSWORD):
     """Sign the test client in through the real form (CSRF token included)."""
     page = client.get("/admin/sign-in").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    data = {"csrf_token": token, "email": email, "password": password}
-    if remember:
-        data["remember"] = "y"
-    return client.post("/admin/sign-in", data=data)
+    return client.post(
+        "/admin/sign-in", data={"csrf_token": token, "email": email, "password": password}
+    )
 
 
 def csrf_token(client, path: str) -> str:
