@@ -81,6 +81,7 @@ def _register_blueprints(app: Flask) -> None:
     from followup.dashboard import bp as dashboard_bp
     from followup.dev import bp as dev_bp
     from followup.web.errors import register_error_pages
+    from followup.web.security_headers import register_security_headers
     from followup.webhooks import bp as webhooks_bp
     from surveys.routes import bp as surveys_bp
     from surveys.unsubscribe import bp as unsubscribe_bp
@@ -96,6 +97,7 @@ def _register_blueprints(app: Flask) -> None:
     if app.config["DEV_OUTBOX"]:
         app.register_blueprint(dev_bp)
     register_error_pages(app)
+    register_security_headers(app)
 
 
 def create_app(config: dict | None = None) -> Flask:

@@ -37,6 +37,7 @@ from followup.template_editing import (
 )
 from followup.web.case_input import normalise_phone
 from followup.web.console import needs
+from followup.web.security_headers import shows_email_html
 
 AUDITED = ("key", "name", *PARTS, "translations")
 # Eight parts of up to 100,000 characters each are more than the site's request limit allows.
@@ -226,4 +227,5 @@ def _editor(
         parts=PARTS,
         field_name=field_name,
     )
+    shows_email_html()  # the preview's srcdoc frame runs under this page's policy
     return page, status
