@@ -108,6 +108,7 @@ def create_app(config: dict | None = None) -> Flask:
     from followup.config import load_settings
     from followup.languages import page_language, select_locale
     from followup.models.base import render_item
+    from followup.web.log_redaction import install_log_redaction
 
     app = Flask(
         "followup",
@@ -117,6 +118,7 @@ def create_app(config: dict | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "followup" / "static"),
     )
+    install_log_redaction(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(load_settings(Path(app.instance_path)))
     app.config.update(config or {})
