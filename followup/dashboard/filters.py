@@ -80,7 +80,7 @@ def parse(args: MultiDict, today: date) -> Filters:
             raise FilterError(name, "no control characters")
         values[name] = value
     survey = (args.get("survey") or "").strip()
-    if survey and (not survey.isdigit() or int(survey) > 2**31 - 1):
+    if survey and (not (survey.isascii() and survey.isdigit()) or int(survey) > 2**31 - 1):
         raise FilterError("survey", "a survey is chosen by its number")
     return Filters(start=start, end=end, survey_id=int(survey or 0), **values)
 

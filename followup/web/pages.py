@@ -17,7 +17,7 @@ def private_page(response: Response) -> Response:
 
 def page_number(raw: str | None, pages: int) -> int:
     """The asked page, or the first when the value is not a page there is."""
-    if raw and raw.isdigit() and len(raw) < 10 and 1 <= int(raw) <= pages:
+    if raw and raw.isascii() and raw.isdigit() and len(raw) < 10 and 1 <= int(raw) <= pages:
         return int(raw)
     return 1
 

@@ -30,6 +30,7 @@ STRINGS: dict[str, str] = {
     "format": "%s%s%n%x {0.__class__} %(secret)s",
     "jinja": "{{7*7}}{{ config }}{% raw %}",
     "big_number": str(2**63),
+    "unicode_digits": "\u00b27\u0663",  # str.isdigit() says yes, int() says no
     "negative": "-1",
     "overflow_float": "1e309",
     "nan": "NaN",
@@ -57,6 +58,7 @@ PATH_SEGMENTS: dict[str, str] = {
     "just_too_long": "a" * 101,
     "big_number": str(2**63),
     "huge_number": "9" * 40,
+    "unicode_digits": "%C2%B27%D9%A3",
     "negative": "-1",
 }
 
