@@ -18,8 +18,9 @@ def _sqlite_write_ahead_log(connection, _record) -> None:
 
 def _configure_sessions(app: Flask, given: dict) -> None:
     """Console sessions: cookies kept from scripts and other sites, HTTPS-only behind an
-    https PUBLIC_BASE_URL; sign-in limits counted in Redis (failing open if it is down).
-    Settings given to create_app win."""
+    https PUBLIC_BASE_URL; sign-in limits counted in Redis, and while Redis does not answer
+    (within a second) in each process's memory, Redis tried again after 1, 2, 4 ... 32
+    seconds. Settings given to create_app win."""
     secure = app.config["PUBLIC_BASE_URL"].startswith("https://")
     redis_url = app.config["REDIS_URL"]
     settings = {
@@ -31,7 +32,12 @@ def _configure_sessions(app: Flask, given: dict) -> None:
         "RATELIMIT_STORAGE_URI": "redis+" + redis_url
         if redis_url.startswith("unix://")
         else redis_url,
-        "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": f"{app.config['QUEUE_PREFIX']}followup-limits"},
+        "RATELIMIT_STORAGE_OPTIONS": {
+            "key_prefix": f"{app.config['QUEUE_PREFIX']}followup-limits",
+            "socket_connect_timeout": 1,
+            "socket_timeout": 1,
+        },
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_HEADERS_ENABLED": True,
     }

@@ -162,6 +162,12 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] = os.environ) 
         "REDIS_URL": redis_url or f"unix://{instance_path / 'redis.sock'}",
         "EMBEDDED_REDIS": not redis_url,
         "SECRET_KEY": environ.get("SECRET_KEY") or secret_key(instance_path),
+        # Keys being rotated out, comma-separated: sessions they signed and two-factor
+        # secrets they encrypted still read (and are re-encrypted at use).
+        "SECRET_KEY_FALLBACKS": [
+            key.strip() for key in (environ.get("SECRET_KEY_FALLBACKS") or "").split(",")
+            if key.strip()
+        ],
         "PORT": port,
         "PUBLIC_BASE_URL": (environ.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}").rstrip(
             "/"
@@ -188,6 +194,8 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] = os.environ) 
         # When a person's apology may go out: working hours, Monday to Friday, local time.
         "WORKING_HOURS": _hours(environ, "FOLLOWUP_WORKING_HOURS", "09:00-17:00", True),
         "TRUSTED_PROXIES": _int(environ, "FOLLOWUP_TRUSTED_PROXIES", 0),
+        # Admins must turn on two-factor sign-in before they can use anything else.
+        "REQUIRE_2FA_FOR_ADMINS": _flag(environ, "FOLLOWUP_REQUIRE_2FA_FOR_ADMINS"),
         "SURVEY_CAP_DAYS": _int(environ, "FOLLOWUP_SURVEY_CAP_DAYS", 30),
         **_helpdesk_settings(environ),
         "EVENTS_WEBHOOK_URL": _target(environ, "EVENTS_WEBHOOK_URL"),

@@ -1,5 +1,6 @@
 """Flask extensions: created here unbound, bound to the app in create_app()."""
 
+import ipaddress
 from typing import TYPE_CHECKING
 
 from flask_babel import Babel
@@ -36,5 +37,24 @@ migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()
 login_manager = LoginManager()
+
+
+def client_address() -> str:
+    """The address a request came from, as the proxies in front say (ProxyFix takes the
+    FOLLOWUP_TRUSTED_PROXIES-th address from the right of X-Forwarded-For, which a client
+    cannot forge; with no trusted proxy the header is ignored). An IPv6 client holds a whole
+    /64, so it counts as its /64."""
+    address = get_remote_address()
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
 # Only routes that ask for a limit are limited (sign-in); storage is Redis (create_app).
-limiter = Limiter(key_func=get_remote_address)
+limiter = Limiter(key_func=client_address)

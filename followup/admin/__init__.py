@@ -47,6 +47,7 @@ bp.app_context_processor(console_context)
 
 
 from followup.admin import (  # noqa: E402,F401  (registers the views)
+    account,
     api_keys,
     audit_log,
     auth,

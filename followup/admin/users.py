@@ -1,6 +1,7 @@
 """Console pages: users (admins only). List them, add one with an initial password, change a
-role, deactivate (their sessions end at once) or reactivate, reset a password. The system
-never loses its last active admin. Every change is in the audit log (never a password)."""
+role, deactivate (their sessions end at once) or reactivate, reset a password or two-factor
+sign-in. The system never loses its last active admin. Every change is in the audit log
+(never a password)."""
 
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, url_for
@@ -9,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import InputRequired, Length
 
-from followup import audit
+from followup import audit, two_factor
 from followup.admin import bp, found
 from followup.extensions import db
 from followup.models import User
@@ -191,4 +192,20 @@ def user_password(user_id: int):
     if user.id == current_user.id:
         login_user(user)  # a new password ends other sessions, not this one
     flash(f"Set a new password for {user.email}; their other sessions have ended.")
+    return redirect(url_for("admin.user_edit", user_id=user.id), code=303)
+
+
+@bp.post("/users/<int:user_id>/two-factor/reset")
+@needs("users")
+def user_two_factor_reset(user_id: int):
+    """For a user who lost their phone and recovery codes: their password alone signs them in
+    until they turn two-factor sign-in on again."""
+    user = found(User, user_id)
+    if user.two_factor or user.totp_secret:
+        two_factor.turn_off(user)
+        audit.record(
+            "two_factor_reset", "user", user.id, f"Reset the two-factor sign-in of {user.email}"
+        )
+        db.session.commit()
+        flash(f"Reset the two-factor sign-in of {user.email}: their password alone signs them in.")
     return redirect(url_for("admin.user_edit", user_id=user.id), code=303)

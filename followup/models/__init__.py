@@ -23,6 +23,7 @@ from followup.models.recovery import (
     RecoveryRule,
     RecoveryTask,
 )
+from followup.models.sign_in import ConsoleSession, RecoveryCode
 from followup.models.surveys import Response, Survey, SurveyInvitation
 from followup.models.users import ApiKey, User
 
@@ -34,6 +35,7 @@ __all__ = [
     "CadenceStep",
     "Case",
     "CaseEvent",
+    "ConsoleSession",
     "Customer",
     "DailyAgentFigure",
     "DailyFigure",
@@ -48,6 +50,7 @@ __all__ = [
     "OutboundCall",
     "ProviderEvent",
     "Recovery",
+    "RecoveryCode",
     "RecoveryRule",
     "RecoveryTask",
     "Response",

@@ -4,6 +4,7 @@ each with a scope."""
 
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -39,6 +40,19 @@ class User(Model):
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Two-factor sign-in: the TOTP secret (Fernet-encrypted with a key derived from
+    # SECRET_KEY), set when enrolment starts and in use once enabled; the last time step a
+    # code was accepted for, so no code signs in twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(256))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None]
+
+    # The console session this object was loaded or signed in for (not a column): its
+    # token is part of Flask-Login's id, so ending the session refuses every copy of it.
+    if TYPE_CHECKING:
+        console_token: str | None
+    else:
+        console_token = None
 
     # Flask-Login's user interface.
     is_authenticated = True
@@ -48,8 +62,14 @@ class User(Model):
     def is_active(self) -> bool:
         return self.active
 
+    @property
+    def two_factor(self) -> bool:
+        return self.totp_enabled_at is not None
+
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        if not self.console_token:
+            raise RuntimeError("sign users in through followup.console_sessions.start")
+        return f"{self.id}:{self.session_version}:{self.console_token}"
 
 
 class ApiScope(StrEnum):

@@ -24,7 +24,7 @@ from followup.cases import record_event
 from followup.delivery import handled_before, mark_handled, update_delivery
 from followup.extensions import db
 from followup.models import Message
-from followup.models.base import utcnow
+from followup.models.base import row_id, utcnow
 from followup.models.cases import EventKind
 from followup.models.messages import DeliveryStatus
 from followup.suppressions import suppress
@@ -93,8 +93,8 @@ def _parse(raw: object) -> Event | None:
         return None
     if not event_id.isprintable() or not isinstance(name, str) or not name:
         return None
-    custom_arg = str(raw.get("followup_message_id", ""))  # a string, as we send it
-    message_id = int(custom_arg) if custom_arg.isdigit() and len(custom_arg) <= 18 else None
+    # A string, as we send it; None for a number no message can have (2**31 or more).
+    message_id = row_id(str(raw.get("followup_message_id", "")))
     detail = {"provider": "sendgrid", "event": _text(name, 50)}
     for field in DETAIL_FIELDS:
         value = _text(raw.get(field), 500)

@@ -17,13 +17,14 @@ def password_hash() -> str:
     return generate_password_hash(PASSWORD, method="scrypt:1024:8:1")
 
 
-def sign_in(client, email: str, password: str = PASSWORD):
+def sign_in(client, email: str, password: str = PASSWORD, remember: bool = False):
     """Sign the test client in through the real form (CSRF token included)."""
     page = client.get("/admin/sign-in").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    return client.post(
-        "/admin/sign-in", data={"csrf_token": token, "email": email, "password": password}
-    )
+    data = {"csrf_token": token, "email": email, "password": password}
+    if remember:
+        data["remember"] = "y"
+    return client.post("/admin/sign-in", data=data)
 
 
 def csrf_token(client, path: str) -> str:
