@@ -108,7 +108,7 @@ def check(user: User, code: str) -> str | None:
     this user with two-factor sign-in on; else None."""
     if not user.two_factor:
         return None
-    if re.fullmatch(r"\d{6}", re.sub(r"\s", "", code)):
+    if re.fullmatch(r"[0-9]{6}", re.sub(r"\s", "", code)):
         return "code" if _use_code(user, code) else None
     return "recovery code" if _use_recovery_code(user, code) else None
 
@@ -116,7 +116,7 @@ def check(user: User, code: str) -> str | None:
 def _use_code(user: User, code: str) -> bool:
     secret = _secret(user)
     code = re.sub(r"\s", "", code)
-    if secret is None or not re.fullmatch(r"\d{6}", code):
+    if secret is None or not re.fullmatch(r"[0-9]{6}", code):
         return False
     totp = pyotp.TOTP(secret)
     now = totp.timecode(utcnow())

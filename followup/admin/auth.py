@@ -22,6 +22,7 @@ from followup.models import User
 from followup.models.base import utcnow
 from followup.users import MAX_PASSWORD, authenticate
 from followup.web.console import needs
+from followup.web.forms import clean_text
 
 # The half-signed-in state between a right password and the second step, in the session.
 PENDING = "two_factor_pending"
@@ -82,7 +83,9 @@ def _safe_next(target: str | None) -> str:
 def _start_session(user: User, remember: bool) -> None:
     """Signed in: a new server-side session, in the transaction the caller commits."""
     user.last_sign_in_at = utcnow()
-    console_sessions.start(user, request.remote_addr or "", request.user_agent.string)
+    console_sessions.start(
+        user, clean_text(request.remote_addr) or "", clean_text(request.user_agent.string) or ""
+    )
     login_user(user, remember=remember)
 
 

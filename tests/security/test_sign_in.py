@@ -175,3 +175,10 @@ def test_a_cookie_from_before_server_side_sessions_is_refused(app, users):
     with client.session_transaction() as session:
         session["_user_id"] = f"{users['lead'].id}:1"
     assert client.get("/admin/").status_code == 302
+
+
+def test_a_user_agent_with_control_characters_is_kept_without_them(app, users):
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = "Mozilla\x00/5.0\x1b"
+    assert sign_in(client, "lead@example.com").status_code == 303
+    assert db.session.scalar(sa.select(ConsoleSession.user_agent)) == "Mozilla/5.0"
