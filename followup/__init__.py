@@ -42,6 +42,12 @@ def _configure_sessions(app: Flask, given: dict) -> None:
         "RATELIMIT_HEADERS_ENABLED": True,
     }
     app.config.update({key: value for key, value in settings.items() if key not in given})
+    if secure and not app.config["TRUSTED_PROXIES"]:
+        app.logger.warning(
+            "PUBLIC_BASE_URL is https and FOLLOWUP_TRUSTED_PROXIES is 0: if a proxy in front "
+            "ends TLS, set it to the number of proxies, or every client counts as the proxy's "
+            "address in the sign-in limits (and one stranger can hold everyone's sign-in)."
+        )
 
 
 def _configure_database(app: Flask) -> None:

@@ -182,3 +182,13 @@ def test_a_user_agent_with_control_characters_is_kept_without_them(app, users):
     client.environ_base["HTTP_USER_AGENT"] = "Mozilla\x00/5.0\x1b"
     assert sign_in(client, "lead@example.com").status_code == 303
     assert db.session.scalar(sa.select(ConsoleSession.user_agent)) == "Mozilla/5.0"
+
+
+@pytest.mark.parametrize("proxies, warned", [(0, True), (1, False)])
+def test_https_without_trusted_proxies_is_warned_about_at_start(
+    app_config, caplog, proxies, warned
+):
+    settings = {"PUBLIC_BASE_URL": "https://support.example.com", "TRUSTED_PROXIES": proxies}
+    with _other_app(app_config, **settings):
+        pass
+    assert ("FOLLOWUP_TRUSTED_PROXIES is 0" in caplog.text) is warned
