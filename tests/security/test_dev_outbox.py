@@ -24,16 +24,31 @@ from tests.support.console import sign_in
 
 
 @pytest.fixture
-def email_only(app, app_config, emulator, tmp_path):
+def make_app(app_config):
+    """Apps with other settings than `app`'s (on its database), their connections closed after
+    the test."""
+    made = []
+
+    def make(**settings):
+        made.append(create_app({**app_config, **settings}))
+        return made[-1]
+
+    yield make
+    for other in made:
+        with other.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def email_only(app, make_app, emulator, tmp_path):
     """The app as an email-only production deployment starts: SendGrid set, Twilio not, no
     FOLLOWUP_DEV_OUTBOX (the same database as `app`)."""
-    return create_app({
-        **app_config,
-        "DEV_OUTBOX": False,
-        "SENDGRID_API_KEY": emulator.sendgrid_api_key,
-        "SENDGRID_API_HOST": emulator.url,
-        "DEV_OUTBOX_PATH": str(tmp_path / "dev-outbox.jsonl"),
-    })  # fmt: skip
+    return make_app(
+        DEV_OUTBOX=False,
+        SENDGRID_API_KEY=emulator.sendgrid_api_key,
+        SENDGRID_API_HOST=emulator.url,
+        DEV_OUTBOX_PATH=str(tmp_path / "dev-outbox.jsonl"),
+    )
 
 
 def test_the_dev_outbox_is_off_unless_set(tmp_path):
@@ -77,8 +92,8 @@ def test_an_email_only_deployment_has_no_dev_outbox_and_fails_texts_with_the_rea
     assert 'followup_channel_configured{channel="email"} 1.0' in metrics
 
 
-def test_without_any_provider_nothing_is_written_and_every_message_fails(app, app_config):
-    production = create_app({**app_config, "DEV_OUTBOX": False})
+def test_without_any_provider_nothing_is_written_and_every_message_fails(app, make_app):
+    production = make_app(DEV_OUTBOX=False)
     assert production.test_client().get("/dev/outbox").status_code == 404
     for kind in ("email", "sms"):
         out = OutgoingMessage(message_id=0, channel=kind, to="x", text="hi")
@@ -87,14 +102,14 @@ def test_without_any_provider_nothing_is_written_and_every_message_fails(app, ap
     assert not Path(production.config["DEV_OUTBOX_PATH"]).exists()
 
 
-def test_the_dev_outbox_on_a_public_address_warns_at_start(app_config, caplog):
+def test_the_dev_outbox_on_a_public_address_warns_at_start(make_app, caplog):
     with caplog.at_level(logging.WARNING, logger="followup"):
-        create_app({**app_config, "PUBLIC_BASE_URL": "https://followup.example.com"})
+        make_app(PUBLIC_BASE_URL="https://followup.example.com")
     assert "FOLLOWUP_DEV_OUTBOX is set" in caplog.text
     assert "https://followup.example.com/dev/outbox" in caplog.text
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="followup"):
-        create_app({**app_config, "PUBLIC_BASE_URL": "http://127.0.0.1:8000"})
+        make_app(PUBLIC_BASE_URL="http://127.0.0.1:8000")
     assert "FOLLOWUP_DEV_OUTBOX" not in caplog.text
 
 
