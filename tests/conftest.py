@@ -94,6 +94,26 @@ def app(app_config, _schema, tmp_path):
         db.engine.dispose()
 
 
+@pytest.fixture(scope="module")
+def module_app(app_config, _schema, tmp_path_factory):
+    """As `app`, shared by one module's tests (sweeps of many cheap requests over data made
+    once): the tables are emptied after the module, not after each test."""
+    outbox = tmp_path_factory.mktemp("outbox") / "dev-outbox.jsonl"
+    app = create_app({**app_config, "DEV_OUTBOX_PATH": str(outbox)})
+
+    @app.before_request
+    def forget_the_last_request():
+        g.pop("_login_user", None)
+        g.pop("csrf_token", None)
+
+    with app.app_context():
+        yield app
+        db.session.remove()
+        _empty_tables()
+        limiter.reset()
+        db.engine.dispose()
+
+
 def _empty_tables():
     """Every table emptied, children first, and on PostgreSQL its ids restarted: DELETE and
     ALTER SEQUENCE take a fifth of TRUNCATE's half second on tables this small."""

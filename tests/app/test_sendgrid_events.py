@@ -7,18 +7,20 @@ import time
 
 import pytest
 import sqlalchemy as sa
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from followup import delivery
 from followup.extensions import db
 from followup.models import CaseEvent, Message, ProviderEvent, Suppression
 from tests.support.cases import close, sweep_and_dispatch
+from tests.support.signing import (
+    SENDGRID_SIGNATURE,
+    SENDGRID_TIMESTAMP,
+    sendgrid_public_key,
+    sendgrid_signature,
+)
 
 URL = "/webhooks/sendgrid/events"
-SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
-TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
 EMAIL_ONLY = {
     "external_id": "W-1",
     "subject": "Late parcel",
@@ -26,21 +28,10 @@ EMAIL_ONLY = {
 }
 
 
-def public_key_text(private_key: ec.EllipticCurvePrivateKey) -> str:
-    """The key as SendGrid's settings page shows it: base64 of the DER SubjectPublicKeyInfo."""
-    der = private_key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-    return base64.b64encode(der).decode()
-
-
-def sign(private_key: ec.EllipticCurvePrivateKey, timestamp: str, body: bytes) -> str:
-    der = private_key.sign(timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
-    return base64.b64encode(der).decode()
-
-
 @pytest.fixture
 def private_key(app):
     key = ec.generate_private_key(ec.SECP256R1())
-    app.config["SENDGRID_WEBHOOK_PUBLIC_KEY"] = public_key_text(key)
+    app.config["SENDGRID_WEBHOOK_PUBLIC_KEY"] = sendgrid_public_key(key)
     return key
 
 
@@ -51,8 +42,8 @@ def post(client, private_key):
     def post_events(events=None, body=None, timestamp=None, signature=None, key=private_key):
         body = body if body is not None else json.dumps(events).encode()
         timestamp = timestamp if timestamp is not None else str(int(time.time()))
-        signature = signature if signature is not None else sign(key, timestamp, body)
-        headers = {SIGNATURE: signature, TIMESTAMP: timestamp}
+        signature = signature if signature is not None else sendgrid_signature(key, timestamp, body)
+        headers = {SENDGRID_SIGNATURE: signature, SENDGRID_TIMESTAMP: timestamp}
         return client.post(URL, data=body, headers=headers, content_type="application/json")
 
     return post_events
@@ -105,7 +96,7 @@ def test_every_event_is_refused_while_no_key_is_configured(app, client):
 
 
 def test_a_missing_signature_is_refused(client, private_key):
-    answer = client.post(URL, json=[], headers={TIMESTAMP: str(int(time.time()))})
+    answer = client.post(URL, json=[], headers={SENDGRID_TIMESTAMP: str(int(time.time()))})
     assert (answer.status_code, answer.json["error"]) == (403, "signature_missing")
 
 
@@ -129,7 +120,7 @@ def test_a_signature_by_another_key_is_refused(post, sent_email):
 
 def test_a_changed_body_or_timestamp_breaks_the_signature(post, private_key):
     now = str(int(time.time()))
-    signature = sign(private_key, now, b"[]")
+    signature = sendgrid_signature(private_key, now, b"[]")
     assert post(body=b"[ ]", timestamp=now, signature=signature).status_code == 403
     assert post(body=b"[]", timestamp=str(int(now) - 1), signature=signature).status_code == 403
     assert post(body=b"[]", timestamp=now, signature=signature).status_code == 200
