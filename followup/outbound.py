@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from followup.cases import record_event
 from followup.channels import channel_for
-from followup.channels.base import OutgoingMessage, SendError, retry_delay
+from followup.channels.base import OutgoingMessage, SendError, TransientSendError, retry_delay
 from followup.connectors import connector_for
 from followup.connectors.base import CallError, Ticket, post_signed, request
 from followup.extensions import db
@@ -173,7 +173,8 @@ def _perform(call: OutboundCall, callers: _Callers, now: datetime) -> dict:
         try:
             return {"provider_id": channel_for("email", config).send(mail)}
         except SendError as error:
-            raise CallError(f"alert email: {error.reason}", transient=True) from None
+            transient = isinstance(error, TransientSendError)  # not "no email provider"
+            raise CallError(f"alert email: {error.reason}", transient) from None
     raise CallError(f"unknown call kind {call.kind!r}", transient=False)
 
 

@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy.orm import selectinload
 
 from followup.cases import record_event
-from followup.channels import channel_for
+from followup.channels import NO_PROVIDER, channel_for
 from followup.channels.base import (
     OutgoingMessage,
     PermanentSendError,
@@ -223,22 +223,27 @@ def dispatch(token: str) -> dict[str, int]:
 
 
 def handle_sms_error(message: Message, code: str, now: datetime) -> None:
-    """What a Twilio error code means beyond this message: the number opted out at the
-    carrier (no more texts to it), or cannot take texts (the step goes by email instead,
-    when the step let us choose the channel)."""
+    """What an SMS error code means beyond this message: the number opted out at the
+    carrier (no more texts to it), or cannot take texts, or this deployment sends no texts
+    (the step goes by email instead, when the step let us choose the channel)."""
     assert message.recipient is not None  # it was sent: only a message with an address is
     if code == TWILIO_OPTED_OUT:
         suppress("sms", message.recipient, "carrier_opt_out", f"Twilio error {code}", now)
     elif (
-        code in TWILIO_NOT_TEXTABLE
+        code in (*TWILIO_NOT_TEXTABLE, NO_PROVIDER)
         and message.step
         and message.step.channel == StepChannel.PREFERRED
     ):
+        why = (
+            "no SMS provider is configured"
+            if code == NO_PROVIDER
+            else f"Twilio error {code}: the number cannot take texts"
+        )
         customer = message.customer
         if not customer.email or customer.opted_out("email"):
             record_event(message.case_id, EventKind.MESSAGE_NO_FALLBACK,
-                         {"reason": "the number cannot take texts and there is no email to use",
-                          "code": code}, message.id, now)  # fmt: skip
+                         {"reason": f"{why} and there is no email to use", "code": code},
+                         message.id, now)  # fmt: skip
             return
         fallback = Message(
             case_id=message.case_id,
@@ -258,5 +263,5 @@ def handle_sms_error(message: Message, code: str, now: datetime) -> None:
         db.session.add(fallback)
         db.session.flush()
         record_event(message.case_id, EventKind.MESSAGE_FALLBACK_TO_EMAIL,
-                     {"reason": f"Twilio error {code}: the number cannot take texts",
-                      "email_message_id": fallback.id}, message.id, now)  # fmt: skip
+                     {"reason": why, "email_message_id": fallback.id},
+                     message.id, now)  # fmt: skip

@@ -12,13 +12,15 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from followup import create_app
+from followup import create_app, outbound
 from followup.channels import MISSING, NO_PROVIDER, channel_for
 from followup.channels.base import OutgoingMessage, PermanentSendError
 from followup.channels.dev_outbox import DevOutboxChannel, previous_file, read_outbox
 from followup.config import load_settings
 from followup.extensions import db
-from followup.models import Message
+from followup.models import Message, OutboundCall
+from followup.models.base import utcnow
+from followup.models.recovery import AlertAudience, AlertKind, CallStatus
 from tests.support.cases import CASE, close, later, sweep_and_dispatch
 from tests.support.console import sign_in
 
@@ -66,11 +68,13 @@ def test_an_email_only_deployment_has_no_dev_outbox_and_fails_texts_with_the_rea
     assert close(web, seeded["auth"], CASE).status_code == 202  # an email and a phone
     with email_only.app_context():
         sweep_and_dispatch(later(hours=25))  # the thank-you email and the check-in text
+        sweep_and_dispatch(later(hours=25))  # the check-in again, by email
 
     messages = {(m.channel, m.status): m for m in db.session.scalars(sa.select(Message))}
-    assert messages["email", "sent"].provider == "sendgrid"  # the thank-you
+    assert messages["email", "sent"].provider == "sendgrid"
+    # The thank-you, then the check-in: its step prefers texts, and this deployment sends none.
     assert [r["body"]["personalizations"][0]["to"][0]["email"]
-            for r in emulator.requests("sendgrid")] == ["ana@example.com"]  # fmt: skip
+            for r in emulator.requests("sendgrid")] == ["ana@example.com"] * 2  # fmt: skip
     text = messages["sms", "failed"]  # the check-in
     assert text.error == MISSING["sms"]
     assert "TWILIO_ACCOUNT_SID" in MISSING["sms"]
@@ -80,6 +84,8 @@ def test_an_email_only_deployment_has_no_dev_outbox_and_fails_texts_with_the_rea
     [failed] = [e for e in timeline["timeline"] if e["kind"] == "message.failed"]
     assert failed["message_id"] == text.id
     assert failed["detail"] == {"reason": MISSING["sms"], "code": NO_PROVIDER}
+    [fallback] = [e for e in timeline["timeline"] if e["kind"] == "message.fallback_to_email"]
+    assert fallback["detail"]["reason"] == "no SMS provider is configured"
 
     assert sign_in(web, "admin@example.com").status_code == 303
     health = web.get("/admin/health").get_data(as_text=True)
@@ -178,3 +184,17 @@ def test_each_email_is_shown_whole_in_a_sandboxed_frame(client, app):
     assert "allow-scripts" not in sandbox and "allow-same-origin" not in sandbox
     assert 'srcdoc="&lt;table style=&#34;max-width:560px&#34;&gt;' in frame
     assert "<script>alert(1)</script>" not in page
+
+
+def test_an_alert_email_without_an_email_provider_fails_at_once(app, make_app):
+    production = make_app(DEV_OUTBOX=False, ALERT_EMAIL="lead@example.com")
+    with production.app_context():
+        now = utcnow()
+        outbound.raise_alert(
+            "a-1", AlertAudience.LEAD, AlertKind.CREDIT_FAILED, "Look", "", None, now
+        )
+        db.session.commit()
+        token = outbound.claim_calls(now, 50, 60)
+        assert token and outbound.run_calls(token) == {"done": 0, "retry": 0, "failed": 1}
+        call = db.session.scalar(sa.select(OutboundCall))
+        assert (call.status, call.error) == (CallStatus.FAILED, f"alert email: {MISSING['email']}")
