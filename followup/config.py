@@ -165,7 +165,8 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] = os.environ) 
         # Keys being rotated out, comma-separated: sessions they signed and two-factor
         # secrets they encrypted still read (and are re-encrypted at use).
         "SECRET_KEY_FALLBACKS": [
-            key.strip() for key in (environ.get("SECRET_KEY_FALLBACKS") or "").split(",")
+            key.strip()
+            for key in (environ.get("SECRET_KEY_FALLBACKS") or "").split(",")
             if key.strip()
         ],
         "PORT": port,
