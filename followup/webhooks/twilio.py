@@ -35,6 +35,10 @@ def _check_signature() -> None:
         abort(403, "the X-Twilio-Signature header does not match this request")
 
 
+# The suppression list's address size: a longer From is no number we text (nor can be kept).
+MAX_FROM = 320
+
+
 def _field(name: str) -> str:
     """A field of Twilio's form as text a column can keep: control characters (NUL ...)
     dropped, spaces trimmed."""
@@ -80,8 +84,8 @@ def _twiml(text: str | None) -> Response:
 def sms_reply():
     _check_signature()
     phone, body = _field("From"), _field("Body")
-    if not phone:
-        abort(400, "From is missing")
+    if not phone or len(phone) > MAX_FROM:
+        abort(400, f"From must be the sender's number (at most {MAX_FROM} characters)")
     now = utcnow()
     sid = _field("MessageSid")[:200]
     if sid:
