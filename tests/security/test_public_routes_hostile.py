@@ -11,6 +11,7 @@ take seconds.
 """
 
 import json
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -100,11 +101,15 @@ def world(module_app):
     now = utcnow()
     kept, target = (_message(case, "email", customer.email, key) for key in ("kept", "target"))
     sms = _message(case, "sms", PHONE, "sms", provider_id=SMS_SID)
-    refused, accepted, events = (_message(case, "email", f"{key}@example.com", key)
-                                 for key in ("refused", "accepted", "events"))  # fmt: skip
+    emails = ("refused", "accepted", "events", "old")
+    refused, accepted, events, old = (
+        _message(case, "email", f"{key}@example.com", key) for key in emails
+    )
     pairs = [(kept, survey), (target, survey), (sms, survey)]
     invitations = invitations_for(pairs, SURVEY_SECRET, now, 14)
+    invitations |= invitations_for([(old, survey)], SURVEY_SECRET, now - timedelta(days=15), 14)
     links = unsubscribe_links_for([refused, accepted], SURVEY_SECRET, now)
+    links |= unsubscribe_links_for([old], SURVEY_SECRET, now - timedelta(days=400))
     db.session.flush()
     record_answer(invitations[kept.id], score=4, comment="Kept: quick and kind",
                   reason_codes=[], answers={"make_right": "nothing"}, channel="web",
@@ -123,6 +128,8 @@ def world(module_app):
         "email_message": events.id,
         "refused_link": token_for(SURVEY_SECRET, links[refused.id].nonce),
         "accepted_link": token_for(SURVEY_SECRET, links[accepted.id].nonce),
+        "expired_survey": token_for(SURVEY_SECRET, invitations[old.id].nonce),
+        "expired_link": token_for(SURVEY_SECRET, links[old.id].nonce),
     }
 
 
@@ -192,6 +199,46 @@ def test_hostile_tokens_find_no_page(client, segment):
         response = getattr(client, method)(path, data={"score": "1"} if method == "post" else None)
         explained(response, (404,), before)
         assert "alert(1)" not in response.get_data(as_text=True)
+
+
+ODD_HEADERS = {
+    "accept_language": {"Accept-Language": "zz-ZZZZZZZZZ;q=abc, *;q=1e309, \u00e9;q=-1, " * 50},
+    "session_cookie": {"Cookie": "session=" + "A" * 4000 + "; session=.eJx.broken"},
+    "content_length": {"Content-Length": "-1"},
+    "forwarded": {"X-Forwarded-For": "127.0.0.1, ::1, " * 200, "X-Forwarded-Host": "evil.test"},
+}
+
+
+@pytest.mark.parametrize("headers", ODD_HEADERS.values(), ids=ODD_HEADERS.keys())
+def test_odd_headers_on_the_public_pages(client, world, headers):
+    for path in (f"/s/{world['target_token']}", f"/u/{world['refused_link']}", "/healthz"):
+        response = client.get(path, headers=headers)
+        explained(response, (200, 400))
+        assert "evil.test" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("method", ["put", "patch", "delete"])
+def test_other_methods_are_a_405_with_a_message(client, world, method):
+    paths = [f"/s/{world['target_token']}", f"/u/{world['refused_link']}", "/webhooks/zendesk",
+             "/webhooks/twilio/sms", "/webhooks/sendgrid/events", "/healthz"]  # fmt: skip
+    for path in paths:
+        before = stored()
+        explained(getattr(client, method)(path, data=b"x"), (405,), before)
+
+
+def test_expired_links_are_a_410_whatever_is_sent(client, world):
+    survey, link = world["expired_survey"], world["expired_link"]
+    before = stored()
+    for method, path, body in (
+        ("get", f"/s/{survey}", None),
+        ("get", f"/s/{survey}/thanks", None),
+        ("post", f"/s/{survey}", form_body({"score": "1", "comment": STRINGS["script"]})),
+        ("get", f"/u/{link}", None),
+        ("post", f"/u/{link}", ONE_CLICK),
+        ("post", f"/u/{link}", b"\xff\xfe"),
+    ):
+        response = getattr(client, method)(path, data=body, content_type=FORM)
+        explained(response, (410,), before)
 
 
 # The survey page: fields of an answer
@@ -356,6 +403,15 @@ def test_hostile_texts_are_answered_or_refused(client, world, name, field):
     explained(response, (200, 400, 413), before)
     if response.status_code == 200:
         assert response.mimetype == "application/xml"
+
+
+@pytest.mark.parametrize("keyword", ["STOP", "START"])
+@pytest.mark.parametrize("name", STRINGS)
+def test_hostile_numbers_opting_out_and_in(client, world, name, keyword):
+    form = text_form(**{"MessageSid": f"SM-{keyword}-{name}", "From": STRINGS[name]}, Body=keyword)
+    before = stored()
+    response = post_twilio(client, "/webhooks/twilio/sms", form_body(form))
+    explained(response, (200, 400), before)
 
 
 @pytest.mark.parametrize("name", STRINGS)
@@ -529,6 +585,16 @@ def test_freshdesk_fields_of_the_wrong_type(client, world, name, field):
     response = intake(client, world, "freshdesk", body.encode())
     explained(response, (200, 400, 422), before)
     assert response.is_json
+
+
+@pytest.mark.parametrize("status", ["solved", "open"])
+@pytest.mark.parametrize("number", ["9" * 300, "0" * 50, "\u0663" * 3])
+def test_ticket_numbers_no_case_can_have(client, world, status, number):
+    before = stored()
+    response = intake(
+        client, world, "zendesk", json.dumps(zendesk(id=number, status=status)).encode()
+    )
+    explained(response, (200, 422), before)
 
 
 @pytest.mark.parametrize("helpdesk", ["zendesk", "freshdesk"])
