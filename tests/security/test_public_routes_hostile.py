@@ -241,6 +241,12 @@ def test_expired_links_are_a_410_whatever_is_sent(client, world):
         explained(response, (410,), before)
 
 
+@pytest.mark.parametrize("segment", PATH_SEGMENTS.values(), ids=PATH_SEGMENTS.keys())
+def test_hostile_static_paths_find_nothing(client, segment):
+    for path in (f"/static/{segment}", f"/static/{segment}/style.css", f"/static/..%2F{segment}"):
+        explained(client.get(path), (404,))
+
+
 # The survey page: fields of an answer
 
 
