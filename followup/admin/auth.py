@@ -40,7 +40,7 @@ per_address = limiter.shared_limit(
 
 
 class SignInForm(FlaskForm):
-    email = EmailField("Email", validators=[InputRequired(), Length(max=320)])
+    email = EmailField("Email", filters=[clean_text], validators=[InputRequired(), Length(max=320)])
     password = PasswordField("Password", validators=[InputRequired(), Length(max=MAX_PASSWORD)])
     remember = BooleanField("Keep me signed in on this device")
 
@@ -72,8 +72,9 @@ def _pending_user() -> str:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site: never an absolute or protocol-relative URL."""
-    if target and target.startswith("/") and not target.startswith("//"):
+    """Only a path on this site: never an absolute or protocol-relative URL, nor one with
+    control characters (a CR LF would split the Location header)."""
+    if target and target.startswith("/") and not target.startswith("//") and target.isprintable():
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and "\\" not in target:
             return target

@@ -230,7 +230,7 @@ def read_steps(form: CadenceForm) -> tuple[list[dict], list[StepDraft], list[tup
 
 
 def _chosen(value: str) -> int | None:
-    return int(value) if value.isdigit() else None
+    return int(value) if value.isascii() and value.isdigit() else None
 
 
 def settings_of(form: CadenceForm) -> dict:

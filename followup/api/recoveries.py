@@ -43,7 +43,7 @@ LIMIT = (
 
 def _limit() -> int:
     raw = request.args.get("limit", "100")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
         raise BadRequest(
             422, "validation_failed", f"limit must be a whole number from 1 to {MAX_LIMIT}"
         )

@@ -56,14 +56,12 @@ from tests.support.hostile import (
     form_body,
     just_over,
 )
-from tests.support.run import DB_BACKEND
 from tests.support.signing import post_sendgrid, post_twilio, sendgrid_public_key
 
 PHONE = "+14155550123"
 SUBJECT = 'Kettle <script>alert(1)</script> "><img src=x onerror=alert(1)>'
 SMS_SID = "SM" + "a" * 32
 REFUSALS = (400, 403, 404, 405, 409, 410, 413, 422)
-SIGN_IN_OWNER = "followup/admin/auth.py (the sign-in helper's), reported"
 
 
 def _message(case: Case, channel: str, recipient: str, key: str, **fields) -> Message:
@@ -677,18 +675,9 @@ SIGN_IN_STRINGS = [
 ]
 
 
-def _sign_in_cases() -> list:
-    cases = []
-    for name, field in SIGN_IN_STRINGS:
-        marks = ()
-        if (name, field, DB_BACKEND) == ("nul", "email", "postgres"):
-            reason = f"a NUL in the email reaches PostgreSQL's query: 500; {SIGN_IN_OWNER}"
-            marks = pytest.mark.xfail(strict=True, reason=reason)
-        cases.append(pytest.param(name, field, marks=marks, id=f"{name}-{field}"))
-    return cases
-
-
-@pytest.mark.parametrize("name, field", _sign_in_cases())
+@pytest.mark.parametrize(
+    "name, field", [pytest.param(n, f, id=f"{n}-{f}") for n, f in SIGN_IN_STRINGS]
+)
 def test_hostile_sign_in_forms(client, name, field):
     page = client.get("/admin/sign-in")
     fields = {"csrf_token": csrf_token_in(page.get_data(as_text=True)), "email": "a@example.com",
@@ -709,18 +698,7 @@ def lead(world):
     return user.email
 
 
-def _next_targets() -> list:
-    cases = []
-    for name, segment in PATH_SEGMENTS.items():
-        marks = ()
-        if name == "crlf":
-            reason = f"a CR LF in ?next= goes into the Location header: 500; {SIGN_IN_OWNER}"
-            marks = pytest.mark.xfail(strict=True, reason=reason)
-        cases.append(pytest.param(segment, marks=marks, id=name))
-    return cases
-
-
-@pytest.mark.parametrize("segment", _next_targets())
+@pytest.mark.parametrize("segment", PATH_SEGMENTS.values(), ids=PATH_SEGMENTS.keys())
 def test_hostile_next_after_a_right_password_stays_on_the_site(client, lead, segment):
     page = client.get(f"/admin/sign-in?next=/admin/{segment}")
     fields = {"csrf_token": csrf_token_in(page.get_data(as_text=True)), "email": lead,
