@@ -51,14 +51,15 @@ def _links(
 ) -> tuple[dict | None, str | None, dict[str, str]]:
     """The message's survey links, its unsubscribe URL and the headers that go with it."""
     config = current_app.config
+    keys = [config["SECRET_KEY"], *config["SECRET_KEY_FALLBACKS"]]
     survey = message.step.survey
     links = None
     if survey is not None:
         assert invitation is not None  # render_all made one for every message with a survey
-        links = survey_links(invitation, survey, config["SECRET_KEY"], config["PUBLIC_BASE_URL"])
+        links = survey_links(invitation, survey, keys, config["PUBLIC_BASE_URL"])
     unsubscribe, headers = None, {}
     if link is not None:
-        unsubscribe = unsubscribe_url(link, config["SECRET_KEY"], config["PUBLIC_BASE_URL"])
+        unsubscribe = unsubscribe_url(link, keys, config["PUBLIC_BASE_URL"])
         headers = {  # RFC 8058 one-click unsubscribe
             "List-Unsubscribe": f"<{unsubscribe}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",

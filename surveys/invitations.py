@@ -1,5 +1,6 @@
 """Survey invitations: one per message that carries a survey, and the links it puts in it."""
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import cast
 
@@ -7,7 +8,7 @@ import sqlalchemy as sa
 
 from followup.extensions import db
 from followup.models import Message, Survey, SurveyInvitation
-from surveys.tokens import find_by_token, new_token_columns, token_for
+from surveys.tokens import find_by_token, link_token, new_token_columns
 
 
 def invitations_for(
@@ -44,10 +45,10 @@ def find_invitation(token: str) -> SurveyInvitation | None:
 
 
 def survey_links(
-    invitation: SurveyInvitation, survey: Survey, secret_key: str, base_url: str
+    invitation: SurveyInvitation, survey: Survey, secret_keys: Sequence[str], base_url: str
 ) -> dict:
     """The template context's `survey`: the page URL and one-click URLs per score."""
-    url = f"{base_url}/s/{token_for(secret_key, invitation.nonce)}"
+    url = f"{base_url}/s/{link_token(invitation, secret_keys)}"
     return {
         "url": url,
         "question": survey.question,

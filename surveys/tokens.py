@@ -2,13 +2,15 @@
 their SHA-256 is stored, beside the nonce.
 
 Deriving the token from a stored nonce lets a message that must be sent again carry the
-same link, while the database alone (without SECRET_KEY) never reveals a usable token.
+same link, while the database alone (without SECRET_KEY) never reveals a usable token. While
+SECRET_KEY is rotated, a link made with a key in SECRET_KEY_FALLBACKS keeps its token.
 """
 
 import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 
@@ -32,6 +34,19 @@ def new_token_columns(secret_key: str) -> dict[str, str]:
     """The nonce and token_hash columns of a new link."""
     nonce = new_nonce()
     return {"nonce": nonce, "token_hash": hash_token(token_for(secret_key, nonce))}
+
+
+def link_token(row, secret_keys: Sequence[str]) -> str:
+    """The token of a stored link (a row with nonce and token_hash): made with the first of
+    the keys (SECRET_KEY, then its fallbacks) that gives its stored hash. A link made with a
+    key no longer given gets a new token under the first key (its old one no longer opens)."""
+    for key in secret_keys:
+        token = token_for(key, row.nonce)
+        if hash_token(token) == row.token_hash:
+            return token
+    columns = new_token_columns(secret_keys[0])
+    row.nonce, row.token_hash = columns["nonce"], columns["token_hash"]
+    return token_for(secret_keys[0], row.nonce)
 
 
 def find_by_token(model, token: str):

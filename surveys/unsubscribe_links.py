@@ -1,13 +1,14 @@
 """Email unsubscribe links: one per email, made at dispatch (a resend keeps its link), valid
 for LINK_DAYS; the public page /u/<token> (surveys.unsubscribe) takes them."""
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from followup.extensions import db
 from followup.models import Message, UnsubscribeLink
-from surveys.tokens import new_token_columns, token_for
+from surveys.tokens import link_token, new_token_columns
 
 LINK_DAYS = 365
 # The body of a mail provider's RFC 8058 one-click unsubscribe POST.
@@ -41,5 +42,5 @@ def unsubscribe_links_for(
     return found
 
 
-def unsubscribe_url(link: UnsubscribeLink, secret_key: str, base_url: str) -> str:
-    return f"{base_url}/u/{token_for(secret_key, link.nonce)}"
+def unsubscribe_url(link: UnsubscribeLink, secret_keys: Sequence[str], base_url: str) -> str:
+    return f"{base_url}/u/{link_token(link, secret_keys)}"
