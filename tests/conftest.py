@@ -3,7 +3,9 @@
 and dropped after it. FOLLOWUP_TEST_DB=sqlite|postgres and FOLLOWUP_TEST_REDIS=embedded
 force a choice."""
 
+from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -75,9 +77,10 @@ def _schema(app_config):
         db.engine.dispose()
 
 
-@pytest.fixture
-def app(app_config, _schema, tmp_path):
-    app = create_app({**app_config, "DEV_OUTBOX_PATH": str(tmp_path / "dev-outbox.jsonl")})
+@contextmanager
+def _test_app(app_config: dict, outbox: Path):
+    """An app on the run's database and Redis, inside its context; its tables emptied after."""
+    app = create_app({**app_config, "DEV_OUTBOX_PATH": str(outbox)})
 
     @app.before_request
     def forget_the_last_request():
@@ -94,24 +97,18 @@ def app(app_config, _schema, tmp_path):
         db.engine.dispose()
 
 
+@pytest.fixture
+def app(app_config, _schema, tmp_path):
+    with _test_app(app_config, tmp_path / "dev-outbox.jsonl") as app:
+        yield app
+
+
 @pytest.fixture(scope="module")
 def module_app(app_config, _schema, tmp_path_factory):
     """As `app`, shared by one module's tests (sweeps of many cheap requests over data made
     once): the tables are emptied after the module, not after each test."""
-    outbox = tmp_path_factory.mktemp("outbox") / "dev-outbox.jsonl"
-    app = create_app({**app_config, "DEV_OUTBOX_PATH": str(outbox)})
-
-    @app.before_request
-    def forget_the_last_request():
-        g.pop("_login_user", None)
-        g.pop("csrf_token", None)
-
-    with app.app_context():
+    with _test_app(app_config, tmp_path_factory.mktemp("outbox") / "dev-outbox.jsonl") as app:
         yield app
-        db.session.remove()
-        _empty_tables()
-        limiter.reset()
-        db.engine.dispose()
 
 
 def _empty_tables():
