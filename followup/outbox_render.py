@@ -1,6 +1,8 @@
 """Rendering the messages a dispatch sends: each one's survey links, unsubscribe link and
 headers, recovery details in the customer's language, and its template, into an
-OutgoingMessage for the channel. A template that cannot be rendered fails its message alone."""
+OutgoingMessage for the channel. A template that cannot be rendered fails its message alone;
+one that takes all its time (followup.template_limits) fails the batch's other messages it
+would render the same way at once, so the batch's time goes to the messages that can be sent."""
 
 from datetime import datetime
 
@@ -15,6 +17,7 @@ from followup.models.messages import MessageStatus
 from followup.outbox_checks import unclaim
 from followup.recovery_queue import template_details
 from followup.rendering import message_context, render
+from followup.template_limits import TemplateTooSlow
 from surveys.invitations import invitations_for, survey_links
 from surveys.unsubscribe_links import unsubscribe_links_for, unsubscribe_url
 
@@ -33,6 +36,7 @@ def render_all(due: list[Message], now: datetime) -> list[OutgoingMessage]:
         [m for m in due if m.channel == "email" and m.recipient], config["SECRET_KEY"], now
     )
     outgoing = []
+    too_slow: dict[tuple, str] = {}  # (template, channel, language): why
     for message in due:
         out = _outgoing(
             message,
@@ -40,6 +44,7 @@ def render_all(due: list[Message], now: datetime) -> list[OutgoingMessage]:
             recoveries.get(message.recovery_id) if message.recovery_id is not None else None,
             unsubscribe_links.get(message.id),
             now,
+            too_slow,
         )
         if out is not None:
             outgoing.append(out)
@@ -79,9 +84,10 @@ def _outgoing(
     recovery: dict | None,
     link: UnsubscribeLink | None,
     now: datetime,
+    too_slow: dict[tuple, str],
 ) -> OutgoingMessage | None:
-    """One message rendered; None (the message failed) when its template cannot be, or it has
-    no address."""
+    """One message rendered; None (the message failed) when its template cannot be (or took all
+    its time for an earlier message of the batch), or it has no address."""
     config = current_app.config
     links, unsubscribe, headers = _links(message, invitation, link)
     language = language_of(message.customer.locale)
@@ -99,11 +105,18 @@ def _outgoing(
         recovery,
         sender,
     )
+    template = message.step.template
+    slow = (template.id, message.channel, language)
+    if slow in too_slow:
+        _failed(message, too_slow[slow], now)
+        return None
     try:
-        rendered = render(message.step.template, message.channel, context)
+        rendered = render(template, message.channel, context)
     except Exception as error:  # a lead's template may raise anything; it fails alone
-        key = message.step.template.key
-        _failed(message, f"template {key!r} cannot be rendered: {error}", now)
+        reason = f"template {template.key!r} cannot be rendered: {error}"
+        if isinstance(error, TemplateTooSlow):
+            too_slow[slow] = reason
+        _failed(message, reason, now)
         return None
     if message.recipient is None:  # planning suppresses these: a row changed since fails alone
         _failed(message, "no address to send to", now)

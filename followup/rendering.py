@@ -1,4 +1,5 @@
-"""Rendering of lead-editable message templates in Jinja's sandbox with a fixed context."""
+"""Rendering of lead-editable message templates in Jinja's sandbox, within the limits of
+followup.template_limits, with a fixed context; the problems a template has before it is saved."""
 
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -6,53 +7,27 @@ from functools import cache, lru_cache
 import css_inline
 from jinja2 import DictLoader, StrictUndefined, Template, TemplateSyntaxError, UndefinedError
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import SandboxedEnvironment
 
 from followup.models import Case, Customer, MessageTemplate
 from followup.models.cases import Priority
 from followup.paths import ROOT
-
-# A lead's template may not make text or numbers this large, nor loop this often: a
-# preview or a send must not take the server's memory or minutes of its time.
-MAX_SIZE = 100_000
-MAX_RANGE = 1_000
-
-
-def _bounded_range(*args: int) -> range:
-    numbers = range(*args)
-    if len(numbers) > MAX_RANGE:
-        raise SecurityError(f"range() is limited to {MAX_RANGE} items in templates")
-    return numbers
-
-
-class _LimitedSandbox(SandboxedEnvironment):
-    """Jinja's sandbox, with `*` and `**` refused when they would build something huge."""
-
-    intercepted_binops = frozenset(["*", "**"])
-
-    def __init__(self, **options):
-        super().__init__(**options)
-        self.globals["range"] = _bounded_range
-
-    def call_binop(self, context, operator, left, right):
-        if operator == "*":
-            sizes = [len(v) for v in (left, right) if isinstance(v, str | list | tuple)]
-            counts = [v for v in (left, right) if isinstance(v, int)]
-            if sizes and counts and sizes[0] * max(counts[0], 0) > MAX_SIZE:
-                raise SecurityError(f"text longer than {MAX_SIZE} characters is not allowed")
-        if operator == "**" and isinstance(right, int | float) and abs(right) > 64:
-            raise SecurityError("exponents above 64 are not allowed in templates")
-        return super().call_binop(context, operator, left, right)
+from followup.template_limits import (
+    BoundedSandbox,
+    check_style_work,
+    out_of_time,
+    render_part,
+    time_limit,
+)
 
 
 @cache
-def _environment(html: bool) -> SandboxedEnvironment:
+def _environment(html: bool) -> BoundedSandbox:
     """Text templates render raw; HTML ones autoescape and may extend "frame", the default
     responsive email frame."""
     if not html:
-        return _LimitedSandbox(autoescape=False, undefined=StrictUndefined)
+        return BoundedSandbox(autoescape=False, undefined=StrictUndefined)
     frame = (ROOT / "templates" / "email" / "_frame.html").read_text()
-    return _LimitedSandbox(
+    return BoundedSandbox(
         autoescape=True, undefined=StrictUndefined, loader=DictLoader({"frame": frame})
     )
 
@@ -126,17 +101,28 @@ def template_parts(template: MessageTemplate, language: str) -> dict[str, str]:
     return {part: translated.get(part) or getattr(template, part) or "" for part in PARTS}
 
 
+def _html(source: str, context: dict) -> str:
+    """The HTML part rendered, before its CSS is inlined (refused when inlining would cost
+    too much)."""
+    html = render_part(_compiled(source, html=True), context)
+    check_style_work(html)
+    return html
+
+
 def render(template: MessageTemplate, channel: str, context: dict) -> RenderedMessage:
+    """The message in a channel, within the limits of followup.template_limits (one second
+    for all its parts): TemplateTooCostly says which it is over."""
     parts = template_parts(template, context.get("language", "en"))
-    if channel == "sms":
-        text = _compiled(parts["sms_text"]).render(context).strip()
-        return RenderedMessage(subject="", html="", text=text)
-    subject = _compiled(parts["email_subject"]).render(context)
-    return RenderedMessage(
-        subject=" ".join(subject.split()),
-        html=_css.inline(_compiled(parts["email_html"], html=True).render(context)),
-        text=_compiled(parts["email_text"]).render(context).strip() + "\n",
-    )
+    with time_limit():
+        if channel == "sms":
+            text = render_part(_compiled(parts["sms_text"]), context).strip()
+            return RenderedMessage(subject="", html="", text=text)
+        subject = render_part(_compiled(parts["email_subject"]), context)
+        return RenderedMessage(
+            subject=" ".join(subject.split()),
+            html=_css.inline(_html(parts["email_html"], context)),
+            text=render_part(_compiled(parts["email_text"]), context).strip() + "\n",
+        )
 
 
 def sample_context(organisation: str, language: str = "en") -> dict:
@@ -189,20 +175,36 @@ class TemplateProblem:
 
 def template_problems(template: MessageTemplate, organisation: str) -> list[TemplateProblem]:
     """What keeps a template from rendering, found when it is saved rather than when it is
-    sent: syntax errors with their line, unknown variables, and what the sandbox forbids."""
+    sent: syntax errors with their line, unknown variables, what the sandbox forbids and
+    what costs too much. Every part shares one second: once it is spent, the part that
+    spent it is the last one checked."""
     problems = []
-    for language in ("en", *sorted(template.translations or {})):
-        context = sample_context(organisation, language)
-        name = "{}" if language == "en" else f"{language}.{{}}"
-        for part, source in template_parts(template, language).items():
-            try:
-                _compiled(source, part == "email_html").render(context)
-            except TemplateSyntaxError as error:
-                reason = error.message or str(error)
-                problems.append(TemplateProblem(name.format(part), error.lineno, reason))
-            except (UndefinedError, SecurityError) as error:
-                problems.append(TemplateProblem(name.format(part), None, str(error)))
-            except Exception as error:  # a lead's template may raise anything (1/0, recursion)
-                reason = f"{type(error).__name__}: {error}"
-                problems.append(TemplateProblem(name.format(part), None, reason))
+    with time_limit():
+        for language in ("en", *sorted(template.translations or {})):
+            problems += _problems_in(template, organisation, language)
+            if out_of_time():
+                break
+    return problems
+
+
+def _problems_in(template: MessageTemplate, organisation: str, language: str) -> list:
+    problems: list[TemplateProblem] = []
+    context = sample_context(organisation, language)
+    name = "{}" if language == "en" else f"{language}.{{}}"
+    for part, source in template_parts(template, language).items():
+        try:
+            if part == "email_html":
+                _html(source, context)
+            else:
+                render_part(_compiled(source), context)
+        except TemplateSyntaxError as error:
+            reason = error.message or str(error)
+            problems.append(TemplateProblem(name.format(part), error.lineno, reason))
+        except (UndefinedError, SecurityError) as error:  # TemplateTooCostly too
+            problems.append(TemplateProblem(name.format(part), None, str(error)))
+        except Exception as error:  # a lead's template may raise anything (1/0, recursion)
+            reason = f"{type(error).__name__}: {error}"
+            problems.append(TemplateProblem(name.format(part), None, reason))
+        if out_of_time():
+            break
     return problems

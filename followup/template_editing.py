@@ -18,6 +18,7 @@ from followup.rendering import (
     template_problems,
 )
 from followup.segments import sms_segments
+from followup.template_limits import time_limit
 
 
 def field_name(language: str, part: str) -> str:
@@ -83,13 +84,16 @@ def located_problems(template: MessageTemplate) -> list[dict]:
     return located
 
 
-def preview(template: MessageTemplate, language: str) -> dict:
+def preview(template: MessageTemplate, language: str, problems: list[dict] | None = None) -> dict:
     """The template rendered on sample data in a language: email, SMS with its segments, and
-    the problems of every part (as JSON values)."""
-    context = sample_context(current_app.config["ORGANISATION_NAME"], language)
-    email, email_problems = try_render(template, "email", context)
-    sms, sms_problems = try_render(template, "sms", context)
-    problems = located_problems(template)
+    the problems of every part (as JSON values; given when the caller has found them). Every
+    render shares one time limit, the checks first: a part that takes it all is named."""
+    with time_limit():
+        if problems is None:
+            problems = located_problems(template)
+        context = sample_context(current_app.config["ORGANISATION_NAME"], language)
+        email, email_problems = try_render(template, "email", context)
+        sms, sms_problems = try_render(template, "sms", context)
     if not problems:  # only this language's sample context breaks it, if anything does
         problems = [{"field": None, "part": None, "line": None, "reason": r, "message": r}
                     for r in email_problems + sms_problems]  # fmt: skip

@@ -1,8 +1,9 @@
 """Console pages for message templates: the list (with the current cadences using each),
 create and edit every part in each language, checked on sample data before anything is
-stored; a live preview (JSON, for the editor's script) and a test send to yourself through
-the configured channel. The forms are in template_forms, the rules in
-followup.template_editing."""
+stored; a live preview (JSON, for the editor's script; for those who may save) and a test
+send to yourself through the configured channel (a few a minute and a day per user). The
+forms are in template_forms, the rules in followup.template_editing, the limits on what a
+template may cost in followup.template_limits."""
 
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -10,7 +11,7 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from followup import audit
-from followup.admin import accepts_up_to, bp
+from followup.admin import accepts_up_to, bp, found
 from followup.admin.template_forms import (
     LANGUAGE_NAMES,
     OTHER_LANGUAGES,
@@ -22,7 +23,7 @@ from followup.admin.template_forms import (
 )
 from followup.channels import channel_for
 from followup.channels.base import OutgoingMessage, SendError
-from followup.extensions import db
+from followup.extensions import db, limiter
 from followup.languages import LANGUAGES
 from followup.models import MessageTemplate
 from followup.rendering import PARTS, sample_context
@@ -35,6 +36,7 @@ from followup.template_editing import (
     try_render,
     used_by,
 )
+from followup.template_limits import time_limit
 from followup.web.case_input import normalise_phone
 from followup.web.console import needs
 from followup.web.security_headers import shows_email_html
@@ -42,6 +44,8 @@ from followup.web.security_headers import shows_email_html
 AUDITED = ("key", "name", *PARTS, "translations")
 # Eight parts of up to 100,000 characters each are more than the site's request limit allows.
 EDITOR_REQUEST_BYTES = 4 * 1024 * 1024
+# Test sends go to any number or address the user gives: a few, and counted per user.
+TEST_SEND_LIMITS = "5 per minute;20 per day"
 
 
 @bp.get("/templates")
@@ -62,7 +66,7 @@ def template_new():
 @bp.route("/templates/<int:template_id>", methods=["GET", "POST"])
 @accepts_up_to(EDITOR_REQUEST_BYTES)  # every part at its full length
 def template_edit(template_id: int):
-    template = db.get_or_404(MessageTemplate, template_id)
+    template = found(MessageTemplate, template_id)
     form = TemplateForm(data=form_data(template))
     del form.key  # a template's key is how cadences and the code find it: never changed
     if request.method == "GET":
@@ -72,10 +76,11 @@ def template_edit(template_id: int):
 
 @bp.post("/templates/preview")
 @accepts_up_to(EDITOR_REQUEST_BYTES)  # every part at its full length
-@needs("read")
+@needs("configure")  # rendering what the user writes costs: only those who may save it
 def template_preview():
     """The parts as the editor holds them (JSON: field names to text, and "language"),
-    rendered on sample data, with the SMS segments and any problems."""
+    rendered on sample data, with the SMS segments; 422 with the same and the problems
+    when there are any (a template that costs too much is one, found within a second)."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not all(isinstance(v, str) for v in body.values()):
         return {"error": "a JSON object of the template's parts (strings) is expected"}, 400
@@ -97,12 +102,29 @@ def template_preview():
     ]
     if too_long:
         return {"problems": too_long}, 422
-    return preview(template_of(form, "preview"), language)
+    shown = preview(template_of(form, "preview"), language)
+    return shown, 422 if shown["problems"] else 200
+
+
+def _test_sender() -> str:
+    return f"test-send:{current_user.get_id()}"
+
+
+def _sent(response) -> bool:
+    """Whether the test went to the provider (sent or refused by it): those count."""
+    return response.status_code in (303, 502)
 
 
 @bp.post("/templates/<int:template_id>/test-send")
+@limiter.limit(
+    TEST_SEND_LIMITS,
+    key_func=_test_sender,
+    deduct_when=_sent,
+    error_message="You have sent as many tests as you may for now (5 a minute, 20 a day). "
+    "Try again later.",
+)
 def template_test_send(template_id: int):
-    template = db.get_or_404(MessageTemplate, template_id)
+    template = found(MessageTemplate, template_id)
     test_form = TestSendForm()
     to = current_user.email
     if test_form.validate_on_submit() and test_form.channel.data == "sms":
@@ -120,9 +142,10 @@ def template_test_send(template_id: int):
     context = sample_context(current_app.config["ORGANISATION_NAME"], language)
     name = current_user.name.strip() or context["customer"]["name"]  # yours, not Ana's
     context["customer"].update(name=name, first_name=name.split()[0], email=current_user.email)
-    rendered, problems = try_render(template, channel, context)
-    if rendered is None:
-        return _editor(form, template, test_form=test_form, status=422, summary=problems)
+    with time_limit():  # the render, and the editor's preview if it cannot be
+        rendered, problems = try_render(template, channel, context)
+        if rendered is None:
+            return _editor(form, template, test_form=test_form, status=422, summary=problems)
     if channel == "sms":
         current_user.phone = to
     sender = channel_for(channel, current_app.config)
@@ -153,12 +176,20 @@ def template_test_send(template_id: int):
 
 def _submit(form: TemplateForm, template: MessageTemplate | None):
     """Save (or, with the Preview button, only preview) the submitted parts: 422 and nothing
-    stored when a field or the template itself has a problem."""
+    stored when a field or the template itself has a problem. The checks and the preview
+    share one time limit."""
+    with time_limit():
+        return _checked_submit(form, template)
+
+
+def _checked_submit(form: TemplateForm, template: MessageTemplate | None):
     valid = form.validate()
     candidate = template_of(form, template.key if template else form.key.data)
     summary = []
+    problems = None
     if not any(f.errors for f in part_fields(form)):
-        for problem in located_problems(candidate):
+        problems = located_problems(candidate)
+        for problem in problems:
             message = f"line {problem['line']}: " if problem["line"] else ""
             message += problem["reason"]
             language = problem["part"].partition(".")[0]
@@ -177,7 +208,7 @@ def _submit(form: TemplateForm, template: MessageTemplate | None):
         valid = False
     status = 200 if valid else 422
     if "preview" in request.form or not valid:
-        return _editor(form, template, status=status, summary=summary, candidate=candidate)
+        return _editor(form, template, status, summary, candidate, problems=problems)
     before = audit.snapshot(template, AUDITED) if template else None
     if template is None:
         template = MessageTemplate(key=candidate.key)
@@ -207,9 +238,10 @@ def _editor(
     candidate: MessageTemplate | None = None,
     test_form: TestSendForm | None = None,
     send_failure: str | None = None,
+    problems: list[dict] | None = None,
 ):
     """The editor page, with the server-side preview of what it shows (the saved template,
-    or the submitted parts when they were sent)."""
+    or the submitted parts when they were sent; their problems when they were found)."""
     candidate = candidate or template_of(form, template.key if template else "new")
     language = form.preview_language.data if form.preview_language.data in LANGUAGES else "en"
     if test_form is None and template is not None:
@@ -219,7 +251,7 @@ def _editor(
         form=form,
         template=template,
         summary=summary or [],
-        preview=preview(candidate, language),
+        preview=preview(candidate, language, problems),
         test_form=test_form,
         send_failure=send_failure,
         languages=LANGUAGES,
