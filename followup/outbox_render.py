@@ -16,7 +16,7 @@ from followup.models.cases import EventKind
 from followup.models.messages import MessageStatus
 from followup.outbox_checks import unclaim
 from followup.recovery_queue import template_details
-from followup.rendering import message_context, render
+from followup.rendering import message_context, render, why
 from followup.template_limits import TemplateTooSlow
 from surveys.invitations import invitations_for, survey_links
 from surveys.unsubscribe_links import unsubscribe_links_for, unsubscribe_url
@@ -113,7 +113,7 @@ def _outgoing(
     try:
         rendered = render(template, message.channel, context)
     except Exception as error:  # a lead's template may raise anything; it fails alone
-        reason = f"template {template.key!r} cannot be rendered: {error}"
+        reason = f"template {template.key!r} cannot be rendered: {why(error)}"
         if isinstance(error, TemplateTooSlow):
             too_slow[slow] = reason
         _failed(message, reason, now)

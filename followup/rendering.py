@@ -162,6 +162,21 @@ def sample_context(organisation: str, language: str = "en") -> dict:
     )  # fmt: skip
 
 
+REASON_CHARS = 300  # an error may quote what the template made: a reason is kept this short
+
+
+def clipped(reason: str) -> str:
+    return reason if len(reason) <= REASON_CHARS else reason[: REASON_CHARS - 1] + "…"
+
+
+def why(error: Exception) -> str:
+    """Why a template cannot be rendered, short: what the sandbox forbids (limits included)
+    and unknown variables as they say, anything else with its type (ZeroDivisionError: ...)."""
+    if isinstance(error, UndefinedError | SecurityError):
+        return clipped(str(error))
+    return clipped(f"{type(error).__name__}: {error}")
+
+
 @dataclass(frozen=True)
 class TemplateProblem:
     part: str  # email_subject, email_html, email_text or sms_text; es.sms_text for Spanish
@@ -199,12 +214,9 @@ def _problems_in(template: MessageTemplate, organisation: str, language: str) ->
                 render_part(_compiled(source), context)
         except TemplateSyntaxError as error:
             reason = error.message or str(error)
-            problems.append(TemplateProblem(name.format(part), error.lineno, reason))
-        except (UndefinedError, SecurityError) as error:  # TemplateTooCostly too
-            problems.append(TemplateProblem(name.format(part), None, str(error)))
+            problems.append(TemplateProblem(name.format(part), error.lineno, clipped(reason)))
         except Exception as error:  # a lead's template may raise anything (1/0, recursion)
-            reason = f"{type(error).__name__}: {error}"
-            problems.append(TemplateProblem(name.format(part), None, reason))
+            problems.append(TemplateProblem(name.format(part), None, why(error)))
         if out_of_time():
             break
     return problems

@@ -16,6 +16,7 @@ from followup.rendering import (
     render,
     sample_context,
     template_problems,
+    why,
 )
 from followup.segments import sms_segments
 from followup.template_limits import time_limit
@@ -56,7 +57,7 @@ def try_render(
     try:
         return render(template, channel, context), []
     except Exception as error:  # a sandboxed template may raise anything
-        return None, [f"The {channel} cannot be rendered: {type(error).__name__}: {error}"]
+        return None, [f"The {channel} cannot be rendered: {why(error)}"]
 
 
 def _problem_field(problem: TemplateProblem, template: MessageTemplate) -> str | None:

@@ -238,6 +238,14 @@ def test_saving_refuses_a_hostile_template_quickly_and_stores_nothing(
     assert db.session.scalar(stored) is None
 
 
+def test_a_reason_quoting_what_the_template_made_is_kept_short(as_lead, app):
+    response = preview(as_lead, {**GOOD, "sms_text": "{{ {}['k' * 50000] }}"})
+    assert response.status_code == 422
+    [problem] = response.json["problems"]
+    assert problem["reason"].startswith("'dict object' has no attribute 'kkk")
+    assert len(problem["reason"]) == 300 and problem["reason"].endswith("…")
+
+
 def test_a_manager_may_not_preview(as_manager, app):
     assert preview(as_manager, GOOD).status_code == 403
 
