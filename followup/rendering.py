@@ -14,6 +14,7 @@ from followup.paths import ROOT
 from followup.template_limits import (
     BoundedSandbox,
     check_style_work,
+    check_time,
     out_of_time,
     render_part,
     time_limit,
@@ -36,6 +37,13 @@ def _environment(html: bool) -> BoundedSandbox:
 def _compiled(source: str, html: bool = False) -> Template:
     """Compiling costs far more than rendering: each template source is compiled once."""
     return _environment(html).from_string(source)
+
+
+def _template(source: str, html: bool = False) -> Template:
+    """The compiled part, unless the time to render it has run out (compiling a part cannot
+    be stopped half-way: it is not started)."""
+    check_time()
+    return _compiled(source, html)
 
 
 @dataclass(frozen=True)
@@ -104,7 +112,7 @@ def template_parts(template: MessageTemplate, language: str) -> dict[str, str]:
 def _html(source: str, context: dict) -> str:
     """The HTML part rendered, before its CSS is inlined (refused when inlining would cost
     too much)."""
-    html = render_part(_compiled(source, html=True), context)
+    html = render_part(_template(source, html=True), context)
     check_style_work(html)
     return html
 
@@ -115,13 +123,13 @@ def render(template: MessageTemplate, channel: str, context: dict) -> RenderedMe
     parts = template_parts(template, context.get("language", "en"))
     with time_limit():
         if channel == "sms":
-            text = render_part(_compiled(parts["sms_text"]), context).strip()
+            text = render_part(_template(parts["sms_text"]), context).strip()
             return RenderedMessage(subject="", html="", text=text)
-        subject = render_part(_compiled(parts["email_subject"]), context)
+        subject = render_part(_template(parts["email_subject"]), context)
         return RenderedMessage(
             subject=" ".join(subject.split()),
             html=_css.inline(_html(parts["email_html"], context)),
-            text=render_part(_compiled(parts["email_text"]), context).strip() + "\n",
+            text=render_part(_template(parts["email_text"]), context).strip() + "\n",
         )
 
 
@@ -211,7 +219,7 @@ def _problems_in(template: MessageTemplate, organisation: str, language: str) ->
             if part == "email_html":
                 _html(source, context)
             else:
-                render_part(_compiled(source), context)
+                render_part(_template(source), context)
         except TemplateSyntaxError as error:
             reason = error.message or str(error)
             problems.append(TemplateProblem(name.format(part), error.lineno, clipped(reason)))

@@ -44,6 +44,7 @@ RENDER_SECONDS = 1.0  # for one message, or for every render of one preview or c
 
 MAX_INT_BITS = math.ceil(MAX_DIGITS * math.log2(10))
 TOO_LONG = f"this template makes text longer than {MAX_SIZE} characters"
+TOO_SLOW = f"this template takes longer than {RENDER_SECONDS:g} second to render"
 
 
 class TemplateTooCostly(SecurityError):
@@ -64,9 +65,7 @@ class _Budget:
 
     def tick(self) -> None:
         if time.monotonic() > self.deadline:
-            raise TemplateTooSlow(
-                f"this template takes longer than {RENDER_SECONDS:g} second to render"
-            )
+            raise TemplateTooSlow(TOO_SLOW)
 
     def loop(self) -> None:
         self.loops += 1
@@ -104,6 +103,12 @@ def out_of_time() -> bool:
     """Whether the enclosing time_limit has run out."""
     deadline = _deadline.get()
     return deadline is not None and time.monotonic() > deadline
+
+
+def check_time() -> None:
+    """Refuse to start (compiling a part, say) once the enclosing time_limit has run out."""
+    if out_of_time():
+        raise TemplateTooSlow(TOO_SLOW)
 
 
 def render_part(template: Template, context: dict) -> str:
