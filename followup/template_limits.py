@@ -453,7 +453,7 @@ def _finalize(context: Context, value: Any) -> Any:
     return value
 
 
-HOOKS = {
+_HOOKS = {
     "followup.loop": _loop_hook,
     "followup.text": _text_hook,
     "followup.value": _value_hook,
@@ -540,7 +540,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         self.globals["range"] = _bounded_range
         del self.globals["lipsum"]  # made-up text of any length: nothing a message needs
         self.filters = {name: _guarded_filter(name, f) for name, f in self.filters.items()}
-        self.filters.update(HOOKS)
+        self.filters.update(_HOOKS)
         self.tests = {name: _guarded_test(t) for name, t in self.tests.items()}  # type: ignore[arg-type]
         self.finalize = _finalize
         self.concat = _joined  # type: ignore[method-assign]  # {% set %} blocks, macros
