@@ -422,7 +422,8 @@ def _counted(budget: _Budget, items: Iterable) -> Iterator:
 
 @pass_context
 def _text_hook(context: Context, value: Any) -> Any:
-    """A piece of a `~` concatenation, or the whole: measured and counted."""
+    """A piece of a `~` concatenation, or the whole; and (as the environment's finalize)
+    every {{ expression }}'s value, before it becomes text: measured and counted."""
     size = _size(value)
     _refuse_over(size)
     _current().spend(size)
@@ -442,15 +443,6 @@ def _spend_hook(context: Context, size: int) -> str:
     """The text of an output statement (what it writes besides its expressions)."""
     _current().spend(size)
     return ""
-
-
-@pass_context
-def _finalize(context: Context, value: Any) -> Any:
-    """Every {{ expression }}'s value, before it becomes text."""
-    size = _size(value)
-    _refuse_over(size)
-    _current().spend(size)
-    return value
 
 
 _HOOKS = {
@@ -542,7 +534,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         self.filters = {name: _guarded_filter(name, f) for name, f in self.filters.items()}
         self.filters.update(_HOOKS)
         self.tests = {name: _guarded_test(t) for name, t in self.tests.items()}  # type: ignore[arg-type]
-        self.finalize = _finalize
+        self.finalize = _text_hook
         self.concat = _joined  # type: ignore[method-assign]  # {% set %} blocks, macros
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
