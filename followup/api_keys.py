@@ -2,7 +2,6 @@
 SHA-256 is stored), listed, found by id or prefix, and revoked (refused from the next request
 on). Operations flush; the caller writes the audit entry and commits."""
 
-import hashlib
 import secrets
 from datetime import datetime
 
@@ -10,7 +9,7 @@ import sqlalchemy as sa
 
 from followup.extensions import db
 from followup.models import ApiKey
-from followup.models.base import row_id
+from followup.models.base import row_id, secret_hash
 from followup.models.users import API_SCOPES, ApiScope
 
 MAX_NAME = 200
@@ -27,10 +26,6 @@ class ApiKeyError(ValueError):
         self.field, self.message = field, message
 
 
-def hash_api_key(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
 def create_api_key(name: str, scope: ApiScope) -> tuple[ApiKey, str]:
     """A new key and its secret, which only its hash keeps: the caller shows it now."""
     name = name.strip()
@@ -39,10 +34,17 @@ def create_api_key(name: str, scope: ApiScope) -> tuple[ApiKey, str]:
     if scope not in API_SCOPES:
         raise ApiKeyError("scope", f"the scope must be one of {', '.join(API_SCOPES)}")
     key = "fu_" + secrets.token_urlsafe(32)
-    api_key = ApiKey(name=name, prefix=key[:PREFIX_LENGTH], key_hash=hash_api_key(key), scope=scope)
+    api_key = ApiKey(name=name, prefix=key[:PREFIX_LENGTH], key_hash=secret_hash(key), scope=scope)
     db.session.add(api_key)
     db.session.flush()
     return api_key, key
+
+
+def usable_api_key(key: str) -> ApiKey | None:
+    """The unrevoked key with this secret, else None."""
+    return db.session.scalar(
+        sa.select(ApiKey).where(ApiKey.key_hash == secret_hash(key), ApiKey.revoked_at.is_(None))
+    )
 
 
 def api_keys() -> list[ApiKey]:

@@ -24,11 +24,11 @@ from followup.api_keys import (
     api_keys,
     create_api_key,
     find_api_key,
-    hash_api_key,
     revoke_api_key,
+    usable_api_key,
 )
 from followup.extensions import db
-from followup.models import ApiKey, User
+from followup.models import User
 from followup.models.base import utcnow
 from followup.models.users import API_SCOPES, ApiScope
 from followup.setup import DEMO_CASE, ensure_standard_setup, seed_demo
@@ -165,10 +165,7 @@ def _demo_api_key(instance_path: Path) -> str:
     path = instance_path / "demo-api-key"
     if path.exists():
         key = path.read_text().strip()
-        usable = sa.select(ApiKey.id).where(
-            ApiKey.key_hash == hash_api_key(key), ApiKey.revoked_at.is_(None)
-        )
-        if db.session.scalar(usable):
+        if usable_api_key(key):
             return key
     _, key = create_api_key("demo", ApiScope.FULL)
     db.session.commit()

@@ -6,7 +6,6 @@ session of the user through session_version; a session unused for longer than th
 remember-me cookie lasts has ended too. start and end flush and the caller commits; load
 commits its own occasional last-seen time."""
 
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -14,16 +13,12 @@ import sqlalchemy as sa
 
 from followup.extensions import db
 from followup.models import ConsoleSession, User
-from followup.models.base import utcnow
+from followup.models.base import secret_hash, utcnow
 
 # last_seen_at is written at most this often (not on every request).
 SEEN_EVERY = timedelta(minutes=5)
 # Ended and idle rows older than this are deleted when their user next signs in.
 KEPT_FOR = timedelta(days=30)
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def start(user: User, address: str = "", user_agent: str = "") -> None:
@@ -40,7 +35,7 @@ def start(user: User, address: str = "", user_agent: str = "") -> None:
     db.session.add(
         ConsoleSession(
             user_id=user.id,
-            token_hash=_hash(token),
+            token_hash=secret_hash(token),
             created_at=now,
             last_seen_at=now,
             address=address[:64],
@@ -65,7 +60,7 @@ def load(user_id: str, idle_limit: timedelta) -> User | None:
             User.id == int(identifier),
             User.session_version == int(version),
             User.active.is_(True),
-            ConsoleSession.token_hash == _hash(token),
+            ConsoleSession.token_hash == secret_hash(token),
             ConsoleSession.ended_at.is_(None),
             ConsoleSession.last_seen_at > now - idle_limit,
         )
@@ -86,7 +81,7 @@ def end(user: User) -> None:
         db.session.execute(
             sa.update(ConsoleSession)
             .where(
-                ConsoleSession.token_hash == _hash(user.console_token),
+                ConsoleSession.token_hash == secret_hash(user.console_token),
                 ConsoleSession.ended_at.is_(None),
             )
             .values(ended_at=utcnow())

@@ -6,7 +6,6 @@ one time step: the same code, or an older one, never signs in twice. Operations 
 caller commits."""
 
 import base64
-import hashlib
 import logging
 import re
 import secrets
@@ -24,7 +23,7 @@ from sqlalchemy.engine import CursorResult
 
 from followup.extensions import db
 from followup.models import RecoveryCode, User
-from followup.models.base import utcnow
+from followup.models.base import secret_hash, utcnow
 from followup.models.users import Role
 
 log = logging.getLogger(__name__)
@@ -144,7 +143,7 @@ def _use_code(user: User, code: str) -> bool:
 
 
 def _code_hash(code: str) -> str:
-    return hashlib.sha256(re.sub(r"[\s-]", "", code).lower().encode()).hexdigest()
+    return secret_hash(re.sub(r"[\s-]", "", code).lower())
 
 
 def new_recovery_codes(user: User) -> list[str]:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from followup.extensions import db
+from followup.models.base import secret_hash
 
 
 def new_nonce() -> str:
@@ -26,14 +27,10 @@ def token_for(secret_key: str, nonce: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def new_token_columns(secret_key: str) -> dict[str, str]:
     """The nonce and token_hash columns of a new link."""
     nonce = new_nonce()
-    return {"nonce": nonce, "token_hash": hash_token(token_for(secret_key, nonce))}
+    return {"nonce": nonce, "token_hash": secret_hash(token_for(secret_key, nonce))}
 
 
 def link_token(row, secret_keys: Sequence[str]) -> str:
@@ -42,7 +39,7 @@ def link_token(row, secret_keys: Sequence[str]) -> str:
     key no longer given gets a new token under the first key (its old one no longer opens)."""
     for key in secret_keys:
         token = token_for(key, row.nonce)
-        if hash_token(token) == row.token_hash:
+        if secret_hash(token) == row.token_hash:
             return token
     columns = new_token_columns(secret_keys[0])
     row.nonce, row.token_hash = columns["nonce"], columns["token_hash"]
@@ -53,4 +50,4 @@ def find_by_token(model, token: str):
     """The row of `model` (a table with token_hash) this token opens, or None."""
     if not token or len(token) > 100:
         return None
-    return db.session.scalar(sa.select(model).where(model.token_hash == hash_token(token)))
+    return db.session.scalar(sa.select(model).where(model.token_hash == secret_hash(token)))

@@ -1,5 +1,6 @@
 """Column types and helpers shared by every model module."""
 
+import hashlib
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -16,6 +17,12 @@ def row_id(raw: str) -> int | None:
         number = int(raw)
         return number if 1 <= number <= MAX_ID else None
     return None
+
+
+def secret_hash(secret: str) -> str:
+    """What a secret's column stores (API keys, link and session tokens, recovery codes): its
+    SHA-256 in hex, enough for secrets this random, never the secret itself."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def values(enum: type[StrEnum]) -> tuple[str, ...]:

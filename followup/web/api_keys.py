@@ -4,12 +4,10 @@ the scope it needs; AUTH_ERRORS names the 401 and the 403 in the OpenAPI documen
 
 from datetime import timedelta
 
-import sqlalchemy as sa
 from flask import g, request
 
-from followup.api_keys import hash_api_key
+from followup.api_keys import usable_api_key
 from followup.extensions import db
-from followup.models import ApiKey
 from followup.models.base import utcnow
 from followup.models.users import ApiScope
 from followup.web.errors import json_error
@@ -26,11 +24,7 @@ def authenticate(needed: ApiScope):
     scheme, _, key = request.headers.get("Authorization", "").partition(" ")
     api_key = None
     if scheme.lower() == "bearer" and key.strip():
-        api_key = db.session.scalar(
-            sa.select(ApiKey).where(
-                ApiKey.key_hash == hash_api_key(key.strip()), ApiKey.revoked_at.is_(None)
-            )
-        )
+        api_key = usable_api_key(key.strip())
     if api_key is None:
         response, status = json_error(
             401, "unauthorized", "send a valid API key as `Authorization: Bearer <key>`"
