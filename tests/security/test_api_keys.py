@@ -17,6 +17,7 @@ from followup.setup import ensure_standard_setup
 from tests.support.answers import TWILIO_TOKEN, post_signed
 from tests.support.cases import API_CASE, close
 from tests.support.console import csrf_token, sign_in
+from tests.support.hostile import FORM, MARKUP, STRINGS, form_body
 
 CASE_ID = API_CASE["external_id"]
 TICKET = {
@@ -295,3 +296,20 @@ def test_a_twilio_status_callback_for_a_huge_message_id_is_a_404(app, client, id
     form = {"MessageSid": "SM1", "MessageStatus": "delivered"}
     response = post_signed(client, f"/webhooks/twilio/status?m={ident}", form)
     assert response.status_code == 404 and response.is_json
+
+
+def test_hostile_key_names_are_kept_as_text_or_refused(as_admin):
+    """Every corpus string as a key's name: created with it cleaned (control characters
+    dropped) or refused with the form again, never a 500; the listing shows it escaped."""
+    for name, text in STRINGS.items():
+        body = form_body({"csrf_token": csrf_token(as_admin, "/admin/api-keys/new"),
+                          "name": text, "scope": "read"})  # fmt: skip
+        response = as_admin.post("/admin/api-keys/new", data=body, content_type=FORM)
+        assert response.status_code in (201, 422), name
+        assert not any(markup in response.text for markup in MARKUP), name
+    names = db.session.scalars(sa.select(ApiKey.name)).all()
+    assert "<script>alert(1)</script>" in names and "nulbyte" in names
+    assert not any("\x00" in n or n != n.strip() for n in names)
+    listing = as_admin.get("/admin/api-keys")
+    assert listing.status_code == 200
+    assert not any(markup in listing.text for markup in MARKUP)

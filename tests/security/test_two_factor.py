@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from followup.extensions import db
 from followup.models import AuditEntry, RecoveryCode, User
 from tests.support.console import PASSWORD, csrf_token, sign_in
+from tests.support.hostile import FORM, MARKUP, STRINGS, form_body
 
 CODE_PAGE = "/admin/sign-in/code"
 
@@ -247,3 +248,35 @@ def test_a_rotated_secret_key_still_reads_secrets_while_it_is_a_fallback(app, as
     sign_in(third, "lead@example.com")
     assert _code_step(third, _next_code(secret)).status_code == 422
     assert _code_step(third, codes[0]).status_code == 303
+
+
+# Nine strings: a tenth wrong code in 15 minutes is limited (429), as it should be.
+HOSTILE_CODES = ("nul", "control", "lone_surrogate", "long_10k", "script", "crlf", "format",
+                 "unicode_digits", "blank")  # fmt: skip
+
+
+def _post_raw(client, path: str, form_page: str, code: str):
+    body = form_body({"csrf_token": csrf_token(client, form_page), "code": code})
+    return client.post(path, data=body, content_type=FORM)
+
+
+def test_hostile_codes_are_refused_with_the_form_again(app, as_lead):
+    """On the enrolment's confirmation and on the code step after the password: a 422 page,
+    never a 500, markup never echoed, and nothing turned on or signed in."""
+    assert _post(as_lead, "/admin/account/two-factor/start").status_code == 303
+    for name in HOSTILE_CODES:
+        page = "/admin/account/two-factor"
+        refused = _post_raw(as_lead, page, page, STRINGS[name])
+        assert refused.status_code == 422, name
+        assert not any(markup in refused.text for markup in MARKUP), name
+    assert not _user("lead@example.com").two_factor
+
+    secret, _ = _enrol(as_lead)
+    _sign_out(as_lead)
+    client = app.test_client()
+    assert sign_in(client, "lead@example.com").location == CODE_PAGE
+    for name in HOSTILE_CODES:
+        refused = _post_raw(client, CODE_PAGE, CODE_PAGE, STRINGS[name])
+        assert refused.status_code == 422, name
+        assert not any(markup in refused.text for markup in MARKUP), name
+    assert client.get("/admin/").status_code == 302  # still only half signed in
