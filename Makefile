@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 
 LOCK := requirements.lock
 
-.PHONY: vendor run screenshots test test-postgres test-sqlite bench lint translations lock
+.PHONY: vendor run screenshots test test-postgres test-sqlite bench bench-drain bench-intake bench-dashboard lint translations lock
 
 # --require-hashes: a package missing from the lock, or a file whose hash differs, stops the
 # install. The project itself goes in without its dependencies (the lock has them) and without
@@ -65,10 +65,15 @@ test-sqlite: $(STAMP)
 	FOLLOWUP_TEST_DB=sqlite FOLLOWUP_TEST_REDIS=embedded $(BIN)/pytest -m "not browser"
 
 # Speed targets: each prints ratios against a baseline measured in the same run.
-bench: bench-drain bench-dashboard
+bench: bench-drain bench-intake bench-dashboard
 
 bench-drain: $(STAMP)
 	$(BIN)/python -m bench.drain
+
+# The intake API and the survey page under gunicorn, beside a Flask hello-world under the same
+# gunicorn settings.
+bench-intake: $(STAMP)
+	$(BIN)/python -m bench.intake $(BENCH_ARGS)
 
 # A generated year (1,000,000 cases) in a fresh PostgreSQL database; BENCH_ARGS="--cases 100000"
 # for a quicker run.
