@@ -1,8 +1,11 @@
-"""Flask extensions: created here unbound, bound to the app in create_app()."""
+"""Flask extensions: created here unbound, bound to the app in create_app(); and the app's
+Redis connection."""
 
 import ipaddress
 from typing import TYPE_CHECKING
 
+import redis
+from flask import current_app
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -58,3 +61,12 @@ def client_address() -> str:
 
 # Only routes that ask for a limit are limited (sign-in); storage is Redis (create_app).
 limiter = Limiter(key_func=client_address)
+
+
+def redis_connection() -> redis.Redis:
+    """The app's Redis client: one connection pool per app, made on first use (never at
+    import), shared by the queues, the health page and the providers' pacing."""
+    extensions = current_app.extensions
+    if "followup_redis" not in extensions:
+        extensions["followup_redis"] = redis.Redis.from_url(current_app.config["REDIS_URL"])
+    return extensions["followup_redis"]

@@ -5,9 +5,9 @@ and the periodic refresh of the dashboard's figures. Jobs take ids only."""
 from flask import current_app
 
 from followup import outbound, outbox, recovery, rollups
-from followup.extensions import db
+from followup.extensions import db, redis_connection
 from followup.models.base import utcnow
-from workers.queues import queue, redis_connection
+from workers.queues import queue
 
 # How long the sweep's last run is remembered: the health page can say when it last ran.
 SWEEP_HEARTBEAT_TTL = 86400

@@ -3,26 +3,38 @@
 import logging
 
 from flask import Flask
-from rq import Worker
+from rq import SimpleWorker
 from rq.cron import CronScheduler
 
-from followup.extensions import db
+from followup.extensions import db, redis_connection
 from workers import jobs
-from workers.queues import QUEUE_NAMES, queue, redis_connection
+from workers.queues import QUEUE_NAMES, queue
 
 
-class AppWorker(Worker):
-    """A forking RQ worker whose work horses open their own database connections."""
+class AppWorker(SimpleWorker):
+    """An RQ worker that runs each job itself, without forking a work horse, in a fresh app
+    context (its own database session, removed after the job): the process keeps its
+    database connections and each provider's keep-alive HTTP pool and rate-limit state from
+    one job to the next (`followup.channels.channel_for`). A job's time limit still holds (RQ
+    interrupts it with SIGALRM); a worker that dies takes only its current job with it, whose
+    claimed rows are claimed again when their lease ends."""
 
-    def main_work_horse(self, job, queue):
-        db.engine.dispose(close=False)
-        super().main_work_horse(job, queue)
+    def __init__(self, *args, app: Flask, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.app = app
+
+    def perform_job(self, job, queue, *args, **kwargs):
+        with self.app.app_context():
+            try:
+                return super().perform_job(job, queue, *args, **kwargs)
+            finally:
+                db.session.remove()
 
 
 def run_worker(app: Flask, burst: bool = False, name: str | None = None) -> None:
     with app.app_context():
         queues = [queue(n) for n in QUEUE_NAMES]
-        worker = AppWorker(queues, connection=redis_connection(), name=name)
+        worker = AppWorker(queues, connection=redis_connection(), name=name, app=app)
         worker.work(with_scheduler=True, burst=burst, logging_level="WARNING")
 
 

@@ -11,12 +11,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from rq import Worker
 
 from followup import create_app
-from followup.extensions import db
+from followup.extensions import db, redis_connection
 from followup.models import Case, Customer, Message, OutboundCall
 from followup.models.base import utcnow
 from tests.support.console import sign_in
 from workers import jobs
-from workers.queues import queue, redis_connection
+from workers.queues import queue
 
 
 @pytest.fixture
