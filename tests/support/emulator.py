@@ -1,10 +1,12 @@
-"""A local emulator, with fault injection, of the APIs the service calls: SendGrid v3 mail-send,
-Twilio Messages, the Zendesk and Freshdesk ticket endpoints the helpdesk connectors use (with
-in-memory tickets), and a receiver for any webhook (POST /hooks/<anything>).
+"""A local emulator, with a provider's latency and fault injection, of the APIs the service
+calls: SendGrid v3 mail-send, Twilio Messages, the Zendesk and Freshdesk ticket endpoints the
+helpdesk connectors use (with in-memory tickets), and a receiver for any webhook (POST
+/hooks/<anything>).
 
 The APIs live in emulator_messaging (SendGrid, Twilio) and emulator_helpdesks (Zendesk,
-Freshdesk, webhooks); the HTTP plumbing in emulator_http. Run it alone with
-`python -m tests.support.emulator`."""
+Freshdesk, webhooks); latency and faults in emulator_faults; the HTTP plumbing in
+emulator_http. Run it alone with `python -m tests.support.emulator [--latency-ms 150
+--jitter-ms 50]`."""
 
 from __future__ import annotations
 
@@ -16,29 +18,37 @@ import signal
 import sys
 import threading
 import time
-from http import HTTPStatus
 from typing import Any
 
+from tests.support.emulator_faults import PROVIDERS, DelaysAndFaults, check_latency
 from tests.support.emulator_helpdesks import (
     FRESHDESK_API_KEY,
     ZENDESK_API_TOKEN,
     ZENDESK_EMAIL,
     HelpdeskAPIs,
 )
-from tests.support.emulator_http import (
-    FAULT_DEFAULTS,
-    Handler,
-    Server,
-    canonical_header,
-    check_faults,
-)
-from tests.support.emulator_messaging import MessagingAPIs, sendgrid_error
+from tests.support.emulator_http import Handler, Server, canonical_header
+from tests.support.emulator_messaging import MessagingAPIs
+
+__all__ = ["PROVIDERS", "ProviderEmulator"]
 
 
-class ProviderEmulator(MessagingAPIs, HelpdeskAPIs):
+class ProviderEmulator(MessagingAPIs, HelpdeskAPIs, DelaysAndFaults):
     """The emulated APIs on one local port, recording every request: ``requests(provider)``
-    gives method, path, headers, body (parsed when JSON), raw (the body's text), status and
-    provider_id; provider is one of PROVIDERS, "webhook" the /hooks/ receiver (answers 200).
+    gives method, path, headers, body (parsed when JSON), raw (the body's text), status,
+    provider_id, ``at`` (when it arrived, epoch seconds) and ``delay_ms`` (how long its answer
+    waited); provider is one of PROVIDERS, "webhook" the /hooks/ receiver (answers 200).
+
+    One record per message: a SendGrid mail/send with N personalizations (up to 1,000) gives N
+    records sharing ``request`` (the HTTP request's number), each with its ``personalization``
+    index, ``recipient`` and ``custom_args`` (the body's merged with the personalization's, as
+    SendGrid does); a Twilio record has ``recipient`` and ``status_callback``. With
+    ``keep_bodies=False`` records leave out headers, body and raw (a long benchmark's memory).
+
+    Latency (``latency_ms``, ``jitter_ms``; ``set_latency`` or ``POST /_emulator/latency``):
+    every provider request is answered after ``latency_ms`` plus a uniform draw in
+    ``[-jitter_ms, +jitter_ms]``, each in its own connection's thread (calls in flight wait in
+    parallel).
 
     Helpdesk tickets live in memory: seed them with ``add_ticket``, read them with ``ticket``.
     Zendesk: GET and PUT /api/v2/tickets/<id>.json (a closed ticket refuses updates, 422),
@@ -49,7 +59,7 @@ class ProviderEmulator(MessagingAPIs, HelpdeskAPIs):
 
     Faults (``set_faults`` or ``POST /_emulator/faults``): ``rate`` probability that a matching
     provider request fails with ``status`` (Twilio error ``code``, else 20000+status);
-    ``latency_ms`` delay before answering every matching request; ``times`` the fault covers the
+    ``latency_ms`` added to the latency of every matching request; ``times`` the fault covers the
     next N matching requests only, then clears; ``providers`` which APIs it affects; ``match``
     only requests whose recipient (email address, phone number, ticket id, hook path) contains
     this substring. 429 answers carry ``Retry-After: 1``.
@@ -65,6 +75,9 @@ class ProviderEmulator(MessagingAPIs, HelpdeskAPIs):
         zendesk_email: str = ZENDESK_EMAIL,
         zendesk_api_token: str = ZENDESK_API_TOKEN,
         freshdesk_api_key: str = FRESHDESK_API_KEY,
+        latency_ms: float = 0,
+        jitter_ms: float = 0,
+        keep_bodies: bool = True,
     ):
         self.sendgrid_api_key = sendgrid_api_key
         self.twilio_account_sid = twilio_account_sid
@@ -78,6 +91,9 @@ class ProviderEmulator(MessagingAPIs, HelpdeskAPIs):
         self._lock = threading.Lock()
         self._records: list[dict[str, Any]] = []
         self._faults: dict[str, Any] | None = None
+        self._latency = check_latency(latency_ms, jitter_ms)
+        self.keep_bodies = keep_bodies
+        self._request_numbers = itertools.count(1)
         self._tickets: dict[tuple[str, str], dict[str, Any]] = {}
         self._replays: dict[str, tuple[int, Any]] = {}  # Zendesk answers by Idempotency-Key
         self._ids = itertools.count(90001)  # ids of created tickets and notes
@@ -131,7 +147,7 @@ class ProviderEmulator(MessagingAPIs, HelpdeskAPIs):
             return [dict(r) for r in self._records if provider in (None, r["provider"])]
 
     def reset(self) -> None:
-        """Forget recorded requests and tickets, and clear faults."""
+        """Forget recorded requests and tickets, and clear faults (the latency stays)."""
         with self._lock:
             self._records.clear()
             self._tickets.clear()
@@ -168,34 +184,6 @@ class ProviderEmulator(MessagingAPIs, HelpdeskAPIs):
         with self._lock:
             return copy.deepcopy(self._tickets.get((helpdesk, str(ticket_id))))
 
-    def set_faults(self, **options: Any) -> dict[str, Any]:
-        """Replace the fault setting (no options: clear it); returns the setting in force."""
-        faults = check_faults(options) if options else None
-        if faults and faults["rate"] == 0 and faults["latency_ms"] == 0:
-            faults = None
-        with self._lock:
-            self._faults = faults
-        return self.faults()
-
-    def faults(self) -> dict[str, Any]:
-        with self._lock:
-            return dict(self._faults) if self._faults else dict(FAULT_DEFAULTS)
-
-    def _take_fault(self, provider: str, recipient: str | None) -> tuple[bool, dict[str, Any]]:
-        """(fails, fault) for one provider request; consumes one of ``times``."""
-        with self._lock:
-            f = self._faults
-            if f is None or provider not in f["providers"]:
-                return False, {}
-            if f["match"] is not None and (recipient is None or f["match"] not in recipient):
-                return False, {}
-            if f["times"] is not None:
-                f["times"] -= 1
-                if f["times"] <= 0:
-                    self._faults = None
-            fails = f["rate"] > 0 and self._random.random() < f["rate"]
-            return fails, dict(f)
-
     def _record(
         self,
         handler: Handler,
@@ -204,20 +192,29 @@ class ProviderEmulator(MessagingAPIs, HelpdeskAPIs):
         status: int,
         provider_id: str | None,
         at: float,
+        delay_ms: float,
+        parts: list[dict[str, Any]],
     ) -> None:
-        rec = {
+        """One record per message of the request: ``parts`` holds each one's own fields."""
+        common = {
             "provider": provider,
             "method": handler.command,
             "path": handler.path,
-            "headers": {canonical_header(k): v for k, v in handler.headers.items()},
-            "body": body,
-            "raw": handler.raw_body.decode("utf-8", "replace"),
+            "headers": None,
+            "body": None,
+            "raw": None,
             "status": status,
             "provider_id": provider_id,
             "at": at,
+            "delay_ms": round(delay_ms, 3),
         }
+        if self.keep_bodies:
+            common["headers"] = {canonical_header(k): v for k, v in handler.headers.items()}
+            common["body"] = body
+            common["raw"] = handler.raw_body.decode("utf-8", "replace")
         with self._lock:
-            self._records.append(rec)
+            common["request"] = next(self._request_numbers)
+            self._records.extend({**common, **part} for part in parts or [{}])
 
     def _answer(
         self,
@@ -227,8 +224,9 @@ class ProviderEmulator(MessagingAPIs, HelpdeskAPIs):
         recipient: str | None,
         at: float,
         decide,
+        parts: list[dict[str, Any]] | None = None,
     ) -> tuple[int, Any, dict[str, str]]:
-        """Apply faults, else ``decide()``; record; sleep the injected latency; return answer."""
+        """Apply faults, else ``decide()``; record; wait the latency; return the answer."""
         fails, fault = self._take_fault(provider, recipient)
         if fails:
             status, payload = self._fault_answer(provider, fault)
@@ -237,26 +235,11 @@ class ProviderEmulator(MessagingAPIs, HelpdeskAPIs):
             status, payload, headers, provider_id = decide()
         if status == 429:
             headers = {**headers, "Retry-After": "1"}
-        self._record(handler, provider, body, status, provider_id, at)
-        if fault.get("latency_ms"):
-            time.sleep(fault["latency_ms"] / 1000)
+        delay_ms = self._delay_ms(fault)
+        self._record(handler, provider, body, status, provider_id, at, delay_ms, parts or [])
+        if delay_ms:
+            time.sleep(delay_ms / 1000)
         return status, payload, headers
-
-    @staticmethod
-    def _fault_answer(provider: str, fault: dict[str, Any]) -> tuple[int, Any]:
-        status = fault["status"]
-        phrase = HTTPStatus(status).phrase
-        if provider == "sendgrid":
-            return status, {"errors": [sendgrid_error(f"Injected fault: {phrase}")]}
-        if provider != "twilio":
-            return status, {"error": f"Injected fault: {phrase}"}
-        code = fault["code"] or 20000 + status
-        return status, {
-            "code": code,
-            "message": f"Injected fault: {phrase}",
-            "more_info": f"https://www.twilio.com/docs/errors/{code}",
-            "status": status,
-        }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -272,7 +255,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--zendesk-email", default=ZENDESK_EMAIL)
     parser.add_argument("--zendesk-token", default=ZENDESK_API_TOKEN)
     parser.add_argument("--freshdesk-key", default=FRESHDESK_API_KEY)
+    parser.add_argument(
+        "--latency-ms", type=float, default=0, help="answer every provider call after this delay"
+    )
+    parser.add_argument(
+        "--jitter-ms",
+        type=float,
+        default=0,
+        help="vary the delay uniformly by up to this much either way (mean: --latency-ms)",
+    )
     args = parser.parse_args(argv)
+    try:
+        check_latency(args.latency_ms, args.jitter_ms)
+    except ValueError as exc:
+        parser.error(str(exc))
 
     emulator = ProviderEmulator(
         args.sendgrid_key,
@@ -283,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
         zendesk_email=args.zendesk_email,
         zendesk_api_token=args.zendesk_token,
         freshdesk_api_key=args.freshdesk_key,
+        latency_ms=args.latency_ms,
+        jitter_ms=args.jitter_ms,
     )
     stopping = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -1,6 +1,7 @@
 """The provider emulator's HTTP plumbing: the request handler that routes each call to the
-emulated API, the threaded server that tracks keep-alive connections, the fault settings'
-validation and small request helpers (JSON bodies, basic auth, constant-time compare)."""
+emulated API, the threaded server that tracks keep-alive connections (one thread each, so
+many calls in flight wait their latency in parallel) and small request helpers (JSON bodies,
+basic auth, constant-time compare)."""
 
 from __future__ import annotations
 
@@ -26,49 +27,6 @@ ZENDESK_TICKETS = "/api/v2/tickets.json"
 ZENDESK_TICKET = re.compile(r"^/api/v2/tickets/(\d+)\.json$")
 FRESHDESK_TICKET = re.compile(r"^/api/v2/tickets/(\d+)(/notes)?$")
 HOOKS_PREFIX = "/hooks/"
-PROVIDERS = ("sendgrid", "twilio", "zendesk", "freshdesk", "webhook")
-
-
-FAULT_DEFAULTS: dict[str, Any] = {
-    "rate": 0.0,
-    "status": 503,
-    "code": None,
-    "latency_ms": 0,
-    "times": None,
-    "providers": list(PROVIDERS),
-    "match": None,
-}
-
-
-def check_faults(raw: dict[str, Any]) -> dict[str, Any]:
-    """A complete fault setting from user input (unknown keys or bad values raise ValueError)."""
-    unknown = set(raw) - set(FAULT_DEFAULTS)
-    if unknown:
-        raise ValueError(f"unknown fault options: {sorted(unknown)}")
-    f = {**FAULT_DEFAULTS, **{k: v for k, v in raw.items() if v is not None}}
-    try:
-        f["rate"] = float(f["rate"])
-        f["status"] = HTTPStatus(int(f["status"])).value
-        f["latency_ms"] = float(f["latency_ms"])
-        f["code"] = None if f["code"] is None else int(f["code"])
-        f["times"] = None if f["times"] is None else int(f["times"])
-        providers = f["providers"]
-        f["providers"] = [providers] if isinstance(providers, str) else list(providers)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"bad fault value: {exc}") from None
-    if not 0.0 <= f["rate"] <= 1.0:
-        raise ValueError("rate must be between 0.0 and 1.0")
-    if not 400 <= f["status"] <= 599:
-        raise ValueError("status must be an HTTP error status (400-599)")
-    if f["latency_ms"] < 0:
-        raise ValueError("latency_ms must be >= 0")
-    if f["times"] is not None and f["times"] < 1:
-        raise ValueError("times must be >= 1 or null")
-    if not all(p in PROVIDERS for p in f["providers"]):
-        raise ValueError(f"providers must be a subset of {list(PROVIDERS)}")
-    if f["match"] is not None and not isinstance(f["match"], str):
-        raise ValueError("match must be a string or null")
-    return f
 
 
 def canonical_header(name: str) -> str:
@@ -197,23 +155,29 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/_emulator/reset" and self.command == "POST":
             emu.reset()
             self._respond(200, {"ok": True})
-        elif path == "/_emulator/faults" and self.command == "GET":
-            self._respond(200, emu.faults())
-        elif path == "/_emulator/faults" and self.command == "POST":
+        elif path in ("/_emulator/faults", "/_emulator/latency") and self.command == "GET":
+            self._respond(200, emu.faults() if path.endswith("faults") else emu.latency())
+        elif path in ("/_emulator/faults", "/_emulator/latency") and self.command == "POST":
             try:
                 options = json.loads(raw or b"{}")
                 if not isinstance(options, dict):
-                    raise ValueError("faults must be a JSON object")
-                self._respond(200, emu.set_faults(**options))
-            except ValueError as exc:
+                    raise ValueError("the setting must be a JSON object")
+                if path.endswith("faults"):
+                    self._respond(200, emu.set_faults(**options))
+                else:
+                    self._respond(200, emu.set_latency(**options))
+            except (TypeError, ValueError) as exc:
                 self._respond(400, {"error": str(exc)})
         else:
             self._respond(404, {"error": "not found", "method": self.command, "path": path})
 
 
 class Server(ThreadingHTTPServer):
+    """One daemon thread per connection; a deep listen backlog, so hundreds of clients
+    connecting at once are not refused or retried after a SYN timeout."""
+
     daemon_threads = True
-    request_queue_size = 256
+    request_queue_size = 1024
 
     def __init__(self, address: tuple[str, int], emulator: ProviderEmulator):
         self.emulator = emulator

@@ -1,5 +1,6 @@
 """The emulated messaging APIs: SendGrid v3 mail-send (with the real endpoint's body
-validation) and Twilio Messages, as a mixin of ProviderEmulator."""
+validation, up to 1,000 personalizations a request) and Twilio Messages, as a mixin of
+ProviderEmulator."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SENDGRID_BAD_AUTH = "The provided authorization grant is invalid, expired, or revoked"
 TWILIO_MAX_BODY = 1600
+SENDGRID_MAX_PERSONALIZATIONS = 1000  # and at most 1,000 recipients in all
 
 
 def sendgrid_error(message: str, field: str | None = None) -> dict[str, Any]:
@@ -41,7 +43,31 @@ def sendgrid_validate(body: Any) -> list[dict[str, Any]]:
             )
         )
         pers = []
+    if len(pers) > SENDGRID_MAX_PERSONALIZATIONS:
+        errors.append(
+            sendgrid_error(
+                f"The personalizations field may have at most {SENDGRID_MAX_PERSONALIZATIONS} "
+                "personalizations.",
+                "personalizations",
+            )
+        )
+    recipients = sum(
+        len(p.get(k) or ()) if isinstance(p.get(k), list) else 0
+        for p in pers
+        if isinstance(p, dict)
+        for k in ("to", "cc", "bcc")
+    )
+    if recipients > SENDGRID_MAX_PERSONALIZATIONS:
+        errors.append(
+            sendgrid_error(
+                f"The total number of recipients must be at most {SENDGRID_MAX_PERSONALIZATIONS}.",
+                "personalizations",
+            )
+        )
     for i, p in enumerate(pers):
+        for key in ("headers", "custom_args", "substitutions"):
+            errors += _strings_only(p.get(key) if isinstance(p, dict) else None,
+                                    f"personalizations.{i}.{key}")  # fmt: skip
         to = p.get("to") if isinstance(p, dict) else None
         if not isinstance(to, list) or not to:
             errors.append(
@@ -117,15 +143,37 @@ def sendgrid_validate(body: Any) -> list[dict[str, Any]]:
             )
         )
     for key in ("headers", "custom_args"):
-        for k, v in (body.get(key) or {}).items() if isinstance(body.get(key), dict) else ():
-            if not isinstance(v, str):
-                errors.append(
-                    sendgrid_error(
-                        f"Invalid type. Expected: string, given: {type(v).__name__}.",
-                        f"{key}.{k}",
-                    )
-                )
+        errors += _strings_only(body.get(key), key)
     return errors
+
+
+def _strings_only(values: Any, field: str) -> list[dict[str, Any]]:
+    """Errors for the values of a headers/custom_args/substitutions object that are not text."""
+    return [
+        sendgrid_error(
+            f"Invalid type. Expected: string, given: {type(v).__name__}.", f"{field}.{k}"
+        )
+        for k, v in (values.items() if isinstance(values, dict) else ())
+        if not isinstance(v, str)
+    ]
+
+
+def sendgrid_parts(body: Any) -> list[dict[str, Any]]:
+    """One record's own fields per personalization: its index, first recipient and custom_args
+    (the body's, overridden by the personalization's, as SendGrid merges them)."""
+    if not isinstance(body, dict) or not isinstance(body.get("personalizations"), list):
+        return []
+    shared = body.get("custom_args") if isinstance(body.get("custom_args"), dict) else {}
+    parts = []
+    for i, p in enumerate(body["personalizations"]):
+        p = p if isinstance(p, dict) else {}
+        to = p.get("to")
+        first = to[0] if isinstance(to, list) and to and isinstance(to[0], dict) else {}
+        own = p.get("custom_args") if isinstance(p.get("custom_args"), dict) else {}
+        parts.append(
+            {"personalization": i, "recipient": first.get("email"), "custom_args": shared | own}
+        )
+    return parts
 
 
 class MessagingAPIs:
@@ -155,7 +203,7 @@ class MessagingAPIs:
             msg_id = base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode()
             return 202, None, {"X-Message-Id": msg_id}, msg_id
 
-        return self._answer(handler, "sendgrid", body, recipient, at, decide)
+        return self._answer(handler, "sendgrid", body, recipient, at, decide, sendgrid_parts(body))
 
     # -- Twilio -------------------------------------------------------------------------------
 
@@ -239,4 +287,5 @@ class MessagingAPIs:
             return 201, payload, {}, sid
 
         recipient = fields.get("To") if isinstance(fields.get("To"), str) else None
-        return self._answer(handler, "twilio", fields, recipient, at, decide)
+        part = {"recipient": recipient, "status_callback": fields.get("StatusCallback")}
+        return self._answer(handler, "twilio", fields, recipient, at, decide, [part])
