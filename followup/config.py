@@ -15,14 +15,17 @@ from followup.targets import url_problem
 HELPDESKS = ("none", "generic", "zendesk", "freshdesk")
 
 
-def _int(environ: Mapping[str, str], name: str, default: int) -> int:
+def _int(environ: Mapping[str, str], name: str, default: int, minimum: int | None = None) -> int:
     raw = environ.get(name)
     if raw in (None, ""):
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise SystemExit(f"{name} must be a whole number, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise SystemExit(f"{name} must be at least {minimum}, got {value}")
+    return value
 
 
 def _flag(environ: Mapping[str, str], name: str) -> bool:
@@ -118,6 +121,8 @@ def _provider_settings(environ: Mapping[str, str]) -> dict:
         "TWILIO_AUTH_TOKEN": environ.get("TWILIO_AUTH_TOKEN") or None,
         "TWILIO_FROM_NUMBER": environ.get("TWILIO_FROM_NUMBER") or None,
         "TWILIO_API_BASE_URL": environ.get("TWILIO_API_BASE_URL") or "https://api.twilio.com",
+        # The sender's throughput, texts a second shared by every worker; 0: not paced.
+        "TWILIO_MESSAGES_PER_SECOND": _int(environ, "FOLLOWUP_TWILIO_MESSAGES_PER_SECOND", 0, 0),
     }
 
 
@@ -188,6 +193,9 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] = os.environ) 
         "MAX_ATTEMPTS": _int(environ, "FOLLOWUP_MAX_ATTEMPTS", 5),
         "RETRY_BASE_SECONDS": _int(environ, "FOLLOWUP_RETRY_BASE_SECONDS", 30),
         "SEND_TIMEOUT": _int(environ, "FOLLOWUP_SEND_TIMEOUT", 10),
+        # Provider calls in flight per worker process: 32 at about 150 ms a call is about 200
+        # messages a second per worker.
+        "SEND_CONCURRENCY": _int(environ, "FOLLOWUP_SEND_CONCURRENCY", 32, 1),
         "SURVEY_WINDOW_DAYS": _int(environ, "FOLLOWUP_SURVEY_WINDOW_DAYS", 14),
         "MAX_CONTENT_LENGTH": _int(environ, "FOLLOWUP_MAX_REQUEST_BYTES", 64 * 1024),
         "QUEUE_PREFIX": environ.get("FOLLOWUP_QUEUE_PREFIX") or "",

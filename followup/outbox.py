@@ -1,14 +1,19 @@
 """The outbox: claiming due messages in batches (the sweep) and dispatching one claimed batch:
-re-checked (outbox_checks), rendered (outbox_render), then sent one by one.
+re-checked (outbox_checks), rendered (outbox_render), then sent with up to
+FOLLOWUP_SEND_CONCURRENCY provider calls in flight (this process's sender threads), at the
+pace the provider allows (followup.channels.pacing).
 
 A claim is a lease: `claim_token` names the batch and `locked_until` ends it, so a batch
 whose worker died is claimed again once the lease expires. A dispatch acts only on rows
 that still carry its claim token, so a late, retried or duplicated job sends nothing twice.
 """
 
+import threading
 import time
-from dataclasses import dataclass
-from datetime import datetime
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -18,12 +23,14 @@ from sqlalchemy.orm import selectinload
 from followup.cases import record_event
 from followup.channels import NO_PROVIDER, channel_for
 from followup.channels.base import (
+    Channel,
     OutgoingMessage,
-    PermanentSendError,
+    SendError,
     TransientSendError,
     retry_delay,
 )
-from followup.extensions import db
+from followup.channels.pacing import next_slot
+from followup.extensions import db, redis_connection
 from followup.leases import claim
 from followup.models import CadenceStep, Case, Message
 from followup.models.base import utcnow
@@ -54,13 +61,15 @@ def claim_batch(channel: str, now: datetime, batch_size: int, lease_seconds: int
     return claim(Message, due, now, batch_size, lease_seconds)
 
 
-def release(token: str) -> None:
-    """Give a claim's remaining rows back to the next sweep."""
+def release(token: str, message_ids: list[int], due_at: datetime | None = None) -> None:
+    """Give claimed rows not yet started back to the next sweep (not before `due_at`)."""
+    values: dict[str, object] = {"claim_token": None, "locked_until": None}
+    if due_at is not None:
+        values["due_at"] = due_at
     db.session.execute(
-        sa.update(Message)
-        .where(Message.claim_token == token)
-        .values(claim_token=None, locked_until=None)
-        .execution_options(synchronize_session=False)
+        sa.update(MESSAGES)
+        .where(MESSAGES.c.claim_token == token, MESSAGES.c.id.in_(message_ids))
+        .values(**values)
     )
     db.session.commit()
 
@@ -103,54 +112,66 @@ def _prepare(messages: list[Message], now: datetime) -> list[OutgoingMessage]:
     return outgoing
 
 
-def _start(message_id: int, token: str) -> int | None:
-    """Mark one claimed message as being sent and commit (with the previous message's outcome);
-    its attempt number, or None when it was cancelled since it was claimed."""
+def _start(message_ids: list[int], token: str) -> dict[int, int]:
+    """Mark claimed messages as being sent and commit (with the outcomes recorded since the
+    last commit); each started message's attempt number (a message cancelled since it was
+    claimed is missing)."""
     started = db.session.execute(
         sa.update(MESSAGES)
         .where(
-            MESSAGES.c.id == message_id,
+            MESSAGES.c.id.in_(message_ids),
             MESSAGES.c.claim_token == token,
             MESSAGES.c.status.in_(PENDING_STATUSES),
         )
         .values(status=MessageStatus.SENDING, attempts=MESSAGES.c.attempts + 1)
-        .returning(MESSAGES.c.attempts)
-    ).scalar()
+        .returning(MESSAGES.c.id, MESSAGES.c.attempts)
+    ).all()
     db.session.commit()
-    return started
+    return {message_id: attempts for message_id, attempts in started}
 
 
-def _attempt(
-    channel, out: OutgoingMessage, attempt: int, step: str
-) -> tuple[str, dict, EventKind, dict]:
-    """Send one message: (outcome, the row's new values, the timeline event, its detail)."""
-    config = current_app.config
+def _call(channel: Channel, out: OutgoingMessage, delay: float) -> str | SendError:
+    """One provider call, on a sender thread, after `delay` seconds (the sender's pace): the
+    provider's message id, or the SendError it raised."""
+    if delay > 0:
+        time.sleep(delay)
     try:
-        provider_id = channel.send(out)
-    except TransientSendError as error:
+        return channel.send(out)
+    except SendError as error:
+        return error
+
+
+def _outcome(
+    channel: Channel, out: OutgoingMessage, attempt: int, step: str, sent: str | SendError
+) -> tuple[str, dict, EventKind, dict]:
+    """What one call's answer means: (outcome, the row's new values, the timeline event, its
+    detail)."""
+    config = current_app.config
+    if isinstance(sent, TransientSendError):
         if attempt >= config["MAX_ATTEMPTS"]:
-            reason = f"gave up after {attempt} attempts: {error.reason}"
-            detail: dict[str, Any] = {"reason": reason, "code": error.code}
+            reason = f"gave up after {attempt} attempts: {sent.reason}"
+            detail: dict[str, Any] = {"reason": reason, "code": sent.code}
             values: dict[str, object] = {"status": MessageStatus.FAILED, "error": reason}
             return "failed", values, EventKind.MESSAGE_FAILED, detail
-        due = utcnow() + retry_delay(attempt, config["RETRY_BASE_SECONDS"])
-        values = {"status": MessageStatus.SCHEDULED, "due_at": due, "error": error.reason}
+        wait = retry_delay(attempt, config["RETRY_BASE_SECONDS"], sent.retry_after or 0)
+        due = utcnow() + wait
+        values = {"status": MessageStatus.SCHEDULED, "due_at": due, "error": sent.reason}
         detail = {
-            "reason": error.reason,
-            "code": error.code,
+            "reason": sent.reason,
+            "code": sent.code,
             "attempt": attempt,
             "next_attempt_at": due.isoformat(),
         }
         return "retry", values, EventKind.MESSAGE_RETRY_SCHEDULED, detail
-    except PermanentSendError as error:
-        detail = {"reason": error.reason, "code": error.code}
-        values = {"status": MessageStatus.FAILED, "error": error.reason}
+    if isinstance(sent, SendError):
+        detail = {"reason": sent.reason, "code": sent.code}
+        values = {"status": MessageStatus.FAILED, "error": sent.reason}
         return "failed", values, EventKind.MESSAGE_FAILED, detail
     values = {
         "status": MessageStatus.SENT,
         "error": None,
         "provider": channel.provider,
-        "provider_id": provider_id,
+        "provider_id": sent,
         "sent_at": utcnow(),
     }
     detail = {
@@ -158,13 +179,116 @@ def _attempt(
         "channel": out.channel,
         "to": out.to,
         "provider": channel.provider,
-        "provider_id": provider_id,
+        "provider_id": sent,
     }
     return "sent", values, EventKind.MESSAGE_SENT, detail
 
 
+_senders: dict[int, ThreadPoolExecutor] = {}
+_senders_lock = threading.Lock()
+
+
+def senders(size: int) -> ThreadPoolExecutor:
+    """This process's sender threads (made on first use and kept from one job to the next)."""
+    with _senders_lock:
+        if size not in _senders:
+            _senders[size] = ThreadPoolExecutor(size, thread_name_prefix="followup-send")
+        return _senders[size]
+
+
+@dataclass
+class _Batch:
+    """One dispatch's state: what waits to start, what is in flight, what came of it."""
+
+    token: str
+    channel: Channel
+    deadline: float  # time.monotonic() after which nothing more is started
+    waiting: deque[OutgoingMessage]
+    steps: dict[int, str]  # step name by message id
+    cases: dict[int, int]  # case id by message id
+    counts: dict[str, int]
+    in_flight: dict[Future, tuple[OutgoingMessage, int]] = field(default_factory=dict)
+
+
+# A paced sender's slot is reserved when its message starts; no more starts while the next
+# slot is further off than this, so a job never holds messages long waiting for their slot.
+PACE_AHEAD_SECONDS = 1.0
+
+
+def _start_more(batch: _Batch, concurrency: int) -> float:
+    """Start as many waiting messages as there is room for in flight (committing the
+    outcomes recorded so far), or give them back when the job's time is up or the provider
+    paused us past it; the seconds to hold before starting more (0: start when room frees)."""
+    channel, waiting = batch.channel, batch.waiting
+    pause = channel.pause.left()
+    if waiting and time.monotonic() + pause > batch.deadline:
+        resume = utcnow() + timedelta(seconds=pause) if pause else None
+        release(batch.token, [out.message_id for out in waiting], resume)
+        batch.counts["released"] += len(waiting)
+        waiting.clear()
+        return 0.0
+    if not waiting or pause:
+        db.session.commit()
+        return pause
+    room = concurrency - len(batch.in_flight)
+    if room <= 0:
+        db.session.commit()
+        return 0.0
+    if channel.pace is None:
+        group = [waiting.popleft() for _ in range(min(room, len(waiting)))]
+        started = _start([out.message_id for out in group], batch.token)
+        batch.counts["skipped"] += len(group) - len(started)
+        for out in group:
+            if out.message_id in started:
+                _submit(batch, concurrency, out, started[out.message_id], 0.0)
+        return 0.0
+    sender, per_second = channel.pace
+    key = f"{current_app.config['QUEUE_PREFIX']}followup:pace:{channel.provider}:{sender}"
+    hold = 0.0
+    while waiting and room > 0 and hold == 0.0:
+        out = waiting.popleft()
+        started = _start([out.message_id], batch.token)
+        if out.message_id not in started:
+            batch.counts["skipped"] += 1
+            continue
+        delay = next_slot(redis_connection(), key, per_second)
+        _submit(batch, concurrency, out, started[out.message_id], delay)
+        room -= 1
+        hold = max(0.0, delay - PACE_AHEAD_SECONDS)
+    return hold
+
+
+def _submit(batch: _Batch, concurrency: int, out: OutgoingMessage, attempt: int, delay: float):
+    future = senders(concurrency).submit(_call, batch.channel, out, delay)
+    batch.in_flight[future] = (out, attempt)
+
+
+def _record(batch: _Batch, future: Future) -> None:
+    """Write one finished call's outcome (committed with the next start, or at the end)."""
+    out, attempt = batch.in_flight.pop(future)
+    outcome, values, event, detail = _outcome(
+        batch.channel, out, attempt, batch.steps[out.message_id], future.result()
+    )
+    db.session.execute(
+        sa.update(MESSAGES)
+        .where(MESSAGES.c.id == out.message_id, MESSAGES.c.claim_token == batch.token)
+        .values(claim_token=None, locked_until=None, **values)
+    )
+    record_event(batch.cases[out.message_id], event, detail, out.message_id)
+    if outcome == "failed" and out.channel == "sms" and detail.get("code"):
+        handle_sms_error(db.session.get_one(Message, out.message_id), detail["code"], utcnow())
+    batch.counts[outcome] += 1
+
+
 def dispatch(token: str) -> dict[str, int]:
-    """Send every message of one claimed batch; returns counts by outcome."""
+    """Send every message of one claimed batch, up to FOLLOWUP_SEND_CONCURRENCY calls in
+    flight; returns counts by outcome.
+
+    Each message is marked `sending` (committed) before its call starts, and its outcome is
+    committed after the call ends; a worker killed in between leaves its calls in flight
+    `sending`, to be sent again (and noted on the timeline) once the lease ends. Only this
+    thread touches the database; the sender threads only call the provider.
+    """
     config = current_app.config
     now = utcnow()
     messages = list(
@@ -187,37 +311,30 @@ def dispatch(token: str) -> dict[str, int]:
     counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0, "released": 0}
     if not messages:
         return counts
-    # Stop well before the lease ends so a slow provider never lets a second claim overlap.
+    # Stop starting sends well before the lease ends, so a slow provider never lets a second
+    # claim overlap this one.
     ends = min(m.locked_until for m in messages if m.locked_until)  # all leased: see the query
     deadline = time.monotonic() + (ends - now).total_seconds() / 2
-    case_ids = {m.id: m.case_id for m in messages}
-    step_names = {m.id: m.step.name for m in messages}
+    cases = {m.id: m.case_id for m in messages}
+    steps = {m.id: m.step.name for m in messages}
     outgoing = _prepare(messages, now)
     # The batch's rows are not needed as objects any more; an empty session keeps each of the
     # commits below cheap.
     db.session.expunge_all()
     counts["skipped"] = len(messages) - len(outgoing)
-    channel = channel_for(outgoing[0].channel, config) if outgoing else None
-    for index, out in enumerate(outgoing):
-        if time.monotonic() > deadline:
-            release(token)
-            counts["released"] = len(outgoing) - index
-            break
-        attempt = _start(out.message_id, token)
-        if attempt is None:
-            counts["skipped"] += 1
-            continue
-        outcome, values, event, detail = _attempt(channel, out, attempt, step_names[out.message_id])
-        # Written now, committed by the next message's start (or below): one commit a message.
-        db.session.execute(
-            sa.update(MESSAGES)
-            .where(MESSAGES.c.id == out.message_id, MESSAGES.c.claim_token == token)
-            .values(claim_token=None, locked_until=None, **values)
-        )
-        record_event(case_ids[out.message_id], event, detail, out.message_id)
-        if outcome == "failed" and out.channel == "sms" and detail.get("code"):
-            handle_sms_error(db.session.get_one(Message, out.message_id), detail["code"], utcnow())
-        counts[outcome] += 1
+    if not outgoing:
+        return counts
+    channel = channel_for(outgoing[0].channel, config)
+    concurrency = config["SEND_CONCURRENCY"]
+    batch = _Batch(token, channel, deadline, deque(outgoing), steps, cases, counts)
+    while batch.waiting or batch.in_flight:
+        hold = _start_more(batch, concurrency)
+        if batch.in_flight:
+            done, _ = wait(batch.in_flight, timeout=hold or None, return_when=FIRST_COMPLETED)
+            for future in done:
+                _record(batch, future)
+        elif hold:
+            time.sleep(hold)
     db.session.commit()
     return counts
 

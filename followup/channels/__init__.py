@@ -2,15 +2,17 @@
 them, the dev outbox in the demo (FOLLOWUP_DEV_OUTBOX), else a channel whose every send fails
 saying what to set.
 
-The provider modules are imported here, not on first use: a worker imports them once and
-every forked work horse inherits them (importing twilio costs a third of a second).
+A process makes each channel once and keeps it (`channel_for`): its keep-alive connections
+and its pause after a 429 serve every job the worker runs, from every send in flight.
 """
 
+import threading
 from collections.abc import Mapping
 
 from followup.channels.base import Channel, OutgoingMessage, PermanentSendError
 from followup.channels.dev_outbox import DevOutboxChannel
 from followup.channels.email_sendgrid import SendGridChannel
+from followup.channels.pacing import ProviderPause
 from followup.channels.sms_twilio import TwilioChannel
 
 NO_PROVIDER = "no_provider"  # the error code of a send on a channel without credentials
@@ -26,8 +28,10 @@ class UnconfiguredChannel:
     anywhere; each message fails at once, for good, with the settings it needs."""
 
     provider = "none"
+    pace: tuple[str, int] | None = None  # not paced
 
     def __init__(self, kind: str):
+        self.pause = ProviderPause()  # never held
         self.reason = MISSING[kind]
 
     def send(self, message: OutgoingMessage) -> str:
@@ -43,8 +47,32 @@ def provider_for(kind: str, config: Mapping) -> str:
     return DevOutboxChannel.provider if config.get("DEV_OUTBOX") else UnconfiguredChannel.provider
 
 
+# The settings each provider's channel is made from: a channel is made again only when one
+# of them changes (tests run many apps in one process).
+_SETTINGS = {
+    SendGridChannel.provider: ("SENDGRID_API_KEY", "SENDGRID_FROM_EMAIL", "ORGANISATION_NAME",
+                               "SENDGRID_API_HOST", "SEND_TIMEOUT", "SEND_CONCURRENCY"),
+    TwilioChannel.provider: ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER",
+                             "TWILIO_API_BASE_URL", "SEND_TIMEOUT", "SEND_CONCURRENCY",
+                             "TWILIO_MESSAGES_PER_SECOND"),
+    DevOutboxChannel.provider: ("DEV_OUTBOX_PATH",),
+    UnconfiguredChannel.provider: (),
+}  # fmt: skip
+_made: dict[tuple, Channel] = {}
+_making = threading.Lock()
+
+
 def channel_for(kind: str, config: Mapping) -> Channel:
+    """This process's channel for a kind of message, made on first use and kept."""
     provider = provider_for(kind, config)
+    key = (kind, provider, *(config[name] for name in _SETTINGS[provider]))
+    with _making:
+        if key not in _made:
+            _made[key] = _make(kind, provider, config)
+        return _made[key]
+
+
+def _make(kind: str, provider: str, config: Mapping) -> Channel:
     if provider == SendGridChannel.provider:
         return SendGridChannel(
             api_key=config["SENDGRID_API_KEY"],
@@ -52,6 +80,7 @@ def channel_for(kind: str, config: Mapping) -> Channel:
             from_name=config["ORGANISATION_NAME"],
             host=config["SENDGRID_API_HOST"],
             timeout=config["SEND_TIMEOUT"],
+            connections=config["SEND_CONCURRENCY"],
         )
     if provider == TwilioChannel.provider:
         return TwilioChannel(
@@ -60,6 +89,8 @@ def channel_for(kind: str, config: Mapping) -> Channel:
             from_number=config["TWILIO_FROM_NUMBER"],
             api_base_url=config["TWILIO_API_BASE_URL"],
             timeout=config["SEND_TIMEOUT"],
+            connections=config["SEND_CONCURRENCY"],
+            per_second=config["TWILIO_MESSAGES_PER_SECOND"],
         )
     if provider == DevOutboxChannel.provider:
         return DevOutboxChannel(config["DEV_OUTBOX_PATH"])

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
 
+from followup.channels.pacing import ProviderPause
+
 
 @dataclass(frozen=True)
 class OutgoingMessage:
@@ -30,7 +32,12 @@ class SendError(Exception):
 
 
 class TransientSendError(SendError):
-    """Worth retrying later: timeouts, connection errors, 429 and 5xx."""
+    """Worth retrying later: timeouts, connection errors, 429 and 5xx. `retry_after`: the
+    seconds the provider asked us to wait (a 429's Retry-After), when it said."""
+
+    def __init__(self, reason: str, code: str | None = None, retry_after: float | None = None):
+        super().__init__(reason, code)
+        self.retry_after = retry_after
 
 
 class PermanentSendError(SendError):
@@ -38,13 +45,16 @@ class PermanentSendError(SendError):
 
 
 class Channel(Protocol):
-    provider: str  # "sendgrid", "twilio" or "dev"
+    provider: str  # "sendgrid", "twilio", "dev" or "none"
+    pause: ProviderPause  # this process's pause after the provider's 429
+    pace: tuple[str, int] | None  # (the sender, its calls a second) when it is paced
 
     def send(self, message: OutgoingMessage) -> str:
         """Send one message; return the provider's message id or raise a SendError."""
 
 
-def retry_delay(attempts: int, base_seconds: int) -> timedelta:
-    """Exponential backoff with jitter: base, 2x base, 4x base ... capped at one hour."""
+def retry_delay(attempts: int, base_seconds: int, at_least: float = 0) -> timedelta:
+    """Exponential backoff with jitter: base, 2x base, 4x base ... capped at one hour; never
+    sooner than `at_least` seconds (what the provider asked for)."""
     seconds = min(base_seconds * 2 ** max(attempts - 1, 0), 3600)
-    return timedelta(seconds=seconds * random.uniform(0.8, 1.2))
+    return timedelta(seconds=max(seconds * random.uniform(0.8, 1.2), at_least))

@@ -17,6 +17,7 @@ from itertools import islice
 from pathlib import Path
 
 from followup.channels.base import OutgoingMessage
+from followup.channels.pacing import ProviderPause
 
 MAX_BYTES = 4 * 1024 * 1024
 PER_PAGE = 20
@@ -38,8 +39,10 @@ def _same_file(fd: int, path: Path) -> bool:
 
 class DevOutboxChannel:
     provider = "dev"
+    pace: tuple[str, int] | None = None  # not paced
 
     def __init__(self, path: str | Path, max_bytes: int = MAX_BYTES):
+        self.pause = ProviderPause()  # never held: a file does not answer 429
         self.path = Path(path)
         self.max_bytes = max_bytes
 

@@ -1,4 +1,6 @@
-"""Email through SendGrid's v3 mail-send API, with the official SDK."""
+"""Email through SendGrid's v3 mail-send API, with the official SDK: one keep-alive
+connection pool per channel (as many connections as sends in flight), and a 429 pauses the
+channel for the whole process."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from urllib.parse import urlsplit
 import python_http_client
 import requests
 from python_http_client.exceptions import HTTPError
+from requests.adapters import HTTPAdapter
 from sendgrid import SendGridAPIClient
 from sendgrid.helpers.mail import (
     ApiKeyIncludedException,
@@ -22,6 +25,7 @@ from sendgrid.helpers.mail import (
 )
 
 from followup.channels.base import OutgoingMessage, PermanentSendError, TransientSendError
+from followup.channels.pacing import ProviderPause
 
 
 def is_loopback(url: str) -> bool:
@@ -33,6 +37,18 @@ def is_loopback(url: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def keep_alive_session(url: str, connections: int) -> requests.Session:
+    """A requests session keeping up to `connections` connections open (one per send in
+    flight; urllib3 would otherwise keep 10 and reopen the rest). Environment proxies are
+    honoured except for a loopback host (the emulator)."""
+    session = requests.Session()
+    session.trust_env = not is_loopback(url)
+    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=connections)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
 
 
 class _ResponseForSDK:
@@ -115,6 +131,7 @@ def _address(cls: type[From] | type[To], email: str, name: str | None = None) ->
 
 class SendGridChannel:
     provider = "sendgrid"
+    pace: tuple[str, int] | None = None  # not paced
 
     def __init__(
         self,
@@ -123,14 +140,15 @@ class SendGridChannel:
         from_name: str | None = None,
         host: str = "https://api.sendgrid.com",
         timeout: float = 10.0,
+        connections: int = 1,
     ):
+        self.pause = ProviderPause()
         self.from_email = from_email
         self.from_name = from_name or None
         self.host = host.rstrip("/")
         self.timeout = timeout
         self._sdk = SendGridAPIClient(api_key, host=self.host)
-        session = requests.Session()
-        session.trust_env = not is_loopback(self.host)
+        session = keep_alive_session(self.host, connections)
         # The SDK builds its HTTP client in the constructor; swap in ours (same settings plus
         # a timeout and a keep-alive session).
         self._sdk.client = _HttpClient(
@@ -170,7 +188,10 @@ class SendGridChannel:
         except HTTPError as exc:
             status = int(exc.status_code)
             reason = f"SendGrid {status}: {_error_text(exc.body)}"
-            if status == 429 or status >= 500:
+            if status == 429:
+                wait = self.pause.hold((exc.headers or {}).get("Retry-After"))
+                raise TransientSendError(reason, code="429", retry_after=wait) from exc
+            if status >= 500:
                 raise TransientSendError(reason, code=str(status)) from exc
             raise PermanentSendError(reason, code=str(status)) from exc
         except requests.RequestException as exc:

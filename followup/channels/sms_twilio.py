@@ -1,14 +1,35 @@
-"""SMS through Twilio's Messages API, with the official SDK."""
+"""SMS through Twilio's Messages API, with the official SDK: one keep-alive connection pool
+per channel (as many connections as sends in flight), a 429 pauses the channel for the whole
+process, and `per_second` (the sender's throughput) paces texts across every worker."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import requests
 from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
 from twilio.rest import Client
 
 from followup.channels.base import OutgoingMessage, PermanentSendError, TransientSendError
-from followup.channels.email_sendgrid import is_loopback
+from followup.channels.email_sendgrid import keep_alive_session
+from followup.channels.pacing import ProviderPause
+
+
+class _PausingHttpClient(TwilioHttpClient):
+    """Twilio's HTTP client, telling the channel's pause about a 429's Retry-After (the SDK's
+    exception does not carry the answer's headers)."""
+
+    def __init__(self, pause: ProviderPause, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pause = pause
+
+    def request(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().request(*args, **kwargs)
+        if response.status_code == 429:
+            self.pause.hold((response.headers or {}).get("Retry-After"))
+        return response
 
 
 class TwilioChannel:
@@ -21,13 +42,15 @@ class TwilioChannel:
         from_number: str,
         api_base_url: str = "https://api.twilio.com",
         timeout: float = 10.0,
+        connections: int = 1,
+        per_second: int = 0,
     ):
+        self.pause = ProviderPause()
         self.from_number = from_number
+        self.pace = (from_number, per_second) if per_second else None
         self.api_base_url = api_base_url.rstrip("/")
-        http_client = TwilioHttpClient(timeout=timeout)
-        if is_loopback(self.api_base_url):
-            # requests would route 127.0.0.1 through HTTP(S)_PROXY unless NO_PROXY lists it.
-            http_client.session.trust_env = False
+        http_client = _PausingHttpClient(self.pause, timeout=timeout)
+        http_client.session = keep_alive_session(self.api_base_url, connections)
         self._client = Client(account_sid, auth_token, http_client=http_client)
         # The host comes from api_base_url alone: TWILIO_EDGE/TWILIO_REGION in the environment
         # would rewrite it (and mangle 127.0.0.1:PORT).
@@ -56,7 +79,10 @@ class TwilioChannel:
             code = getattr(exc, "code", None) or status
             text = getattr(exc, "msg", None) or getattr(exc, "detail", None) or str(exc)
             reason = f"{code}: {text}"
-            if status == 429 or status >= 500:
+            if status == 429:
+                wait = self.pause.left()
+                raise TransientSendError(reason, code=str(code), retry_after=wait) from exc
+            if status >= 500:
                 raise TransientSendError(reason, code=str(code)) from exc
             raise PermanentSendError(reason, code=str(code)) from exc
         except requests.RequestException as exc:

@@ -1,6 +1,7 @@
 """Real RQ workers and the real sweep process, sending through the real SDKs to the emulator:
 workers killed mid-dispatch and Redis flushed mid-run lose nothing and send nothing twice
-(a send cut off inside the provider call is re-sent and marked on the timeline)."""
+(a send cut off inside the provider call, one of the calls a worker had in flight, is re-sent
+and marked on the timeline)."""
 
 from collections import Counter
 from urllib.parse import parse_qs, urlparse
@@ -66,5 +67,6 @@ def test_kill_workers_and_flush_redis_mid_run_nothing_lost_nothing_doubled(
     )
     doubled = {message_id for message_id, count in accepted.items() if count > 1}
     assert doubled <= resent  # a second copy only where a send was cut off mid-call
-    assert len(doubled) <= 4  # at most one per killed worker and horse
+    # At most the calls each killed worker had in flight: a batch of 25 at most.
+    assert len(doubled) <= 2 * 25
     assert max(accepted.values()) <= 2
