@@ -38,7 +38,7 @@ def providers(app, emulator, seeded):
 def close_cases(client, auth, count: int, texts: bool = False) -> None:
     """Cases closed now: each with a thank-you email due now (or, with texts, a check-in text);
     their later steps wait days."""
-    for n in range(first, first + count):
+    for n in range(count):
         contact = {"phone": f"+1415555{n:04d}"} if texts else {"email": f"c{n}@example.com"}
         body = {
             "external_id": f"C-{n}",
