@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from typing import cast
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from followup.extensions import db
 from followup.models import Message, Survey, SurveyInvitation
@@ -41,7 +42,16 @@ def invitations_for(
 
 
 def find_invitation(token: str) -> SurveyInvitation | None:
-    return find_by_token(SurveyInvitation, token)
+    """The invitation of a token, with what its page shows (survey, case, customer, answer)
+    in the same query."""
+    return find_by_token(
+        SurveyInvitation,
+        token,
+        joinedload(SurveyInvitation.survey),
+        joinedload(SurveyInvitation.case),
+        joinedload(SurveyInvitation.customer),
+        joinedload(SurveyInvitation.response),
+    )
 
 
 def survey_links(

@@ -46,8 +46,11 @@ def link_token(row, secret_keys: Sequence[str]) -> str:
     return token_for(secret_keys[0], row.nonce)
 
 
-def find_by_token(model, token: str):
-    """The row of `model` (a table with token_hash) this token opens, or None."""
+def find_by_token(model, token: str, *options):
+    """The row of `model` (a table with token_hash) this token opens, or None; `options` are
+    the query's loader options (what the page shows, loaded with the row)."""
     if not token or len(token) > 100:
         return None
-    return db.session.scalar(sa.select(model).where(model.token_hash == secret_hash(token)))
+    return db.session.scalar(
+        sa.select(model).options(*options).where(model.token_hash == secret_hash(token))
+    )
