@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from followup.extensions import db
 from followup.models import Case, CaseEvent, Message, Response
@@ -23,7 +24,10 @@ class CaseHistory:
 
 def case_history(case: Case, now: datetime) -> CaseHistory:
     messages = db.session.scalars(
-        sa.select(Message).where(Message.case_id == case.id).order_by(Message.due_at, Message.id)
+        sa.select(Message)
+        .options(joinedload(Message.step))  # each message names its step
+        .where(Message.case_id == case.id)
+        .order_by(Message.due_at, Message.id)
     ).all()
     responses = db.session.scalars(
         sa.select(Response).where(Response.case_id == case.id).order_by(Response.id)

@@ -3,12 +3,14 @@
 Each operation changes rows and flushes; the caller commits.
 """
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm.attributes import set_committed_value
 
 from followup.cadences import PlannedMessage, cadence_hours, case_facts, plan_round, rules_match
 from followup.experiments import assign
@@ -188,6 +190,23 @@ def recent_surveys(customer_ids: set[int], statuses: tuple[str, ...], now: datet
     ).all()
 
 
+@dataclass
+class _Contact:
+    """A customer's addresses and opt-outs, read in one query for a whole round's planning."""
+
+    email: str | None
+    phone: str | None
+    opted_out_channels: frozenset[str]
+
+    @classmethod
+    def of(cls, customer: Customer) -> "_Contact":
+        opted_out = frozenset(customer.opted_out_channels())
+        return cls(customer.email, customer.phone, opted_out)
+
+    def opted_out(self, channel: str) -> bool:
+        return channel in self.opted_out_channels
+
+
 def close_case(case: Case, cadence_name: str | None, now: datetime) -> bool:
     """Close the case and plan its follow-ups; False when it was already closed (nothing new).
     A cadence chosen by its rules or as the default may run an experiment: the customer's
@@ -196,31 +215,36 @@ def close_case(case: Case, cadence_name: str | None, now: datetime) -> bool:
     experiment = variant = None
     if not cadence_name:
         cadence, experiment, variant = assign(cadence, case.customer_id)
-    won = cast(
-        CursorResult,
-        db.session.execute(
-            sa.update(Case)
-            .where(Case.id == case.id, Case.status == CaseStatus.OPEN)
-            .values(
-                status=CaseStatus.CLOSED,
-                closed_at=now,
-                round=Case.round + 1,
-                cadence_id=cadence.id,
-                experiment=experiment,
-                variant=variant,
-            )
-            .execution_options(synchronize_session=False)
-        ),
-    ).rowcount
-    db.session.refresh(case)
-    if not won:
+    # The row as the UPDATE left it, RETURNING into the case (one round trip, not a refresh);
+    # no row: another request closed it first (or it was closed), read it as it is.
+    customer = case.customer
+    won = db.session.execute(
+        sa.update(Case)
+        .where(Case.id == case.id, Case.status == CaseStatus.OPEN)
+        .values(
+            status=CaseStatus.CLOSED,
+            closed_at=now,
+            round=Case.round + 1,
+            cadence_id=cadence.id,
+            experiment=experiment,
+            variant=variant,
+        )
+        .returning(Case)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    ).scalar()
+    if won is None:
+        db.session.refresh(case)
         return False
+    # populate_existing left the case's relationships to be loaded again: they are these (and
+    # the case keeps them alive in the session, with the cadence's steps the plan names).
+    set_committed_value(case, "customer", customer)
+    set_committed_value(case, "cadence", cadence)
     sms_hours = cadence_hours(cadence, current_app.config["SMS_HOURS"]).in_zone(
-        case.customer.timezone or case.timezone
+        customer.timezone or case.timezone
     )
     no_surveys = why_no_survey(case, now, cadence.survey_cap_days)
     planned = plan_round(
-        case.id, case.round, case.customer, cadence.steps, now, sms_hours, no_surveys
+        case.id, case.round, _Contact.of(customer), cadence.steps, now, sms_hours, no_surveys
     )
     add_planned(case, case.round, planned, now)
     record_event(

@@ -5,10 +5,11 @@ import re
 
 import sqlalchemy as sa
 from flask import current_app, g, jsonify, request
+from sqlalchemy.orm import joinedload
 
 from followup.api import bp
 from followup.api.documents import case_document
-from followup.api.openapi import document, operation
+from followup.api.openapi import document_json, operation
 from followup.api.schemas import CaseDocument, CloseIn, ClosePlan, ReopenResult
 from followup.cases import (
     CaseError,
@@ -50,7 +51,11 @@ def require_api_key():
 def find_case(external_id: str) -> Case:
     case = None
     if re.match(EXTERNAL_ID_PATTERN, external_id):
-        case = db.session.scalar(sa.select(Case).where(Case.external_id == external_id))
+        case = db.session.scalar(
+            sa.select(Case)
+            .options(joinedload(Case.customer), joinedload(Case.cadence))
+            .where(Case.external_id == external_id)
+        )
     if case is None:
         raise BadRequest(404, "not_found", f"no case with external id {external_id!r}")
     return case
@@ -65,11 +70,13 @@ def find_case(external_id: str) -> Case:
 def upsert():
     data = parse_body(CaseIn)
     case, created = upsert_case(data.model_dump(exclude_unset=True))
-    db.session.commit()
+    # The answer is read before the commit, which would expire every row it shows (and the
+    # key) and read each again: what the transaction wrote is what it commits.
     if g.api_key.allows(ApiScope.READ):
         document = case_document(case)
     else:
         document = {"case": case.to_dict(), "customer": case.customer.to_dict()}
+    db.session.commit()
     return jsonify(document), 201 if created else 200
 
 
@@ -94,12 +101,12 @@ def close(external_id: str):
     case = find_case(external_id)
     data = parse_body(CloseIn, required=False)
     planned = close_case(case, data.cadence, utcnow())
-    db.session.commit()
-    body = {
+    body = {  # read before the commit (see upsert)
         "case": case.to_dict(),
         "planned": planned,
         "messages": [m.to_dict() for m in current_plan(case)],
     }
+    db.session.commit()
     return jsonify(body), 202 if planned else 200
 
 
@@ -119,4 +126,4 @@ def reopen(external_id: str):
            responses={200: ("The OpenAPI 3.1 document", None)})  # fmt: skip
 @bp.get("/openapi.json")
 def openapi():
-    return jsonify(document())
+    return current_app.response_class(document_json(), mimetype="application/json")

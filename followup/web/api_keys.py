@@ -31,11 +31,13 @@ def authenticate(needed: ApiScope):
         )
         response.headers["WWW-Authenticate"] = "Bearer"
         return response, status
+    allowed = api_key.allows(needed)  # before a commit expires the key
     now = utcnow()
     if api_key.last_used_at is None or now - api_key.last_used_at > timedelta(minutes=1):
+        # At most one write a minute per key: "last used" is shown to the minute.
         api_key.last_used_at = now
         db.session.commit()
-    if not api_key.allows(needed):
+    if not allowed:
         message = f"this key's scope is {api_key.scope}; this needs {needed}"
         return json_error(403, "forbidden", message)
     g.api_key = api_key

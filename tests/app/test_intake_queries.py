@@ -1,0 +1,144 @@
+"""What the intake API and the survey page cost in database round trips (counted with a
+SQLAlchemy event listener, never timed): a create, a close, a case GET and the survey page each
+issue a fixed, small number of statements whatever the case holds; an API key's "last used" is
+written at most once a minute; the OpenAPI document is built once per process."""
+
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+
+from followup.api import openapi
+from followup.api_keys import create_api_key
+from followup.extensions import db
+from followup.models import ApiKey
+from followup.models.users import ApiScope
+from tests.support.cases import API_CASE, CASE, close
+from tests.support.links import link_tokens
+
+# A create: the key, the case, the customer and its opt-outs; the INSERTs of both and the
+# timeline's line.
+CREATE_MAX = 7
+# A close: the key, the case with its customer and cadence, the cadences, the UPDATE, the
+# exclusions, the frequency cap, the opt-outs, the steps and the plan it answers; then its
+# INSERTs (the messages in one on PostgreSQL, one each on SQLite, and the timeline's line).
+CLOSE_MAX_NOT_INSERTS = 9
+GET_MAX = 7
+SURVEY_PAGE_MAX = 1
+
+
+@contextmanager
+def statements():
+    """The SQL statements issued inside the block."""
+    issued: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        issued.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield issued
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+def intake_auth(seeded):
+    _, key = create_api_key("helpdesk", ApiScope.INTAKE)
+    db.session.commit()
+    return {"Authorization": f"Bearer {key}"}
+
+
+def _warm(client, auth) -> None:
+    """A first request: the key's "last used" is written now, not in the counted requests."""
+    client.get("/api/v1/cases/NOPE", headers=auth)
+
+
+def test_a_create_issues_a_fixed_number_of_statements(client, intake_auth):
+    _warm(client, intake_auth)
+    for number in range(3):
+        body = {**API_CASE, "external_id": f"Q-{number}",
+                "customer": {**API_CASE["customer"], "external_id": f"q-{number}"}}  # fmt: skip
+        with statements() as issued:
+            response = client.post("/api/v1/cases", json=body, headers=intake_auth)
+        assert response.status_code == 201, response.json
+        assert len(issued) <= CREATE_MAX, issued
+        assert response.json["case"]["external_id"] == f"Q-{number}"
+        assert response.json["customer"]["email_opted_out"] is False
+
+
+def test_a_close_issues_a_fixed_number_of_statements(client, intake_auth):
+    _warm(client, intake_auth)
+    assert client.post("/api/v1/cases", json=CASE, headers=intake_auth).status_code == 201
+    with statements() as issued:
+        response = client.post("/api/v1/cases/O-1/close", headers=intake_auth)
+    assert response.status_code == 202, response.json
+    inserts = [s for s in issued if s.lstrip().upper().startswith("INSERT")]
+    assert len(issued) - len(inserts) <= CLOSE_MAX_NOT_INSERTS, issued
+    assert len(inserts) <= len(response.json["messages"]) + 1, inserts
+    assert response.json["case"]["status"] == "closed"
+    assert response.json["case"]["round"] == 1
+    assert response.json["case"]["cadence"] == "Standard"
+    steps = [m["step"] for m in response.json["messages"]]
+    assert len(steps) >= 3 and all(steps), steps
+    # Closing again plans nothing new and answers the same plan.
+    again = client.post("/api/v1/cases/O-1/close", headers=intake_auth)
+    assert again.status_code == 200
+    assert again.json["messages"] == response.json["messages"]
+
+
+def test_a_case_get_issues_a_fixed_number_of_statements_however_many_messages(
+    client, seeded, intake_auth
+):
+    auth = seeded["auth"]
+    _warm(client, auth)
+    assert close(client, intake_auth).status_code == 202
+    with statements() as issued:
+        response = client.get("/api/v1/cases/O-1", headers=auth)
+    assert response.status_code == 200
+    assert len(response.json["messages"]) >= 3
+    assert all(message["step"] for message in response.json["messages"])
+    assert len(issued) <= GET_MAX, issued
+
+
+def test_the_survey_page_is_one_statement(client, seeded):
+    token = link_tokens(client, seeded["auth"])["survey"]
+    with statements() as issued:
+        page = client.get(f"/s/{token}")
+    assert page.status_code == 200
+    assert "Broken &lt;b&gt;kettle&lt;/b&gt;" in page.text
+    assert len(issued) <= SURVEY_PAGE_MAX, issued
+
+
+def test_last_used_is_written_at_most_once_a_minute(client, seeded):
+    auth = seeded["auth"]
+    for _ in range(3):
+        with statements() as issued:
+            assert client.get("/api/v1/cases/NOPE", headers=auth).status_code == 404
+        writes = [s for s in issued if s.lstrip().upper().startswith("UPDATE API_KEYS")]
+        assert len(writes) <= 1
+    key = db.session.scalar(sa.select(ApiKey).where(ApiKey.name == "tests"))
+    assert key.last_used_at is not None
+    with statements() as issued:
+        assert client.get("/api/v1/cases/NOPE", headers=auth).status_code == 404
+    assert not [s for s in issued if s.lstrip().upper().startswith("UPDATE")], issued
+
+
+def test_the_openapi_document_is_built_once_per_process(client, monkeypatch):
+    built = []
+    real = openapi.document
+
+    def counting():
+        built.append(1)
+        return real()
+
+    monkeypatch.setattr(openapi, "document", counting)
+    openapi.document_json.cache_clear()
+    try:
+        answers = [client.get("/api/v1/openapi.json") for _ in range(3)]
+    finally:
+        openapi.document_json.cache_clear()
+    assert len(built) == 1
+    assert all(a.status_code == 200 and a.mimetype == "application/json" for a in answers)
+    assert answers[0].json == real()
+    assert {a.data for a in answers} == {answers[0].data}
