@@ -28,10 +28,12 @@ def _int(environ: Mapping[str, str], name: str, default: int, minimum: int | Non
     return value
 
 
-def _flag(environ: Mapping[str, str], name: str) -> bool:
-    """An on/off setting: 1, true, yes or on; unset, empty, 0, false, no or off."""
+def _flag(environ: Mapping[str, str], name: str, default: bool = False) -> bool:
+    """An on/off setting: 1, true, yes or on; 0, false, no or off; unset or empty: default."""
     raw = (environ.get(name) or "").strip().lower()
-    if raw in ("", "0", "false", "no", "off"):
+    if not raw:
+        return default
+    if raw in ("0", "false", "no", "off"):
         return False
     if raw in ("1", "true", "yes", "on"):
         return True
@@ -196,6 +198,9 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] = os.environ) 
         # Provider calls in flight per worker process: 32 at about 150 ms a call is about 200
         # messages a second per worker.
         "SEND_CONCURRENCY": _int(environ, "FOLLOWUP_SEND_CONCURRENCY", 32, 1),
+        # Emails of one dispatch that differ only in each customer's values go to SendGrid as
+        # one request (followup.channels.email_batches); off: one request per email.
+        "EMAIL_BATCHING": _flag(environ, "FOLLOWUP_EMAIL_BATCHING", True),
         "SURVEY_WINDOW_DAYS": _int(environ, "FOLLOWUP_SURVEY_WINDOW_DAYS", 14),
         "MAX_CONTENT_LENGTH": _int(environ, "FOLLOWUP_MAX_REQUEST_BYTES", 64 * 1024),
         "QUEUE_PREFIX": environ.get("FOLLOWUP_QUEUE_PREFIX") or "",

@@ -25,10 +25,13 @@ from followup.channels import NO_PROVIDER, channel_for
 from followup.channels.base import (
     Channel,
     OutgoingMessage,
+    PermanentSendError,
     SendError,
     TransientSendError,
     retry_delay,
 )
+from followup.channels.email_batches import EmailBatch, email_requests
+from followup.channels.email_sendgrid import SendGridChannel
 from followup.channels.pacing import next_slot
 from followup.extensions import db, redis_connection
 from followup.leases import claim
@@ -130,13 +133,24 @@ def _start(message_ids: list[int], token: str) -> dict[int, int]:
     return {message_id: attempts for message_id, attempts in started}
 
 
-def _call(channel: Channel, out: OutgoingMessage, delay: float) -> str | SendError:
+# One provider request: one message, or emails sharing their content (SendGrid).
+Request = OutgoingMessage | EmailBatch
+
+
+def _messages(request: Request) -> list[OutgoingMessage]:
+    return request.messages if isinstance(request, EmailBatch) else [request]
+
+
+def _call(channel: Channel, request: Request, delay: float) -> str | SendError:
     """One provider call, on a sender thread, after `delay` seconds (the sender's pace): the
     provider's message id, or the SendError it raised."""
     if delay > 0:
         time.sleep(delay)
     try:
-        return channel.send(out)
+        if isinstance(request, EmailBatch):
+            assert isinstance(channel, SendGridChannel)  # only SendGrid's are batched
+            return channel.send_batch(request)
+        return channel.send(request)
     except SendError as error:
         return error
 
@@ -202,12 +216,13 @@ class _Batch:
 
     token: str
     channel: Channel
+    concurrency: int  # requests in flight at most
     deadline: float  # time.monotonic() after which nothing more is started
-    waiting: deque[OutgoingMessage]
+    waiting: deque[Request]
     steps: dict[int, str]  # step name by message id
     cases: dict[int, int]  # case id by message id
     counts: dict[str, int]
-    in_flight: dict[Future, tuple[OutgoingMessage, int]] = field(default_factory=dict)
+    in_flight: dict[Future, tuple[Request, dict[int, int]]] = field(default_factory=dict)
 
 
 # A paced sender's slot is reserved when its message starts; no more starts while the next
@@ -215,69 +230,83 @@ class _Batch:
 PACE_AHEAD_SECONDS = 1.0
 
 
-def _start_more(batch: _Batch, concurrency: int) -> float:
-    """Start as many waiting messages as there is room for in flight (committing the
+def _start_more(batch: _Batch) -> float:
+    """Start as many waiting requests as there is room for in flight (committing the
     outcomes recorded so far), or give them back when the job's time is up or the provider
     paused us past it; the seconds to hold before starting more (0: start when room frees)."""
     channel, waiting = batch.channel, batch.waiting
     pause = channel.pause.left()
     if waiting and time.monotonic() + pause > batch.deadline:
         resume = utcnow() + timedelta(seconds=pause) if pause else None
-        release(batch.token, [out.message_id for out in waiting], resume)
-        batch.counts["released"] += len(waiting)
+        ids = [out.message_id for request in waiting for out in _messages(request)]
+        release(batch.token, ids, resume)
+        batch.counts["released"] += len(ids)
         waiting.clear()
         return 0.0
-    if not waiting or pause:
+    room = batch.concurrency - len(batch.in_flight)
+    if not waiting or pause or room <= 0:
         db.session.commit()
         return pause
-    room = concurrency - len(batch.in_flight)
-    if room <= 0:
-        db.session.commit()
-        return 0.0
     if channel.pace is None:
         group = [waiting.popleft() for _ in range(min(room, len(waiting)))]
-        started = _start([out.message_id for out in group], batch.token)
-        batch.counts["skipped"] += len(group) - len(started)
-        for out in group:
-            if out.message_id in started:
-                _submit(batch, concurrency, out, started[out.message_id], 0.0)
+        started = _start([out.message_id for r in group for out in _messages(r)], batch.token)
+        for request in group:
+            _submit(batch, request, started, 0.0)
         return 0.0
     sender, per_second = channel.pace
     key = f"{current_app.config['QUEUE_PREFIX']}followup:pace:{channel.provider}:{sender}"
     hold = 0.0
     while waiting and room > 0 and hold == 0.0:
-        out = waiting.popleft()
-        started = _start([out.message_id], batch.token)
-        if out.message_id not in started:
+        request = waiting.popleft()
+        started = _start([out.message_id for out in _messages(request)], batch.token)
+        if started:
+            delay = next_slot(redis_connection(), key, per_second)
+            _submit(batch, request, started, delay)
+            room -= 1
+            hold = max(0.0, delay - PACE_AHEAD_SECONDS)
+        else:
             batch.counts["skipped"] += 1
-            continue
-        delay = next_slot(redis_connection(), key, per_second)
-        _submit(batch, concurrency, out, started[out.message_id], delay)
-        room -= 1
-        hold = max(0.0, delay - PACE_AHEAD_SECONDS)
     return hold
 
 
-def _submit(batch: _Batch, concurrency: int, out: OutgoingMessage, attempt: int, delay: float):
-    future = senders(concurrency).submit(_call, batch.channel, out, delay)
-    batch.in_flight[future] = (out, attempt)
+def _submit(batch: _Batch, request: Request, started: dict[int, int], delay: float) -> None:
+    """Hand a request to a sender thread, without the messages that were not started
+    (cancelled since they were claimed: counted skipped)."""
+    kept = [out for out in _messages(request) if out.message_id in started]
+    batch.counts["skipped"] += len(_messages(request)) - len(kept)
+    if not kept:
+        return
+    if isinstance(request, EmailBatch) and len(kept) < len(request.emails):
+        emails = tuple(email for email in request.emails if email[0].message_id in started)
+        request = EmailBatch(request.html, request.text, emails) if len(kept) > 1 else kept[0]
+    attempts = {out.message_id: started[out.message_id] for out in kept}
+    future = senders(batch.concurrency).submit(_call, batch.channel, request, delay)
+    batch.in_flight[future] = (request, attempts)
 
 
 def _record(batch: _Batch, future: Future) -> None:
-    """Write one finished call's outcome (committed with the next start, or at the end)."""
-    out, attempt = batch.in_flight.pop(future)
-    outcome, values, event, detail = _outcome(
-        batch.channel, out, attempt, batch.steps[out.message_id], future.result()
-    )
-    db.session.execute(
-        sa.update(MESSAGES)
-        .where(MESSAGES.c.id == out.message_id, MESSAGES.c.claim_token == batch.token)
-        .values(claim_token=None, locked_until=None, **values)
-    )
-    record_event(batch.cases[out.message_id], event, detail, out.message_id)
-    if outcome == "failed" and out.channel == "sms" and detail.get("code"):
-        handle_sms_error(db.session.get_one(Message, out.message_id), detail["code"], utcnow())
-    batch.counts[outcome] += 1
+    """Write a finished request's outcome for each of its messages (committed with the next
+    start, or at the end). Emails refused together (a 4xx other than 429) are sent again one
+    by one, so only those at fault fail."""
+    request, attempts = batch.in_flight.pop(future)
+    sent = future.result()
+    if isinstance(request, EmailBatch) and isinstance(sent, PermanentSendError):
+        for out in request.messages:
+            _submit(batch, out, {out.message_id: attempts[out.message_id]}, 0.0)
+        return
+    for out in _messages(request):
+        attempt, step = attempts[out.message_id], batch.steps[out.message_id]
+        outcome, values, event, detail = _outcome(batch.channel, out, attempt, step, sent)
+        db.session.execute(
+            sa.update(MESSAGES)
+            .where(MESSAGES.c.id == out.message_id, MESSAGES.c.claim_token == batch.token)
+            .values(claim_token=None, locked_until=None, **values)
+        )
+        record_event(batch.cases[out.message_id], event, detail, out.message_id)
+        if outcome == "failed" and out.channel == "sms" and detail.get("code"):
+            message = db.session.get_one(Message, out.message_id)
+            handle_sms_error(message, detail["code"], utcnow())
+        batch.counts[outcome] += 1
 
 
 def dispatch(token: str) -> dict[str, int]:
@@ -325,10 +354,13 @@ def dispatch(token: str) -> dict[str, int]:
     if not outgoing:
         return counts
     channel = channel_for(outgoing[0].channel, config)
-    concurrency = config["SEND_CONCURRENCY"]
-    batch = _Batch(token, channel, deadline, deque(outgoing), steps, cases, counts)
+    batched = isinstance(channel, SendGridChannel) and config["EMAIL_BATCHING"]
+    requests: list[Request] = email_requests(outgoing) if batched else list(outgoing)
+    batch = _Batch(
+        token, channel, config["SEND_CONCURRENCY"], deadline, deque(requests), steps, cases, counts
+    )
     while batch.waiting or batch.in_flight:
-        hold = _start_more(batch, concurrency)
+        hold = _start_more(batch)
         if batch.in_flight:
             done, _ = wait(batch.in_flight, timeout=hold or None, return_when=FIRST_COMPLETED)
             for future in done:

@@ -4,6 +4,7 @@ OutgoingMessage for the channel. A template that cannot be rendered fails its me
 one that takes all its time (followup.template_limits) fails the batch's other messages it
 would render the same way at once, so the batch's time goes to the messages that can be sent."""
 
+from collections.abc import Iterator
 from datetime import datetime
 
 from flask import current_app
@@ -137,7 +138,20 @@ def _outgoing(
             if message.channel == "sms"
             else None
         ),
+        personal=tuple(_texts(context)) if message.channel == "email" else (),
     )
+
+
+def _texts(value: object, name: str = "") -> Iterator[tuple[str, str]]:
+    """Every text in a template context, by its dotted name (lists by position)."""
+    if isinstance(value, str):
+        yield name, value
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            yield from _texts(inner, f"{name}.{key}" if name else str(key))
+    elif isinstance(value, list | tuple):
+        for index, inner in enumerate(value):
+            yield from _texts(inner, f"{name}.{index}")
 
 
 def translated(recovery: dict, language: str) -> dict:

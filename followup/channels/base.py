@@ -20,6 +20,9 @@ class OutgoingMessage:
     headers: dict[str, str] = field(default_factory=dict)
     status_callback: str | None = None  # SMS delivery callbacks
     from_name: str | None = None  # an email signed by a person (a recovery's apology)
+    # The texts the template was given, by name ("customer.name", "survey.url"): what may
+    # differ between emails that share one request (followup.channels.email_batches).
+    personal: tuple[tuple[str, str], ...] = ()
 
 
 class SendError(Exception):

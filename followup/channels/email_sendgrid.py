@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import python_http_client
@@ -20,11 +21,14 @@ from sendgrid.helpers.mail import (
     From,
     Header,
     Mail,
+    Personalization,
     Subject,
+    Substitution,
     To,
 )
 
 from followup.channels.base import OutgoingMessage, PermanentSendError, TransientSendError
+from followup.channels.email_batches import EmailBatch
 from followup.channels.pacing import ProviderPause
 
 
@@ -175,9 +179,38 @@ class SendGridChannel:
         mail.add_custom_arg(CustomArg("followup_message_id", str(message.message_id)))
         return mail
 
+    def build_batch(self, batch: EmailBatch) -> Mail:
+        """The SDK's Mail for emails sharing their content: one personalization each, with its
+        recipient, subject, headers, values and custom_args."""
+        first = batch.emails[0][0]
+        mail = Mail(from_email=_address(From, self.from_email, first.from_name or self.from_name))
+        if batch.text:
+            mail.add_content(Content("text/plain", batch.text))
+        if batch.html:
+            mail.add_content(Content("text/html", batch.html))
+        for out, values in batch.emails:
+            personalization = Personalization()
+            personalization.add_to(_address(To, out.to))
+            personalization.subject = out.subject
+            for key, value in out.headers.items():
+                personalization.add_header(Header(key, str(value)))
+            for token, value in values.items():
+                personalization.add_substitution(Substitution(token, value))
+            personalization.add_custom_arg(CustomArg("followup_message_id", str(out.message_id)))
+            mail.add_personalization(personalization)
+        return mail
+
     def send(self, message: OutgoingMessage) -> str:
+        return self._post(lambda: self.build(message))
+
+    def send_batch(self, batch: EmailBatch) -> str:
+        """Send emails sharing their content in one request; SendGrid's message id (one for
+        the request: delivery events name each email by its custom_args)."""
+        return self._post(lambda: self.build_batch(batch))
+
+    def _post(self, build: Callable[[], Mail]) -> str:
         try:
-            mail = self.build(message)
+            mail = build()
         except ApiKeyIncludedException:
             raise PermanentSendError(
                 "message content contains a SendGrid API key; refused by the SDK",

@@ -15,7 +15,7 @@ from tests.support.waiting import wait_until
 
 def message_id_of(request: dict) -> int:
     if request["provider"] == "sendgrid":
-        return int(request["body"]["custom_args"]["followup_message_id"])
+        return int(request["custom_args"]["followup_message_id"])
     return int(parse_qs(urlparse(request["body"]["StatusCallback"]).query)["m"][0])
 
 

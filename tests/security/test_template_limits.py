@@ -1,8 +1,9 @@
 """Templates that cannot take the service down (issue 13, finding 2), and the template routes'
 other guards: a hostile template is refused by the preview and at save time with a 422 within
-seconds (not the minutes it would run unbounded) and without taking memory; one saved around the checks fails its own message at
-send time while the batch goes on; the defaults render as before; the preview is for those
-who may configure; "Send a test" is limited per user; ids beyond the integer columns are 404."""
+seconds (not the minutes it would run unbounded) and without taking memory; one saved around
+the checks fails its own message at send time while the batch goes on; the defaults render as
+before; the preview is for those who may configure; "Send a test" is limited per user; ids
+beyond the integer columns are 404."""
 
 import re
 import time

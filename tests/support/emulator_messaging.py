@@ -159,19 +159,42 @@ def _strings_only(values: Any, field: str) -> list[dict[str, Any]]:
 
 
 def sendgrid_parts(body: Any) -> list[dict[str, Any]]:
-    """One record's own fields per personalization: its index, first recipient and custom_args
-    (the body's, overridden by the personalization's, as SendGrid merges them)."""
+    """One record's own fields per personalization: its index, first recipient, custom_args
+    and headers (the body's, overridden by the personalization's, as SendGrid merges them),
+    and what that recipient gets: subject, text and html with its substitutions made."""
     if not isinstance(body, dict) or not isinstance(body.get("personalizations"), list):
         return []
-    shared = body.get("custom_args") if isinstance(body.get("custom_args"), dict) else {}
+
+    def mapping(holder: dict, key: str) -> dict:
+        return holder.get(key) if isinstance(holder.get(key), dict) else {}
+
+    content = {
+        c.get("type"): c.get("value")
+        for c in (body.get("content") if isinstance(body.get("content"), list) else [])
+        if isinstance(c, dict) and isinstance(c.get("value"), str)
+    }
     parts = []
     for i, p in enumerate(body["personalizations"]):
         p = p if isinstance(p, dict) else {}
         to = p.get("to")
         first = to[0] if isinstance(to, list) and to and isinstance(to[0], dict) else {}
-        own = p.get("custom_args") if isinstance(p.get("custom_args"), dict) else {}
+        substitutions = mapping(p, "substitutions")
+
+        def filled(text: Any, substitutions: dict = substitutions) -> Any:
+            for key, value in substitutions.items() if isinstance(text, str) else ():
+                text = text.replace(key, str(value))
+            return text
+
         parts.append(
-            {"personalization": i, "recipient": first.get("email"), "custom_args": shared | own}
+            {
+                "personalization": i,
+                "recipient": first.get("email"),
+                "custom_args": mapping(body, "custom_args") | mapping(p, "custom_args"),
+                "headers": mapping(body, "headers") | mapping(p, "headers"),
+                "subject": filled(p.get("subject", body.get("subject"))),
+                "text": filled(content.get("text/plain")),
+                "html": filled(content.get("text/html")),
+            }
         )
     return parts
 
