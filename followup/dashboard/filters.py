@@ -48,13 +48,23 @@ class Filters:
 
     def query(self, **changes) -> dict[str, str]:
         """These filters as URL arguments (for links that keep them), with changes."""
-        values = replace(self, **changes) if changes else self
-        args = {"from": values.start.isoformat(), "to": values.end.isoformat()}
-        for field in fields(values):
-            value = getattr(values, field.name)
-            if field.name not in ("start", "end") and value:
-                args["survey" if field.name == "survey_id" else field.name] = str(value)
+        if changes.keys() - FIELDS:
+            raise TypeError(f"not a filter: {', '.join(sorted(changes.keys() - FIELDS))}")
+        values = {**vars(self), **changes}
+        args = {"from": values["start"].isoformat(), "to": values["end"].isoformat()}
+        for name, argument in ARGUMENTS:
+            if value := values[name]:
+                args[argument] = str(value)
         return args
+
+
+FIELDS = frozenset(field.name for field in fields(Filters))
+# The filters after the period, in order, and their names in the URL.
+ARGUMENTS = tuple(
+    (field.name, "survey" if field.name == "survey_id" else field.name)
+    for field in fields(Filters)
+    if field.name not in ("start", "end")
+)
 
 
 def parse(args: MultiDict, today: date) -> Filters:

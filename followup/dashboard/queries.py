@@ -9,6 +9,7 @@ table (and the drill-down links) only; the other figures are those of all reason
 and the JSON say so (`REASON_SCOPE`)."""
 
 import math
+import operator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -57,8 +58,9 @@ def sums(filters: Filters, dimensions: tuple[str, ...] = ()) -> dict[str, dict[s
     groups: dict[type, list[str]] = {}
     for name in dimensions:
         groups.setdefault(rollup_for(filtered | {name}), []).append(name)
-    found: dict[str, dict[str, dict]] = {"": {"": dict.fromkeys(COUNTERS, 0)}}
-    found |= {name: {} for name in dimensions}
+    zero = [0] * len(COUNTERS)
+    added: dict[str, dict[object, list[int]]] = {"": {"": list(zero)}}
+    added |= {name: {} for name in dimensions}
     for index, (model, names) in enumerate(groups.items() or [(rollup_for(filtered), [])]):
         columns = [getattr(model, name) for name in names]
         statement = (
@@ -66,13 +68,18 @@ def sums(filters: Filters, dimensions: tuple[str, ...] = ()) -> dict[str, dict[s
             .where(*rollup_where(model, filters, filters.start, filters.end))
             .group_by(*columns)
         )
+        width = len(names)
         for row in db.session.execute(statement):
-            keys = [(name, getattr(row, name)) for name in names]
-            for name, value in keys + ([("", "")] if index == 0 else []):
-                into = found[name].setdefault(value, dict.fromkeys(COUNTERS, 0))
-                for counter in COUNTERS:
-                    into[counter] += int(getattr(row, counter))
-    return found
+            counts = [int(value) for value in row[width:]]
+            targets = [added[name].setdefault(value, list(zero))
+                       for name, value in zip(names, row, strict=False)]  # fmt: skip
+            if index == 0:
+                targets.append(added[""][""])
+            for into in targets:
+                into[:] = map(operator.add, into, counts)
+    return {name: {value: dict(zip(COUNTERS, counts, strict=True))
+                   for value, counts in by_value.items()}
+            for name, by_value in added.items()}  # fmt: skip
 
 
 def cadence_names(lineages) -> dict[str, str]:
@@ -117,9 +124,12 @@ def breakdown(filters: Filters, dimension: str, sort: str, descending: bool) -> 
     return rows_of(dimension, sums(filters, (dimension,))[dimension], sort, descending)
 
 
-def rows_of(dimension: str, by_value: dict[str, dict], sort: str, descending: bool) -> list[Row]:
-    """Breakdown rows from a dimension's sums (cadences named by their current version)."""
-    names = cadence_names(by_value) if dimension == "cadence" else {}
+def rows_of(dimension: str, by_value: dict[str, dict], sort: str, descending: bool,
+            names: dict[str, str] | None = None) -> list[Row]:  # fmt: skip
+    """Breakdown rows from a dimension's sums (cadences named by their current version:
+    `names`, else read)."""
+    if names is None:
+        names = cadence_names(by_value) if dimension == "cadence" else {}
     rows = []
     for key, counts in by_value.items():
         label = names.get(key, key) or "(none)"
@@ -128,9 +138,11 @@ def rows_of(dimension: str, by_value: dict[str, dict], sort: str, descending: bo
     return sort_rows(rows, sort, descending)
 
 
-def reasons(filters: Filters, sort: str, descending: bool) -> list[dict]:
+def reasons(filters: Filters, sort: str, descending: bool,
+            labels: dict[str, str] | None = None) -> list[dict]:  # fmt: skip
     """Negative first answers by reason this period against the previous one; a reason is
-    rising when it was named more often than in the previous period."""
+    rising when it was named more often than in the previous period (labelled by `labels`,
+    else by the surveys' reasons read)."""
     previous = filters.previous()
     in_period = DailyReason.day >= filters.start
     clauses = rollup_where(DailyReason, filters, previous.start, filters.end)
@@ -153,7 +165,8 @@ def reasons(filters: Filters, sort: str, descending: bool) -> list[dict]:
         .where(*clauses)
         .group_by(DailyReason.reason)
     )
-    labels = reason_labels()
+    if labels is None:
+        labels = reason_labels()
     found = []
     for row in rows:
         found.append({
@@ -307,8 +320,8 @@ def headline(sums: dict[str, int], median_seconds: float | None) -> dict[str, di
 
 def options(filters: Filters, shown: dict | None = None) -> dict[str, list]:
     """The values the filter form offers: those of the period (and the chosen value,
-    always); the figures already shown (breakdowns, reasons) give them when no filter
-    narrows them."""
+    always); the figures already shown (breakdowns, reasons, their labels) give them when
+    no filter narrows them."""
     unnarrowed = shown is not None and not filters.dimensions()
     if unnarrowed:
         found = {name: {row.key for row in rows} - {""}
@@ -319,7 +332,7 @@ def options(filters: Filters, shown: dict | None = None) -> dict[str, list]:
     for name in BREAKDOWNS:
         if getattr(filters, name):
             found[name].add(getattr(filters, name))
-    cadences = cadence_names(found["cadence"])
+    cadences = shown["labels"]["cadence"] if unnarrowed else cadence_names(found["cadence"])
     if unnarrowed and not filters.reason:
         reason_values = {row["reason"] for row in shown["reasons"] if row["negative"]}
     else:
@@ -329,7 +342,7 @@ def options(filters: Filters, shown: dict | None = None) -> dict[str, list]:
         reason_values = set(db.session.scalars(named.distinct()))
     if filters.reason:
         reason_values.add(filters.reason)
-    labels = reason_labels()
+    labels = shown["labels"]["reason"] if shown is not None else reason_labels()
     surveys = db.session.execute(sa.select(Survey.id, Survey.name).order_by(Survey.name)).all()
     return {
         "team": sorted((v, v) for v in found["team"]),
@@ -345,7 +358,10 @@ def figures(filters: Filters, sort: str = "closed", descending: bool = True) -> 
     """Everything the page shows, for the filters."""
     current, previous = sums(filters, BREAKDOWNS), sums(filters.previous(), ("channel",))
     now, before = current[""][""], previous[""][""]
-    by = {name: rows_of(name, current[name], sort, descending) for name in BREAKDOWNS}
+    labels = {"cadence": cadence_names(current["cadence"]), "reason": reason_labels()}
+    by = {name: rows_of(name, current[name], sort, descending,
+                        labels["cadence"] if name == "cadence" else None)
+          for name in BREAKDOWNS}  # fmt: skip
     medians = median_recovery_seconds(filters)
     previous_channels = previous["channel"]
     return {
@@ -366,7 +382,8 @@ def figures(filters: Filters, sort: str = "closed", descending: bool = True) -> 
             for row in sorted(by["channel"], key=lambda r: r.key)
         ],  # fmt: skip
         "breakdowns": by,
-        "reasons": reasons(filters, sort, descending),
+        "reasons": reasons(filters, sort, descending, labels["reason"]),
         "trends": trends(filters),
         "funnel": funnel(now),
+        "labels": labels,  # cadences' names and reasons' labels, for the filter form
     }

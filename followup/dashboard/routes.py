@@ -6,11 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from flask import jsonify, render_template, request, url_for
 
 from followup.dashboard import bp, queries
+from followup.dashboard.cells import Cells, n, pct, small_badge
 from followup.dashboard.filters import PRESETS, FilterError, Filters, parse
 from followup.metrics import SMALL_SAMPLE, Rate
 from followup.models.base import utcnow
@@ -42,12 +43,19 @@ def drill_links(filters: Filters) -> Callable[..., str]:
     these filters and any changes (agent="bo", reason="slow")."""
     base = url_for("dashboard.cases")
 
+    quoted = cache(quote_plus)  # as urlencode quotes; the filters' values repeat
+
     @cache  # a breakdown row's cells share their changes: the filters are encoded once
     def encoded(changes: tuple) -> str:
-        return urlencode(filters.query(**dict(changes)))
+        args = filters.query(**dict(changes))
+        return "&".join(f"{quoted(name)}={quoted(value)}" for name, value in args.items())
+
+    @cache
+    def start(metric: str) -> str:
+        return f"{base}?{urlencode({'metric': metric})}&"
 
     def link(metric: str, **changes) -> str:
-        return f"{base}?{urlencode({'metric': metric})}&{encoded(tuple(changes.items()))}"
+        return start(metric) + encoded(tuple(changes.items()))
 
     return link
 
@@ -56,6 +64,7 @@ def drill_links(filters: Filters) -> Callable[..., str]:
 def index():
     view = read_view()
     figures = queries.figures(view.filters, view.sort, view.descending)
+    drill = drill_links(view.filters)
     return render_template(
         "dashboard/index.html",
         filters=view.filters,
@@ -68,7 +77,11 @@ def index():
         headlines=queries.HEADLINES,
         reason_scope=queries.REASON_SCOPE,
         small_sample=SMALL_SAMPLE,
-        drill=drill_links(view.filters),
+        drill=drill,
+        cells=Cells(drill),
+        n=n,
+        pct=pct,
+        small_badge=small_badge,
     )
 
 
@@ -76,19 +89,17 @@ def index():
 def figures_json():
     view = read_view()
     figures = queries.figures(view.filters, view.sort, view.descending)
-    body = {
+    plain = {  # already plain values: no need to walk them
         "filters": view.filters.query(),
         "reason_scope": queries.REASON_SCOPE if view.filters.reason else None,
         "small_sample": SMALL_SAMPLE,
         **{key: figures[key] for key in ("sums", "previous_sums", "headline", "previous")},
-        "response_by_channel": figures["response_by_channel"],
         "breakdowns": {name: [row.as_dict() for row in rows]
                        for name, rows in figures["breakdowns"].items()},
-        "trends": figures["trends"],
-        "funnel": figures["funnel"],
-        "reasons": figures["reasons"],
     }  # fmt: skip
-    return jsonify(_plain(body))
+    shaped = {key: _plain(figures[key]) for key in ("response_by_channel", "trends", "funnel",
+                                                     "reasons")}  # fmt: skip
+    return jsonify(plain | shaped)
 
 
 def _plain(value):

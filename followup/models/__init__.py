@@ -6,6 +6,7 @@ from followup.models.cases import Case, CaseEvent
 from followup.models.customers import Customer, Suppression, SurveyExclusion, UnsubscribeLink
 from followup.models.figures import (
     DailyAgentFigure,
+    DailyChannelFigure,
     DailyFigure,
     DailyReason,
     DailyTeamFigure,
@@ -38,6 +39,7 @@ __all__ = [
     "ConsoleSession",
     "Customer",
     "DailyAgentFigure",
+    "DailyChannelFigure",
     "DailyFigure",
     "DailyReason",
     "DailyTeamFigure",

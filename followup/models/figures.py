@@ -154,9 +154,26 @@ class DailyAgentFigure(Counters, Model):
     agent: Mapped[str] = mapped_column(String(200), default="")
 
 
+class DailyChannelFigure(Counters, Model):
+    """DailyFigure without the team and agent: a few rows a day (channels x cadences x
+    variants x surveys), for every view that neither filters nor breaks down by either: the
+    headline sums, trends and the channel and cadence breakdowns of an unfiltered page."""
+
+    __tablename__ = "daily_channel_figures"
+    __table_args__ = (UniqueConstraint("day", "channel", "cadence", "variant", "survey_id"),)
+    dimensions = ("channel", "cadence", "variant", "survey_id")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    channel: Mapped[str] = mapped_column(String(10), default="")
+    cadence: Mapped[str] = mapped_column(String(200), default="")
+    variant: Mapped[str] = mapped_column(String(1), default="")
+    survey_id: Mapped[int] = mapped_column(Integer, default=0)
+
+
 # The rollups of the COUNTERS, smallest first: a query reads the first that has every
 # dimension it filters or groups by.
-FIGURE_ROLLUPS = (DailyAgentFigure, DailyTeamFigure, DailyFigure)
+FIGURE_ROLLUPS = (DailyChannelFigure, DailyAgentFigure, DailyTeamFigure, DailyFigure)
 
 
 def rollup_for(needed: Iterable[str]) -> type[Any]:

@@ -1,0 +1,93 @@
+"""The figures page's many small pieces of HTML, made in Python: counts, percentages, the
+"small sample" badge, a rate's cell and a breakdown's row. A year's page has a couple of
+hundred breakdown rows of five linked cells each; as Jinja macros they were most of the
+page's time (a macro call costs far more than the text it makes). The templates keep the
+page's structure and call these; `_figures.html` keeps the few per-page figures (headlines,
+deltas, durations) as macros, and its `n`, `pct` and `small_badge` make the same text as
+these (tests/app/test_dashboard.py checks both agree)."""
+
+from collections.abc import Callable, Mapping
+
+from markupsafe import Markup, escape
+
+from followup.metrics import Rate
+
+SMALL_BADGE = Markup(' <span class="badge warn">small sample</span>')
+NO_VALUE = "–"
+
+
+def n(value: int) -> str:
+    """A count with thousands separators: 1,204."""
+    return f"{value:,}"
+
+
+def pct(value: float | None) -> str:
+    """A share as a whole percentage (82%), or a dash without one."""
+    return NO_VALUE if value is None else f"{value:.0%}"
+
+
+def small_badge(rate: Rate | Mapping) -> Markup:
+    """The "small sample" badge (with its leading space) when the rate's denominator is
+    under SMALL_SAMPLE, else nothing; a rate or a headline figure's dict."""
+    small = rate["small_sample"] if isinstance(rate, Mapping) else rate.small
+    return SMALL_BADGE if small else Markup("")
+
+
+class Cells:
+    """The linked cells of one page. `drill(metric, **changes)` makes the link to the cases
+    behind a number (routes.drill_links); `href(metric, changes)` the same link escaped
+    for an attribute (a URL-encoded link's only character to escape is "&"), its parts
+    cached, for the cells that share them."""
+
+    def __init__(self, drill: Callable[..., str]):
+        self.drill = drill
+        self._hrefs: dict[tuple, str] = {}
+        self._weeks: dict[tuple, str] = {}
+
+    def href(self, metric: str, changes: Mapping | None = None) -> str:
+        key = (metric, *(changes or {}).items())
+        found = self._hrefs.get(key)
+        if found is None:
+            found = self._hrefs[key] = str(escape(self.drill(metric, **(changes or {}))))
+        return found
+
+    def _rate_cell(self, rate: Rate, metric: str, of_noun: str, changes) -> str:
+        noun = f" {escape(of_noun)}" if of_noun else ""
+        badge = SMALL_BADGE if rate.small else ""
+        return (
+            f'<td class="num"><a href="{self.href(metric, changes)}">{pct(rate.value)}</a> '
+            f'<span class="of">of {n(rate.denominator)}{noun}</span>{badge}</td>'
+        )
+
+    def rate_cell(self, rate: Rate, metric: str, of_noun: str = "", changes=None) -> Markup:
+        """`<td>` with the rate linked to its cases, "of" its denominator (and a noun)."""
+        return Markup(self._rate_cell(rate, metric, of_noun, changes))
+
+    def breakdown_row(self, dimension: str, row, columns: Mapping) -> Markup:
+        """A breakdown's `<tr>`: its label, closed cases and a cell per column of COLUMNS."""
+        changes = {dimension: row.key}
+        cells = "".join(
+            self._rate_cell(row.rates[key], numerator, "", changes)
+            for key, (_, numerator, _) in columns.items()
+        )
+        return Markup(
+            f'<tr><th scope="row">{escape(row.label)}</th><td class="num"><a href="'
+            f'{self.href("closed", changes)}">{n(row.counts["closed"])}</a></td>{cells}</tr>'
+        )
+
+    def trend_row(self, week: Mapping, key: str) -> Markup:
+        """A weekly trend table's `<tr>`: the week, its rate of `key` and what it is out of."""
+        rate = week[key]
+        span = (week["start"], week["end"])
+        label = self._weeks.get(span)
+        if label is None:
+            label = self._weeks[span] = (
+                f'<th scope="row" data-week="{week["end"].isoformat()}">'
+                f"{escape(week['start'].strftime('%d %b'))} – "
+                f"{escape(week['end'].strftime('%d %b'))}</th>"
+            )
+        value = "" if rate.value is None else rate.value
+        return Markup(
+            f'<tr>{label}\n        <td class="num" data-value="{value}">{pct(rate.value)}</td>'
+            f'<td class="num">{n(rate.denominator)}</td></tr>'
+        )
