@@ -279,6 +279,25 @@ def _cpu_seconds(pids: list[int]) -> float:
     return total
 
 
+def _database_cpu(database: str | None) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend serving this database (its process title names
+    it: "postgres: ... postgres <database> 127.0.0.1(port) idle")."""
+    import psutil
+
+    if not database:
+        return {}
+    found = {}
+    for process in psutil.process_iter(["cmdline"]):
+        title = " ".join(process.info["cmdline"] or ())
+        if f" {database} " in title:
+            try:
+                times = process.cpu_times()
+                found[process.pid] = times.user + times.system
+            except psutil.NoSuchProcess:
+                pass
+    return found
+
+
 def run_load(spec: dict, threads: int, processes: int, server: Server) -> dict:
     """Run a phase: `threads` connections over `processes` load processes, timed from a start
     instant all share; what the server, the load generator and the machine did meanwhile."""
@@ -299,6 +318,7 @@ def run_load(spec: dict, threads: int, processes: int, server: Server) -> dict:
         time.sleep(0.005)
     server_pids = server.pids()
     server_cpu = _cpu_seconds(server_pids)
+    database_cpu = _database_cpu(server.database)
     machine = psutil.cpu_times()
     reports = [results.get(timeout=spec.get("timeout", 600)) for _ in workers]
     for worker in workers:
@@ -307,6 +327,10 @@ def run_load(spec: dict, threads: int, processes: int, server: Server) -> dict:
     finished = max(out["finished"] for out in outs)
     wall = finished - start
     server_cpu = _cpu_seconds(server_pids) - server_cpu
+    database_cpu = sum(
+        seconds - database_cpu.get(pid, 0.0)
+        for pid, seconds in _database_cpu(server.database).items()
+    )
     machine_after = psutil.cpu_times()
     busy = sum(machine_after) - machine_after.idle - (sum(machine) - machine.idle)
     latencies = [x for out in outs for x in out["latencies"]]
@@ -324,6 +348,7 @@ def run_load(spec: dict, threads: int, processes: int, server: Server) -> dict:
         "load_generator_cores": round(sum(r["cpu"] for r in reports) / wall, 2),
         "server_cores": round(server_cpu / wall, 2),
         "server_cpu_ms_per_request": round(server_cpu / max(len(latencies), 1) * 1000, 2),
+        "database_cpu_ms_per_request": round(database_cpu / max(len(latencies), 1) * 1000, 2),
         "machine_busy_cores": round(busy / wall, 2),
         "created": [x for out in outs for x in out["created"]],
     }
@@ -364,8 +389,9 @@ def _free_port() -> int:
 class Server:
     """`gunicorn --workers W --worker-class K --bind 127.0.0.1:PORT <app>` in its own session."""
 
-    def __init__(self, app: str, env: dict, args, log: Path):
+    def __init__(self, app: str, env: dict, args, log: Path, database: str | None = None):
         self.port = _free_port()
+        self.database = database  # its PostgreSQL backends' CPU counts too
         self.log = log
         with open(log, "w") as out:
             self.process = subprocess.Popen(
@@ -516,7 +542,8 @@ def _line(name: str, result: dict, hello_rate: float | None) -> str:
     return (
         f"{name:<8} {result['per_second']:>8.1f} req/s{ratio} ({result['requests']} in "
         f"{result['seconds']:.1f} s; p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} "
-        f"ms; gunicorn CPU {result['server_cpu_ms_per_request']:.2f} ms per request; CPU cores: "
+        f"ms; CPU per request: gunicorn {result['server_cpu_ms_per_request']:.2f} ms, "
+        f"PostgreSQL {result['database_cpu_ms_per_request']:.2f} ms; CPU cores: "
         f"gunicorn {result['server_cores']:.2f}, load generator "
         f"{result['load_generator_cores']:.2f}, whole machine {result['machine_busy_cores']:.2f})"
     )
@@ -599,7 +626,8 @@ def _bench(args: argparse.Namespace) -> int:
                 server.stop()
             hello_rate = phases["hello"]["per_second"]
             print(_line("hello", phases["hello"], None), flush=True)
-        server = Server("wsgi:app", env, args, scratch / "app.log")
+        database_name = sa.engine.make_url(database_url).database
+        server = Server("wsgi:app", env, args, scratch / "app.log", database_name)
         stack.callback(server.stop)
         server.wait_ready("/healthz")
         keys = {"key": seeded["intake_key"]}
@@ -635,7 +663,9 @@ def _bench(args: argparse.Namespace) -> int:
                 f"survey   {args.survey_rate:g} pages/s paced for {args.survey_seconds:g} s "
                 f"({s['requests']} pages): p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms "
                 f"(goal p99 < {GOAL_SURVEY_P99_MS:g} ms); load generator late by p99 "
-                f"{s.get('load_generator_lag_p99_ms', 0):.1f} ms; CPU cores: gunicorn "
+                f"{s.get('load_generator_lag_p99_ms', 0):.1f} ms; CPU per page: gunicorn "
+                f"{s['server_cpu_ms_per_request']:.2f} ms, PostgreSQL "
+                f"{s['database_cpu_ms_per_request']:.2f} ms; CPU cores: gunicorn "
                 f"{s['server_cores']:.2f}, load generator {s['load_generator_cores']:.2f}, "
                 f"whole machine {s['machine_busy_cores']:.2f}",
                 flush=True,
@@ -647,11 +677,26 @@ def _bench(args: argparse.Namespace) -> int:
         for name in ("create", "close", "get", "openapi")
         if name in phases and hello_rate
     }
+    cpu_ratios = {}
+    if "hello" in phases:
+        hello_cpu = phases["hello"]["server_cpu_ms_per_request"]
+        for name in ratios:
+            cost = (
+                phases[name]["server_cpu_ms_per_request"]
+                + phases[name]["database_cpu_ms_per_request"]
+            )
+            cpu_ratios[name] = round(hello_cpu / cost, 3) if cost else None
     if ratios:
         print(
             "ratios to hello-world: "
             + ", ".join(f"{name} {ratio:.3f}" for name, ratio in ratios.items())
             + f" (goal for create and close: >= {GOAL_RATIO})",
+            flush=True,
+        )
+        print(
+            "by CPU per request (hello's gunicorn CPU against gunicorn + PostgreSQL CPU, what "
+            "the ratio would be with the cores to spare): "
+            + ", ".join(f"{name} {ratio:.3f}" for name, ratio in cpu_ratios.items()),
             flush=True,
         )
     result = {
@@ -666,6 +711,7 @@ def _bench(args: argparse.Namespace) -> int:
         "survey_rate": args.survey_rate,
         "phases": phases,
         "ratios": ratios,
+        "cpu_ratios": cpu_ratios,
         "goals": {"ratio": GOAL_RATIO, "survey_p99_ms": GOAL_SURVEY_P99_MS},
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
