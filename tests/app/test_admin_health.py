@@ -3,6 +3,8 @@ reason), workers and the sweep's heartbeat, /healthz, /readyz and /metrics, and 
 when Redis (or the database) does not answer."""
 
 import re
+import socket
+import threading
 from datetime import datetime, timedelta
 
 import pytest
@@ -179,10 +181,11 @@ def without_redis(app_config, tmp_path):
         db.engine.dispose()
 
 
-def test_readyz_is_503_naming_redis_when_redis_does_not_answer(without_redis):
+def test_readyz_is_200_degraded_naming_redis_when_only_redis_does_not_answer(without_redis):
+    """A web process serves without Redis: a load balancer keeps it in (cases are taken)."""
     response = without_redis.test_client().get("/readyz")
-    assert response.status_code == 503 and response.is_json
-    assert response.get_json() == {"status": "not ready", "database": "ok", "redis": "unavailable"}
+    assert response.status_code == 200 and response.is_json
+    assert response.get_json() == {"status": "degraded", "database": "ok", "redis": "unavailable"}
 
 
 def test_the_health_page_still_renders_without_redis(without_redis, users, outbox_rows):
@@ -201,6 +204,44 @@ def test_metrics_without_redis_say_so(without_redis, outbox_rows):
     assert samples[("followup_redis_up", ())] == 0
     assert samples[("followup_messages_due", ())] == 2
     assert not any(name == "followup_queue_depth" for name, _ in samples)
+
+
+@pytest.fixture
+def silent_redis(app_config):
+    """The app with REDIS_URL at an address that takes connections and never answers (a hung
+    server, or one out of reach behind a proxy)."""
+    with socket.create_server(("127.0.0.1", 0), backlog=64) as server:  # never accepts
+        host, port = server.getsockname()
+        silent = create_app({**app_config, "REDIS_URL": f"redis://{host}:{port}/0"})
+        yield silent
+        with silent.app_context():
+            db.engine.dispose()
+
+
+def answered(request, within: float = 30):
+    """The response of `request()`, made in a thread so that a hang fails the test instead of
+    stalling the run."""
+    responses: list = []
+    thread = threading.Thread(target=lambda: responses.append(request()), daemon=True)
+    thread.start()
+    thread.join(within)
+    assert responses, f"no answer within {within} s"
+    return responses[0]
+
+
+def test_a_redis_that_never_answers_is_reported_down_instead_of_hanging(
+    silent_redis, users, outbox_rows
+):
+    client = silent_redis.test_client()
+    ready = answered(lambda: client.get("/readyz"))
+    assert ready.status_code == 200
+    assert ready.get_json() == {"status": "degraded", "database": "ok", "redis": "unavailable"}
+    metrics = answered(lambda: client.get("/metrics"))
+    assert metrics.status_code == 200
+    assert parse(metrics.get_data(as_text=True))[("followup_redis_up", ())] == 0
+    assert answered(lambda: sign_in(client, "admin@example.com")).status_code == 303
+    page = answered(lambda: client.get("/admin/health"))
+    assert page.status_code == 200 and "Redis does not answer" in page.get_data(as_text=True)
 
 
 def parse(text: str) -> dict:
