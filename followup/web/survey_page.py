@@ -9,12 +9,12 @@ from flask import render_template, request
 from flask_babel import format_date, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, RadioField, TextAreaField
+from wtforms import Field, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, StopValidation
 
 from followup.models import Survey
 from followup.models.surveys import SurveyKind
-from followup.web.forms import MultiCheckboxField, clean_text
+from followup.web.forms import MultiCheckboxField, RadioField, clean_text
 from surveys.kinds import DEFAULT_QUESTION
 from surveys.responses import MAX_TEXT
 
