@@ -13,7 +13,7 @@ It appends: a second call adds more cases to the same year.
 With `facts=True` it also writes each round's RoundFact, its counters from
 `followup.rollups.round_counts` on the RoundData it generated (so the rollups need not be
 rebuilt from the raw rows, which takes Python time per case), and `rollups_from_facts()`
-recomputes DailyFigure and DailyReason from round_facts in two INSERT ... SELECT ... GROUP BY.
+recomputes the figure and reason rollups from round_facts, an INSERT ... SELECT ... GROUP BY each.
 `rollups.rebuild()` on the same rows gives the same rollups (tests/integration/
 test_bench_generator.py and the benchmark's small stage check it).
 """
@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import psycopg
 import sqlalchemy as sa
 
-from followup.models.figures import COUNTERS, DIMENSIONS, FIGURE_ROLLUPS
+from followup.models.figures import COUNTERS, FIGURE_ROLLUPS, REASON_ROLLUPS
 from followup.rollups import UNDELIVERED, RoundData, recovery_time, round_counts
 from surveys.scoring import verdict
 
@@ -556,13 +556,13 @@ def rollup_contents(database_url: str) -> list[tuple]:
             rows += [(model.__tablename__, *row) for row in conn.execute(
                 f"SELECT {dims}, {', '.join(COUNTERS)} FROM {model.__tablename__} "
                 f"WHERE closed <> 0 ORDER BY {order}")]  # fmt: skip
-        dims = ", ".join(("day", *DIMENSIONS))
-        order = ", ".join(str(k + 1) for k in range(len(DIMENSIONS) + 1))
-        reasons = conn.execute(
-            f"SELECT {dims}, reason, negative, recovered FROM daily_reasons WHERE negative <> 0 "
-            f"ORDER BY {order}, reason"
-        ).fetchall()
-    return rows + [("reason", *row) for row in reasons]
+        for model in REASON_ROLLUPS:
+            dims = ", ".join(("day", *model.dimensions, "reason"))
+            order = ", ".join(str(k + 1) for k in range(len(model.dimensions) + 2))
+            rows += [(model.__tablename__, *row) for row in conn.execute(
+                f"SELECT {dims}, negative, recovered FROM {model.__tablename__} "
+                f"WHERE negative <> 0 ORDER BY {order}")]  # fmt: skip
+    return rows
 
 
 def _libpq(url: str) -> str:
@@ -570,7 +570,7 @@ def _libpq(url: str) -> str:
 
 
 def rollups_from_facts(database_url: str, last_event: bool = True) -> None:
-    """The figure rollups and DailyReason again from round_facts (GROUP BY in PostgreSQL),
+    """The figure and reason rollups again from round_facts (GROUP BY in PostgreSQL),
     and the rollups' place in the timeline set to its end (what refresh would have read)."""
     sums = ", ".join(f"sum((counts->>'{c}')::int)" for c in COUNTERS)
     with psycopg.connect(_libpq(database_url)) as conn:
@@ -581,15 +581,16 @@ def rollups_from_facts(database_url: str, last_event: bool = True) -> None:
                 f"INSERT INTO {model.__tablename__} (day, {dims}, {', '.join(COUNTERS)}) "
                 f"SELECT day, {dims}, {sums} FROM round_facts GROUP BY day, {dims}"
             )
-        dims = ", ".join(DIMENSIONS)
-        conn.execute("DELETE FROM daily_reasons")
-        conn.execute(
-            f"INSERT INTO daily_reasons (day, {dims}, reason, negative, recovered) "
-            f"SELECT day, {dims}, left(r.reason, 100), count(*), "
-            f"sum((counts->>'recovered')::int) FROM round_facts, "
-            f"json_array_elements_text(reasons) AS r(reason) "
-            f"WHERE (counts->>'negative')::int = 1 GROUP BY day, {dims}, left(r.reason, 100)"
-        )
+        for model in REASON_ROLLUPS:
+            dims = ", ".join(("day", *model.dimensions))
+            conn.execute(f"DELETE FROM {model.__tablename__}")
+            conn.execute(
+                f"INSERT INTO {model.__tablename__} ({dims}, reason, negative, recovered) "
+                f"SELECT {dims}, left(r.reason, 100), count(*), "
+                f"sum((counts->>'recovered')::int) FROM round_facts, "
+                f"json_array_elements_text(reasons) AS r(reason) "
+                f"WHERE (counts->>'negative')::int = 1 GROUP BY {dims}, left(r.reason, 100)"
+            )
         if last_event:
             conn.execute(
                 "INSERT INTO figure_state (id, last_event_id, refreshed_at) "

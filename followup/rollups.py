@@ -22,7 +22,6 @@ from followup.models import (
     CadenceStep,
     Case,
     CaseEvent,
-    DailyReason,
     FigureState,
     Gesture,
     Message,
@@ -32,7 +31,7 @@ from followup.models import (
     Survey,
 )
 from followup.models.cases import CaseStatus, EventKind
-from followup.models.figures import COUNTERS, DIMENSIONS, FIGURE_ROLLUPS
+from followup.models.figures import COUNTERS, DIMENSIONS, FIGURE_ROLLUPS, REASON_ROLLUPS
 from followup.models.messages import DeliveryStatus, MessageStatus
 from followup.models.recovery import GestureStatus, RecoveryStatus
 from followup.models.surveys import SurveyKind
@@ -275,18 +274,21 @@ def _rewrite(case_ids: set[int]) -> int:
     db.session.flush()
     for model in FIGURE_ROLLUPS:
         _add(model, ("day", *model.dimensions), _projected(figures, model.dimensions))
-    _add(DailyReason, ("day", *DIMENSIONS, "reason"), reasons)
+    for lean in REASON_ROLLUPS:
+        _add(lean, ("day", *lean.dimensions, "reason"), _projected(reasons, lean.dimensions))
     return len(new)
 
 
 def _projected(figures: dict[tuple, dict[str, int]], dimensions: tuple[str, ...]) -> dict:
-    """The deltas of full buckets (day, *DIMENSIONS) summed into a leaner rollup's buckets."""
+    """The deltas of full buckets (day, *DIMENSIONS[, reason]) summed into a leaner rollup's
+    buckets (day, *dimensions[, reason])."""
     if dimensions == DIMENSIONS:
         return figures
     places = [DIMENSIONS.index(name) + 1 for name in dimensions]
+    rest = len(DIMENSIONS) + 1  # a reason bucket's reason
     projected: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for bucket, delta in figures.items():
-        lean = projected[(bucket[0], *(bucket[i] for i in places))]
+        lean = projected[(bucket[0], *(bucket[i] for i in places), *bucket[rest:])]
         for name, value in delta.items():
             lean[name] += value
     return projected
@@ -348,7 +350,7 @@ def refresh(now: datetime, lag_seconds: int = LAG_SECONDS, batch: int = BATCH_EV
 
 def rebuild(now: datetime) -> int:
     """Every fact and rollup from nothing (after a restore, or to repair); commits."""
-    for model in (*FIGURE_ROLLUPS, DailyReason, RoundFact, FigureState):
+    for model in (*FIGURE_ROLLUPS, *REASON_ROLLUPS, RoundFact, FigureState):
         db.session.execute(sa.delete(model))
     db.session.commit()
     total = 0

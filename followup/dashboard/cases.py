@@ -17,7 +17,7 @@ from followup.dashboard import bp, filters, queries
 from followup.extensions import db
 from followup.models import Case
 from followup.models.base import utcnow
-from followup.models.figures import DailyReason, RoundFact, rollup_for
+from followup.models.figures import RoundFact, reason_rollup_for, rollup_for
 from followup.web.case_input import EXTERNAL_ID_PATTERN
 from followup.web.pages import page_number, when
 
@@ -93,7 +93,8 @@ def day_counts(drill: Drill) -> list[tuple[date, int]] | None:
     if not chosen.reason:
         model, clauses = rollup_for(chosen.dimensions()), []
     elif drill.metric in ("negative", "recovered"):
-        model, clauses = DailyReason, [DailyReason.reason == chosen.reason]
+        model = reason_rollup_for(chosen.dimensions())
+        clauses = [model.reason == chosen.reason]
     else:
         return None
     rounds = sa.func.sum(getattr(model, drill.metric))

@@ -1,8 +1,8 @@
 """The dashboard's figures read from the rollups (the smallest figure rollup that has the
-dimensions asked for, DailyReason, RoundFact) for a set of Filters: headline sums for the
-period and the one before, breakdowns by agent, team, channel, cadence and reason, weekly
-trends, the recovery funnel, top reasons and the median time to recovery. Every query
-aggregates in SQL (GROUP BY); Python only shapes the sums.
+dimensions asked for, the smallest reasons rollup likewise, RoundFact) for a set of Filters:
+headline sums for the period and the one before, breakdowns by agent, team, channel,
+cadence and reason, weekly trends, the recovery funnel, top reasons and the median time to
+recovery. Every query aggregates in SQL (GROUP BY); Python only shapes the sums.
 
 The reason filter: the rollups have no reason dimension, so a reason narrows the reasons
 table (and the drill-down links) only; the other figures are those of all reasons. The page
@@ -12,6 +12,7 @@ import math
 import operator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cache
 
 import sqlalchemy as sa
 
@@ -19,7 +20,13 @@ from followup.dashboard.filters import Filters
 from followup.extensions import db
 from followup.metrics import SMALL_SAMPLE, Rate, ces, median, nps
 from followup.models import Cadence, Survey
-from followup.models.figures import COUNTERS, DailyReason, RoundFact, rollup_for
+from followup.models.figures import (
+    COUNTERS,
+    DailyReasonTotal,
+    RoundFact,
+    reason_rollup_for,
+    rollup_for,
+)
 
 REASON_SCOPE = "The reason filter narrows the reasons table and the case lists only."
 BREAKDOWNS = ("agent", "team", "channel", "cadence")
@@ -42,6 +49,7 @@ def rollup_where(model, filters: Filters, start: date, end: date) -> list:
     return clauses
 
 
+@cache  # the same expressions for every request
 def _sum_columns(model) -> list:
     return [sa.func.coalesce(sa.func.sum(getattr(model, c)), 0).label(c) for c in COUNTERS]
 
@@ -144,10 +152,11 @@ def reasons(filters: Filters, sort: str, descending: bool,
     rising when it was named more often than in the previous period (labelled by `labels`,
     else by the surveys' reasons read)."""
     previous = filters.previous()
-    in_period = DailyReason.day >= filters.start
-    clauses = rollup_where(DailyReason, filters, previous.start, filters.end)
+    model = reason_rollup_for(filters.dimensions())
+    in_period = model.day >= filters.start
+    clauses = rollup_where(model, filters, previous.start, filters.end)
     if filters.reason:
-        clauses.append(DailyReason.reason == filters.reason)
+        clauses.append(model.reason == filters.reason)
 
     def now(column):
         return sa.func.coalesce(sa.func.sum(sa.case((in_period, column), else_=0)), 0)
@@ -157,13 +166,13 @@ def reasons(filters: Filters, sort: str, descending: bool,
 
     rows = db.session.execute(
         sa.select(
-            DailyReason.reason,
-            now(DailyReason.negative).label("negative"),
-            now(DailyReason.recovered).label("recovered"),
-            before(DailyReason.negative).label("previous"),
+            model.reason,
+            now(model.negative).label("negative"),
+            now(model.recovered).label("recovered"),
+            before(model.negative).label("previous"),
         )
         .where(*clauses)
-        .group_by(DailyReason.reason)
+        .group_by(model.reason)
     )
     if labels is None:
         labels = reason_labels()
@@ -336,8 +345,8 @@ def options(filters: Filters, shown: dict | None = None) -> dict[str, list]:
     if unnarrowed and not filters.reason:
         reason_values = {row["reason"] for row in shown["reasons"] if row["negative"]}
     else:
-        named = sa.select(DailyReason.reason).where(
-            DailyReason.day >= filters.start, DailyReason.day <= filters.end
+        named = sa.select(DailyReasonTotal.reason).where(
+            DailyReasonTotal.day >= filters.start, DailyReasonTotal.day <= filters.end
         )
         reason_values = set(db.session.scalars(named.distinct()))
     if filters.reason:

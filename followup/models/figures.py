@@ -109,6 +109,9 @@ class DailyFigure(Counters, Model):
     __tablename__ = "daily_figures"
     __table_args__ = (
         UniqueConstraint("day", "team", "agent", "channel", "cadence", "variant", "survey_id"),
+        # An agent's rows of a period (an agent filter with another dimension), not the
+        # period's rows of every agent.
+        Index("ix_daily_figures_agent_day", "agent", "day"),
     )
     dimensions = DIMENSIONS
 
@@ -129,6 +132,7 @@ class DailyTeamFigure(Counters, Model):
     __tablename__ = "daily_team_figures"
     __table_args__ = (
         UniqueConstraint("day", "team", "channel", "cadence", "variant", "survey_id"),
+        Index("ix_daily_team_figures_team_day", "team", "day"),  # a team's rows of a period
     )
     dimensions = ("team", "channel", "cadence", "variant", "survey_id")
 
@@ -145,7 +149,10 @@ class DailyAgentFigure(Counters, Model):
     """DailyFigure by team and agent only: the agent breakdown and agent filter's rows."""
 
     __tablename__ = "daily_agent_figures"
-    __table_args__ = (UniqueConstraint("day", "team", "agent"),)
+    __table_args__ = (
+        UniqueConstraint("day", "team", "agent"),
+        Index("ix_daily_agent_figures_team_day", "team", "day"),  # a team's rows of a period
+    )
     dimensions = ("team", "agent")
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -189,7 +196,10 @@ class DailyReason(Model):
         UniqueConstraint(
             "day", "team", "agent", "channel", "cadence", "variant", "survey_id", "reason"
         ),
+        Index("ix_daily_reasons_agent_day", "agent", "day"),  # as ix_daily_figures_agent_day
+        Index("ix_daily_reasons_team_day", "team", "day"),
     )
+    dimensions = DIMENSIONS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[date] = mapped_column(Date)
@@ -202,6 +212,30 @@ class DailyReason(Model):
     reason: Mapped[str] = mapped_column(String(100))
     negative: Mapped[int] = mapped_column(Integer, default=0)
     recovered: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DailyReasonTotal(Model):
+    """DailyReason by day and reason only: the reasons of views no dimension narrows, a few
+    rows a day instead of one per reason and bucket."""
+
+    __tablename__ = "daily_reason_totals"
+    __table_args__ = (UniqueConstraint("day", "reason"),)
+    dimensions: tuple[str, ...] = ()
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(100))
+    negative: Mapped[int] = mapped_column(Integer, default=0)
+    recovered: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# The rollups of the reasons, smallest first, as FIGURE_ROLLUPS.
+REASON_ROLLUPS = (DailyReasonTotal, DailyReason)
+
+
+def reason_rollup_for(needed: Iterable[str]) -> type[Any]:
+    """The smallest reasons rollup with all these dimensions."""
+    return next(model for model in REASON_ROLLUPS if set(needed) <= set(model.dimensions))
 
 
 class FigureState(Model):

@@ -64,14 +64,16 @@ def test_unfiltered_sums_and_trends_read_the_leanest_rollup(as_manager, rounds):
     read = " ".join(issued)
     assert "daily_channel_figures" in read and "daily_agent_figures" in read
     assert "daily_team_figures" not in read and "FROM daily_figures" not in read
+    assert "FROM daily_reason_totals" in read and "FROM daily_reasons" not in read
 
 
 def test_filtered_views_read_a_rollup_with_their_dimensions(as_manager, rounds):
     with statements() as issued:
         assert as_manager.get("/dashboard/figures.json?team=North&channel=email").status_code
-    assert "daily_team_figures" in " ".join(issued)
+    assert "daily_team_figures" in " ".join(issued) and "FROM daily_reasons" in " ".join(issued)
     body = as_manager.get("/dashboard/figures.json?team=North&channel=email").get_json()
     assert body["sums"]["closed"] == 36
+    assert {row["reason"]: row["negative"] for row in body["reasons"]} == {"slow": 7, "rude": 7}
 
 
 @pytest.mark.parametrize("value", [0, 7, 999, 1000, 1204, 1234567])

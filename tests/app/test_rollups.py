@@ -19,7 +19,7 @@ from followup.models import (
     RoundFact,
 )
 from followup.models.base import utcnow
-from followup.models.figures import COUNTERS, FIGURE_ROLLUPS
+from followup.models.figures import COUNTERS, FIGURE_ROLLUPS, DailyReasonTotal
 from tests.support.answers import answer_on_page, survey_token
 from tests.support.cases import close, later
 from tests.support.figures import refresh_all
@@ -144,3 +144,19 @@ def test_the_leaner_rollups_are_the_full_one_summed(four_rounds, seeded):
             model.day, *(getattr(model, d) for d in model.dimensions),
             *(getattr(model, c) for c in COUNTERS)))  # fmt: skip
         assert sorted(tuple(r) for r in lean) == sorted(tuple(r) for r in full), model.__name__
+
+
+def test_the_reason_totals_are_the_reasons_summed(four_rounds, seeded):
+    refresh_all()
+    four_rounds.post("/api/v1/cases/R-3/reopen", headers=seeded["auth"])  # a negative round
+    refresh_all()
+    keys = (DailyReason.day, DailyReason.reason)
+    full = db.session.execute(
+        sa.select(*keys, sa.func.sum(DailyReason.negative), sa.func.sum(DailyReason.recovered))
+        .group_by(*keys)
+    ).all()  # fmt: skip
+    lean = db.session.execute(sa.select(
+        DailyReasonTotal.day, DailyReasonTotal.reason, DailyReasonTotal.negative,
+        DailyReasonTotal.recovered)).all()  # fmt: skip
+    assert sorted(tuple(r) for r in lean) == sorted(tuple(r) for r in full)
+    assert {reason for _, reason, negative, _ in lean if negative} == {"slow", "not_solved"}

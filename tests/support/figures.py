@@ -10,7 +10,7 @@ from followup import rollups
 from followup.extensions import db
 from followup.models import Case, Customer
 from followup.models.base import utcnow
-from followup.models.figures import COUNTERS, DIMENSIONS, FIGURE_ROLLUPS, DailyReason, RoundFact
+from followup.models.figures import COUNTERS, DIMENSIONS, FIGURE_ROLLUPS, REASON_ROLLUPS, RoundFact
 from tests.support.cases import later
 
 TODAY = utcnow().date()
@@ -44,14 +44,14 @@ def roll_up(facts: list[RoundFact]) -> None:
 
 def roll_up_stored() -> None:
     """Every rollup summed again from the stored fact rows (as the rollups keep them)."""
-    for model in (*FIGURE_ROLLUPS, DailyReason):
+    for model in (*FIGURE_ROLLUPS, *REASON_ROLLUPS):
         db.session.execute(sa.delete(model))
     add_rollups(list(db.session.scalars(sa.select(RoundFact))))
     db.session.commit()
 
 
 def add_rollups(facts: list[RoundFact]) -> None:
-    """The daily sums of these rounds in every figure rollup and in the reasons rollup."""
+    """The daily sums of these rounds in every figure rollup and every reasons rollup."""
     reasons: dict[tuple, Counter] = {}
     for fact in facts:
         key = (fact.day, *(getattr(fact, d) for d in DIMENSIONS))
@@ -68,10 +68,15 @@ def add_rollups(facts: list[RoundFact]) -> None:
         for (day, *dims), counts in sums.items():
             db.session.add(model(day=day, **dict(zip(model.dimensions, dims, strict=True)),
                                  **counts))  # fmt: skip
-    for (day, *dims, reason), sums in reasons.items():
-        db.session.add(
-            DailyReason(day=day, **dict(zip(DIMENSIONS, dims, strict=True)), reason=reason, **sums)
-        )
+    for model in REASON_ROLLUPS:
+        lean: dict[tuple, Counter] = {}
+        for (day, *dims, reason), sums in reasons.items():
+            values = dict(zip(DIMENSIONS, dims, strict=True))
+            key = (day, *(values[d] for d in model.dimensions), reason)
+            lean.setdefault(key, Counter()).update(sums)
+        for (day, *dims, reason), sums in lean.items():
+            db.session.add(model(day=day, **dict(zip(model.dimensions, dims, strict=True)),
+                                 reason=reason, **sums))  # fmt: skip
 
 
 def add_cases(count: int, prefix: str = "C") -> list[int]:
