@@ -1,28 +1,48 @@
-"""`make bench`: how fast the outbox drains, as a ratio to plain RQ measured in the same run.
+"""`make bench-drain`: how fast the outbox drains at a provider's latency, beside the limits
+measured in the same run on the same machine.
 
-This module owns the dispatch benchmark end to end: a fresh PostgreSQL database (migrated,
-dropped afterwards), a unique RQ queue prefix on Redis (its keys deleted afterwards), the
-provider emulator, N due messages (half thank-you emails, half check-in texts with a survey),
-and two timed runs on the same Redis with the same number of real `followup.cli worker`
-processes:
+Every phase gets its own PostgreSQL database (a copy of one migrated template), its own Redis
+queue prefix (nothing else can enqueue into its queues; its keys are deleted after it) and a
+clean record at the provider emulator, which answers after the phase's latency (jittered).
+Each phase checks at the emulator that every message arrived exactly once. The phases:
 
-- dispatch: the real sweep process claims the rows in batches and the workers send every
-  message through the real SendGrid and Twilio SDKs to the emulator; timed from starting the
-  processes until the database shows all N messages `sent`;
-- baseline: one no-op RQ job per message (bench.noop.noop), enqueued before timing starts;
-  timed from starting the workers until every job has finished.
+- warm-up: one email and one text through the pipeline; their content is what the bare SDK
+  loop sends;
+- dispatch (per latency): N due messages (half thank-you emails, half check-in texts with a
+  survey) drained by the real `followup sweep` and W `followup worker` processes through the
+  real SDKs, FOLLOWUP_SEND_CONCURRENCY calls in flight per worker, one request per message;
+  timed from starting the processes until the database shows every message sent, and from
+  the first message's arrival at the emulator to the last's (the rate the ratios compare:
+  a worker starts once, not once per batch);
+- sdk (per latency): the bare SDK loop (bench.sdk_loop): W processes, each with the real
+  sendgrid and twilio clients (one keep-alive pool each) and as many threads as calls in flight
+  per worker, send the same number of messages with the pipeline's content: the limit of the
+  pipeline's own overhead;
+- one-at-a-time (per latency): dispatch with FOLLOWUP_SEND_CONCURRENCY=1, as many messages as
+  it sends in about --one-at-a-time-seconds;
+- batched (per latency, when followup.config knows FOLLOWUP_EMAIL_BATCHING): N thank-you emails
+  with batching on, beside the bare SDK loop sending the same emails one request each;
+- due: messages falling due at --due-rate a second for --due-seconds while the workers run;
+  the delay from each one's due time to its arrival at the emulator (p50, p99, max);
+- memory: dispatch of --memory-messages at 0 ms; each worker's resident memory at 10 % sent
+  and at the end (every dispatch phase reports it, and the workers' CPU time a message).
 
-It prints both rates and their ratio (aim: >= 3) and writes them to bench/results/latest.json.
+The due and memory phases run the app's defaults (FOLLOWUP_EMAIL_BATCHING included).
+
+It prints each phase, the ratios against the goals (at 150 ms: dispatch >= 20x one at a time;
+at 0 ms: dispatch >= 0.8 of the bare SDK loop; at 150 ms: batched email >= 5x the bare
+per-email loop)
+and writes everything to bench/results/latest.json. A phase that cannot give a trustworthy
+number stops the run, naming the phase and why (its process logs are kept).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import logging
 import os
 import platform
+import re
 import secrets
 import shutil
 import signal
@@ -32,371 +52,234 @@ import tempfile
 import time
 from collections import Counter
 from contextlib import ExitStack
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import redis
 import sqlalchemy as sa
 
+from bench import drain_data as data
+from bench.runs import (
+    PG_ADMIN_URL,
+    REDIS_URL,
+    ROOT,
+    BenchError,
+    Fleet,
+    RunKeys,
+    require_postgres,
+    wait_for,
+)
 from tests.support import backends
 
-ROOT = Path(__file__).resolve().parent.parent
+__all__ = ["PG_ADMIN_URL", "BenchError", "main", "require_postgres"]  # bench.dashboard uses them
+
 RESULTS = ROOT / "bench" / "results"
-PG_ADMIN_URL = os.environ.get("FOLLOWUP_BENCH_PG_URL", backends.PG_ADMIN_URL)
-REDIS_URL = os.environ.get("FOLLOWUP_BENCH_REDIS_URL", backends.REDIS_URL)
-QUEUE_NAMES = ("sweep", "dispatch", "recovery", "default")  # workers.queues.QUEUE_NAMES
-POLL_SECONDS = 0.1
-# The forking worker runs about 100 no-op jobs/s here; 20,000 of them would take over three
-# minutes, as long as everything else together. Its rate is steady after the first second,
-# so a smaller count measures the same per-job rate.
-BASELINE_JOBS_DEFAULT_MAX = 5_000
+PHASES = ("dispatch", "sdk", "one-at-a-time", "batched", "due", "memory")
 SENDGRID_KEY = "SG.bench-key.for-the-emulator"
 TWILIO_SID = "AC" + "b" * 32
 TWILIO_TOKEN = "bench-twilio-token"
 TWILIO_FROM = "+15005550006"
-
-
-class BenchError(Exception):
-    """The run cannot give a trustworthy number: say why and exit non-zero."""
+PUBLIC_BASE_URL = "http://followup.bench"
+GOALS = {  # (numerator, denominator, at this latency): at least
+    ("dispatch", "one-at-a-time", 150): 20,
+    ("dispatch", "sdk", 0): 0.8,
+    ("batched", "sdk-email", 150): 5,
+}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.drain",
-        description="Drain N due messages through the real workers and SDKs to the emulator, "
-        "beside a baseline of one no-op RQ job per message on the same number of workers.",
+        description="Drain due messages through the real sweep, workers and SDKs to the "
+        "emulator at each latency, beside the bare SDK loop and one call at a time.",
     )
-    parser.add_argument("--messages", type=int, default=20_000, help="due messages (even)")
-    parser.add_argument("--workers", type=int, default=2, help="worker processes, both runs")
+    parser.add_argument("--messages", type=int, default=10_000, help="per phase (even)")
+    parser.add_argument("--workers", type=int, default=2, help="processes, every phase")
     parser.add_argument(
-        "--baseline-jobs",
+        "--latencies", default="0,150", help="provider latencies in ms, comma-separated"
+    )
+    parser.add_argument(
+        "--jitter", type=float, default=50, help="± ms around each latency (uniform; at most it)"
+    )
+    parser.add_argument(
+        "--phases", default=",".join(PHASES), help=f"which phases (of {','.join(PHASES)})"
+    )
+    parser.add_argument(
+        "--concurrency",
         type=int,
         default=None,
-        help=f"no-op jobs in the baseline (default: as many as messages, at most "
-        f"{BASELINE_JOBS_DEFAULT_MAX}); its rate is per job, so the ratio stays fair",
+        help="FOLLOWUP_SEND_CONCURRENCY, and the bare loop's threads (default: the app's)",
     )
-    parser.add_argument(
-        "--batch-size",
-        type=int,
-        default=None,
-        help="FOLLOWUP_BATCH_SIZE for the workers (default: the app's default)",
-    )
-    parser.add_argument(
-        "--timeout", type=float, default=900, help="give up on a run after this many seconds"
-    )
+    parser.add_argument("--batch-size", type=int, default=None, help="FOLLOWUP_BATCH_SIZE")
+    parser.add_argument("--one-at-a-time-seconds", type=float, default=30)
+    parser.add_argument("--due-rate", type=float, default=500, help="messages due a second")
+    parser.add_argument("--due-seconds", type=float, default=20)
+    parser.add_argument("--due-latency", type=float, default=150, help="ms, the due phase")
+    parser.add_argument("--memory-messages", type=int, default=100_000)
+    parser.add_argument("--timeout", type=float, default=900, help="per phase, seconds")
     args = parser.parse_args(argv)
-    if args.messages < 2 or args.messages % 2:
-        parser.error("--messages must be an even number >= 2 (half email, half SMS)")
-    if args.workers < 1:
-        parser.error("--workers must be >= 1")
-    if args.baseline_jobs is None:
-        args.baseline_jobs = min(args.messages, BASELINE_JOBS_DEFAULT_MAX)
-    if args.baseline_jobs < 1:
-        parser.error("--baseline-jobs must be >= 1")
+    try:
+        args.latencies = [float(x) for x in args.latencies.split(",") if x.strip()]
+    except ValueError:
+        parser.error("--latencies: numbers of milliseconds, like 0,150")
+    args.phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+    if unknown := set(args.phases) - set(PHASES):
+        parser.error(f"unknown phases {sorted(unknown)}; known: {', '.join(PHASES)}")
+    for name in ("messages", "memory_messages"):
+        if getattr(args, name) < 2 or getattr(args, name) % 2:
+            parser.error(f"--{name.replace('_', '-')} must be an even number >= 2")
+    if args.workers < 1 or any(lat < 0 for lat in args.latencies) or args.jitter < 0:
+        parser.error("--workers must be >= 1; latencies and jitter >= 0")
     return args
 
 
-# -- PostgreSQL and Redis ---------------------------------------------------------------------
+@dataclass
+class Run:
+    """What the phases share: arguments, the emulator, the template database, settings."""
+
+    args: argparse.Namespace
+    emulator: Any
+    env: dict[str, str]
+    template_url: str
+    logs: Path
+    redis_conn: redis.Redis
+    prefix: str
+    settings: dict
+    sample: dict = field(default_factory=dict)
+    phases: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def concurrency(self) -> int:
+        return self.args.concurrency or self.settings.get("SEND_CONCURRENCY", 1)
+
+    def set_latency(self, latency: float) -> float:
+        """The emulator answers after `latency` ± jitter (never more jitter than latency)."""
+        jitter = min(self.args.jitter, latency)
+        self.emulator.set_latency(latency, jitter)
+        self.emulator.reset()
+        return jitter
 
 
-def require_postgres(admin_url: str) -> str:
-    """The server's version, or BenchError when PostgreSQL does not answer."""
-    try:
-        return backends.postgres_version(admin_url)
-    except sa.exc.OperationalError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise BenchError(
-            f"PostgreSQL does not answer at {_hide_password(admin_url)} ({reason}). The bench "
-            "measures the production setup, PostgreSQL + Redis: start PostgreSQL or set "
-            "FOLLOWUP_BENCH_PG_URL to an admin URL that may create databases."
-        ) from None
+# -- checks -----------------------------------------------------------------------------------
 
 
-def _hide_password(url: str) -> str:
-    return sa.engine.make_url(url).render_as_string(hide_password=True)
+def message_id_of(record: dict) -> int:
+    """The outbox row (or bare-loop message) a recorded provider request carries."""
+    if record["provider"] == "sendgrid":
+        return int(record["custom_args"]["followup_message_id"])
+    return int(parse_qs(urlsplit(record["status_callback"]).query)["m"][0])
 
 
-class RunKeys:
-    """The run's Redis keys, deleted at the end: every key naming the prefix, and more.
-
-    Dispatch and baseline job ids contain the prefix. The cron sweep's jobs have random ids
-    and expire a minute after they finish, so `note_sweep_jobs()` records them from the cron
-    job history while the run goes on. Worker and cron scheduler hashes that name the run's
-    queues are deleted too, and the run's queues leave RQ's set of queues. Shared RQ
-    bookkeeping (rq:cron_jobs, rq:clean_groups) stays.
-    """
-
-    def __init__(self, conn: redis.Redis, prefix: str):
-        self.conn, self.prefix = conn, prefix
-        self.job_ids: set[str] = set()
-
-    def note_sweep_jobs(self, within_seconds: float = 30) -> None:
-        """Record the ids of recently enqueued cron jobs that went to this run's queues."""
-        since = time.time() - within_seconds
-        for history in self.conn.scan_iter("rq:cron_job:*:jobs", count=1000):
-            for raw in self.conn.zrangebyscore(history, since, "+inf"):
-                job_id = raw.decode()
-                if job_id in self.job_ids:
-                    continue
-                origin = self.conn.hget(f"rq:job:{job_id}", "origin")
-                if origin and origin.decode().startswith(self.prefix):
-                    self.job_ids.add(job_id)
-
-    def delete(self) -> int:
-        from rq import Queue
-
-        conn, marker = self.conn, self.prefix.encode()
-        self.note_sweep_jobs(within_seconds=3600)
-        ours = set(self.job_ids)
-        for name in QUEUE_NAMES:
-            queue = Queue(self.prefix + name, connection=conn)
-            ours.update(queue.get_job_ids())
-            for registry in (
-                queue.started_job_registry,
-                queue.finished_job_registry,
-                queue.failed_job_registry,
-                queue.canceled_job_registry,
-                queue.deferred_job_registry,
-                queue.scheduled_job_registry,
-            ):
-                ours.update(registry.get_job_ids(cleanup=False))
-        for history in conn.scan_iter("rq:cron_job:*:jobs", count=1000):
-            mine = [job_id for job_id in conn.zrange(history, 0, -1) if job_id.decode() in ours]
-            if mine:
-                conn.zrem(history, *mine)
-        ours_bytes = {job_id.encode() for job_id in ours}
-        doomed = []
-        for key in conn.scan_iter(count=5000):
-            if marker in key or not ours_bytes.isdisjoint(key.split(b":")):
-                doomed.append(key)
-            elif key.startswith((b"rq:worker:", b"rq:cron_scheduler:")):
-                with contextlib.suppress(redis.ResponseError):  # not a hash
-                    if any(marker in value for value in conn.hvals(key)):
-                        doomed.append(key)
-        queues = [q for q in conn.smembers("rq:queues") if marker in q]
-        if queues:
-            conn.srem("rq:queues", *queues)
-        for start in range(0, len(doomed), 1000):
-            conn.delete(*doomed[start : start + 1000])
-        return len(doomed)
+def exactly_once(records: list[dict], expected: set[int], channels: Counter) -> list[str]:
+    """What is wrong with the emulator's records of a phase (empty: each message once)."""
+    problems = []
+    if len(records) != len(expected):
+        problems.append(f"the emulator got {len(records)} messages, expected {len(expected)}")
+    refused = Counter(r["status"] for r in records if not 200 <= r["status"] < 300)
+    if refused:
+        problems.append(f"the emulator refused some requests: {dict(refused)}")
+    providers = Counter(r["provider"] for r in records)
+    wanted = Counter({"sendgrid": channels["email"], "twilio": channels["sms"]}) + Counter()
+    if providers != wanted:
+        problems.append(f"provider split {dict(providers)}, expected {dict(wanted)}")
+    per_message = Counter(message_id_of(r) for r in records)
+    if set(per_message) != expected:
+        missing, unknown = expected - set(per_message), set(per_message) - expected
+        problems.append(
+            f"{len(missing)} messages never reached the emulator, {len(unknown)} unknown"
+        )
+    doubled = sum(1 for count in per_message.values() if count > 1)
+    if doubled:
+        problems.append(f"{doubled} messages reached the emulator more than once")
+    return problems
 
 
-# -- data -------------------------------------------------------------------------------------
+def rates(n: int, seconds: float, records: list[dict], started_wall: float) -> dict:
+    arrivals = sorted(r["at"] for r in records)
+    steady = arrivals[-1] - arrivals[0] if len(arrivals) > 1 else 0
+    return {
+        "messages": n,
+        "seconds": round(seconds, 3),
+        "per_second": round(n / seconds, 1),
+        "first_send_after_seconds": round(arrivals[0] - started_wall, 3) if arrivals else None,
+        "per_second_first_to_last_send": round(n / steady, 1) if steady else None,
+        "requests": len({r["request"] for r in records}),
+    }
 
 
-def seed(app, n_messages: int) -> dict:
-    """The standard setup, then N/2 customers and closed cases with two due messages each."""
-    from followup.extensions import db
-    from followup.models import Cadence, CadenceStep, Case, Customer, Message
-    from followup.setup import ensure_standard_setup
+# -- the pipeline -----------------------------------------------------------------------------
 
-    with app.app_context():
-        ensure_standard_setup()
-        db.session.commit()
-        cadence = db.session.scalar(sa.select(Cadence).where(Cadence.name == "Standard"))
-        steps = {
-            s.name: s
-            for s in db.session.scalars(
-                sa.select(CadenceStep).where(CadenceStep.cadence_id == cadence.id)
-            )
+
+def pipeline_phase(
+    run: Run,
+    name: str,
+    latency: float,
+    cases: int,
+    channels: tuple[str, ...],
+    extra_env: dict[str, str] | None = None,
+    workers: int | None = None,
+    due: str = "now",
+) -> dict:
+    """Seed a fresh database, start the workers and the sweep, wait until every message is
+    sent, check each reached the emulator once; due="spread" makes them fall due at
+    --due-rate a second after the workers started."""
+    args = run.args
+    workers = workers or args.workers
+    jitter = run.set_latency(latency)
+    run.emulator.keep_bodies = name == "warm-up"  # its content is the bare loop's sample
+    label = re.sub(r"[^a-z0-9]+", "-", name.lower())  # queue names and job ids take no "@"
+    prefix = f"{run.prefix}{label}-"
+    keys = RunKeys(run.redis_conn, prefix)
+    with ExitStack() as stack:
+        stack.callback(keys.delete)
+        database_url = stack.enter_context(
+            data.phase_database(PG_ADMIN_URL, run.template_url, label)
+        )
+        n = data.seed(
+            database_url, cases, channels, data.NOT_YET if due == "spread" else data.due_now()
+        )
+        env = {
+            **run.env,
+            "DATABASE_URL": database_url,
+            "FOLLOWUP_QUEUE_PREFIX": prefix,
+            "FOLLOWUP_SEND_CONCURRENCY": str(run.concurrency),
+            **(extra_env or {}),
         }
-        thank_you, check_in = steps["thank-you"], steps["check-in"]
-        if thank_you.survey_id is not None or check_in.survey_id is None:
-            raise BenchError("the Standard cadence no longer has the shape this bench expects")
-        n_cases = n_messages // 2
-        now = datetime.now(UTC)
-        due = now - timedelta(seconds=1)
-        stamps = {"created_at": now, "updated_at": now}
-        customers = Customer.__table__
-        cases = Case.__table__
-        messages = Message.__table__
-        with db.engine.begin() as conn:
-            customer_ids = conn.scalars(
-                customers.insert().returning(customers.c.id, sort_by_parameter_order=True),
-                [
-                    {
-                        "external_id": f"bench-c{i}",
-                        "name": f"Customer {i}",
-                        "email": f"customer{i}@example.com",
-                        "phone": f"+1415{i:07d}",
-                        "locale": "en",
-                        "timezone": "America/Los_Angeles",
-                        **stamps,
-                    }
-                    for i in range(n_cases)
-                ],
-            ).all()
-            case_ids = conn.scalars(
-                cases.insert().returning(cases.c.id, sort_by_parameter_order=True),
-                [
-                    {
-                        "external_id": f"BENCH-{i}",
-                        "customer_id": customer_id,
-                        "subject": f"Parcel {i} never arrived",
-                        "agent_name": "Sam Rivera",
-                        "team": "Shipping",
-                        "priority": "normal",
-                        "tags": ["bench"],
-                        "status": "closed",
-                        "closed_at": now,
-                        "round": 1,
-                        "cadence_id": cadence.id,
-                        **stamps,
-                    }
-                    for i, customer_id in enumerate(customer_ids)
-                ],
-            ).all()
-            rows = []
-            for i, (case_id, customer_id) in enumerate(zip(case_ids, customer_ids, strict=True)):
-                for step, channel, recipient in (
-                    (thank_you, "email", f"customer{i}@example.com"),
-                    (check_in, "sms", f"+1415{i:07d}"),
-                ):
-                    rows.append(
-                        {
-                            "case_id": case_id,
-                            "customer_id": customer_id,
-                            "step_id": step.id,
-                            "round": 1,
-                            "channel": channel,
-                            "recipient": recipient,
-                            "condition": "always",
-                            "due_at": due,
-                            "status": "scheduled",
-                            "attempts": 0,
-                            "idempotency_key": f"case:{case_id}:round:1:step:{step.id}",
-                            **stamps,
-                        }
-                    )
-            conn.execute(messages.insert(), rows)
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            # What autovacuum would have done by now on a live database: planner statistics.
-            conn.execute(sa.text("ANALYZE customers, cases, messages"))
-        db.session.remove()
-        db.engine.dispose()
-    return {"customers": n_cases, "cases": n_cases, "messages": n_messages}
-
-
-def message_statuses(engine: sa.Engine) -> Counter:
-    with engine.connect() as conn:
-        rows = conn.execute(sa.text("SELECT status, count(*) FROM messages GROUP BY status"))
-        return Counter({status: count for status, count in rows})
-
-
-# -- processes --------------------------------------------------------------------------------
-
-
-class Fleet:
-    """`python -m followup.cli` processes, each in its own session, logging to a scratch file."""
-
-    def __init__(self, env: dict[str, str], logs: Path, label: str):
-        self.env, self.logs, self.label = env, logs, label
-        self.processes: list[tuple[str, subprocess.Popen, Path]] = []
-
-    def start(self, command: str) -> None:
-        log = self.logs / f"{self.label}-{command}-{len(self.processes)}.log"
-        with open(log, "w") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "followup.cli", command],
-                cwd=ROOT,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C reaches the bench only; it stops them
-            )
-        self.processes.append((command, process, log))
-
-    def check_alive(self) -> None:
-        for command, process, log in self.processes:
-            if process.poll() is not None:
-                raise BenchError(
-                    f"a {command} process exited early (status {process.returncode}); "
-                    f"its log ends:\n{_tail(log)}"
-                )
-
-    def stop(self, timeout: float = 30) -> None:
-        for _, process, _ in self.processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for _, process, _ in self.processes:
-            try:
-                process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                _kill_tree(process)
-
-    def logs_tail(self) -> str:
-        return "\n".join(f"--- {log.name}\n{_tail(log)}" for _, _, log in self.processes)
-
-
-def _kill_tree(process: subprocess.Popen) -> None:
-    """SIGKILL a worker and its work horse (RQ gives the horse its own process group)."""
-    import psutil
-
-    try:
-        victims = [psutil.Process(process.pid), *psutil.Process(process.pid).children(True)]
-    except psutil.NoSuchProcess:
-        victims = []
-    for victim in victims:
-        try:
-            victim.kill()
-        except psutil.NoSuchProcess:
-            pass
-    process.wait()
-
-
-def _tail(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) or "(empty)"
-    except OSError:
-        return "(no log)"
-
-
-def wait_for(done, fleet: Fleet, timeout: float, what) -> None:
-    """Poll `done()` every POLL_SECONDS; fail when a process dies or time runs out."""
-    deadline = time.monotonic() + timeout
-    while not done():
-        fleet.check_alive()
-        if time.monotonic() > deadline:
-            raise BenchError(f"timed out after {timeout:.0f} s waiting for {what()}")
-        time.sleep(POLL_SECONDS)
-
-
-# -- the two runs -----------------------------------------------------------------------------
-
-
-def message_id_of(request: dict) -> int:
-    """The outbox row a recorded provider request carries."""
-    if request["provider"] == "sendgrid":
-        return int(request["body"]["custom_args"]["followup_message_id"])
-    return int(parse_qs(urlsplit(request["body"]["StatusCallback"]).query)["m"][0])
-
-
-def run_dispatch(env, logs, database_url, emulator, keys: RunKeys, args) -> dict:
-    """The real sweep and workers drain every due message; verify each was sent exactly once."""
-    n = args.messages
-    engine = sa.create_engine(database_url, pool_size=1)
-    fleet = Fleet(env, logs, "dispatch")
-    try:
+        engine = sa.create_engine(database_url, pool_size=1)
+        stack.callback(engine.dispose)
+        fleet = Fleet(env, run.logs, label)
+        stack.callback(fleet.stop)
+        result: dict[str, Any] = {"latency_ms": latency, "jitter_ms": jitter, "workers": workers}
+        result["concurrency"] = int(env["FOLLOWUP_SEND_CONCURRENCY"])
         started_wall, started = time.time(), time.perf_counter()
-        for _ in range(args.workers):
+        for _ in range(workers):
             fleet.start("worker")
         fleet.start("sweep")
+        if due == "spread":
+            time.sleep(3)  # the processes are up and idle, as in production
+            fleet.check_alive()
+            first_due = data.spread_due(engine, args.due_rate)
+            result["first_due_after_seconds"] = round(first_due.timestamp() - started_wall, 3)
         statuses: Counter = Counter()
         polls = 0
+        rss_early: list[float] = []
+        early: dict[str, float] = {}  # the workers' CPU time at 10 % sent: startup excluded
 
         def all_sent() -> bool:
-            nonlocal statuses, polls
+            nonlocal statuses, polls, rss_early
             polls += 1
             if polls % 20 == 0:
                 keys.note_sweep_jobs()
-            statuses = message_statuses(engine)
-            finished_badly = {
-                s: c for s, c in statuses.items() if s not in ("scheduled", "sending", "sent")
-            }
-            if finished_badly:
-                raise BenchError(f"messages did not go out: {finished_badly}")
+            statuses = data.message_statuses(engine)
+            badly = {s: c for s, c in statuses.items() if s not in ("scheduled", "sending", "sent")}
+            if badly:
+                raise BenchError(f"messages did not go out: {badly}")
+            if not rss_early and statuses["sent"] >= max(1, n // 10):
+                rss_early = fleet.rss_mb()
+                early.update(cpu=fleet.cpu_seconds(), sent=statuses["sent"])
             return statuses["sent"] >= n
 
         try:
@@ -404,185 +287,281 @@ def run_dispatch(env, logs, database_url, emulator, keys: RunKeys, args) -> dict
         except BenchError as exc:
             raise BenchError(f"{exc}\n{fleet.logs_tail()}") from None
         seconds = time.perf_counter() - started
-    finally:
+        result["worker_rss_mb_at_10_percent"] = rss_early
+        result["worker_rss_mb_at_end"] = fleet.rss_mb()
+        cpu = (fleet.cpu_seconds() - early["cpu"]) / max(1, n - early["sent"])
+        result["worker_cpu_ms_per_message"] = round(cpu * 1000, 3)
         fleet.stop()
         keys.note_sweep_jobs()
-
-    records = emulator.requests()
-    problems = []
-    if len(records) != n:
-        problems.append(f"the emulator got {len(records)} requests, expected {n}")
-    refused = Counter(r["status"] for r in records if not 200 <= r["status"] < 300)
-    if refused:
-        problems.append(f"the emulator refused some requests: {dict(refused)}")
-    providers = Counter(r["provider"] for r in records)
-    if providers != {"sendgrid": n // 2, "twilio": n // 2}:
-        problems.append(f"provider split {dict(providers)}, expected {n // 2} each")
-    per_message = Counter(message_id_of(r) for r in records)
-    with engine.connect() as conn:
-        message_ids = set(conn.scalars(sa.text("SELECT id FROM messages")))
-        invitations = conn.scalar(sa.text("SELECT count(*) FROM survey_invitations"))
-        sent_events = conn.scalar(
-            sa.text("SELECT count(*) FROM case_events WHERE kind = 'message.sent'")
-        )
-    engine.dispose()
-    if set(per_message) != message_ids:
-        missing, unknown = message_ids - set(per_message), set(per_message) - message_ids
-        problems.append(
-            f"{len(missing)} messages never reached the emulator, {len(unknown)} unknown"
-        )
-    doubled = sum(1 for count in per_message.values() if count > 1)
-    if doubled:
-        problems.append(f"{doubled} messages reached the emulator more than once")
-    if invitations != n // 2:
-        problems.append(f"{invitations} survey invitations, expected {n // 2}")
-    if sent_events != n:
-        problems.append(f"{sent_events} message.sent timeline events, expected {n}")
-    if problems:
-        raise BenchError("the dispatch run is not trustworthy:\n  " + "\n  ".join(problems))
-    first_send = min(r["at"] for r in records) - started_wall
-    return {
-        "messages": n,
-        "seconds": round(seconds, 3),
-        "per_second": round(n / seconds, 1),
-        "first_send_after_seconds": round(first_send, 3),
-        "per_second_after_first_send": round(n / max(seconds - first_send, 1e-9), 1),
-    }
-
-
-def run_baseline(env, logs, redis_url, prefix, args) -> dict:
-    """One no-op job per message on the same forking worker; time until all have finished."""
-    from rq import Queue
-    from rq.job import Job
-
-    from bench.noop import noop
-
-    m = args.baseline_jobs
-    conn = redis.Redis.from_url(redis_url)
-    queue = Queue(prefix + "default", connection=conn)
-    for start in range(0, m, 2000):  # before timing: one pipeline per 2,000 jobs
-        queue.enqueue_many(
-            [
-                Queue.prepare_data(noop, job_id=f"{prefix}noop-{i}", result_ttl=600)
-                for i in range(start, min(start + 2000, m))
-            ]
-        )
-    if queue.count != m:
-        raise BenchError(f"enqueued {queue.count} no-op jobs, expected {m}")
-    finished, failed = queue.finished_job_registry, queue.failed_job_registry
-    started_registry = queue.started_job_registry
-    fleet = Fleet(env, logs, "baseline")
-    try:
-        started = time.perf_counter()
-        for _ in range(args.workers):
-            fleet.start("worker")
-
-        def all_done() -> bool:
-            if failed.get_job_count(cleanup=False):
-                raise BenchError(f"no-op jobs failed\n{fleet.logs_tail()}")
-            return (
-                queue.count == 0
-                and started_registry.get_job_count(cleanup=False) == 0
-                and finished.get_job_count(cleanup=False) >= m
+        records = run.emulator.requests()
+        expected = data.message_ids(engine)
+        wanted = Counter({c: cases for c in channels})
+        problems = exactly_once(records, expected, wanted)
+        outcome = data.outcome_counts(engine)
+        if outcome["invitations"] != wanted["sms"]:
+            problems.append(
+                f"{outcome['invitations']} survey invitations, expected {wanted['sms']}"
             )
+        if outcome["sent_events"] != n:
+            problems.append(f"{outcome['sent_events']} message.sent timeline events, expected {n}")
+        if due == "spread" and not problems:
+            result |= due_delays(records, data.due_times(engine), args.due_rate)
+        if problems:
+            raise BenchError("not trustworthy:\n  " + "\n  ".join(problems))
+        result |= rates(n, seconds, records, started_wall)
+        if name == "warm-up":
+            run.sample = sample_content(run.emulator.requests())
+    return result
 
-        wait_for(all_done, fleet, args.timeout, lambda: f"{m} no-op jobs to finish")
-        seconds = time.perf_counter() - started
-    finally:
-        fleet.stop()
-    first = Job.fetch(f"{prefix}noop-0", connection=conn)
-    last = Job.fetch(f"{prefix}noop-{m - 1}", connection=conn)
-    steady = (last.ended_at - first.started_at).total_seconds()
-    conn.close()
+
+def due_delays(records: list[dict], due: dict[int, float], rate: float) -> dict:
+    """Delay from each message's due time to its arrival at the emulator."""
+    delays = sorted(r["at"] - due[message_id_of(r)] for r in records)
+    early = sum(1 for d in delays if d < -0.05)  # clocks are the same machine's
+    if early:
+        raise BenchError(f"{early} messages reached the provider before they were due")
+
+    def pct(p: float) -> float:
+        return round(delays[min(len(delays) - 1, int(p / 100 * len(delays)))], 3)
+
+    arrivals = sorted(r["at"] for r in records)
     return {
-        "jobs": m,
-        "seconds": round(seconds, 3),
-        "per_second": round(m / seconds, 1),
-        "per_second_after_first_job": round(m / max(steady, 1e-9), 1),
+        "due_per_second": rate,
+        "handed_per_second": round(len(records) / (arrivals[-1] - min(due.values())), 1),
+        "delay_p50_seconds": pct(50),
+        "delay_p99_seconds": pct(99),
+        "delay_max_seconds": round(delays[-1], 3),
     }
 
 
-# -- main -------------------------------------------------------------------------------------
+def sample_content(records: list[dict]) -> dict:
+    """The warm-up's email and text, as the bare SDK loop sends them."""
+    email = next(r["body"] for r in records if r["provider"] == "sendgrid")
+    sms = next(r["body"] for r in records if r["provider"] == "twilio")
+    first = email["personalizations"][0]
+    return {
+        "email": {
+            "from": email["from"],
+            "subject": email.get("subject") or first.get("subject"),
+            "content": email["content"],
+            "headers": {**email.get("headers", {}), **first.get("headers", {})},
+        },
+        "sms": {
+            "from": sms["From"],
+            "body": sms["Body"],
+            "status_callback_base": sms["StatusCallback"].split("?")[0],
+        },
+    }
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
+# -- the bare SDK loop ------------------------------------------------------------------------
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    wall_started = time.perf_counter()
-    signal.signal(signal.SIGTERM, _interrupt)  # clean up on SIGTERM as on Ctrl-C
+def sdk_phase(run: Run, latency: float, cases: int, channels: tuple[str, ...]) -> dict:
+    """The bare SDK loop in --workers processes, the messages dealt out evenly."""
+    args = run.args
+    if not run.sample:
+        raise BenchError("no sample content: the warm-up did not run")
+    jitter = run.set_latency(latency)
+    messages = [
+        [
+            i * len(channels) + j + 1,
+            channel,
+            f"customer{i}@example.com" if channel == "email" else f"+1415{i:07d}",
+        ]  # fmt: skip
+        for i in range(cases)
+        for j, channel in enumerate(channels)
+    ]
+    processes = []
+    started_wall, started = time.time(), time.perf_counter()
+    for w in range(args.workers):
+        spec = run.logs / f"sdk-{int(latency)}-{len(channels)}-{w}.json"
+        spec.write_text(
+            json.dumps(
+                {
+                    "url": run.emulator.url,
+                    "sendgrid_key": SENDGRID_KEY,
+                    "twilio_sid": TWILIO_SID,
+                    "twilio_token": TWILIO_TOKEN,
+                    "threads": run.concurrency,
+                    **run.sample,
+                    "messages": messages[w :: args.workers],
+                }
+            )
+        )
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "bench.sdk_loop", str(spec)],
+                cwd=ROOT,
+                env=run.env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    outputs = []
     try:
-        return _bench(args, wall_started)
+        for process in processes:
+            out, err = process.communicate(timeout=args.timeout)
+            if process.returncode:
+                raise BenchError(f"a bare SDK loop exited with {process.returncode}: {err[-2000:]}")
+            outputs.append(json.loads(out.strip().splitlines()[-1]))
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    seconds = time.perf_counter() - started
+    failed = [o for o in outputs if o["failed"]]
+    problems = [f"{o['failed']} sends failed, first: {o['errors']}" for o in failed]
+    records = run.emulator.requests()
+    expected = {m[0] for m in messages}
+    problems += exactly_once(records, expected, Counter({c: cases for c in channels}))
+    if problems:
+        raise BenchError("not trustworthy:\n  " + "\n  ".join(problems))
+    result = {"latency_ms": latency, "jitter_ms": jitter, "workers": args.workers}
+    cpu = sum(o["cpu_seconds"] for o in outputs)
+    result["worker_cpu_ms_per_message"] = round(cpu * 1000 / len(messages), 3)
+    return (
+        result | {"threads": run.concurrency} | rates(len(messages), seconds, records, started_wall)
+    )
+
+
+# -- the run ----------------------------------------------------------------------------------
+
+
+def one_at_a_time_cases(args: argparse.Namespace, latency: float) -> int:
+    """Cases (two messages each) one call at a time sends in about --one-at-a-time-seconds
+    (a message costs the latency plus about 25 ms here), at most --messages / 2."""
+    per_second = args.workers / ((latency + 25) / 1000)
+    return max(1, min(args.messages // 2, round(per_second * args.one_at_a_time_seconds / 2)))
+
+
+def describe(name: str, r: dict) -> str:
+    line = (
+        f"{name}: {r['messages']} messages in {r['seconds']:.1f} s = {r['per_second']:.0f}/s "
+        f"({r['per_second_first_to_last_send'] or 0:.0f}/s from the first send, after "
+        f"{r['first_send_after_seconds']:.1f} s, to the last; {r['requests']} requests; "
+        f"{r['worker_cpu_ms_per_message']:.2f} ms of CPU a message in the workers, "
+        "after their start)"
+    )
+    if "worker_rss_mb_at_end" in r:
+        line += f"; worker RSS {r['worker_rss_mb_at_10_percent']} -> {r['worker_rss_mb_at_end']} MB"
+    if "delay_p99_seconds" in r:
+        line += (
+            f"; due -> provider p50 {r['delay_p50_seconds']:.2f} s, p99 "
+            f"{r['delay_p99_seconds']:.2f} s, max {r['delay_max_seconds']:.2f} s at "
+            f"{r['due_per_second']:.0f} due/s (handed {r['handed_per_second']:.0f}/s)"
+        )
+    return line
+
+
+def ratios(phases: dict[str, dict], latencies: list[float]) -> list[dict]:
+    found = []
+    for latency in latencies:
+        at = f"@{latency:g}ms"
+        for top, bottom in (
+            ("dispatch", "sdk"),
+            ("dispatch", "one-at-a-time"),
+            ("batched", "sdk-email"),
+        ):
+            if top + at in phases and bottom + at in phases:
+                rate = "per_second_first_to_last_send"
+                value = phases[top + at][rate] / phases[bottom + at][rate]
+                goal = GOALS.get((top, bottom, latency))
+                found.append(
+                    {"latency_ms": latency, "of": top, "to": bottom, "ratio": round(value, 2)}
+                    | ({"goal": goal, "met": value >= goal} if goal else {})
+                )
+    return found
+
+
+def plan(args: argparse.Namespace, batching: bool) -> list[tuple[str, Any, tuple, dict]]:
+    """The phases to run, in order: (name, function, its arguments after `run`, keywords)."""
+    mixed, email = ("email", "sms"), ("email",)
+    steps: list[tuple[str, Any, tuple, dict]] = [
+        ("warm-up", pipeline_phase, ("warm-up", 0, 1, mixed), {"workers": 1})
+    ]
+    # Dispatch and one at a time send one request per message, as the bare loop does; batched
+    # emails are their own phase.
+    one_each = {"FOLLOWUP_EMAIL_BATCHING": "off"} if batching else {}
+    for latency in args.latencies:
+        at, cases = f"@{latency:g}ms", args.messages // 2
+        if "dispatch" in args.phases:
+            steps.append(
+                (
+                    "dispatch" + at,
+                    pipeline_phase,
+                    ("dispatch" + at, latency, cases, mixed),
+                    {"extra_env": one_each},
+                )
+            )
+        if "sdk" in args.phases:
+            steps.append(("sdk" + at, sdk_phase, (latency, cases, mixed), {}))
+        if "one-at-a-time" in args.phases:
+            slow = ("one-at-a-time" + at, latency, one_at_a_time_cases(args, latency), mixed)
+            steps.append(
+                (
+                    slow[0],
+                    pipeline_phase,
+                    slow,
+                    {"extra_env": {"FOLLOWUP_SEND_CONCURRENCY": "1", **one_each}},
+                )
+            )
+        if "batched" in args.phases and batching:
+            on = {"extra_env": {"FOLLOWUP_EMAIL_BATCHING": "on"}}
+            steps.append(
+                (
+                    "batched" + at,
+                    pipeline_phase,
+                    ("batched" + at, latency, args.messages, email),
+                    on,
+                )
+            )
+            steps.append(("sdk-email" + at, sdk_phase, (latency, args.messages, email), {}))
+    if "due" in args.phases:
+        cases = max(1, round(args.due_rate * args.due_seconds / 2))
+        steps.append(
+            ("due", pipeline_phase, ("due", args.due_latency, cases, mixed), {"due": "spread"})
+        )
+    if "memory" in args.phases:
+        steps.append(
+            ("memory", pipeline_phase, ("memory", 0, args.memory_messages // 2, mixed), {})
+        )
+    return steps
+
+
+def run_phase(run: Run, name: str, function, arguments: tuple, keywords: dict) -> None:
+    try:
+        result = function(run, *arguments, **keywords)
     except BenchError as exc:
-        print(f"bench failed: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("bench interrupted; cleaned up", file=sys.stderr)
-        return 130
+        raise BenchError(f"phase {name!r}: {exc}") from None
+    run.phases[name] = result
+    print(describe(name, result), flush=True)
 
 
-def _bench(args: argparse.Namespace, wall_started: float) -> int:
-    from followup import create_app
+def _bench(args: argparse.Namespace) -> dict:
+    from followup.config import load_settings
     from tests.support.emulator import ProviderEmulator
 
+    wall_started = time.perf_counter()
     pg_version = require_postgres(PG_ADMIN_URL)
     with ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="followup-bench-")))
         redis_kind = backends.redis_kind(REDIS_URL)
         redis_url = stack.enter_context(backends.redis_server(redis_kind, REDIS_URL, scratch))
-        prefix = backends.key_prefix("bench")
         redis_conn = redis.Redis.from_url(redis_url)
         stack.callback(redis_conn.close)
-        keys = RunKeys(redis_conn, prefix)
-        stack.callback(keys.delete)
-        database_url = stack.enter_context(backends.fresh_database(PG_ADMIN_URL, "followup_bench"))
-        secret_key = secrets.token_urlsafe(32)
-        public_base_url = "http://followup.bench"
-
-        app = create_app(
-            {
-                "SQLALCHEMY_DATABASE_URI": database_url,
-                "REDIS_URL": redis_url,
-                "EMBEDDED_REDIS": False,
-                "QUEUE_PREFIX": prefix,
-                "SECRET_KEY": secret_key,
-                "PUBLIC_BASE_URL": public_base_url,
-                "INSTANCE_PATH": str(scratch / "instance"),
-            }
-        )
-        from flask_migrate import upgrade
-
-        from followup.extensions import db
-
-        logging.disable(logging.INFO)  # alembic's "Running upgrade" lines
-        try:
-            with app.app_context():
-                upgrade()
-                db.engine.dispose()
-        finally:
-            logging.disable(logging.NOTSET)
-        seeded_at = time.perf_counter()
-        summary = seed(app, args.messages)
-        seed_seconds = time.perf_counter() - seeded_at
-
-        emulator = ProviderEmulator(
-            sendgrid_api_key=SENDGRID_KEY,
-            twilio_account_sid=TWILIO_SID,
-            twilio_auth_token=TWILIO_TOKEN,
-        )
+        emulator = ProviderEmulator(SENDGRID_KEY, TWILIO_SID, TWILIO_TOKEN, keep_bodies=False)
         emulator_url = emulator.start()
         stack.callback(emulator.stop)
-
+        secret_key = secrets.token_urlsafe(32)
         env = {
             **os.environ,
-            "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
-            "FOLLOWUP_QUEUE_PREFIX": prefix,
             "FOLLOWUP_INSTANCE_PATH": str(scratch / "instance"),
             "SECRET_KEY": secret_key,
-            "PUBLIC_BASE_URL": public_base_url,
+            "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
             "SENDGRID_API_KEY": SENDGRID_KEY,
             "SENDGRID_API_HOST": emulator_url,
             "TWILIO_ACCOUNT_SID": TWILIO_SID,
@@ -597,56 +576,84 @@ def _bench(args: argparse.Namespace, wall_started: float) -> int:
         }
         if args.batch_size:
             env["FOLLOWUP_BATCH_SIZE"] = str(args.batch_size)
-        batch_size = args.batch_size or app.config["BATCH_SIZE"]
+        settings = load_settings(scratch / "instance", env)
+        app_config = {
+            "REDIS_URL": redis_url,
+            "EMBEDDED_REDIS": False,
+            "SECRET_KEY": secret_key,
+            "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+            "INSTANCE_PATH": str(scratch / "instance"),
+        }
+        template_url = stack.enter_context(data.template_database(PG_ADMIN_URL, app_config))
         logs = scratch / "logs"
         logs.mkdir()
-
+        run = Run(
+            args,
+            emulator,
+            env,
+            template_url,
+            logs,
+            redis_conn,
+            backends.key_prefix("bench"),
+            settings,
+        )
+        batching = "EMAIL_BATCHING" in settings
         print(
-            f"setup: PostgreSQL {pg_version} (fresh database), Redis ({redis_kind}), "
-            f"{summary['customers']} customers, {summary['cases']} closed cases, "
-            f"{summary['messages']} due messages ({args.messages // 2} email thank-you, "
-            f"{args.messages // 2} SMS check-in with survey) seeded in {seed_seconds:.1f} s; "
-            f"batch size {batch_size}",
+            f"setup: PostgreSQL {pg_version} (a fresh database per phase), Redis ({redis_kind}), "
+            f"{args.workers} workers + the sweep, FOLLOWUP_SEND_CONCURRENCY={run.concurrency}, "
+            f"batch size {settings['BATCH_SIZE']}, latencies {args.latencies} ms "
+            f"± {args.jitter:g} ms (uniform)",
             flush=True,
         )
+        if "batched" in args.phases and not batching:
+            print("batched: skipped, followup.config does not know FOLLOWUP_EMAIL_BATCHING")
         try:
-            dispatch = run_dispatch(env, logs, database_url, emulator, keys, args)
-            print(
-                f"dispatch: {dispatch['messages']} messages in {dispatch['seconds']:.1f} s = "
-                f"{dispatch['per_second']:.0f} msg/s ({args.workers} workers, PostgreSQL, "
-                f"Redis, real SDKs -> emulator; first send after "
-                f"{dispatch['first_send_after_seconds']:.1f} s)",
-                flush=True,
-            )
-            baseline = run_baseline(env, logs, redis_url, prefix, args)
+            for step in plan(args, batching):
+                run_phase(run, *step)
         except BenchError as exc:
             kept = RESULTS / "failed-run-logs"
             shutil.rmtree(kept, ignore_errors=True)
             shutil.copytree(logs, kept)
             raise BenchError(f"{exc}\n(process logs kept in {kept})") from None
-        per_job = "" if baseline["jobs"] == args.messages else "; the rate is per job"
-        print(
-            f"baseline: {baseline['jobs']} no-op RQ jobs in {baseline['seconds']:.1f} s = "
-            f"{baseline['per_second']:.0f} jobs/s ({args.workers} workers{per_job})",
-            flush=True,
+    found = ratios(run.phases, args.latencies)
+    for r in found:
+        verdict = (
+            f" (goal >= {r['goal']:g}: {'met' if r['met'] else 'MISSED'})" if "goal" in r else ""
         )
-        ratio = dispatch["per_second"] / baseline["per_second"]
-        print(f"ratio: {ratio:.2f} (aim: >= 3)", flush=True)
+        print(f"ratio at {r['latency_ms']:g} ms: {r['of']} / {r['to']} = {r['ratio']:.2f}{verdict}")
     wall = time.perf_counter() - wall_started
     print(f"wall time of the whole bench: {wall:.0f} s", flush=True)
-    result = {
+    return {
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": "python -m bench.drain " + " ".join(sys.argv[1:]),
         "host": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "postgres": pg_version,
         "redis": redis_kind,
         "workers": args.workers,
-        "batch_size": batch_size,
-        "dispatch": dispatch,
-        "baseline": baseline,
-        "ratio": round(ratio, 2),
-        "aim": 3,
+        "concurrency": run.concurrency,
+        "batch_size": settings["BATCH_SIZE"],
+        "jitter_ms": args.jitter,
+        "phases": run.phases,
+        "ratios": found,
         "wall_seconds": round(wall, 1),
     }
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)  # clean up on SIGTERM as on Ctrl-C
+    try:
+        result = _bench(args)
+    except BenchError as exc:
+        print(f"bench failed: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bench interrupted; cleaned up", file=sys.stderr)
+        return 130
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(result, indent=2) + "\n")
     return 0
