@@ -13,7 +13,11 @@ surveys.invitations, as dispatch makes them). Then, one server at a time, each
 - the app (`wsgi:app`, the production settings: PostgreSQL, Redis, a secret key, an https
   public URL), closed loop: `POST /api/v1/cases` (each a new case and customer), then
   `POST /api/v1/cases/{id}/close` of those cases, `GET /api/v1/cases/{id}` (read key) and
-  `GET /api/v1/openapi.json`; each as requests per second and as a ratio to hello's;
+  `GET /api/v1/openapi.json`; each as requests per second and as a ratio to hello's. Both
+  servers run side by side (an idle one costs nothing) and the closed-loop phases run in
+  --rounds rounds, hello-world first in each: every ratio is taken against the hello-world of
+  its own round and the medians are reported, so that load other processes put on a shared
+  machine moves a ratio's two sides alike;
 - the survey page `GET /s/<token>` open loop: requests start on a fixed schedule
   (--survey-rate per second, whatever the answers' times), and each latency runs from the
   request's scheduled start, so a slow answer delays nothing it should not (no coordinated
@@ -41,6 +45,7 @@ import platform
 import secrets
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -84,8 +89,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--worker-class", default="sync", help="gunicorn worker class (both servers)"
     )
-    parser.add_argument("--seconds", type=float, default=10, help="length of each timed phase")
-    parser.add_argument("--warmup", type=float, default=2, help="untimed seconds before each")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the closed-loop phases")
+    parser.add_argument("--seconds", type=float, default=6, help="length of each timed phase")
+    parser.add_argument("--warmup", type=float, default=1, help="untimed seconds before each")
     parser.add_argument(
         "--clients", type=int, default=8, help="concurrent connections of the closed-loop phases"
     )
@@ -94,7 +100,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--survey-rate", type=float, default=200, help="survey pages per second")
     parser.add_argument(
-        "--survey-seconds", type=float, default=None, help="paced phase length (default --seconds)"
+        "--survey-seconds", type=float, default=None, help="paced phase length (default 10)"
     )
     parser.add_argument("--survey-links", type=int, default=200, help="distinct survey links")
     parser.add_argument(
@@ -111,9 +117,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if "close" in args.phases and "create" not in args.phases:
         parser.error("close needs create (it closes the cases create made)")
     if args.survey_seconds is None:
-        args.survey_seconds = args.seconds
-    if min(args.workers, args.clients, args.load_processes, args.survey_links) < 1:
-        parser.error("--workers, --clients, --load-processes and --survey-links must be >= 1")
+        args.survey_seconds = 10
+    if min(args.workers, args.clients, args.load_processes, args.survey_links, args.rounds) < 1:
+        parser.error(
+            "--workers, --clients, --load-processes, --survey-links and --rounds must be >= 1"
+        )
     return args
 
 
@@ -377,6 +385,32 @@ def _check_statuses(kind: str, result: dict) -> None:
         raise BenchError(f"the {kind} phase got answers other than 2xx: {result['statuses']}")
 
 
+def _medians(rounds: list[dict]) -> dict:
+    """Each phase's numbers, the median over the rounds."""
+    names = [name for name in rounds[0]] if rounds else []
+    medians = {}
+    for name in names:
+        results = [r[name] for r in rounds if name in r]
+        medians[name] = {
+            key: round(statistics.median(result[key] for result in results), 3)
+            for key, value in results[0].items()
+            if isinstance(value, int | float)
+        }
+    return medians
+
+
+def _ratio_medians(rounds: list[dict], ratio) -> dict:
+    """A phase's ratio to the hello-world of its own round, the median over the rounds."""
+    found: dict[str, list[float]] = {}
+    for r in rounds:
+        if "hello" not in r:
+            continue
+        for name in ("create", "close", "get", "openapi"):
+            if name in r:
+                found.setdefault(name, []).append(ratio(r[name], r["hello"]))
+    return {name: round(statistics.median(values), 3) for name, values in found.items()}
+
+
 # -- servers ----------------------------------------------------------------------------------
 
 
@@ -616,37 +650,48 @@ def _bench(args: argparse.Namespace) -> int:
             f"{args.seconds:g} s per phase after {args.warmup:g} s of warm-up",
             flush=True,
         )
-        hello_rate = None
+        hello = None
         if "hello" in args.phases:
-            server = Server("bench.intake:hello()", env, args, scratch / "hello.log")
-            try:
-                server.wait_ready("/")
-                phases["hello"] = closed_loop(server, "hello", args)
-            finally:
-                server.stop()
-            hello_rate = phases["hello"]["per_second"]
-            print(_line("hello", phases["hello"], None), flush=True)
+            hello = Server("bench.intake:hello()", env, args, scratch / "hello.log")
+            stack.callback(hello.stop)
+            hello.wait_ready("/")
         database_name = sa.engine.make_url(database_url).database
         server = Server("wsgi:app", env, args, scratch / "app.log", database_name)
         stack.callback(server.stop)
         server.wait_ready("/healthz")
         keys = {"key": seeded["intake_key"]}
-        if "create" in args.phases:
-            phases["create"] = closed_loop(server, "create", args, **keys)
-            print(_line("create", phases["create"], hello_rate), flush=True)
-        created = phases.get("create", {}).get("created", [])
-        if "close" in args.phases:
-            phases["close"] = closed_loop(server, "close", args, items=created, **keys)
-            print(_line("close", phases["close"], hello_rate), flush=True)
-        if "get" in args.phases:
-            cases = created or [f"SURVEY-{i}" for i in range(args.survey_links)]
-            phases["get"] = closed_loop(
-                server, "get", args, items=cases * 50, key=seeded["read_key"]
-            )
-            print(_line("get", phases["get"], hello_rate), flush=True)
-        if "openapi" in args.phases:
-            phases["openapi"] = closed_loop(server, "openapi", args)
-            print(_line("openapi", phases["openapi"], hello_rate), flush=True)
+        rounds: list[dict] = []
+        for number in range(1, args.rounds + 1):
+            # Each round measures hello-world again just before the app: the load the other
+            # processes on a shared machine put on it moves both alike.
+            this: dict = {}
+            rounds.append(this)
+            if hello is not None:
+                this["hello"] = closed_loop(hello, "hello", args)
+            hello_rate = this["hello"]["per_second"] if hello is not None else None
+            print(f"round {number} of {args.rounds}", flush=True)
+            if hello is not None:
+                print(_line("hello", this["hello"], None), flush=True)
+            if "create" in args.phases:
+                this["create"] = closed_loop(server, "create", args, **keys)
+                print(_line("create", this["create"], hello_rate), flush=True)
+            created = this.get("create", {}).get("created", [])
+            if "close" in args.phases:
+                this["close"] = closed_loop(server, "close", args, items=created, **keys)
+                print(_line("close", this["close"], hello_rate), flush=True)
+            if "get" in args.phases:
+                cases = created or [f"SURVEY-{i}" for i in range(args.survey_links)]
+                this["get"] = closed_loop(
+                    server, "get", args, items=cases * 50, key=seeded["read_key"]
+                )
+                print(_line("get", this["get"], hello_rate), flush=True)
+            if "openapi" in args.phases:
+                this["openapi"] = closed_loop(server, "openapi", args)
+                print(_line("openapi", this["openapi"], hello_rate), flush=True)
+            for result in this.values():
+                result.pop("created", None)
+        phases = _medians(rounds)
+        survey = None
         if "survey" in args.phases:
             threads = max(8, int(args.survey_rate * 0.08))  # each thread 80 ms per request
             total = int(args.survey_rate * args.survey_seconds)
@@ -655,10 +700,10 @@ def _bench(args: argparse.Namespace) -> int:
             warm = int(args.survey_rate * args.warmup)
             if warm:
                 run_load({**spec, "total": warm}, threads, args.load_processes, server)
-            phases["survey"] = run_load({**spec, "total": total}, threads, args.load_processes,
-                                        server)  # fmt: skip
-            _check_statuses("survey", phases["survey"])
-            s = phases["survey"]
+            survey = run_load({**spec, "total": total}, threads, args.load_processes,
+                              server)  # fmt: skip
+            _check_statuses("survey", survey)
+            s = survey
             print(
                 f"survey   {args.survey_rate:g} pages/s paced for {args.survey_seconds:g} s "
                 f"({s['requests']} pages): p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms "
@@ -670,27 +715,30 @@ def _bench(args: argparse.Namespace) -> int:
                 f"whole machine {s['machine_busy_cores']:.2f}",
                 flush=True,
             )
-    for result in phases.values():
-        result.pop("created", None)
-    ratios = {
-        name: round(phases[name]["per_second"] / hello_rate, 3)
-        for name in ("create", "close", "get", "openapi")
-        if name in phases and hello_rate
-    }
-    cpu_ratios = {}
-    if "hello" in phases:
-        hello_cpu = phases["hello"]["server_cpu_ms_per_request"]
-        for name in ratios:
-            cost = (
-                phases[name]["server_cpu_ms_per_request"]
-                + phases[name]["database_cpu_ms_per_request"]
+    phases.pop("survey", None)
+    if survey is not None:
+        phases["survey"] = survey
+    ratios = _ratio_medians(rounds, lambda phase, hello: phase["per_second"] / hello["per_second"])
+    cpu_ratios = _ratio_medians(
+        rounds,
+        lambda phase, hello: (
+            hello["server_cpu_ms_per_request"]
+            / max(phase["server_cpu_ms_per_request"] + phase["database_cpu_ms_per_request"], 1e-9)
+        ),
+    )
+    for name, median in phases.items():
+        if name != "survey":
+            print(
+                f"median   {name:<8} {median['per_second']:>8.1f} req/s; CPU per request: "
+                f"gunicorn {median['server_cpu_ms_per_request']:.2f} ms, PostgreSQL "
+                f"{median['database_cpu_ms_per_request']:.2f} ms",
+                flush=True,
             )
-            cpu_ratios[name] = round(hello_cpu / cost, 3) if cost else None
     if ratios:
         print(
             "ratios to hello-world: "
             + ", ".join(f"{name} {ratio:.3f}" for name, ratio in ratios.items())
-            + f" (goal for create and close: >= {GOAL_RATIO})",
+            + f" (median of {args.rounds} rounds; goal for create and close: >= {GOAL_RATIO})",
             flush=True,
         )
         print(
@@ -709,7 +757,9 @@ def _bench(args: argparse.Namespace) -> int:
         "load_processes": args.load_processes,
         "seconds": args.seconds,
         "survey_rate": args.survey_rate,
-        "phases": phases,
+        "rounds": args.rounds,
+        "medians": phases,
+        "each_round": rounds,
         "ratios": ratios,
         "cpu_ratios": cpu_ratios,
         "goals": {"ratio": GOAL_RATIO, "survey_p99_ms": GOAL_SURVEY_P99_MS},
