@@ -56,12 +56,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import redis
 import sqlalchemy as sa
 
 from bench import drain_data as data
+from bench.drain_checks import describe, due_delays, exactly_once, rates, ratios
 from bench.runs import (
     PG_ADMIN_URL,
     REDIS_URL,
@@ -83,11 +83,6 @@ TWILIO_SID = "AC" + "b" * 32
 TWILIO_TOKEN = "bench-twilio-token"
 TWILIO_FROM = "+15005550006"
 PUBLIC_BASE_URL = "http://followup.bench"
-GOALS = {  # (numerator, denominator, at this latency): at least
-    ("dispatch", "one-at-a-time", 150): 20,
-    ("dispatch", "sdk", 0): 0.8,
-    ("batched", "sdk-email", 150): 5,
-}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -163,53 +158,6 @@ class Run:
         return jitter
 
 
-# -- checks -----------------------------------------------------------------------------------
-
-
-def message_id_of(record: dict) -> int:
-    """The outbox row (or bare-loop message) a recorded provider request carries."""
-    if record["provider"] == "sendgrid":
-        return int(record["custom_args"]["followup_message_id"])
-    return int(parse_qs(urlsplit(record["status_callback"]).query)["m"][0])
-
-
-def exactly_once(records: list[dict], expected: set[int], channels: Counter) -> list[str]:
-    """What is wrong with the emulator's records of a phase (empty: each message once)."""
-    problems = []
-    if len(records) != len(expected):
-        problems.append(f"the emulator got {len(records)} messages, expected {len(expected)}")
-    refused = Counter(r["status"] for r in records if not 200 <= r["status"] < 300)
-    if refused:
-        problems.append(f"the emulator refused some requests: {dict(refused)}")
-    providers = Counter(r["provider"] for r in records)
-    wanted = Counter({"sendgrid": channels["email"], "twilio": channels["sms"]}) + Counter()
-    if providers != wanted:
-        problems.append(f"provider split {dict(providers)}, expected {dict(wanted)}")
-    per_message = Counter(message_id_of(r) for r in records)
-    if set(per_message) != expected:
-        missing, unknown = expected - set(per_message), set(per_message) - expected
-        problems.append(
-            f"{len(missing)} messages never reached the emulator, {len(unknown)} unknown"
-        )
-    doubled = sum(1 for count in per_message.values() if count > 1)
-    if doubled:
-        problems.append(f"{doubled} messages reached the emulator more than once")
-    return problems
-
-
-def rates(n: int, seconds: float, records: list[dict], started_wall: float) -> dict:
-    arrivals = sorted(r["at"] for r in records)
-    steady = arrivals[-1] - arrivals[0] if len(arrivals) > 1 else 0
-    return {
-        "messages": n,
-        "seconds": round(seconds, 3),
-        "per_second": round(n / seconds, 1),
-        "first_send_after_seconds": round(arrivals[0] - started_wall, 3) if arrivals else None,
-        "per_second_first_to_last_send": round(n / steady, 1) if steady else None,
-        "requests": len({r["request"] for r in records}),
-    }
-
-
 # -- the pipeline -----------------------------------------------------------------------------
 
 
@@ -258,9 +206,13 @@ def pipeline_phase(
         for _ in range(workers):
             fleet.start("worker")
         fleet.start("sweep")
-        if due == "spread":
-            time.sleep(3)  # the processes are up and idle, as in production
-            fleet.check_alive()
+        if due == "spread":  # the processes are up and idle, as in production, first
+            wait_for(
+                lambda: ready(run.redis_conn, prefix, workers),
+                fleet,
+                60,
+                lambda: f"{workers} workers listening and a first sweep",
+            )
             first_due = data.spread_due(engine, args.due_rate)
             result["first_due_after_seconds"] = round(first_due.timestamp() - started_wall, 3)
         statuses: Counter = Counter()
@@ -269,17 +221,20 @@ def pipeline_phase(
         early: dict[str, float] = {}  # the workers' CPU time at 10 % sent: startup excluded
 
         def all_sent() -> bool:
+            """Cheap polls of the emulator's count; the database every 2 s and at the end."""
             nonlocal statuses, polls, rss_early
             polls += 1
-            if polls % 20 == 0:
-                keys.note_sweep_jobs()
+            arrived = run.emulator.count()
+            if not rss_early and arrived >= max(1, n // 10):
+                rss_early = fleet.rss_mb()
+                early.update(cpu=fleet.cpu_seconds(), sent=arrived)
+            if arrived < n and polls % 20:
+                return False
+            keys.note_sweep_jobs()
             statuses = data.message_statuses(engine)
             badly = {s: c for s, c in statuses.items() if s not in ("scheduled", "sending", "sent")}
             if badly:
                 raise BenchError(f"messages did not go out: {badly}")
-            if not rss_early and statuses["sent"] >= max(1, n // 10):
-                rss_early = fleet.rss_mb()
-                early.update(cpu=fleet.cpu_seconds(), sent=statuses["sent"])
             return statuses["sent"] >= n
 
         try:
@@ -314,24 +269,12 @@ def pipeline_phase(
     return result
 
 
-def due_delays(records: list[dict], due: dict[int, float], rate: float) -> dict:
-    """Delay from each message's due time to its arrival at the emulator."""
-    delays = sorted(r["at"] - due[message_id_of(r)] for r in records)
-    early = sum(1 for d in delays if d < -0.05)  # clocks are the same machine's
-    if early:
-        raise BenchError(f"{early} messages reached the provider before they were due")
+def ready(conn: redis.Redis, prefix: str, workers: int) -> bool:
+    """Every worker listens on the dispatch queue and the sweep has run once."""
+    from rq import Queue, Worker
 
-    def pct(p: float) -> float:
-        return round(delays[min(len(delays) - 1, int(p / 100 * len(delays)))], 3)
-
-    arrivals = sorted(r["at"] for r in records)
-    return {
-        "due_per_second": rate,
-        "handed_per_second": round(len(records) / (arrivals[-1] - min(due.values())), 1),
-        "delay_p50_seconds": pct(50),
-        "delay_p99_seconds": pct(99),
-        "delay_max_seconds": round(delays[-1], 3),
-    }
+    listening = Worker.count(connection=conn, queue=Queue(prefix + "dispatch", connection=conn))
+    return listening >= workers and bool(conn.exists(f"{prefix}followup:sweep:last"))
 
 
 def sample_content(records: list[dict]) -> dict:
@@ -435,45 +378,6 @@ def one_at_a_time_cases(args: argparse.Namespace, latency: float) -> int:
     (a message costs the latency plus about 25 ms here), at most --messages / 2."""
     per_second = args.workers / ((latency + 25) / 1000)
     return max(1, min(args.messages // 2, round(per_second * args.one_at_a_time_seconds / 2)))
-
-
-def describe(name: str, r: dict) -> str:
-    line = (
-        f"{name}: {r['messages']} messages in {r['seconds']:.1f} s = {r['per_second']:.0f}/s "
-        f"({r['per_second_first_to_last_send'] or 0:.0f}/s from the first send, after "
-        f"{r['first_send_after_seconds']:.1f} s, to the last; {r['requests']} requests; "
-        f"{r['worker_cpu_ms_per_message']:.2f} ms of CPU a message in the workers, "
-        "after their start)"
-    )
-    if "worker_rss_mb_at_end" in r:
-        line += f"; worker RSS {r['worker_rss_mb_at_10_percent']} -> {r['worker_rss_mb_at_end']} MB"
-    if "delay_p99_seconds" in r:
-        line += (
-            f"; due -> provider p50 {r['delay_p50_seconds']:.2f} s, p99 "
-            f"{r['delay_p99_seconds']:.2f} s, max {r['delay_max_seconds']:.2f} s at "
-            f"{r['due_per_second']:.0f} due/s (handed {r['handed_per_second']:.0f}/s)"
-        )
-    return line
-
-
-def ratios(phases: dict[str, dict], latencies: list[float]) -> list[dict]:
-    found = []
-    for latency in latencies:
-        at = f"@{latency:g}ms"
-        for top, bottom in (
-            ("dispatch", "sdk"),
-            ("dispatch", "one-at-a-time"),
-            ("batched", "sdk-email"),
-        ):
-            if top + at in phases and bottom + at in phases:
-                rate = "per_second_first_to_last_send"
-                value = phases[top + at][rate] / phases[bottom + at][rate]
-                goal = GOALS.get((top, bottom, latency))
-                found.append(
-                    {"latency_ms": latency, "of": top, "to": bottom, "ratio": round(value, 2)}
-                    | ({"goal": goal, "met": value >= goal} if goal else {})
-                )
-    return found
 
 
 def plan(args: argparse.Namespace, batching: bool) -> list[tuple[str, Any, tuple, dict]]:

@@ -147,6 +147,7 @@ def test_sendgrid_batch_gives_one_record_per_personalization(emulator, http):
 def test_records_without_bodies_keep_what_identifies_a_message(http):
     with ProviderEmulator("SG.k", "AC" + "2" * 32, "tok", keep_bodies=False) as emu:
         text(emu, http, callback="https://f.test/status?m=9")
+        assert emu.count() == 1
         [rec] = emu.requests()
     assert rec["body"] is None and rec["raw"] is None and rec["headers"] is None
     assert rec["status_callback"] == "https://f.test/status?m=9"

@@ -146,6 +146,11 @@ class ProviderEmulator(MessagingAPIs, HelpdeskAPIs, DelaysAndFaults):
         with self._lock:
             return [dict(r) for r in self._records if provider in (None, r["provider"])]
 
+    def count(self) -> int:
+        """How many records there are (one per message), without copying them."""
+        with self._lock:
+            return len(self._records)
+
     def reset(self) -> None:
         """Forget recorded requests and tickets, and clear faults (the latency stays)."""
         with self._lock:
