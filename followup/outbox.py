@@ -35,7 +35,7 @@ from followup.channels.email_sendgrid import SendGridChannel
 from followup.channels.pacing import next_slot
 from followup.extensions import db, redis_connection
 from followup.leases import claim
-from followup.models import CadenceStep, Case, Message
+from followup.models import CadenceStep, Case, CaseEvent, Message
 from followup.models.base import utcnow
 from followup.models.cadences import StepChannel
 from followup.models.cases import EventKind
@@ -223,6 +223,9 @@ class _Batch:
     cases: dict[int, int]  # case id by message id
     counts: dict[str, int]
     in_flight: dict[Future, tuple[Request, dict[int, int]]] = field(default_factory=dict)
+    # Outcomes not yet written: each message's new values, each timeline line (`_write`).
+    outcomes: list[dict] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
 
 
 # A paced sender's slot is reserved when its message starts; no more starts while the next
@@ -234,6 +237,7 @@ def _start_more(batch: _Batch) -> float:
     """Start as many waiting requests as there is room for in flight (committing the
     outcomes recorded so far), or give them back when the job's time is up or the provider
     paused us past it; the seconds to hold before starting more (0: start when room frees)."""
+    _write(batch)
     channel, waiting = batch.channel, batch.waiting
     pause = channel.pause.left()
     if waiting and time.monotonic() + pause > batch.deadline:
@@ -297,16 +301,37 @@ def _record(batch: _Batch, future: Future) -> None:
     for out in _messages(request):
         attempt, step = attempts[out.message_id], batch.steps[out.message_id]
         outcome, values, event, detail = _outcome(batch.channel, out, attempt, step, sent)
-        db.session.execute(
-            sa.update(MESSAGES)
-            .where(MESSAGES.c.id == out.message_id, MESSAGES.c.claim_token == batch.token)
-            .values(claim_token=None, locked_until=None, **values)
-        )
-        record_event(batch.cases[out.message_id], event, detail, out.message_id)
+        batch.outcomes.append({"id": out.message_id, **values})
+        batch.events.append(
+            {"case_id": batch.cases[out.message_id], "kind": event, "detail": detail,
+             "message_id": out.message_id, "at": utcnow()}
+        )  # fmt: skip
         if outcome == "failed" and out.channel == "sms" and detail.get("code"):
+            _write(batch)
             message = db.session.get_one(Message, out.message_id)
             handle_sms_error(message, detail["code"], utcnow())
         batch.counts[outcome] += 1
+
+
+def _write(batch: _Batch) -> None:
+    """Write the outcomes recorded since the last write, in a few statements (the rows'
+    new values, by the columns they set; the timeline lines), left for the next commit."""
+    by_columns: dict[tuple[str, ...], list[dict]] = {}
+    for values in batch.outcomes:
+        by_columns.setdefault(tuple(sorted(values)), []).append(values)
+    for columns, rows in by_columns.items():
+        db.session.execute(
+            sa.update(MESSAGES)
+            .where(MESSAGES.c.id == sa.bindparam("row_id"), MESSAGES.c.claim_token == batch.token)
+            .values(claim_token=None, locked_until=None,
+                    **{c: sa.bindparam(f"new_{c}") for c in columns if c != "id"}),
+            [{"row_id": row["id"], **{f"new_{c}": row[c] for c in columns if c != "id"}}
+             for row in rows],
+        )  # fmt: skip
+    if batch.events:
+        db.session.execute(sa.insert(cast(sa.Table, CaseEvent.__table__)), batch.events)
+    batch.outcomes.clear()
+    batch.events.clear()
 
 
 def dispatch(token: str) -> dict[str, int]:
@@ -367,6 +392,7 @@ def dispatch(token: str) -> dict[str, int]:
                 _record(batch, future)
         elif hold:
             time.sleep(hold)
+    _write(batch)
     db.session.commit()
     return counts
 
