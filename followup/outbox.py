@@ -263,13 +263,13 @@ def _start_more(batch: _Batch) -> float:
     while waiting and room > 0 and hold == 0.0:
         request = waiting.popleft()
         started = _start([out.message_id for out in _messages(request)], batch.token)
-        if started:
-            delay = next_slot(redis_connection(), key, per_second)
-            _submit(batch, request, started, delay)
-            room -= 1
-            hold = max(0.0, delay - PACE_AHEAD_SECONDS)
-        else:
-            batch.counts["skipped"] += 1
+        if not started:  # cancelled since it was claimed: no slot taken
+            batch.counts["skipped"] += len(_messages(request))
+            continue
+        delay = next_slot(redis_connection(), key, per_second)
+        _submit(batch, request, started, delay)
+        room -= 1
+        hold = max(0.0, delay - PACE_AHEAD_SECONDS)
     return hold
 
 
