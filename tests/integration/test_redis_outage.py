@@ -98,8 +98,9 @@ def web(app_config, app, outage_redis, tmp_path):
 
 
 def message_id_of(request: dict) -> int:
+    """The message a provider record is for (SendGrid: one record per personalization)."""
     if request["provider"] == "sendgrid":
-        return int(request["body"]["custom_args"]["followup_message_id"])
+        return int(request["custom_args"]["followup_message_id"])
     return int(re.search(r"[?&]m=(\d+)", request["body"]["StatusCallback"]).group(1))
 
 
