@@ -175,15 +175,13 @@ def run_worker(app: Flask, burst: bool = False, name: str | None = None) -> None
     enqueued for later (`followup sweep` enqueues the periodic ones), and the scheduler would
     fork this process, which holds database connections and the send pool's threads."""
     with app.app_context():
-        queues = [app.config["QUEUE_PREFIX"] + n for n in QUEUE_NAMES]
-        worker = AppWorker(
-            queues, connection=process_redis(app), name=name, app=app, worker_ttl=WORKER_TTL
-        )
+        connection = process_redis(app)
         try:
-            worker.connection.ping()
+            connection.ping()  # RQ's worker talks to Redis as it is made
         except REDIS_DOWN as error:
-            if not worker.outage.wait(error, "starting", worker._stopping):
-                return
+            RedisOutage(connection, app.logger, "Worker").wait(error, "starting")
+        queues = [app.config["QUEUE_PREFIX"] + n for n in QUEUE_NAMES]
+        worker = AppWorker(queues, connection=connection, name=name, app=app, worker_ttl=WORKER_TTL)
         worker.work(burst=burst, logging_level="WARNING")
         if not burst and not worker.stop_asked:
             raise SystemExit(

@@ -201,3 +201,32 @@ def test_redis_stopped_and_started_empty_nothing_lost_nothing_doubled(
     for process in processes:
         process.send_signal(signal.SIGTERM)
     assert [process.wait(timeout=30) for process in processes] == [0, 0, 0], logs()
+
+
+def test_started_while_redis_is_down_they_wait_for_it(
+    fast_cadence, emulator, stack, outage_redis, web
+):
+    """After a host restart Redis may come up after the processes: they wait, then work."""
+    outage_redis.stop()
+    processes = [stack.start("worker"), stack.start("sweep")]
+    close_cases(web.test_client(), fast_cadence["auth"], 0, 2)
+    paths = [stack.logs / f"{p.args[-1]}-{n}.log" for n, p in enumerate(processes)]
+
+    def logs() -> str:
+        return "\n".join(f"--- {path.name}\n{path.read_text()[-3000:]}" for path in paths)
+
+    wait_until(
+        lambda: all("Redis does not answer" in path.read_text() for path in paths),
+        60,
+        lambda: f"both processes to say they wait for Redis\n{logs()}",
+    )
+    assert [p.poll() for p in processes] == [None, None], logs()
+
+    outage_redis.start()
+    wait_until(
+        lambda: count(Message.status == "sent") == 2 * STEPS,
+        60,
+        lambda: f"every message to be sent\n{logs()}",
+    )
+    accepted = Counter(message_id_of(r) for r in emulator.requests() if 200 <= r["status"] < 300)
+    assert sorted(accepted.values()) == [1] * 2 * STEPS
