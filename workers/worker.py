@@ -21,8 +21,8 @@ REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError)
 RETRY_FIRST_SECONDS = 0.5
 RETRY_MAX_SECONDS = 5.0  # Redis is tried again at least this often during an outage
 # A worker's heartbeat lifetime: it waits for jobs 45 s at a time (heartbeat between, within
-# the health page's 60 s), and a Redis out of reach ends that wait within 55 s (RQ gives its
-# client a socket timeout 10 s longer than the wait).
+# the health page's 60 s), and its client's commands time out after 60 s, so a Redis that
+# stops answering ends that wait within a minute (RQ wants at least the wait + 10 s).
 WORKER_TTL = 60
 CONNECT_TIMEOUT_SECONDS = 5
 SWEEP_TIMEOUT_SECONDS = 30
@@ -175,7 +175,7 @@ def run_worker(app: Flask, burst: bool = False, name: str | None = None) -> None
     enqueued for later (`followup sweep` enqueues the periodic ones), and the scheduler would
     fork this process, which holds database connections and the send pool's threads."""
     with app.app_context():
-        connection = process_redis(app)
+        connection = process_redis(app, socket_timeout=WORKER_TTL)
         try:
             connection.ping()  # RQ's worker talks to Redis as it is made
         except REDIS_DOWN as error:
