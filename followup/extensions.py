@@ -65,8 +65,11 @@ limiter = Limiter(key_func=client_address)
 
 def redis_connection() -> redis.Redis:
     """The app's Redis client: one connection pool per app, made on first use (never at
-    import), shared by the queues, the health page and the providers' pacing."""
+    import), for enqueueing and the providers' pacing. A Redis out of reach, or one that takes
+    connections and never answers, fails a command within seconds instead of holding it."""
     extensions = current_app.extensions
     if "followup_redis" not in extensions:
-        extensions["followup_redis"] = redis.Redis.from_url(current_app.config["REDIS_URL"])
+        extensions["followup_redis"] = redis.Redis.from_url(
+            current_app.config["REDIS_URL"], socket_connect_timeout=5, socket_timeout=10
+        )
     return extensions["followup_redis"]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+import redis
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
@@ -65,7 +66,8 @@ def claim_batch(channel: str, now: datetime, batch_size: int, lease_seconds: int
 
 
 def release(token: str, message_ids: list[int], due_at: datetime | None = None) -> None:
-    """Give claimed rows not yet started back to the next sweep (not before `due_at`)."""
+    """Give claimed rows not yet started back to the next sweep (not before `due_at`); the
+    caller commits."""
     values: dict[str, object] = {"claim_token": None, "locked_until": None}
     if due_at is not None:
         values["due_at"] = due_at
@@ -74,7 +76,6 @@ def release(token: str, message_ids: list[int], due_at: datetime | None = None) 
         .where(MESSAGES.c.claim_token == token, MESSAGES.c.id.in_(message_ids))
         .values(**values)
     )
-    db.session.commit()
 
 
 @dataclass
@@ -116,9 +117,8 @@ def _prepare(messages: list[Message], now: datetime) -> list[OutgoingMessage]:
 
 
 def _start(message_ids: list[int], token: str) -> dict[int, int]:
-    """Mark claimed messages as being sent and commit (with the outcomes recorded since the
-    last commit); each started message's attempt number (a message cancelled since it was
-    claimed is missing)."""
+    """Mark claimed messages as being sent (the caller commits before their calls start);
+    each started message's attempt number (one cancelled since its claim is missing)."""
     started = db.session.execute(
         sa.update(MESSAGES)
         .where(
@@ -129,7 +129,6 @@ def _start(message_ids: list[int], token: str) -> dict[int, int]:
         .values(status=MessageStatus.SENDING, attempts=MESSAGES.c.attempts + 1)
         .returning(MESSAGES.c.id, MESSAGES.c.attempts)
     ).all()
-    db.session.commit()
     return {message_id: attempts for message_id, attempts in started}
 
 
@@ -223,37 +222,35 @@ class _Batch:
     cases: dict[int, int]  # case id by message id
     counts: dict[str, int]
     in_flight: dict[Future, tuple[Request, dict[int, int]]] = field(default_factory=dict)
-    # Outcomes not yet written: each message's new values, each timeline line (`_write`).
+    # Outcomes not yet committed: each message's new values, each timeline line (`_commit`).
     outcomes: list[dict] = field(default_factory=list)
     events: list[dict] = field(default_factory=list)
 
 
-# A paced sender's slot is reserved when its message starts; no more starts while the next
+# A paced sender's slot is taken before its message starts; no more starts while the next
 # slot is further off than this, so a job never holds messages long waiting for their slot.
 PACE_AHEAD_SECONDS = 1.0
+# Texts given back when Redis (which keeps the pace) does not answer are due again after this.
+PACE_UNKNOWN_SECONDS = 5
 
 
 def _start_more(batch: _Batch) -> float:
-    """Start as many waiting requests as there is room for in flight (committing the
+    """Start as many waiting requests as there is room for in flight (committing them with the
     outcomes recorded so far), or give them back when the job's time is up or the provider
     paused us past it; the seconds to hold before starting more (0: start when room frees)."""
-    _write(batch)
     channel, waiting = batch.channel, batch.waiting
     pause = channel.pause.left()
     if waiting and time.monotonic() + pause > batch.deadline:
-        resume = utcnow() + timedelta(seconds=pause) if pause else None
-        ids = [out.message_id for request in waiting for out in _messages(request)]
-        release(batch.token, ids, resume)
-        batch.counts["released"] += len(ids)
-        waiting.clear()
+        _give_back(batch, utcnow() + timedelta(seconds=pause) if pause else None)
         return 0.0
     room = batch.concurrency - len(batch.in_flight)
     if not waiting or pause or room <= 0:
-        db.session.commit()
+        _commit(batch)
         return pause
     if channel.pace is None:
         group = [waiting.popleft() for _ in range(min(room, len(waiting)))]
         started = _start([out.message_id for r in group for out in _messages(r)], batch.token)
+        _commit(batch)
         for request in group:
             _submit(batch, request, started, 0.0)
         return 0.0
@@ -261,16 +258,28 @@ def _start_more(batch: _Batch) -> float:
     key = f"{current_app.config['QUEUE_PREFIX']}followup:pace:{channel.provider}:{sender}"
     hold = 0.0
     while waiting and room > 0 and hold == 0.0:
+        try:  # the slot first: a text is marked sending only once it may go
+            delay = next_slot(redis_connection(), key, per_second)
+        except redis.RedisError as error:
+            current_app.logger.warning("texts given back: their pace is unknown (%s)", error)
+            _give_back(batch, utcnow() + timedelta(seconds=PACE_UNKNOWN_SECONDS))
+            return 0.0
         request = waiting.popleft()
         started = _start([out.message_id for out in _messages(request)], batch.token)
-        if not started:  # cancelled since it was claimed: no slot taken
-            batch.counts["skipped"] += len(_messages(request))
-            continue
-        delay = next_slot(redis_connection(), key, per_second)
+        _commit(batch)
         _submit(batch, request, started, delay)
         room -= 1
         hold = max(0.0, delay - PACE_AHEAD_SECONDS)
     return hold
+
+
+def _give_back(batch: _Batch, due_at: datetime | None) -> None:
+    """Release every request still waiting (not before `due_at`), and commit."""
+    ids = [out.message_id for request in batch.waiting for out in _messages(request)]
+    release(batch.token, ids, due_at)
+    batch.counts["released"] += len(ids)
+    batch.waiting.clear()
+    _commit(batch)
 
 
 def _submit(batch: _Batch, request: Request, started: dict[int, int], delay: float) -> None:
@@ -289,8 +298,8 @@ def _submit(batch: _Batch, request: Request, started: dict[int, int], delay: flo
 
 
 def _record(batch: _Batch, future: Future) -> None:
-    """Write a finished request's outcome for each of its messages (committed with the next
-    start, or at the end). Emails refused together (a 4xx other than 429) are sent again one
+    """Note a finished request's outcome for each of its messages (`_commit` writes them with
+    the next start, or at the end). Emails refused together (a 4xx other than 429) are sent again one
     by one, so only those at fault fail."""
     request, attempts = batch.in_flight.pop(future)
     sent = future.result()
@@ -307,15 +316,16 @@ def _record(batch: _Batch, future: Future) -> None:
              "message_id": out.message_id, "at": utcnow()}
         )  # fmt: skip
         if outcome == "failed" and out.channel == "sms" and detail.get("code"):
-            _write(batch)
+            _commit(batch)
             message = db.session.get_one(Message, out.message_id)
             handle_sms_error(message, detail["code"], utcnow())
         batch.counts[outcome] += 1
 
 
-def _write(batch: _Batch) -> None:
-    """Write the outcomes recorded since the last write, in a few statements (the rows'
-    new values, by the columns they set; the timeline lines), left for the next commit."""
+def _commit(batch: _Batch) -> None:
+    """Write the outcomes recorded since the last commit in a few statements (the rows' new
+    values, by the columns they set; the timeline lines), and commit them with whatever else
+    the session holds (the messages just started). They are kept until the commit succeeds."""
     by_columns: dict[tuple[str, ...], list[dict]] = {}
     for values in batch.outcomes:
         by_columns.setdefault(tuple(sorted(values)), []).append(values)
@@ -330,8 +340,22 @@ def _write(batch: _Batch) -> None:
         )  # fmt: skip
     if batch.events:
         db.session.execute(sa.insert(cast(sa.Table, CaseEvent.__table__)), batch.events)
+    db.session.commit()
     batch.outcomes.clear()
     batch.events.clear()
+
+
+def _settle(batch: _Batch) -> None:
+    """After an error ended a dispatch (the database, a job's time limit, a stop): wait for
+    the calls in flight and commit every outcome, in a fresh transaction. A call made is
+    recorded; left `sending`, it would be made again once the lease ends."""
+    db.session.rollback()
+    batch.waiting.clear()
+    while batch.in_flight:
+        done, _ = wait(batch.in_flight, return_when=FIRST_COMPLETED)
+        for future in done:
+            _record(batch, future)
+    _commit(batch)
 
 
 def dispatch(token: str) -> dict[str, int]:
@@ -384,16 +408,19 @@ def dispatch(token: str) -> dict[str, int]:
     batch = _Batch(
         token, channel, config["SEND_CONCURRENCY"], deadline, deque(requests), steps, cases, counts
     )
-    while batch.waiting or batch.in_flight:
-        hold = _start_more(batch)
-        if batch.in_flight:
-            done, _ = wait(batch.in_flight, timeout=hold or None, return_when=FIRST_COMPLETED)
-            for future in done:
-                _record(batch, future)
-        elif hold:
-            time.sleep(hold)
-    _write(batch)
-    db.session.commit()
+    try:
+        while batch.waiting or batch.in_flight:
+            hold = _start_more(batch)
+            if batch.in_flight:
+                done, _ = wait(batch.in_flight, timeout=hold or None, return_when=FIRST_COMPLETED)
+                for future in done:
+                    _record(batch, future)
+            elif hold:
+                time.sleep(hold)
+        _commit(batch)
+    except BaseException:
+        _settle(batch)
+        raise
     return counts
 
 

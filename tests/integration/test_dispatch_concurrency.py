@@ -2,16 +2,19 @@
 dispatch keeps up to FOLLOWUP_SEND_CONCURRENCY calls in flight and never more; each message
 is `sending`, committed, before its call reaches the provider; a job starts no send after
 half its lease and gives the rest back; a 429's Retry-After holds the provider back for the
-whole process; texts keep to the sender's pace, shared by every worker through Redis."""
+whole process; texts keep to the sender's pace, shared by every worker through Redis, and go
+back unsent while Redis cannot say it; a job stopped mid-dispatch records the calls it made."""
 
 import threading
 
 import pytest
 import sqlalchemy as sa
+from rq.timeouts import JobTimeoutException, UnixSignalDeathPenalty
 
 from followup import outbox
 from followup.extensions import db
 from followup.models import CadenceStep, Message
+from followup.models.base import utcnow
 from followup.setup import add_cadence
 from tests.support.waiting import wait_until
 
@@ -180,3 +183,34 @@ def test_texts_keep_the_senders_pace_across_workers(app, client, providers, emul
     # 1.4 s, and no second holds more than five (six arrivals at most, counting both ends).
     assert at[-1] - at[0] >= 1.4 - 0.1
     assert all(at[i + 6] - at[i] > 1.0 for i in range(len(at) - 6))
+
+
+def test_texts_whose_pace_is_unknown_go_back_unsent(app, client, providers, emulator):
+    """Redis keeps the pace: while it does not answer, no text is marked sending or sent."""
+    app.config.update(TWILIO_MESSAGES_PER_SECOND=5, REDIS_URL="redis://127.0.0.1:9/0")
+    app.extensions.pop("followup_redis", None)  # the app's client, made again for that URL
+    close_cases(client, providers["auth"], 3, texts=True)
+    [token] = claimed_batches()
+    counts = outbox.dispatch(token)
+    assert counts["released"] == 3 and counts["sent"] == 0
+    assert emulator.requests("twilio") == []
+    back = due_now()
+    assert all(m.status == "scheduled" and m.attempts == 0 for m in back)
+    assert all(m.claim_token is None and m.due_at > utcnow() for m in back)
+
+
+def test_a_job_stopped_mid_dispatch_still_records_the_calls_it_made(client, providers, emulator):
+    """RQ ends a job past its time limit with an exception raised wherever it is: the calls
+    already in flight finish and are recorded, so none is made twice."""
+    close_cases(client, providers["auth"], 8)
+    emulator.set_faults(latency_ms=1500)
+    [token] = claimed_batches()
+    with pytest.raises(JobTimeoutException):
+        with UnixSignalDeathPenalty(1, JobTimeoutException):
+            outbox.dispatch(token)
+    assert len(emulator.requests("sendgrid")) == 4  # the first four, in flight at the stop
+    by_status = {}
+    for message in due_now():
+        by_status.setdefault(message.status, []).append(message)
+    assert len(by_status["sent"]) == 4 and len(by_status["scheduled"]) == 4
+    assert all(m.attempts == 0 for m in by_status["scheduled"])
