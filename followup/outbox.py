@@ -299,8 +299,8 @@ def _submit(batch: _Batch, request: Request, started: dict[int, int], delay: flo
 
 def _record(batch: _Batch, future: Future) -> None:
     """Note a finished request's outcome for each of its messages (`_commit` writes them with
-    the next start, or at the end). Emails refused together (a 4xx other than 429) are sent again one
-    by one, so only those at fault fail."""
+    the next start, or at the end). Emails refused together (a 4xx other than 429) are sent
+    again one by one, so only those at fault fail."""
     request, attempts = batch.in_flight.pop(future)
     sent = future.result()
     if isinstance(request, EmailBatch) and isinstance(sent, PermanentSendError):
