@@ -46,11 +46,19 @@ def link_token(row, secret_keys: Sequence[str]) -> str:
     return token_for(secret_keys[0], row.nonce)
 
 
+def lookup_hash(token: str) -> str | None:
+    """The token_hash a token is stored under, or None for what cannot be a token."""
+    if not token or len(token) > 100:
+        return None
+    return secret_hash(token)
+
+
 def find_by_token(model, token: str, *options):
     """The row of `model` (a table with token_hash) this token opens, or None; `options` are
     the query's loader options (what the page shows, loaded with the row)."""
-    if not token or len(token) > 100:
+    token_hash = lookup_hash(token)
+    if token_hash is None:
         return None
     return db.session.scalar(
-        sa.select(model).options(*options).where(model.token_hash == secret_hash(token))
+        sa.select(model).options(*options).where(model.token_hash == token_hash)
     )

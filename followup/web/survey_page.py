@@ -2,6 +2,7 @@
 WTForms form of an answer (the score, the reasons of a negative answer and the survey's extra
 questions), the survey's customer-facing text in a language, and the page's rendering."""
 
+import json
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -9,12 +10,13 @@ from flask import render_template, request
 from flask_babel import format_date, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, TextAreaField
+from wtforms import Field
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, StopValidation
 
+from followup.languages import page_language
 from followup.models import Survey
 from followup.models.surveys import SurveyKind
-from followup.web.forms import MultiCheckboxField, RadioField, clean_text
+from followup.web.forms import MultiCheckboxField, RadioField, TextAreaField, clean_text
 from surveys.kinds import DEFAULT_QUESTION
 from surveys.responses import MAX_TEXT
 
@@ -137,10 +139,11 @@ class CsatForm(FlaskForm):
         validators=[Optional(), _too_long()],
     )
 
-    # Set by csat_form: the survey's text (survey_text) and its extra questions as
-    # [(question, its field)].
+    # Set by csat_form: the survey's text (survey_text), its extra questions as
+    # [(question, its field)] and its score labels (score_labels, in the page's language).
     text: dict
     extra: list[tuple[dict, Field]]
+    labels: dict[int, str]
 
     def answers(self) -> dict:
         """Response.answers: "make_right" and each extra question answered, by its key."""
@@ -151,6 +154,44 @@ class CsatForm(FlaskForm):
         return answers
 
 
+# What a form of a survey in a language needs that is the same on every page: its form class
+# (with the extra questions' fields), its text, its score choices and labels. Keyed by every
+# column they are made from, so a survey edited in the console keys a new entry at its next
+# page; a few hundred entries at most (the oldest half goes when it is full).
+_FORMS: dict[tuple, tuple] = {}
+_FORMS_MAX = 256
+
+
+def _survey_key(survey: Survey, language: str) -> tuple:
+    """Everything survey_text, score_labels and the extra fields read, and the languages (the
+    one asked and the page's, whose catalog translates the default wording)."""
+    content = json.dumps(
+        [survey.question, survey.reasons, survey.questions, survey.translations],
+        sort_keys=True,
+        default=str,
+    )
+    return (language, page_language(), survey.kind, survey.scale_min, survey.scale_max, content)
+
+
+def _survey_form_parts(survey: Survey, language: str) -> tuple:
+    """(form class, text, score choices, score labels) of the survey in the language."""
+    key = _survey_key(survey, language)
+    parts = _FORMS.get(key)
+    if parts is None:
+        text = survey_text(survey, language)
+        form_class = type("SurveyAnswerForm", (CsatForm,), {})
+        for index, question in enumerate(text["questions"]):
+            setattr(form_class, f"extra_{index}", _extra_field(question))
+        labels = {score: str(label) for score, label in score_labels(survey).items()}
+        choices = {str(score): label or str(score) for score, label in labels.items()}
+        parts = (form_class, text, choices, labels)
+        if len(_FORMS) >= _FORMS_MAX:
+            for old in list(_FORMS)[: _FORMS_MAX // 2]:
+                _FORMS.pop(old, None)
+        _FORMS[key] = parts
+    return parts
+
+
 def csat_form(survey: Survey, language: str, **kwargs) -> CsatForm:
     """A CsatForm whose score, reasons and extra questions come from the survey, its text in
     the language.
@@ -158,10 +199,7 @@ def csat_form(survey: Survey, language: str, **kwargs) -> CsatForm:
     Keyword arguments go to the form (formdata, data, ...); by default a POST's form data
     is read from the request. An answer's extra questions are in data["answers"].
     """
-    text = survey_text(survey, language)
-    form_class = type("SurveyAnswerForm", (CsatForm,), {})
-    for index, question in enumerate(text["questions"]):
-        setattr(form_class, f"extra_{index}", _extra_field(question))
+    form_class, text, choices, labels = _survey_form_parts(survey, language)
     if "data" in kwargs:
         data = dict(kwargs["data"])
         answers = data.pop("answers", None) or {}
@@ -170,12 +208,11 @@ def csat_form(survey: Survey, language: str, **kwargs) -> CsatForm:
                 data[f"extra_{index}"] = answers[question["key"]]
         kwargs["data"] = data
     form = form_class(**kwargs)
-    form.score.choices = {
-        str(score): str(label or score) for score, label in score_labels(survey).items()
-    }
-    form.reasons.choices = text["reasons"]
+    form.score.choices = dict(choices)
+    form.reasons.choices = dict(text["reasons"])
     form.extra = [(q, form[f"extra_{i}"]) for i, q in enumerate(text["questions"])]
     form.text = text
+    form.labels = labels
     return form
 
 
@@ -218,6 +255,6 @@ def render_survey(
         question=form.text["question"],
         case=case,
         response=response,
-        labels=score_labels(survey),
+        labels=form.labels,
         expires_on=expires_on,
     ), status

@@ -157,6 +157,7 @@ def test_the_openapi_document_is_built_once_per_process(client, monkeypatch):
         {"class_": "a b", "data_x_y": "<b>\"'&", "aria_described_by": "x-hint", "for_": "x"},
         {"value": Markup('<i>"quoted"</i>'), "title": None, "rows": 4, "data_n": 0},
         {"value": "ünï ☃ \x00", "name": "answers"},
+        {"value": 'say "hi" & <go>', "rows": -4, "cols": 0, "disabled": True, "x": 2.5},
     ],
 )  # fmt: skip
 def test_the_survey_widgets_render_exactly_as_wtforms(attributes):
