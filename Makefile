@@ -68,7 +68,7 @@ test-sqlite: $(STAMP)
 bench: bench-drain bench-intake bench-dashboard
 
 bench-drain: $(STAMP)
-	$(BIN)/python -m bench.drain
+	$(BIN)/python -m bench.drain $(BENCH_ARGS)
 
 # The intake API and the survey page under gunicorn, beside a Flask hello-world under the same
 # gunicorn settings.

@@ -11,6 +11,7 @@ that still carry its claim token, so a late, retried or duplicated job sends not
 import threading
 import time
 from collections import deque
+from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,7 +23,7 @@ from flask import current_app
 from sqlalchemy.orm import selectinload
 
 from followup.cases import record_event
-from followup.channels import NO_PROVIDER, channel_for
+from followup.channels import NO_PROVIDER, channel_for, provider_for
 from followup.channels.base import (
     Channel,
     OutgoingMessage,
@@ -31,7 +32,7 @@ from followup.channels.base import (
     TransientSendError,
     retry_delay,
 )
-from followup.channels.email_batches import EmailBatch, email_requests
+from followup.channels.email_batches import MAX_PER_REQUEST, EmailBatch, email_requests
 from followup.channels.email_sendgrid import SendGridChannel
 from followup.channels.pacing import next_slot
 from followup.extensions import db, redis_connection
@@ -78,6 +79,19 @@ def release(token: str, message_ids: list[int], due_at: datetime | None = None) 
     )
 
 
+def batch_size(channel: str, config: Mapping) -> int:
+    """Messages a dispatch job takes: FOLLOWUP_BATCH_SIZE, or for emails that go to SendGrid
+    in shared requests, a full request's worth (1,000), so a job's one wait for the provider
+    carries as many emails as SendGrid allows."""
+    if (
+        channel == "email"
+        and config["EMAIL_BATCHING"]
+        and provider_for("email", config) == SendGridChannel.provider
+    ):
+        return max(config["BATCH_SIZE"], MAX_PER_REQUEST)
+    return config["BATCH_SIZE"]
+
+
 @dataclass
 class SweepResult:
     claimed_batches: list[tuple[str, str]]  # (channel, claim token)
@@ -99,7 +113,7 @@ def sweep(enqueue, queued_batches: int, now: datetime | None = None) -> SweepRes
     channels = list(CHANNELS)
     while channels and len(batches) < room:
         channel = channels.pop(0)  # round-robin, so one channel cannot starve another
-        token = claim_batch(channel, now, config["BATCH_SIZE"], config["LEASE_SECONDS"])
+        token = claim_batch(channel, now, batch_size(channel, config), config["LEASE_SECONDS"])
         db.session.commit()
         if token is not None:
             batches.append((channel, token))

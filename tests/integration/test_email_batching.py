@@ -93,3 +93,17 @@ def test_a_transient_error_on_a_batch_is_retried_per_message(closed):
     ).all()
     assert len(set(retried)) == 5
     assert {m.status for m in db.session.scalars(sa.select(Message)) if m.attempts} == {"scheduled"}
+
+
+def test_a_job_takes_a_full_requests_worth_of_emails(app, closed):
+    app.config["BATCH_SIZE"] = 2
+    batches: list[tuple[str, str]] = []
+    outbox.sweep(lambda channel, token: batches.append((channel, token)), queued_batches=0)
+    assert len(batches) == 1  # five emails: one job, one request
+
+    db.session.execute(sa.update(Message).values(claim_token=None, locked_until=None))
+    db.session.commit()
+    app.config["EMAIL_BATCHING"] = False
+    batches.clear()
+    outbox.sweep(lambda channel, token: batches.append((channel, token)), queued_batches=0)
+    assert len(batches) == 3  # one request per email: FOLLOWUP_BATCH_SIZE a job
