@@ -39,29 +39,39 @@ class CaseError(Exception):
         self.field = field
 
 
+_INSERT_EVENT = sa.insert(cast(sa.Table, CaseEvent.__table__))  # built once: every case writes
+
+
 def record_event(
     case_id: int, kind: EventKind, detail: dict | None = None, message_id=None, at=None
 ):
     """Add a line to the case's timeline (a plain INSERT: the dispatch loop writes many)."""
     db.session.execute(
-        sa.insert(cast(sa.Table, CaseEvent.__table__)).values(
-            case_id=case_id,
-            kind=kind,
-            detail=detail or {},
-            message_id=message_id,
-            at=at or utcnow(),
-        )
+        _INSERT_EVENT,
+        {
+            "case_id": case_id,
+            "kind": kind,
+            "detail": detail or {},
+            "message_id": message_id,
+            "at": at or utcnow(),
+        },
     )
+
+
+# The intake's lookups, their statements built once (the value looked up is their parameter).
+_CUSTOMER_BY = {
+    field: sa.select(Customer).where(getattr(Customer, field) == sa.bindparam("value")).limit(1)
+    for field in ("external_id", "email", "phone")
+}
+_CASE_BY_EXTERNAL_ID = sa.select(Case).where(Case.external_id == sa.bindparam("external_id"))
 
 
 def find_customer(data: dict) -> Customer | None:
     """The existing customer this payload describes: by external id, else email, else phone."""
-    for field in ("external_id", "email", "phone"):
+    for field, statement in _CUSTOMER_BY.items():
         value = data.get(field)
         if value:
-            found = db.session.scalar(
-                sa.select(Customer).where(getattr(Customer, field) == value).limit(1)
-            )
+            found = db.session.scalar(statement, {"value": value})
             if found or field == "external_id":
                 return found
     return None
@@ -82,7 +92,7 @@ def upsert_customer(data: dict) -> Customer:
 
 def upsert_case(data: dict) -> tuple[Case, bool]:
     """Create or update a case (and its customer) from validated intake data."""
-    case = db.session.scalar(sa.select(Case).where(Case.external_id == data["external_id"]))
+    case = db.session.scalar(_CASE_BY_EXTERNAL_ID, {"external_id": data["external_id"]})
     created = case is None
     if created and not data.get("customer"):
         raise CaseError("is required when creating a case", field="customer")
