@@ -99,6 +99,12 @@ def describe(name: str, r: dict) -> str:
     return line
 
 
+def _rate(phase: dict) -> float:
+    """A phase's rate from its first send to its last; from its start when every message
+    went at once (one request: no time between first and last)."""
+    return phase["per_second_first_to_last_send"] or phase["per_second"]
+
+
 def ratios(phases: dict[str, dict], latencies: list[float]) -> list[dict]:
     found = []
     for latency in latencies:
@@ -109,8 +115,7 @@ def ratios(phases: dict[str, dict], latencies: list[float]) -> list[dict]:
             ("batched", "sdk-email"),
         ):
             if top + at in phases and bottom + at in phases:
-                rate = "per_second_first_to_last_send"
-                value = phases[top + at][rate] / phases[bottom + at][rate]
+                value = _rate(phases[top + at]) / _rate(phases[bottom + at])
                 goal = GOALS.get((top, bottom, latency))
                 found.append(
                     {"latency_ms": latency, "of": top, "to": bottom, "ratio": round(value, 2)}

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,22 +44,11 @@ def template_database(admin_url: str, app_config: dict) -> Iterator[str]:
         yield url
 
 
-@contextmanager
-def phase_database(admin_url: str, template_url: str, label: str) -> Iterator[str]:
+def phase_database(admin_url: str, template_url: str, label: str):
     """A copy of the template for one phase, dropped at its end (also on failure)."""
     template = sa.engine.make_url(template_url).database
-    name = f"followup_bench_{re.sub(r'[^a-z0-9]+', '_', label.lower())}_{secrets.token_hex(3)}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-        try:
-            yield sa.engine.make_url(admin_url).set(database=name).render_as_string(False)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    prefix = f"followup_bench_{re.sub(r'[^a-z0-9]+', '_', label.lower())}"
+    return backends.fresh_database(admin_url, prefix, template=template)
 
 
 def seed(database_url: str, cases: int, channels: tuple[str, ...], due_at: datetime) -> int:

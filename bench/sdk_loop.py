@@ -1,7 +1,9 @@
 """The bare SDK loop: the real sendgrid and twilio clients sending a list of messages to the
 emulator from a pool of threads, with one client and one keep-alive connection pool (as many
 connections as threads) per provider in the process. No database, no queue, no rendering:
-what the SDKs alone do, the limit of the dispatch pipeline's own overhead.
+what the SDKs alone do, the limit of the dispatch pipeline's own overhead. Its transport is
+the channels' own (a keep-alive session; SendGrid's SDK otherwise opens a connection per
+email), so the two differ only in what the pipeline does around the call.
 
 bench.drain runs one such process beside each worker it compares with, as
 `python -m bench.sdk_loop SPEC.json`; the spec names the emulator, the credentials, the
@@ -15,81 +17,19 @@ import json
 import resource
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
-import python_http_client
-import requests
-from python_http_client.exceptions import HTTPError
-from requests.adapters import HTTPAdapter
 from sendgrid import SendGridAPIClient
 from sendgrid.helpers.mail import Content, CustomArg, From, Header, Mail, Subject, To
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-
-def keep_alive_session(connections: int) -> requests.Session:
-    session = requests.Session()
-    session.trust_env = False  # the emulator is on loopback
-    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=connections)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
-
-
-class _Answer:
-    """A requests response as python_http_client reads a urllib one."""
-
-    def __init__(self, response: requests.Response):
-        self._response = response
-
-    def getcode(self) -> int:
-        return self._response.status_code
-
-    def read(self) -> bytes:
-        return self._response.content
-
-    def info(self):
-        return self._response.headers
-
-
-class KeepAliveClient(python_http_client.Client):
-    """The SendGrid SDK's HTTP client on a keep-alive requests session (stock, it opens a new
-    connection for every email)."""
-
-    def __init__(self, session: requests.Session, **kwargs: Any):
-        super().__init__(**kwargs)
-        self._session = session
-
-    def _build_client(self, name=None):
-        return KeepAliveClient(
-            self._session,
-            host=self.host,
-            version=self._version,
-            request_headers=self.request_headers,
-            url_path=self._url_path + [name] if name else self._url_path,
-            append_slash=self.append_slash,
-            timeout=self.timeout,
-        )
-
-    def _make_request(self, opener, request, timeout=None):
-        response = self._session.request(
-            request.get_method(),
-            request.full_url,
-            data=request.data,
-            headers=dict(request.header_items()),
-            timeout=timeout or self.timeout,
-        )
-        if response.status_code >= 400:
-            raise HTTPError(
-                response.status_code, response.reason, response.content, response.headers
-            )
-        return _Answer(response)
+from followup.channels.email_sendgrid import KeepAliveHttpClient, keep_alive_session
 
 
 def sendgrid_client(url: str, api_key: str, connections: int) -> SendGridAPIClient:
     sdk = SendGridAPIClient(api_key, host=url)
-    sdk.client = KeepAliveClient(
-        keep_alive_session(connections),
+    sdk.client = KeepAliveHttpClient(
+        keep_alive_session(url, connections),
         host=url,
         request_headers=sdk.client.request_headers,
         version=3,
@@ -100,7 +40,7 @@ def sendgrid_client(url: str, api_key: str, connections: int) -> SendGridAPIClie
 
 def twilio_client(url: str, sid: str, token: str, connections: int) -> Client:
     http_client = TwilioHttpClient(timeout=30)
-    http_client.session = keep_alive_session(connections)
+    http_client.session = keep_alive_session(url, connections)
     client = Client(sid, token, http_client=http_client)
     client.edge = None
     client.region = None

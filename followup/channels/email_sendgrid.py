@@ -71,7 +71,7 @@ class _ResponseForSDK:
         return self._response.headers
 
 
-class _HttpClient(python_http_client.Client):
+class KeepAliveHttpClient(python_http_client.Client):
     """python_http_client's Client sending through one keep-alive requests.Session.
 
     The SDK opens a new connection (a TLS handshake against the real API) for every email;
@@ -85,7 +85,7 @@ class _HttpClient(python_http_client.Client):
 
     def _build_client(self, name=None):
         url_path = self._url_path + [name] if name else self._url_path
-        return _HttpClient(
+        return KeepAliveHttpClient(
             self._session,
             host=self.host,
             version=self._version,
@@ -155,7 +155,7 @@ class SendGridChannel:
         session = keep_alive_session(self.host, connections)
         # The SDK builds its HTTP client in the constructor; swap in ours (same settings plus
         # a timeout and a keep-alive session).
-        self._sdk.client = _HttpClient(
+        self._sdk.client = KeepAliveHttpClient(
             session,
             host=self.host,
             request_headers=self._sdk.client.request_headers,

@@ -51,13 +51,17 @@ def redis_kind(url: str, wanted: str | None = None) -> str:
 
 
 @contextmanager
-def fresh_database(admin_url: str, prefix: str = "followup_test") -> Iterator[str]:
-    """A new, empty PostgreSQL database, dropped at the end (also on failure or Ctrl-C)."""
+def fresh_database(
+    admin_url: str, prefix: str = "followup_test", template: str | None = None
+) -> Iterator[str]:
+    """A new PostgreSQL database, empty or a copy of the `template` database (by name),
+    dropped at the end (also on failure or Ctrl-C)."""
     name = f"{prefix}_{secrets.token_hex(6)}"
+    copy = f' TEMPLATE "{template}"' if template else ""
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"{copy}'))
         try:
             yield sa.engine.make_url(admin_url).set(database=name).render_as_string(False)
         finally:
