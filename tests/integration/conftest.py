@@ -1,5 +1,6 @@
-"""Integration fixtures: a session that reaches the provider emulator (`http`; the emulator
-fixture itself is in tests/conftest.py) and the stack of real worker and sweep processes
+"""Integration fixtures: the app sending to the provider emulator (`real_providers`; the
+emulator fixture itself is in tests/conftest.py), a session that reaches it (`http`) and the
+stack of real worker and sweep processes
 sending to it (settings added by `stack_env`)."""
 
 import os
@@ -58,6 +59,20 @@ class Stack:
                 self.kill_hard(process)
         for log in self.log_files:
             log.close()
+
+
+@pytest.fixture
+def real_providers(app, emulator):
+    """The app sending through the real SendGrid and Twilio SDKs to the emulator."""
+    app.config.update(
+        SENDGRID_API_KEY=emulator.sendgrid_api_key,
+        SENDGRID_API_HOST=emulator.url,
+        TWILIO_ACCOUNT_SID=emulator.twilio_account_sid,
+        TWILIO_AUTH_TOKEN=emulator.twilio_auth_token,
+        TWILIO_FROM_NUMBER="+15005550006",
+        TWILIO_API_BASE_URL=emulator.url,
+    )
+    return emulator
 
 
 @pytest.fixture

@@ -22,14 +22,8 @@ LATENCY = 0.4  # seconds the emulator takes to answer
 
 
 @pytest.fixture
-def providers(app, emulator, seeded):
+def providers(app, real_providers, seeded):
     app.config.update(
-        SENDGRID_API_KEY=emulator.sendgrid_api_key,
-        SENDGRID_API_HOST=emulator.url,
-        TWILIO_ACCOUNT_SID=emulator.twilio_account_sid,
-        TWILIO_AUTH_TOKEN=emulator.twilio_auth_token,
-        TWILIO_FROM_NUMBER="+15005550006",
-        TWILIO_API_BASE_URL=emulator.url,
         SEND_CONCURRENCY=4,
         SEND_TIMEOUT=5,
         EMAIL_BATCHING=False,  # one request per email: these tests count calls

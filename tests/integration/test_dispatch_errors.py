@@ -13,14 +13,8 @@ from followup.models.base import utcnow
 
 
 @pytest.fixture
-def providers(app, emulator, seeded, client):
+def providers(app, real_providers, seeded, client):
     app.config.update(
-        SENDGRID_API_KEY=emulator.sendgrid_api_key,
-        SENDGRID_API_HOST=emulator.url,
-        TWILIO_ACCOUNT_SID=emulator.twilio_account_sid,
-        TWILIO_AUTH_TOKEN=emulator.twilio_auth_token,
-        TWILIO_FROM_NUMBER="+15005550006",
-        TWILIO_API_BASE_URL=emulator.url,
         MAX_ATTEMPTS=3,
         RETRY_BASE_SECONDS=60,
         SEND_TIMEOUT=1,
@@ -32,7 +26,7 @@ def providers(app, emulator, seeded, client):
     }
     client.post("/api/v1/cases", json=body, headers=seeded["auth"])
     client.post("/api/v1/cases/E-1/close", headers=seeded["auth"])
-    return emulator
+    return real_providers
 
 
 def run_sweep(at=None) -> list[dict]:

@@ -15,20 +15,16 @@ NAMES = ["Ana Lopez", "Zoë O'Brien & Co", "Bob <b>", "Kim", "Lee-Ann Fu"]
 
 
 @pytest.fixture
-def closed(app, client, emulator, seeded):
+def closed(app, client, real_providers, seeded):
     """Five cases closed: five thank-you emails due, one template, five customers' values."""
-    app.config.update(
-        SENDGRID_API_KEY=emulator.sendgrid_api_key,
-        SENDGRID_API_HOST=emulator.url,
-        EMAIL_BATCHING=True,
-    )
+    app.config["EMAIL_BATCHING"] = True
     for n, name in enumerate(NAMES):
         customer = {"name": name, "email": f"c{n}@example.com"}
         body = {"external_id": f"B-{n}", "subject": f"Parcel {n}", "customer": customer}
         assert client.post("/api/v1/cases", json=body, headers=seeded["auth"]).status_code == 201
         close = client.post(f"/api/v1/cases/B-{n}/close", headers=seeded["auth"])
         assert close.status_code == 202
-    return emulator
+    return real_providers
 
 
 def dispatched() -> dict[str, int]:
