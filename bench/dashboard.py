@@ -61,8 +61,8 @@ from pathlib import Path
 import psycopg
 import sqlalchemy as sa
 
-from bench.drain import PG_ADMIN_URL, BenchError, require_postgres
 from bench.generate import generate, prepare, rollup_contents, rollups_from_facts
+from bench.runs import PG_ADMIN_URL, BenchError, require_postgres, run
 from tests.support.backends import fresh_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -314,23 +314,9 @@ def measure(app, client, database_url: str, runs: int, label: str) -> dict:
     return {"pages": pages, "baseline": base, "rollup_rows": rows}
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
-    import signal
-
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        return _bench(args, time.perf_counter())
-    except BenchError as exc:
-        print(f"bench failed: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("bench interrupted; cleaned up", file=sys.stderr)
-        return 130
+    return run(lambda: _bench(args, time.perf_counter()))
 
 
 def _bench(args: argparse.Namespace, wall_started: float) -> int:

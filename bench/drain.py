@@ -45,7 +45,6 @@ import platform
 import re
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -70,11 +69,10 @@ from bench.runs import (
     Fleet,
     RunKeys,
     require_postgres,
+    run,
     wait_for,
 )
 from tests.support import backends
-
-__all__ = ["PG_ADMIN_URL", "BenchError", "main", "require_postgres"]  # bench.dashboard uses them
 
 RESULTS = ROOT / "bench" / "results"
 PHASES = ("dispatch", "sdk", "one-at-a-time", "batched", "due", "memory")
@@ -543,24 +541,16 @@ def _bench(args: argparse.Namespace) -> dict:
     }
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)  # clean up on SIGTERM as on Ctrl-C
-    try:
+
+    def bench() -> int:
         result = _bench(args)
-    except BenchError as exc:
-        print(f"bench failed: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("bench interrupted; cleaned up", file=sys.stderr)
-        return 130
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps(result, indent=2) + "\n")
-    return 0
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "latest.json").write_text(json.dumps(result, indent=2) + "\n")
+        return 0
+
+    return run(bench)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
-"""What the dispatch benchmark's phases share: the error that stops a run, the PostgreSQL
-check, a phase's Redis keys (deleted after it) and its `followup.cli` processes."""
+"""What the benchmarks share: running one (`run`: its exit status, and its clean-up on Ctrl-C
+or SIGTERM), the error that stops a run, the PostgreSQL check; and what the dispatch
+benchmark's phases share: a phase's Redis keys (deleted after it) and its `followup.cli`
+processes."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
@@ -25,6 +28,24 @@ POLL_SECONDS = 0.1
 
 class BenchError(Exception):
     """The run cannot give a trustworthy number: say why and exit non-zero."""
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def run(bench: Callable[[], int]) -> int:
+    """A benchmark's exit status: its own, 1 saying why when it cannot give a trustworthy
+    number, 130 when interrupted (SIGTERM cleans up as Ctrl-C does)."""
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return bench()
+    except BenchError as exc:
+        print(f"bench failed: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bench interrupted; cleaned up", file=sys.stderr)
+        return 130
 
 
 def require_postgres(admin_url: str) -> str:
