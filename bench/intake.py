@@ -55,15 +55,13 @@ from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.runs import BenchError, run
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 GOAL_RATIO = 0.25  # intake requests per second against hello-world's
 GOAL_SURVEY_P99_MS = 25.0
 PUBLIC_BASE_URL = "https://followup.bench"
-
-
-class BenchError(Exception):
-    """The run cannot give a trustworthy number: say why and exit non-zero."""
 
 
 def hello():
@@ -554,21 +552,9 @@ def seed(app, links: int, secret_key: str) -> dict:
 # -- main -------------------------------------------------------------------------------------
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        return _bench(args)
-    except BenchError as exc:
-        print(f"bench failed: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("bench interrupted; cleaned up", file=sys.stderr)
-        return 130
+    return run(lambda: _bench(args))
 
 
 def _line(name: str, result: dict, hello_rate: float | None) -> str:
