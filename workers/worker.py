@@ -9,7 +9,7 @@ import redis
 from flask import Flask
 from rq import SimpleWorker
 from rq.cron import CronScheduler
-from rq.exceptions import StopRequested
+from rq.exceptions import SchedulerNotFound, StopRequested
 from rq.worker import WorkerStatus
 
 from followup.extensions import db
@@ -220,6 +220,8 @@ class SweepScheduler(CronScheduler):
         finally:
             try:
                 self.register_death()
+            except SchedulerNotFound:
+                pass  # a Redis flushed or restarted empty forgot it: nothing to unregister
             except REDIS_DOWN as error:
                 self.log.warning(
                     "Sweep scheduler %s: stopped without unregistering (Redis does not "
