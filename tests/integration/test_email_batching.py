@@ -36,7 +36,7 @@ def dispatched() -> dict[str, int]:
 
 def received(emulator) -> dict[str, dict]:
     """What each recipient got, by address."""
-    keys = ("subject", "text", "html", "headers", "custom_args")
+    keys = ("subject", "text", "html", "email_headers", "custom_args")
     return {r["recipient"]: {k: r[k] for k in keys} for r in emulator.requests("sendgrid")}
 
 

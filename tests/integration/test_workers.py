@@ -66,7 +66,7 @@ def test_kill_workers_and_flush_redis_mid_run_nothing_lost_nothing_doubled(
         )
     )
     doubled = {message_id for message_id, count in accepted.items() if count > 1}
-    assert doubled <= resent  # a second copy only where a send was cut off mid-call
-    # At most the calls each killed worker had in flight: a batch of 25 at most.
-    assert len(doubled) <= 2 * 25
+    # A second copy only of what a killed worker had in flight (a batched email request
+    # carries a whole job's emails), each noted on the timeline.
+    assert doubled <= resent
     assert max(accepted.values()) <= 2

@@ -160,7 +160,7 @@ def _strings_only(values: Any, field: str) -> list[dict[str, Any]]:
 
 def sendgrid_parts(body: Any) -> list[dict[str, Any]]:
     """One record's own fields per personalization: its index, first recipient, custom_args
-    and headers (the body's, overridden by the personalization's, as SendGrid merges them),
+    and email_headers (the body's, overridden by the personalization's, as SendGrid merges them),
     and what that recipient gets: subject, text and html with its substitutions made."""
     if not isinstance(body, dict) or not isinstance(body.get("personalizations"), list):
         return []
@@ -190,7 +190,7 @@ def sendgrid_parts(body: Any) -> list[dict[str, Any]]:
                 "personalization": i,
                 "recipient": first.get("email"),
                 "custom_args": mapping(body, "custom_args") | mapping(p, "custom_args"),
-                "headers": mapping(body, "headers") | mapping(p, "headers"),
+                "email_headers": mapping(body, "headers") | mapping(p, "headers"),
                 "subject": filled(p.get("subject", body.get("subject"))),
                 "text": filled(content.get("text/plain")),
                 "html": filled(content.get("text/html")),
