@@ -2,67 +2,15 @@
 questions, translations), archive and the customer's preview, and what they refuse."""
 
 import re
-from html.parser import HTMLParser
 
 import pytest
 import sqlalchemy as sa
 
 from followup.extensions import db
 from followup.models import AuditEntry, Survey
-from tests.support.console import csrf_token
+from tests.support.console import csrf_token, form_of
 
 SCRIPT = "<script>alert(1)</script>"
-
-
-class FormFields(HTMLParser):
-    """What a browser sends for the page's (first POST) form: inputs, checked boxes,
-    textareas and selected options."""
-
-    def __init__(self):
-        super().__init__()
-        self.data: dict[str, str] = {}
-        self._textarea = self._select = None
-        self._in_form = self._done = False
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "form" and a.get("method") == "post" and not self._done and not a.get("action"):
-            self._in_form = True
-        if not self._in_form:
-            return
-        if tag == "input" and a.get("name"):
-            if a.get("type") in ("checkbox", "radio"):
-                if "checked" in a:
-                    self.data[a["name"]] = a.get("value", "y")
-            else:
-                self.data[a["name"]] = a.get("value", "")
-        elif tag == "textarea":
-            self._textarea = a["name"]
-            self.data[self._textarea] = ""
-        elif tag == "select":
-            self._select = a["name"]
-        elif tag == "option" and self._select and "selected" in a:
-            self.data[self._select] = a.get("value", "")
-
-    def handle_data(self, data):
-        if self._textarea:
-            self.data[self._textarea] += data
-
-    def handle_endtag(self, tag):
-        if tag == "textarea":
-            if self._textarea:
-                self.data[self._textarea] = self.data[self._textarea].removeprefix("\r\n")
-            self._textarea = None
-        elif tag == "select":
-            self._select = None
-        elif tag == "form" and self._in_form:
-            self._in_form, self._done = False, True
-
-
-def form_of(client, path: str) -> dict:
-    parser = FormFields()
-    parser.feed(client.get(path).get_data(as_text=True))
-    return parser.data
 
 
 def survey(key: str = "csat") -> Survey:

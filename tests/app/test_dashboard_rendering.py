@@ -4,40 +4,23 @@ whatever the period, none issued twice, the unfiltered sums and trends from the 
 rollup; the cells made in Python (followup/dashboard/cells.py) format numbers as the
 template's macros do and escape what they show."""
 
-from contextlib import contextmanager
 from datetime import timedelta
 from html import unescape
 
 import pytest
-import sqlalchemy as sa
 from markupsafe import Markup
 
 from followup.dashboard import cells
-from followup.extensions import db
 from followup.metrics import Rate
 from followup.models.figures import DailyChannelFigure, rollup_for
 from tests.support.figures import TODAY, roll_up, round_fact
+from tests.support.statements import statements
 
 # The page: the signed-in user, the sums by agent (and team) and by channel and cadence,
 # the previous period's by channel, the cadences' names, the reasons' labels, the median
 # time to recovery, the reasons, the trends, and the surveys the filter form offers.
 PAGE_MAX = 10
 JSON_MAX = PAGE_MAX - 1  # no filter form
-
-
-@contextmanager
-def statements():
-    """The SQL statements issued inside the block."""
-    issued: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        issued.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield issued
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,6 @@ issue a fixed, small number of statements whatever the case holds; an API key's 
 written at most once a minute; the OpenAPI document is built once per process; the survey
 page's faster widgets make exactly the markup WTForms' make."""
 
-from contextlib import contextmanager
-
 import pytest
 import sqlalchemy as sa
 from markupsafe import Markup
@@ -19,6 +17,7 @@ from followup.models.users import ApiScope
 from followup.web.forms import html_params as fast_html_params
 from tests.support.cases import API_CASE, CASE, close
 from tests.support.links import link_tokens
+from tests.support.statements import statements
 
 # A create: the key, the case, the customer and its opt-outs; the INSERTs of both and the
 # timeline's line.
@@ -29,21 +28,6 @@ CREATE_MAX = 7
 CLOSE_MAX_NOT_INSERTS = 9
 GET_MAX = 7
 SURVEY_PAGE_MAX = 1
-
-
-@contextmanager
-def statements():
-    """The SQL statements issued inside the block."""
-    issued: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        issued.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield issued
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
 
 
 @pytest.fixture

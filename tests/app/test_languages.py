@@ -6,15 +6,12 @@ import sys
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from followup.extensions import db
 from followup.languages import language_of
-from followup.models import Customer
 from followup.paths import ROOT
-from tests.support.answers import submit, text_in
+from tests.support.answers import set_locale, submit, text_in
 
 CATALOGS = ROOT / "followup" / "translations"
 
@@ -41,12 +38,6 @@ def test_the_spanish_catalog_covers_every_text_and_is_compiled(tmp_path):
 )
 def test_language_of(locale, language):
     assert language_of(locale) == language
-
-
-def set_locale(locale: str | None) -> None:
-    for customer in db.session.scalars(sa.select(Customer)):
-        customer.locale = locale
-    db.session.commit()
 
 
 @pytest.mark.parametrize(

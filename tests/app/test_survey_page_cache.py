@@ -4,83 +4,25 @@ new question, reasons and extra questions at the next page, each language its ow
 faster widgets make exactly the markup WTForms' own make."""
 
 import re
-from html.parser import HTMLParser
 
 import pytest
-import sqlalchemy as sa
 import wtforms
 from flask_babel import force_locale
 from flask_wtf import FlaskForm
 from wtforms.validators import InputRequired, Length, Optional
 
 from followup.extensions import db
-from followup.models import Customer, Survey
+from followup.models import Survey
 from followup.web import forms, survey_page
-
-
-class FormFields(HTMLParser):
-    """What a browser sends for the page's (first POST) form: inputs, checked boxes,
-    textareas and selected options (as tests/app/test_admin_surveys.py reads the editor)."""
-
-    def __init__(self):
-        super().__init__()
-        self.data: dict[str, str] = {}
-        self._textarea = self._select = None
-        self._in_form = self._done = False
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "form" and a.get("method") == "post" and not self._done and not a.get("action"):
-            self._in_form = True
-        if not self._in_form:
-            return
-        if tag == "input" and a.get("name"):
-            if a.get("type") in ("checkbox", "radio"):
-                if "checked" in a:
-                    self.data[a["name"]] = a.get("value", "y")
-            else:
-                self.data[a["name"]] = a.get("value", "")
-        elif tag == "textarea":
-            self._textarea = a["name"]
-            self.data[self._textarea] = ""
-        elif tag == "select":
-            self._select = a["name"]
-        elif tag == "option" and self._select and "selected" in a:
-            self.data[self._select] = a.get("value", "")
-
-    def handle_data(self, data):
-        if self._textarea:
-            self.data[self._textarea] += data
-
-    def handle_endtag(self, tag):
-        if tag == "textarea":
-            if self._textarea:
-                self.data[self._textarea] = self.data[self._textarea].removeprefix("\r\n")
-            self._textarea = None
-        elif tag == "select":
-            self._select = None
-        elif tag == "form" and self._in_form:
-            self._in_form, self._done = False, True
+from tests.support.answers import set_locale
+from tests.support.answers import survey_page as page
+from tests.support.console import form_of
 
 
 def edit(client, survey_id: int, **changes):
     """Post the survey's editor as the page fills it, with these fields changed."""
     path = f"/admin/surveys/{survey_id}"
-    parser = FormFields()
-    parser.feed(client.get(path).get_data(as_text=True))
-    return client.post(path, data={**parser.data, **changes})
-
-
-def page(client, token: str) -> str:
-    reply = client.get(f"/s/{token}")
-    assert reply.status_code == 200
-    return reply.get_data(as_text=True)
-
-
-def set_locale(locale: str) -> None:
-    for customer in db.session.scalars(sa.select(Customer)):
-        customer.locale = locale
-    db.session.commit()
+    return client.post(path, data={**form_of(client, path), **changes})
 
 
 def test_a_survey_edited_in_the_console_shows_its_new_wording_at_the_next_page(

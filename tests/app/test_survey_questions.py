@@ -4,11 +4,11 @@ on the customer's page (/s/<token>)."""
 import re
 
 import pytest
-import sqlalchemy as sa
 
 from followup.extensions import db
-from followup.models import Customer, Survey
-from tests.support.answers import checked_scores, responses, submit
+from followup.models import Survey
+from tests.support.answers import checked_scores, responses, set_locale, submit
+from tests.support.answers import survey_page as page
 
 SCRIPT = "<script>alert(1)</script>"
 QUESTIONS = [
@@ -36,18 +36,6 @@ def with_questions(survey_case):
     survey.translations = {"es": SPANISH}
     db.session.commit()
     return survey_case
-
-
-def page(client, token: str, query: str = "") -> str:
-    reply = client.get(f"/s/{token}{query}")
-    assert reply.status_code == 200
-    return reply.get_data(as_text=True)
-
-
-def set_locale(locale: str) -> None:
-    for customer in db.session.scalars(sa.select(Customer)):
-        customer.locale = locale
-    db.session.commit()
 
 
 def test_extra_questions_follow_the_score_as_radios_checkboxes_and_a_text_box(

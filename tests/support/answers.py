@@ -113,3 +113,17 @@ def text_in(client, body: str, phone: str = PHONE):
     assert reply.status_code == 200, reply.get_data(as_text=True)
     assert reply.mimetype == "application/xml"
     return reply.get_data(as_text=True)
+
+
+def survey_page(client, token: str, query: str = "") -> str:
+    """The survey page's HTML (it must answer 200)."""
+    reply = client.get(f"/s/{token}{query}")
+    assert reply.status_code == 200
+    return reply.get_data(as_text=True)
+
+
+def set_locale(locale: str | None) -> None:
+    """Every customer's locale."""
+    for customer in db.session.scalars(sa.select(Customer)):
+        customer.locale = locale
+    db.session.commit()
