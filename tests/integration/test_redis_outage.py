@@ -148,7 +148,12 @@ def test_redis_stopped_and_started_empty_nothing_lost_nothing_doubled(
     # Before: the stack sends.
     close_cases(client, auth, 0, 4)
     wait_until(lambda: count(Message.status == "sent") >= 4, 60, lambda: "first sends\n" + logs())
-    assert samples(client)[("followup_workers_alive", ())] == 2
+    # Both on the health page (the second may still be starting when the first has sent them).
+    wait_until(
+        lambda: samples(client)[("followup_workers_alive", ())] == 2,
+        30,
+        lambda: f"both workers on the health page\n{logs()}",
+    )
 
     # Redis goes away: the API still takes cases, a console user still signs in, the probes
     # and the health page say Redis is down, the processes wait for it.
