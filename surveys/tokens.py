@@ -53,12 +53,9 @@ def lookup_hash(token: str) -> str | None:
     return secret_hash(token)
 
 
-def find_by_token(model, token: str, *options):
-    """The row of `model` (a table with token_hash) this token opens, or None; `options` are
-    the query's loader options (what the page shows, loaded with the row)."""
+def find_by_token(model, token: str):
+    """The row of `model` (a table with token_hash) this token opens, or None."""
     token_hash = lookup_hash(token)
     if token_hash is None:
         return None
-    return db.session.scalar(
-        sa.select(model).options(*options).where(model.token_hash == token_hash)
-    )
+    return db.session.scalar(sa.select(model).where(model.token_hash == token_hash))
