@@ -5,22 +5,15 @@ issue's goals."""
 from __future__ import annotations
 
 from collections import Counter
-from urllib.parse import parse_qs, urlsplit
 
 from bench.runs import BenchError
+from tests.support.emulator import message_id_of
 
 GOALS = {  # (numerator, denominator, at this latency): at least
     ("dispatch", "one-at-a-time", 150): 20,
     ("dispatch", "sdk", 0): 0.8,
     ("batched", "sdk-email", 150): 5,
 }
-
-
-def message_id_of(record: dict) -> int:
-    """The outbox row (or bare-loop message) a recorded provider request carries."""
-    if record["provider"] == "sendgrid":
-        return int(record["custom_args"]["followup_message_id"])
-    return int(parse_qs(urlsplit(record["status_callback"]).query)["m"][0])
 
 
 def exactly_once(records: list[dict], expected: set[int], channels: Counter) -> list[str]:

@@ -4,7 +4,6 @@ persistence). The API takes the cases meanwhile (the database holds them), the h
 /readyz and /metrics say Redis is down, the processes stay up and carry on by themselves once
 it is back, and every message reaches the provider emulator exactly once."""
 
-import re
 import signal
 import socket
 import subprocess
@@ -20,6 +19,7 @@ from followup.extensions import db, limiter
 from followup.models import CaseEvent, Message
 from followup.models.base import utcnow
 from tests.support.console import sign_in
+from tests.support.emulator import message_id_of
 from tests.support.waiting import wait_until
 from workers.embedded_redis import answers, redis_server_binary
 
@@ -95,13 +95,6 @@ def web(app_config, app, outage_redis, tmp_path):
     with web.app_context():
         db.engine.dispose()
     limiter.init_app(app)  # one limiter for every app: back to the test app's Redis
-
-
-def message_id_of(request: dict) -> int:
-    """The message a provider record is for (SendGrid: one record per personalization)."""
-    if request["provider"] == "sendgrid":
-        return int(request["custom_args"]["followup_message_id"])
-    return int(re.search(r"[?&]m=(\d+)", request["body"]["StatusCallback"]).group(1))
 
 
 def count(*conditions) -> int:

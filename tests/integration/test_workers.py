@@ -4,19 +4,13 @@ workers killed mid-dispatch and Redis flushed mid-run lose nothing and send noth
 and marked on the timeline)."""
 
 from collections import Counter
-from urllib.parse import parse_qs, urlparse
 
 import sqlalchemy as sa
 
 from followup.extensions import db
 from followup.models import CaseEvent, Message
+from tests.support.emulator import message_id_of
 from tests.support.waiting import wait_until
-
-
-def message_id_of(request: dict) -> int:
-    if request["provider"] == "sendgrid":
-        return int(request["custom_args"]["followup_message_id"])
-    return int(parse_qs(urlparse(request["body"]["StatusCallback"]).query)["m"][0])
 
 
 def pending() -> int:

@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from tests.support.emulator_faults import PROVIDERS, DelaysAndFaults, check_latency
 from tests.support.emulator_helpdesks import (
@@ -245,6 +246,14 @@ class ProviderEmulator(MessagingAPIs, HelpdeskAPIs, DelaysAndFaults):
         if delay_ms:
             time.sleep(delay_ms / 1000)
         return status, payload, headers
+
+
+def message_id_of(record: dict[str, Any]) -> int:
+    """The outbox row a recorded SendGrid personalization or Twilio message is for (its
+    `followup_message_id` custom arg, or the `m` of its status callback)."""
+    if record["provider"] == "sendgrid":
+        return int(record["custom_args"]["followup_message_id"])
+    return int(parse_qs(urlsplit(record["status_callback"]).query)["m"][0])
 
 
 def main(argv: list[str] | None = None) -> int:
