@@ -3,7 +3,13 @@
 from followup.models.audit import AuditEntry
 from followup.models.cadences import Cadence, CadenceStep, MessageTemplate
 from followup.models.cases import Case, CaseEvent
-from followup.models.customers import Customer, Suppression, SurveyExclusion, UnsubscribeLink
+from followup.models.customers import (
+    Customer,
+    CustomerIdentity,
+    Suppression,
+    SurveyExclusion,
+    UnsubscribeLink,
+)
 from followup.models.figures import (
     DailyAgentFigure,
     DailyChannelFigure,
@@ -39,6 +45,7 @@ __all__ = [
     "CaseEvent",
     "ConsoleSession",
     "Customer",
+    "CustomerIdentity",
     "DailyAgentFigure",
     "DailyChannelFigure",
     "DailyFigure",

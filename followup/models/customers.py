@@ -61,6 +61,18 @@ class Customer(Model):
         }
 
 
+class CustomerIdentity(Model):
+    """One external id a customer is known by (the API's, Zendesk's, Freshdesk's requester
+    id, ...): intake looks customers up by these, so every source finds the same customer."""
+
+    __tablename__ = "customer_identities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    external_id: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Suppression(Model):
     """An address no message of its channel may go to: why, and since when."""
 

@@ -89,3 +89,24 @@ def test_recovery_times_move_into_their_own_column_and_back(app_config, tmp_path
             assert [(case, str(at)[:19] if at else None) for case, at in recovered] == [
                 (1, "2026-03-02 11:00:00"), (2, None)]  # fmt: skip
         db.engine.dispose()
+
+
+def test_customer_external_ids_become_identities(app_config, tmp_path):
+    """0018 copies every customer's external id into customer_identities."""
+    from flask_migrate import downgrade, upgrade
+
+    config = {**app_config, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'm.db'}"}
+    scratch = create_app(config)
+    with scratch.app_context():
+        upgrade(revision="0017")
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO customers (id, external_id, name, locale, tags, created_at, "
+                "updated_at) VALUES (1, 'c-1', 'Ana', 'en', '[]', '2026-01-01', '2026-01-01'), "
+                "(2, NULL, 'Bo', 'en', '[]', '2026-01-01', '2026-01-01')"))  # fmt: skip
+        upgrade(revision="0018")
+        with db.engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT customer_id, external_id FROM customer_identities"))
+            assert rows.all() == [(1, "c-1")]
+        downgrade(revision="0017")
+        db.engine.dispose()
