@@ -1,14 +1,15 @@
 """Recording an answer and reacting to it: one operation, called by the survey page and by
 an SMS reply. The answer is recorded (surveys.responses); when it is new or changed, the
 recovery loop reacts: a round's first negative answer starts a recovery, a changed answer
-withdraws or resumes it, and an answer to a recovery check-in decides its outcome.
+withdraws or resumes it, and an answer to a recovery check-in decides its outcome; the answer
+is written on the helpdesk ticket (followup.write_back).
 Flushes; the caller commits."""
 
 from datetime import datetime
 
 import sqlalchemy as sa
 
-from followup import recovery
+from followup import recovery, write_back
 from followup.extensions import db
 from followup.models import Case, Recovery, Response, Survey, SurveyInvitation
 from followup.models.recovery import RecoveryStatus, WebhookEvent
@@ -45,7 +46,8 @@ def record_answer(
 
 
 def _react(response: Response, survey: Survey, created: bool, now: datetime) -> None:
-    """Re-evaluate after an answer was recorded or changed."""
+    """Re-evaluate after an answer was recorded or changed, and write it on the ticket."""
+    write_back.plan_answer(response, survey, created, now)
     if created:
         emit(
             WebhookEvent.RESPONSE_CREATED,

@@ -1,6 +1,7 @@
 """Settings from the environment, with embedded defaults (SQLite, embedded Redis)."""
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -141,6 +142,16 @@ def _target(environ: Mapping[str, str], name: str) -> str | None:
     return url
 
 
+def _freshdesk_field(environ: Mapping[str, str], name: str) -> str | None:
+    """A Freshdesk custom field's API name (cf_ and lower-case letters, digits, _)."""
+    field = (environ.get(name) or "").strip() or None
+    if field and not re.fullmatch(r"cf_[a-z0-9_]{1,60}", field):
+        raise SystemExit(
+            f"{name} must be a Freshdesk custom field name like cf_csat, got {field!r}"
+        )
+    return field
+
+
 def _helpdesk_settings(environ: Mapping[str, str]) -> dict:
     """The helpdesk connector's settings."""
     return {
@@ -154,6 +165,12 @@ def _helpdesk_settings(environ: Mapping[str, str]) -> dict:
         "ZENDESK_API_TOKEN": environ.get("ZENDESK_API_TOKEN") or None,
         "FRESHDESK_BASE_URL": (_target(environ, "FRESHDESK_BASE_URL") or "").rstrip("/") or None,
         "FRESHDESK_API_KEY": environ.get("FRESHDESK_API_KEY") or None,
+        # Every answer and recovery outcome written on the ticket (on whenever HELPDESK is set).
+        "HELPDESK_WRITE_BACK": _flag(environ, "FOLLOWUP_HELPDESK_WRITE_BACK", True),
+        # The ticket field that gets the score, when the helpdesk has one: Zendesk's custom
+        # field id, Freshdesk's custom field name (cf_...).
+        "ZENDESK_SCORE_FIELD_ID": _int(environ, "FOLLOWUP_ZENDESK_SCORE_FIELD_ID", 0, 1) or None,
+        "FRESHDESK_SCORE_FIELD": _freshdesk_field(environ, "FOLLOWUP_FRESHDESK_SCORE_FIELD"),
     }
 
 
@@ -225,6 +242,9 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] = os.environ) 
         # Outbound calls (webhooks, helpdesks) may reach loopback and private addresses.
         "ALLOW_PRIVATE_TARGETS": _flag(environ, "FOLLOWUP_ALLOW_PRIVATE_TARGETS"),
         "CALL_MAX_ATTEMPTS": _int(environ, "FOLLOWUP_CALL_MAX_ATTEMPTS", 8),
+        # Cases closed longer ago than this many days lose the customer's words and
+        # addresses (followup.privacy, a daily job); unset: kept.
+        "RETENTION_DAYS": _int(environ, "FOLLOWUP_RETENTION_DAYS", 0, 1) or None,
         # Customers leave survey pages open for hours; the form stays valid for a day.
         "WTF_CSRF_TIME_LIMIT": 24 * 3600,
     }

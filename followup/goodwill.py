@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
+from followup import write_back
 from followup.cases import record_event
 from followup.extensions import db
 from followup.models import (
@@ -283,6 +284,14 @@ def _issue(recovery: Recovery, gesture_type: GestureType, now: datetime) -> Gest
         "rule": recovery.rule_name,
     }
     record_event(case.id, EventKind.GESTURE_ISSUED, detail, at=now)
+    write_back.plan_outcome(
+        case.id,
+        "gesture",
+        recovery.id,
+        f"Goodwill gesture: {gesture_type.name}"
+        f"{f' (code {code})' if code else ''}, {gesture.status}",
+        now,
+    )
     emit(
         WebhookEvent.GESTURE_ISSUED,
         str(recovery.id),

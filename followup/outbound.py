@@ -1,6 +1,6 @@
 """Outbound calls to other systems, kept in the database until they succeed: event webhooks
-(Standard Webhooks), account credits, helpdesk reopens, and alerts (the lead queue, plus an
-optional email and a Slack-compatible incoming webhook).
+(Standard Webhooks), account credits, helpdesk reopens and write-backs, and alerts (the lead
+queue, plus an optional email and a Slack-compatible incoming webhook).
 
 Calls are planned in the transaction of what caused them (a unique key makes each one happen
 once), claimed in batches by the sweep like the message outbox, and retried with backoff.
@@ -17,6 +17,7 @@ from followup.channels import channel_for
 from followup.channels.base import OutgoingMessage, SendError, TransientSendError, retry_delay
 from followup.connectors import connector_for
 from followup.connectors.base import CallError, Ticket, post_signed, request
+from followup.connectors.notes import note_for
 from followup.extensions import db
 from followup.leases import claim
 from followup.models import Alert, Case, Gesture, OutboundCall
@@ -31,6 +32,11 @@ from followup.models.recovery import (
     WebhookEvent,
 )
 from followup.targets import checked_session
+
+# Calls whose result goes on the case's timeline (every failure does).
+WITH_RESULT = (CallKind.HELPDESK, CallKind.HELPDESK_NOTE, CallKind.CREDIT)
+# The start of every answer's write-back key (followup.write_back).
+ANSWER_NOTE = f"{CallKind.HELPDESK_NOTE}:answer:"
 
 
 def insert_once(model, **values) -> bool:
@@ -158,6 +164,13 @@ def _perform(call: OutboundCall, callers: _Callers, now: datetime) -> dict:
             raise CallError("HELPDESK is none: reopen the case in the helpdesk by hand", False)
         case = db.session.get(Case, call.case_id)
         return connector.reopen(Ticket.of(case), payload["note"], call.key, now)
+    if call.kind == CallKind.HELPDESK_NOTE:
+        connector = callers.connector()
+        if connector is None:
+            raise CallError("HELPDESK is none: nothing to write the note to", False)
+        case = db.session.get_one(Case, call.case_id)
+        note = note_for(payload, call.key, latest=not _later_answer_written(call))
+        return connector.write_back(Ticket.of(case), note, call.key, now)
     if call.kind == CallKind.ALERT_HOOK:
         url = config["ALERT_WEBHOOK_URL"]
         request(callers.session, "POST", url, "alert webhook", timeout, json=payload)
@@ -178,6 +191,18 @@ def _perform(call: OutboundCall, callers: _Callers, now: datetime) -> dict:
     raise CallError(f"unknown call kind {call.kind!r}", transient=False)
 
 
+def _later_answer_written(call: OutboundCall) -> bool:
+    """Whether a later answer of the call's case has a write-back planned: that one's tags
+    and score are the ticket's, not this one's."""
+    later = sa.exists().where(
+        OutboundCall.kind == CallKind.HELPDESK_NOTE,
+        OutboundCall.case_id == call.case_id,
+        OutboundCall.id > call.id,
+        OutboundCall.key.startswith(ANSWER_NOTE, autoescape=True),
+    )
+    return bool(db.session.scalar(sa.select(later)))
+
+
 def _gave_up(call: OutboundCall, reason: str, now: datetime) -> None:
     """What a call that will never succeed leaves for a person to do."""
     if call.kind == CallKind.HELPDESK:
@@ -186,6 +211,16 @@ def _gave_up(call: OutboundCall, reason: str, now: datetime) -> None:
             AlertAudience.MANAGER,
             AlertKind.HELPDESK_FAILED,
             "Reopen this case in the helpdesk by hand",
+            reason,
+            call.case_id,
+            now,
+        )
+    elif call.kind == CallKind.HELPDESK_NOTE:
+        raise_alert(
+            f"helpdesk_failed:{call.key}",
+            AlertAudience.MANAGER,
+            AlertKind.HELPDESK_FAILED,
+            "A note did not reach the helpdesk ticket (the case's timeline has it)",
             reason,
             call.case_id,
             now,
@@ -249,7 +284,7 @@ def run_calls(token: str) -> dict[str, int]:
         else:
             call.status, call.result, call.error, call.done_at = CallStatus.DONE, result, None, now
             _succeeded(call, result)
-            if call.case_id and call.kind in (CallKind.HELPDESK, CallKind.CREDIT):
+            if call.case_id and call.kind in WITH_RESULT:
                 record_event(
                     call.case_id, EventKind.call_event(call.kind, CallStatus.DONE), result, at=now
                 )

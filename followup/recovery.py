@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.engine import CursorResult
 
+from followup import write_back
 from followup.cadences import cadence_hours, plan_round
 from followup.cases import (
     add_planned,
@@ -205,6 +206,13 @@ def on_check_in(recovery: Recovery, answer: Response, survey: Survey, now: datet
             hours = round((now - recovery.started_at).total_seconds() / 3600, 1)
             detail = {"recovery_id": recovery.id, "score": answer.score, "hours": hours}
             record_event(recovery.case_id, EventKind.RECOVERY_SUCCEEDED, detail, at=now)
+            write_back.plan_outcome(
+                recovery.case_id,
+                "recovered",
+                recovery.id,
+                f"Service recovery: recovered ({recovered} after {hours} h)",
+                now,
+            )
             case = db.session.get_one(Case, recovery.case_id)
             emit(
                 WebhookEvent.RECOVERY_SUCCEEDED,

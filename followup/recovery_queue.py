@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import selectinload
 
+from followup import write_back
 from followup.cases import record_event
 from followup.extensions import db
 from followup.models import Case, Gesture, Recovery, RecoveryTask
@@ -145,5 +146,8 @@ def complete_task(task_id: int, outcome: str, by: str, now: datetime) -> Recover
         EventKind.TASK_COMPLETED,
         {"task_id": task.id, "title": task.title, "by": by, "outcome": outcome},
         at=now,
+    )
+    write_back.plan_outcome(
+        task.case_id, "task", task.id, f"Recovery task done: {task.title} ({by}): {outcome}", now
     )
     return task

@@ -17,6 +17,9 @@ from standardwebhooks import Webhook
 
 from followup.targets import RefusedTarget
 
+# The most pages of a ticket's comments read to look for a note's marker (100 a page).
+MAX_PAGES = 100
+
 
 @dataclass(frozen=True)
 class Ticket:

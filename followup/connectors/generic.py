@@ -1,12 +1,16 @@
-"""The generic connector: a Standard Webhooks-signed POST asking the business's own system
-to reopen the ticket, `{"type": "case.reopen", "case", "customer", "note"}`, with the reopen's
-key as webhook-id (the same on every retry)."""
+"""The generic connector: Standard Webhooks-signed POSTs to the business's own system, with
+the call's key as webhook-id (the same on every retry, so the receiver can drop repeats).
+
+Reopen: `{"type": "case.reopen", "case", "customer", "note"}` asks it to reopen the ticket.
+Write-back: `{"type": "case.note", "case", "note", "data"}`, the note as a helpdesk would
+show it and `data` the answer or outcome it says (followup.connectors.notes)."""
 
 from datetime import datetime
 
 import requests
 
 from followup.connectors.base import Ticket, post_signed
+from followup.connectors.notes import Note
 
 
 class GenericConnector:
@@ -16,14 +20,23 @@ class GenericConnector:
         self.url, self.secret, self.timeout = url, secret, timeout
         self.session = session
 
+    def _post(self, payload: dict, key: str, now: datetime) -> None:
+        post_signed(
+            self.session, self.url, self.secret, key, payload, "helpdesk webhook", self.timeout, now
+        )
+
+    @staticmethod
+    def _case(ticket: Ticket) -> dict:
+        return {
+            "external_id": ticket.external_id,
+            "ticket_id": ticket.ticket_id,
+            "subject": ticket.subject,
+        }
+
     def reopen(self, ticket: Ticket, note: str, key: str, now: datetime) -> dict:
         payload = {
             "type": "case.reopen",
-            "case": {
-                "external_id": ticket.external_id,
-                "ticket_id": ticket.ticket_id,
-                "subject": ticket.subject,
-            },
+            "case": self._case(ticket),
             "customer": {
                 "name": ticket.customer_name,
                 "email": ticket.customer_email,
@@ -31,7 +44,15 @@ class GenericConnector:
             },
             "note": note,
         }
-        post_signed(
-            self.session, self.url, self.secret, key, payload, "helpdesk webhook", self.timeout, now
-        )
+        self._post(payload, key, now)
         return {"helpdesk": self.name, "ticket_id": ticket.ticket_id, "action": "reopen_requested"}
+
+    def write_back(self, ticket: Ticket, note: Note, key: str, now: datetime) -> dict:
+        payload = {
+            "type": "case.note",
+            "case": self._case(ticket),
+            "note": note.text,
+            "data": note.data,
+        }
+        self._post(payload, key, now)
+        return {"helpdesk": self.name, "ticket_id": ticket.ticket_id, "action": "sent"}

@@ -129,8 +129,8 @@ class EventKind(StrEnum):
     TASK_CREATED = "task.created"
     TASK_COMPLETED = "task.completed"
     ALERT_RAISED = "alert.raised"
-    # Outbound calls (CallKind) that gave up, and the helpdesk reopens and credits that
-    # went through.
+    # Outbound calls (CallKind) that gave up, and the helpdesk reopens, write-backs and
+    # credits that went through.
     EVENT_FAILED = "event.failed"
     CREDIT_FAILED = "credit.failed"
     HELPDESK_FAILED = "helpdesk.failed"
@@ -139,10 +139,12 @@ class EventKind(StrEnum):
     CREDIT_DONE = "credit.done"
     HELPDESK_DONE = "helpdesk.done"
 
+    HELPDESK_NOTE_FAILED = "helpdesk_note.failed"
     @classmethod
     def message_event(cls, status: str) -> "EventKind":
         """message.<status> for a message status, a delivery status or a SendGrid report;
         ValueError for any other."""
+    HELPDESK_NOTE_DONE = "helpdesk_note.done"
         return cls(f"message.{status}")
 
     @classmethod

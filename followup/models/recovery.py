@@ -58,11 +58,13 @@ class AlertKind(StrEnum):
 
 
 class CallKind(StrEnum):
-    """OutboundCall.kind; alert_hook is Slack-compatible."""
+    """OutboundCall.kind; helpdesk reopens a ticket, helpdesk_note writes an answer or a
+    recovery outcome on it; alert_hook is Slack-compatible."""
 
     EVENT = "event"
     CREDIT = "credit"
     HELPDESK = "helpdesk"
+    HELPDESK_NOTE = "helpdesk_note"
     ALERT_HOOK = "alert_hook"
     ALERT_EMAIL = "alert_email"
 

@@ -12,6 +12,7 @@ from standardwebhooks import Webhook
 from followup.cases import upsert_case
 from followup.connectors import connector_for
 from followup.connectors.base import CallError, Ticket, answer_field
+from followup.connectors.notes import with_marker
 from followup.extensions import db
 from followup.models import CaseEvent
 from followup.outbound import claim_calls, plan_call, run_calls
@@ -19,6 +20,7 @@ from followup.outbound import claim_calls, plan_call, run_calls
 SECRET = "whsec_" + "C" * 32
 KEY = "helpdesk:reopen:41"
 NOTE = 'Feedback stayed negative: <2/5> & "nobody called".\nGesture: a call-back.'
+MARKED = with_marker(NOTE, KEY)  # the note as it reaches the ticket: its last line the marker
 CLOSED_PORT = "http://127.0.0.1:9"  # nothing listens on the discard port
 
 
@@ -71,10 +73,11 @@ def test_zendesk_reopens_a_solved_ticket_with_a_private_comment(emulator):
     assert result == {"helpdesk": "zendesk", "ticket_id": "123", "action": "reopened"}
     found = emulator.ticket("zendesk", "123")
     assert found["status"] == "open"
-    assert found["comments"] == [{"body": NOTE, "public": False}]
+    assert found["comments"] == [{"body": MARKED, "public": False}]
     calls = emulator.requests("zendesk")
     assert [(r["method"], r["path"], r["status"]) for r in calls] == [
         ("GET", "/api/v2/tickets/123.json", 200),
+        ("GET", "/api/v2/tickets/123/comments.json?page%5Bsize%5D=100", 200),
         ("PUT", "/api/v2/tickets/123.json", 200),
     ]
     user, password = f"{emulator.zendesk_email}/token", emulator.zendesk_api_token
@@ -93,7 +96,7 @@ def test_zendesk_follows_up_a_closed_ticket_once_per_key(emulator):
     follow_up = emulator.ticket("zendesk", first["follow_up_id"])
     assert follow_up["via_followup_source_id"] == 123
     assert follow_up["requester_id"] == 7 and follow_up["subject"] == "Parcel"
-    assert follow_up["comments"] == [{"body": NOTE, "public": False}]
+    assert follow_up["comments"] == [{"body": MARKED, "public": False}]
     assert emulator.ticket("zendesk", "123")["status"] == "closed"
     creates = [r for r in emulator.requests("zendesk") if r["method"] == "POST"]
     assert [r["headers"]["Idempotency-Key"] for r in creates] == [KEY, KEY]
@@ -113,13 +116,14 @@ def test_freshdesk_reopens_with_a_private_html_note(emulator):
     assert found["status"] == 2
     [note] = found["notes"]
     assert note["private"] is True
-    assert note["body"] == (
+    assert note["body"].startswith(
         "Feedback stayed negative: &lt;2/5&gt; &amp; &quot;nobody called&quot;."
-        "<br>Gesture: a call-back."
+        "<br>Gesture: a call-back.<br><br>followup ref "
     )
     calls = emulator.requests("freshdesk")
     assert [(r["method"], r["path"], r["body"]) for r in calls] == [
         ("PUT", "/api/v2/tickets/55", {"status": 2}),
+        ("GET", "/api/v2/tickets/55/conversations?page=1&per_page=100", ""),
         ("POST", "/api/v2/tickets/55/notes", {"body": note["body"], "private": True}),
     ]
     key, password = emulator.freshdesk_api_key, "X"
@@ -240,6 +244,7 @@ def test_the_emulated_helpdesks_refuse_what_the_real_ones_refuse(emulator, http)
         "status": 4,
         "subject": "",
         "requester_id": None,
+        "custom_fields": {},
         "notes": [],
     }
 
@@ -281,6 +286,7 @@ def test_a_planned_reopen_goes_through_the_outbound_calls_to_zendesk(app, emulat
     db.session.commit()
     assert run_calls(token) == {"done": 1, "retry": 0, "failed": 0}
 
-    assert emulator.ticket("zendesk", "4711")["comments"] == [{"body": NOTE, "public": False}]
+    marked = with_marker(NOTE, "helpdesk:reopen:test")
+    assert emulator.ticket("zendesk", "4711")["comments"] == [{"body": marked, "public": False}]
     done = db.session.scalar(sa.select(CaseEvent).where(CaseEvent.kind == "helpdesk.done"))
     assert done.detail == {"helpdesk": "zendesk", "ticket_id": "4711", "action": "reopened"}

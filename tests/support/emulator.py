@@ -18,6 +18,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -28,7 +29,7 @@ from tests.support.emulator_helpdesks import (
     ZENDESK_EMAIL,
     HelpdeskAPIs,
 )
-from tests.support.emulator_http import Handler, Server, canonical_header
+from tests.support.emulator_http import DROPPED, Handler, Server, canonical_header
 from tests.support.emulator_messaging import MessagingAPIs
 
 __all__ = ["PROVIDERS", "ProviderEmulator"]
@@ -52,18 +53,25 @@ class ProviderEmulator(MessagingAPIs, HelpdeskAPIs, DelaysAndFaults):
     parallel).
 
     Helpdesk tickets live in memory: seed them with ``add_ticket``, read them with ``ticket``.
-    Zendesk: GET and PUT /api/v2/tickets/<id>.json (a closed ticket refuses updates, 422),
-    POST /api/v2/tickets.json (a repeated Idempotency-Key replays the first answer; a
-    ``via_followup_source_id`` counts only for a closed ticket); basic auth
-    ``<zendesk_email>/token:<zendesk_api_token>``. Freshdesk: PUT /api/v2/tickets/<id>, POST
-    /api/v2/tickets/<id>/notes; basic auth ``<freshdesk_api_key>:X``. Unknown tickets: 404.
+    Zendesk: GET and PUT /api/v2/tickets/<id>.json (status, comment, tags, additional_tags,
+    remove_tags, custom_fields; a closed ticket refuses updates, 422), GET
+    /api/v2/tickets/<id>/comments.json (cursor-paginated: page[size], page[after]; meta
+    has_more and after_cursor), POST /api/v2/tickets.json (a repeated Idempotency-Key replays
+    the first answer; a ``via_followup_source_id`` counts only for a closed ticket); basic auth
+    ``<zendesk_email>/token:<zendesk_api_token>``. Freshdesk: PUT /api/v2/tickets/<id> (status,
+    custom_fields), POST /api/v2/tickets/<id>/notes, GET /api/v2/tickets/<id>/conversations
+    (page, per_page; a Link header names the next page); basic auth ``<freshdesk_api_key>:X``.
+    Unknown tickets: 404.
 
     Faults (``set_faults`` or ``POST /_emulator/faults``): ``rate`` probability that a matching
     provider request fails with ``status`` (Twilio error ``code``, else 20000+status);
     ``latency_ms`` added to the latency of every matching request; ``times`` the fault covers the
     next N matching requests only, then clears; ``providers`` which APIs it affects; ``match``
     only requests whose recipient (email address, phone number, ticket id, hook path) contains
-    this substring. 429 answers carry ``Retry-After: 1``.
+    this substring; ``methods`` only requests with these HTTP methods (["PUT", "POST"]);
+    ``applied`` the request is carried out first and then its answer is lost (the write
+    happened, the caller cannot know); ``drop`` the connection is closed instead of answering
+    (recorded with status 0). 429 answers carry ``Retry-After: 1``.
     """
 
     def __init__(
@@ -167,9 +175,11 @@ class ProviderEmulator(MessagingAPIs, HelpdeskAPIs, DelaysAndFaults):
         status: str | int,
         requester_id: int | None = None,
         subject: str = "",
+        comments: Sequence[str] = (),
     ) -> None:
         """Seed a helpdesk ticket: "zendesk" with a status name ("solved", "closed" ...),
-        "freshdesk" with a status number (2 Open, 3 Pending, 4 Resolved, 5 Closed)."""
+        "freshdesk" with a status number (2 Open, 3 Pending, 4 Resolved, 5 Closed); its
+        thread holds these public comments (Zendesk) or notes (Freshdesk)."""
         assert helpdesk in ("zendesk", "freshdesk"), helpdesk
         ticket = {
             "id": int(ticket_id),
@@ -178,9 +188,12 @@ class ProviderEmulator(MessagingAPIs, HelpdeskAPIs, DelaysAndFaults):
             "requester_id": requester_id,
         }
         if helpdesk == "zendesk":
-            ticket |= {"via_followup_source_id": None, "comments": []}
+            thread = [{"body": body, "public": True} for body in comments]
+            ticket |= {"via_followup_source_id": None, "tags": [], "custom_fields": []}
+            ticket["comments"] = thread
         else:
-            ticket["notes"] = []
+            thread = [{"id": next(self._ids), "body": body, "private": False} for body in comments]
+            ticket |= {"custom_fields": {}, "notes": thread}
         with self._lock:
             self._tickets[(helpdesk, str(ticket_id))] = ticket
 
@@ -233,12 +246,16 @@ class ProviderEmulator(MessagingAPIs, HelpdeskAPIs, DelaysAndFaults):
         parts: list[dict[str, Any]] | None = None,
     ) -> tuple[int, Any, dict[str, str]]:
         """Apply faults, else ``decide()``; record; wait the latency; return the answer."""
-        fails, fault = self._take_fault(provider, recipient)
+        fails, fault = self._take_fault(provider, recipient, handler.command)
+        if not fails or fault["applied"]:
+            status, payload, headers, provider_id = decide()
         if fails:
             status, payload = self._fault_answer(provider, fault)
-            headers, provider_id = {}, None
-        else:
-            status, payload, headers, provider_id = decide()
+            headers = {}
+            if fault["drop"]:
+                status = DROPPED
+            if not fault["applied"]:
+                provider_id = None
         if status == 429:
             headers = {**headers, "Retry-After": "1"}
         delay_ms = self._delay_ms(fault)

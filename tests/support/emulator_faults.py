@@ -21,6 +21,9 @@ FAULT_DEFAULTS: dict[str, Any] = {
     "times": None,
     "providers": list(PROVIDERS),
     "match": None,
+    "methods": None,
+    "applied": False,
+    "drop": False,
 }
 
 
@@ -52,6 +55,13 @@ def check_faults(raw: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"providers must be a subset of {list(PROVIDERS)}")
     if f["match"] is not None and not isinstance(f["match"], str):
         raise ValueError("match must be a string or null")
+    methods = f["methods"]
+    if methods is not None:
+        f["methods"] = [methods] if isinstance(methods, str) else list(methods)
+        if not all(isinstance(m, str) and m.isupper() for m in f["methods"]):
+            raise ValueError("methods must be HTTP methods (GET, PUT, POST ...) or null")
+    if not (isinstance(f["applied"], bool) and isinstance(f["drop"], bool)):
+        raise ValueError("applied and drop must be true or false")
     return f
 
 
@@ -113,11 +123,15 @@ class DelaysAndFaults:
         with self._lock:
             return dict(self._faults) if self._faults else dict(FAULT_DEFAULTS)
 
-    def _take_fault(self, provider: str, recipient: str | None) -> tuple[bool, dict[str, Any]]:
+    def _take_fault(
+        self, provider: str, recipient: str | None, method: str
+    ) -> tuple[bool, dict[str, Any]]:
         """(fails, fault) for one provider request; consumes one of ``times``."""
         with self._lock:
             f = self._faults
             if f is None or provider not in f["providers"]:
+                return False, {}
+            if f["methods"] is not None and method not in f["methods"]:
                 return False, {}
             if f["match"] is not None and (recipient is None or f["match"] not in recipient):
                 return False, {}

@@ -25,7 +25,10 @@ SENDGRID_PATH = "/v3/mail/send"
 TWILIO_PATH = re.compile(r"^/2010-04-01/Accounts/([^/]+)/Messages\.json$")
 ZENDESK_TICKETS = "/api/v2/tickets.json"
 ZENDESK_TICKET = re.compile(r"^/api/v2/tickets/(\d+)\.json$")
-FRESHDESK_TICKET = re.compile(r"^/api/v2/tickets/(\d+)(/notes)?$")
+ZENDESK_COMMENTS = re.compile(r"^/api/v2/tickets/(\d+)/comments\.json$")
+FRESHDESK_TICKET = re.compile(r"^/api/v2/tickets/(\d+)(/notes|/conversations)?$")
+FRESHDESK_METHODS = {None: "PUT", "/notes": "POST", "/conversations": "GET"}
+DROPPED = 0  # an answer's status that closes the connection instead of answering
 HOOKS_PREFIX = "/hooks/"
 
 
@@ -93,7 +96,11 @@ class Handler(BaseHTTPRequestHandler):
         body: bytes | dict | list | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        """Write status line, headers and body in one write call (no Nagle/delayed-ACK stall)."""
+        """Write status line, headers and body in one write call (no Nagle/delayed-ACK stall);
+        status DROPPED closes the connection without a word."""
+        if status == DROPPED:
+            self.close_connection = True
+            return
         if isinstance(body, dict | list):
             payload = json.dumps(body).encode()
             ctype = "application/json"
@@ -137,10 +144,10 @@ class Handler(BaseHTTPRequestHandler):
             self._respond(*emu._zendesk(self, None, raw))
         elif (m := ZENDESK_TICKET.match(path)) and self.command in ("GET", "PUT"):
             self._respond(*emu._zendesk(self, m.group(1), raw))
-        elif (m := FRESHDESK_TICKET.match(path)) and self.command == (
-            "POST" if m.group(2) else "PUT"
-        ):
-            self._respond(*emu._freshdesk(self, m.group(1), bool(m.group(2)), raw))
+        elif (m := ZENDESK_COMMENTS.match(path)) and self.command == "GET":
+            self._respond(*emu._zendesk_comments(self, m.group(1)))
+        elif (m := FRESHDESK_TICKET.match(path)) and self.command == FRESHDESK_METHODS[m.group(2)]:
+            self._respond(*emu._freshdesk(self, m.group(1), m.group(2), raw))
         elif path.startswith(HOOKS_PREFIX) and self.command == "POST":
             self._respond(*emu._hook(self, path, raw))
         else:
