@@ -41,6 +41,7 @@ def stack_env(emulator):
         "ZENDESK_EMAIL": emulator.zendesk_email,
         "ZENDESK_API_TOKEN": emulator.zendesk_api_token,
         "FOLLOWUP_RECOVERY_WAIT_DAYS": "0",
+        "FOLLOWUP_HELPDESK_WRITE_BACK": "0",  # test_write_back_stack has the write-back
     }
 
 
@@ -53,6 +54,7 @@ def fast_loop(app, seeded, stack_env):
     app.config.update(
         {name.removeprefix("FOLLOWUP_"): value for name, value in stack_env.items()},
         RECOVERY_WAIT_DAYS=0,
+        HELPDESK_WRITE_BACK=False,
     )
     db.session.execute(sa.update(Cadence).values(is_default=False))
     add_cadence(
