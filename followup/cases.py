@@ -21,6 +21,7 @@ from followup.models import (
     Case,
     CaseEvent,
     Customer,
+    CustomerIdentity,
     Message,
     SurveyExclusion,
 )
@@ -58,31 +59,46 @@ def record_event(
     )
 
 
-# The intake's lookups, their statements built once (the value looked up is their parameter).
-_CUSTOMER_BY = {
-    field: sa.select(Customer).where(getattr(Customer, field) == sa.bindparam("value")).limit(1)
-    for field in ("external_id", "email", "phone")
-}
+# The intake's lookups, their statements built once (the values looked up are parameters).
+# A customer is the one known by the payload's external id (an identity from any source),
+# else the one with its email, else with its phone: one query, each branch on an index.
+_MATCHES = sa.union_all(
+    sa.select(CustomerIdentity.customer_id.label("id"), sa.literal(0).label("rank")).where(
+        CustomerIdentity.external_id == sa.bindparam("external_id")
+    ),
+    sa.select(Customer.id, sa.literal(1)).where(Customer.email == sa.bindparam("email")),
+    sa.select(Customer.id, sa.literal(2)).where(Customer.phone == sa.bindparam("phone")),
+).subquery()
+_CUSTOMER_MATCH = (
+    sa.select(Customer, _MATCHES.c.rank)
+    .join(_MATCHES, _MATCHES.c.id == Customer.id)
+    .order_by(_MATCHES.c.rank, Customer.id)
+    .limit(1)
+)
 _CASE_BY_EXTERNAL_ID = sa.select(Case).where(Case.external_id == sa.bindparam("external_id"))
 
 
-def find_customer(data: dict) -> Customer | None:
-    """The existing customer this payload describes: by external id, else email, else phone."""
-    for field, statement in _CUSTOMER_BY.items():
-        value = data.get(field)
-        if value:
-            found = db.session.scalar(statement, {"value": value})
-            if found or field == "external_id":
-                return found
-    return None
+def find_customer(data: dict) -> tuple[Customer | None, bool]:
+    """The existing customer this payload describes (by external id, else email, else phone)
+    and whether the payload's external id is already one of theirs."""
+    values = {field: data.get(field) for field in ("external_id", "email", "phone")}
+    found = db.session.execute(_CUSTOMER_MATCH, values).first()
+    return (found[0], found.rank == 0) if found else (None, False)
 
 
 def upsert_customer(data: dict) -> Customer:
-    customer = find_customer(data)
+    """Create or update the customer a payload describes. A new external id of a customer
+    found by email or phone is recorded as another of their identities; `external_id` stays
+    their first one."""
+    customer, known_by_id = find_customer(data)
     if customer is None:
         customer = Customer()
         db.session.add(customer)
-    for field in ("external_id", "name", "email", "phone", "locale", "timezone", "tags"):
+    external_id = data.get("external_id")
+    if external_id and not known_by_id:
+        db.session.add(CustomerIdentity(customer=customer, external_id=external_id))
+        customer.external_id = customer.external_id or external_id
+    for field in ("name", "email", "phone", "locale", "timezone", "tags"):
         if data.get(field) is not None:
             setattr(customer, field, data[field])
     if not customer.email and not customer.phone:

@@ -5,6 +5,7 @@ import re
 
 import sqlalchemy as sa
 from flask import current_app, g, jsonify, request
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from followup.api import bp
@@ -29,12 +30,14 @@ from followup.web.json_body import (
     BadRequest,
     bad_request,
     case_error,
+    conflict,
     parse_body,
 )
 
 csrf.exempt(bp)
 bp.register_error_handler(BadRequest, bad_request)
 bp.register_error_handler(CaseError, case_error)
+bp.register_error_handler(IntegrityError, conflict)
 
 CASE_ERRORS = {**AUTH_ERRORS, 404: ("No case with that external id", None)}
 
@@ -65,7 +68,9 @@ def find_case(external_id: str) -> Case:
            "Create or update a case and its customer (its messages, responses, recoveries and "
            "timeline only for a key that may read)", body=CaseIn, scope=ApiScope.INTAKE,
            responses={200: ("Updated", CaseDocument), 201: ("Created", CaseDocument),
-                      **AUTH_ERRORS, **BODY_ERRORS})  # fmt: skip
+                      **AUTH_ERRORS, **BODY_ERRORS,
+                      409: ("Another request wrote the same case or customer at the same "
+                            "moment; send it again", None)})  # fmt: skip
 @bp.post("/cases")
 def upsert():
     data = parse_body(CaseIn)

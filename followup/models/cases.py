@@ -117,6 +117,7 @@ class EventKind(StrEnum):
     RESPONSE_CHANGED = "response.changed"
     SMS_UNREADABLE = "sms.unreadable"
     CUSTOMER_UNSUBSCRIBED = "customer.unsubscribed"
+    CUSTOMER_PHONE_DROPPED = "customer.phone_dropped"  # a helpdesk sent a malformed number
     RECOVERY_STARTED = "recovery.started"
     RECOVERY_NO_CADENCE = "recovery.no_cadence"
     RECOVERY_WITHDRAWN = "recovery.withdrawn"
@@ -134,17 +135,17 @@ class EventKind(StrEnum):
     EVENT_FAILED = "event.failed"
     CREDIT_FAILED = "credit.failed"
     HELPDESK_FAILED = "helpdesk.failed"
+    HELPDESK_NOTE_FAILED = "helpdesk_note.failed"
     ALERT_HOOK_FAILED = "alert_hook.failed"
     ALERT_EMAIL_FAILED = "alert_email.failed"
     CREDIT_DONE = "credit.done"
     HELPDESK_DONE = "helpdesk.done"
+    HELPDESK_NOTE_DONE = "helpdesk_note.done"
 
-    HELPDESK_NOTE_FAILED = "helpdesk_note.failed"
     @classmethod
     def message_event(cls, status: str) -> "EventKind":
         """message.<status> for a message status, a delivery status or a SendGrid report;
         ValueError for any other."""
-    HELPDESK_NOTE_DONE = "helpdesk_note.done"
         return cls(f"message.{status}")
 
     @classmethod

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from followup.extensions import Model, db
 from followup.models.base import UTCDateTime, utcnow
@@ -71,6 +71,8 @@ class CustomerIdentity(Model):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     external_id: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    customer: Mapped[Customer] = relationship()
 
 
 class Suppression(Model):

@@ -6,6 +6,7 @@ import json
 
 from flask import request
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import IntegrityError
 
 from followup.cases import CaseError
 from followup.extensions import db
@@ -26,6 +27,14 @@ class BadRequest(Exception):
 def bad_request(error: BadRequest):
     db.session.rollback()
     return json_error(error.status, error.error, error.message, error.fields)
+
+
+def conflict(error: IntegrityError):
+    """Another request wrote the same case or customer (a unique id) at the same moment and
+    committed first: the sender sends it again (it then finds what the other one wrote)."""
+    db.session.rollback()
+    message = "another request wrote the same case or customer at the same moment; send it again"
+    return json_error(409, "conflict", message)
 
 
 def case_error(error: CaseError):

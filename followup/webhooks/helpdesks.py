@@ -5,29 +5,33 @@ API key of scope intake (or full) as `Authorization: Bearer <key>`.
 A solved or closed ticket creates or updates its case (external id "zendesk-<id>" or
 "freshdesk-<id>") and closes it, planning its follow-ups once; a ticket back in the agents'
 hands reopens a case we know is closed; any other status is answered and ignored. Fields are
-validated by the intake API's CaseIn, with problems named where the webhook put them.
+validated by the intake API's CaseIn, with problems named where the webhook put them; a
+requester with a valid email address and a malformed phone number is taken by email (the
+phone dropped, with a note on the timeline and in the answer). The requester is matched to a
+known customer as the API's are (followup.cases.upsert_customer).
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import jsonify
 from sqlalchemy.exc import IntegrityError
 
-from followup.cases import CaseError, close_case, reopen_case, upsert_case
+from followup.cases import CaseError, close_case, record_event, reopen_case, upsert_case
 from followup.extensions import db
 from followup.models import Case
 from followup.models.base import utcnow
-from followup.models.cases import CaseStatus
+from followup.models.cases import CaseStatus, EventKind
 from followup.models.users import ApiScope
 from followup.web.api_keys import authenticate
-from followup.web.case_input import CaseIn
-from followup.web.errors import json_error
+from followup.web.case_input import CaseIn, normalise_email, normalise_phone
 from followup.web.json_body import (
     BadRequest,
     bad_request,
     case_error,
+    conflict,
     invalid,
     read_json,
     validated,
@@ -36,6 +40,8 @@ from followup.webhooks import bp
 
 bp.register_error_handler(BadRequest, bad_request)
 bp.register_error_handler(CaseError, case_error)
+# The same new ticket or requester, delivered twice at once: the helpdesk sends it again.
+bp.register_error_handler(IntegrityError, conflict)
 
 # Both helpdesks' priorities (Freshdesk says Medium) as ours; others leave the case's as it is.
 PRIORITIES = {
@@ -145,6 +151,37 @@ def case_fields(helpdesk: Helpdesk, ticket: dict) -> dict:
     return data
 
 
+def drop_malformed_phone(helpdesk: Helpdesk, data: dict) -> list[dict]:
+    """A contact with a valid email address and a malformed phone number is taken by email:
+    the phone is dropped, with a note saying so (without a valid email, CaseIn refuses it)."""
+    customer = data.get("customer") or {}
+    phone, email = customer.get("phone"), customer.get("email")
+    if (
+        phone is None
+        or not _normalises(normalise_email, email)
+        or _normalises(normalise_phone, phone)
+    ):
+        return []
+    del customer["phone"]
+    field = helpdesk.path("customer.phone")
+    return [
+        {
+            "field": field,
+            "note": "not a valid phone number: dropped, the customer is reached by email",
+        }
+    ]
+
+
+def _normalises(normalise: Callable[[str], str | None], value) -> bool:
+    """Whether a normaliser takes this value (a string, not over the longest an address is)."""
+    if not isinstance(value, str) or len(value) > 320:
+        return False
+    try:
+        return normalise(value) is not None
+    except ValueError:
+        return False
+
+
 def intake(helpdesk: Helpdesk):
     refused = authenticate(ApiScope.INTAKE)
     if refused is not None:
@@ -155,27 +192,27 @@ def intake(helpdesk: Helpdesk):
     status = str(ticket.get(helpdesk.status) or "").strip().lower()
     data = case_fields(helpdesk, ticket)
     now = utcnow()
-    try:
-        if status in helpdesk.closing:
-            valid = validated(CaseIn, data, helpdesk.paths())
-            case, _ = upsert_case(valid.model_dump(exclude_unset=True))
-            planned = close_case(case, None, now)
-            answer = {"action": "closed" if planned else "already_closed", "case": case.to_dict()}
-        elif status in helpdesk.reopening:
-            case = db.session.scalar(sa.select(Case).where(Case.external_id == data["external_id"]))
-            if case is None or case.status != CaseStatus.CLOSED:
-                reason = f"no closed case {data['external_id']}"
-                answer = {"action": "ignored", "reason": reason}
-            else:
-                cancelled = reopen_case(case, now)
-                answer = {"action": "reopened", "case": case.to_dict(), "cancelled": cancelled}
+    if status in helpdesk.closing:
+        notes = drop_malformed_phone(helpdesk, data)
+        valid = validated(CaseIn, data, helpdesk.paths())
+        case, _ = upsert_case(valid.model_dump(exclude_unset=True))
+        for note in notes:
+            record_event(case.id, EventKind.CUSTOMER_PHONE_DROPPED, note, at=now)
+        planned = close_case(case, None, now)
+        answer = {"action": "closed" if planned else "already_closed", "case": case.to_dict()}
+        if notes:
+            answer["notes"] = notes
+    elif status in helpdesk.reopening:
+        case = db.session.scalar(sa.select(Case).where(Case.external_id == data["external_id"]))
+        if case is None or case.status != CaseStatus.CLOSED:
+            answer = {"action": "ignored", "reason": f"no closed case {data['external_id']}"}
         else:
-            reason = f"status {status!r} neither closes nor reopens a case"
-            answer = {"action": "ignored", "reason": reason}
-        db.session.commit()
-    except IntegrityError:  # the same new ticket, delivered twice at once
-        db.session.rollback()
-        return json_error(409, "conflict", "this ticket is being handled already; send it again")
+            cancelled = reopen_case(case, now)
+            answer = {"action": "reopened", "case": case.to_dict(), "cancelled": cancelled}
+    else:
+        reason = f"status {status!r} neither closes nor reopens a case"
+        answer = {"action": "ignored", "reason": reason}
+    db.session.commit()
     return jsonify(answer)
 
 
