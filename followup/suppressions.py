@@ -1,5 +1,6 @@
 """Opt-outs, bounces and complaints: putting an address on the suppression list (and
-suppressing what is still planned for it, on each case's timeline), and taking it off.
+suppressing what is still planned for it, on each case's timeline), and taking it off. The
+list is looked up by address hash (followup.models.customers.address_hash).
 
 Each operation flushes; the caller commits.
 """
@@ -14,6 +15,7 @@ from followup.cases import record_event
 from followup.extensions import db
 from followup.models import Message, Suppression
 from followup.models.cases import EventKind
+from followup.models.customers import address_hash
 from followup.models.messages import MessageStatus
 
 
@@ -23,17 +25,25 @@ def suppress(channel: str, address: str, reason: str, detail: str, now: datetime
     Every scheduled message of that channel to the address is suppressed at once, with the
     reason on its case's timeline.
     """
+    hashed = address_hash(channel, address)
     exists = db.session.scalar(
         sa.select(Suppression.id).where(
-            Suppression.channel == channel, Suppression.address == address
+            Suppression.channel == channel, Suppression.address_hash == hashed
         )
     )
     if exists:
         return False
     db.session.add(
-        Suppression(channel=channel, address=address, reason=reason, detail=detail, created_at=now)
+        Suppression(
+            channel=channel,
+            address=address,
+            address_hash=hashed,
+            reason=reason,
+            detail=detail,
+            created_at=now,
+        )
     )
-    why = f"{address} is suppressed: {detail}"
+    why = f"the address is suppressed: {detail}"
     pending = db.session.execute(
         sa.update(Message)
         .where(
@@ -53,7 +63,10 @@ def suppress(channel: str, address: str, reason: str, detail: str, now: datetime
 
 def lift(channel: str, address: str) -> bool:
     """Take the address off the list (SMS START); False when it was not on it."""
+    hashed = address_hash(channel, address)
     deleted = db.session.execute(
-        sa.delete(Suppression).where(Suppression.channel == channel, Suppression.address == address)
+        sa.delete(Suppression).where(
+            Suppression.channel == channel, Suppression.address_hash == hashed
+        )
     )
     return bool(cast(CursorResult, deleted).rowcount)

@@ -58,6 +58,8 @@ class Case(Model):
     # Set when feedback stayed negative and a person took over: no more automated surveys
     # about this case.
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When erasure or retention removed the customer's words from the case (followup.privacy).
+    redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -92,6 +94,8 @@ class EventKind(StrEnum):
     CASE_UPDATED = "case.updated"
     CASE_CLOSED = "case.closed"
     CASE_REOPENED = "case.reopened"
+    # Erasure or retention removed the customer's words and addresses (followup.privacy).
+    CASE_REDACTED = "case.redacted"
     # The outbox (MessageStatus and its own steps).
     MESSAGE_SENT = "message.sent"
     MESSAGE_FAILED = "message.failed"

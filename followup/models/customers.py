@@ -1,11 +1,13 @@
 """The customer aggregate: contact details, locale, time zone, and the suppression list that
-holds every opt-out, bounce and complaint by address (an opt-out belongs to the number or
-the mailbox, whichever customer record it later turns up on)."""
+holds every opt-out, bounce and complaint by address hash (an opt-out belongs to the number
+or the mailbox, whichever customer record it later turns up on, even after erasure)."""
 
+import hashlib
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from followup.extensions import Model, db
@@ -26,6 +28,9 @@ class Customer(Model):
     tags: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Set by erasure (followup.privacy): the row stays for its cases' figures, without a name,
+    # an address or an identity.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def first_name(self) -> str:
@@ -75,15 +80,29 @@ class CustomerIdentity(Model):
     customer: Mapped[Customer] = relationship()
 
 
+def address_hash(channel: str, address: str) -> str:
+    """What the suppression list keys an address by: SHA-256 hex of "channel:address" (the
+    address as stored: E.164 phone, lower-cased email)."""
+    return hashlib.sha256(f"{channel}:{address}".encode()).hexdigest()
+
+
+def _row_address_hash(context: DefaultExecutionContext) -> str:
+    row = context.get_current_parameters()
+    return address_hash(row["channel"], row["address"])
+
+
 class Suppression(Model):
-    """An address no message of its channel may go to: why, and since when."""
+    """An address no message of its channel may go to: why, and since when. Looked up by
+    its hash; erasure and retention clear `address`, so an erased customer's opt-out still
+    holds without the address."""
 
     __tablename__ = "suppressions"
-    __table_args__ = (UniqueConstraint("channel", "address"),)
+    __table_args__ = (UniqueConstraint("channel", "address_hash"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(10))
-    address: Mapped[str] = mapped_column(String(320))
+    address: Mapped[str | None] = mapped_column(String(320))
+    address_hash: Mapped[str] = mapped_column(String(64), default=_row_address_hash)
     # stop, bounce, dropped, spamreport, unsubscribe, carrier_opt_out, ...
     reason: Mapped[str] = mapped_column(String(50))
     detail: Mapped[str] = mapped_column(Text, default="")
@@ -107,16 +126,21 @@ class UnsubscribeLink(Model):
 
 
 def suppressed(addresses: set[tuple[str, str | None]]) -> set[tuple[str, str]]:
-    """Which of these (channel, address) pairs are on the suppression list, in one query (a
-    pair without an address never is)."""
-    if not addresses:
+    """Which of these (channel, address) pairs are on the suppression list, in one query by
+    hash (a pair without an address never is)."""
+    by_hash = {
+        (channel, address_hash(channel, address)): (channel, address)
+        for channel, address in addresses
+        if address
+    }
+    if not by_hash:
         return set()
     rows = db.session.execute(
-        sa.select(Suppression.channel, Suppression.address).where(
-            sa.tuple_(Suppression.channel, Suppression.address).in_(list(addresses))
+        sa.select(Suppression.channel, Suppression.address_hash).where(
+            sa.tuple_(Suppression.channel, Suppression.address_hash).in_(list(by_hash))
         )
     )
-    return {(channel, address) for channel, address in rows}
+    return {by_hash[(channel, hashed)] for channel, hashed in rows}
 
 
 EXCLUSION_FIELDS = ("customer_tag", "case_tag")

@@ -75,6 +75,7 @@ class CallStatus(StrEnum):
     PENDING = "pending"
     DONE = "done"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # its customer's data was erased before it went
 
 
 class WebhookEvent(StrEnum):
@@ -86,6 +87,7 @@ class WebhookEvent(StrEnum):
     CASE_REOPENED = "case.reopened"
     RECOVERY_SUCCEEDED = "recovery.succeeded"
     RECOVERY_FAILED = "recovery.failed"
+    CUSTOMER_ERASED = "customer.erased"
 
 
 GESTURE_KINDS = values(GestureKind)
