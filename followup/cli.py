@@ -1,5 +1,5 @@
 """Commands (followup X, or flask --app wsgi X): run, worker, sweep, seed-demo, api-keys
-(list, create, revoke), create-user, rebuild-figures."""
+(list, create, revoke), create-user, rebuild-figures, erase-customer."""
 
 import os
 import secrets
@@ -17,7 +17,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from flask_migrate import upgrade
 
-from followup import audit, create_app, rollups
+from followup import audit, create_app, privacy, rollups
 from followup.api_keys import (
     AUDIT_FIELDS,
     ApiKeyError,
@@ -79,6 +79,20 @@ def rebuild_figures_command() -> None:
     repair them); the workers keep them up to date afterwards."""
     read = rollups.rebuild(utcnow())
     click.echo(f"Figures rebuilt from {read} timeline events.")
+
+
+@click.command("erase-customer")
+@click.argument("external_id")
+@with_appcontext
+def erase_customer_command(external_id: str) -> None:
+    """Erase the customer known by EXTERNAL_ID (any of their ids): name, addresses, identities
+    and words removed from every case, figures kept, suppressions kept as hashes."""
+    customer = privacy.customer_by_external_id(external_id)
+    if customer is None:
+        raise click.ClickException("no customer with that external id (or erased already)")
+    cases = privacy.erase(customer, utcnow(), actor="cli")
+    db.session.commit()
+    click.echo(f"Erased customer #{customer.id} ({cases} cases redacted).")
 
 
 api_keys_command = AppGroup("api-keys", help="The API keys: list them, create one, revoke one.")
@@ -301,6 +315,7 @@ COMMANDS = (
     api_keys_command,
     create_user_command,
     rebuild_figures_command,
+    erase_customer_command,
     run_command,
 )
 

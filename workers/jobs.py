@@ -1,10 +1,11 @@
 """RQ jobs: the periodic sweep (which leaves a heartbeat in Redis for the health page), the
 dispatch of one claimed batch of messages, the run of one claimed batch of outbound calls,
-and the periodic refresh of the dashboard's figures. Jobs take ids only."""
+the periodic refresh of the dashboard's figures and the daily retention run. Jobs take ids
+only."""
 
 from flask import current_app
 
-from followup import outbound, outbox, recovery, rollups
+from followup import outbound, outbox, privacy, recovery, rollups
 from followup.extensions import db, redis_connection
 from followup.models.base import utcnow
 from workers.queues import queue
@@ -75,3 +76,17 @@ def refresh_figures() -> int:
         if batch < rollups.BATCH_EVENTS:
             break
     return read
+
+
+def redact_expired() -> int:
+    """Redact the cases older than FOLLOWUP_RETENTION_DAYS (when set), a committed batch at a
+    time, so a run cut short leaves nothing half done and the next run goes on."""
+    days = current_app.config["RETENTION_DAYS"]
+    redacted = 0
+    while days is not None:
+        batch = privacy.redact_expired(utcnow(), days)
+        db.session.commit()
+        redacted += batch
+        if batch < privacy.RETENTION_BATCH:
+            break
+    return redacted

@@ -26,6 +26,7 @@ RETRY_MAX_SECONDS = 5.0  # Redis is tried again at least this often during an ou
 WORKER_TTL = 60
 CONNECT_TIMEOUT_SECONDS = 5
 SWEEP_TIMEOUT_SECONDS = 30
+RETENTION_INTERVAL = 86400  # the retention run: at start, then daily
 
 
 def process_redis(app: Flask, **timeouts) -> redis.Redis:
@@ -230,8 +231,9 @@ class SweepScheduler(CronScheduler):
 
 
 def run_sweep_scheduler(app: Flask) -> None:
-    """Enqueue the sweep every FOLLOWUP_SWEEP_INTERVAL seconds and the figures' refresh every
-    FOLLOWUP_FIGURES_INTERVAL; safe to run on many hosts (refreshes take turns). Its Redis
+    """Enqueue the sweep every FOLLOWUP_SWEEP_INTERVAL seconds, the figures' refresh every
+    FOLLOWUP_FIGURES_INTERVAL and the retention run daily; safe to run on many hosts
+    (refreshes take turns, retention runs skip each other's batches). Its Redis
     client has timeouts, so a Redis out of reach is noticed in seconds, not hung on."""
     with app.app_context():
         interval = app.config["SWEEP_INTERVAL"]
@@ -253,6 +255,15 @@ def run_sweep_scheduler(app: Flask) -> None:
             interval=figures,
             job_timeout=max(figures * 30, 300),
             ttl=max(figures * 5, 30),
+            result_ttl=60,
+            failure_ttl=86400,
+        )
+        scheduler.register(
+            jobs.redact_expired,
+            queue_name=queue("default").name,
+            interval=RETENTION_INTERVAL,
+            job_timeout=3600,
+            ttl=3600,
             result_ttl=60,
             failure_ttl=86400,
         )

@@ -52,6 +52,7 @@ from followup.admin import (  # noqa: E402,F401  (registers the views)
     audit_log,
     auth,
     cadences,
+    customers,
     exclusions,
     goodwill,
     health,

@@ -1,6 +1,7 @@
 """Is the service keeping up? The console's health page (queue depth, due and overdue
 messages, failures of the last 24 hours by reason, which provider sends each channel (none:
-its messages fail), workers and the sweep alive) and the load
+its messages fail), workers and the sweep alive, cases redacted by erasure or retention and
+those waiting for retention) and the load
 balancer's probes: /healthz (the process answers), /readyz (the database answers; Redis
 reported) and /metrics (the same figures in Prometheus text format). Redis is asked through a
 client with short timeouts: while it is down or out of reach each says so within seconds."""
@@ -23,6 +24,7 @@ from followup.models import Message, OutboundCall
 from followup.models.base import utcnow
 from followup.models.messages import MESSAGE_STATUSES, MessageStatus
 from followup.models.recovery import CallStatus
+from followup.privacy import retention_counts
 from workers.jobs import sweep_heartbeat_key
 from workers.queues import QUEUE_NAMES
 
@@ -47,6 +49,8 @@ class Health:
     failed_calls: list[tuple[str, str, int]]  # (kind, reason, count)
     sweep_limit_seconds: int
     providers: dict[str, str]  # channel: sendgrid, twilio, dev (the demo's outbox) or none
+    retention_days: int | None  # FOLLOWUP_RETENTION_DAYS
+    retention: dict[str, int]  # cases "redacted" so far, "waiting" for retention
     redis_error: str | None = None
     queues: dict[str, int] = field(default_factory=dict)
     workers: list[dict] = field(default_factory=list)
@@ -133,6 +137,8 @@ def gather(now: datetime) -> Health:
         failed_calls=[(kind, error or "no reason recorded", n) for kind, error, n in failed_calls],
         sweep_limit_seconds=3 * current_app.config["SWEEP_INTERVAL"] + 10,
         providers={kind: provider_for(kind, current_app.config) for kind in MISSING},
+        retention_days=current_app.config["RETENTION_DAYS"],
+        retention=retention_counts(current_app.config["RETENTION_DAYS"], now),
     )
     try:
         _gather_redis(health)

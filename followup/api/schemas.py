@@ -247,3 +247,45 @@ class AlertOut(Strict):
 
 class Alerts(Strict):
     alerts: list[AlertOut]
+
+
+class ExportCustomer(CustomerOut):
+    created_at: datetime
+
+
+class ExportMessage(MessageOut):
+    template: str | None = Field(
+        description="The key of the template it was rendered from (bodies are not stored)."
+    )
+
+
+class ExportSuppression(Strict):
+    channel: Literal["email", "sms"]
+    address: str
+    reason: str
+    since: datetime
+
+
+class ExportCase(Strict):
+    case: CaseOut
+    messages: list[ExportMessage]
+    responses: list[ResponseOut]
+    recoveries: list[RecoveryOut] = Field(description="With their gestures and tasks.")
+    timeline: list[EventOut]
+
+
+class CustomerExport(Strict):
+    """Everything held about one customer (followup.privacy.export)."""
+
+    exported_at: datetime
+    customer: ExportCustomer
+    identities: list[str] = Field(description="Every external id the customer is known by.")
+    suppressions: list[ExportSuppression] = Field(
+        description="The customer's addresses on the suppression list."
+    )
+    cases: list[ExportCase]
+
+
+class Erased(Strict):
+    erased: bool
+    cases: int = Field(description="The customer's cases, each redacted.")
