@@ -57,6 +57,7 @@ from followup.admin import (  # noqa: E402,F401  (registers the views)
     goodwill,
     health,
     recoveries,
+    suppressions,
     surveys,
     templates,
     users,

@@ -2,17 +2,14 @@
 (/dashboard/export/answers.csv), the cases behind a number (/dashboard/export/cases.csv) and
 the figures page's tables (/dashboard/export/<agent|team|channel|cadence|reason|trends>.csv,
 from its queries), with the dashboard's filters. Rows are read in chunks (a server-side
-cursor on PostgreSQL); a cell a spreadsheet would run as a formula gets a leading
-apostrophe."""
+cursor on PostgreSQL) and written by followup.web.csv_files (a cell a spreadsheet would run
+as a formula gets a leading apostrophe)."""
 
-import csv
-import io
 import json
-from collections.abc import Generator, Iterable, Iterator
-from datetime import datetime
+from collections.abc import Iterator
 
 import sqlalchemy as sa
-from flask import Response, abort, request, stream_with_context
+from flask import abort, request
 
 from followup.dashboard import bp, queries, routes
 from followup.dashboard.cases import (
@@ -29,68 +26,15 @@ from followup.models import Cadence, Case, Survey
 from followup.models.base import utcnow
 from followup.models.figures import RoundFact
 from followup.models.surveys import Response as Answer
+from followup.web.csv_files import csv_lines, in_chunks, streamed
 from surveys.scoring import verdict
 
-CHUNK = 1000
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ANSWER_COLUMNS = ("case", "round", "closed at", "team", "agent", "channel", "cadence", "survey",
                   "score", "verdict", "comment", "reasons", "extra answers", "answered at",
                   "answered by", "recovery check-in")  # fmt: skip
 
 
 TABLES = (*queries.BREAKDOWNS, "reason", "trends")
-
-
-def cell(value) -> str | int:
-    """A value as a CSV cell: times in ISO 8601 UTC, text that a spreadsheet would take for
-    a formula (= + - @) neutralised with a leading apostrophe."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return value
-    if isinstance(value, datetime):
-        return value.isoformat()
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def csv_lines(header: Iterable[str], rows: Generator) -> Iterator[bytes]:
-    """The header, then each row, as UTF-8 CSV a few hundred rows at a time; closing it
-    closes the rows (and their cursor)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    try:
-        for number, row in enumerate(rows, 1):
-            writer.writerow([cell(value) for value in row])
-            if number % 200 == 0:
-                yield buffer.getvalue().encode()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue().encode()
-    finally:
-        rows.close()
-
-
-def streamed(filename: str, lines: Iterator[bytes]) -> Response:
-    """A CSV attachment sent as it is written."""
-    response = Response(stream_with_context(lines), mimetype="text/csv")
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
-def in_chunks(query, shape) -> Generator:
-    """Each row of the query shaped into cells, the rows fetched CHUNK at a time (a
-    server-side cursor on PostgreSQL), the cursor closed when the export ends or stops."""
-    result = db.session.execute(query.execution_options(yield_per=CHUNK))
-    try:
-        for row in result:
-            yield shape(*row)
-    finally:
-        result.close()
 
 
 def _name(kind: str, start, end, extra: str = "") -> str:
