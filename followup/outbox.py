@@ -200,6 +200,8 @@ def _outcome(
         "provider": channel.provider,
         "provider_id": sent,
         "sent_at": utcnow(),
+        "subject": out.kept_subject or None,
+        "body": out.kept_text,
     }
     detail = {
         "step": step,

@@ -1,8 +1,10 @@
 """Rendering the messages a dispatch sends: each one's survey links, unsubscribe link and
 headers, recovery details in the customer's language, and its template, into an
-OutgoingMessage for the channel. A template that cannot be rendered fails its message alone;
-one that takes all its time (followup.template_limits) fails the batch's other messages it
-would render the same way at once, so the batch's time goes to the messages that can be sent."""
+OutgoingMessage for the channel, with what is kept of it once sent (its subject and text, the
+one-time links replaced by placeholders). A template that cannot be rendered fails its
+message alone; one that takes all its time (followup.template_limits) fails the batch's other
+messages it would render the same way at once, so the batch's time goes to the messages that
+can be sent."""
 
 from collections.abc import Iterator
 from datetime import datetime
@@ -14,13 +16,15 @@ from followup.channels.base import OutgoingMessage
 from followup.languages import language_of
 from followup.models import Message, SurveyInvitation, UnsubscribeLink
 from followup.models.cases import EventKind
-from followup.models.messages import MessageStatus
+from followup.models.messages import SUBJECT_CHARS, MessageStatus
 from followup.outbox_checks import unclaim
 from followup.recovery_queue import template_details
 from followup.rendering import message_context, render, why
 from followup.template_limits import TemplateTooSlow
 from surveys.invitations import invitations_for, survey_links
 from surveys.unsubscribe_links import unsubscribe_links_for, unsubscribe_url
+
+SURVEY_LINK, UNSUBSCRIBE_LINK = "[survey link]", "[unsubscribe link]"
 
 
 def render_all(due: list[Message], now: datetime) -> list[OutgoingMessage]:
@@ -122,6 +126,7 @@ def _outgoing(
     if message.recipient is None:  # planning suppresses these: a row changed since fails alone
         _failed(message, "no address to send to", now)
         return None
+    placeholders = _placeholders(links, unsubscribe)
     return OutgoingMessage(
         message_id=message.id,
         channel=message.channel,
@@ -139,7 +144,28 @@ def _outgoing(
             else None
         ),
         personal=tuple(_texts(context)) if message.channel == "email" else (),
+        kept_subject=_without_links(rendered.subject, placeholders)[:SUBJECT_CHARS],
+        kept_text=_without_links(rendered.text, placeholders),
     )
+
+
+def _placeholders(links: dict | None, unsubscribe: str | None) -> dict[str, str]:
+    """The message's one-time links, each with the placeholder that replaces it in what is
+    kept of the message (its survey links' tokens are stored hashed only)."""
+    placeholders = {}
+    if links is not None:
+        for url in (links["url"], *(score["url"] for score in links["score_urls"])):
+            placeholders[url] = SURVEY_LINK
+    if unsubscribe is not None:
+        placeholders[unsubscribe] = UNSUBSCRIBE_LINK
+    return placeholders
+
+
+def _without_links(text: str, placeholders: dict[str, str]) -> str:
+    """The text with each link replaced, the longest first ("?score=10" before "?score=1")."""
+    for url in sorted(placeholders, key=len, reverse=True):
+        text = text.replace(url, placeholders[url])
+    return text
 
 
 def _texts(value: object, name: str = "") -> Iterator[tuple[str, str]]:

@@ -2,12 +2,12 @@
 closed longer ago than FOLLOWUP_RETENTION_DAYS.
 
 Redacting a case removes the customer's words and addresses from every row of it (answers'
-comments and free text, the case subject, timeline details, message recipients and errors,
-alerts, tasks, outbound calls) and leaves every figure as it was: scores, bands, reasons,
-statuses and times stay. A comment that made an answer negative by one of the survey's
-keywords keeps those keywords only (the lead's words, not the customer's), so its verdict
-and the rebuilt rollups do not change. Suppressions keep the address hash only, so an
-opted-out address is never messaged again.
+comments and free text, the case subject, timeline details, message recipients, errors,
+subjects and bodies, alerts, tasks, outbound calls) and leaves every figure as it was:
+scores, bands, reasons, statuses and times stay. A comment that made an answer negative by
+one of the survey's keywords keeps those keywords only (the lead's words, not the
+customer's), so its verdict and the rebuilt rollups do not change. Suppressions keep the
+address hash only, so an opted-out address is never messaged again.
 
 Operations flush; the caller commits (retention commits each batch).
 """
@@ -67,9 +67,9 @@ def customer_by_external_id(external_id: str) -> Customer | None:
 
 def export(customer: Customer, now: datetime, actor: str | None = None) -> dict:
     """Everything held about the customer as one JSON document: identities, details,
-    suppression state, and each case with its messages, answers, recoveries (gestures and
-    tasks) and timeline. Message bodies are not stored (each is rendered from its template
-    when sent): a message names its step and template instead. On the audit log."""
+    suppression state, and each case with its messages (their template, and what each sent
+    one said, its links replaced), answers, recoveries (gestures and tasks) and timeline. On
+    the audit log."""
     identities = db.session.scalars(
         sa.select(CustomerIdentity.external_id)
         .where(CustomerIdentity.customer_id == customer.id)
@@ -94,7 +94,12 @@ def export(customer: Customer, now: datetime, actor: str | None = None) -> dict:
             {
                 "case": case.to_dict(),
                 "messages": [
-                    m.to_dict() | {"template": m.step.template.key if m.step else None}
+                    m.to_dict()
+                    | {
+                        "template": m.step.template.key if m.step else None,
+                        "subject": m.subject,
+                        "body": m.body,
+                    }
                     for m in history.messages
                 ],
                 "responses": [r.to_dict() for r in history.responses],
@@ -251,6 +256,7 @@ def _redact(
         event.detail = scrub(event.detail)
     for message in messages:
         message.recipient, message.error = None, scrub(message.error)
+        message.subject, message.body = None, None
     for call in db.session.scalars(
         sa.select(OutboundCall).where(OutboundCall.case_id.in_(case_ids))
     ):

@@ -23,6 +23,10 @@ class OutgoingMessage:
     # The texts the template was given, by name ("customer.name", "survey.url"): what may
     # differ between emails that share one request (followup.channels.email_batches).
     personal: tuple[tuple[str, str], ...] = ()
+    # What is kept of the message once sent (messages.subject and body): its subject and
+    # text with their survey and unsubscribe links replaced by placeholders.
+    kept_subject: str = ""
+    kept_text: str = ""
 
 
 class SendError(Exception):

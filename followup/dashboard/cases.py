@@ -212,7 +212,9 @@ def case(external_id: str):
     document = {
         "case": found.to_dict(),
         "customer": found.customer.to_dict(),
-        "messages": [m.to_dict() for m in history.messages],
+        "messages": [
+            m.to_dict() | {"subject": m.subject, "body": m.body} for m in history.messages
+        ],
         "responses": [r.to_dict() for r in history.responses],
         "recoveries": history.recoveries,
         "timeline": [e.to_dict() for e in history.timeline],

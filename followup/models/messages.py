@@ -24,6 +24,7 @@ class MessageStatus(StrEnum):
 
 MESSAGE_STATUSES = values(MessageStatus)
 PENDING_STATUSES = (MessageStatus.SCHEDULED.value, MessageStatus.SENDING.value)
+SUBJECT_CHARS = 500  # of a sent email's subject, kept
 
 
 class DeliveryStatus(StrEnum):
@@ -81,6 +82,10 @@ class Message(Model):
     delivery_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What a sent message said (the email's subject; its text part, or the text), its survey
+    # and unsubscribe links replaced by placeholders: they are one-time secrets.
+    subject: Mapped[str | None] = mapped_column(String(SUBJECT_CHARS))
+    body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -130,6 +130,8 @@ def test_a_case_page_shows_its_timeline_with_the_customers_words_escaped(as_mana
     assert "score: 1" in page and "reason codes: slow" in page  # a detail, readably
     assert page.index("case.created") < page.index("case.closed") < page.index("response.")
     assert re.search(r"<td>sent</td>", page)
+    assert "<summary>What it said</summary>" in page  # the thank-you's text, escaped
+    assert "Broken &lt;b&gt;kettle&lt;/b&gt;&#34; (case O-1)" in page
     # The negative answer started a recovery, listed with what was done.
     assert "Recoveries" in page and ("badge" in page and "started" in page)
     assert case.status == "closed"

@@ -1,5 +1,6 @@
 """The outbox in one process: sweep claims, dispatch re-checks, renders and sends (dev channel)."""
 
+import json
 import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -43,6 +44,34 @@ def test_thank_you_goes_out_now_and_the_check_in_when_due(app, client, seeded):
     sent_events = [e for e in document["timeline"] if e["kind"] == "message.sent"]
     assert [e["detail"]["step"] for e in sent_events] == ["thank-you", "check-in"]
     assert all(m["provider_id"].startswith("dev-") for m in document["messages"][:2])
+
+
+def test_a_sent_message_keeps_what_it_said_without_its_links(app, client, seeded):
+    """The email's subject and text part, and the text message, are kept as sent, but with
+    placeholders for the survey and unsubscribe links: their tokens are stored hashed only."""
+    close(client, seeded["auth"])
+    email_only = {"name": "Bo Berg", "email": "bo@example.com"}
+    close(client, seeded["auth"], {**CASE, "external_id": "O-2", "customer": email_only})
+    sweep_and_dispatch(at=utcnow() + timedelta(hours=24, minutes=1))
+    sent = sent_messages(app)
+    assert sorted((out["channel"], out["to"]) for out in sent) == [
+        ("email", "ana@example.com"), ("email", "bo@example.com"), ("email", "bo@example.com"),
+        ("sms", "+14155550123"),
+    ]  # fmt: skip
+    tokens = set()
+    for out in sent:
+        tokens |= set(re.findall(r"http://followup\.test/[su]/([\w-]+)", out["text"]))
+        body = re.sub(r"http://followup\.test/s/[\w-]+(\?score=\d+)?", "[survey link]", out["text"])
+        body = re.sub(r"http://followup\.test/u/[\w-]+", "[unsubscribe link]", body)
+        message = db.session.get_one(Message, out["message_id"])
+        assert (message.subject, message.body) == (out["subject"] or None, body)
+    bodies = db.session.scalars(sa.select(Message.body).where(Message.status == "sent")).all()
+    assert any(body.endswith("tap [survey link]") for body in bodies)  # the text
+    assert any("5: [survey link]" in body and "Unsubscribe from these emails: [unsubscribe link]"
+               in body for body in bodies)  # fmt: skip
+    rows = json.dumps(db.session.execute(sa.select(Message.__table__)).all(), default=str)
+    assert len(tokens) == 5  # each email's unsubscribe link, each check-in's survey
+    assert [token for token in tokens if token in rows] == []
 
 
 def test_reopened_case_cancels_claimed_messages_before_they_are_sent(app, client, seeded):

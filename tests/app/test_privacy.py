@@ -98,9 +98,10 @@ def assert_none_of_theirs(text: str, where: str) -> None:
 
 @pytest.fixture
 def their_cases(app, client, seeded, twilio):
-    """The customer's three cases: an SMS answer with a comment (a recovery, a gesture, an
-    alert), a web answer with words, a planned message; opted out of texts and email;
-    event webhooks and alert hooks planned."""
+    """The customer's three cases: a thank-you email and a check-in text sent (both greet them
+    by name), an SMS answer with a comment (a recovery, a gesture, an alert), a web answer with
+    words, a planned message; opted out of texts and email; event webhooks and alert hooks
+    planned."""
     app.config.update(EVENTS_WEBHOOK_URL="http://127.0.0.1:9/hook",
                       EVENTS_WEBHOOK_SECRET="whsec_" + "A" * 32,
                       ALERT_WEBHOOK_URL="http://127.0.0.1:9/alerts")  # fmt: skip
@@ -129,6 +130,11 @@ def test_erasure_leaves_nothing_of_theirs_and_keeps_figures_and_opt_outs(
     text = database_text()
     assert all(secret.lower() in text.lower() for secret in (NAME, EMAIL, PHONE, SMS_COMMENT,
                                                              WEB_COMMENT, MAKE_RIGHT))  # fmt: skip
+    sent = db.session.execute(
+        sa.select(Message.channel, Message.subject, Message.body).where(Message.status == "sent")
+    ).all()
+    assert {channel for channel, _, _ in sent} == {"email", "sms"}
+    assert all(body.startswith("Hi Zebedee") for _, _, body in sent)
     assert {"event", "alert_hook"} <= set(db.session.scalars(sa.select(OutboundCall.kind)))
     assert db.session.scalar(sa.select(sa.func.count(Gesture.id))) == 2
     before = figures()
@@ -195,6 +201,10 @@ def test_the_export_holds_everything_and_is_audited(app, client, their_cases):
     assert first["recoveries"][0]["feedback"]["comment"] == SMS_COMMENT
     assert second["responses"][0]["answers"] == {"make_right": MAKE_RIGHT}
     assert all(m["template"] for c in document["cases"] for m in c["messages"])
+    said = {m["channel"]: (m["subject"], m["body"]) for m in first["messages"] if m["sent_at"]}
+    assert said["email"][0] == f'Thanks for your patience with "Order for {NAME}"'
+    assert said["email"][1].startswith("Hi Zebedee,") and "[unsubscribe link]" in said["email"][1]
+    assert said["sms"][0] is None and said["sms"][1].endswith("tap [survey link]")
     assert db.session.scalar(sa.select(AuditEntry.action)) == "export"
     refused = client.get("/api/v1/customers/nobody/export", headers=their_cases)
     assert refused.status_code == 404
@@ -263,6 +273,9 @@ def test_retention_redacts_exactly_the_old_cases_resumably_figures_unchanged(
                 "customer": {"external_id": who, "name": name, "email": email}}  # fmt: skip
         assert close(client, auth, body).status_code == 202
         answer_by_web(external_id, f"Comment on {external_id}", f"Wish {external_id}")
+    sweep_and_dispatch()  # the thank-you emails, which quote the subject
+    sent = db.session.scalars(sa.select(Message).where(Message.status == "sent")).all()
+    assert len(sent) == 4 and all("Subject of" in m.subject + m.body for m in sent)
     old = ("OLD-1", "OLD-2", "BOTH-1")
     db.session.execute(
         sa.update(Case)

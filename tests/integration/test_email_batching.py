@@ -4,6 +4,8 @@ customer's values go as one request, and every recipient gets exactly the email 
 have got alone; a batch refused for good is sent again one email at a time; a transient
 error on a batch is retried per message, each on its own timeline."""
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -55,6 +57,12 @@ def test_one_request_and_each_recipient_gets_what_it_would_alone(app, closed):
     body = batched[0]["body"]
     assert len(body["personalizations"]) == 5 and "Ana Lopez" not in body["content"][0]["value"]
     together = received(closed)
+    db.session.expire_all()
+    for message in db.session.scalars(sa.select(Message).where(Message.status == "sent")):
+        text = together[message.recipient]["text"]  # each keeps its own
+        kept = re.sub(r"http://\S+/u/[\w-]+", "[unsubscribe link]", text)
+        assert message.body == kept and "[unsubscribe link]" in kept
+        assert message.subject == together[message.recipient]["subject"]
 
     closed.reset()
     sent_again_one_by_one(app)
@@ -88,7 +96,9 @@ def test_a_transient_error_on_a_batch_is_retried_per_message(closed):
         sa.select(CaseEvent.message_id).where(CaseEvent.kind == "message.retry_scheduled")
     ).all()
     assert len(set(retried)) == 5
-    assert {m.status for m in db.session.scalars(sa.select(Message)) if m.attempts} == {"scheduled"}
+    messages = db.session.scalars(sa.select(Message)).all()
+    assert {m.status for m in messages if m.attempts} == {"scheduled"}
+    assert {(m.subject, m.body) for m in messages} == {(None, None)}  # kept once sent only
 
 
 def test_a_job_takes_a_full_requests_worth_of_emails(app, closed):
