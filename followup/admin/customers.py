@@ -31,9 +31,9 @@ class EraseForm(FlaskForm):
 
 
 def _search(query: str) -> list[Customer]:
-    """Customers known by this external id, or with this email (any case) or phone."""
+    """Customers known by this external id, or with this email (stored lower-cased) or phone."""
     known_by = sa.select(CustomerIdentity.customer_id).where(CustomerIdentity.external_id == query)
-    conditions = [Customer.id.in_(known_by), sa.func.lower(Customer.email) == query.lower()]
+    conditions = [Customer.id.in_(known_by), Customer.email == query.strip().lower()]
     try:
         conditions.append(Customer.phone == normalise_phone(query))
     except ValueError:

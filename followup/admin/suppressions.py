@@ -35,11 +35,7 @@ IMPORT_DETAIL = "imported from a CSV file"
 REASON = re.compile(r"[a-z0-9_.:-]{1,50}\Z")
 
 
-def _email(address: str) -> str:
-    return (normalise_email(address) or "").lower()
-
-
-NORMALISE = {"email": _email, "sms": normalise_phone}
+NORMALISE = {"email": normalise_email, "sms": normalise_phone}
 
 
 class ImportForm(FlaskForm):

@@ -82,7 +82,9 @@ class CustomerIdentity(Model):
 
 def address_hash(channel: str, address: str) -> str:
     """What the suppression list keys an address by: SHA-256 hex of "channel:address" (the
-    address as stored: E.164 phone, lower-cased email)."""
+    address as stored: E.164 phone; an email lower-cased, whatever case it arrived in)."""
+    if channel == "email":
+        address = address.lower()
     return hashlib.sha256(f"{channel}:{address}".encode()).hexdigest()
 
 

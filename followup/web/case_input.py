@@ -55,10 +55,12 @@ Phone = Annotated[
 
 
 def normalise_email(value: str | None) -> str | None:
+    """The address lower-cased whole: mailboxes are matched, suppressed and looked up
+    without regard to case, as every mail provider treats them."""
     if value is None or not value.strip():
         return None
     try:
-        return validate_email(value.strip(), check_deliverability=False).normalized
+        return validate_email(value.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as error:
         raise ValueError(f"not a valid email address: {error}") from None
 

@@ -25,11 +25,22 @@ def upgrade():
     with op.batch_alter_table("suppressions", schema=None) as batch_op:
         batch_op.add_column(sa.Column("address_hash", sa.String(length=64), nullable=True))
     connection = op.get_bind()
-    rows = connection.execute(sa.text("SELECT id, channel, address FROM suppressions")).all()
+    # Emails are compared without regard to case from now on: customers' are stored
+    # lower-cased, and the list keeps one row (the oldest) per lower-cased address.
+    connection.execute(sa.text("UPDATE customers SET email = lower(email)"))
+    rows = connection.execute(
+        sa.text("SELECT id, channel, address FROM suppressions ORDER BY id")
+    ).all()
+    seen = set()
     for row_id, channel, address in rows:
+        key = f"{channel}:{address.lower() if channel == 'email' else address}"
+        if key in seen:
+            connection.execute(sa.text("DELETE FROM suppressions WHERE id = :id"), {"id": row_id})
+            continue
+        seen.add(key)
         connection.execute(
             sa.text("UPDATE suppressions SET address_hash = :hash WHERE id = :id"),
-            {"hash": hashlib.sha256(f"{channel}:{address}".encode()).hexdigest(), "id": row_id},
+            {"hash": hashlib.sha256(key.encode()).hexdigest(), "id": row_id},
         )
     with op.batch_alter_table("suppressions", schema=None) as batch_op:
         batch_op.drop_constraint("uq_suppressions_channel", type_="unique")

@@ -110,3 +110,39 @@ def test_customer_external_ids_become_identities(app_config, tmp_path):
             assert rows.all() == [(1, "c-1")]
         downgrade(revision="0017")
         db.engine.dispose()
+
+
+def test_suppressions_are_keyed_by_hash_and_emails_lose_their_case(app_config, tmp_path):
+    """0019 lower-cases customers' emails and keys the suppression list by address hash,
+    keeping the oldest of two rows that differ only by an email's case."""
+    from flask_migrate import downgrade, upgrade
+
+    from followup.models.customers import address_hash
+
+    config = {**app_config, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'm.db'}"}
+    scratch = create_app(config)
+    with scratch.app_context():
+        upgrade(revision="0018")
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO customers (id, name, email, locale, tags, created_at, updated_at) "
+                    "VALUES (1, 'Ana', 'Ana@Example.com', 'en', '[]', '2026-01-01', '2026-01-01')"
+                )
+            )
+            conn.execute(sa.text(
+                "INSERT INTO suppressions (id, channel, address, reason, detail, created_at) "
+                "VALUES (1, 'email', 'Ana@Example.com', 'bounce', '', '2026-01-01'), "
+                "(2, 'email', 'ana@example.com', 'stop', '', '2026-01-02'), "
+                "(3, 'sms', '+14155550123', 'stop', '', '2026-01-03')"))  # fmt: skip
+        upgrade(revision="0019")
+        with db.engine.connect() as conn:
+            assert conn.scalar(sa.text("SELECT email FROM customers")) == "ana@example.com"
+            rows = conn.execute(sa.text(
+                "SELECT id, reason, address_hash FROM suppressions ORDER BY id")).all()  # fmt: skip
+        assert rows == [
+            (1, "bounce", address_hash("email", "ana@example.com")),
+            (3, "stop", address_hash("sms", "+14155550123")),
+        ]
+        downgrade(revision="0018")
+        db.engine.dispose()
