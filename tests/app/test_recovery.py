@@ -214,7 +214,9 @@ def test_codes_are_issued_once_each_and_the_pool_alerts_low_then_empty(app, nega
     given = [issued(negative_answer()) for _ in range(4)]
     assert given[:3] == [("discount-10", "A-1"), ("discount-10", "A-2"), ("discount-10", "A-3")]
     assert given[3] == ("handwritten-note", None)  # the next rule, when the pool is dry
-    alerts = db.session.scalars(sa.select(Alert.kind).where(Alert.kind.like("pool.%"))).all()
+    alerts = db.session.scalars(
+        sa.select(Alert.kind).where(Alert.kind.like("pool.%")).order_by(Alert.id)
+    ).all()
     assert alerts == ["pool.low", "pool.empty"]
     # Re-uploading used codes never gives them again.
     assert add_codes(discount, ["A-1", "B-1"], utcnow()) == {"added": 1, "skipped": 1, "unused": 1}

@@ -57,6 +57,8 @@ CALLS = [
     ("post", "/api/v1/tasks/{task_id}/complete", {"outcome": "Called"}, ApiScope.FULL),
     ("post", "/api/v1/goodwill/{key}/codes", None, ApiScope.FULL),
     ("post", "/api/v1/alerts/{alert_id}/acknowledge", None, ApiScope.FULL),
+    ("get", "/api/v1/customers/{external_id}/export", None, ApiScope.READ),
+    ("delete", "/api/v1/customers/{external_id}", None, ApiScope.FULL),
 ]
 ROWS = {"external_id": CASE_ID, "task_id": "1", "alert_id": "1", "key": "discount-10"}
 
