@@ -5,8 +5,21 @@ import pytest
 import sqlalchemy as sa
 from axe_playwright_python.sync_playwright import Axe
 
+from followup.cases import upsert_case
 from followup.extensions import db
-from followup.models import Cadence, GestureType, MessageTemplate, RecoveryRule, Survey, User
+from followup.models import (
+    Cadence,
+    Customer,
+    GestureType,
+    MessageTemplate,
+    RecoveryRule,
+    Survey,
+    User,
+)
+from followup.models.base import utcnow
+from followup.suppressions import suppress
+from followup.web.case_input import CaseIn
+from tests.support.cases import API_CASE
 from tests.support.console import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -28,12 +41,22 @@ def console_pages() -> list[str]:
         f"/admin/goodwill/{first_id(GestureType)}",
         f"/admin/goodwill/rules/{first_id(RecoveryRule)}", "/admin/exclusions",
         "/admin/audit-log", "/admin/health", "/admin/users", f"/admin/users/{first_id(User)}",
+        "/admin/customers", "/admin/customers?q=ana@example.com",
+        f"/admin/customers/{first_id(Customer)}", "/admin/suppressions",
     ]  # fmt: skip
+
+
+@pytest.fixture
+def customer(app):
+    """A customer with a case and an opted-out number, for the customer and suppression pages."""
+    upsert_case(CaseIn.model_validate(API_CASE).model_dump(exclude_unset=True))
+    suppress("sms", "+14155550123", "stop", "STOP by SMS", utcnow())
+    db.session.commit()
 
 
 @pytest.mark.parametrize("screen", SCREENS)
 def test_every_console_page_fits_and_has_no_accessibility_violations(
-    users, seeded, live_server, page, screen
+    users, seeded, customer, live_server, page, screen
 ):
     page.set_viewport_size(dict(zip(("width", "height"), SCREENS[screen], strict=True)))
     page.goto(f"{live_server}/admin/sign-in")
