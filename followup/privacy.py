@@ -65,16 +65,22 @@ def customer_by_external_id(external_id: str) -> Customer | None:
     )
 
 
+def identities(customer: Customer) -> list[str]:
+    """Every external id the customer is known by, the first one first."""
+    return list(
+        db.session.scalars(
+            sa.select(CustomerIdentity.external_id)
+            .where(CustomerIdentity.customer_id == customer.id)
+            .order_by(CustomerIdentity.id)
+        )
+    )
+
+
 def export(customer: Customer, now: datetime, actor: str | None = None) -> dict:
     """Everything held about the customer as one JSON document: identities, details,
     suppression state, and each case with its messages (their template, and what each sent
     one said, its links replaced), answers, recoveries (gestures and tasks) and timeline. On
     the audit log."""
-    identities = db.session.scalars(
-        sa.select(CustomerIdentity.external_id)
-        .where(CustomerIdentity.customer_id == customer.id)
-        .order_by(CustomerIdentity.id)
-    ).all()
     cases = db.session.scalars(
         sa.select(Case).where(Case.customer_id == customer.id).order_by(Case.id)
     ).all()
@@ -112,7 +118,7 @@ def export(customer: Customer, now: datetime, actor: str | None = None) -> dict:
     return {
         "exported_at": now.isoformat(),
         "customer": customer.to_dict() | {"created_at": customer.created_at.isoformat()},
-        "identities": list(identities),
+        "identities": identities(customer),
         "suppressions": suppressions,
         "cases": documents,
     }

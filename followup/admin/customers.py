@@ -14,7 +14,7 @@ from followup.admin import bp, found
 from followup.extensions import db
 from followup.models import Case, Customer, CustomerIdentity
 from followup.models.base import utcnow
-from followup.privacy import erase, export
+from followup.privacy import erase, export, identities
 from followup.web.case_input import normalise_phone
 from followup.web.console import needs
 from followup.web.forms import clean_text
@@ -59,18 +59,13 @@ def customers():
 
 
 def _page(customer: Customer, form: EraseForm, status: int = 200):
-    identities = db.session.scalars(
-        sa.select(CustomerIdentity.external_id)
-        .where(CustomerIdentity.customer_id == customer.id)
-        .order_by(CustomerIdentity.id)
-    ).all()
     cases = db.session.scalars(
         sa.select(Case).where(Case.customer_id == customer.id).order_by(Case.id.desc())
     ).all()
     return render_template(
         "admin/customers/show.html",
         customer=customer,
-        identities=identities,
+        identities=identities(customer),
         cases=cases,
         opted_out=customer.opted_out_channels(),
         form=form,
@@ -84,12 +79,18 @@ def customer(customer_id: int):
     return _page(found(Customer, customer_id), EraseForm(formdata=None))
 
 
-@bp.post("/customers/<int:customer_id>/export")
-@needs("users")
-def customer_export(customer_id: int):
+def _not_erased(customer_id: int) -> Customer:
+    """The customer, or 404 once erased (nothing is left to export or erase)."""
     customer = found(Customer, customer_id)
     if customer.erased_at is not None:
         abort(404)
+    return customer
+
+
+@bp.post("/customers/<int:customer_id>/export")
+@needs("users")
+def customer_export(customer_id: int):
+    customer = _not_erased(customer_id)
     document = export(customer, utcnow())
     db.session.commit()
     return Response(
@@ -102,9 +103,7 @@ def customer_export(customer_id: int):
 @bp.post("/customers/<int:customer_id>/erase")
 @needs("users")
 def customer_erase(customer_id: int):
-    customer = found(Customer, customer_id)
-    if customer.erased_at is not None:
-        abort(404)
+    customer = _not_erased(customer_id)
     form = EraseForm()
     if not form.validate_on_submit():
         return _page(customer, form, 422)
