@@ -6,7 +6,7 @@ Calls are planned in the transaction of what caused them (a unique key makes eac
 once), claimed in batches by the sweep like the message outbox, and retried with backoff.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -244,8 +244,15 @@ def _succeeded(call: OutboundCall, result: dict) -> None:
         db.session.get_one(Gesture, call.payload["gesture_id"]).status = GestureStatus.ISSUED
 
 
+def _system(kind: str) -> str:
+    """Which system a call goes to: reopens and write-backs both go to the helpdesk."""
+    return "helpdesk" if kind in (CallKind.HELPDESK, CallKind.HELPDESK_NOTE) else kind
+
+
 def run_calls(token: str) -> dict[str, int]:
-    """Make every call of one claimed batch, one commit per call; counts by outcome."""
+    """Make every call of one claimed batch, one commit per call; counts by outcome. A
+    system that answers 429 or 503 with Retry-After is asked nothing more until then: the
+    batch's other calls to it are given back, due when the wait ends, without an attempt."""
     config = current_app.config
     now = utcnow()
     calls = db.session.scalars(
@@ -257,18 +264,28 @@ def run_calls(token: str) -> dict[str, int]:
         )
         .order_by(OutboundCall.due_at, OutboundCall.id)
     ).all()
-    counts = {"done": 0, "retry": 0, "failed": 0}
+    counts = {"done": 0, "retry": 0, "failed": 0, "held": 0}
     callers = _Callers(config)
+    held_until: dict[str, datetime] = {}  # a system that asked to wait: until when
     for call in calls:
         now = utcnow()
-        call.attempts += 1
         call.claim_token = call.locked_until = None
+        system = _system(call.kind)
+        if system in held_until and now < held_until[system]:
+            call.due_at = held_until[system]  # not tried: no attempt spent
+            counts["held"] += 1
+            db.session.commit()
+            continue
+        call.attempts += 1
         try:
             result = _perform(call, callers, now)
         except CallError as error:
             call.error = error.reason
             if error.transient and call.attempts < config["CALL_MAX_ATTEMPTS"]:
-                call.due_at = now + retry_delay(call.attempts, config["RETRY_BASE_SECONDS"])
+                wait = retry_delay(call.attempts, config["RETRY_BASE_SECONDS"], error.retry_after)
+                call.due_at = now + wait
+                if error.retry_after:
+                    held_until[system] = now + timedelta(seconds=error.retry_after)
                 counts["retry"] += 1
             else:
                 call.status = CallStatus.FAILED

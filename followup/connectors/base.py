@@ -15,6 +15,7 @@ from http import HTTPStatus
 import requests
 from standardwebhooks import Webhook
 
+from followup.channels.pacing import retry_after_seconds
 from followup.targets import RefusedTarget
 
 # The most pages of a ticket's comments read to look for a note's marker (100 a page).
@@ -47,12 +48,14 @@ class Ticket:
 
 class CallError(Exception):
     """Another system refused or could not take a call; `transient` when a retry may help
-    (timeouts, connection errors, 408, 409, 429 and 5xx)."""
+    (timeouts, connection errors, 408, 409, 429 and 5xx); `retry_after`: the seconds a 429 or
+    503 asked to wait (Zendesk and Freshdesk send Retry-After with their rate limits)."""
 
-    def __init__(self, reason: str, transient: bool):
+    def __init__(self, reason: str, transient: bool, retry_after: float = 0):
         super().__init__(reason)
         self.reason = reason
         self.transient = transient
+        self.retry_after = retry_after
 
 
 def status_line(status: int) -> str:
@@ -72,7 +75,10 @@ def check(response: requests.Response, what: str) -> requests.Response:
     if 300 <= status < 400:
         raise CallError(f"{what}: {status_line(status)}: redirects are not followed", False)
     transient = status in (408, 409, 429) or status >= 500
-    raise CallError(f"{what}: {status_line(status)}", transient)
+    retry_after = 0.0
+    if status in (429, 503) and "Retry-After" in response.headers:
+        retry_after = retry_after_seconds(response.headers["Retry-After"])
+    raise CallError(f"{what}: {status_line(status)}", transient, retry_after)
 
 
 def request(

@@ -30,12 +30,12 @@ def test_an_unreachable_endpoint_is_retried_then_given_up(app, negative_answer):
         "recovery.started",
         "gesture.issued",
     ]
-    assert run_due(utcnow()) == {"done": 0, "retry": 3, "failed": 0}
+    assert run_due(utcnow()) == {"done": 0, "retry": 3, "failed": 0, "held": 0}
     call = db.session.scalar(sa.select(OutboundCall).order_by(OutboundCall.id))
     assert call.status == "pending" and call.attempts == 1
     assert "ConnectionError" in call.error and call.due_at > utcnow()
     assert run_due(utcnow()) == {}  # not due again yet
-    assert run_due(utcnow() + timedelta(hours=2)) == {"done": 0, "retry": 0, "failed": 3}
+    assert run_due(utcnow() + timedelta(hours=2)) == {"done": 0, "retry": 0, "failed": 3, "held": 0}
     assert {c.status for c in db.session.scalars(sa.select(OutboundCall))} == {"failed"}
 
 

@@ -3,6 +3,8 @@ answer and a changed answer put on the ticket (private note, tags, score field),
 is written once when the helpdesk applied it but its answer was lost (also for reopens, and
 past the first page of comments), a closed Zendesk ticket, and which answers are planned."""
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 from standardwebhooks import Webhook
@@ -178,7 +180,7 @@ def test_answers_and_changes_are_written_once_each(zendesk, survey_case):
     answer(survey_case, 2, "Slow")
     answer(survey_case, 2, "Slow")  # the same again: nothing new
     answer(survey_case, 5, "Sorted")
-    assert run_calls() == {"done": 3, "retry": 0, "failed": 0}
+    assert run_calls() == {"done": 3, "retry": 0, "failed": 0, "held": 0}
     found = zendesk.ticket("zendesk", "777")
     first_lines = [c["body"].splitlines()[0] for c in found["comments"]]
     assert first_lines[0] == "Customer feedback: 2/5, negative (web)"
@@ -220,3 +222,23 @@ def test_a_write_that_keeps_failing_is_given_up_with_an_alert(app, zendesk, surv
         sa.select(CaseEvent.kind).where(CaseEvent.kind.like("helpdesk_note%"))
     ).all()
     assert kinds == ["helpdesk_note.failed"] * 2
+
+
+def test_a_helpdesk_that_says_wait_is_asked_nothing_more_until_then(zendesk, survey_case):
+    """A 429 with Retry-After: the call is retried no sooner, and the batch's other calls to
+    the helpdesk are given back untried (no attempt spent), due when the wait ends."""
+    with_ticket(survey_case)
+    answer(survey_case, 2, "Slow")  # the answer and the gesture it brings
+    answer(survey_case, 5, "Sorted")
+    zendesk.set_faults(providers=["zendesk"], rate=1, status=429, times=1)
+    before = utcnow()
+    assert run_calls() == {"done": 0, "retry": 1, "failed": 0, "held": 2}
+    assert len(zendesk.requests("zendesk")) == 1
+    calls = db.session.scalars(sa.select(OutboundCall).order_by(OutboundCall.id)).all()
+    assert [(c.attempts, c.status) for c in calls] == [
+        (1, "pending"),
+        (0, "pending"),
+        (0, "pending"),
+    ]
+    assert all(c.due_at >= before + timedelta(seconds=1) for c in calls)
+    assert all(c.claim_token is None for c in calls)

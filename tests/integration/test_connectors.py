@@ -284,7 +284,7 @@ def test_a_planned_reopen_goes_through_the_outbound_calls_to_zendesk(app, emulat
 
     token = claim_calls(now(), 10, 60)
     db.session.commit()
-    assert run_calls(token) == {"done": 1, "retry": 0, "failed": 0}
+    assert run_calls(token) == {"done": 1, "retry": 0, "failed": 0, "held": 0}
 
     marked = with_marker(NOTE, "helpdesk:reopen:test")
     assert emulator.ticket("zendesk", "4711")["comments"] == [{"body": marked, "public": False}]

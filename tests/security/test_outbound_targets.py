@@ -260,7 +260,7 @@ def test_a_credit_webhook_whose_name_now_resolves_inside_is_refused_and_handed_t
     dns.answers["billing.example.com"] = ["127.0.0.1"]
     record_negative_answer(1, make_right="a refund")
 
-    assert run_due() == {"done": 0, "retry": 0, "failed": 1}  # refused: not worth a retry
+    assert run_due() == {"done": 0, "retry": 0, "failed": 1, "held": 0}  # refused: not worth a retry
     [call] = calls("credit")
     refused = "refused: billing.example.com resolves to 127.0.0.1, a loopback address"
     assert call.error == f"credit webhook: {refused} (this machine)"
@@ -276,7 +276,7 @@ def test_with_the_setting_on_the_emulator_takes_the_credit(app, seeded, emulator
     db.session.commit()
     record_negative_answer(1, make_right="a refund")
 
-    assert run_due() == {"done": 1, "retry": 0, "failed": 0}
+    assert run_due() == {"done": 1, "retry": 0, "failed": 0, "held": 0}
     [credit] = emulator.requests("webhook")
     assert credit["path"] == "/hooks/credit" and credit["body"]["customer"]["name"] == "Customer 1"
 
