@@ -260,7 +260,8 @@ def test_a_credit_webhook_whose_name_now_resolves_inside_is_refused_and_handed_t
     dns.answers["billing.example.com"] = ["127.0.0.1"]
     record_negative_answer(1, make_right="a refund")
 
-    assert run_due() == {"done": 0, "retry": 0, "failed": 1, "held": 0}  # refused: not worth a retry
+    # refused: not worth a retry
+    assert run_due() == {"done": 0, "retry": 0, "failed": 1, "held": 0}
     [call] = calls("credit")
     refused = "refused: billing.example.com resolves to 127.0.0.1, a loopback address"
     assert call.error == f"credit webhook: {refused} (this machine)"
