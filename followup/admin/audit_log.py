@@ -9,7 +9,7 @@ from flask import render_template, request
 from followup.admin import bp
 from followup.extensions import db
 from followup.models import AuditEntry
-from followup.web.pages import page_number
+from followup.web.pages import paged
 
 PER_PAGE = 50
 
@@ -30,25 +30,19 @@ def audit_log():
         query = query.where(AuditEntry.entity == entity)
     if actor:
         query = query.where(sa.func.lower(AuditEntry.actor) == actor.lower())
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    pages = max(1, -(-total // PER_PAGE))
-    page = page_number(request.args.get("page"), pages)
-    rows = db.session.scalars(
-        query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-        .limit(PER_PAGE)
-        .offset((page - 1) * PER_PAGE)
-    ).all()
+    order = (AuditEntry.at.desc(), AuditEntry.id.desc())
+    listed = paged(query, order, PER_PAGE, request.args.get("page"))
     entities = db.session.scalars(
         sa.select(AuditEntry.entity).distinct().order_by(AuditEntry.entity)
     ).all()
     return render_template(
         "admin/audit_log.html",
-        entries=rows,
+        entries=listed.rows,
         entities=entities,
         entity=entity,
         actor=actor,
-        page=page,
-        pages=pages,
-        total=total,
+        page=listed.page,
+        pages=listed.pages,
+        total=listed.total,
         readable=readable,
     )

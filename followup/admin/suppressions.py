@@ -24,7 +24,7 @@ from followup.suppressions import suppress
 from followup.web.case_input import normalise_email, normalise_phone
 from followup.web.console import needs
 from followup.web.csv_files import csv_lines, in_chunks, streamed, uncell
-from followup.web.pages import page_number
+from followup.web.pages import paged
 
 PER_PAGE = 50
 MAX_IMPORT_BYTES = 1024 * 1024
@@ -91,22 +91,16 @@ def _page(form: ImportForm, result: dict | None = None, status: int = 200):
     if search:
         address = sa.func.lower(Suppression.address)
         query = query.where(address.contains(search.lower(), autoescape=True))
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    pages = max(1, -(-total // PER_PAGE))
-    page = page_number(request.args.get("page"), pages)
-    rows = db.session.scalars(
-        query.order_by(Suppression.created_at.desc(), Suppression.id.desc())
-        .limit(PER_PAGE)
-        .offset((page - 1) * PER_PAGE)
-    ).all()
+    order = (Suppression.created_at.desc(), Suppression.id.desc())
+    listed = paged(query, order, PER_PAGE, request.args.get("page"))
     return render_template(
         "admin/suppressions.html",
         form=form,
-        rows=rows,
+        rows=listed.rows,
         search=search,
-        page=page,
-        pages=pages,
-        total=total,
+        page=listed.page,
+        pages=listed.pages,
+        total=listed.total,
         result=result,
         max_mb=MAX_IMPORT_BYTES // (1024 * 1024),
         problems_shown=PROBLEMS_SHOWN,

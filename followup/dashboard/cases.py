@@ -19,7 +19,7 @@ from followup.models import Case
 from followup.models.base import utcnow
 from followup.models.figures import RoundFact, reason_rollup_for, rollup_for
 from followup.web.case_input import EXTERNAL_ID_PATTERN
-from followup.web.pages import page_number, when
+from followup.web.pages import page_count, page_number, when
 
 # The counters a drill-down can list the rounds of, as the list's heading says them.
 METRICS = {
@@ -164,7 +164,7 @@ def cases():
     drill = read_drill(request.args)
     counts = day_counts(drill)
     total = count_of_facts(drill) if counts is None else sum(count for _, count in counts)
-    pages = max(1, -(-total // PAGE_SIZE))
+    pages = page_count(total, PAGE_SIZE)
     page = page_number(request.args.get("page"), pages)
     found = page_of(drill, page, counts)
     names = queries.cadence_names({fact.cadence for fact, _ in found})

@@ -1,9 +1,13 @@
-"""Small helpers of the HTML pages: the headers of a personal page, the page number of a
-paged list, and how a moment reads on the console."""
+"""Small helpers of the HTML pages: the headers of a personal page, a paged list (its page
+number, its rows), and how a moment reads on the console."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
+import sqlalchemy as sa
 from flask import Response
+
+from followup.extensions import db
 
 
 def private_page(response: Response) -> Response:
@@ -20,6 +24,31 @@ def page_number(raw: str | None, pages: int) -> int:
     if raw and raw.isascii() and raw.isdigit() and len(raw) < 10 and 1 <= int(raw) <= pages:
         return int(raw)
     return 1
+
+
+def page_count(total: int, per_page: int) -> int:
+    """How many pages `total` rows fill (one, even empty)."""
+    return max(1, -(-total // per_page))
+
+
+@dataclass(frozen=True)
+class Paged:
+    rows: list
+    page: int
+    pages: int
+    total: int
+
+
+def paged(query: sa.Select, order_by: tuple, per_page: int, raw_page: str | None) -> Paged:
+    """The asked page of a query's rows (ORM entities), in `order_by` order, with the count
+    of rows and pages."""
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+    pages = page_count(total, per_page)
+    page = page_number(raw_page, pages)
+    rows = db.session.scalars(
+        query.order_by(*order_by).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return Paged(list(rows), page, pages, total)
 
 
 def when(iso: str | datetime | None) -> str:
