@@ -3,15 +3,14 @@ is new but whose email (else phone) is known is that customer, with the new id r
 another identity, so the frequency cap holds across sources; a malformed phone number next
 to a valid email is dropped with a note; a write raced by another request answers 409."""
 
-import threading
-
 import pytest
 import sqlalchemy as sa
 
 from followup.extensions import db
 from followup.models import Case, CaseEvent, Customer, CustomerIdentity, Message
+from followup.models.base import utcnow
 from tests.support.run import DB_BACKEND
-from tests.support.waiting import wait_until
+from tests.support.waiting import answer_while_another_inserts
 
 ANA = {"external_id": "cust-1", "name": "Ana Lima", "email": "ana@example.com"}
 
@@ -193,30 +192,13 @@ def test_an_identity_recorded_at_the_same_moment_gets_409_then_the_retry_matches
         path, body = "/webhooks/zendesk", zendesk()
     identity = "x-1" if source == "api" else "zendesk-9001"
 
-    other = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
-    answers = []
-    request = threading.Thread(
-        target=lambda: answers.append(
-            app.test_client().post(path, json=body, headers=seeded["auth"])
-        )
+    identity_row = {"customer_id": ana_id, "external_id": identity, "created_at": utcnow()}
+    answer = answer_while_another_inserts(
+        app,
+        CustomerIdentity.__table__,
+        identity_row,
+        lambda: app.test_client().post(path, json=body, headers=seeded["auth"]),
     )
-    with other.connect() as conn:
-        with conn.begin():
-            conn.execute(
-                sa.insert(CustomerIdentity.__table__).values(
-                    customer_id=ana_id, external_id=identity, created_at=sa.func.now()
-                )
-            )
-            request.start()
-            waiting = sa.text(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE wait_event_type = 'Lock' AND datname = current_database()"
-            )
-            wait_until(lambda: conn.execute(waiting).scalar(), 60, "the request to wait")
-        request.join(60)
-    other.dispose()
-
-    [answer] = answers
     assert answer.status_code == 409 and answer.json["error"] == "conflict"
     again = app.test_client().post(path, json=body, headers=seeded["auth"])
     assert again.status_code in (200, 201), again.json

@@ -2,15 +2,13 @@
 automation send (placeholders filled in as the helpdesks render them), repeated, reopened,
 refused."""
 
-import threading
-
 import pytest
 import sqlalchemy as sa
 
 from followup.extensions import db
 from followup.models import Case, CaseEvent, Customer, Message
 from tests.support.run import DB_BACKEND
-from tests.support.waiting import wait_until
+from tests.support.waiting import answer_while_another_inserts
 
 ZENDESK = {
     "ticket": {
@@ -238,24 +236,11 @@ def test_bad_fields_get_422_naming_where_the_webhook_put_them(
 def test_the_same_new_ticket_twice_at_once_gets_409_for_the_one_that_waited(app, seeded):
     """Another transaction inserts the same customer and commits while this webhook waits on
     the unique index: the webhook answers 409 (the helpdesk sends it again), never 500."""
-    other = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
-    answers = []
-    webhook = threading.Thread(
-        target=lambda: answers.append(post(app.test_client(), seeded, "zendesk", ZENDESK))
+    answer = answer_while_another_inserts(
+        app,
+        Customer.__table__,
+        {"external_id": "zendesk-9001", "email": "ana@example.com"},
+        lambda: post(app.test_client(), seeded, "zendesk", ZENDESK),
     )
-    with other.connect() as conn:
-        with conn.begin():
-            customer = {"external_id": "zendesk-9001", "email": "ana@example.com"}
-            conn.execute(sa.insert(Customer.__table__).values(**customer))
-            webhook.start()
-            waiting = sa.text(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE wait_event_type = 'Lock' AND datname = current_database()"
-            )
-            wait_until(lambda: conn.execute(waiting).scalar(), 60, "the webhook to wait")
-        webhook.join(60)
-    other.dispose()
-
-    [answer] = answers
     assert answer.status_code == 409 and answer.json["error"] == "conflict"
     assert post(app.test_client(), seeded, "zendesk", ZENDESK).json["action"] == "closed"
