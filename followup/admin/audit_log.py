@@ -9,7 +9,7 @@ from flask import render_template, request
 from followup.admin import bp
 from followup.extensions import db
 from followup.models import AuditEntry
-from followup.web.pages import paged
+from followup.web.pages import paged, query_text
 
 PER_PAGE = 50
 
@@ -23,8 +23,8 @@ def readable(values: dict | None) -> str:
 
 @bp.get("/audit-log")
 def audit_log():
-    entity = request.args.get("entity", "").strip()[:30]
-    actor = request.args.get("actor", "").strip()[:320]
+    entity = query_text("entity", 30)
+    actor = query_text("actor", 320)
     query = sa.select(AuditEntry)
     if entity:
         query = query.where(AuditEntry.entity == entity)

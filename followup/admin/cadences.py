@@ -38,6 +38,7 @@ from followup.extensions import db
 from followup.models import Cadence, Case
 from followup.models.base import utcnow
 from followup.web.console import needs
+from followup.web.pages import query_text
 
 
 def _editor(form: CadenceForm, purpose: str, cadence: Cadence | None, status: int = 200, **extra):
@@ -146,7 +147,7 @@ def cadence_new():
 @bp.get("/cadences/<int:cadence_id>")
 def cadence(cadence_id: int):
     cadence = found(Cadence, cadence_id)
-    case_key = request.args.get("case", SAMPLE)
+    case_key = query_text("case", 200) or SAMPLE
     settings = {name: getattr(cadence, name) for name in ("sms_hours", "survey_cap_days")}
     case, lines, names, surveys = preview_lines(settings, list(cadence.steps), case_key)
     versions = list(

@@ -5,7 +5,7 @@ them after typing their external id. Both are on the audit log (followup.privacy
 import json
 
 import sqlalchemy as sa
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import InputRequired, Length
@@ -18,6 +18,7 @@ from followup.privacy import erase, export, identities
 from followup.web.case_input import normalise_phone
 from followup.web.console import needs
 from followup.web.forms import clean_text
+from followup.web.pages import query_text
 
 MAX_FOUND = 50
 
@@ -53,7 +54,7 @@ def confirmation(customer: Customer) -> str:
 @bp.get("/customers")
 @needs("users")
 def customers():
-    query = (clean_text(request.args.get("q")) or "")[:320]
+    query = query_text("q", 320)
     matches = _search(query) if query else []
     return render_template("admin/customers/search.html", query=query, matches=matches)
 

@@ -24,7 +24,7 @@ from followup.suppressions import suppress
 from followup.web.case_input import normalise_email, normalise_phone
 from followup.web.console import needs
 from followup.web.csv_files import csv_lines, in_chunks, streamed, uncell
-from followup.web.pages import paged
+from followup.web.pages import paged, query_text
 
 PER_PAGE = 50
 MAX_IMPORT_BYTES = 1024 * 1024
@@ -86,7 +86,7 @@ def _row(values: dict[str, str]) -> tuple[str, str, str] | str:
 
 
 def _page(form: ImportForm, result: dict | None = None, status: int = 200):
-    search = request.args.get("q", "").strip()[:320]
+    search = query_text("q", 320)
     query = sa.select(Suppression)
     if search:
         address = sa.func.lower(Suppression.address)

@@ -1,13 +1,14 @@
-"""Small helpers of the HTML pages: the headers of a personal page, a paged list (its page
-number, its rows), and how a moment reads on the console."""
+"""Small helpers of the HTML pages: the headers of a personal page, a query parameter as
+text, a paged list (its page number, its rows), and how a moment reads on the console."""
 
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import Response
+from flask import Response, request
 
 from followup.extensions import db
+from followup.web.forms import clean_text
 
 
 def private_page(response: Response) -> Response:
@@ -17,6 +18,12 @@ def private_page(response: Response) -> Response:
     # same-origin, not no-referrer: Flask-WTF's strict CSRF check on HTTPS needs the Referer.
     response.headers["Referrer-Policy"] = "same-origin"
     return response
+
+
+def query_text(name: str, limit: int) -> str:
+    """A query parameter as text to search for or show: control characters (NUL ...)
+    dropped, spaces trimmed, at most `limit` characters; "" when it is absent."""
+    return (clean_text(request.args.get(name)) or "")[:limit]
 
 
 def page_number(raw: str | None, pages: int) -> int:

@@ -10,6 +10,7 @@ from followup import audit
 from followup.extensions import db
 from followup.models.base import utcnow
 from tests.support.console import csrf_token
+from tests.support.hostile import STRINGS, form_body
 
 
 @pytest.fixture
@@ -55,6 +56,15 @@ def test_filters_by_entity_and_actor(as_manager, logged):
     assert "No changes match these filters" in both.get_data(as_text=True)
     oversize = as_manager.get("/admin/audit-log?entity=" + "e" * 5000 + "&actor=" + "a" * 5000)
     assert oversize.status_code == 200
+
+
+@pytest.mark.parametrize("name", ["nul", "control", "lone_surrogate", "script"])
+def test_hostile_filters_are_a_page(as_manager, logged, name):
+    for field in ("entity", "actor"):
+        query = form_body({field: STRINGS[name]}).decode()
+        response = as_manager.get("/admin/audit-log", query_string=query)
+        assert response.status_code == 200, field
+        assert "<script>alert" not in response.get_data(as_text=True)
 
 
 def test_values_are_readable_json_and_escaped(as_lead, app):

@@ -200,6 +200,9 @@ def test_preview_shows_each_message_its_local_time_and_why_one_is_suppressed(as_
     standard = current("Standard")
     page = as_lead.get(f"/admin/cadences/{standard.id}?case=sample").get_data(as_text=True)
     assert "Europe/London" in page and page.count('<span class="badge ok">yes</span>') == 2
+    for hostile in ("ZD%00-9", "%07ZD-9", "%ED%A0%80", "x" * 5000):  # the sample, not a 500
+        page = as_lead.get(f"/admin/cadences/{standard.id}?case={hostile}")
+        assert page.status_code == 200 and "Europe/London" in page.get_data(as_text=True)
 
 
 def test_duplicate_archive_and_default(as_lead, seeded):

@@ -16,6 +16,7 @@ from followup.models import AuditEntry, Message, Suppression
 from followup.models.customers import address_hash
 from tests.support.cases import CASE, close
 from tests.support.console import csrf_token
+from tests.support.hostile import STRINGS, form_body
 
 PAGE = "/admin/suppressions"
 NOTE = "imported from a CSV file"
@@ -195,3 +196,15 @@ def test_admins_may_import(as_admin, seeded):
     assert "Suppressions</a>" in as_admin.get(PAGE).get_data(as_text=True)
     assert upload(as_admin, "channel,address\nemail,x@example.com\n").status_code == 200
     assert listed() == {("email", "x@example.com"): "imported"}
+
+
+@pytest.mark.parametrize("name", ["nul", "control", "lone_surrogate", "script", "long_10k"])
+def test_hostile_searches_and_pages_are_a_page(as_lead, seeded, name):
+    db.session.add(Suppression(channel="email", address="a@example.com", reason="bounce"))
+    db.session.commit()
+    for field in ("q", "page"):
+        reply = as_lead.get(PAGE, query_string=form_body({field: STRINGS[name]}).decode())
+        assert reply.status_code == 200, field
+        page = reply.get_data(as_text=True)
+        assert "<script>alert" not in page
+        assert ("a@example.com" in page) == (field == "page")

@@ -28,7 +28,8 @@ from followup.suppressions import suppress
 from surveys.invitations import invitations_for
 from tests.support.answers import SURVEY_SECRET, text_in
 from tests.support.cases import close, later, sweep_and_dispatch
-from tests.support.console import csrf_token_in
+from tests.support.console import csrf_token, csrf_token_in
+from tests.support.hostile import FORM, STRINGS, form_body
 from workers import jobs
 
 NAME, EMAIL, PHONE = "Zebedee Quarrington", "zebedee.q@privacy.example", "+14155550199"
@@ -248,8 +249,37 @@ def test_an_admin_erases_after_typing_the_id_and_exports_a_file(app, client, the
     )
 
 
-def test_a_lead_cannot_reach_the_customer_pages(client, as_lead):
-    assert as_lead.get("/admin/customers").status_code == 403
+@pytest.mark.parametrize("role", ["lead", "manager"])
+def test_only_admins_reach_the_customer_pages(request, their_cases, role):
+    signed_in = request.getfixturevalue(f"as_{role}")
+    customer = db.session.scalar(sa.select(Customer).where(Customer.email == EMAIL))
+    path = f"/admin/customers/{customer.id}"
+    token = csrf_token(signed_in, "/admin/audit-log")  # the sign-out form's
+    assert signed_in.get("/admin/customers", query_string={"q": PHONE}).status_code == 403
+    assert signed_in.get(path).status_code == 403
+    for action in ("export", "erase"):
+        form = {"csrf_token": token, "confirm": "cust-zq"}
+        assert signed_in.post(f"{path}/{action}", data=form).status_code == 403
+    db.session.expire_all()
+    assert db.session.get(Customer, customer.id).erased_at is None
+    assert db.session.scalars(sa.select(AuditEntry.action)).all() == []
+
+
+@pytest.mark.parametrize("name", ["nul", "control", "lone_surrogate", "script", "long_10k"])
+def test_hostile_searches_and_confirmations_change_nothing(their_cases, as_admin, name):
+    found = as_admin.get("/admin/customers", query_string=form_body({"q": STRINGS[name]}).decode())
+    assert found.status_code == 200
+    assert "<script>alert" not in found.get_data(as_text=True)
+    customer = db.session.scalar(sa.select(Customer).where(Customer.email == EMAIL))
+    path = f"/admin/customers/{customer.id}"
+    token = csrf_token_in(as_admin.get(path).get_data(as_text=True))
+    body = form_body({"csrf_token": token, "confirm": STRINGS[name]})
+    refused = as_admin.post(f"{path}/erase", data=body, content_type=FORM)
+    assert refused.status_code == 422
+    assert "<script>alert" not in refused.get_data(as_text=True)
+    assert as_admin.get("/admin/customers/99999999999999999999").status_code == 404
+    db.session.expire_all()
+    assert db.session.get(Customer, customer.id).erased_at is None
 
 
 def test_the_cli_erases_once(app, runner, their_cases):

@@ -38,3 +38,14 @@ def test_non_json_content_types_and_methods(client, seeded):
     assert client.put("/api/v1/cases", json=API_CASE, headers=auth).status_code == 405
     assert client.get("/api/v1/cases", headers=auth).status_code == 405
     assert client.get("/nothing/here").status_code == 404
+
+
+def test_odd_customer_ids_in_paths(client, seeded):
+    auth = seeded["auth"]
+    for name, external_id in PATH_SEGMENTS.items():
+        for method, suffix in (("get", "/export"), ("delete", "")):
+            response = getattr(client, method)(
+                f"/api/v1/customers/{external_id}{suffix}", headers=auth
+            )
+            assert response.status_code in (400, 404), (name, method, response.status_code)
+            assert response.is_json
