@@ -47,3 +47,32 @@ def test_the_sendgrid_webhook_key_is_checked_at_start(tmp_path):
     for wrong in ("not a key", rsa_key):
         with pytest.raises(SystemExit, match="SENDGRID_WEBHOOK_PUBLIC_KEY is not"):
             load_settings(tmp_path, environ={"SENDGRID_WEBHOOK_PUBLIC_KEY": wrong})
+
+
+@pytest.mark.parametrize(
+    "name, value, words",
+    [
+        ("FOLLOWUP_FRESHDESK_SCORE_FIELD", "csat", "Freshdesk custom field name"),
+        ("FOLLOWUP_FRESHDESK_SCORE_FIELD", "cf_CSAT; drop", "Freshdesk custom field name"),
+        ("FOLLOWUP_ZENDESK_SCORE_FIELD_ID", "0", "FOLLOWUP_ZENDESK_SCORE_FIELD_ID"),
+        ("FOLLOWUP_ZENDESK_SCORE_FIELD_ID", "36000x", "FOLLOWUP_ZENDESK_SCORE_FIELD_ID"),
+        ("FOLLOWUP_RETENTION_DAYS", "-30", "FOLLOWUP_RETENTION_DAYS"),
+        ("FOLLOWUP_RETENTION_DAYS", "a month", "FOLLOWUP_RETENTION_DAYS"),
+    ],
+)
+def test_write_back_fields_and_retention_are_checked_at_start(tmp_path, name, value, words):
+    with pytest.raises(SystemExit, match=words):
+        load_settings(tmp_path, environ={name: value})
+
+
+def test_write_back_and_retention_settings(tmp_path):
+    unset = load_settings(tmp_path, environ={})
+    assert unset["HELPDESK_WRITE_BACK"] is True and unset["RETENTION_DAYS"] is None
+    assert unset["ZENDESK_SCORE_FIELD_ID"] is None and unset["FRESHDESK_SCORE_FIELD"] is None
+    settings = load_settings(tmp_path, environ={
+        "FOLLOWUP_HELPDESK_WRITE_BACK": "0", "FOLLOWUP_RETENTION_DAYS": "400",
+        "FOLLOWUP_ZENDESK_SCORE_FIELD_ID": "360001", "FOLLOWUP_FRESHDESK_SCORE_FIELD": "cf_csat",
+    })  # fmt: skip
+    assert settings["HELPDESK_WRITE_BACK"] is False and settings["RETENTION_DAYS"] == 400
+    assert settings["ZENDESK_SCORE_FIELD_ID"] == 360001
+    assert settings["FRESHDESK_SCORE_FIELD"] == "cf_csat"
