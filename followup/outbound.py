@@ -106,6 +106,22 @@ def raise_alert(
     return raised
 
 
+def email_staff(
+    key: str,
+    to: str,
+    subject: str,
+    text: str,
+    html: str,
+    case_id: int | None,
+    now: datetime,
+) -> bool:
+    """An email to a console user (kudos, the weekly digest) through the email channel, once
+    per key; the sweep sends it after commit and retries it like every outbound call. Pass
+    the case when the email quotes one case's customer, so their erasure cancels it."""
+    payload = {"to": to, "subject": subject, "text": text, "html": html}
+    return plan_call(CallKind.STAFF_EMAIL, f"{CallKind.STAFF_EMAIL}:{key}", payload, case_id, now)
+
+
 def claim_calls(now: datetime, batch_size: int, lease_seconds: int) -> str | None:
     """Lease up to batch_size due calls; the claim token, or None when none are due."""
     due = sa.and_(OutboundCall.status == CallStatus.PENDING, OutboundCall.due_at <= now)
@@ -175,19 +191,21 @@ def _perform(call: OutboundCall, callers: _Callers, now: datetime) -> dict:
         url = config["ALERT_WEBHOOK_URL"]
         request(callers.session, "POST", url, "alert webhook", timeout, json=payload)
         return {"posted": True}
-    if call.kind == CallKind.ALERT_EMAIL:
+    if call.kind in (CallKind.ALERT_EMAIL, CallKind.STAFF_EMAIL):
         mail = OutgoingMessage(
             message_id=0,
             channel="email",
             to=payload["to"],
             subject=payload["subject"],
             text=payload["text"],
+            html=payload.get("html", ""),
         )
         try:
             return {"provider_id": channel_for("email", config).send(mail)}
         except SendError as error:
             transient = isinstance(error, TransientSendError)  # not "no email provider"
-            raise CallError(f"alert email: {error.reason}", transient) from None
+            what = "alert email" if call.kind == CallKind.ALERT_EMAIL else "staff email"
+            raise CallError(f"{what}: {error.reason}", transient) from None
     raise CallError(f"unknown call kind {call.kind!r}", transient=False)
 
 

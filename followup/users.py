@@ -16,6 +16,7 @@ ABILITIES = {
     Role.ADMIN: {"read", "configure", "users"},
     Role.LEAD: {"read", "configure"},
     Role.MANAGER: {"read"},
+    Role.AGENT: {"own"},  # their own figures, verbatims and kudos; no configuration
 }
 # A hash to check a password against when the account does not exist, so an unknown email
 # takes as long to refuse as a wrong password.

@@ -128,6 +128,7 @@ class EventKind(StrEnum):
     RECOVERY_RESUMED = "recovery.resumed"
     RECOVERY_SUCCEEDED = "recovery.succeeded"
     RECOVERY_ESCALATED = "recovery.escalated"
+    RECOVERY_ROOT_CAUSE = "recovery.root_cause"  # a lead recorded why it went wrong
     GESTURE_NONE = "gesture.none"
     GESTURE_UNAVAILABLE = "gesture.unavailable"
     GESTURE_ISSUED = "gesture.issued"

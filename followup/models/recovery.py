@@ -55,11 +55,13 @@ class AlertKind(StrEnum):
     BUDGET_REACHED = "budget.reached"
     HELPDESK_FAILED = "helpdesk.failed"
     CREDIT_FAILED = "credit.failed"
+    THRESHOLD = "threshold.breached"  # a manager's alert rule (followup.alert_rules)
 
 
 class CallKind(StrEnum):
     """OutboundCall.kind; helpdesk reopens a ticket, helpdesk_note writes an answer or a
-    recovery outcome on it; alert_hook is Slack-compatible."""
+    recovery outcome on it; alert_hook is Slack-compatible; staff_email goes to a console
+    user."""
 
     EVENT = "event"
     CREDIT = "credit"
@@ -67,6 +69,7 @@ class CallKind(StrEnum):
     HELPDESK_NOTE = "helpdesk_note"
     ALERT_HOOK = "alert_hook"
     ALERT_EMAIL = "alert_email"
+    STAFF_EMAIL = "staff_email"  # to a console user: kudos, digests (outbound.email_staff)
 
 
 class CallStatus(StrEnum):

@@ -1,4 +1,4 @@
-"""People and machines that use the service: console users (admin, lead, manager) with
+"""People and machines that use the service: console users (admin, lead, manager, agent) with
 hashed passwords, and API keys for machine clients (helpdesks; only a SHA-256 is stored),
 each with a scope."""
 
@@ -15,14 +15,25 @@ from followup.models.base import UTCDateTime, utcnow, values
 
 class Role(StrEnum):
     """User.role. admin: everything, users included; lead: configuration and the recovery
-    queue; manager: the dashboard and configuration read-only."""
+    queue; manager: the dashboard and configuration read-only; agent: their own figures,
+    verbatims and kudos only (User.agent links them to the cases they handled)."""
 
     ADMIN = "admin"
     LEAD = "lead"
     MANAGER = "manager"
+    AGENT = "agent"
+
+
+class KudosDelivery(StrEnum):
+    """User.kudos_delivery: how an agent hears of their kudos."""
+
+    DAILY = "daily"  # one email a day with the day's kudos
+    INSTANT = "instant"  # an email for each
+    OFF = "off"  # only in the console
 
 
 ROLES = values(Role)
+KUDOS_DELIVERIES = values(KudosDelivery)
 
 
 class User(Model):
@@ -36,6 +47,12 @@ class User(Model):
     # A phone of the user's own, for test sends of SMS templates.
     phone: Mapped[str | None] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(default=True)
+    # An agent's link to their cases: the agent name or email cases arrive with (an email
+    # stored lower-case). Required for the agent role.
+    agent: Mapped[str | None] = mapped_column(String(320))
+    kudos_delivery: Mapped[str] = mapped_column(String(10), default=KudosDelivery.DAILY)
+    # The Monday email of the week's figures (managers, and leads for their teams).
+    weekly_digest: Mapped[bool] = mapped_column(default=True)
     # Changes when the password changes or the user is deactivated: older sessions end.
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
