@@ -91,10 +91,12 @@ class User(Model):
 
 class ApiScope(StrEnum):
     """ApiKey.scope. intake: create, close and reopen cases (the API and the helpdesk
-    webhooks); read: every GET of the API; full: everything, intake and read included."""
+    webhooks); read: every GET of the API; incidents: declare and end incidents (a status
+    page tool); full: everything, the others included."""
 
     INTAKE = "intake"
     READ = "read"
+    INCIDENTS = "incidents"
     FULL = "full"
 
 
