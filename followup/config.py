@@ -221,6 +221,8 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] = os.environ) 
         "SURVEY_WINDOW_DAYS": _int(environ, "FOLLOWUP_SURVEY_WINDOW_DAYS", 14),
         "MAX_CONTENT_LENGTH": _int(environ, "FOLLOWUP_MAX_REQUEST_BYTES", 64 * 1024),
         "QUEUE_PREFIX": environ.get("FOLLOWUP_QUEUE_PREFIX") or "",
+        # The organisation's time zone (checked by the sending hours below): its Monday, its day.
+        "TIMEZONE": environ.get("FOLLOWUP_TIMEZONE") or "UTC",
         "SMS_HOURS": _hours(environ, "FOLLOWUP_SMS_HOURS", "08:00-21:00"),
         # When a person's apology may go out: working hours, Monday to Friday, local time.
         "WORKING_HOURS": _hours(environ, "FOLLOWUP_WORKING_HOURS", "09:00-17:00", True),
