@@ -1,5 +1,6 @@
 """All models, one module per aggregate; importing this registers every table."""
 
+from followup.models.alert_rules import AlertBreach, AlertRule
 from followup.models.audit import AuditEntry
 from followup.models.cadences import Cadence, CadenceStep, MessageTemplate
 from followup.models.cases import Case, CaseEvent
@@ -20,6 +21,7 @@ from followup.models.figures import (
     FigureState,
     RoundFact,
 )
+from followup.models.kudos import Kudo
 from followup.models.messages import Message, ProviderEvent
 from followup.models.recovery import (
     Alert,
@@ -31,12 +33,15 @@ from followup.models.recovery import (
     RecoveryRule,
     RecoveryTask,
 )
+from followup.models.root_causes import RootCause
 from followup.models.sign_in import ConsoleSession, RecoveryCode
 from followup.models.surveys import Response, Survey, SurveyInvitation
 from followup.models.users import ApiKey, User
 
 __all__ = [
     "Alert",
+    "AlertBreach",
+    "AlertRule",
     "ApiKey",
     "AuditEntry",
     "Cadence",
@@ -56,6 +61,7 @@ __all__ = [
     "Gesture",
     "GestureType",
     "GoodwillCode",
+    "Kudo",
     "Message",
     "MessageTemplate",
     "OutboundCall",
@@ -65,6 +71,7 @@ __all__ = [
     "RecoveryRule",
     "RecoveryTask",
     "Response",
+    "RootCause",
     "RoundFact",
     "Survey",
     "SurveyInvitation",

@@ -27,9 +27,38 @@ def upgrade():
         batch_op.add_column(
             sa.Column("weekly_digest", sa.Boolean(), nullable=False, server_default=sa.true())
         )
+    op.create_table(
+        "kudos",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column("round", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("response_id", sa.Integer(), nullable=True),
+        sa.Column("agent_name", sa.String(length=200), nullable=True),
+        sa.Column("agent_email", sa.String(length=320), nullable=True),
+        sa.Column("team", sa.String(length=200), nullable=True),
+        sa.Column("score", sa.Integer(), nullable=False),
+        sa.Column("scale_max", sa.Integer(), nullable=False),
+        sa.Column("comment", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("starred_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("starred_by", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(["case_id"], ["cases.id"]),
+        sa.ForeignKeyConstraint(["response_id"], ["responses.id"]),
+        sa.ForeignKeyConstraint(["starred_by"], ["users.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("case_id", "round", "kind"),
+    )
+    op.create_index("ix_kudos_case_id", "kudos", ["case_id"])
+    op.create_index("ix_kudos_created_at", "kudos", ["created_at"])
+    op.create_index("ix_kudos_team_created_at", "kudos", ["team", "created_at"])
 
 
 def downgrade():
+    op.drop_index("ix_kudos_team_created_at", table_name="kudos")
+    op.drop_index("ix_kudos_created_at", table_name="kudos")
+    op.drop_index("ix_kudos_case_id", table_name="kudos")
+    op.drop_table("kudos")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_column("weekly_digest")
         batch_op.drop_column("kudos_delivery")
