@@ -1,10 +1,15 @@
 """The dashboard's filters, read from the URL so a view can be shared: the period (and the
-one before it, to compare), team, agent, channel, cadence (a lineage), survey and reason."""
+one before it, to compare), team, agent, channel, cadence (a lineage), survey and reason.
+The Filters themselves are the domain's (followup.figures): the digest and the alert rules
+make the same ones."""
 
-from dataclasses import dataclass, fields, replace
 from datetime import date, timedelta
 
 from werkzeug.datastructures import MultiDict
+
+from followup.figures import ARGUMENTS, FIELDS, Filters
+
+__all__ = ["ARGUMENTS", "FIELDS", "PRESETS", "FilterError", "Filters", "parse"]
 
 PRESETS = {"7d": 7, "30d": 30, "90d": 90, "365d": 365}
 DEFAULT_PRESET = "30d"
@@ -18,53 +23,6 @@ class FilterError(ValueError):
     def __init__(self, field: str, message: str):
         super().__init__(message)
         self.field, self.message = field, message
-
-
-@dataclass(frozen=True)
-class Filters:
-    start: date  # first day of the period (UTC)
-    end: date  # last day, included
-    team: str = ""
-    agent: str = ""
-    channel: str = ""
-    cadence: str = ""  # a cadence lineage
-    survey_id: int = 0
-    reason: str = ""
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days + 1
-
-    def previous(self) -> "Filters":
-        """The same filters over the period of the same length just before this one."""
-        return replace(self, start=self.start - timedelta(days=self.days),
-                       end=self.start - timedelta(days=1))  # fmt: skip
-
-    def dimensions(self) -> dict[str, object]:
-        """The filters that narrow the rollups' dimensions (set ones only)."""
-        values = {"team": self.team, "agent": self.agent, "channel": self.channel,
-                  "cadence": self.cadence, "survey_id": self.survey_id}  # fmt: skip
-        return {name: value for name, value in values.items() if value}
-
-    def query(self, **changes) -> dict[str, str]:
-        """These filters as URL arguments (for links that keep them), with changes."""
-        if changes.keys() - FIELDS:
-            raise TypeError(f"not a filter: {', '.join(sorted(changes.keys() - FIELDS))}")
-        values = {**vars(self), **changes}
-        args = {"from": values["start"].isoformat(), "to": values["end"].isoformat()}
-        for name, argument in ARGUMENTS:
-            if value := values[name]:
-                args[argument] = str(value)
-        return args
-
-
-FIELDS = frozenset(field.name for field in fields(Filters))
-# The filters after the period, in order, and their names in the URL.
-ARGUMENTS = tuple(
-    (field.name, "survey" if field.name == "survey_id" else field.name)
-    for field in fields(Filters)
-    if field.name not in ("start", "end")
-)
 
 
 def parse(args: MultiDict, today: date) -> Filters:
