@@ -5,9 +5,12 @@ signatures (webhook-id, webhook-timestamp, webhook-signature: HMAC-SHA256 over i
 and body).
 
 A failed call's reason names the status and never holds the answer's body: reasons are
-stored and shown in the console, and the answer may come from anywhere."""
+stored and shown in the console, and the answer may come from anywhere. Nor is an answer read
+without bounds: at most MAX_ANSWER_BYTES, within the call's timeout in all (requests' own
+timeout is per read, so a server that drips bytes would hold a worker for ever)."""
 
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from http import HTTPStatus
@@ -20,6 +23,8 @@ from followup.targets import RefusedTarget
 
 # The most pages of a ticket's comments read to look for a note's marker (100 a page).
 MAX_PAGES = 100
+# The most of an answer read: a page of 100 helpdesk comments is well under this.
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -84,15 +89,37 @@ def check(response: requests.Response, what: str) -> requests.Response:
 def request(
     session: requests.Session, method: str, url: str, what: str, timeout: float, **kwargs
 ) -> requests.Response:
-    """One HTTP call, redirects not followed; network failures become transient CallErrors,
-    a refused address and non-2xx answers CallErrors."""
+    """One HTTP call, redirects not followed, its answer read within the timeout and
+    MAX_ANSWER_BYTES; network failures and slow answers become transient CallErrors, a
+    refused address, an answer too large and non-2xx answers CallErrors."""
+    deadline = time.monotonic() + timeout
     try:
-        response = session.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
+        response = session.request(
+            method, url, timeout=timeout, allow_redirects=False, stream=True, **kwargs
+        )
+        with response:
+            response._content = _bounded_body(response, what, deadline)
     except RefusedTarget as refused:
         raise CallError(f"{what}: {refused}", transient=False) from None
     except requests.RequestException as error:
         raise CallError(f"{what}: {type(error).__name__}: {error}", transient=True) from None
     return check(response, what)
+
+
+def _bounded_body(response: requests.Response, what: str, deadline: float) -> bytes:
+    """The answer's body, refused when it is larger than MAX_ANSWER_BYTES or is still
+    coming at the deadline."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+        raise CallError(f"{what}: answer over {MAX_ANSWER_BYTES} bytes", transient=False)
+    body = bytearray()
+    for chunk in response.iter_content(64 * 1024):
+        body += chunk
+        if len(body) > MAX_ANSWER_BYTES:
+            raise CallError(f"{what}: answer over {MAX_ANSWER_BYTES} bytes", transient=False)
+        if time.monotonic() > deadline:
+            raise CallError(f"{what}: the answer took longer than the timeout", transient=True)
+    return bytes(body)
 
 
 def answer_field(response: requests.Response, what: str, *path: str):

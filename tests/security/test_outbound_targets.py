@@ -11,6 +11,7 @@ import http.server
 import socket
 import ssl
 import threading
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -22,7 +23,13 @@ from cryptography.x509.oid import NameOID
 from followup import outbound
 from followup.config import load_settings
 from followup.connectors import connector_for
-from followup.connectors.base import CallError, Ticket, answer_field, request
+from followup.connectors.base import (
+    MAX_ANSWER_BYTES,
+    CallError,
+    Ticket,
+    answer_field,
+    request,
+)
 from followup.extensions import db
 from followup.models import Alert, Gesture, GestureType, OutboundCall
 from followup.models.base import utcnow
@@ -400,6 +407,61 @@ def test_an_unexpected_answer_is_described_not_copied(emulator):
     with pytest.raises(CallError) as missing:
         answer_field(answer, "zendesk ticket 1", "ticket", "status")
     assert missing.value.reason == "zendesk ticket 1: unexpected answer: no ticket.status"
+
+
+class _Hostile(http.server.BaseHTTPRequestHandler):
+    """Answers /huge with more than the service reads (no Content-Length, or declaring it)
+    and /drip with a byte every 50 ms: each answer would complete if the client waited."""
+
+    protocol_version = "HTTP/1.0"  # the body ends when the connection closes
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        if self.path == "/declared":
+            self.send_header("Content-Length", str(MAX_ANSWER_BYTES + 1))
+        self.end_headers()
+        try:
+            if self.path == "/drip":
+                for _ in range(60):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(0.05)
+                self.wfile.write(b"{}")
+            else:
+                chunk = b" " * 65536
+                for _ in range(MAX_ANSWER_BYTES // len(chunk) + 2):
+                    self.wfile.write(chunk)
+        except OSError:
+            pass  # the client stopped reading
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def hostile_server():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hostile)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("path", ["/huge", "/declared"])
+def test_an_answer_larger_than_the_limit_is_not_read_to_its_end(hostile_server, path):
+    with pytest.raises(CallError) as too_large:
+        request(checked_session(True), "GET", hostile_server + path, "zendesk comments", 10)
+    assert too_large.value.reason == f"zendesk comments: answer over {MAX_ANSWER_BYTES} bytes"
+    assert not too_large.value.transient  # the same answer would come again
+
+
+def test_an_answer_that_drips_is_given_up_at_the_timeout(hostile_server):
+    """requests' timeout is per read: each byte resets it, so the whole answer needs its own."""
+    with pytest.raises(CallError) as slow:
+        request(checked_session(True), "GET", hostile_server + "/drip", "credit webhook", 0.5)
+    assert slow.value.reason == "credit webhook: the answer took longer than the timeout"
+    assert slow.value.transient
 
 
 def test_proxies_from_the_environment_are_not_used(app, emulator, monkeypatch):
