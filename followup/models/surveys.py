@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from followup.extensions import Model
@@ -97,6 +97,8 @@ class SurveyInvitation(Model):
 
 class Response(Model):
     __tablename__ = "responses"
+    # The answers of the last hour (followup.alert_rules' reason bursts), not every answer.
+    __table_args__ = (Index("ix_responses_created_at", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     invitation_id: Mapped[int] = mapped_column(ForeignKey("survey_invitations.id"), unique=True)

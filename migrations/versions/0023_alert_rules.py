@@ -1,8 +1,12 @@
-"""Threshold alert rules a manager sets, and their breaches.
+"""Threshold alert rules a manager sets, and their breaches (alert_rules, alert_breaches); an
+index of the answers by when they came (the last hour's, for a reason burst).
 
 Revision ID: 0023
 Revises: 0022
 """
+
+import sqlalchemy as sa
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0023"
@@ -12,8 +16,42 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    op.create_table(
+        "alert_rules",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("kind", sa.String(length=30), nullable=False),
+        sa.Column("team", sa.String(length=200), nullable=False),
+        sa.Column("agent", sa.String(length=200), nullable=False),
+        sa.Column("threshold", sa.Integer(), nullable=False),
+        sa.Column("min_answers", sa.Integer(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_by", sa.String(length=320), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_rules")),
+    )
+    op.create_table(
+        "alert_breaches",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("rule_id", sa.Integer(), nullable=False),
+        sa.Column("subject", sa.String(length=100), nullable=False),
+        sa.Column("breaching", sa.Boolean(), nullable=False),
+        sa.Column("breaches", sa.Integer(), nullable=False),
+        sa.Column("changed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("checked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["rule_id"], ["alert_rules.id"], name=op.f("fk_alert_breaches_rule_id_alert_rules")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_breaches")),
+        sa.UniqueConstraint("rule_id", "subject", name=op.f("uq_alert_breaches_rule_id")),
+    )
+    with op.batch_alter_table("responses", schema=None) as batch_op:
+        batch_op.create_index("ix_responses_created_at", ["created_at"], unique=False)
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table("responses", schema=None) as batch_op:
+        batch_op.drop_index("ix_responses_created_at")
+    op.drop_table("alert_breaches")
+    op.drop_table("alert_rules")

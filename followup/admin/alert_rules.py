@@ -1,0 +1,208 @@
+"""Console pages: threshold alert rules (followup.alert_rules). Managers, leads and admins
+list, create, edit, turn off and on, and delete them (every change audited); agents reach
+none of it. The page also shows the open threshold alerts (the managers' queue of them) with
+a button to acknowledge each.
+
+Setting alert rules is the managers' own configuration: every route here needs "read", the
+ability of the roles that read the figures (admin, lead, manager; an agent has "own" only)."""
+
+import sqlalchemy as sa
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SelectField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from followup import alert_rules, audit
+from followup.admin import bp, found
+from followup.extensions import db
+from followup.models import Alert, AlertRule
+from followup.models.alert_rules import AlertRuleKind
+from followup.models.base import utcnow
+from followup.models.recovery import AlertAudience, AlertKind
+from followup.web.console import needs
+from followup.web.forms import clean_text
+from followup.web.pages import when
+
+RULE_FIELDS = ("name", "kind", "team", "agent", "threshold", "min_answers", "active")
+KIND_CHOICES = {
+    AlertRuleKind.CSAT_BELOW: "CSAT of the last 7 days below a value (%)",
+    AlertRuleKind.CSAT_DROP: "CSAT of the last 7 days: more than N points below the 4 weeks before",
+    AlertRuleKind.REASON_BURST: "Negative answers naming one reason: more than N in an hour",
+    AlertRuleKind.RECOVERIES_OVERDUE: "Recoveries overdue: more than N",
+}
+SHOWN_ALERTS = 100
+
+
+def _no_control(value: str | None) -> str | None:
+    return clean_text(value)
+
+
+class AlertRuleForm(FlaskForm):
+    name = StringField(
+        "Name",
+        filters=[_no_control],
+        validators=[
+            DataRequired(message="Name the rule"),
+            Length(max=200, message="Keep the name to 200 characters or fewer"),
+        ],
+    )
+    kind = SelectField("Watches", choices={str(k): v for k, v in KIND_CHOICES.items()})
+    team = StringField(
+        "Team",
+        filters=[_no_control],
+        validators=[Length(max=200, message="Keep the team to 200 characters or fewer")],
+    )
+    agent = StringField(
+        "Agent",
+        filters=[_no_control],
+        validators=[Length(max=200, message="Keep the agent to 200 characters or fewer")],
+    )
+    threshold = IntegerField(
+        "Threshold",
+        validators=[InputRequired(message="Enter the threshold, a whole number")],
+    )
+    min_answers = IntegerField("At least this many answers (CSAT rules)", validators=[Optional()])
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        problems = alert_rules.rule_problems(
+            self.kind.data or "",
+            self.threshold.data if not self.threshold.errors else 0,
+            self.min_answers.data if not self.min_answers.errors else None,
+        )
+        for name, message in problems.items():
+            field = getattr(self, name)
+            if not field.errors:
+                field.errors.append(message)
+        return valid and not problems
+
+
+def _open_alerts() -> list:
+    return list(
+        db.session.scalars(
+            sa.select(Alert)
+            .where(
+                Alert.audience == AlertAudience.MANAGER,
+                Alert.kind == AlertKind.THRESHOLD,
+                Alert.acknowledged_at.is_(None),
+            )
+            .order_by(Alert.id.desc())
+            .limit(SHOWN_ALERTS)
+        )
+    )
+
+
+def _page(form: AlertRuleForm, status: int = 200, editing: AlertRule | None = None):
+    rules = db.session.scalars(sa.select(AlertRule).order_by(AlertRule.name, AlertRule.id)).all()
+    return render_template(
+        "admin/alert_rules.html",
+        form=form,
+        rules=rules,
+        editing=editing,
+        alerts=_open_alerts(),
+        describe=alert_rules.describe,
+        when=when,
+    ), status
+
+
+def _fill(rule: AlertRule, form: AlertRuleForm) -> None:
+    rule.name = form.name.data
+    rule.kind = form.kind.data
+    rule.team = form.team.data or ""
+    rule.agent = form.agent.data or ""
+    rule.threshold = form.threshold.data
+    rule.min_answers = form.min_answers.data or 0
+    rule.updated_at = utcnow()
+
+
+@bp.get("/alert-rules")
+def alert_rule_list():
+    return _page(AlertRuleForm(formdata=None, data={"min_answers": 30}))
+
+
+@bp.post("/alert-rules")
+@needs("read")
+def alert_rule_create():
+    form = AlertRuleForm()
+    if not form.validate_on_submit():
+        return _page(form, 422)
+    rule = AlertRule(created_by=current_user.email, active=True)
+    _fill(rule, form)
+    db.session.add(rule)
+    db.session.flush()
+    audit.record("create", "alert_rule", rule.id, f"alert rule {rule.name!r}", None,
+                 audit.snapshot(rule, RULE_FIELDS))  # fmt: skip
+    db.session.commit()
+    flash(f"Alert rule “{rule.name}” saved: the workers check it every few minutes.")
+    return redirect(url_for("admin.alert_rule_list"), 303)
+
+
+@bp.get("/alert-rules/<int:rule_id>")
+def alert_rule_edit(rule_id: int):
+    rule = found(AlertRule, rule_id)
+    return _page(AlertRuleForm(obj=rule), editing=rule)
+
+
+@bp.post("/alert-rules/<int:rule_id>")
+@needs("read")
+def alert_rule_update(rule_id: int):
+    rule = found(AlertRule, rule_id)
+    form = AlertRuleForm()
+    if not form.validate_on_submit():
+        return _page(form, 422, editing=rule)
+    before = audit.snapshot(rule, RULE_FIELDS)
+    _fill(rule, form)
+    alert_rules.reset(rule)
+    audit.record("update", "alert_rule", rule.id, f"alert rule {rule.name!r} changed", before,
+                 audit.snapshot(rule, RULE_FIELDS))  # fmt: skip
+    db.session.commit()
+    flash(f"Alert rule “{rule.name}” changed: it starts afresh, with nothing in breach.")
+    return redirect(url_for("admin.alert_rule_list"), 303)
+
+
+@bp.post("/alert-rules/<int:rule_id>/active")
+@needs("read")
+def alert_rule_toggle(rule_id: int):
+    rule = found(AlertRule, rule_id)
+    before = audit.snapshot(rule, RULE_FIELDS)
+    rule.active = not rule.active
+    rule.updated_at = utcnow()
+    if not rule.active:
+        alert_rules.reset(rule)
+    state = "on" if rule.active else "off"
+    audit.record("update", "alert_rule", rule.id, f"alert rule {rule.name!r} turned {state}",
+                 before, audit.snapshot(rule, RULE_FIELDS))  # fmt: skip
+    db.session.commit()
+    flash(f"Alert rule “{rule.name}” is {state}.")
+    return redirect(url_for("admin.alert_rule_list"), 303)
+
+
+@bp.post("/alert-rules/<int:rule_id>/delete")
+@needs("read")
+def alert_rule_delete(rule_id: int):
+    rule = found(AlertRule, rule_id)
+    name = rule.name
+    audit.record("delete", "alert_rule", rule.id, f"alert rule {name!r} deleted",
+                 audit.snapshot(rule, RULE_FIELDS), None)  # fmt: skip
+    alert_rules.delete(rule)
+    db.session.commit()
+    flash(f"Alert rule “{name}” deleted.")
+    return redirect(url_for("admin.alert_rule_list"), 303)
+
+
+@bp.post("/alert-rules/alerts/<int:alert_id>/acknowledge")
+@needs("read")
+def alert_rule_alert_acknowledge(alert_id: int):
+    alert = found(Alert, alert_id)
+    if alert.kind != AlertKind.THRESHOLD:
+        message = "This page acknowledges threshold alerts only."
+        return render_template("error.html", title="Not a threshold alert", message=message), 404
+    acknowledged = db.session.execute(
+        sa.update(Alert)
+        .where(Alert.id == alert.id, Alert.acknowledged_at.is_(None))
+        .values(acknowledged_at=utcnow())
+    ).rowcount
+    db.session.commit()
+    flash(f"Acknowledged “{alert.title}”." if acknowledged else "That alert was seen already.")
+    return redirect(url_for("admin.alert_rule_list"), 303)

@@ -1,0 +1,59 @@
+"""Threshold alert rules a manager sets in the console (followup.alert_rules evaluates them)
+and each rule's breach state per subject, so a breach raises one alert and the next one only
+after the rule has recovered."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from followup.extensions import Model
+from followup.models.base import UTCDateTime, utcnow, values
+
+
+class AlertRuleKind(StrEnum):
+    """AlertRule.kind: what the rule watches, and what its threshold means."""
+
+    CSAT_BELOW = "csat_below"  # CSAT of the last 7 days below `threshold` %
+    CSAT_DROP = "csat_drop"  # ... more than `threshold` points below its trailing 4 weeks
+    REASON_BURST = "reason_burst"  # negative answers naming one reason: more than N an hour
+    RECOVERIES_OVERDUE = "recoveries_overdue"  # open recoveries overdue: more than N
+
+
+ALERT_RULE_KINDS = values(AlertRuleKind)
+
+
+class AlertRule(Model):
+    """One threshold: a kind, what it is of (everyone, a team or an agent), the threshold
+    and, for the CSAT rules, the answers needed in the last 7 days before it says anything."""
+
+    __tablename__ = "alert_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(30))  # AlertRuleKind
+    team: Mapped[str] = mapped_column(String(200), default="")  # "": every team
+    agent: Mapped[str] = mapped_column(String(200), default="")  # "": every agent
+    threshold: Mapped[int] = mapped_column(Integer)
+    min_answers: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_by: Mapped[str] = mapped_column(String(320), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AlertBreach(Model):
+    """A rule's state for one subject ("" for the rule's figure, a reason code for a burst):
+    whether it is in breach now and how many breaches it has had (the alert key's number)."""
+
+    __tablename__ = "alert_breaches"
+    __table_args__ = (UniqueConstraint("rule_id", "subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("alert_rules.id"))
+    subject: Mapped[str] = mapped_column(String(100), default="")
+    breaching: Mapped[bool] = mapped_column(default=False)
+    breaches: Mapped[int] = mapped_column(Integer, default=0)
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
