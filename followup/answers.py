@@ -9,7 +9,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from followup import recovery, write_back
+from followup import kudos, recovery, write_back
 from followup.extensions import db
 from followup.models import Case, Recovery, Response, Survey, SurveyInvitation
 from followup.models.recovery import RecoveryStatus, WebhookEvent
@@ -84,7 +84,9 @@ def _on_first_answer(case_id: int, round_number: int, now: datetime) -> None:
     withdraws an open recovery."""
     answer = latest_answer(case_id, round_number)
     assert answer is not None  # at least the answer just recorded
-    negative = verdict(answer.invitation.survey, answer.score, answer.comment) == "negative"
+    survey = answer.invitation.survey
+    negative = verdict(survey, answer.score, answer.comment) == "negative"
+    kudos.on_first_answer(answer, survey, now)
     existing = db.session.scalar(
         sa.select(Recovery).where(Recovery.case_id == case_id, Recovery.round == round_number)
     )

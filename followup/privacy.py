@@ -3,23 +3,25 @@ closed longer ago than FOLLOWUP_RETENTION_DAYS.
 
 Redacting a case removes the customer's words and addresses from every row of it (answers'
 comments and free text, the case subject, timeline details, message recipients, errors,
-subjects and bodies, alerts, tasks, outbound calls) and leaves every figure as it was:
-scores, bands, reasons, statuses and times stay. A comment that made an answer negative by
-one of the survey's keywords keeps those keywords only (the lead's words, not the
-customer's), so its verdict and the rebuilt rollups do not change. Suppressions keep the
+subjects and bodies, alerts, tasks, outbound calls, kudos and the daily kudos emails that
+quoted them) and leaves every figure as it was: scores, bands, reasons, statuses and times
+stay. A comment that made an answer negative by one of the survey's keywords keeps those
+keywords only (the lead's words, not the customer's), so its verdict and the rebuilt rollups
+do not change. Suppressions keep the
 address hash only, so an opted-out address is never messaged again.
 
 Operations flush; the caller commits (retention commits each batch).
 """
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from markupsafe import escape
 
-from followup import audit
+from followup import audit, kudos
 from followup.case_history import case_history
 from followup.cases import cancel_pending, record_event
 from followup.extensions import db
@@ -29,6 +31,7 @@ from followup.models import (
     CaseEvent,
     Customer,
     CustomerIdentity,
+    Kudo,
     Message,
     OutboundCall,
     Recovery,
@@ -40,7 +43,7 @@ from followup.models import (
 )
 from followup.models.cases import CaseStatus, EventKind
 from followup.models.customers import address_hash
-from followup.models.recovery import CallStatus, WebhookEvent
+from followup.models.recovery import CallKind, CallStatus, WebhookEvent
 from followup.models.surveys import QuestionKind
 from followup.outbound import emit
 from surveys.scoring import mentions
@@ -257,7 +260,11 @@ def _redact(
         kept_words = [w for w in survey.negative_keywords or [] if mentions(response.comment, [w])]
         response.comment = ", ".join(kept_words)
         response.answers = {k: v for k, v in (response.answers or {}).items() if k in choices}
+    found_kudos = db.session.scalars(sa.select(Kudo).where(Kudo.case_id.in_(case_ids))).all()
+    needles |= {kudo.comment for kudo in found_kudos}
+    needles |= {str(escape(text)) for text in needles if text}  # as HTML emails quote them
     scrub = _scrubber(needles)
+    _redact_kudos(found_kudos, scrub)
     for event in events:
         event.detail = scrub(event.detail)
     for message in messages:
@@ -298,6 +305,31 @@ def _redact(
         record_event(case_id, EventKind.CASE_REDACTED,
                      {"by": by, "cancelled": cancelled[case_id]}, at=now)  # fmt: skip
     db.session.flush()
+
+
+def _redact_kudos(found: Sequence[Kudo], scrub) -> None:
+    """The kudos' words removed, and from the daily kudos emails that quoted them (they name
+    no one case, so the case's calls do not hold them): one not sent yet is cancelled."""
+    if not found:
+        return
+    for kudo in found:
+        kudo.comment = REDACTED if kudo.comment else ""
+    digests = db.session.scalars(
+        sa.select(OutboundCall).where(
+            OutboundCall.kind == CallKind.STAFF_EMAIL,
+            OutboundCall.key.startswith(f"{CallKind.STAFF_EMAIL}:{kudos.DAILY_KEY}:"),
+            OutboundCall.created_at >= min(kudo.created_at for kudo in found),
+        )
+    )
+    for call in digests:
+        payload = dict(call.payload or {})
+        for key in ("text", "html"):
+            if isinstance(payload.get(key), str):
+                payload[key] = scrub(payload[key])
+        if payload != call.payload:  # it quoted them: never sent now, and kept without them
+            call.payload = payload
+            if call.status == CallStatus.PENDING:
+                call.status, call.claim_token, call.locked_until = CallStatus.CANCELLED, None, None
 
 
 def _strings(value: Any) -> list[str]:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.engine import CursorResult
 
-from followup import write_back
+from followup import kudos, write_back
 from followup.cadences import cadence_hours, plan_round
 from followup.cases import (
     add_planned,
@@ -214,6 +214,7 @@ def on_check_in(recovery: Recovery, answer: Response, survey: Survey, now: datet
                 now,
             )
             case = db.session.get_one(Case, recovery.case_id)
+            kudos.on_recovered(recovery, answer, survey, now)
             emit(
                 WebhookEvent.RECOVERY_SUCCEEDED,
                 str(recovery.id),
@@ -221,6 +222,8 @@ def on_check_in(recovery: Recovery, answer: Response, survey: Survey, now: datet
                 case.id,
                 now,
             )
+        elif recovery.status == RecoveryStatus.RECOVERED:  # its answer changed, still positive
+            kudos.on_recovered(recovery, answer, survey, now)
     else:
         said = "still negative" if outcome == "negative" else "not yet satisfied"
         escalate(recovery, f"check-in answered {answer.score}/{survey.scale_max}: {said}", now)
@@ -234,6 +237,7 @@ def escalate(recovery: Recovery, reason: str, now: datetime) -> bool:
         return False
     case = db.session.get_one(Case, recovery.case_id)
     case.escalated_at = now
+    kudos.on_escalated(recovery)
     cancel_pending(case.id, "escalated to a person")
     record_event(
         case.id,

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from followup import privacy, rollups
+from followup import kudos, privacy, rollups
 from followup.answers import record_answer
 from followup.extensions import db
 from followup.models import (
@@ -26,6 +26,7 @@ from followup.models.customers import suppressed
 from followup.models.figures import FIGURE_ROLLUPS, REASON_ROLLUPS
 from followup.suppressions import suppress
 from surveys.invitations import invitations_for
+from tests.support.agents import agent_user
 from tests.support.answers import SURVEY_SECRET, text_in
 from tests.support.cases import close, later, sweep_and_dispatch
 from tests.support.console import csrf_token, csrf_token_in
@@ -36,8 +37,9 @@ NAME, EMAIL, PHONE = "Zebedee Quarrington", "zebedee.q@privacy.example", "+14155
 SMS_COMMENT = "Xylophonic fiasco in Quimperle"
 WEB_COMMENT = "Marmoset delivery was dreadful"
 MAKE_RIGHT = "Refund my Pangolin order"
+PRAISE = "Narwhal-grade help, Sam's a star"  # a kudo for Sam, quoted in the agents' emails
 SECRETS = (NAME, "Zebedee", "Quarrington", EMAIL, PHONE, "4155550199", "Xylophonic",
-           "Quimperle", "Marmoset", "Pangolin")  # fmt: skip
+           "Quimperle", "Marmoset", "Pangolin", "Narwhal")  # fmt: skip
 CUSTOMER = {"external_id": "cust-zq", "name": NAME, "email": EMAIL, "phone": PHONE}
 
 
@@ -128,9 +130,19 @@ def test_erasure_leaves_nothing_of_theirs_and_keeps_figures_and_opt_outs(
 ):
     auth = their_cases
     assert_none_of_theirs("", "nothing")
+    # Praise on ZQ-3 is a kudo for Sam, emailed at once to one agent and the next day to another.
+    agent_user("sam@example.com", "Sam Rivera", "instant")
+    agent_user("sam.daily@example.com", "Sam Rivera", "daily")
+    answer_by_web("ZQ-3", PRAISE, "", score=5)
+    assert kudos.send_daily(later(days=1)) == 1
+    db.session.commit()
     text = database_text()
-    assert all(secret.lower() in text.lower() for secret in (NAME, EMAIL, PHONE, SMS_COMMENT,
-                                                             WEB_COMMENT, MAKE_RIGHT))  # fmt: skip
+    theirs = (NAME, EMAIL, PHONE, SMS_COMMENT, WEB_COMMENT, MAKE_RIGHT, PRAISE)
+    assert all(secret.lower() in text.lower() for secret in theirs)
+    emails = db.session.scalars(sa.select(OutboundCall.payload).where(
+        OutboundCall.kind == "staff_email")).all()  # fmt: skip
+    assert len(emails) == 2 and all("Narwhal" in e["text"] and "Narwhal" in e["html"]
+                                    for e in emails)  # fmt: skip
     sent = db.session.execute(
         sa.select(Message.channel, Message.subject, Message.body).where(Message.status == "sent")
     ).all()

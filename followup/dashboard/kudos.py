@@ -1,0 +1,105 @@
+"""The team's kudos feed (/dashboard/kudos): newest first, paged, by team, starred only; a lead
+(and an admin) stars one to share it with the team, or takes the star back (POST, audited).
+Agents see the starred kudos and their own; managers, leads and admins see them all."""
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from followup import agents, audit, kudos
+from followup.dashboard import bp
+from followup.extensions import db
+from followup.models import Case, Kudo
+from followup.models.base import MAX_ID, utcnow
+from followup.users import can
+from followup.web.console import needs
+from followup.web.forms import clean_text
+from followup.web.pages import paged, query_text
+
+MAX_TEAM = 200
+
+
+def _feed_args(source) -> dict[str, str]:
+    """The feed's filters (from the URL, or a star form's fields), cleaned."""
+    team = (clean_text(source.get("team")) or "")[:MAX_TEAM]
+    starred = "1" if source.get("starred") == "1" else ""
+    return {name: value for name, value in (("team", team), ("starred", starred)) if value}
+
+
+@bp.get("/kudos")
+@needs("signed_in")
+def kudos_feed():
+    agent = agents.is_agent(current_user)
+    if not agent and not can(current_user, "read"):
+        abort(403)
+    args = _feed_args(request.args)
+    query = kudos.feed(
+        team=query_text("team", MAX_TEAM),
+        starred=bool(args.get("starred")),
+        agent_link=current_user.agent if agent else None,
+        own_or_starred=agent,
+    )
+    page = paged(query, (Kudo.created_at.desc(), Kudo.id.desc()), kudos.FEED_PAGE,
+                 request.args.get("page"))  # fmt: skip
+    external_ids = dict(
+        db.session.execute(
+            sa.select(Case.id, Case.external_id).where(
+                Case.id.in_({kudo.case_id for kudo in page.rows})
+            )
+        ).all()
+    )
+    own = agents.case_clause(current_user.agent, Kudo) if agent and current_user.agent else None
+    mine = set()
+    if own is not None and page.rows:
+        mine = set(
+            db.session.scalars(
+                sa.select(Kudo.id).where(Kudo.id.in_([k.id for k in page.rows]), own)
+            )
+        )
+    return render_template(
+        "dashboard/kudos.html",
+        page=page,
+        args=args,
+        teams=kudos.feed_teams(),
+        external_ids=external_ids,
+        mine=mine,
+        agent=agent,
+    )
+
+
+def _kudo(kudo_id: int) -> Kudo:
+    kudo = db.session.get(Kudo, kudo_id) if 1 <= kudo_id <= MAX_ID else None
+    if kudo is None:
+        abort(404)
+    return kudo
+
+
+def _back():
+    args: dict = _feed_args(request.form)
+    return redirect(url_for("dashboard.kudos_feed", **args), code=303)
+
+
+@bp.post("/kudos/<int:kudo_id>/star")
+@needs("configure")
+def kudo_star(kudo_id: int):
+    kudo = _kudo(kudo_id)
+    if kudos.star(kudo, current_user._get_current_object(), utcnow()):
+        audit.record("star", "kudo", kudo.id,
+                     f"Starred the kudo of {kudo.agent or 'no agent'} (case #{kudo.case_id}) "
+                     "for the team")  # fmt: skip
+        db.session.commit()
+        flash("Starred: the team sees it in their feed.")
+    return _back()
+
+
+@bp.post("/kudos/<int:kudo_id>/unstar")
+@needs("configure")
+def kudo_unstar(kudo_id: int):
+    kudo = _kudo(kudo_id)
+    if kudos.unstar(kudo):
+        audit.record("unstar", "kudo", kudo.id,
+                     f"Took the star off the kudo of {kudo.agent or 'no agent'} "
+                     f"(case #{kudo.case_id})")  # fmt: skip
+        db.session.commit()
+        flash("The star is off.")
+    return _back()
