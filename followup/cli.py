@@ -17,7 +17,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from flask_migrate import upgrade
 
-from followup import audit, create_app, privacy, rollups
+from followup import agents, audit, create_app, privacy, rollups
 from followup.api_keys import (
     AUDIT_FIELDS,
     ApiKeyError,
@@ -30,7 +30,7 @@ from followup.api_keys import (
 from followup.extensions import db
 from followup.models import User
 from followup.models.base import utcnow
-from followup.models.users import API_SCOPES, ApiScope
+from followup.models.users import API_SCOPES, ROLES, ApiScope, Role
 from followup.setup import DEMO_CASE, ensure_standard_setup, seed_demo
 from followup.users import UserError, create_user, set_password
 from workers.embedded_redis import embedded_redis
@@ -156,19 +156,32 @@ def api_keys_revoke_command(key: str) -> None:
 
 @click.command("create-user")
 @click.option("--email", required=True, help="The address they sign in with.")
-@click.option("--role", type=click.Choice(["admin", "lead", "manager"]), default="admin",
-              show_default=True)  # fmt: skip
+@click.option("--role", type=click.Choice(list(ROLES)), default="admin", show_default=True)
 @click.option("--name", default="", help="Their name, as the console shows it.")
+@click.option(
+    "--agent",
+    default="",
+    help="The agent name or email their cases arrive with (required for an agent).",
+)
 @click.password_option(help="At least 12 characters; asked for when not given.")
 @with_appcontext
-def create_user_command(email: str, role: str, name: str, password: str) -> None:
-    """Create a console user (the first admin, say)."""
+def create_user_command(email: str, role: str, name: str, agent: str, password: str) -> None:
+    """Create a console user (the first admin, say, or an agent linked to their cases)."""
+    try:
+        link = agents.normalise_link(agent)
+    except agents.LinkError as error:
+        raise click.BadParameter(str(error), param_hint="--agent") from None
+    if link is None and role == Role.AGENT:
+        raise click.BadParameter("an agent needs the agent name or email their cases arrive "
+                                 "with", param_hint="--agent")  # fmt: skip
     try:
         user = create_user(email, role, password, name)
     except UserError as error:
         raise click.BadParameter(error.message, param_hint=f"--{error.field}") from None
+    user.agent = link
     audit.record("create", "user", user.id, f"{user.email} ({role})", actor="cli",
-                 after={"email": user.email, "role": role, "name": user.name})  # fmt: skip
+                 after={"email": user.email, "role": role, "name": user.name,
+                        "agent": link})  # fmt: skip
     db.session.commit()
     click.echo(f"Created {role} {user.email}.")
 

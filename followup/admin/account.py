@@ -1,4 +1,5 @@
-"""The signed-in user's own page: two-factor sign-in turned on (a QR code and the secret to
+"""The signed-in user's own page: their preferences (how they hear of their kudos, the weekly
+digest's opt-out), two-factor sign-in turned on (a QR code and the secret to
 type, confirmed with a code, then ten recovery codes shown once), new recovery codes, and
 turning it off (password and code). Wrong codes here are limited per user; every change is
 in the audit log."""
@@ -6,12 +7,13 @@ in the audit log."""
 from flask import current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
+from wtforms import BooleanField, PasswordField, RadioField, StringField
 from wtforms.validators import InputRequired, Length
 
 from followup import audit, two_factor
 from followup.admin import bp
 from followup.extensions import db, limiter
+from followup.models.users import KudosDelivery
 from followup.users import MAX_PASSWORD, authenticate
 from followup.web.console import needs
 
@@ -20,6 +22,19 @@ WRONG_CODE = "That code is not right or was used already: wait for the next code
 
 def _code_field(label: str = "Code from your app") -> StringField:
     return StringField(label, validators=[InputRequired(message="Enter the code"), Length(max=40)])
+
+
+KUDOS_CHOICES = {
+    KudosDelivery.DAILY: "Once a day: an email with the day's kudos",
+    KudosDelivery.INSTANT: "At once: an email for each kudo",
+    KudosDelivery.OFF: "No email: I read them in the console",
+}
+PREFERENCE_FIELDS = ("kudos_delivery", "weekly_digest")
+
+
+class PreferencesForm(FlaskForm):
+    kudos_delivery = RadioField("Kudos by email", choices=KUDOS_CHOICES)
+    weekly_digest = BooleanField("Send me the weekly digest on Mondays")
 
 
 class ConfirmForm(FlaskForm):
@@ -59,6 +74,13 @@ def _me():
 def _account_page(status: int = 200, **forms):
     forms.setdefault("codes_form", CodeForm(formdata=None))
     forms.setdefault("off_form", TurnOffForm(formdata=None))
+    me = _me()
+    forms.setdefault(
+        "preferences_form",
+        PreferencesForm(
+            formdata=None, kudos_delivery=me.kudos_delivery, weekly_digest=me.weekly_digest
+        ),
+    )
     return render_template(
         "admin/account.html",
         required=two_factor.required(_me()),
@@ -75,6 +97,24 @@ def _recovery_codes_page(codes: list[str]):
 @needs("signed_in")
 def account():
     return _account_page()
+
+
+@bp.post("/account/preferences")
+@needs("signed_in")
+def account_preferences():
+    form = PreferencesForm()
+    if not form.validate_on_submit():
+        return _account_page(422, preferences_form=form)
+    me = _me()
+    before = audit.snapshot(me, PREFERENCE_FIELDS)
+    me.kudos_delivery, me.weekly_digest = form.kudos_delivery.data, bool(form.weekly_digest.data)
+    after = audit.snapshot(me, PREFERENCE_FIELDS)
+    if after != before:
+        audit.record("preferences", "user", me.id, f"{me.email} changed their email preferences",
+                     before, after)  # fmt: skip
+    db.session.commit()
+    flash("Saved your preferences.")
+    return redirect(url_for("admin.account"), code=303)
 
 
 @bp.post("/account/two-factor/start")

@@ -20,7 +20,7 @@ from followup.admin import bp
 from followup.extensions import client_address, db, limiter, login_manager
 from followup.models import User
 from followup.models.base import utcnow
-from followup.users import MAX_PASSWORD, authenticate
+from followup.users import MAX_PASSWORD, authenticate, can
 from followup.web.console import needs
 from followup.web.forms import clean_text
 
@@ -172,5 +172,8 @@ def sign_out():
 
 
 @bp.get("/")
+@needs("signed_in")
 def home():
+    if not can(current_user, "read"):  # an agent: their own page is their home
+        return redirect(url_for("dashboard.agent_page", user_id=current_user.id), code=303)
     return render_template("admin/home.html")

@@ -1,7 +1,9 @@
 """Console pages: users (admins only). List them, add one with an initial password, change a
-role, deactivate (their sessions end at once) or reactivate, reset a password or two-factor
-sign-in. The system never loses its last active admin. Every change is in the audit log
-(never a password)."""
+role and an agent's link to their cases (required for the agent role), deactivate (their
+sessions end at once) or reactivate, reset a password or two-factor sign-in. The system never
+loses its last active admin. Every change is in the audit log (never a password)."""
+
+from typing import Literal
 
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, url_for
@@ -10,7 +12,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import InputRequired, Length
 
-from followup import audit, two_factor
+from followup import agents, audit, two_factor
 from followup.admin import bp, found
 from followup.extensions import db
 from followup.models import User
@@ -23,8 +25,11 @@ ROLE_CHOICES = {
     Role.ADMIN: "Admin: everything, users included",
     Role.LEAD: "Lead: configuration and the recovery queue",
     Role.MANAGER: "Manager: the dashboard, configuration read-only",
+    Role.AGENT: "Agent: their own figures, their customers' words and kudos, nothing else",
 }
-USER_FIELDS = ("email", "name", "role", "active")
+USER_FIELDS = ("email", "name", "role", "active", "agent")
+AGENT_HINT = "The agent name or email their cases arrive with (required for an agent)."
+NEEDS_LINK = "An agent needs the agent name or email their cases arrive with"
 LAST_ADMIN = (
     "{email} is the last active admin. Make another user an admin first, so someone can "
     "still manage users."
@@ -51,11 +56,27 @@ class NewUserForm(FlaskForm):
     )
     name = StringField("Name", filters=[clean_text], validators=[Length(max=200)])
     role = SelectField("Role", choices=ROLE_CHOICES, default=Role.LEAD)
+    agent = StringField("Agent link", filters=[clean_text], validators=[Length(max=320)])
     password = _password("Initial password")
 
 
 class RoleForm(FlaskForm):
     role = SelectField("Role", choices=ROLE_CHOICES)
+    agent = StringField("Agent link", filters=[clean_text], validators=[Length(max=320)])
+
+
+def _link(form) -> str | None | Literal[False]:
+    """The form's agent link as stored (None when blank), or False after adding the error
+    to the field (unreadable, or missing for an agent)."""
+    try:
+        link = agents.normalise_link(form.agent.data)
+    except agents.LinkError as error:
+        form.agent.errors.append(f"Use {error}")
+        return False
+    if link is None and form.role.data == Role.AGENT:
+        form.agent.errors.append(NEEDS_LINK)
+        return False
+    return link
 
 
 class PasswordForm(FlaskForm):
@@ -72,7 +93,7 @@ def _is_last_active_admin(user: User) -> bool:
 
 
 def _edit_page(user: User, status: int = 200, problem: str | None = None, **forms):
-    forms.setdefault("role_form", RoleForm(formdata=None, role=user.role))
+    forms.setdefault("role_form", RoleForm(formdata=None, role=user.role, agent=user.agent or ""))
     forms.setdefault("password_form", PasswordForm(formdata=None))
     return render_template("admin/users/edit.html", user=user, problem=problem, **forms), status
 
@@ -88,12 +109,15 @@ def users():
 @needs("users")
 def user_new():
     form = NewUserForm()
-    if form.validate_on_submit():
+    if form.validate_on_submit() and (link := _link(form)) is not False:
         try:
-            user = create_user(form.email.data, form.role.data, form.password.data, form.name.data)
+            user = create_user(
+                form.email.data, form.role.data, form.password.data, form.name.data or ""
+            )
         except UserError as error:
             getattr(form, error.field).errors.append(error.message)
         else:
+            user.agent = link
             audit.record(
                 "create", "user", user.id, f"Added {user.email} as {user.role}",
                 after=audit.snapshot(user, USER_FIELDS),
@@ -116,21 +140,23 @@ def user_edit(user_id: int):
 def user_role(user_id: int):
     user = found(User, user_id)
     form = RoleForm()
-    if not form.validate_on_submit():
+    if not form.validate_on_submit() or (link := _link(form)) is False:
         return _edit_page(user, 422, role_form=form)
-    if form.role.data == user.role:
+    if form.role.data == user.role and link == user.agent:
         return redirect(url_for("admin.user_edit", user_id=user.id), code=303)
-    if user.role == Role.ADMIN and user.active and _is_last_active_admin(user):
+    demoted = form.role.data != user.role and user.role == Role.ADMIN and user.active
+    if demoted and _is_last_active_admin(user):
         db.session.rollback()
         return _edit_page(user, 409, LAST_ADMIN.format(email=user.email), role_form=form)
     before = audit.snapshot(user, USER_FIELDS)
-    user.role = form.role.data
+    user.role, user.agent = form.role.data, link
+    linked = f", linked to the cases of {link}" if link else ""
     audit.record(
-        "update", "user", user.id, f"Changed the role of {user.email} to {user.role}",
+        "update", "user", user.id, f"Changed the role of {user.email} to {user.role}{linked}",
         before, audit.snapshot(user, USER_FIELDS),
     )  # fmt: skip
     db.session.commit()
-    flash(f"{user.email} is now {user.role}.")
+    flash(f"{user.email} is now {user.role}{linked}.")
     return redirect(url_for("admin.user_edit", user_id=user.id), code=303)
 
 

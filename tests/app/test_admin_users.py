@@ -72,7 +72,7 @@ def test_an_admin_adds_a_user_who_can_sign_in(as_admin, client):
         str(made.id),
     )
     assert entry.after == {"email": "new@example.com", "name": "<script>alert(1)</script>",
-                           "role": "lead", "active": True}  # fmt: skip
+                           "role": "lead", "active": True, "agent": None}  # fmt: skip
     assert "password" not in str(entry.after) and made.password_hash not in str(entry.after)
     as_admin.post("/admin/sign-out", data={"csrf_token": csrf_token(as_admin, "/admin/")})
     assert sign_in(client, "new@example.com", NEW_PASSWORD).status_code == 303
