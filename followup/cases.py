@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm.attributes import set_committed_value
 
+from followup import incidents
 from followup.cadences import PlannedMessage, cadence_hours, case_facts, plan_round, rules_match
 from followup.experiments import assign
 from followup.extensions import db
@@ -239,7 +240,13 @@ def close_case(case: Case, cadence_name: str | None, now: datetime) -> bool:
     variant picks the cadence (a cadence named by the caller runs no experiment)."""
     cadence = choose_cadence(cadence_name, case)
     experiment = variant = None
-    if not cadence_name:
+    # A case closing in a declared incident: its surveys are held, or it gets the incident's
+    # apology cadence instead of its own (followup.incidents).
+    incident = incidents.covering(case, now)
+    apology = incidents.apology_cadence(incident) if incident else None
+    if apology is not None:
+        cadence = apology
+    elif not cadence_name:
         cadence, experiment, variant = assign(cadence, case.customer_id)
     # The row as the UPDATE left it, RETURNING into the case (one round trip, not a refresh);
     # no row: another request closed it first (or it was closed), read it as it is.
@@ -269,10 +276,15 @@ def close_case(case: Case, cadence_name: str | None, now: datetime) -> bool:
         customer.timezone or case.timezone
     )
     no_surveys = why_no_survey(case, now, cadence.survey_cap_days)
+    held = incident if apology is None and no_surveys is None else None
+    if held is not None:
+        no_surveys = incidents.held_reason(held)
     planned = plan_round(
         case.id, case.round, _Contact.of(customer), cadence.steps, now, sms_hours, no_surveys
     )
     add_planned(case, case.round, planned, now)
+    if held is not None:
+        incidents.note_held(held, case, now)
     record_event(
         case.id,
         EventKind.CASE_CLOSED,
@@ -282,11 +294,17 @@ def close_case(case: Case, cadence_name: str | None, now: datetime) -> bool:
             "cadence_id": cadence.id,
             "planned": len(planned),
             **({"experiment": experiment, "variant": variant} if variant else {}),
+            **(_incident_detail(incident, apology) if incident else {}),
         },
         at=now,
     )
     db.session.flush()
     return True
+
+
+def _incident_detail(incident, apology: Cadence | None) -> dict:
+    """What a close's timeline line says of the incident the case closed in."""
+    return {"incident": incident.name, "incident_id": incident.id, "apology": apology is not None}
 
 
 def add_planned(

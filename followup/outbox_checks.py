@@ -1,7 +1,7 @@
 """The re-check at send time: whether each claimed message may still go out (the case not
 reopened, no answer making it moot, the condition on the answer still true, the customer not
-opted out, the frequency cap, SMS quiet hours), the others given back with their reason on
-the timeline."""
+opted out, no incident holding its survey, the frequency cap, SMS quiet hours), the others
+given back with their reason on the timeline."""
 
 from datetime import datetime, timedelta
 
@@ -11,6 +11,7 @@ from flask import current_app
 from followup.cadences import cadence_hours
 from followup.cases import recent_surveys, record_event
 from followup.extensions import db
+from followup.incidents import BatchHolds, held_reason
 from followup.models import Message, Response
 from followup.models.cadences import StepCondition
 from followup.models.cases import CaseStatus, EventKind
@@ -116,15 +117,20 @@ def still_due(messages: list[Message], now: datetime) -> list[Message]:
     blocked = suppressed({(m.channel, m.recipient) for m in messages})
     surveyed = _surveyed_rounds(messages, now)
     verdicts = _round_verdicts(messages)
+    holds = BatchHolds.of(messages)  # the incidents that may hold them: one query a batch
     due = []
     for message in messages:
-        skip = _skip_reason(message, answered, blocked, verdicts) or _over_cap(
-            message, surveyed, now
-        )
+        skip = _skip_reason(message, answered, blocked, verdicts)
+        incident = None if skip else holds.holding(message)
+        if incident is not None:
+            skip = MessageStatus.SUPPRESSED, held_reason(incident)
+            holds.note(message, incident, now)
+        skip = skip or _over_cap(message, surveyed, now)
         if skip:
             status, reason = skip
             message.status, message.error = status, reason
-            unclaim(message, EventKind.message_event(status), {"reason": reason}, now)
+            detail = {"reason": reason, **({"incident_id": incident.id} if incident else {})}
+            unclaim(message, EventKind.message_event(status), detail, now)
             continue
         if message.channel == "sms" and message.status == MessageStatus.SCHEDULED:
             hours = cadence_hours(message.case.cadence, config["SMS_HOURS"])
@@ -145,4 +151,5 @@ def still_due(messages: list[Message], now: datetime) -> list[Message]:
                 now,
             )
         due.append(message)
+    holds.write()
     return due

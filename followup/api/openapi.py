@@ -14,7 +14,8 @@ from followup.models.users import ApiScope
 
 SCOPES = (
     "An API key as `Authorization: Bearer <key>`. Each key has a scope: `intake` creates, "
-    "closes and reopens cases (and takes the helpdesk webhooks), `read` reads (every GET), "
+    "closes and reopens cases (and takes the helpdesk webhooks), `read` reads (every GET but "
+    "the incidents'), `incidents` declares, reads and ends incidents (a status page tool), "
     "`full` does everything. Each operation names the scope it needs; a key without it gets "
     "a 403, a missing, unknown or revoked key a 401."
 )

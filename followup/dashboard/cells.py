@@ -14,6 +14,7 @@ from followup.metrics import Rate
 
 SMALL_BADGE = Markup(' <span class="badge warn">small sample</span>')
 NO_VALUE = "–"
+INCIDENT_BADGE = ' <span class="badge warn">incident</span>'
 
 
 def n(value: int) -> str:
@@ -81,10 +82,14 @@ class Cells:
         span = (week["start"], week["end"])
         label = self._weeks.get(span)
         if label is None:
+            names = week.get("incidents")  # those overlapping the week (dashboard.routes)
+            mark = (
+                f' data-incident="{escape(", ".join(names))}"', INCIDENT_BADGE
+            ) if names else ("", "")  # fmt: skip
             label = self._weeks[span] = (
-                f'<th scope="row" data-week="{week["end"].isoformat()}">'
+                f'<th scope="row" data-week="{week["end"].isoformat()}"{mark[0]}>'
                 f"{escape(week['start'].strftime('%d %b'))} – "
-                f"{escape(week['end'].strftime('%d %b'))}</th>"
+                f"{escape(week['end'].strftime('%d %b'))}{mark[1]}</th>"
             )
         value = "" if rate.value is None else rate.value
         return Markup(

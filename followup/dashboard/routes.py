@@ -10,6 +10,7 @@ from urllib.parse import quote_plus, urlencode
 
 from flask import jsonify, render_template, request, url_for
 
+from followup import incidents
 from followup.dashboard import bp, queries
 from followup.dashboard.cells import Cells, n, pct, small_badge
 from followup.dashboard.filters import PRESETS, FilterError, Filters, parse
@@ -65,8 +66,11 @@ def index():
     view = read_view()
     figures = queries.figures(view.filters, view.sort, view.descending)
     drill = drill_links(view.filters)
+    incident_list = mark_incidents(view.filters, figures["trends"])
     return render_template(
         "dashboard/index.html",
+        incidents=incident_list,
+        segment_text=incidents.segment_text,
         filters=view.filters,
         view=view,
         figures=figures,
@@ -85,10 +89,20 @@ def index():
     )
 
 
+def mark_incidents(filters: Filters, trends: list[dict]) -> list:
+    """The incidents overlapping the trends' weeks, each week marked with the names of those
+    overlapping it (its "incidents"), so a dip is explained."""
+    found, marks = incidents.week_marks([(w["start"], w["end"]) for w in trends], filters.team)
+    for week in trends:
+        week["incidents"] = marks.get(week["end"], [])
+    return found
+
+
 @bp.get("/figures.json")
 def figures_json():
     view = read_view()
     figures = queries.figures(view.filters, view.sort, view.descending)
+    mark_incidents(view.filters, figures["trends"])
     plain = {  # already plain values: no need to walk them
         "filters": view.filters.query(),
         "reason_scope": queries.REASON_SCOPE if view.filters.reason else None,

@@ -21,6 +21,7 @@ from followup.models.figures import (
     FigureState,
     RoundFact,
 )
+from followup.models.incidents import Incident, IncidentHold
 from followup.models.kudos import Kudo
 from followup.models.messages import Message, ProviderEvent
 from followup.models.recovery import (
@@ -61,6 +62,8 @@ __all__ = [
     "Gesture",
     "GestureType",
     "GoodwillCode",
+    "Incident",
+    "IncidentHold",
     "Kudo",
     "Message",
     "MessageTemplate",

@@ -14,13 +14,18 @@ document.addEventListener("DOMContentLoaded", () => {
       const raw = row.cells[1].dataset.value;
       return raw === "" ? null : Math.round(parseFloat(raw) * 1000) / 10;
     });
+    // Weeks an incident overlaps (its surveys held): a larger, differently coloured point.
+    const incident = rows.map((row) => Boolean(row.cells[0].dataset.incident));
     box.hidden = false;
     new window.Chart(box.querySelector("canvas"), {
       type: "line",
       data: {
         labels,
         datasets: [{ label: `${table.dataset.label} (%)`, data: values, spanGaps: true,
-                     borderColor: "#1f5fa8", backgroundColor: "#1f5fa8" }],
+                     borderColor: "#1f5fa8", backgroundColor: "#1f5fa8",
+                     pointRadius: incident.map((marked) => (marked ? 6 : 3)),
+                     pointStyle: incident.map((marked) => (marked ? "triangle" : "circle")),
+                     pointBackgroundColor: incident.map((marked) => (marked ? "#b35900" : "#1f5fa8")) }],
       },
       options: {
         animation: false,

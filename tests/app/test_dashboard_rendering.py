@@ -18,8 +18,9 @@ from tests.support.statements import statements
 
 # The page: the signed-in user, the sums by agent (and team) and by channel and cadence,
 # the previous period's by channel, the cadences' names, the reasons' labels, the median
-# time to recovery, the reasons, the trends, and the surveys the filter form offers.
-PAGE_MAX = 10
+# time to recovery, the reasons, the trends, the incidents overlapping the trends' weeks, and
+# the surveys the filter form offers.
+PAGE_MAX = 11
 JSON_MAX = PAGE_MAX - 1  # no filter form
 
 

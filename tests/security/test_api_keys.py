@@ -59,8 +59,13 @@ CALLS = [
     ("post", "/api/v1/alerts/{alert_id}/acknowledge", None, ApiScope.FULL),
     ("get", "/api/v1/customers/{external_id}/export", None, ApiScope.READ),
     ("delete", "/api/v1/customers/{external_id}", None, ApiScope.FULL),
+    ("post", "/api/v1/incidents", {"name": "Outage"}, ApiScope.INCIDENTS),
+    ("get", "/api/v1/incidents", None, ApiScope.INCIDENTS),
+    ("get", "/api/v1/incidents/{incident_id}", None, ApiScope.INCIDENTS),
+    ("post", "/api/v1/incidents/{incident_id}/end", None, ApiScope.INCIDENTS),
 ]
-ROWS = {"external_id": CASE_ID, "task_id": "1", "alert_id": "1", "key": "discount-10"}
+ROWS = {"external_id": CASE_ID, "task_id": "1", "alert_id": "1", "key": "discount-10",
+        "incident_id": "1"}  # fmt: skip
 
 
 @pytest.mark.parametrize("scope", list(ApiScope))
