@@ -3,12 +3,12 @@ closed longer ago than FOLLOWUP_RETENTION_DAYS.
 
 Redacting a case removes the customer's words and addresses from every row of it (answers'
 comments and free text, the case subject, timeline details, message recipients, errors,
-subjects and bodies, alerts, tasks, outbound calls, kudos and the daily kudos emails that
-quoted them) and leaves every figure as it was: scores, bands, reasons, statuses and times
-stay. A comment that made an answer negative by one of the survey's keywords keeps those
-keywords only (the lead's words, not the customer's), so its verdict and the rebuilt rollups
-do not change. Suppressions keep the
-address hash only, so an opted-out address is never messaged again.
+subjects and bodies, alerts, tasks, outbound calls, kudos and the kudos emails and weekly
+digests that quoted them) and leaves every figure as it was: scores, bands, reasons,
+statuses and times stay. A comment that made an answer negative by one of the survey's
+keywords keeps those keywords only (the lead's words, not the customer's), so its verdict and
+the rebuilt rollups do not change. Suppressions keep the address hash only, so an opted-out
+address is never messaged again.
 
 Operations flush; the caller commits (retention commits each batch).
 """
@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from markupsafe import escape
 
-from followup import audit, kudos
+from followup import audit, digests, kudos
 from followup.case_history import case_history
 from followup.cases import cancel_pending, record_event
 from followup.extensions import db
@@ -289,6 +289,8 @@ def _redact(
         task.outcome = REDACTED if task.outcome else task.outcome
     for recovery in db.session.scalars(sa.select(Recovery).where(Recovery.case_id.in_(case_ids))):
         recovery.outcome_reason = scrub(recovery.outcome_reason)
+        # The lead's root cause note, like a task's outcome, may quote them.
+        recovery.root_cause_note = REDACTED if recovery.root_cause_note else None
     for channel, address in addresses - _addresses(keeping):
         if (row := _suppression(channel, address)) is not None:
             row.address, row.detail = None, scrub(row.detail)
@@ -308,20 +310,24 @@ def _redact(
 
 
 def _redact_kudos(found: Sequence[Kudo], scrub) -> None:
-    """The kudos' words removed, and from the daily kudos emails that quoted them (they name
-    no one case, so the case's calls do not hold them): one not sent yet is cancelled."""
+    """The kudos' words removed, and from the daily kudos emails and weekly digests that
+    quoted them (they name no one case, so the case's calls do not hold them): one not sent
+    yet is cancelled."""
     if not found:
         return
     for kudo in found:
         kudo.comment = REDACTED if kudo.comment else ""
-    digests = db.session.scalars(
+    quoting = db.session.scalars(
         sa.select(OutboundCall).where(
             OutboundCall.kind == CallKind.STAFF_EMAIL,
-            OutboundCall.key.startswith(f"{CallKind.STAFF_EMAIL}:{kudos.DAILY_KEY}:"),
+            sa.or_(
+                *(OutboundCall.key.startswith(f"{CallKind.STAFF_EMAIL}:{prefix}:")
+                  for prefix in (kudos.DAILY_KEY, digests.DIGEST_KEY))
+            ),
             OutboundCall.created_at >= min(kudo.created_at for kudo in found),
         )
-    )
-    for call in digests:
+    )  # fmt: skip
+    for call in quoting:
         payload = dict(call.payload or {})
         for key in ("text", "html"):
             if isinstance(payload.get(key), str):

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from followup import kudos, privacy, rollups
+from followup import digests, kudos, privacy, rollups
 from followup.answers import record_answer
 from followup.extensions import db
 from followup.models import (
@@ -130,18 +130,21 @@ def test_erasure_leaves_nothing_of_theirs_and_keeps_figures_and_opt_outs(
 ):
     auth = their_cases
     assert_none_of_theirs("", "nothing")
-    # Praise on ZQ-3 is a kudo for Sam, emailed at once to one agent and the next day to another.
+    # Praise on ZQ-3 is a kudo for Sam, emailed at once to one agent and the next day to
+    # another, and quoted in the next Monday's digest to the lead and the manager.
     agent_user("sam@example.com", "Sam Rivera", "instant")
     agent_user("sam.daily@example.com", "Sam Rivera", "daily")
     answer_by_web("ZQ-3", PRAISE, "", score=5)
     assert kudos.send_daily(later(days=1)) == 1
+    monday = later(days=7 - utcnow().weekday()).replace(hour=12)
+    assert digests.send_due(monday) == 2
     db.session.commit()
     text = database_text()
     theirs = (NAME, EMAIL, PHONE, SMS_COMMENT, WEB_COMMENT, MAKE_RIGHT, PRAISE)
     assert all(secret.lower() in text.lower() for secret in theirs)
     emails = db.session.scalars(sa.select(OutboundCall.payload).where(
         OutboundCall.kind == "staff_email")).all()  # fmt: skip
-    assert len(emails) == 2 and all("Narwhal" in e["text"] and "Narwhal" in e["html"]
+    assert len(emails) == 4 and all("Narwhal" in e["text"] and "Narwhal" in e["html"]
                                     for e in emails)  # fmt: skip
     sent = db.session.execute(
         sa.select(Message.channel, Message.subject, Message.body).where(Message.status == "sent")
