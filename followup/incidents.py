@@ -395,3 +395,24 @@ def week_marks(
         if names:
             marks[last] = names
     return found, marks
+
+
+def health_counts(now: datetime, since: datetime) -> tuple[int, int]:
+    """(incidents active now, survey messages held since `since`), in one query: the health
+    page's line."""
+    active = (
+        sa.select(sa.func.count(Incident.id))
+        .where(
+            Incident.starts_at <= now,
+            sa.or_(Incident.ended_at.is_(None), Incident.ended_at > now),
+            sa.or_(Incident.planned_end_at.is_(None), Incident.planned_end_at > now),
+        )
+        .scalar_subquery()
+    )
+    held = (
+        sa.select(sa.func.count(IncidentHold.message_id))
+        .where(IncidentHold.at >= since)
+        .scalar_subquery()
+    )
+    row = db.session.execute(sa.select(active, held)).one()
+    return int(row[0]), int(row[1])
