@@ -1,5 +1,6 @@
 """What people and templates see of recoveries: the lead's recovery queue (each recovery with
-the customer's words, the gesture and its tasks), completing a task, and the details a
+the customer's words, the gesture and its tasks, whether it has ended and its root cause),
+completing a task (with the recovery's root cause, when the lead gives it), and the details a
 recovery's messages show (template_details). Each operation flushes; the caller commits."""
 
 from datetime import datetime
@@ -9,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import selectinload
 
-from followup import write_back
+from followup import root_causes, write_back
 from followup.cases import record_event
 from followup.extensions import db
 from followup.models import Case, Gesture, Recovery, RecoveryTask
@@ -49,13 +50,18 @@ def template_details(recovery_ids: set[int]) -> dict[int, dict]:
     return details
 
 
+# A queue filter besides the statuses: the ended recoveries no root cause was recorded for.
+NEEDS_ROOT_CAUSE = "needs_root_cause"
+
+
 def queue_entries(
     status: str | None, now: datetime, limit: int, case_id: int | None = None
 ) -> list[dict]:
     """The lead's recovery queue: each recovery with the customer's words, the reason, what
-    was done and its tasks with the time left against their due time. Recoveries with an
-    overdue task come first (most overdue first), then those with the soonest task due, then
-    the oldest."""
+    was done, its tasks with the time left against their due time, whether it has ended and
+    its root cause. Recoveries with an overdue task come first (most overdue first), then
+    those with the soonest task due, then the oldest. `status`: a RecoveryStatus, or
+    NEEDS_ROOT_CAUSE."""
     soonest_task = (
         sa.select(sa.func.min(RecoveryTask.due_at))
         .where(RecoveryTask.recovery_id == Recovery.id, RecoveryTask.completed_at.is_(None))
@@ -67,10 +73,13 @@ def queue_entries(
             selectinload(Recovery.case).selectinload(Case.customer),
             selectinload(Recovery.gesture).selectinload(Gesture.gesture_type),
             selectinload(Recovery.tasks),
+            selectinload(Recovery.root_cause),
         )
         .order_by(soonest_task.is_(None), soonest_task, Recovery.started_at, Recovery.id)
     )
-    if status:
+    if status == NEEDS_ROOT_CAUSE:
+        query = query.where(Recovery.root_cause_id.is_(None), root_causes.ended_clause())
+    elif status:
         query = query.where(Recovery.status == status)
     if case_id is not None:
         query = query.where(Recovery.case_id == case_id)
@@ -106,6 +115,9 @@ def queue_entries(
                 "tasks": tasks,
                 "outcome_at": recovery.outcome_at.isoformat() if recovery.outcome_at else None,
                 "outcome_reason": recovery.outcome_reason,
+                "ended": recovery.status in root_causes.ENDED_STATUSES
+                or any(task.completed_at for task in recovery.tasks),
+                "root_cause": root_causes.document(recovery),
             }
         )
     return entries
@@ -126,8 +138,27 @@ def task_document(task: RecoveryTask, now: datetime) -> dict:
     }
 
 
-def complete_task(task_id: int, outcome: str, by: str, now: datetime) -> RecoveryTask | None:
-    """Record a task's outcome; None when it was completed already (by anyone)."""
+def complete_task(
+    task_id: int,
+    outcome: str,
+    by: str,
+    now: datetime,
+    root_cause: str | None = None,
+    note: str | None = None,
+) -> RecoveryTask | None:
+    """Record a task's outcome, and the recovery's root cause (a key on the list, with an
+    optional note) when given; None when it was completed already (by anyone).
+    root_causes.RootCauseError (422) when the cause or note cannot be taken: nothing is
+    changed then."""
+    task = db.session.get_one(RecoveryTask, task_id)  # the callers checked it exists
+    recovery = db.session.get_one(Recovery, task.recovery_id)
+    if root_cause:
+        root_causes.chosen(root_cause, recovery)
+        root_causes.clean_note(note)
+    elif note and note.strip():
+        raise root_causes.RootCauseError(
+            422, "root_cause", "choose the root cause the note is about"
+        )
     won = cast(
         CursorResult,
         db.session.execute(
@@ -137,7 +168,6 @@ def complete_task(task_id: int, outcome: str, by: str, now: datetime) -> Recover
             .execution_options(synchronize_session=False)
         ),
     ).rowcount
-    task = db.session.get_one(RecoveryTask, task_id)  # the callers checked it exists
     db.session.refresh(task)
     if not won:
         return None
@@ -150,4 +180,6 @@ def complete_task(task_id: int, outcome: str, by: str, now: datetime) -> Recover
     write_back.plan_outcome(
         task.case_id, "task", task.id, f"Recovery task done: {task.title} ({by}): {outcome}", now
     )
+    if root_cause:
+        root_causes.record(recovery, root_cause, note, by, now)
     return task

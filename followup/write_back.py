@@ -1,7 +1,8 @@
-"""Helpdesk write-back: every recorded or changed answer and every recovery outcome (recovered,
-a gesture issued, a task completed) planned as an outbound call (CallKind.HELPDESK_NOTE) that
-writes it on the case's ticket (followup.connectors: a private comment or note, tags, the
-score field; the generic connector a signed event).
+"""Helpdesk write-back: every recorded or changed answer, every recovery outcome (recovered,
+a gesture issued, a task completed) and every root cause a lead records or changes, planned
+as an outbound call (CallKind.HELPDESK_NOTE) that writes it on the case's ticket
+(followup.connectors: a private comment or note, tags, the score field; the generic
+connector a signed event).
 
 On when HELPDESK names a connector, unless FOLLOWUP_HELPDESK_WRITE_BACK is off. Zendesk and
 Freshdesk get the cases that have a ticket number (`ticket_id`); the generic connector every
@@ -10,8 +11,8 @@ note says what the customer said and what was done), not a second time here.
 
 A call's payload is a snapshot (a retried older write says what was true then) and the only
 place a write-back keeps personal data (the comment). Its key is one per answer version or
-outcome: a changed answer is a new write, a retry of one is not. Flushes nothing; the
-caller commits."""
+outcome, and one per recorded root cause (its recovery's count of changes): a changed answer
+or cause is a new write, a retry of one is not. Flushes nothing; the caller commits."""
 
 from datetime import datetime
 from urllib.parse import quote
@@ -87,3 +88,32 @@ def plan_outcome(case_id: int, outcome: str, ref: int, summary: str, now: dateti
     plan_call(
         CallKind.HELPDESK_NOTE, f"{CallKind.HELPDESK_NOTE}:{outcome}:{ref}", payload, case.id, now
     )
+
+
+def plan_root_cause(
+    case_id: int,
+    recovery_id: int,
+    change: int,
+    cause: str,
+    label: str,
+    note: str | None,
+    by: str,
+    now: datetime,
+) -> None:
+    """Write a recovery's root cause (its key, `label` its name) with the lead's note on
+    the ticket, once per recorded change (`change`: the recovery's count of them)."""
+    case = _ticket_case(case_id)
+    if case is None:
+        return
+    payload = {
+        "type": "root_cause",
+        "recovery_id": recovery_id,
+        "root_cause": cause,
+        "label": label,
+        "comment": note,  # the lead's note ("comment": erasure blanks it)
+        "by": by,
+        "changed": change > 1,
+        "case_url": case_url(case),
+    }
+    key = f"{CallKind.HELPDESK_NOTE}:root_cause:{recovery_id}:{change}"
+    plan_call(CallKind.HELPDESK_NOTE, key, payload, case.id, now)

@@ -48,6 +48,7 @@ bp.app_context_processor(console_context)
 
 from followup.admin import (  # noqa: E402,F401  (registers the views)
     account,
+    alert_rules,
     api_keys,
     audit_log,
     auth,
@@ -56,7 +57,9 @@ from followup.admin import (  # noqa: E402,F401  (registers the views)
     exclusions,
     goodwill,
     health,
+    incidents,
     recoveries,
+    root_causes,
     suppressions,
     surveys,
     templates,

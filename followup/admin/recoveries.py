@@ -1,27 +1,34 @@
 """Console pages: the recovery queue. Each recovery with what the customer said, what was done
-and its tasks (time left, overdue first), a form to complete each open task with its outcome,
-and the leads' open alerts with a button to acknowledge each. Reading needs "read"; completing
-and acknowledging need "configure"."""
+and its tasks (time left, overdue first), a form to complete each open task with its outcome
+(and the recovery's root cause, optionally), the root cause of each ended recovery (flagged
+while none is recorded, with a form to record or change it), and the leads' open alerts with
+a button to acknowledge each. Reading needs "read"; completing, recording and acknowledging
+need "configure"."""
 
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import TextAreaField
+from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from followup import root_causes
 from followup.admin import bp, found
 from followup.extensions import db
-from followup.models import Alert, Case, RecoveryTask
+from followup.models import Alert, Case, Recovery, RecoveryTask, RootCause
 from followup.models.base import utcnow
 from followup.models.recovery import RECOVERY_STATUSES, AlertAudience, RecoveryStatus
-from followup.recovery_queue import complete_task, queue_entries
+from followup.recovery_queue import NEEDS_ROOT_CAUSE, complete_task, queue_entries
+from followup.root_causes import MAX_NOTE, RootCauseError
 from followup.web.forms import clean_text
 from followup.web.pages import when
 from surveys.responses import MAX_TEXT
 
-STATUSES = (*RECOVERY_STATUSES, "all")
+STATUSES = (*RECOVERY_STATUSES, NEEDS_ROOT_CAUSE, "all")
+STATUS_LABELS = {NEEDS_ROOT_CAUSE: "root cause needed"}
 SHOWN = 200  # recoveries on the page, those with the most urgent tasks first
+NOTE_LENGTH = Length(max=MAX_NOTE, message=f"Keep the note to {MAX_NOTE} characters or fewer")
+NOT_LISTED = "Choose a root cause from the list"
 
 
 class CompleteTaskForm(FlaskForm):
@@ -33,13 +40,59 @@ class CompleteTaskForm(FlaskForm):
             Length(max=MAX_TEXT, message=f"Keep it to {MAX_TEXT} characters or fewer"),
         ],
     )
+    root_cause = SelectField("Root cause (optional)", validate_choice=False)
+    root_cause_note = TextAreaField(
+        "Root cause note (optional)", filters=[clean_text], validators=[NOTE_LENGTH]
+    )
 
 
-def task_form(task_id: int, formdata=None) -> CompleteTaskForm:
-    """The form of one task; its field's id names the task, so each form on the page (and
-    the error summary's link) points at its own field."""
+class RootCauseForm(FlaskForm):
+    root_cause = SelectField("Root cause", validate_choice=False)
+    root_cause_note = TextAreaField(
+        "Note (optional)", filters=[clean_text], validators=[NOTE_LENGTH]
+    )
+
+
+def _name_fields(form, suffix: str) -> None:
+    """Ids that name the task or recovery, so each form on the page (and the error summary's
+    link) points at its own fields."""
+    for name in ("outcome", "root_cause", "root_cause_note"):
+        if name in form:
+            field = form[name]
+            field.id = field.label.field_id = f"{name.replace('_', '-')}-{suffix}"
+
+
+def _cause_choices(form, blank: str, current: RootCause | None) -> None:
+    form.root_cause.choices = {"": blank, **root_causes.choices(current)}
+
+
+def _cause_listed(form) -> bool:
+    """Whether the chosen cause is one the form offers (a blank one is, where offered)."""
+    form.root_cause.data = form.root_cause.data or ""  # a form without the field: blank
+    if form.root_cause.data not in form.root_cause.choices:
+        form.root_cause.errors = [*form.root_cause.errors, NOT_LISTED]
+        return False
+    return True
+
+
+def task_form(task_id: int, formdata=None, current: RootCause | None = None) -> CompleteTaskForm:
+    """The form of one task, with the recovery's root cause to record (optional; blank
+    keeps the current one)."""
     form = CompleteTaskForm(formdata=formdata)
+    _name_fields(form, f"task-{task_id}")
     form.outcome.id = form.outcome.label.field_id = f"outcome-{task_id}"
+    keep = f"Keep: {current.name}" if current else "Record it later"
+    _cause_choices(form, keep, current)
+    return form
+
+
+def cause_form(recovery_id: int, formdata=None, current: RootCause | None = None, note=None):
+    """The form that records (or changes) an ended recovery's root cause."""
+    form = RootCauseForm(formdata=formdata)
+    if formdata is None and current is not None:
+        form.root_cause.data, form.root_cause_note.data = current.key, note
+    _name_fields(form, f"recovery-{recovery_id}")
+    _cause_choices(form, "Choose a root cause", current)
     return form
 
 
@@ -64,12 +117,43 @@ def _back(status: str):
     )
 
 
-def _page(status: str, forms: dict | None = None, problem: str | None = None, code: int = 200):
+def _page(
+    status: str,
+    forms: dict | None = None,
+    problem: str | None = None,
+    code: int = 200,
+    cause_forms: dict | None = None,
+):
     entries = queue_entries(None if status == "all" else status, utcnow(), SHOWN)
-    open_tasks = [
-        task["id"] for entry in entries for task in entry["tasks"] if not task["completed_at"]
-    ]
-    forms = {task_id: task_form(task_id) for task_id in open_tasks} | (forms or {})
+    current = {
+        cause.key: cause
+        for cause in db.session.scalars(
+            sa.select(RootCause).where(
+                RootCause.key.in_({e["root_cause"]["key"] for e in entries if e["root_cause"]})
+            )
+        )
+    }
+
+    def current_of(entry: dict) -> RootCause | None:
+        return current[entry["root_cause"]["key"]] if entry["root_cause"] else None
+
+    fresh = {
+        task["id"]: task_form(task["id"], current=current_of(entry))
+        for entry in entries
+        for task in entry["tasks"]
+        if not task["completed_at"]
+    }
+    forms = fresh | (forms or {})
+    fresh_causes = {
+        entry["id"]: cause_form(
+            entry["id"],
+            current=current_of(entry),
+            note=entry["root_cause"]["note"] if entry["root_cause"] else None,
+        )
+        for entry in entries
+        if entry["ended"]
+    }
+    cause_forms = fresh_causes | (cause_forms or {})
     alerts = db.session.execute(
         sa.select(Alert, Case.external_id)
         .outerjoin(Case, Case.id == Alert.case_id)
@@ -82,8 +166,10 @@ def _page(status: str, forms: dict | None = None, problem: str | None = None, co
         entries=entries,
         alerts=alerts,
         forms=forms,
+        cause_forms=cause_forms,
         status=status,
         statuses=STATUSES,
+        status_labels=STATUS_LABELS,
         problem=problem,
         shown=SHOWN,
         time_left=time_left,
@@ -99,11 +185,25 @@ def recoveries():
 @bp.post("/recoveries/tasks/<int:task_id>/complete")
 def recovery_task_complete(task_id: int):
     task = found(RecoveryTask, task_id)
+    recovery = db.session.get_one(Recovery, task.recovery_id)
     status = _status()
-    form = task_form(task.id, request.form)
-    if not form.validate_on_submit():
+    form = task_form(task.id, request.form, recovery.root_cause)
+    if not (form.validate_on_submit() & _cause_listed(form)):
         return _page(status, {task.id: form}, code=422)
-    done = complete_task(task.id, form.outcome.data, current_user.email, utcnow())
+    try:
+        done = complete_task(
+            task.id,
+            form.outcome.data,
+            current_user.email,
+            utcnow(),
+            form.root_cause.data or None,
+            form.root_cause_note.data,
+        )
+    except RootCauseError as error:
+        db.session.rollback()
+        field = form.root_cause_note if error.field == "note" else form.root_cause
+        field.errors = [*field.errors, error.message[:1].upper() + error.message[1:]]
+        return _page(status, {task.id: form}, code=422)
     if done is None:
         db.session.rollback()
         problem = (
@@ -112,7 +212,43 @@ def recovery_task_complete(task_id: int):
         )
         return _page(status, problem=problem, code=409)
     db.session.commit()
-    flash(f"Completed “{done.title}”.")
+    recorded = f" Root cause: {recovery.root_cause.name}." if form.root_cause.data else ""
+    flash(f"Completed “{done.title}”.{recorded}")
+    return _back(status)
+
+
+@bp.post("/recoveries/<int:recovery_id>/root-cause")
+def recovery_root_cause(recovery_id: int):
+    recovery = found(Recovery, recovery_id)
+    status = _status()
+    form = cause_form(recovery.id, request.form, recovery.root_cause)
+    if not (form.validate_on_submit() & _cause_listed(form)):
+        return _page(status, cause_forms={recovery.id: form}, code=422)
+    if not form.root_cause.data:
+        form.root_cause.errors = [*form.root_cause.errors, NOT_LISTED]
+        return _page(status, cause_forms={recovery.id: form}, code=422)
+    try:
+        changed = root_causes.record(
+            recovery,
+            form.root_cause.data,
+            form.root_cause_note.data,
+            current_user.email,
+            utcnow(),
+        )
+    except RootCauseError as error:
+        db.session.rollback()
+        if error.status == 409:
+            return _page(status, problem=f"Case {recovery.case.external_id}: {error.message}.",
+                         code=409)  # fmt: skip
+        field = form.root_cause_note if error.field == "note" else form.root_cause
+        field.errors = [*field.errors, error.message[:1].upper() + error.message[1:]]
+        return _page(status, cause_forms={recovery.id: form}, code=422)
+    db.session.commit()
+    case = recovery.case.external_id
+    if changed:
+        flash(f"Case {case}: root cause {recovery.root_cause.name} recorded.")
+    else:
+        flash(f"Case {case}: that root cause and note were recorded already.")
     return _back(status)
 
 

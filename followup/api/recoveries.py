@@ -1,9 +1,11 @@
-"""Recovery API views: the lead's recovery queue, completing tasks, the goodwill catalogue
-with its code pools, and alerts. Reading needs a key of scope read; changing, scope full."""
+"""Recovery API views: the lead's recovery queue, completing tasks, recording a recovery's
+root cause (and the list of causes), the goodwill catalogue with its code pools, and alerts.
+Reading needs a key of scope read; changing, scope full."""
 
 import sqlalchemy as sa
 from flask import jsonify, request
 
+from followup import root_causes
 from followup.api import bp
 from followup.api.openapi import one_of, operation
 from followup.api.schemas import (
@@ -13,6 +15,9 @@ from followup.api.schemas import (
     Catalogue,
     CodesAdded,
     RecoveryQueue,
+    RootCauseIn,
+    RootCauseList,
+    RootCauseRecorded,
     TaskDone,
     TaskOut,
 )
@@ -25,15 +30,16 @@ from followup.goodwill import (
     spent_this_month,
     unused_codes,
 )
-from followup.models import Alert, Case, GestureType, RecoveryTask
+from followup.models import Alert, Case, GestureType, Recovery, RecoveryTask
 from followup.models.base import row_id, utcnow
 from followup.models.recovery import RECOVERY_STATUSES, GestureKind, RecoveryStatus
 from followup.models.users import ApiScope
-from followup.recovery_queue import complete_task, queue_entries, task_document
+from followup.recovery_queue import NEEDS_ROOT_CAUSE, complete_task, queue_entries, task_document
+from followup.root_causes import RootCauseError
 from followup.web.api_keys import AUTH_ERRORS
 from followup.web.json_body import BODY_ERRORS, BadRequest, parse_body
 
-STATUS_FILTERS = (*RECOVERY_STATUSES, "all")
+STATUS_FILTERS = (*RECOVERY_STATUSES, NEEDS_ROOT_CAUSE, "all")
 MAX_LIMIT = 500
 LIMIT = (
     f"at most this many (1-{MAX_LIMIT}, default 100)",
@@ -51,23 +57,33 @@ def _limit() -> int:
 
 
 @operation("get", "/api/v1/recoveries",
-           "The recovery queue: open recoveries (or ?status=recovered|escalated|withdrawn|all), "
-           "those with overdue tasks first", scope=ApiScope.READ,
+           "The recovery queue: open recoveries (or ?status=recovered|escalated|withdrawn|"
+           "needs_root_cause|all), those with overdue tasks first", scope=ApiScope.READ,
            responses={200: ("The queue", RecoveryQueue), **AUTH_ERRORS, 422: ("Bad filter", None)},
-           query={"status": ("open (default), recovered, escalated, withdrawn or all",
+           query={"status": ("open (default), recovered, escalated, withdrawn, needs_root_cause "
+                             "(ended without a root cause recorded) or all",
                              one_of(STATUS_FILTERS, default="open")),
                   "limit": LIMIT})  # fmt: skip
 @bp.get("/recoveries")
 def recoveries():
     status = request.args.get("status", RecoveryStatus.OPEN)
     if status not in STATUS_FILTERS:
-        allowed = ", ".join(RECOVERY_STATUSES)
+        allowed = ", ".join((*RECOVERY_STATUSES, NEEDS_ROOT_CAUSE))
         raise BadRequest(422, "validation_failed", f"status must be one of {allowed} or all")
     entries = queue_entries(None if status == "all" else status, utcnow(), _limit())
     return jsonify({"recoveries": entries})
 
 
-@operation("post", "/api/v1/tasks/{task_id}/complete", "Complete a recovery task with its outcome",
+def refused(error: RootCauseError) -> BadRequest:
+    """A root cause that cannot be recorded, as the API's error."""
+    if error.status == 409:
+        return BadRequest(409, "conflict", error.message)
+    fields = [{"field": error.field, "problem": error.message}]
+    return BadRequest(422, "validation_failed", f"{error.field}: {error.message}", fields)
+
+
+@operation("post", "/api/v1/tasks/{task_id}/complete",
+           "Complete a recovery task with its outcome, and the recovery's root cause (optional)",
            body=TaskDone, scope=ApiScope.FULL,
            responses={200: ("Completed", TaskOut), **AUTH_ERRORS, **BODY_ERRORS,
                       404: ("No such task", None),
@@ -79,11 +95,55 @@ def task_complete(task_id: str):
         raise BadRequest(404, "not_found", f"no task {task_id!r}")
     data = parse_body(TaskDone)
     now = utcnow()
-    task = complete_task(ident, data.outcome, data.completed_by, now)
+    try:
+        task = complete_task(
+            ident, data.outcome, data.completed_by, now, data.root_cause, data.root_cause_note
+        )
+    except RootCauseError as error:
+        if error.field == "note":
+            error.field = "root_cause_note"
+        raise refused(error) from None
     if task is None:
         raise BadRequest(409, "conflict", "the task was completed already")
     db.session.commit()
     return jsonify(task_document(task, now))
+
+
+@operation("post", "/api/v1/recoveries/{recovery_id}/root-cause",
+           "Record (or change) an ended recovery's root cause, with an optional note: on its "
+           "timeline and written back to the helpdesk", body=RootCauseIn, scope=ApiScope.FULL,
+           responses={200: ("Recorded (changed: false when it was already)", RootCauseRecorded),
+                      **AUTH_ERRORS, **BODY_ERRORS, 404: ("No such recovery", None),
+                      409: ("The recovery has not ended yet", None)})  # fmt: skip
+@bp.post("/recoveries/<recovery_id>/root-cause")
+def recovery_root_cause(recovery_id: str):
+    ident = row_id(recovery_id)
+    recovery = db.session.get(Recovery, ident) if ident else None
+    if recovery is None:
+        raise BadRequest(404, "not_found", f"no recovery {recovery_id!r}")
+    data = parse_body(RootCauseIn)
+    try:
+        changed = root_causes.record(
+            recovery, data.root_cause, data.note, data.recorded_by, utcnow()
+        )
+    except RootCauseError as error:
+        raise refused(error) from None
+    db.session.commit()
+    document = root_causes.document(recovery)
+    return jsonify({"recovery_id": recovery.id, "changed": changed, "root_cause": document})
+
+
+@operation("get", "/api/v1/root-causes",
+           "The root causes a recovery can be put down to, in the admin's order (inactive ones "
+           "too: recoveries keep them)", scope=ApiScope.READ,
+           responses={200: ("The list", RootCauseList), **AUTH_ERRORS})  # fmt: skip
+@bp.get("/root-causes")
+def root_cause_list():
+    listed = [
+        {"key": cause.key, "name": cause.name, "active": cause.active, "position": cause.position}
+        for cause in root_causes.causes()
+    ]
+    return jsonify({"root_causes": listed})
 
 
 @operation("get", "/api/v1/goodwill",

@@ -5,7 +5,7 @@ webhooks."""
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from followup.goodwill import MAX_CODE_LENGTH
 from followup.models.base import values
@@ -145,6 +145,15 @@ class TaskOut(Strict):
     outcome: str | None
 
 
+class RootCauseOut(Strict):
+    key: str
+    name: str
+    active: bool = Field(description="False once the admin took it off the list.")
+    note: str | None
+    by: str | None = Field(description="Who recorded it (the latest change).")
+    at: datetime | None
+
+
 class RecoveryOut(Strict):
     id: int
     status: Literal[RECOVERY_STATUSES]  # type: ignore[valid-type]
@@ -160,6 +169,10 @@ class RecoveryOut(Strict):
     tasks: list[TaskOut]
     outcome_at: datetime | None
     outcome_reason: str | None
+    ended: bool = Field(
+        description="Recovered, escalated, or a task of it completed: a root cause is asked for."
+    )
+    root_cause: RootCauseOut | None = Field(description="The latest root cause recorded.")
 
 
 class RecoveryQueue(Strict):
@@ -201,6 +214,35 @@ class ErrorOut(Strict):
     fields: list[FieldProblem] | None = None
 
 
+def _unicode_text(value: str | None) -> str | None:
+    """Text a database column keeps: no lone surrogate (a JSON \\ud800 escape)."""
+    if value is not None:
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise ValueError("holds a lone surrogate: not Unicode text") from None
+    return value
+
+
+RootCauseKey = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=50, pattern=r"^[a-z0-9][a-z0-9_-]*$"),
+    Field(description="A key on the root cause list (GET /api/v1/root-causes). Which keys "
+          "are on it is data, not this document: an unknown or inactive one is a 422."),
+]  # fmt: skip
+RootCauseNote = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=1000),
+    AfterValidator(_unicode_text),
+    Field(description="Optional: what went wrong, in the lead's words (text, never HTML)."),
+]
+RecordedBy = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=FILLED),
+    AfterValidator(_unicode_text),
+]
+
+
 class TaskDone(Strict):
     outcome: Annotated[
         str,
@@ -209,6 +251,37 @@ class TaskDone(Strict):
     completed_by: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=FILLED)
     ] = Field(description="Who did it.")
+    root_cause: RootCauseKey | None = Field(
+        None, description="The recovery's root cause, recorded with the task (optional)."
+    )
+    root_cause_note: RootCauseNote | None = Field(
+        None, description="Only with root_cause (a note without a cause is a 422)."
+    )
+
+
+class RootCauseIn(Strict):
+    root_cause: RootCauseKey
+    note: RootCauseNote | None = None
+    recorded_by: RecordedBy = Field(description="Who records it.")
+
+
+class RootCauseRecorded(Strict):
+    recovery_id: int
+    changed: bool = Field(
+        description="False when that cause and note were the ones recorded already."
+    )
+    root_cause: RootCauseOut
+
+
+class RootCauseListed(Strict):
+    key: str
+    name: str
+    active: bool = Field(description="Offered to leads; an inactive cause stays on recoveries.")
+    position: int
+
+
+class RootCauseList(Strict):
+    root_causes: list[RootCauseListed]
 
 
 class GestureTypeOut(Strict):

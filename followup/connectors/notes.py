@@ -1,8 +1,8 @@
 """What a helpdesk write-back puts on a ticket, made from its outbound call's payload (a
-snapshot of what was true when it was planned): the private note's text for an answer or a
-recovery outcome, the ticket tags and the score for the ticket's score field, and the marker
-line that lets a retry see that the note is on the ticket already (a note's write may have
-been applied when its answer was lost)."""
+snapshot of what was true when it was planned): the private note's text for an answer, a
+recovery outcome or a recovery's root cause, the ticket tags and the score for the ticket's
+score field, and the marker line that lets a retry see that the note is on the ticket already
+(a note's write may have been applied when its answer was lost)."""
 
 import hashlib
 from dataclasses import dataclass, field
@@ -68,12 +68,26 @@ def answer_text(payload: dict) -> list[str]:
     return lines
 
 
+def root_cause_text(payload: dict) -> list[str]:
+    changed = " (changed)" if payload["changed"] else ""
+    lines = [f"Root cause{changed}: {payload['label']} [{payload['root_cause']}], recorded by "
+             f"{payload['by']}"]  # fmt: skip
+    if payload.get("comment"):
+        lines.append(f"Note: “{payload['comment']}”")
+    return lines
+
+
 def note_for(payload: dict, key: str, latest: bool) -> Note:
     """The note of an answer's or an outcome's write-back; an answer's tags and score only
     when it is the case's latest answer written back (an older one retried late must not
     put its stale tags back)."""
     is_answer = payload["type"] == "answer"
-    lines = answer_text(payload) if is_answer else [payload["summary"]]
+    if is_answer:
+        lines = answer_text(payload)
+    elif payload["type"] == "root_cause":
+        lines = root_cause_text(payload)
+    else:
+        lines = [payload["summary"]]
     lines.append(f"Case timeline: {payload['case_url']}")
     note = Note(with_marker("\n".join(lines), key), marker(key), payload)
     if not (is_answer and latest):

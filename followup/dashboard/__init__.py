@@ -27,4 +27,12 @@ bp.before_request(check_access)
 bp.after_request(console_page)
 bp.app_context_processor(console_context)
 
-from followup.dashboard import cases, experiments, exports, routes  # noqa: E402,F401
+from followup.dashboard import (  # noqa: E402,F401
+    agent,
+    cases,
+    experiments,
+    exports,
+    kudos,
+    root_causes,
+    routes,
+)

@@ -169,6 +169,10 @@ class Recovery(Model):
     __table_args__ = (
         UniqueConstraint("case_id", "round"),
         Index("ix_recoveries_status_deadline", "status", "answer_deadline_at"),
+        # The root causes' figures: the recoveries started in a period (their cause and
+        # status read from the index), and one cause's recoveries of a period (drill-down).
+        Index("ix_recoveries_started_root_cause", "started_at", "root_cause_id", "status"),
+        Index("ix_recoveries_root_cause_started", "root_cause_id", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -183,8 +187,17 @@ class Recovery(Model):
     answer_deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome_reason: Mapped[str | None] = mapped_column(Text)
+    # Why it went wrong, recorded by a lead once the recovery ended (followup.root_causes):
+    # the latest cause, its note, who and when; the timeline keeps every one recorded, and
+    # `root_cause_changes` counts them (each change is written back to the helpdesk once).
+    root_cause_id: Mapped[int | None] = mapped_column(ForeignKey("root_causes.id"))
+    root_cause_note: Mapped[str | None] = mapped_column(Text)
+    root_cause_by: Mapped[str | None] = mapped_column(String(320))
+    root_cause_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    root_cause_changes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     case = relationship("Case")
+    root_cause = relationship("RootCause")
     gesture: Mapped["Gesture | None"] = relationship(back_populates="recovery")
     tasks: Mapped[list["RecoveryTask"]] = relationship(order_by="RecoveryTask.due_at")
 

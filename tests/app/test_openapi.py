@@ -24,7 +24,8 @@ def query_schema(document, path: str, name: str) -> dict:
 
 def test_the_recovery_queue_status_is_one_of_those_it_takes(client, seeded, document):
     schema = query_schema(document, "/api/v1/recoveries", "status")
-    assert schema["enum"] == ["open", "recovered", "escalated", "withdrawn", "all"]
+    assert schema["enum"] == [
+        "open", "recovered", "escalated", "withdrawn", "needs_root_cause", "all"]  # fmt: skip
     for status in schema["enum"]:
         response = client.get(f"/api/v1/recoveries?status={status}", headers=seeded["auth"])
         assert response.status_code == 200, status

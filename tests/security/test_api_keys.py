@@ -42,6 +42,7 @@ def keys(app):
     return auth
 
 
+ROOT_CAUSE = {"root_cause": "policy", "recorded_by": "Jo"}
 # (method, path, body, the scope it needs): every route that takes a key; each is called
 # with a key of each scope, its path filled in from ROWS.
 CALLS = [
@@ -57,6 +58,8 @@ CALLS = [
     ("post", "/api/v1/tasks/{task_id}/complete", {"outcome": "Called"}, ApiScope.FULL),
     ("post", "/api/v1/goodwill/{key}/codes", None, ApiScope.FULL),
     ("post", "/api/v1/alerts/{alert_id}/acknowledge", None, ApiScope.FULL),
+    ("get", "/api/v1/root-causes", None, ApiScope.READ),
+    ("post", "/api/v1/recoveries/{recovery_id}/root-cause", ROOT_CAUSE, ApiScope.FULL),
     ("get", "/api/v1/customers/{external_id}/export", None, ApiScope.READ),
     ("delete", "/api/v1/customers/{external_id}", None, ApiScope.FULL),
     ("post", "/api/v1/incidents", {"name": "Outage"}, ApiScope.INCIDENTS),
@@ -65,7 +68,7 @@ CALLS = [
     ("post", "/api/v1/incidents/{incident_id}/end", None, ApiScope.INCIDENTS),
 ]
 ROWS = {"external_id": CASE_ID, "task_id": "1", "alert_id": "1", "key": "discount-10",
-        "incident_id": "1"}  # fmt: skip
+        "incident_id": "1", "recovery_id": "1"}  # fmt: skip
 
 
 @pytest.mark.parametrize("scope", list(ApiScope))

@@ -1,0 +1,147 @@
+"""Console pages: the root causes a lead chooses from when a recovery ends (admins only, the
+"users" ability: the list shapes what every lead records and what the dashboard counts).
+List them in their order with the recoveries that name each, add one (its key never
+changes), rename, deactivate or reactivate one (a deactivated cause is no longer offered;
+the recoveries that name it keep it), move one up or down. Every change is audited."""
+
+import sqlalchemy as sa
+from flask import flash, redirect, render_template, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy.exc import IntegrityError
+from wtforms import BooleanField, StringField
+from wtforms.validators import DataRequired, Length
+
+from followup import audit, root_causes
+from followup.admin import bp, found
+from followup.extensions import db
+from followup.models import Recovery, RootCause
+from followup.root_causes import MAX_KEY, MAX_NAME
+from followup.web.console import needs
+from followup.web.forms import clean_text
+
+FIELDS = ("key", "name", "active", "position")
+NAME_TAKEN = "Another root cause has this name"
+
+
+def _name_field() -> StringField:
+    return StringField(
+        "Name",
+        filters=[clean_text],
+        validators=[
+            DataRequired(message="Enter a name"),
+            Length(max=MAX_NAME, message=f"Keep it to {MAX_NAME} characters or fewer"),
+        ],
+    )
+
+
+class NewRootCauseForm(FlaskForm):
+    key = StringField("Key", filters=[lambda value: value.strip() if value else value])
+    name = _name_field()
+
+
+class RootCauseForm(FlaskForm):
+    name = _name_field()
+    active = BooleanField("Offered to leads (active)")
+
+
+def _list_page(form: NewRootCauseForm | None = None, status: int = 200):
+    used = dict(
+        db.session.execute(
+            sa.select(Recovery.root_cause_id, sa.func.count())
+            .where(Recovery.root_cause_id.is_not(None))
+            .group_by(Recovery.root_cause_id)
+        ).all()
+    )
+    return render_template(
+        "admin/root_causes/index.html",
+        causes=root_causes.causes(),
+        used=used,
+        form=form or NewRootCauseForm(formdata=None),
+        max_key=MAX_KEY,
+    ), status
+
+
+@bp.get("/root-causes")
+@needs("users")
+def root_cause_list():
+    return _list_page()
+
+
+@bp.post("/root-causes")
+@needs("users")
+def root_cause_new():
+    form = NewRootCauseForm()
+    valid = form.validate_on_submit()
+    problem = root_causes.key_problem(form.key.data or "")
+    if problem:
+        form.key.errors = [*form.key.errors, problem]
+    if valid and root_causes.name_taken(form.name.data):
+        form.name.errors = [*form.name.errors, NAME_TAKEN]
+    if not valid or form.errors:
+        return _list_page(form, 422)
+    cause = RootCause(key=form.key.data, name=form.name.data, active=True)
+    try:
+        root_causes.add_last(cause)
+    except IntegrityError:  # the same key or place, taken at the same moment
+        db.session.rollback()
+        form.form_errors.append("Someone changed the list at the same moment: send it again.")
+        return _list_page(form, 409)
+    audit.record("create", "root_cause", cause.id, cause.name, None, audit.snapshot(cause, FIELDS))
+    db.session.commit()
+    flash(f"Added the root cause {cause.name}, last in the list.")
+    return redirect(url_for("admin.root_cause_list"), 303)
+
+
+def _edit_page(cause: RootCause, form: RootCauseForm, status: int = 200):
+    return render_template("admin/root_causes/edit.html", cause=cause, form=form), status
+
+
+@bp.get("/root-causes/<int:cause_id>")
+@needs("users")
+def root_cause_edit(cause_id: int):
+    cause = found(RootCause, cause_id)
+    return _edit_page(cause, RootCauseForm(formdata=None, obj=cause))
+
+
+@bp.post("/root-causes/<int:cause_id>")
+@needs("users")
+def root_cause_save(cause_id: int):
+    cause = found(RootCause, cause_id)
+    form = RootCauseForm()
+    valid = form.validate_on_submit()
+    if valid and root_causes.name_taken(form.name.data, but=cause):
+        form.name.errors = [*form.name.errors, NAME_TAKEN]
+    if not valid or form.errors:
+        return _edit_page(cause, form, 422)
+    before = audit.snapshot(cause, FIELDS)
+    cause.name, cause.active = form.name.data, form.active.data
+    after = audit.snapshot(cause, FIELDS)
+    if before != after:
+        audit.record("update", "root_cause", cause.id, cause.name, before, after)
+    db.session.commit()
+    state = "" if cause.active else " It is no longer offered; recoveries that name it keep it."
+    flash(f"Saved the root cause {cause.name}.{state}")
+    return redirect(url_for("admin.root_cause_list"), 303)
+
+
+@bp.post("/root-causes/<int:cause_id>/move/<any(up, down):direction>")
+@needs("users")
+def root_cause_move(cause_id: int, direction: str):
+    cause = found(RootCause, cause_id)
+    other = root_causes.neighbour(cause, direction)
+    back = redirect(url_for("admin.root_cause_list"), 303)
+    if other is None:
+        flash(f"{cause.name} is already {'first' if direction == 'up' else 'last'}.")
+        return back
+    before = {"position": cause.position}
+    try:
+        root_causes.swap_positions(cause, other)
+    except IntegrityError:  # the order changed under us
+        db.session.rollback()
+        flash("The order changed at the same moment: check it and move the cause again.")
+        return back
+    summary = f"{cause.name} moved {direction}, swapping places with {other.name}"
+    audit.record("move", "root_cause", cause.id, summary, before, {"position": cause.position})
+    db.session.commit()
+    flash(f"Moved {cause.name} {direction}.")
+    return back

@@ -1,0 +1,43 @@
+"""Recoveries for the root cause tests: ended ones (recovered or escalated) of a team and an
+agent, started some days ago, and a console user with the agent role."""
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from followup.extensions import db
+from followup.models import Case, Recovery, User
+from followup.models.base import utcnow
+from followup.root_causes import ensure_defaults
+from tests.support.answers import record_negative_answer
+from tests.support.console import password_hash
+
+
+def ended_recovery(n: int, status: str = "escalated", team: str | None = "North",
+                   agent: str | None = "Sam Rivera", days_ago: int = 0) -> Recovery:  # fmt: skip
+    """A first negative answer on case R-<n> (the standard setup needed), its recovery
+    marked `status` ("open": left open) and started `days_ago`, committed."""
+    recovery = record_negative_answer(n)
+    db.session.execute(
+        sa.update(Case).where(Case.id == recovery.case_id).values(team=team, agent_name=agent)
+    )
+    recovery.started_at = utcnow() - timedelta(days=days_ago, minutes=5)
+    if status != "open":
+        recovery.status, recovery.outcome_at = status, utcnow()
+    db.session.commit()
+    return recovery
+
+
+def with_defaults() -> None:
+    """The default root causes on the (emptied) list."""
+    ensure_defaults()
+    db.session.commit()
+
+
+def agent_user() -> User:
+    """A console user with the agent role (password: tests.support.console.PASSWORD)."""
+    user = User(email="agent@example.com", role="agent", name="Test Agent",
+                password_hash=password_hash(), session_version=1, agent="Sam Rivera")  # fmt: skip
+    db.session.add(user)
+    db.session.commit()
+    return user
