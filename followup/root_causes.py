@@ -64,10 +64,15 @@ def causes(active_only: bool = False) -> list[RootCause]:
     return list(db.session.scalars(query))
 
 
-def choices(current: RootCause | None = None) -> dict[str, str]:
-    """The causes a lead may choose, key: name, in order; a recovery's `current` cause
-    stays choosable (with its note changed) after it was deactivated."""
-    found = {cause.key: cause.name for cause in causes(active_only=True)}
+def choices(
+    current: RootCause | None = None, active: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The causes a lead may choose, key: name, in order (`active`: those already read); a
+    recovery's `current` cause stays choosable (with its note changed) after it was
+    deactivated."""
+    if active is None:
+        active = {cause.key: cause.name for cause in causes(active_only=True)}
+    found = dict(active)
     if current is not None and current.key not in found:
         found[current.key] = f"{current.name} (no longer on the list)"
     return found

@@ -62,8 +62,8 @@ def _name_fields(form, suffix: str) -> None:
             field.id = field.label.field_id = f"{name.replace('_', '-')}-{suffix}"
 
 
-def _cause_choices(form, blank: str, current: RootCause | None) -> None:
-    form.root_cause.choices = {"": blank, **root_causes.choices(current)}
+def _cause_choices(form, blank: str, current: RootCause | None, active=None) -> None:
+    form.root_cause.choices = {"": blank, **root_causes.choices(current, active)}
 
 
 def _cause_listed(form) -> bool:
@@ -75,24 +75,28 @@ def _cause_listed(form) -> bool:
     return True
 
 
-def task_form(task_id: int, formdata=None, current: RootCause | None = None) -> CompleteTaskForm:
+def task_form(
+    task_id: int, formdata=None, current: RootCause | None = None, active=None
+) -> CompleteTaskForm:
     """The form of one task, with the recovery's root cause to record (optional; blank
     keeps the current one)."""
     form = CompleteTaskForm(formdata=formdata)
     _name_fields(form, f"task-{task_id}")
     form.outcome.id = form.outcome.label.field_id = f"outcome-{task_id}"
     keep = f"Keep: {current.name}" if current else "Record it later"
-    _cause_choices(form, keep, current)
+    _cause_choices(form, keep, current, active)
     return form
 
 
-def cause_form(recovery_id: int, formdata=None, current: RootCause | None = None, note=None):
+def cause_form(
+    recovery_id: int, formdata=None, current: RootCause | None = None, note=None, active=None
+):
     """The form that records (or changes) an ended recovery's root cause."""
     form = RootCauseForm(formdata=formdata)
     if formdata is None and current is not None:
         form.root_cause.data, form.root_cause_note.data = current.key, note
     _name_fields(form, f"recovery-{recovery_id}")
-    _cause_choices(form, "Choose a root cause", current)
+    _cause_choices(form, "Choose a root cause", current, active)
     return form
 
 
@@ -125,20 +129,15 @@ def _page(
     cause_forms: dict | None = None,
 ):
     entries = queue_entries(None if status == "all" else status, utcnow(), SHOWN)
-    current = {
-        cause.key: cause
-        for cause in db.session.scalars(
-            sa.select(RootCause).where(
-                RootCause.key.in_({e["root_cause"]["key"] for e in entries if e["root_cause"]})
-            )
-        )
-    }
+    listed = root_causes.causes()  # read once for every form on the page
+    current = {cause.key: cause for cause in listed}
+    active = {cause.key: cause.name for cause in listed if cause.active}
 
     def current_of(entry: dict) -> RootCause | None:
         return current[entry["root_cause"]["key"]] if entry["root_cause"] else None
 
     fresh = {
-        task["id"]: task_form(task["id"], current=current_of(entry))
+        task["id"]: task_form(task["id"], current=current_of(entry), active=active)
         for entry in entries
         for task in entry["tasks"]
         if not task["completed_at"]
@@ -149,6 +148,7 @@ def _page(
             entry["id"],
             current=current_of(entry),
             note=entry["root_cause"]["note"] if entry["root_cause"] else None,
+            active=active,
         )
         for entry in entries
         if entry["ended"]
