@@ -162,6 +162,8 @@ def test_an_ended_recovery_is_flagged_and_takes_its_root_cause(as_lead, ended):
     not_ended = record_form(as_lead, still_open.id, "policy")
     assert not_ended.status_code == 409 and "has not ended" in not_ended.get_data(as_text=True)
     assert reload(still_open.id).root_cause_id is None
+    for unknown in ("999", "99999999999999999999"):
+        assert record_form(as_lead, unknown, "policy").status_code == 404
 
 
 def test_completing_a_task_records_the_root_cause_in_the_same_form(as_lead, ended):
