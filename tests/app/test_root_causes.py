@@ -499,3 +499,19 @@ def test_erasing_the_customer_blanks_the_leads_note(app, emulator, ended):
     calls = db.session.scalars(sa.select(OutboundCall.payload).where(
         OutboundCall.key.like("helpdesk_note:root_cause:%"))).all()  # fmt: skip
     assert [call["comment"] for call in calls] == ["[redacted]"]
+
+
+def test_the_migration_seeds_the_defaults_and_goes_back(app_config, tmp_path):
+    from flask_migrate import downgrade, upgrade
+
+    from followup import create_app
+
+    config = {**app_config, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'm.db'}"}
+    with create_app(config).app_context():
+        upgrade(revision="0022")
+        with db.engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT key, name FROM root_causes ORDER BY position"))
+            assert [tuple(row) for row in rows] == list(root_causes.DEFAULTS)
+        downgrade(revision="0021")
+        assert "root_causes" not in sa.inspect(db.engine).get_table_names()
+        db.engine.dispose()
