@@ -1,7 +1,7 @@
 """Is the service keeping up? The console's health page (queue depth, due and overdue
 messages, failures of the last 24 hours by reason, which provider sends each channel (none:
 its messages fail), workers and the sweep alive, cases redacted by erasure or retention and
-those waiting for retention) and the load
+those waiting for retention, incidents active and the surveys they held) and the load
 balancer's probes: /healthz (the process answers), /readyz (the database answers; Redis
 reported) and /metrics (the same figures in Prometheus text format). Redis is asked through a
 client with short timeouts: while it is down or out of reach each says so within seconds."""
@@ -20,6 +20,7 @@ from rq import Queue, Worker
 from followup.admin import bp, probes
 from followup.channels import MISSING, provider_for
 from followup.extensions import db
+from followup.incidents import health_counts
 from followup.models import Message, OutboundCall
 from followup.models.base import utcnow
 from followup.models.messages import MESSAGE_STATUSES, MessageStatus
@@ -51,6 +52,7 @@ class Health:
     providers: dict[str, str]  # channel: sendgrid, twilio, dev (the demo's outbox) or none
     retention_days: int | None  # FOLLOWUP_RETENTION_DAYS
     retention: dict[str, int]  # cases "redacted" so far, "waiting" for retention
+    incidents: tuple[int, int] = (0, 0)  # active now, survey messages held in 24 hours
     redis_error: str | None = None
     queues: dict[str, int] = field(default_factory=dict)
     workers: list[dict] = field(default_factory=list)
@@ -139,6 +141,7 @@ def gather(now: datetime) -> Health:
         providers={kind: provider_for(kind, current_app.config) for kind in MISSING},
         retention_days=current_app.config["RETENTION_DAYS"],
         retention=retention_counts(current_app.config["RETENTION_DAYS"], now),
+        incidents=health_counts(now, since),
     )
     try:
         _gather_redis(health)

@@ -1,0 +1,346 @@
+"""Incident pause: a case closing in a declared incident (window and segment) gets no survey
+("paused for incident" on its timeline, counted), one planned before the declaration is held
+at dispatch, held surveys are dropped after the end while cases closed after it are surveyed,
+the apology cadence replaces a case's own; the API (scopes, refusals) and the console page
+(roles, hostile input, audit); the dashboard marks the weeks an incident overlaps."""
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from followup.api_keys import create_api_key
+from followup.extensions import db
+from followup.models import AuditEntry, Case, CaseEvent, Incident, IncidentHold, Message, User
+from followup.models.base import utcnow
+from followup.models.users import ApiScope
+from followup.setup import add_cadence
+from tests.support.cases import close, sweep_and_dispatch
+from tests.support.console import csrf_token, password_hash, sign_in
+from tests.support.hostile import FORM, MARKUP, PATH_SEGMENTS, STRINGS, form_body
+
+CHECK_IN_DUE = timedelta(hours=24, minutes=1)
+
+
+def case_body(external_id: str, team: str | None = None, tags=()) -> dict:
+    customer = {"name": "Ana Lima", "email": f"{external_id.lower()}@example.com"}
+    return {"external_id": external_id, "subject": "Card declined", "team": team,
+            "tags": list(tags), "customer": customer}  # fmt: skip
+
+
+def declare(client, auth, **fields):
+    body = {"name": "Payments outage", **fields}
+    return client.post("/api/v1/incidents", json=body, headers=auth)
+
+
+def plan(external_id: str) -> dict[str, Message]:
+    case = db.session.scalar(sa.select(Case).where(Case.external_id == external_id))
+    rows = db.session.scalars(sa.select(Message).where(Message.case_id == case.id))
+    return {m.step.name: m for m in rows}
+
+
+def timeline(external_id: str) -> list[CaseEvent]:
+    case = db.session.scalar(sa.select(Case).where(Case.external_id == external_id))
+    return list(db.session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == case.id)))
+
+
+def test_a_case_closed_in_the_incident_gets_no_survey_and_one_closed_after_its_end_does(
+    client, seeded
+):
+    auth = seeded["auth"]
+    incident = declare(client, auth, segment={"teams": ["Billing"]}).json
+    assert incident["state"] == "active" and incident["segment"]["teams"] == ["billing"]
+    assert close(client, auth, case_body("IN-1", team="billing")).status_code == 202
+    assert close(client, auth, case_body("OUT-1", team="Shipping")).status_code == 202
+
+    held = plan("IN-1")
+    reason = f"paused for incident: Payments outage (incident {incident['id']})"
+    assert (held["check-in"].status, held["check-in"].error) == ("suppressed", reason)
+    assert (held["reminder"].status, held["reminder"].error) == ("suppressed", reason)
+    assert held["thank-you"].status == "scheduled"  # no survey in it: not held
+    assert {m.status for m in plan("OUT-1").values()} == {"scheduled"}
+    suppressed = [e for e in timeline("IN-1") if e.kind == "message.suppressed"]
+    assert [e.detail["reason"] for e in suppressed] == [reason, reason]
+    closed = next(e for e in timeline("IN-1") if e.kind == "case.closed")
+    assert closed.detail["incident_id"] == incident["id"] and not closed.detail["apology"]
+
+    ended = client.post(f"/api/v1/incidents/{incident['id']}/end", headers=auth)
+    assert ended.status_code == 200 and ended.json["state"] == "ended"
+    assert (ended.json["cases_held"], ended.json["messages_held"]) == (1, 2)
+    again = client.post(f"/api/v1/incidents/{incident['id']}/end", headers=auth)
+    assert again.status_code == 409
+
+    assert close(client, auth, case_body("AFTER-1", team="Billing")).status_code == 202
+    sweep_and_dispatch(at=utcnow() + CHECK_IN_DUE)
+    assert plan("AFTER-1")["check-in"].status == "sent"
+    assert plan("IN-1")["check-in"].status == "suppressed"  # dropped, not sent late
+
+
+def test_surveys_planned_before_the_declaration_are_held_at_dispatch_and_stay_dropped(
+    client, seeded
+):
+    auth = seeded["auth"]
+    assert close(client, auth, case_body("EARLY-1", tags=["Checkout"])).status_code == 202
+    assert close(client, auth, case_body("OTHER-1", tags=["returns"])).status_code == 202
+    incident = declare(
+        client, auth, starts_at=(utcnow() - timedelta(hours=1)).isoformat(),
+        segment={"tags": ["checkout", "payments"]},
+    ).json  # fmt: skip
+    assert client.post(f"/api/v1/incidents/{incident['id']}/end", headers=auth).status_code == 200
+
+    sweep_and_dispatch(at=utcnow() + CHECK_IN_DUE)
+    check_in = plan("EARLY-1")["check-in"]
+    assert check_in.status == "suppressed" and check_in.error.startswith("paused for incident")
+    event = next(e for e in timeline("EARLY-1") if e.message_id == check_in.id)
+    assert event.kind == "message.suppressed" and event.detail["incident_id"] == incident["id"]
+    assert plan("OTHER-1")["check-in"].status == "sent"
+    sweep_and_dispatch(at=utcnow() + timedelta(days=3, hours=1))
+    assert plan("EARLY-1")["reminder"].status == "suppressed"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(IncidentHold)) == 2
+    shown = client.get(f"/api/v1/incidents/{incident['id']}", headers=auth).json
+    assert (shown["cases_held"], shown["messages_held"]) == (1, 2)
+
+
+def test_the_apology_cadence_replaces_a_case_s_own_and_is_not_held(client, seeded):
+    auth = seeded["auth"]
+    apology = add_cadence("Outage apology", "close",
+                          [("sorry", 0, "email", "thank_you", None, "always")])  # fmt: skip
+    db.session.commit()
+    incident = declare(client, auth, apology_cadence_id=apology.id).json
+    assert incident["apology_cadence"] == {"id": apology.id, "name": "Outage apology"}
+    response = close(client, auth, case_body("SORRY-1"))
+    assert response.json["case"]["cadence"] == "Outage apology"
+    sweep_and_dispatch()
+    assert plan("SORRY-1")["sorry"].status == "sent"
+    closed = next(e for e in timeline("SORRY-1") if e.kind == "case.closed")
+    assert closed.detail["apology"] is True
+
+
+@pytest.fixture
+def agent(app, users):
+    user = User(email="agent@example.com", role="agent", name="Test Agent", agent="Sam Rivera",
+                password_hash=password_hash(), session_version=1)  # fmt: skip
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+ROUTES = [("get", "/admin/incidents"), ("post", "/admin/incidents"),
+          ("get", "/admin/incidents/{id}"), ("post", "/admin/incidents/{id}/end")]  # fmt: skip
+
+
+@pytest.mark.parametrize("role, reads, changes", [
+    ("admin", True, True), ("lead", True, True), ("manager", True, False),
+    ("agent", False, False), (None, False, False),
+])  # fmt: skip
+def test_who_may_see_declare_and_end_incidents(client, seeded, agent, role, reads, changes):
+    incident = declare(client, seeded["auth"]).json["id"]
+    if role:
+        assert sign_in(client, f"{role}@example.com").status_code == 303
+    token = csrf_token(client, "/admin/sign-in")
+    for method, path in ROUTES:
+        path = path.format(id=incident)
+        data = {"csrf_token": token, "name": f"By {role}"}
+        response = client.get(path) if method == "get" else client.post(path, data=data)
+        allowed = reads if method == "get" else changes
+        if role is None:
+            assert response.status_code == 302, path
+        elif not allowed:
+            assert response.status_code == 403, path
+        else:
+            assert response.status_code in (200, 303), (path, response.status_code)
+    declared = db.session.scalars(sa.select(Incident.name).order_by(Incident.id)).all()
+    assert declared == ["Payments outage"] + ([f"By {role}"] if changes else [])
+
+
+def test_a_lead_declares_and_ends_an_incident_in_the_console_audited(as_lead, seeded):
+    apology = add_cadence("Outage apology", "close",
+                          [("sorry", 0, "email", "apology", None, "always")])  # fmt: skip
+    db.session.commit()
+    data = {"csrf_token": csrf_token(as_lead, "/admin/incidents"), "name": "Checkout <down>",
+            "starts_at": "", "ends_at": "", "tags": "checkout, Payments ,checkout",
+            "teams": "", "sources": "chat", "apology_cadence": str(apology.id)}  # fmt: skip
+    response = as_lead.post("/admin/incidents", data=data)
+    assert response.status_code == 303
+    incident = db.session.scalar(sa.select(Incident))
+    assert (incident.tags, incident.teams, incident.sources) == (["checkout", "payments"], [],
+                                                                 ["chat"])  # fmt: skip
+    assert incident.created_by == "lead@example.com"
+    page = as_lead.get(response.headers["Location"]).text
+    assert "Checkout &lt;down&gt;" in page and "Outage apology" in page and "End now" in page
+    ended = as_lead.post(f"/admin/incidents/{incident.id}/end",
+                         data={"csrf_token": csrf_token(as_lead, "/admin/incidents")})  # fmt: skip
+    assert ended.status_code == 303
+    again = as_lead.post(f"/admin/incidents/{incident.id}/end",
+                         data={"csrf_token": csrf_token(as_lead, "/admin/incidents")})  # fmt: skip
+    assert again.status_code == 409 and "ended already" in again.text
+    entries = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.entity == "incident"))
+    assert [(e.action, e.actor) for e in entries] == [("create", "lead@example.com"),
+                                                      ("update", "lead@example.com")]  # fmt: skip
+    listing = as_lead.get("/admin/incidents").text
+    assert "Checkout &lt;down&gt;" in listing and "tags checkout, payments; sources chat" in listing
+
+
+def _console_data(client, token=None, **fields) -> dict:
+    return {"csrf_token": token or csrf_token(client, "/admin/incidents"), "name": "Outage",
+            "starts_at": "", "ends_at": "", "tags": "", "teams": "", "sources": "",
+            "apology_cadence": "", **fields}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "name", ["name", "starts_at", "ends_at", "tags", "teams", "sources", "apology_cadence"]
+)
+def test_hostile_console_fields_are_refused_with_a_message_or_taken_as_text(as_lead, seeded, name):
+    token = csrf_token(as_lead, "/admin/incidents")
+    for label, value in STRINGS.items():
+        data = _console_data(as_lead, token, **{name: value})
+        response = as_lead.post("/admin/incidents", data=form_body(data),
+                                headers={"Content-Type": FORM})  # fmt: skip
+        assert response.status_code in (303, 400, 422), (label, response.status_code)
+        if response.status_code == 422:
+            assert "There is a problem" in response.text, label
+        assert not any(marker in response.text for marker in MARKUP), label
+    stored = db.session.scalars(sa.select(Incident)).all()
+    if name in ("starts_at", "ends_at", "apology_cadence"):  # no hostile string is a moment
+        assert len(stored) == (1 if name != "apology_cadence" else 0)  # a blank one: now
+
+
+CONSOLE_REFUSALS = [
+    ({"starts_at": "2026-01-02T10:00", "ends_at": "2026-01-02T09:00"}, "after the start"),
+    ({"starts_at": "1999-01-01T00:00"}, "days ago"),
+    ({"starts_at": "9999-12-31T23:59"}, "ahead"),
+    ({"starts_at": "0001-01-01T00:00"}, "days ago"),
+    ({"ends_at": "9999-12-31T23:59"}, "at most 90 days"),
+    ({"tags": ", ".join(f"t{i}" for i in range(51))}, "at most 50"),
+    ({"teams": "x" * 101}, "at most 100"),
+    ({"apology_cadence": "999999"}, "Not a valid choice"),
+    ({"name": "   "}, "Enter a name"),
+]  # fmt: skip
+
+
+def test_console_refuses_bad_windows_huge_segments_and_unknown_cadences(as_lead, seeded):
+    token = csrf_token(as_lead, "/admin/incidents")
+    for fields, problem in CONSOLE_REFUSALS:
+        if "starts_at" in fields and "ends_at" in fields:  # a recent window, in the wrong order
+            today = utcnow().date().isoformat()
+            fields = {"starts_at": f"{today}T10:00", "ends_at": f"{today}T09:00"}
+        response = as_lead.post("/admin/incidents", data=_console_data(as_lead, token, **fields))
+        assert response.status_code == 422 and problem in response.text, (fields, problem)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Incident)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == 0
+
+
+def test_hostile_paths_are_404s(as_lead, seeded):
+    token = csrf_token(as_lead, "/admin/incidents")
+    for segment in PATH_SEGMENTS.values():
+        for path in (f"/admin/incidents/{segment}", f"/api/v1/incidents/{segment}"):
+            assert as_lead.get(path, headers=seeded["auth"]).status_code == 404, path
+        ended = as_lead.post(f"/api/v1/incidents/{segment}/end", headers=seeded["auth"])
+        assert ended.status_code == 404 and ended.json["error"] == "not_found", segment
+        ended = as_lead.post(f"/admin/incidents/{segment}/end", data={"csrf_token": token})
+        assert ended.status_code == 404, segment
+
+
+@pytest.fixture
+def incident_keys(app, seeded):
+    made = {scope: create_api_key(f"{scope} key", scope)[1] for scope in ApiScope}
+    db.session.commit()
+    return {scope: {"Authorization": f"Bearer {key}"} for scope, key in made.items()}
+
+
+def test_only_incidents_and_full_keys_reach_the_incident_api(client, incident_keys):
+    for scope, auth in incident_keys.items():
+        allowed = scope in (ApiScope.INCIDENTS, ApiScope.FULL)
+        created = declare(client, auth, name=f"By {scope}")
+        assert created.status_code == (201 if allowed else 403), scope
+        listed = client.get("/api/v1/incidents", headers=auth)
+        assert listed.status_code == (200 if allowed else 403), scope
+    names = [i["name"] for i in listed.json["incidents"]]
+    assert sorted(names) == ["By full", "By incidents"]
+    auth = incident_keys[ApiScope.INCIDENTS]
+    assert len(client.get("/api/v1/incidents?limit=1", headers=auth).json["incidents"]) == 1
+    for limit in ("0", "501", "-1", "1e3", "\u00b2"):
+        assert client.get(f"/api/v1/incidents?limit={limit}", headers=auth).status_code == 422
+    incident = listed.json["incidents"][0]["id"]
+    for scope, auth in incident_keys.items():
+        allowed = scope in (ApiScope.INCIDENTS, ApiScope.FULL)
+        shown = client.get(f"/api/v1/incidents/{incident}", headers=auth)
+        assert shown.status_code == (200 if allowed else 403), scope
+    intake = incident_keys[ApiScope.INTAKE]
+    assert client.post(f"/api/v1/incidents/{incident}/end", headers=intake).status_code == 403
+    ended = client.post(f"/api/v1/incidents/{incident}/end", headers=incident_keys["incidents"])
+    assert ended.status_code == 200 and ended.json["ended_by"] == "API key 'incidents key'"
+    actors = db.session.scalars(sa.select(AuditEntry.actor).where(AuditEntry.entity == "incident"))
+    assert set(actors) == {"API key 'full key'", "API key 'incidents key'"}
+
+
+LATER = (utcnow() + timedelta(days=400)).isoformat()
+BAD_BODIES = {
+    "ends_before_start": ({"starts_at": "2026-01-02T10:00:00+00:00",
+                           "ends_at": "2026-01-02T09:00:00+00:00"}, "ends_at"),
+    "absurd_start": ({"starts_at": "0001-01-01T00:00:00+14:00"}, "starts_at"),
+    "far_future": ({"starts_at": LATER}, "starts_at"),
+    "naive_start": ({"starts_at": "2026-01-02T10:00:00"}, "starts_at"),
+    "too_long": ({"ends_at": "2999-01-01T00:00:00Z"}, "ends_at"),
+    "unknown_cadence": ({"apology_cadence_id": 424242}, "apology_cadence_id"),
+    "cadence_id_overflow": ({"apology_cadence_id": 2**63}, "apology_cadence_id"),
+    "huge_segment": ({"segment": {"tags": [f"t{i}" for i in range(51)]}}, "segment.tags"),
+    "long_value": ({"segment": {"teams": ["x" * 101]}}, "segment.teams.0"),
+    "unknown_segment_field": ({"segment": {"priorities": ["high"]}}, "segment.priorities"),
+    "blank_name": ({"name": "   "}, "name"),
+    "long_name": ({"name": "n" * 201}, "name"),
+    "wrong_type": ({"segment": ["tags"]}, "segment"),
+}  # fmt: skip
+
+
+def test_the_api_refuses_bad_incidents_naming_the_field_and_stores_nothing(client, seeded):
+    for label, (fields, field) in BAD_BODIES.items():
+        if label == "ends_before_start":  # a recent window, so only its order is wrong
+            start = utcnow().replace(microsecond=0)
+            fields = {"starts_at": start.isoformat(),
+                      "ends_at": (start - timedelta(hours=1)).isoformat()}  # fmt: skip
+        response = declare(client, seeded["auth"], **fields)
+        assert response.status_code == 422, (label, response.json)
+        assert field in [f["field"] for f in response.json["fields"]], (label, response.json)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Incident)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == 0
+
+
+def test_hostile_strings_in_each_api_field_are_a_4xx_or_taken_as_text(client, seeded):
+    for label, value in STRINGS.items():
+        for body in ({"name": value}, {"name": "x", "starts_at": value},
+                     {"name": "x", "ends_at": value},
+                     {"name": "x", "segment": {"tags": [value], "teams": [value],
+                                               "sources": [value]}},
+                     {"name": "x", "apology_cadence_id": value}):  # fmt: skip
+            response = client.post("/api/v1/incidents", json=body, headers=seeded["auth"])
+            assert response.status_code in (201, 400, 422), (label, body, response.status_code)
+            if response.status_code != 201:
+                assert response.json["message"], (label, body)
+            elif "name" in body and body["name"] == value:
+                assert response.json["name"] == value.strip()  # text, as sent
+    assert all("\x00" not in i.name for i in db.session.scalars(sa.select(Incident)))
+
+
+def test_the_dashboard_lists_and_marks_the_weeks_an_incident_overlaps(as_manager, seeded):
+    declare(as_manager, seeded["auth"], name="Payments <outage>",
+            starts_at=(utcnow() - timedelta(days=2)).isoformat(),
+            ends_at=(utcnow() - timedelta(days=1)).isoformat(),
+            segment={"teams": ["Billing"]})  # fmt: skip
+    page = as_manager.get("/dashboard/?period=30d").text
+    assert "Incidents in these weeks" in page and "Payments &lt;outage&gt;" in page
+    assert "teams billing" in page
+    assert page.count('data-incident="Payments &lt;outage&gt;"') == 3  # one week, three charts
+    figures = as_manager.get("/dashboard/figures.json?period=30d").json
+    assert figures["trends"][-1]["incidents"] == ["Payments <outage>"]
+    assert figures["trends"][0]["incidents"] == []
+    other_team = as_manager.get("/dashboard/?period=30d&team=Shipping").text
+    assert "Incidents in these weeks" not in other_team
+
+
+def test_the_health_page_counts_the_surveys_paused_and_the_incidents_active(as_admin, seeded):
+    declare(as_admin, seeded["auth"])
+    assert close(as_admin, seeded["auth"], case_body("IN-1")).status_code == 202
+    page = as_admin.get("/admin/health").text
+    held = page.split('id="incident-held">')[1].split("</dd>")[0]
+    assert held.startswith("2 ") and "1 incident active" in held
