@@ -5,7 +5,7 @@ only."""
 
 from flask import current_app
 
-from followup import outbound, outbox, privacy, recovery, rollups
+from followup import alert_rules, digests, kudos, outbound, outbox, privacy, recovery, rollups
 from followup.extensions import db, redis_connection
 from followup.models.base import utcnow
 from workers.queues import queue
@@ -90,3 +90,25 @@ def redact_expired() -> int:
         if batch < privacy.RETENTION_BATCH:
             break
     return redacted
+
+
+def send_daily_kudos() -> int:
+    """Plan each agent's email of yesterday's kudos (their kudos_delivery "daily"), once per
+    agent and day however often it runs."""
+    planned = kudos.send_daily(utcnow())
+    db.session.commit()
+    return planned
+
+
+def check_alert_rules() -> dict:
+    """Check every active threshold alert rule against the figures (followup.alert_rules);
+    a breach raises its alert once, whichever host runs this and however often."""
+    return alert_rules.evaluate(utcnow())
+
+
+def send_weekly_digests() -> int:
+    """On a Monday of the organisation's zone, plan last week's digest to each manager and
+    lead not sent it yet (once per user and week: the email's key); other days, nothing."""
+    planned = digests.send_due(utcnow())
+    db.session.commit()
+    return planned

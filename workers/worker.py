@@ -27,6 +27,11 @@ WORKER_TTL = 60
 CONNECT_TIMEOUT_SECONDS = 5
 SWEEP_TIMEOUT_SECONDS = 30
 RETENTION_INTERVAL = 86400  # the retention run: at start, then daily
+ALERT_RULES_INTERVAL = 300  # threshold alert rules: every 5 minutes
+DIGEST_INTERVAL = 3600  # the weekly digest: checked hourly, sent on Mondays, once per week
+# The daily kudos emails: hourly, so each goes out within the hour after the organisation's
+# midnight (once per agent and day: the email's key).
+DAILY_KUDOS_INTERVAL = 3600
 
 
 def process_redis(app: Flask, **timeouts) -> redis.Redis:
@@ -267,4 +272,24 @@ def run_sweep_scheduler(app: Flask) -> None:
             result_ttl=60,
             failure_ttl=86400,
         )
+        scheduler.register(
+            jobs.send_daily_kudos,
+            queue_name=queue("default").name,
+            interval=DAILY_KUDOS_INTERVAL,
+            job_timeout=600,
+            ttl=DAILY_KUDOS_INTERVAL,
+            result_ttl=60,
+            failure_ttl=86400,
+        )
+        for job, every in ((jobs.check_alert_rules, ALERT_RULES_INTERVAL),
+                           (jobs.send_weekly_digests, DIGEST_INTERVAL)):  # fmt: skip
+            scheduler.register(
+                job,
+                queue_name=queue("default").name,
+                interval=every,
+                job_timeout=600,
+                ttl=every,  # a run not started in time is dropped: the next one comes
+                result_ttl=60,
+                failure_ttl=86400,
+            )
         scheduler.start()

@@ -16,6 +16,7 @@ from followup.models.recovery import CallKind
 from tests.support.agents import agent_user, answer, case_with_message, check_in_message
 from tests.support.console import csrf_token, sign_in
 from tests.support.hostile import FORM, PATH_SEGMENTS, STRINGS, form_body
+from workers import jobs
 
 PRAISE = "<b>Lovely</b> help from Sam & co"
 
@@ -102,6 +103,7 @@ def test_the_daily_email_is_one_per_agent_and_organisation_day(app, seeded):
     assert "2026-03-03" in email.payload["subject"]
     assert "Quick and kind" in email.payload["text"] and "Next day's" not in email.payload["text"]
     assert other.email not in {e.payload["to"] for e in staff_emails()}
+    assert jobs.send_daily_kudos() == 0  # the workers' job: no kudos yesterday, in real time
 
 
 def test_top_kudos_for_the_digest(app, seeded):
