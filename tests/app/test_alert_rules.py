@@ -219,11 +219,12 @@ def test_a_burst_of_negative_answers_naming_one_reason_raises_one_alert(app, neg
 
 def test_recoveries_overdue_as_the_queue_counts_them(app, negative_answer):
     rule = add_rule(name="Overdue", kind="recoveries_overdue", threshold=1)
+    add_rule(name="Shipping's", kind="recoveries_overdue", threshold=0, team="Shipping")
     first, second, third = (negative_answer() for _ in range(3))
     first.answer_deadline_at = utcnow() - timedelta(minutes=1)
     second.answer_deadline_at = utcnow() - timedelta(minutes=1)
     db.session.commit()
-    assert alert_rules.evaluate(utcnow())["raised"] == 1
+    assert alert_rules.evaluate(utcnow()) == {"checked": 2, "raised": 1}  # none of Shipping's
     [alert] = alerts()
     assert alert.key == f"threshold:{rule.id}::1" and "2 recoveries overdue" in alert.title
     assert "/admin/recoveries" in alert.detail
