@@ -5,6 +5,7 @@ the team's feed."""
 from datetime import timedelta
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 
 from followup.extensions import db
 from tests.support.agents import agent_user, answer, case_with_message
@@ -13,6 +14,13 @@ from tests.support.console import PASSWORD
 from tests.support.figures import TODAY, roll_up, round_fact
 
 pytestmark = pytest.mark.browser
+
+
+def fits_and_passes_axe(page) -> None:
+    """The page fits the phone's width and axe-core finds no accessibility violation."""
+    assert not page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+    results = Axe().run(page)
+    assert results.violations_count == 0, results.generate_report()
 
 
 def sign_out(page) -> None:
@@ -42,6 +50,7 @@ def test_an_agent_sees_only_their_own_and_a_lead_stars_a_kudo(seeded, users, liv
     assert nav.get_by_role("link", name="My figures").is_visible()
     assert nav.get_by_role("link", name="Dashboard").count() == 0
     assert nav.get_by_role("link", name="Agents").count() == 0
+    fits_and_passes_axe(page)
 
     other = page.goto(f"{live_server}/dashboard/agents/{bo.id}")
     assert other is not None and other.status == 403
@@ -58,6 +67,7 @@ def test_an_agent_sees_only_their_own_and_a_lead_stars_a_kudo(seeded, users, liv
         bos.get_by_role("button", name="Star for the team").click()
     assert "Starred" in page.locator(".flash").inner_text()
     assert "★ starred" in page.locator(".kudo", has_text="Bo was wonderful").inner_text()
+    fits_and_passes_axe(page)
     sign_out(page)
 
     sign_in_page(page, live_server, "sam@example.com", PASSWORD)
@@ -67,3 +77,4 @@ def test_an_agent_sees_only_their_own_and_a_lead_stars_a_kudo(seeded, users, liv
     assert "★ starred" in shared.inner_text()
     assert page.locator(".kudo", has_text="fixed").count() == 1
     assert page.get_by_role("button", name="Star for the team").count() == 0
+    fits_and_passes_axe(page)
