@@ -1,8 +1,7 @@
 """Changing the goodwill catalogue and the recovery rules from the console: what a gesture
 type must keep to, a code file's codes, the catalogue's figures (spend this month, codes
-left), the reasons and gestures a rule can name, a rule in plain words, and the rules' order
-(a new rule goes last; moving one swaps it with its neighbour). Operations flush; the caller
-audits and commits."""
+left), the reasons and gestures a rule can name and a rule in plain words (their order is
+followup.positions'). Operations flush; the caller audits and commits."""
 
 from datetime import datetime
 
@@ -127,36 +126,3 @@ def describe(rule: RecoveryRule, reasons: dict[str, str], gestures: dict[int, st
 
 def ordered_rules() -> list[RecoveryRule]:
     return list(db.session.scalars(sa.select(RecoveryRule).order_by(RecoveryRule.position)))
-
-
-def add_last(rule: RecoveryRule) -> None:
-    """Add a new rule after every other. Raises IntegrityError when another rule took that
-    place at the same moment."""
-    last = db.session.scalar(sa.select(sa.func.max(RecoveryRule.position)))
-    rule.position = 0 if last is None else last + 1
-    db.session.add(rule)
-    db.session.flush()
-
-
-def neighbour(rule: RecoveryRule, direction: str) -> RecoveryRule | None:
-    """The rule just before ("up") or after ("down") this one, if any."""
-    if direction == "up":
-        nearest = sa.select(RecoveryRule).where(RecoveryRule.position < rule.position)
-        nearest = nearest.order_by(RecoveryRule.position.desc())
-    else:
-        nearest = sa.select(RecoveryRule).where(RecoveryRule.position > rule.position)
-        nearest = nearest.order_by(RecoveryRule.position)
-    return db.session.scalar(nearest.limit(1))
-
-
-def swap_positions(rule: RecoveryRule, other: RecoveryRule) -> None:
-    """Exchange two rules' places without two rules ever sharing one (positions are unique,
-    checked row by row): park one below every position first. Flushes; the caller commits."""
-    first, second = rule.position, other.position
-    lowest = db.session.execute(sa.select(sa.func.min(RecoveryRule.position))).scalar_one()
-    rule.position = min(lowest, 0) - 1
-    db.session.flush()
-    other.position = first
-    db.session.flush()
-    rule.position = second
-    db.session.flush()

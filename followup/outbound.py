@@ -7,10 +7,12 @@ once), claimed in batches by the sweep like the message outbox, and retried with
 """
 
 from datetime import datetime, timedelta
+from typing import cast
 
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
 
 from followup.cases import record_event
 from followup.channels import channel_for
@@ -104,6 +106,21 @@ def raise_alert(
         text = f"*{title}*\n{detail}" if detail else title
         plan_call(CallKind.ALERT_HOOK, f"alert_hook:{key}", {"text": text}, case_id, now)
     return raised
+
+
+def acknowledge_alert(alert: Alert, now: datetime) -> bool:
+    """Mark an alert as seen; False when someone had already (their time stays)."""
+    seen = cast(
+        CursorResult,
+        db.session.execute(
+            sa.update(Alert)
+            .where(Alert.id == alert.id, Alert.acknowledged_at.is_(None))
+            .values(acknowledged_at=now)
+            .execution_options(synchronize_session=False)
+        ),
+    ).rowcount
+    db.session.refresh(alert)
+    return bool(seen)
 
 
 def email_staff(

@@ -4,9 +4,10 @@ has ended (recovered, escalated, or a task of it completed), from the list the a
 when; its timeline keeps every one (EventKind.RECOVERY_ROOT_CAUSE) and each change is
 written back to the helpdesk once (followup.write_back.plan_root_cause).
 
-Also the list's upkeep (add, rename, deactivate, reorder: the admin's console page audits
-them) and the root causes' figures for a period: per cause, the ended recoveries with the
-shares recovered and escalated, and the counts by team and by agent. A period counts the
+Also the list's upkeep (add, rename, deactivate: the admin's console page audits them; its
+order is followup.positions') and the root causes' figures for a period: per cause, the
+ended recoveries with the shares recovered and escalated, and the counts by team and by
+agent. A period counts the
 recoveries that started in it (the first negative answer came in), read from the
 recoveries' own indexes (started_at, then the cause and status). Operations flush; the
 caller commits."""
@@ -106,39 +107,6 @@ def name_taken(name: str, but: RootCause | None = None) -> bool:
     if but is not None:
         query = query.where(RootCause.id != but.id)
     return db.session.scalar(query.limit(1)) is not None
-
-
-def add_last(cause: RootCause) -> None:
-    """Add a cause after every other. Raises IntegrityError when another took that place (or
-    that key) at the same moment."""
-    last = db.session.scalar(sa.select(sa.func.max(RootCause.position)))
-    cause.position = 0 if last is None else last + 1
-    db.session.add(cause)
-    db.session.flush()
-
-
-def neighbour(cause: RootCause, direction: str) -> RootCause | None:
-    """The cause just before ("up") or after ("down") this one, if any."""
-    if direction == "up":
-        nearest = sa.select(RootCause).where(RootCause.position < cause.position)
-        nearest = nearest.order_by(RootCause.position.desc())
-    else:
-        nearest = sa.select(RootCause).where(RootCause.position > cause.position)
-        nearest = nearest.order_by(RootCause.position)
-    return db.session.scalar(nearest.limit(1))
-
-
-def swap_positions(cause: RootCause, other: RootCause) -> None:
-    """Exchange two causes' places without two ever sharing one (positions are unique):
-    park one below every position first."""
-    first, second = cause.position, other.position
-    lowest = db.session.execute(sa.select(sa.func.min(RootCause.position))).scalar_one()
-    cause.position = min(lowest, 0) - 1
-    db.session.flush()
-    other.position = first
-    db.session.flush()
-    cause.position = second
-    db.session.flush()
 
 
 def ensure_defaults() -> int:

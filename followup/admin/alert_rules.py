@@ -20,6 +20,7 @@ from followup.models import Alert, AlertRule
 from followup.models.alert_rules import AlertRuleKind
 from followup.models.base import utcnow
 from followup.models.recovery import AlertAudience, AlertKind
+from followup.outbound import acknowledge_alert
 from followup.web.console import needs
 from followup.web.forms import clean_text
 from followup.web.pages import when
@@ -198,11 +199,7 @@ def alert_rule_alert_acknowledge(alert_id: int):
     if alert.kind != AlertKind.THRESHOLD:
         message = "This page acknowledges threshold alerts only."
         return render_template("error.html", title="Not a threshold alert", message=message), 404
-    acknowledged = db.session.execute(
-        sa.update(Alert)
-        .where(Alert.id == alert.id, Alert.acknowledged_at.is_(None))
-        .values(acknowledged_at=utcnow())
-    ).rowcount
+    acknowledged = acknowledge_alert(alert, utcnow())
     db.session.commit()
     flash(f"Acknowledged “{alert.title}”." if acknowledged else "That alert was seen already.")
     return redirect(url_for("admin.alert_rule_list"), 303)

@@ -21,20 +21,18 @@ from followup.admin.goodwill_forms import (
 from followup.extensions import db
 from followup.goodwill import MAX_CODES_BYTES, add_codes, unavailable, unused_codes
 from followup.goodwill_changes import (
-    add_last,
     catalogue_rows,
     codes_in,
     describe,
     gesture_names,
     key_taken,
-    neighbour,
     no_codes,
     ordered_rules,
     reason_labels,
-    swap_positions,
 )
 from followup.models import GestureType, RecoveryRule
 from followup.models.base import utcnow
+from followup.positions import add_last, neighbour, swap_positions
 from followup.recovery import recovery_cadence
 
 GESTURE_FIELDS = (

@@ -18,6 +18,7 @@ from followup.extensions import db
 from followup.models import Alert, Case, Recovery, RecoveryTask, RootCause
 from followup.models.base import utcnow
 from followup.models.recovery import RECOVERY_STATUSES, AlertAudience, RecoveryStatus
+from followup.outbound import acknowledge_alert
 from followup.recovery_queue import NEEDS_ROOT_CAUSE, complete_task, queue_entries
 from followup.root_causes import MAX_NOTE, RootCauseError
 from followup.web.forms import clean_text
@@ -255,11 +256,7 @@ def recovery_root_cause(recovery_id: int):
 @bp.post("/recoveries/alerts/<int:alert_id>/acknowledge")
 def recovery_alert_acknowledge(alert_id: int):
     alert = found(Alert, alert_id)
-    acknowledged = db.session.execute(
-        sa.update(Alert)
-        .where(Alert.id == alert.id, Alert.acknowledged_at.is_(None))
-        .values(acknowledged_at=utcnow())
-    ).rowcount
+    acknowledged = acknowledge_alert(alert, utcnow())
     db.session.commit()
     flash(f"Acknowledged “{alert.title}”." if acknowledged else "That alert was seen already.")
     return _back(_status())

@@ -15,6 +15,7 @@ from followup import audit, root_causes
 from followup.admin import bp, found
 from followup.extensions import db
 from followup.models import Recovery, RootCause
+from followup.positions import add_last, neighbour, swap_positions
 from followup.root_causes import MAX_KEY, MAX_NAME
 from followup.web.console import needs
 from followup.web.forms import clean_text
@@ -81,7 +82,7 @@ def root_cause_new():
         return _list_page(form, 422)
     cause = RootCause(key=form.key.data, name=form.name.data, active=True)
     try:
-        root_causes.add_last(cause)
+        add_last(cause)
     except IntegrityError:  # the same key or place, taken at the same moment
         db.session.rollback()
         form.form_errors.append("Someone changed the list at the same moment: send it again.")
@@ -128,14 +129,14 @@ def root_cause_save(cause_id: int):
 @needs("users")
 def root_cause_move(cause_id: int, direction: str):
     cause = found(RootCause, cause_id)
-    other = root_causes.neighbour(cause, direction)
+    other = neighbour(cause, direction)
     back = redirect(url_for("admin.root_cause_list"), 303)
     if other is None:
         flash(f"{cause.name} is already {'first' if direction == 'up' else 'last'}.")
         return back
     before = {"position": cause.position}
     try:
-        root_causes.swap_positions(cause, other)
+        swap_positions(cause, other)
     except IntegrityError:  # the order changed under us
         db.session.rollback()
         flash("The order changed at the same moment: check it and move the cause again.")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import sqlalchemy as sa
-from flask import g, jsonify, request
+from flask import g, jsonify
 from pydantic import AwareDatetime, Field, StringConstraints, field_validator
 from sqlalchemy.orm import selectinload
 
@@ -21,7 +21,7 @@ from followup.models.incidents import INCIDENT_STATES
 from followup.models.users import ApiScope
 from followup.web.api_keys import AUTH_ERRORS
 from followup.web.case_input import FILLED, Strict
-from followup.web.json_body import BODY_ERRORS, BadRequest, invalid, parse_body
+from followup.web.json_body import BODY_ERRORS, LIMIT, BadRequest, invalid, limit_arg, parse_body
 
 # The shapes (pydantic). A window's bounds relative to now (and which cadences exist) are
 # data the document cannot state: the field descriptions say them, a 422 names the field.
@@ -110,20 +110,6 @@ class Incidents(Strict):
 
 
 INCIDENT_ERRORS = {**AUTH_ERRORS, 404: ("No such incident", None)}
-MAX_LIMIT = 500
-LIMIT = (
-    f"at most this many (1-{MAX_LIMIT}, default 100)",
-    {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100},
-)
-
-
-def _limit() -> int:
-    raw = request.args.get("limit", "100")
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
-        raise BadRequest(
-            422, "validation_failed", f"limit must be a whole number from 1 to {MAX_LIMIT}"
-        )
-    return int(raw)
 
 
 def _actor() -> str:
@@ -189,7 +175,7 @@ def incident_declare():
            query={"limit": LIMIT})  # fmt: skip
 @bp.get("/incidents")
 def incident_list():
-    found = incidents.listing(_limit())
+    found = incidents.listing(limit_arg())
     counts = incidents.hold_counts(i.id for i in found)
     now = utcnow()
     return jsonify(

@@ -34,26 +34,13 @@ from followup.models import Alert, Case, GestureType, Recovery, RecoveryTask
 from followup.models.base import row_id, utcnow
 from followup.models.recovery import RECOVERY_STATUSES, GestureKind, RecoveryStatus
 from followup.models.users import ApiScope
+from followup.outbound import acknowledge_alert
 from followup.recovery_queue import NEEDS_ROOT_CAUSE, complete_task, queue_entries, task_document
 from followup.root_causes import RootCauseError
 from followup.web.api_keys import AUTH_ERRORS
-from followup.web.json_body import BODY_ERRORS, BadRequest, parse_body
+from followup.web.json_body import BODY_ERRORS, LIMIT, BadRequest, limit_arg, parse_body
 
 STATUS_FILTERS = (*RECOVERY_STATUSES, NEEDS_ROOT_CAUSE, "all")
-MAX_LIMIT = 500
-LIMIT = (
-    f"at most this many (1-{MAX_LIMIT}, default 100)",
-    {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100},
-)
-
-
-def _limit() -> int:
-    raw = request.args.get("limit", "100")
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
-        raise BadRequest(
-            422, "validation_failed", f"limit must be a whole number from 1 to {MAX_LIMIT}"
-        )
-    return int(raw)
 
 
 @operation("get", "/api/v1/recoveries",
@@ -70,7 +57,7 @@ def recoveries():
     if status not in STATUS_FILTERS:
         allowed = ", ".join((*RECOVERY_STATUSES, NEEDS_ROOT_CAUSE))
         raise BadRequest(422, "validation_failed", f"status must be one of {allowed} or all")
-    entries = queue_entries(None if status == "all" else status, utcnow(), _limit())
+    entries = queue_entries(None if status == "all" else status, utcnow(), limit_arg())
     return jsonify({"recoveries": entries})
 
 
@@ -217,7 +204,7 @@ def alerts():
         query = query.where(Alert.audience == audience)
     if request.args.get("open") == "true":
         query = query.where(Alert.acknowledged_at.is_(None))
-    rows = db.session.execute(query.order_by(Alert.id.desc()).limit(_limit()))
+    rows = db.session.execute(query.order_by(Alert.id.desc()).limit(limit_arg()))
     return jsonify({"alerts": [_alert(alert, case) for alert, case in rows]})
 
 
@@ -231,9 +218,8 @@ def acknowledge(alert_id: str):
     alert = db.session.get(Alert, ident) if ident else None
     if alert is None:
         raise BadRequest(404, "not_found", f"no alert {alert_id!r}")
-    if alert.acknowledged_at is None:
-        alert.acknowledged_at = utcnow()
-        db.session.commit()
+    acknowledge_alert(alert, utcnow())
+    db.session.commit()
     case = db.session.get(Case, alert.case_id) if alert.case_id else None
     return jsonify(_alert(alert, case.external_id if case else None))
 

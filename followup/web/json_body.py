@@ -1,6 +1,6 @@
 """JSON request bodies and their validation errors, for the API and the intake webhooks: the
-body read as a JSON object or a pydantic model, and BadRequest, answered as JSON naming each
-bad field."""
+body read as a JSON object or a pydantic model, a list's ?limit=, and BadRequest, answered as
+JSON naming each bad field."""
 
 import json
 
@@ -17,6 +17,14 @@ BODY_ERRORS = {
     413: ("Payload too large", None),
     422: ("A field is missing or invalid; `fields` names each one", None),
 }
+
+
+MAX_LIMIT = 500
+# The ?limit= of the API's lists, as the OpenAPI document describes it.
+LIMIT = (
+    f"at most this many (1-{MAX_LIMIT}, default 100)",
+    {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100},
+)
 
 
 class BadRequest(Exception):
@@ -43,6 +51,16 @@ def case_error(error: CaseError):
         fields = [{"field": error.field, "problem": error.message}]
         return json_error(422, "validation_failed", f"{error.field}: {error.message}", fields)
     return json_error(409, "conflict", error.message)
+
+
+def limit_arg() -> int:
+    """A list's ?limit=: a whole number from 1 to MAX_LIMIT (100 when absent), else a 422."""
+    raw = request.args.get("limit", "100")
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
+        raise BadRequest(
+            422, "validation_failed", f"limit must be a whole number from 1 to {MAX_LIMIT}"
+        )
+    return int(raw)
 
 
 def parse_body(model: type[BaseModel], required: bool = True) -> BaseModel:
