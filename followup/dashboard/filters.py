@@ -14,6 +14,9 @@ __all__ = ["ARGUMENTS", "FIELDS", "PRESETS", "FilterError", "Filters", "parse"]
 PRESETS = {"7d": 7, "30d": 30, "90d": 90, "365d": 365}
 DEFAULT_PRESET = "30d"
 MAX_DAYS = 366 * 3
+# The dates a period may take: room around them for the period before it and the trend's
+# weeks, which date arithmetic beyond date.min and date.max cannot give.
+EARLIEST, LATEST = date(1970, 1, 1), date(9000, 12, 31)
 TEXT_FILTERS = ("team", "agent", "channel", "cadence", "reason")
 
 
@@ -56,6 +59,9 @@ def parse(args: MultiDict, today: date) -> Filters:
 def _date(args: MultiDict, name: str) -> date:
     raw = (args.get(name) or "").strip()
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise FilterError(name, "a date like 2026-03-31") from None
+    if not EARLIEST <= day <= LATEST:
+        raise FilterError(name, f"a date from {EARLIEST} to {LATEST}")
+    return day

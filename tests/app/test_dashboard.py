@@ -129,12 +129,27 @@ def test_hostile_reason_code_is_shown_escaped(as_manager, app):
 @pytest.mark.parametrize("args, field", [
     ({"period": "week"}, "period"), ({"from": "2026-13-01", "to": "2026-12-01"}, "from"),
     ({"survey": "abc"}, "survey"), ({"sort": "drop table"}, "sort"), ({"dir": "up"}, "dir"),
+    ({"from": "9999-12-25", "to": "9999-12-31"}, "from"),
+    ({"from": "0001-01-01", "to": "0001-01-02"}, "from"),
 ])  # fmt: skip
 def test_bad_filters_are_422_naming_the_field(as_manager, app, args, field):
     page = as_manager.get("/dashboard/", query_string=args)
     assert page.status_code == 422 and f"“{field}”" in page.get_data(as_text=True)
     body = as_manager.get("/dashboard/figures.json", query_string=args)
     assert body.status_code == 422 and body.get_json()["fields"][0]["field"] == field
+
+
+@pytest.mark.parametrize("path", [
+    "/dashboard/", "/dashboard/figures.json", "/dashboard/cases", "/dashboard/experiments",
+    "/dashboard/export/cases.csv", "/dashboard/export/answers.csv", "/dashboard/root-causes",
+    "/dashboard/root-causes/recoveries", "/dashboard/kudos",
+])  # fmt: skip
+@pytest.mark.parametrize("start, end", [("9000-12-01", "9000-12-31"), ("1970-01-01", "1970-01-31")])
+def test_periods_at_the_edges_of_the_calendar_are_read(as_manager, app, path, start, end):
+    """The period before and the trend's weeks reach past the period: at date.min or
+    date.max they could not be made (a 500); the last dates allowed still can."""
+    answer = as_manager.get(path, query_string={"from": start, "to": end})
+    assert answer.status_code == 200, answer.get_data(as_text=True)[:300]
 
 
 def test_empty_dashboard_shows_dashes(as_manager, app):
