@@ -9,20 +9,21 @@ What each kind reads:
   verdict (the state is kept) under `min_answers` answers.
 - A reason burst: the negative first answers of the last hour (answers by the index of when
   they came, whose round's recovery was started and not withdrawn), per reason they name.
-- Recoveries overdue: open recoveries with a task past its due time or past the check-in's
-  answer deadline, as the lead's queue shows them.
+- Recoveries overdue: open recoveries with a task past its due time (the lead's queue flags
+  those) or past the check-in's answer deadline (followup.figures.overdue_clause).
 
 Each rule and subject ("" or a reason) keeps a breach row: `breaching` and the number of
-breaches so far, which is part of the alert's key, so a run on another host at the same time
-raises nothing twice. Operations flush; `evaluate` commits per rule."""
+breaches so far, which is part of the alert's key with the rule's id and random token, so a
+run on another host at the same time raises nothing twice and a later rule that reuses a
+deleted rule's id (SQLite) still raises its first alert. A change of what a rule watches
+starts it afresh; a rename does not. Operations flush; `evaluate` commits per rule."""
 
+import hashlib
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from flask import current_app
 
 from followup.extensions import db
 from followup.figures import Filters, overdue_recoveries, reason_labels, sums
@@ -30,6 +31,7 @@ from followup.models import AlertBreach, AlertRule, Case, Recovery, Response
 from followup.models.alert_rules import AlertRuleKind
 from followup.models.recovery import AlertAudience, AlertKind, RecoveryStatus
 from followup.outbound import insert_once, raise_alert
+from followup.staff_emails import console_url
 
 RECENT_DAYS = 7
 TRAILING_DAYS = 28
@@ -42,6 +44,9 @@ KIND_LABELS = {
 }
 CSAT_KINDS = (AlertRuleKind.CSAT_BELOW, AlertRuleKind.CSAT_DROP)
 MAX_COUNT = 1_000_000
+# What a rule watches: a change of any of these starts the rule afresh (nothing in breach).
+WATCHED = ("kind", "threshold", "team", "agent", "min_answers")
+SUBJECT_IN_KEY = 60  # longer subjects are hashed in the alert's key (alerts.key: 200)
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,20 @@ def scope_words(rule: AlertRule) -> str:
     return ", ".join(said) or "everyone"
 
 
+def watched(rule: AlertRule) -> tuple:
+    """What the rule watches (kind, threshold or points, team, agent, minimum answers)."""
+    return tuple(getattr(rule, name) for name in WATCHED)
+
+
+def alert_key(rule: AlertRule, subject: str, breach: int) -> str:
+    """The alert's key for a rule's breach of a subject: the rule's id and token, the subject
+    (hashed when long) and the breach's number; at most 130 characters, so the alert email's
+    and hook's keys ("alert_email:" + key) fit outbound_calls.key too."""
+    if len(subject) > SUBJECT_IN_KEY:
+        subject = "sha256-" + hashlib.sha256(subject.encode()).hexdigest()[:32]
+    return f"threshold:{rule.id}-{rule.token}:{subject}:{breach}"
+
+
 def reset(rule: AlertRule) -> None:
     """A changed rule starts afresh: none of its subjects is in breach (their counts stay, so
     the next breach's alert has a new key)."""
@@ -98,11 +117,6 @@ def reset(rule: AlertRule) -> None:
 def delete(rule: AlertRule) -> None:
     db.session.execute(sa.delete(AlertBreach).where(AlertBreach.rule_id == rule.id))
     db.session.delete(rule)
-
-
-def _link(path: str, args: dict[str, str]) -> str:
-    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
-    return f"{base}{path}?{urlencode(args)}" if args else f"{base}{path}"
 
 
 def _percent(value: float) -> str:
@@ -119,7 +133,7 @@ def _csat(rule: AlertRule, now: datetime) -> list[Reading]:
     if answers == 0 or answers < rule.min_answers:
         return []  # too few answers to say anything: the state stays as it was
     value = 100 * positive / answers
-    link = _link("/dashboard/", recent.query())
+    link = console_url("/dashboard/", recent.query())
     who = scope_words(rule)
     figure = (
         f"CSAT {_percent(value)} ({positive} of {answers} answers, {recent.start} to {recent.end})"
@@ -202,7 +216,7 @@ def _burst(rule: AlertRule, now: datetime) -> list[Reading]:
         args = Filters(
             start=now.date(), end=now.date(), team=rule.team, agent=rule.agent, reason=reason
         ).query()
-        link = _link("/dashboard/cases", {"metric": "negative", **args})
+        link = console_url("/dashboard/cases", {"metric": "negative", **args})
         readings.append(
             Reading(
                 reason[:100],
@@ -219,7 +233,7 @@ def _burst(rule: AlertRule, now: datetime) -> list[Reading]:
 def _overdue(rule: AlertRule, now: datetime) -> list[Reading]:
     count = overdue_recoveries(now, rule.team, rule.agent)
     who = scope_words(rule)
-    link = _link("/admin/recoveries", {})
+    link = console_url("/admin/recoveries")
     return [
         Reading(
             "",
@@ -261,7 +275,7 @@ def check(rule: AlertRule, now: datetime) -> int:
         state.checked_at = now
         if reading.breaching and not state.breaching:
             state.breaching, state.breaches, state.changed_at = True, state.breaches + 1, now
-            key = f"threshold:{rule.id}:{reading.subject}:{state.breaches}"
+            key = alert_key(rule, reading.subject, state.breaches)
             raised += raise_alert(
                 key,
                 AlertAudience.MANAGER,

@@ -152,13 +152,18 @@ def alert_rule_update(rule_id: int):
     form = AlertRuleForm()
     if not form.validate_on_submit():
         return _page(form, 422, editing=rule)
-    before = audit.snapshot(rule, RULE_FIELDS)
+    before, watched = audit.snapshot(rule, RULE_FIELDS), alert_rules.watched(rule)
     _fill(rule, form)
-    alert_rules.reset(rule)
+    afresh = alert_rules.watched(rule) != watched  # a rename alone keeps its breaches
+    if afresh:
+        alert_rules.reset(rule)
     audit.record("update", "alert_rule", rule.id, f"alert rule {rule.name!r} changed", before,
                  audit.snapshot(rule, RULE_FIELDS))  # fmt: skip
     db.session.commit()
-    flash(f"Alert rule “{rule.name}” changed: it starts afresh, with nothing in breach.")
+    if afresh:
+        flash(f"Alert rule “{rule.name}” changed: it starts afresh, with nothing in breach.")
+    else:
+        flash(f"Alert rule “{rule.name}” saved: what it watches is unchanged, so its state stands.")
     return redirect(url_for("admin.alert_rule_list"), 303)
 
 

@@ -2,14 +2,16 @@
 and each rule's breach state per subject, so a breach raises one alert and the next one only
 after the rule has recovered."""
 
+import secrets
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from followup.extensions import Model
 from followup.models.base import UTCDateTime, utcnow, values
+from followup.models.recovery import OutboundCall
 
 
 class AlertRuleKind(StrEnum):
@@ -22,6 +24,10 @@ class AlertRuleKind(StrEnum):
 
 
 ALERT_RULE_KINDS = values(AlertRuleKind)
+
+
+def new_token() -> str:
+    return secrets.token_hex(8)
 
 
 class AlertRule(Model):
@@ -38,6 +44,9 @@ class AlertRule(Model):
     threshold: Mapped[int] = mapped_column(Integer)
     min_answers: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(default=True)
+    # Random, in every alert key of the rule: a rule made later with the same id (SQLite
+    # reuses a deleted row's id) never meets the alerts of the deleted one.
+    token: Mapped[str] = mapped_column(String(16), default=new_token)
     created_by: Mapped[str] = mapped_column(String(320), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -57,3 +66,8 @@ class AlertBreach(Model):
     breaches: Mapped[int] = mapped_column(Integer, default=0)
     changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# Built by migration 0023 with the alert rules: erasure's look for the staff emails (digests,
+# daily kudos emails) that quoted a customer's kudos, by kind and a window of creation.
+Index("ix_outbound_calls_kind_created_at", OutboundCall.kind, OutboundCall.created_at)

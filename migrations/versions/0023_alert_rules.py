@@ -1,5 +1,8 @@
 """Threshold alert rules a manager sets, and their breaches (alert_rules, alert_breaches); an
-index of the answers by when they came (the last hour's, for a reason burst).
+index of the answers by when they came (the last hour's, for a reason burst) and one of the
+outbound calls by kind and creation (erasure's look for the staff emails quoting kudos). On
+PostgreSQL both indexes are built CONCURRENTLY (outside the migration's transaction), so
+large responses and outbound_calls tables take writes meanwhile.
 
 Revision ID: 0023
 Revises: 0022
@@ -26,6 +29,7 @@ def upgrade():
         sa.Column("threshold", sa.Integer(), nullable=False),
         sa.Column("min_answers", sa.Integer(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("token", sa.String(length=16), nullable=False),
         sa.Column("created_by", sa.String(length=320), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
@@ -46,12 +50,38 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_breaches")),
         sa.UniqueConstraint("rule_id", "subject", name=op.f("uq_alert_breaches_rule_id")),
     )
-    with op.batch_alter_table("responses", schema=None) as batch_op:
-        batch_op.create_index("ix_responses_created_at", ["created_at"], unique=False)
+    _create_indexes()
+
+
+INDEXES = (
+    ("ix_responses_created_at", "responses", ["created_at"]),
+    ("ix_outbound_calls_kind_created_at", "outbound_calls", ["kind", "created_at"]),
+)
+
+
+def _create_indexes():
+    if op.get_bind().dialect.name == "postgresql":
+        with op.get_context().autocommit_block():
+            for name, table, columns in INDEXES:
+                op.create_index(name, table, columns, postgresql_concurrently=True)
+        return
+    for name, table, columns in INDEXES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.create_index(name, columns, unique=False)
+
+
+def _drop_indexes():
+    if op.get_bind().dialect.name == "postgresql":
+        with op.get_context().autocommit_block():
+            for name, table, _ in INDEXES:
+                op.drop_index(name, table_name=table, postgresql_concurrently=True)
+        return
+    for name, table, _ in INDEXES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_index(name)
 
 
 def downgrade():
-    with op.batch_alter_table("responses", schema=None) as batch_op:
-        batch_op.drop_index("ix_responses_created_at")
+    _drop_indexes()
     op.drop_table("alert_breaches")
     op.drop_table("alert_rules")

@@ -169,7 +169,7 @@ def test_a_csat_breach_alerts_once_and_again_only_after_recovering(app):
     assert alert_rules.evaluate(utcnow()) == {"checked": 1, "raised": 0}
     [alert] = alerts()
     assert (alert.audience, alert.kind) == ("manager", "threshold.breached")
-    assert alert.key == f"threshold:{rule.id}::1"
+    assert alert.key == alert_rules.alert_key(rule, "", 1) == f"threshold:{rule.id}-{rule.token}::1"
     assert "CSAT 50% (3 of 6 answers" in alert.detail and "threshold of 80%" in alert.detail
     start = (TODAY - timedelta(days=6)).isoformat()
     assert f"http://followup.test/dashboard/?from={start}&to={TODAY}&team=North" in alert.detail
@@ -182,7 +182,7 @@ def test_a_csat_breach_alerts_once_and_again_only_after_recovering(app):
     assert not db.session.scalar(sa.select(AlertBreach.breaching))
     csat_days([0] * 20, score=1, first_id=300)  # 13 of 36: breached again
     assert alert_rules.evaluate(utcnow())["raised"] == 1
-    assert [a.key for a in alerts()] == [f"threshold:{rule.id}::1", f"threshold:{rule.id}::2"]
+    assert [a.key for a in alerts()] == [alert_rules.alert_key(rule, "", n) for n in (1, 2)]
 
 
 def test_a_csat_rule_says_nothing_under_its_answers_and_a_drop_compares_four_weeks(app):
@@ -192,7 +192,7 @@ def test_a_csat_rule_says_nothing_under_its_answers_and_a_drop_compares_four_wee
     csat_days(range(3), score=1, first_id=100)  # this week: 0% of 3
     assert alert_rules.evaluate(utcnow()) == {"checked": 2, "raised": 1}
     [alert] = alerts()
-    assert alert.key.startswith(f"threshold:{drop.id}:")
+    assert alert.key == alert_rules.alert_key(drop, "", 1)
     assert "100.0 points below the trailing 4 weeks' 100% (20 of 20 answers" in alert.detail
 
 
@@ -205,7 +205,7 @@ def test_a_burst_of_negative_answers_naming_one_reason_raises_one_alert(app, neg
     assert alert_rules.evaluate(utcnow())["raised"] == 1
     assert alert_rules.evaluate(utcnow())["raised"] == 0
     [alert] = alerts()
-    assert alert.key == f"threshold:{rule.id}:slow:1"
+    assert alert.key == alert_rules.alert_key(rule, "slow", 1)
     assert "3 negative answers named" in alert.title
     assert "3 of the 4 negative answers" in alert.detail and "threshold of 2" in alert.detail
     hook = db.session.scalar(
@@ -215,6 +215,10 @@ def test_a_burst_of_negative_answers_naming_one_reason_raises_one_alert(app, neg
     # An hour later the burst is over: the reason has recovered, and a new burst alerts.
     assert alert_rules.evaluate(utcnow() + timedelta(hours=2))["raised"] == 0
     assert not db.session.scalar(sa.select(AlertBreach.breaching))
+    for _ in range(3):
+        negative_answer(reasons=["slow"])
+    assert alert_rules.evaluate(utcnow())["raised"] == 1
+    assert [a.key for a in alerts()] == [alert_rules.alert_key(rule, "slow", n) for n in (1, 2)]
 
 
 def test_recoveries_overdue_as_the_queue_counts_them(app, negative_answer):
@@ -226,7 +230,7 @@ def test_recoveries_overdue_as_the_queue_counts_them(app, negative_answer):
     db.session.commit()
     assert alert_rules.evaluate(utcnow()) == {"checked": 2, "raised": 1}  # none of Shipping's
     [alert] = alerts()
-    assert alert.key == f"threshold:{rule.id}::1" and "2 recoveries overdue" in alert.title
+    assert alert.key == alert_rules.alert_key(rule, "", 1) and "2 recoveries overdue" in alert.title
     assert "/admin/recoveries" in alert.detail
 
 
@@ -240,3 +244,42 @@ def test_the_console_shows_open_threshold_alerts_to_acknowledge(as_manager):
     [alert] = alerts()
     assert post(as_manager, f"{PAGE}/alerts/{alert.id}/acknowledge", {}).status_code == 303
     assert "No open threshold alerts." in as_manager.get(PAGE).text
+
+
+def test_a_new_rule_on_a_deleted_rules_id_still_raises_its_first_alert(app):
+    first = add_rule(name="First", team="North", threshold=80)
+    csat_days(range(3), score=1)
+    assert alert_rules.evaluate(utcnow())["raised"] == 1
+    first_id = first.id
+    alert_rules.delete(first)
+    db.session.commit()
+    second = add_rule(id=first_id, name="Second", team="North", threshold=80)  # as SQLite may
+    assert second.id == first_id and second.token != first.token
+    assert alert_rules.evaluate(utcnow())["raised"] == 1
+    assert len(alerts()) == 2
+
+
+def test_alert_keys_fit_whatever_the_names_length(app):
+    long_team = "t" * 200
+    rule = add_rule(name="n" * 200, team=long_team, threshold=80)
+    csat_days(range(3), score=1, team=long_team)
+    assert alert_rules.evaluate(utcnow())["raised"] == 1
+    key = alerts()[0].key
+    assert len(key) <= 130 and key.startswith(f"threshold:{rule.id}-")
+    long_reason = alert_rules.alert_key(rule, "r" * 100, 10**9)
+    assert len(long_reason) <= 130 and "r" * 61 not in long_reason
+    assert long_reason != alert_rules.alert_key(rule, "r" * 99 + "s", 10**9)
+
+
+def test_a_rename_keeps_an_ongoing_breach_a_new_threshold_starts_afresh(as_manager):
+    rule = add_rule(name="North CSAT", team="North", threshold=80, min_answers=0)
+    csat_days(range(3), score=1)
+    assert alert_rules.evaluate(utcnow())["raised"] == 1
+    same = {"name": "North's CSAT", "kind": "csat_below", "team": "North", "agent": "",
+            "threshold": "80", "min_answers": "0"}  # fmt: skip
+    assert post(as_manager, f"{PAGE}/{rule.id}", same).status_code == 303
+    assert db.session.scalar(sa.select(AlertBreach.breaching))
+    assert alert_rules.evaluate(utcnow())["raised"] == 0  # the same breach: no new alert
+    assert post(as_manager, f"{PAGE}/{rule.id}", {**same, "threshold": "90"}).status_code == 303
+    assert alert_rules.evaluate(utcnow())["raised"] == 1
+    assert [a.key for a in alerts()] == [alert_rules.alert_key(rule, "", n) for n in (1, 2)]
