@@ -13,7 +13,16 @@ never sent late: after the incident ends, a case that closed during it still get
 that round; a case closing after the end gets its own as normal.
 
 An incident may name an apology cadence: a case closing in it gets that cadence (its
-lineage's current version) instead of its own, and its messages are not held.
+lineage's current version) instead of its own, and its messages are not held. Only cases
+closing after the declaration get it: a case that closed inside a backdated window, before
+the incident was declared, has its surveys held at dispatch but is sent no apology (its
+round was planned already; planning a second cadence for it afterwards would go around the
+frequency cap and the round's idempotency keys).
+
+An incident declared without a planned end counts as ended OPEN_ENDED_LIMIT (7 days) after
+its start if nobody ends it, and one active for more than a day without a planned end raises
+one manager alert (followup.incident_alerts, from the sweep). An API caller may give the status
+page's own id (external_id): declaring again with it answers the incident declared already.
 
 Operations flush and audit; the caller commits.
 """
@@ -22,6 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import cast
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_login import current_user
@@ -33,7 +43,7 @@ from followup.cadences import case_facts
 from followup.extensions import db
 from followup.models import Cadence, Case, Incident, IncidentHold, Message
 from followup.models.cadences import CadencePurpose
-from followup.models.incidents import SEGMENT_FIELDS
+from followup.models.incidents import OPEN_ENDED_LIMIT, SEGMENT_FIELDS
 from followup.models.messages import MessageStatus
 
 HELD = "paused for incident"
@@ -45,7 +55,8 @@ MAX_VALUE_CHARS = 100
 MAX_PAST = timedelta(days=30)
 MAX_AHEAD = timedelta(days=366)
 MAX_LENGTH = timedelta(days=90)
-AUDITED = ("name", "starts_at", "planned_end_at", "ended_at", *SEGMENT_FIELDS,
+MAX_EXTERNAL_ID = 200
+AUDITED = ("name", "external_id", "starts_at", "planned_end_at", "ended_at", *SEGMENT_FIELDS,
            "apology_cadence_id")  # fmt: skip
 
 
@@ -72,6 +83,27 @@ def clean_values(name: str, values: Iterable[str] | None) -> list[str]:
     if len(cleaned) > MAX_VALUES:
         raise IncidentError(name, f"at most {MAX_VALUES} values")
     return cleaned
+
+
+def as_utc(
+    moment: datetime | None, zone: str | None = None, field: str = "starts_at"
+) -> datetime | None:
+    """A moment in UTC: an aware one converted, a naive one (a time entered in the console)
+    read in the zone named (the organisation's). IncidentError naming the field (a
+    ValueError, so a pydantic validator may call it) when it has no UTC form."""
+    if moment is None:
+        return None
+    try:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=ZoneInfo(zone or "UTC"))
+        return moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise IncidentError(field, "is out of range") from None
+
+
+def in_zone(moment: datetime, zone: str) -> str:
+    """A moment as the organisation reads it, in its zone: 2026-03-02 14:05."""
+    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
 
 
 def window_problem(
@@ -116,12 +148,17 @@ def declare(
     apology_cadence_id: int | None,
     now: datetime,
     actor: str | None = None,
+    external_id: str | None = None,
 ) -> Incident:
     """A new incident (starting now unless a start is given), audited; IncidentError naming
-    the field that is wrong, with nothing written."""
+    the field that is wrong, with nothing written. An external_id taken already makes the
+    flush fail (IntegrityError): the caller reads that incident (by_external_id)."""
     name = (name or "").strip()
     if not name or len(name) > MAX_NAME or "\x00" in name:
         raise IncidentError("name", f"enter a name of 1 to {MAX_NAME} characters")
+    external_id = (external_id or "").strip() or None
+    if external_id is not None and (len(external_id) > MAX_EXTERNAL_ID or "\x00" in external_id):
+        raise IncidentError("external_id", f"text of at most {MAX_EXTERNAL_ID} characters")
     starts_at = (starts_at or now).astimezone(UTC)
     planned_end_at = planned_end_at.astimezone(UTC) if planned_end_at else None
     problem = window_problem(starts_at, planned_end_at, now)
@@ -134,6 +171,7 @@ def declare(
         )
     incident = Incident(
         name=name,
+        external_id=external_id,
         starts_at=starts_at,
         planned_end_at=planned_end_at,
         apology_cadence_id=apology_cadence_id,
@@ -148,11 +186,24 @@ def declare(
     return incident
 
 
+def by_external_id(external_id: str) -> Incident | None:
+    """The incident declared with this status page id, if any (none has one that could not
+    be stored)."""
+    external_id = external_id.strip()
+    if not external_id or len(external_id) > MAX_EXTERNAL_ID or "\x00" in external_id:
+        return None
+    return db.session.scalar(
+        sa.select(Incident)
+        .options(selectinload(Incident.apology_cadence))
+        .where(Incident.external_id == external_id)
+    )
+
+
 def end(incident: Incident, now: datetime, actor: str | None = None) -> Incident:
     """End the incident now ("end now"): cases closing from now on are surveyed again.
     IncidentError (a 409) when it has ended already."""
     ends = incident.ends_at
-    if ends is not None and ends <= now:
+    if ends <= now:
         raise IncidentError(None, f"the incident ended already, at {ends.isoformat()}")
     before = audit.snapshot(incident, AUDITED)
     won = cast(
@@ -187,15 +238,27 @@ def matches(incident: Incident, facts: dict[str, set[str]]) -> bool:
     )
 
 
+def _live(start: datetime, end: datetime) -> list:
+    """Where an incident's window overlaps [start, end] (its end: Incident.ends_at, the
+    open-ended limit included), called-off ones (ended before they started) left out."""
+    return [
+        Incident.starts_at <= end,
+        sa.or_(Incident.ended_at.is_(None), Incident.ended_at > start),
+        sa.or_(Incident.ended_at.is_(None), Incident.ended_at > Incident.starts_at),
+        sa.or_(
+            Incident.planned_end_at > start,
+            sa.and_(
+                Incident.planned_end_at.is_(None), Incident.starts_at > start - OPEN_ENDED_LIMIT
+            ),
+        ),
+    ]
+
+
 def _overlapping(start: datetime, end: datetime):
-    """Incidents whose window overlaps [start, end] (an end of None: it goes on)."""
+    """Incidents whose window overlaps [start, end]."""
     return (
         sa.select(Incident)
-        .where(
-            Incident.starts_at <= end,
-            sa.or_(Incident.ended_at.is_(None), Incident.ended_at > start),
-            sa.or_(Incident.planned_end_at.is_(None), Incident.planned_end_at > start),
-        )
+        .where(*_live(start, end))
         .options(selectinload(Incident.apology_cadence))
         .order_by(Incident.id)
     )
@@ -227,6 +290,14 @@ def apology_cadence(incident: Incident) -> Cadence | None:
 
 def held_reason(incident: Incident) -> str:
     return f"{HELD}: {incident.name} (incident {incident.id})"
+
+
+def suppressed_detail(reason: str, incident: Incident | None) -> dict:
+    """A message.suppressed timeline line's detail: the reason, and the incident's id when
+    it is the incident's hold (at close time and at dispatch alike)."""
+    if incident is not None and reason == held_reason(incident):
+        return {"reason": reason, "incident_id": incident.id}
+    return {"reason": reason}
 
 
 def note_held(incident: Incident, case: Case, now: datetime) -> None:
@@ -317,11 +388,13 @@ def hold_counts(ids: Iterable[int]) -> dict[int, tuple[int, int]]:
 
 
 def overlapping(start: datetime, end: datetime) -> list[Incident]:
-    """The incidents whose window overlaps [start, end), oldest start first (the dashboard's
-    marks)."""
+    """The incidents whose window overlaps [start, end), oldest start first, called-off ones
+    left out: the dashboard's marks, and for any page or email that shows a period's figures
+    (the weekly digest, the agent's page) to say which incidents held surveys in it. One
+    query; name, starts_at, ends_at, segment_text(incident) and in_zone() describe each."""
     found = db.session.scalars(_overlapping(start, end)).all()
     return sorted(
-        (i for i in found if i.starts_at < end and (i.ends_at is None or i.ends_at > start)),
+        (i for i in found if i.starts_at < end and start < i.ends_at and not i.called_off),
         key=lambda i: (i.starts_at, i.id),
     )
 
@@ -355,11 +428,12 @@ def document(incident: Incident, counts: tuple[int, int], now: datetime) -> dict
     return {
         "id": incident.id,
         "name": incident.name,
+        "external_id": incident.external_id,
         "state": incident.state(now),
         "starts_at": incident.starts_at.isoformat(),
         "planned_end_at": iso(incident.planned_end_at),
         "ended_at": iso(incident.ended_at),
-        "ends_at": iso(incident.ends_at),
+        "ends_at": incident.ends_at.isoformat(),
         "segment": {key: list(getattr(incident, key) or []) for key in SEGMENT_FIELDS},
         "apology_cadence": {"id": apology.id, "name": apology.name} if apology else None,
         "cases_held": counts[0],
@@ -391,7 +465,7 @@ def week_marks(
     marks: dict[date, list[str]] = {}
     for first, last in weeks:
         start, end = moment(first), moment(last + timedelta(days=1))
-        names = [i.name for i in found if i.starts_at < end and (i.ends_at or end) > start]
+        names = [i.name for i in found if i.starts_at < end and i.ends_at > start]
         if names:
             marks[last] = names
     return found, marks
@@ -400,15 +474,7 @@ def week_marks(
 def health_counts(now: datetime, since: datetime) -> tuple[int, int]:
     """(incidents active now, survey messages held since `since`), in one query: the health
     page's line."""
-    active = (
-        sa.select(sa.func.count(Incident.id))
-        .where(
-            Incident.starts_at <= now,
-            sa.or_(Incident.ended_at.is_(None), Incident.ended_at > now),
-            sa.or_(Incident.planned_end_at.is_(None), Incident.planned_end_at > now),
-        )
-        .scalar_subquery()
-    )
+    active = sa.select(sa.func.count(Incident.id)).where(*_live(now, now)).scalar_subquery()
     held = (
         sa.select(sa.func.count(IncidentHold.message_id))
         .where(IncidentHold.at >= since)

@@ -11,7 +11,7 @@ from flask import current_app
 from followup.cadences import cadence_hours
 from followup.cases import recent_surveys, record_event
 from followup.extensions import db
-from followup.incidents import BatchHolds, held_reason
+from followup.incidents import BatchHolds, held_reason, suppressed_detail
 from followup.models import Message, Response
 from followup.models.cadences import StepCondition
 from followup.models.cases import CaseStatus, EventKind
@@ -129,7 +129,7 @@ def still_due(messages: list[Message], now: datetime) -> list[Message]:
         if skip:
             status, reason = skip
             message.status, message.error = status, reason
-            detail = {"reason": reason, **({"incident_id": incident.id} if incident else {})}
+            detail = suppressed_detail(reason, incident)
             unclaim(message, EventKind.message_event(status), detail, now)
             continue
         if message.channel == "sms" and message.status == MessageStatus.SCHEDULED:

@@ -3,8 +3,7 @@ the list and each incident's page (its window, segment, apology cadence and what
 leads and admins declare and end them, audited. Times are entered and shown in the
 organisation's time zone (FOLLOWUP_TIMEZONE)."""
 
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from flask import current_app, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
@@ -56,18 +55,8 @@ class IncidentForm(FlaskForm):
     apology_cadence = SelectField("Apology cadence", default="")
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
-
-
-def _utc(local: datetime | None) -> datetime | None:
-    """A moment entered in the organisation's zone, in UTC (IncidentError when it has none)."""
-    if local is None:
-        return None
-    try:
-        return local.replace(tzinfo=_zone()).astimezone(UTC)
-    except (OverflowError, ValueError):
-        raise IncidentError("starts_at", "is out of range") from None
+def _zone() -> str:
+    return current_app.config["TIMEZONE"]
 
 
 def _form() -> IncidentForm:
@@ -88,13 +77,13 @@ def _list_page(form: IncidentForm, status: int = 200):
         now=utcnow(),
         local=_local,
         segment_text=incidents.segment_text,
-        zone=current_app.config["TIMEZONE"],
+        zone=_zone(),
     ), status
 
 
 def _local(moment: datetime | None) -> str:
     """A moment as the organisation reads it: 2026-03-02 14:05."""
-    return moment.astimezone(_zone()).strftime("%Y-%m-%d %H:%M") if moment else "–"
+    return incidents.in_zone(moment, _zone()) if moment else "–"
 
 
 @bp.get("/incidents", endpoint="incidents")
@@ -108,15 +97,10 @@ def incidents_declare():
     if form.validate_on_submit():
         field_of = {"ends_at": form.ends_at, "apology_cadence_id": form.apology_cadence}
         try:
-            starts = _utc(form.starts_at.data)
-            try:
-                ends = _utc(form.ends_at.data)
-            except IncidentError as error:
-                raise IncidentError("ends_at", error.message) from None
             incident = incidents.declare(
                 form.name.data,
-                starts,
-                ends,
+                incidents.as_utc(form.starts_at.data, _zone()),
+                incidents.as_utc(form.ends_at.data, _zone(), "ends_at"),
                 {key: split_list(getattr(form, key).data) for key in SEGMENT_FIELDS},
                 int(form.apology_cadence.data) if form.apology_cadence.data else None,
                 utcnow(),
@@ -141,7 +125,7 @@ def _incident_page(incident: Incident, status: int = 200, problem: str | None = 
         now=utcnow(),
         local=_local,
         segment_text=incidents.segment_text,
-        zone=current_app.config["TIMEZONE"],
+        zone=_zone(),
         problem=problem,
     ), status
 

@@ -2,12 +2,13 @@
 declare an incident, list them, read one, end one. Declaring and ending are audited, by the
 key's name."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 import sqlalchemy as sa
-from flask import g, jsonify
+from flask import g, jsonify, request
 from pydantic import AwareDatetime, Field, StringConstraints, field_validator
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from followup import incidents
@@ -29,16 +30,13 @@ SegmentValue = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=FILLED)
 ]
 SegmentList = Annotated[list[SegmentValue], Field(max_length=50)]
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    """An aware moment in UTC, refused when it has no UTC form (year 1 at +14:00 ...)."""
-    if value is None:
-        return None
-    try:
-        return value.astimezone(UTC)
-    except (OverflowError, ValueError):
-        raise ValueError("is out of range") from None
+ExternalId = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=FILLED)
+]
+EXTERNAL_ID = (
+    "only the incident declared with this status page id (none or one)",
+    {"type": "string", "maxLength": 200},
+)
 
 
 class SegmentIn(Strict):
@@ -53,13 +51,19 @@ class IncidentIn(Strict):
     name: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=FILLED)
     ]
+    external_id: ExternalId | None = Field(
+        None,
+        description="The status page's own id for the incident (unique): declaring again with "
+        "it answers 200 with the incident declared already (the rest of the body is not "
+        "read), so a retried declaration makes one incident.",
+    )
     starts_at: AwareDatetime | None = Field(
         None, description="When it started (default: now); at most 30 days ago or 366 ahead."
     )
     ends_at: AwareDatetime | None = Field(
         None,
         description="When it is planned to end, after the start and at most 90 days after it; "
-        "absent: until ended (POST .../end).",
+        "absent: until ended (POST .../end), and at the latest 7 days after the start.",
     )
     segment: SegmentIn = Field(
         default_factory=SegmentIn,
@@ -70,11 +74,15 @@ class IncidentIn(Strict):
         ge=1,
         le=MAX_ID,
         description="A current close cadence that cases closing in the incident get instead of "
-        "their own (not held). Which ids exist is data: an unknown one is a 422.",
+        "their own (not held), when they close after the declaration (cases that closed in a "
+        "backdated window before it are held, not sent the apology). Which ids exist is data: "
+        "an unknown one is a 422.",
     )
 
-    _starts = field_validator("starts_at")(_utc)
-    _ends = field_validator("ends_at")(_utc)
+    @field_validator("starts_at", "ends_at")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        return incidents.as_utc(value)  # a moment with no UTC form: a ValueError, a 422
 
 
 class SegmentOut(Strict):
@@ -91,11 +99,15 @@ class CadenceRef(Strict):
 class IncidentOut(Strict):
     id: int
     name: str
+    external_id: str | None = Field(description="The status page's id for it, if given.")
     state: Literal[INCIDENT_STATES]  # type: ignore[valid-type]
     starts_at: datetime
     planned_end_at: datetime | None
     ended_at: datetime | None = Field(description="When someone ended it.")
-    ends_at: datetime | None = Field(description="The window's end: the earlier of the two.")
+    ends_at: datetime = Field(
+        description="The window's end: the earlier of the two; without a planned end, at the "
+        "latest 7 days after the start."
+    )
     segment: SegmentOut
     apology_cadence: CadenceRef | None
     cases_held: int = Field(description="Cases whose surveys it held.")
@@ -148,10 +160,14 @@ def _document(incident: Incident) -> dict:
            "Declare an incident: surveys of the cases closing in its window and segment are "
            "held (dropped, never sent late), or replaced by its apology cadence",
            body=IncidentIn, scope=ApiScope.INCIDENTS,
-           responses={201: ("Declared", IncidentOut), **AUTH_ERRORS, **BODY_ERRORS})  # fmt: skip
+           responses={201: ("Declared", IncidentOut),
+                      200: ("Declared already with this external_id", IncidentOut),
+                      **AUTH_ERRORS, **BODY_ERRORS})  # fmt: skip
 @bp.post("/incidents")
 def incident_declare():
     data = parse_body(IncidentIn)
+    if data.external_id and (known := incidents.by_external_id(data.external_id)):
+        return jsonify(_document(known)), 200
     try:
         incident = incidents.declare(
             data.name,
@@ -161,9 +177,16 @@ def incident_declare():
             data.apology_cadence_id,
             utcnow(),
             actor=_actor(),
+            external_id=data.external_id,
         )
     except IncidentError as error:
         raise _refused(error) from None
+    except IntegrityError:  # a retry raced this one with the same external_id: it won
+        db.session.rollback()
+        known = incidents.by_external_id(data.external_id or "")
+        if known is None:
+            raise
+        return jsonify(_document(known)), 200
     document = _document(incident)
     db.session.commit()
     return jsonify(document), 201
@@ -172,10 +195,16 @@ def incident_declare():
 @operation("get", "/api/v1/incidents",
            "Incidents, the latest start first, with what each held", scope=ApiScope.INCIDENTS,
            responses={200: ("Incidents", Incidents), **AUTH_ERRORS, 422: ("Bad filter", None)},
-           query={"limit": LIMIT})  # fmt: skip
+           query={"limit": LIMIT, "external_id": EXTERNAL_ID})  # fmt: skip
 @bp.get("/incidents")
 def incident_list():
-    found = incidents.listing(limit_arg())
+    limit = limit_arg()
+    external_id = request.args.get("external_id")
+    if external_id is not None:  # the one declared with the status page's id, or none
+        known = incidents.by_external_id(external_id)
+        found = [known] if known else []
+    else:
+        found = incidents.listing(limit)
     counts = incidents.hold_counts(i.id for i in found)
     now = utcnow()
     return jsonify(

@@ -8,7 +8,7 @@ from datetime import date
 from functools import cache
 from urllib.parse import quote_plus, urlencode
 
-from flask import jsonify, render_template, request, url_for
+from flask import current_app, jsonify, render_template, request, url_for
 
 from followup import incidents
 from followup.dashboard import bp, queries
@@ -71,6 +71,8 @@ def index():
         "dashboard/index.html",
         incidents=incident_list,
         segment_text=incidents.segment_text,
+        zone=current_app.config["TIMEZONE"],  # the incidents' times, as the console shows them
+        in_zone=incidents.in_zone,
         filters=view.filters,
         view=view,
         figures=figures,

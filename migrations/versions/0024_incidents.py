@@ -20,6 +20,7 @@ def upgrade():
         "incidents",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("external_id", sa.String(length=200), nullable=True),
         sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("planned_end_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
@@ -32,6 +33,7 @@ def upgrade():
         sa.Column("ended_by", sa.String(length=320), nullable=True),
         sa.ForeignKeyConstraint(["apology_cadence_id"], ["cadences.id"]),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("external_id", name=op.f("uq_incidents_external_id")),
     )
     op.create_index("ix_incidents_starts_at", "incidents", ["starts_at"])
     op.create_table(
@@ -47,9 +49,11 @@ def upgrade():
         sa.PrimaryKeyConstraint("message_id"),
     )
     op.create_index("ix_incident_holds_incident_id", "incident_holds", ["incident_id"])
+    op.create_index("ix_incident_holds_at", "incident_holds", ["at"])
 
 
 def downgrade():
+    op.drop_index("ix_incident_holds_at", table_name="incident_holds")
     op.drop_index("ix_incident_holds_incident_id", table_name="incident_holds")
     op.drop_table("incident_holds")
     op.drop_index("ix_incidents_starts_at", table_name="incidents")

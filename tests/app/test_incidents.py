@@ -1,17 +1,29 @@
 """Incident pause: a case closing in a declared incident (window and segment) gets no survey
 ("paused for incident" on its timeline, counted), one planned before the declaration is held
 at dispatch, held surveys are dropped after the end while cases closed after it are surveyed,
-the apology cadence replaces a case's own; the API (scopes, refusals) and the console page
-(roles, hostile input, audit); the dashboard marks the weeks an incident overlaps."""
+the apology cadence replaces a case's own; the window's edges; an incident left open ends
+after 7 days; a retried declaration (same external_id) makes one
+incident; the API (scopes, refusals) and the console page (roles, hostile input, audit, times
+in the organisation's zone); the dashboard marks the weeks an incident overlaps."""
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
 from followup.api_keys import create_api_key
+from followup.cases import close_case
 from followup.extensions import db
-from followup.models import AuditEntry, Case, CaseEvent, Incident, IncidentHold, Message, User
+from followup.models import (
+    AuditEntry,
+    Case,
+    CaseEvent,
+    Incident,
+    IncidentHold,
+    Message,
+    User,
+)
 from followup.models.base import utcnow
 from followup.models.users import ApiScope
 from followup.setup import add_cadence
@@ -99,6 +111,70 @@ def test_surveys_planned_before_the_declaration_are_held_at_dispatch_and_stay_dr
     assert db.session.scalar(sa.select(sa.func.count()).select_from(IncidentHold)) == 2
     shown = client.get(f"/api/v1/incidents/{incident['id']}", headers=auth).json
     assert (shown["cases_held"], shown["messages_held"]) == (1, 2)
+
+
+def test_the_window_holds_a_case_closed_at_its_start_not_one_closed_at_its_end_or_before(
+    client, seeded
+):
+    auth = seeded["auth"]
+    start = utcnow().replace(microsecond=0) - timedelta(hours=2)
+    end = start + timedelta(hours=1)
+    declare(client, auth, starts_at=start.isoformat(), ends_at=end.isoformat())
+    edges = {"AT-START": start, "AT-END": end, "BEFORE": start - timedelta(seconds=1)}
+    for external_id, at in edges.items():
+        assert (
+            client.post("/api/v1/cases", json=case_body(external_id), headers=auth).status_code
+            == 201
+        )
+        case = db.session.scalar(sa.select(Case).where(Case.external_id == external_id))
+        assert close_case(case, None, at)
+    db.session.commit()
+    assert plan("AT-START")["check-in"].error.startswith("paused for incident")
+    sweep_and_dispatch(at=utcnow() + CHECK_IN_DUE)  # the send-time check: the same window
+    assert plan("AT-START")["check-in"].status == "suppressed"
+    assert plan("AT-END")["check-in"].status == plan("BEFORE")["check-in"].status == "sent"
+
+
+def test_a_case_closed_before_an_incident_starts_keeps_its_survey(client, seeded):
+    auth = seeded["auth"]
+    assert close(client, auth, case_body("EARLIER-1")).status_code == 202
+    declare(client, auth, starts_at=(utcnow() + timedelta(minutes=1)).isoformat())
+    sweep_and_dispatch(at=utcnow() + CHECK_IN_DUE)  # the incident is active by then
+    assert plan("EARLIER-1")["check-in"].status == "sent"
+
+
+def test_an_incident_left_open_ends_after_7_days(client, seeded):
+    auth = seeded["auth"]
+    begun = (utcnow() - timedelta(days=8)).replace(microsecond=0)
+    old = declare(client, auth, name="Forgotten", starts_at=begun.isoformat(),
+                  segment={"teams": ["billing"]}).json  # fmt: skip
+    assert old["state"] == "ended" and old["ends_at"] == (begun + timedelta(days=7)).isoformat()
+    two_days = (utcnow() - timedelta(days=2)).isoformat()
+    declare(client, auth, name="Still open", starts_at=two_days,
+            segment={"teams": ["shipping"]})  # fmt: skip
+    declare(client, auth, name="Planned", starts_at=two_days, segment={"teams": ["shipping"]},
+            ends_at=(utcnow() + timedelta(days=1)).isoformat())  # fmt: skip
+    declare(client, auth, name="Just begun", segment={"teams": ["shipping"]})
+    assert close(client, auth, case_body("BILLING-1", team="Billing")).status_code == 202
+    assert plan("BILLING-1")["check-in"].status == "scheduled"  # the old one holds no more
+
+
+def test_a_retried_declaration_with_the_same_external_id_makes_one_incident(client, seeded):
+    auth = seeded["auth"]
+    first = declare(client, auth, external_id="sp-123")
+    again = declare(client, auth, external_id=" sp-123 ", name="Sent again")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json == first.json and first.json["external_id"] == "sp-123"
+    assert declare(client, auth, external_id="sp-124").status_code == 201
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Incident)) == 2
+    found = client.get("/api/v1/incidents?external_id=sp-123", headers=auth).json["incidents"]
+    assert [i["id"] for i in found] == [first.json["id"]]
+    for unknown in ("sp-999", "", "x" * 201, "a\x00b"):
+        listed = client.get("/api/v1/incidents", query_string={"external_id": unknown},
+                            headers=auth)  # fmt: skip
+        assert listed.status_code == 200 and listed.json["incidents"] == [], unknown
+    assert declare(client, auth, external_id="x" * 201).status_code == 422
+    assert declare(client, auth, external_id="a\x00b").status_code == 422
 
 
 def test_the_apology_cadence_replaces_a_case_s_own_and_is_not_held(client, seeded):
@@ -203,6 +279,19 @@ def test_hostile_console_fields_are_refused_with_a_message_or_taken_as_text(as_l
     stored = db.session.scalars(sa.select(Incident)).all()
     if name in ("starts_at", "ends_at", "apology_cadence"):  # no hostile string is a moment
         assert len(stored) == (1 if name != "apology_cadence" else 0)  # a blank one: now
+
+
+def test_a_console_time_is_read_and_shown_in_the_organisation_s_zone(app, as_lead, seeded):
+    app.config["TIMEZONE"] = "America/New_York"
+    day = (utcnow() - timedelta(days=2)).date()
+    data = _console_data(as_lead, starts_at=f"{day}T10:00", ends_at=f"{day}T12:30")
+    assert as_lead.post("/admin/incidents", data=data).status_code == 303
+    stored = db.session.scalar(sa.select(Incident))
+    assert stored.starts_at == datetime.combine(day, time(10), ZoneInfo("America/New_York"))
+    assert stored.starts_at.utcoffset() == timedelta(0)
+    window = f"{day} 10:00 to {day} 12:30"
+    assert window in as_lead.get("/admin/incidents").text
+    assert f"{window} America/New_York" in as_lead.get("/dashboard/?period=30d").text
 
 
 CONSOLE_REFUSALS = [
@@ -312,10 +401,11 @@ def test_hostile_strings_in_each_api_field_are_a_4xx_or_taken_as_text(client, se
                      {"name": "x", "ends_at": value},
                      {"name": "x", "segment": {"tags": [value], "teams": [value],
                                                "sources": [value]}},
-                     {"name": "x", "apology_cadence_id": value}):  # fmt: skip
+                     {"name": "x", "apology_cadence_id": value},
+                     {"name": "x", "external_id": value}):  # fmt: skip
             response = client.post("/api/v1/incidents", json=body, headers=seeded["auth"])
-            assert response.status_code in (201, 400, 422), (label, body, response.status_code)
-            if response.status_code != 201:
+            assert response.status_code in (200, 201, 400, 422), (label, body, response.status_code)
+            if response.status_code not in (200, 201):
                 assert response.json["message"], (label, body)
             elif "name" in body and body["name"] == value:
                 assert response.json["name"] == value.strip()  # text, as sent
@@ -327,12 +417,18 @@ def test_the_dashboard_lists_and_marks_the_weeks_an_incident_overlaps(as_manager
             starts_at=(utcnow() - timedelta(days=2)).isoformat(),
             ends_at=(utcnow() - timedelta(days=1)).isoformat(),
             segment={"teams": ["Billing"]})  # fmt: skip
+    called_off = declare(as_manager, seeded["auth"], name="Called off",
+                         starts_at=(utcnow() - timedelta(days=2)).isoformat()).json  # fmt: skip
+    db.session.execute(sa.update(Incident).where(Incident.id == called_off["id"])
+                       .values(ended_at=utcnow() - timedelta(days=3)))  # fmt: skip
+    db.session.commit()
     page = as_manager.get("/dashboard/?period=30d").text
+    assert "Called off" not in page
     assert "Incidents in these weeks" in page and "Payments &lt;outage&gt;" in page
     assert "teams billing" in page
     assert page.count('data-incident="Payments &lt;outage&gt;"') == 3  # one week, three charts
     figures = as_manager.get("/dashboard/figures.json?period=30d").json
-    assert figures["trends"][-1]["incidents"] == ["Payments <outage>"]
+    assert figures["trends"][-1]["incidents"] == ["Payments <outage>"]  # not the called-off one
     assert figures["trends"][0]["incidents"] == []
     other_team = as_manager.get("/dashboard/?period=30d&team=Shipping").text
     assert "Incidents in these weeks" not in other_team
