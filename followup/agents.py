@@ -31,13 +31,26 @@ def normalise_link(raw: str | None) -> str | None:
     return text.lower() if "@" in text else text
 
 
+def link_selects(link: str, model=Case) -> list[sa.Select]:
+    """SELECTs of the ids of the cases (or kudos: any model with id, agent_name and
+    agent_email) this link names: by its agent email (stored lower-case), by its agent
+    name. Each reads its own index (agent_email, agent_name)."""
+    return [
+        sa.select(model.id).where(model.agent_email == link.lower()),
+        sa.select(model.id).where(model.agent_name == link),
+    ]
+
+
+def case_ids(link: str, model=Case) -> sa.ScalarSelect:
+    """SQL: the ids of the cases (or kudos) this link names, a UNION of link_selects (for
+    `column IN (...)`), so each side uses its index and no row is read that neither names
+    (where an OR over lower() read the whole table)."""
+    return sa.union(*link_selects(link, model)).scalar_subquery()
+
+
 def case_clause(link: str, model=Case) -> sa.ColumnElement[bool]:
-    """SQL: the cases (or kudos: any model with agent_name and agent_email) this link
-    names."""
-    return sa.or_(
-        sa.func.lower(model.agent_email) == link.lower(),
-        model.agent_name == link,
-    )
+    """SQL: the cases (or kudos) this link names."""
+    return model.id.in_(case_ids(link, model))
 
 
 def linked_users_clause(agent_name: str | None, agent_email: str | None) -> sa.ColumnElement:
@@ -53,14 +66,19 @@ def linked_users_clause(agent_name: str | None, agent_email: str | None) -> sa.C
 @dataclass(frozen=True)
 class AgentScope:
     """What an agent user's figures are filtered by: the agent names of their cases (the
-    rollups' key) and the teams of those cases (the comparison), most cases first."""
+    rollups' key) and the teams of those cases (the comparison), most cases first; the
+    names left out because other agents' cases carry them too (`shared`)."""
 
     names: tuple[str, ...]
     teams: tuple[str, ...]
+    shared: tuple[str, ...] = ()
 
 
 def cases_of(user: User) -> AgentScope:
-    """The agent names and teams of the user's cases (none without a link)."""
+    """The agent names and teams of the user's cases (none without a link). An email link
+    keeps only the names no case with another (non-empty) agent email carries: the rollups
+    add up a name's cases whoever handled them, so a shared name ("Support", two Sams) would
+    show someone else's figures."""
     if not user.agent:
         return AgentScope((), ())
     clause = case_clause(user.agent)
@@ -76,10 +94,27 @@ def cases_of(user: User) -> AgentScope:
         .group_by(Case.team)
         .order_by(sa.func.count().desc(), Case.team)
     ).all()
-    found = tuple(str(name)[:200] for name, _ in names)
+    found = [str(name) for name, _ in names]
+    shared: set[str] = set()
+    if "@" in user.agent and found:
+        shared = set(
+            db.session.scalars(
+                sa.select(Case.agent_name)
+                .where(
+                    Case.agent_name.in_(found),
+                    Case.agent_email.is_not(None),
+                    Case.agent_email != "",
+                    Case.agent_email != user.agent.lower(),
+                )
+                .distinct()
+            )
+        )
+    kept = tuple(name[:200] for name in found if name not in shared)
     if not found and "@" not in user.agent:
-        found = (user.agent[:200],)  # no case yet: the name the rollups will use
-    return AgentScope(found, tuple(str(team) for team, _ in teams))
+        kept = (user.agent[:200],)  # no case yet: the name the rollups will use
+    return AgentScope(
+        kept, tuple(str(team) for team, _ in teams), tuple(n for n in found if n in shared)
+    )
 
 
 def is_agent(user) -> bool:

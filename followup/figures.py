@@ -3,9 +3,9 @@ from the rollups (the smallest figure rollup that has the dimensions asked for, 
 reasons rollup likewise, RoundFact) for a set of Filters: the COUNTERS summed over a period
 (`sums`), the headline figures from them (`headline`, with `median_recovery_seconds`), the
 reasons named by negative first answers against the period before (`reasons`), the weekly
-trends, and the recoveries overdue as the lead's queue decides it. The dashboard
-(followup.dashboard.queries) calls these, so every reader's numbers are the same by
-construction. Every query aggregates in SQL (GROUP BY); Python only shapes the sums.
+trends, and the recoveries overdue (a task past its due time, or the check-in's deadline).
+The dashboard (followup.dashboard.queries) calls these, so every reader's numbers are the
+same by construction. Every query aggregates in SQL (GROUP BY); Python only shapes the sums.
 
 Days are the rollups' days: a fact's day is its close's UTC date."""
 
@@ -45,6 +45,13 @@ class Filters:
     cadence: str = ""  # a cadence lineage
     survey_id: int = 0
     reason: str = ""
+    # Several agent names at once (an agent user's own figures: agent IN (...)); None: not
+    # narrowed by it; () narrows to nothing. Not with `agent`; never in a URL.
+    agents: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.agent and self.agents is not None:
+            raise ValueError("narrow by agent or by agents, not both")
 
     @property
     def days(self) -> int:
@@ -56,10 +63,14 @@ class Filters:
                        end=self.start - timedelta(days=1))  # fmt: skip
 
     def dimensions(self) -> dict[str, object]:
-        """The filters that narrow the rollups' dimensions (set ones only)."""
+        """The filters that narrow the rollups' dimensions (set ones only; the agent's value
+        is the tuple of `agents` when they are given)."""
         values = {"team": self.team, "agent": self.agent, "channel": self.channel,
                   "cadence": self.cadence, "survey_id": self.survey_id}  # fmt: skip
-        return {name: value for name, value in values.items() if value}
+        found = {name: value for name, value in values.items() if value}
+        if self.agents is not None:
+            found["agent"] = self.agents
+        return found
 
     def query(self, **changes) -> dict[str, str]:
         """These filters as URL arguments (for links that keep them), with changes."""
@@ -78,7 +89,7 @@ FIELDS = frozenset(field.name for field in fields(Filters))
 ARGUMENTS = tuple(
     (field.name, "survey" if field.name == "survey_id" else field.name)
     for field in fields(Filters)
-    if field.name not in ("start", "end")
+    if field.name not in ("start", "end", "agents")
 )
 
 
@@ -86,7 +97,9 @@ def rollup_where(model, filters: Filters, start: date, end: date) -> list:
     """The clauses that narrow a rollup (or RoundFact) to these days and the filters'
     dimensions."""
     clauses = [model.day >= start, model.day <= end]
-    clauses += [getattr(model, name) == value for name, value in filters.dimensions().items()]
+    for name, value in filters.dimensions().items():
+        column = getattr(model, name)
+        clauses.append(column.in_(value) if isinstance(value, tuple) else column == value)
     return clauses
 
 
@@ -315,8 +328,9 @@ def rising_reasons(filters: Filters, limit: int = 3) -> list[dict]:
 
 
 def overdue_clause(now: datetime) -> Any:
-    """SQL: an open recovery that is overdue as the lead's queue shows it: a task not
-    completed by its due time, or the check-in's answer deadline passed."""
+    """SQL: an open recovery that is overdue: a task not completed by its due time (what the
+    lead's queue flags as overdue), or its check-in's answer deadline passed (the queue
+    lists such a recovery as open, without the overdue flag)."""
     late_task = (
         sa.exists()
         .where(

@@ -1,10 +1,14 @@
-"""An agent's own view (/dashboard/agents/<user id>): their figures (the dashboard's, filtered
-to the agent names of their cases) beside their team's, their customers' verbatims (comments
-on their cases, newest first, paged) and their kudos. Agents open their own page only (another
-agent's is a 403) and nothing else of the dashboard; managers, leads and admins open any
-agent's page and the list of agents (/dashboard/agents)."""
+"""An agent's own view (/dashboard/agents/<user id>): the dashboard's figures filtered to the
+agent names of their cases (headline figures against the period before, the weekly trends,
+the reasons for negative answers: one query each for all their names, agent IN (...)) beside
+their teams', their customers' verbatims of the period (comments on their cases, newest
+first, paged) and their kudos. No agent breakdown, no other agent's names and, for an agent,
+no link to a page they may not open. Agents open their own page only (another agent's is a
+403) and nothing else of the dashboard; managers, leads and admins open any agent's page and
+the list of agents (/dashboard/agents)."""
 
 from dataclasses import replace
+from datetime import UTC, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import abort, redirect, render_template, request, url_for
@@ -12,13 +16,13 @@ from flask_login import current_user
 
 from followup import agents, figures
 from followup.dashboard import bp
-from followup.dashboard.cells import n, pct, small_badge
+from followup.dashboard.cells import Cells, n, pct, small_badge
 from followup.dashboard.filters import PRESETS, Filters, parse
+from followup.dashboard.routes import mark_incidents
 from followup.extensions import db
 from followup.metrics import SMALL_SAMPLE
 from followup.models import Case, Kudo, Response, Survey, User
 from followup.models.base import MAX_ID, utcnow
-from followup.models.figures import COUNTERS
 from followup.users import can
 from followup.web.console import needs
 from followup.web.pages import paged
@@ -26,48 +30,57 @@ from followup.web.pages import paged
 VERBATIMS_PAGE = 20
 RECENT_KUDOS = 10
 MAX_TEAMS = 3  # teams shown beside the agent's figures
+TREND_KEYS = (("csat", "CSAT"), ("response", "Response rate"), ("recovery", "Recovery rate"))
 
 
-def _may_open(user: User) -> None:
-    """403 unless the signed-in user may open this agent's page."""
+def _page_user(user_id: int) -> User:
+    """The agent whose page this is, when the signed-in user may open it: an agent their own
+    only (every other id is a 403: an agent learns nothing of who else exists); a reader
+    (managers, leads, admins) any agent's (404 for an id that is not an agent)."""
     if agents.is_agent(current_user):
-        if current_user.id != user.id:
+        if user_id != current_user.id:
             abort(403)
-    elif not can(current_user, "read"):
+        return current_user._get_current_object()
+    if not can(current_user, "read"):
         abort(403)
-
-
-def _agent(user_id: int) -> User:
     user = db.session.get(User, user_id) if 1 <= user_id <= MAX_ID else None
     if user is None or not agents.is_agent(user):
-        # An agent learns nothing of who else exists: every other id is a 403 for them.
-        abort(403 if agents.is_agent(current_user) else 404)
+        abort(404)
     return user
 
 
-def _figures(filters: Filters, names: tuple[str, ...]) -> dict:
-    """The headline figures of these agent names (added up) this period and the one before."""
-    now, before = dict.fromkeys(COUNTERS, 0), dict.fromkeys(COUNTERS, 0)
-    for name in names:
-        narrowed = replace(filters, agent=name, team="")
-        for into, period in ((now, narrowed), (before, narrowed.previous())):
-            for key, value in figures.sums(period)[""][""].items():
-                into[key] += value
-    medians: tuple[float | None, float | None] = (None, None)
-    if len(names) == 1:
-        medians = figures.median_recovery_seconds(replace(filters, agent=names[0], team=""))
+def _own_figures(filters: Filters, names: tuple[str, ...], labels: dict[str, str]) -> dict:
+    """The dashboard's figures of these agent names together (agent IN (...)): the headline
+    this period and the one before, the weekly trends and the reasons."""
+    narrowed = replace(filters, agents=names)
+    shown = figures.period_headline(narrowed)
+    shown["trends"] = figures.trends(narrowed)
+    mark_incidents(filters, shown["trends"])  # weeks an incident held surveys: a dip explained
+    shown["reasons"] = figures.reasons(narrowed, "negative", True, labels)
+    return shown
+
+
+def _team_figures(filters: Filters, team: str, labels: dict[str, str]) -> dict:
+    """A team's figures this period, for comparison: headline, trends, reasons' counts."""
+    narrowed = replace(filters, team=team)
+    sums = figures.sums(narrowed)[""][""]
+    medians = figures.median_recovery_seconds(narrowed)
+    named = figures.reasons(narrowed, "negative", True, labels)
+    trends = figures.trends(narrowed)
+    mark_incidents(narrowed, trends)
     return {
-        "sums": now,
-        "headline": figures.headline(now, medians[0]),
-        "previous": figures.headline(before, medians[1]),
+        "team": team,
+        "sums": sums,
+        "headline": figures.headline(sums, medians[0]),
+        "trends": trends,
+        "reasons": {row["reason"]: row["negative"] for row in named},
     }
 
 
-def _team_figures(filters: Filters, team: str) -> dict:
-    narrowed = replace(filters, agent="", team=team)
-    medians = figures.median_recovery_seconds(narrowed)
-    sums = figures.sums(narrowed)[""][""]
-    return {"team": team, "sums": sums, "headline": figures.headline(sums, medians[0])}
+def _period(filters: Filters) -> tuple[datetime, datetime]:
+    """The period's days as UTC instants [start, end): the rollups' days are UTC dates."""
+    return (datetime.combine(filters.start, time(), UTC),
+            datetime.combine(filters.end + timedelta(days=1), time(), UTC))  # fmt: skip
 
 
 @bp.get("/agents")
@@ -83,22 +96,22 @@ def agents_list():
 @bp.get("/agents/<int:user_id>")
 @needs("signed_in")
 def agent_page(user_id: int):
-    if not agents.is_agent(current_user) and not can(current_user, "read"):
-        abort(403)
-    user = _agent(user_id)
-    _may_open(user)
-    filters = parse(request.args, utcnow().date())
-    filters = Filters(start=filters.start, end=filters.end)  # their own, nothing narrower
+    user = _page_user(user_id)
+    parsed = parse(request.args, utcnow().date())
+    filters = Filters(start=parsed.start, end=parsed.end)  # their own, nothing narrower
     scope = agents.cases_of(user)
-    own = _figures(filters, scope.names)
-    teams = [_team_figures(filters, team) for team in scope.teams[:MAX_TEAMS]]
+    labels = figures.reason_labels()
+    own = _own_figures(filters, scope.names, labels)
+    teams = [_team_figures(filters, team, labels) for team in scope.teams[:MAX_TEAMS]]
     link = user.agent or ""
+    since, until = _period(filters)
     verbatims = paged(
-        sa.select(Response)
-        .join(Case, Case.id == Response.case_id)
-        .where(agents.case_clause(link), Response.comment != "")
-        if link
-        else sa.select(Response).where(sa.false()),
+        sa.select(Response).where(
+            Response.case_id.in_(agents.case_ids(link)) if link else sa.false(),
+            Response.comment != "",
+            Response.created_at >= since,
+            Response.created_at < until,
+        ),
         (Response.created_at.desc(), Response.id.desc()),
         VERBATIMS_PAGE,
         request.args.get("page"),
@@ -122,6 +135,13 @@ def agent_page(user_id: int):
         .order_by(Kudo.created_at.desc(), Kudo.id.desc())
         .limit(RECENT_KUDOS)
     ).all()
+    # A reader may follow the figures into the dashboard (an agent may not: a 403 there).
+    reader = can(current_user, "read")
+    dashboard_link = (
+        url_for("dashboard.index", **filters.query(agent=scope.names[0]))
+        if reader and len(scope.names) == 1
+        else None
+    )
     return render_template(
         "dashboard/agent.html",
         agent=user,
@@ -132,6 +152,10 @@ def agent_page(user_id: int):
         own=own,
         teams=teams,
         headlines=figures.HEADLINES,
+        trend_keys=TREND_KEYS,
+        cells=Cells(lambda metric, **changes: ""),  # trend rows only: they link nowhere
+        dashboard_link=dashboard_link,
+        reader=reader,
         verbatims=verbatims,
         cases=cases,
         surveys=surveys,

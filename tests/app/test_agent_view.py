@@ -9,12 +9,15 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from followup.agents import cases_of
 from followup.extensions import db
 from followup.models import AuditEntry, User
+from followup.models.base import utcnow
 from tests.support.agents import agent_user, answer, case_with_message
 from tests.support.console import csrf_token, sign_in
-from tests.support.figures import TODAY, roll_up, round_fact
+from tests.support.figures import TODAY, roll_up, roll_up_stored, round_fact
 from tests.support.hostile import FORM, PATH_SEGMENTS, STRINGS, form_body
+from tests.support.statements import statements
 
 PASSWORD = "a long enough password"
 
@@ -183,3 +186,74 @@ def test_hostile_preferences_are_refused(client, agents):
     assert db.session.scalar(sa.select(User.kudos_delivery).where(User.role == "manager")) == (
         "daily"
     )
+
+
+def test_names_other_agents_cases_carry_are_left_out_of_an_agents_figures(client, agents):
+    """Sam's cases (linked by email) also carry the generic name "Support": once a case of
+    another agent (another email) carries it too, its figures are not Sam's."""
+    sam = agents["sam"]
+    case_with_message("S-2", agent_name="Support", agent_email="sam@example.com")
+    db.session.add_all([round_fact(300 + i, TODAY, team="Desk", agent="Support", score=1)
+                        for i in range(5)])  # fmt: skip
+    roll_up_stored()
+    assert cases_of(sam).names == ("Sam Rivera", "Support")  # only Sam's cases carry it
+    case_with_message("K-1", agent_name="Support", agent_email="kim@example.com")
+    scope = cases_of(sam)
+    assert (scope.names, scope.shared) == (("Sam Rivera",), ("Support",))
+
+    assert sign_in(client, "sam@example.com").status_code == 303
+    html = client.get(f"/dashboard/agents/{sam.id}").get_data(as_text=True)
+    row = html[html.index('id="agent-csat"') : html.index("</tr>", html.index('id="agent-csat"'))]
+    assert "8 of 10" in row  # not 8 of 15: the other agent's "Support" rounds stay out
+    assert 'id="shared-names"' in html
+
+
+def test_an_agents_names_are_read_together_with_the_dashboards_figures(client, agents, seeded):
+    """Two names of Sam's are one query each (agent IN (...)): the median time to recovery,
+    the trends (an incident's week marked) and the reasons are theirs, the team's beside
+    them; no other agent's name, no link an agent may not follow."""
+    sam = agents["sam"]
+    outage = {"name": "Outage", "starts_at": (utcnow() - timedelta(days=2)).isoformat(),
+              "ends_at": (utcnow() - timedelta(days=1)).isoformat()}  # fmt: skip
+    assert client.post("/api/v1/incidents", json=outage, headers=seeded["auth"]).status_code == 201
+    case_with_message("S-3", agent_name="Sam R", agent_email="sam@example.com")
+    db.session.add_all([round_fact(400, TODAY, agent="Sam R", score=1, reasons=["slow"],
+                                   recovered_after=7200),
+                        round_fact(401, TODAY, agent="Sam Rivera", score=1, reasons=["slow"],
+                                   recovered_after=3 * 3600)])  # fmt: skip
+    roll_up_stored()
+    assert sign_in(client, "sam@example.com").status_code == 303
+    with statements() as issued:
+        html = client.get(f"/dashboard/agents/{sam.id}").get_data(as_text=True)
+    theirs = [s for s in issued if "daily_agent_figures.agent IN (" in s]
+    assert len(theirs) == 3  # now, before, trends: one each for both names
+    median = html[html.index('id="agent-median_recovery"') :]
+    assert "2.5 h" in median[: median.index("</tr>")]  # the median of both names' rounds
+    assert 'id="trend-csat"' in html and 'id="trend-csat-team-1"' in html
+    reasons = html[html.index('id="reasons"') : html.index("</table>", html.index('id="reasons"'))]
+    assert "Team North" in reasons and ">2<" in reasons  # slow: Sam's 2, North's 2
+    assert "Ana" not in html and ">Bo<" not in html
+    assert 'data-incident="Outage"' in html
+    assert "/dashboard/cases" not in html and 'href="/dashboard/?' not in html
+    assert "/admin/incidents" not in html
+
+
+def test_an_agents_verbatims_are_those_of_the_period(client, agents):
+    sam = agents["sam"]
+    old = case_with_message("S-4", agent_name="Sam Rivera", agent_email="sam@example.com")
+    answer(old, 5, "An old thank-you", now=utcnow() - timedelta(days=40))
+    assert sign_in(client, "sam@example.com").status_code == 303
+
+    def verbatims(query: str = "") -> str:
+        html = client.get(f"/dashboard/agents/{sam.id}{query}").get_data(as_text=True)
+        return html[html.index('id="verbatims"') :]
+
+    recent = verbatims()
+    assert "Sam &lt;i&gt;sorted" in recent and "An old thank-you" not in recent
+    assert "An old thank-you" in verbatims("?period=90d")
+
+
+def test_a_reader_follows_a_one_name_agents_figures_into_the_dashboard(client, agents):
+    assert sign_in(client, "manager@example.com").status_code == 303
+    html = client.get(f"/dashboard/agents/{agents['bo'].id}").get_data(as_text=True)
+    assert "These figures on the dashboard" in html and "agent=Bo" in html

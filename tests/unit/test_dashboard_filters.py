@@ -45,3 +45,20 @@ def test_unreadable_filters_name_their_field(args, field):
     with pytest.raises(FilterError) as refused:
         parse(MultiDict(args), TODAY)
     assert refused.value.field == field
+
+
+def test_several_agent_names_narrow_together_and_stay_out_of_urls():
+    from followup.figures import Filters, rollup_where
+    from followup.models.figures import DailyAgentFigure
+
+    both = Filters(start=TODAY, end=TODAY, agents=("Sam", "Sam R"))
+    assert both.dimensions() == {"agent": ("Sam", "Sam R")}
+    assert both.query() == {"from": "2026-03-31", "to": "2026-03-31"}
+    assert both.previous().agents == ("Sam", "Sam R")
+    [_, _, agent] = rollup_where(DailyAgentFigure, both, TODAY, TODAY)
+    assert "agent IN" in str(agent.compile(compile_kwargs={"literal_binds": True}))
+    nothing = Filters(start=TODAY, end=TODAY, agents=())
+    assert nothing.dimensions() == {"agent": ()}  # narrowed to no rows, not to every agent
+    assert Filters(start=TODAY, end=TODAY).dimensions() == {}
+    with pytest.raises(ValueError):
+        Filters(start=TODAY, end=TODAY, agent="Bo", agents=("Sam",))
