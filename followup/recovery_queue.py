@@ -58,10 +58,10 @@ def queue_entries(
     status: str | None, now: datetime, limit: int, case_id: int | None = None
 ) -> list[dict]:
     """The lead's recovery queue: each recovery with the customer's words, the reason, what
-    was done, its tasks with the time left against their due time, whether it has ended and
-    its root cause. Recoveries with an overdue task come first (most overdue first), then
-    those with the soonest task due, then the oldest. `status`: a RecoveryStatus, or
-    NEEDS_ROOT_CAUSE."""
+    was done, its tasks with the time left against their due time, whether it has ended,
+    whether its root cause is asked for (root_causes.needs_root_cause) and its root cause.
+    Recoveries with an overdue task come first (most overdue first), then those with the
+    soonest task due, then the oldest. `status`: a RecoveryStatus, or NEEDS_ROOT_CAUSE."""
     soonest_task = (
         sa.select(sa.func.min(RecoveryTask.due_at))
         .where(RecoveryTask.recovery_id == Recovery.id, RecoveryTask.completed_at.is_(None))
@@ -78,7 +78,7 @@ def queue_entries(
         .order_by(soonest_task.is_(None), soonest_task, Recovery.started_at, Recovery.id)
     )
     if status == NEEDS_ROOT_CAUSE:
-        query = query.where(Recovery.root_cause_id.is_(None), root_causes.ended_clause())
+        query = query.where(root_causes.needs_clause())
     elif status:
         query = query.where(Recovery.status == status)
     if case_id is not None:
@@ -115,8 +115,8 @@ def queue_entries(
                 "tasks": tasks,
                 "outcome_at": recovery.outcome_at.isoformat() if recovery.outcome_at else None,
                 "outcome_reason": recovery.outcome_reason,
-                "ended": recovery.status in root_causes.ENDED_STATUSES
-                or any(task.completed_at for task in recovery.tasks),
+                "ended": root_causes.has_ended(recovery),
+                "root_cause_needed": root_causes.needs_root_cause(recovery),
                 "root_cause": root_causes.document(recovery),
             }
         )

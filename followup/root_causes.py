@@ -2,15 +2,18 @@
 has ended (recovered, escalated, or a task of it completed), from the list the admin keeps
 (followup.models.root_causes). The recovery keeps the latest cause with its note, who and
 when; its timeline keeps every one (EventKind.RECOVERY_ROOT_CAUSE) and each change is
-written back to the helpdesk once (followup.write_back.plan_root_cause).
+written back to the helpdesk once (followup.write_back.plan_root_cause). The recoveries that
+had ended before root causes shipped are not asked for one (Recovery.root_cause_asked, set by
+migration 0022).
 
 Also the list's upkeep (add, rename, deactivate: the admin's console page audits them; its
 order is followup.positions') and the root causes' figures for a period: per cause, the
-ended recoveries with the shares recovered and escalated, and the counts by team and by
-agent. A period counts the
-recoveries that started in it (the first negative answer came in), read from the
-recoveries' own indexes (started_at, then the cause and status). Operations flush; the
-caller commits."""
+causes recorded in the period (root_cause_at) with the shares of the decided ones (recovered
++ escalated) recovered and escalated, the undecided ones (open or withdrawn, ended by a
+completed task) counted apart, and the counts by team and by agent; beside them, the
+recoveries started in the period that ended without a cause (those asked for one). Read
+from the recoveries' own indexes (root_cause_at, then the cause and status; started_at,
+then the cause and status). Operations flush; the caller commits."""
 
 import re
 from dataclasses import dataclass
@@ -26,23 +29,17 @@ from followup.metrics import Rate
 from followup.models import Case, Recovery, RecoveryTask, RootCause
 from followup.models.cases import EventKind
 from followup.models.recovery import RecoveryStatus
+from followup.text import clean_text
 
 MAX_NOTE = 1000
 MAX_NAME = 100
 MAX_KEY = 50
 KEY_PATTERN = r"[a-z0-9][a-z0-9_-]*"
-# The list a new installation starts with (migration 0022 inserts the same).
-DEFAULTS = (
-    ("product_defect", "Product defect"),
-    ("policy", "Policy"),
-    ("agent_knowledge", "Agent knowledge"),
-    ("delay", "Delay"),
-    ("communication", "Communication"),
-)
 ENDED_STATUSES = (RecoveryStatus.RECOVERED, RecoveryStatus.ESCALATED)
-_CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\n\r\t") | {0x7F: None}
 # What a drill-down's ?cause= says besides a cause's key: ended without a cause recorded.
 NOT_RECORDED = "none"
+# What a drill-down's ?outcome= says besides a status: open or withdrawn (a task completed).
+UNDECIDED = "undecided"
 
 
 class RootCauseError(ValueError):
@@ -109,17 +106,6 @@ def name_taken(name: str, but: RootCause | None = None) -> bool:
     return db.session.scalar(query.limit(1)) is not None
 
 
-def ensure_defaults() -> int:
-    """Put the default causes on an empty list (a database made without the migrations'
-    seed, such as the tests'); how many were added."""
-    if db.session.scalar(sa.select(sa.func.count(RootCause.id))):
-        return 0
-    for position, (key, name) in enumerate(DEFAULTS):
-        db.session.add(RootCause(key=key, name=name, active=True, position=position))
-    db.session.flush()
-    return len(DEFAULTS)
-
-
 # -- recording one --------------------------------------------------------------------------
 
 
@@ -135,10 +121,26 @@ def ended_clause() -> sa.ColumnElement[bool]:
     return sa.or_(Recovery.status.in_(ENDED_STATUSES), task_completed(Recovery.id))
 
 
+def needs_clause() -> sa.ColumnElement[bool]:
+    """SQL: the recovery has ended with no cause recorded, and one is asked for (served by
+    the index on root_cause_id, root_cause_asked, started_at)."""
+    return sa.and_(
+        Recovery.root_cause_id.is_(None), Recovery.root_cause_asked == sa.true(), ended_clause()
+    )
+
+
 def has_ended(recovery: Recovery) -> bool:
-    if recovery.status in ENDED_STATUSES:
-        return True
-    return bool(db.session.scalar(sa.select(task_completed(recovery.id))))
+    """Whether the recovery has ended (recovered, escalated, or a task of it completed): as
+    ended_clause() says it, over the recovery's tasks (loaded once, or already)."""
+    return recovery.status in ENDED_STATUSES or any(
+        task.completed_at is not None for task in recovery.tasks
+    )
+
+
+def needs_root_cause(recovery: Recovery) -> bool:
+    """Whether the queue asks for the recovery's cause: it has ended without one, and is no
+    recovery that had ended before root causes were asked for."""
+    return recovery.root_cause_id is None and recovery.root_cause_asked and has_ended(recovery)
 
 
 def chosen(key: str, recovery: Recovery) -> RootCause:
@@ -153,9 +155,10 @@ def chosen(key: str, recovery: Recovery) -> RootCause:
 
 
 def clean_note(note: str | None) -> str | None:
-    """The note as kept: control characters but line breaks and tabs dropped, trimmed; None
-    when blank. RootCauseError (422) when it is too long or no Unicode text."""
-    note = (note or "").translate(_CONTROL).strip()
+    """The note as kept: followup.text.clean_text's (control characters but line breaks and
+    tabs dropped, trimmed); None when blank. RootCauseError (422) when it is too long or no
+    Unicode text."""
+    note = clean_text(note or "") or ""
     if len(note) > MAX_NOTE:
         raise RootCauseError(422, "note", f"keep the note to {MAX_NOTE} characters or fewer")
     try:
@@ -169,7 +172,12 @@ def record(recovery: Recovery, key: str, note: str | None, by: str, now: datetim
     """Record (or change) the recovery's root cause with an optional note: a timeline line
     and a helpdesk write-back per change; False when the cause and note are those recorded
     already (nothing new). RootCauseError when the recovery has not ended (409), the cause
-    is not on the list or the note is too long (422); nothing is stored then."""
+    is not on the list or the note is too long (422); nothing is stored then.
+
+    Whether it is new is the UPDATE's own condition (the cause or the note differs, NULL
+    counting as a value), not a read before it: of two leads (or an API call and its retry)
+    recording the same at once, the second waits for the first's row lock, finds nothing
+    left to change and records no second line or note."""
     if not has_ended(recovery):
         raise RootCauseError(
             409,
@@ -179,12 +187,15 @@ def record(recovery: Recovery, key: str, note: str | None, by: str, now: datetim
         )
     cause = chosen(key, recovery)
     note = clean_note(note)
-    if recovery.root_cause_id == cause.id and recovery.root_cause_note == note:
-        return False
-    # One statement: a concurrent change waits for this one and counts after it.
     changes = db.session.execute(
         sa.update(Recovery)
-        .where(Recovery.id == recovery.id)
+        .where(
+            Recovery.id == recovery.id,
+            sa.or_(
+                Recovery.root_cause_id.is_distinct_from(cause.id),
+                Recovery.root_cause_note.is_distinct_from(note),
+            ),
+        )
         .values(
             root_cause_id=cause.id,
             root_cause_note=note,
@@ -194,8 +205,10 @@ def record(recovery: Recovery, key: str, note: str | None, by: str, now: datetim
         )
         .returning(Recovery.root_cause_changes)
         .execution_options(synchronize_session=False)
-    ).scalar_one()
+    ).scalar_one_or_none()
     db.session.refresh(recovery)
+    if changes is None:
+        return False
     detail = {
         "recovery_id": recovery.id,
         "root_cause": cause.key,
@@ -231,8 +244,9 @@ def document(recovery: Recovery) -> dict | None:
 
 @dataclass(frozen=True)
 class Scope:
-    """Which recoveries the figures count: started from `start` to `end` (UTC days,
-    included), of a team, an agent (the case's agent name), a channel (the one the customer
+    """Which recoveries the figures count: from `start` to `end` (UTC days, included), the
+    causes recorded then (root_cause_at) and the recoveries started then that ended without
+    one; of a team, an agent (the case's agent name), a channel (the one the customer
     answered on)."""
 
     start: date
@@ -251,12 +265,13 @@ def _moment(day: date) -> datetime:
     return datetime.combine(day, time(), UTC)
 
 
-def _where(scope: Scope, start: date | None = None) -> list:
-    """The clauses for the scope's recoveries (from `start` when given); the team and
-    agent are the case's (the caller joins cases when either is set)."""
+def _where(scope: Scope, column, start: date | None = None) -> list:
+    """The clauses for the scope's recoveries by `column` (root_cause_at: recorded then;
+    started_at: started then), from `start` when given; the team and agent are the case's
+    (the caller joins cases when either is set)."""
     clauses = [
-        Recovery.started_at >= _moment(start or scope.start),
-        Recovery.started_at < _moment(scope.end + timedelta(days=1)),
+        column >= _moment(start or scope.start),
+        column < _moment(scope.end + timedelta(days=1)),
     ]
     if scope.team:
         clauses.append(Case.team == scope.team)
@@ -267,68 +282,78 @@ def _where(scope: Scope, start: date | None = None) -> list:
     return clauses
 
 
-def _of_scope(query, scope: Scope, start: date | None = None, joined: bool = False):
+def _of_scope(query, scope: Scope, column, start: date | None = None, joined: bool = False):
     if (scope.team or scope.agent) and not joined:
         query = query.join(Case, Case.id == Recovery.case_id)
-    return query.where(*_where(scope, start))
+    return query.where(*_where(scope, column, start))
 
 
 @dataclass
 class CauseRow:
-    """One cause's figures: the ended recoveries that name it this period (and the previous
-    one), the shares of them recovered and escalated."""
+    """One cause's figures: the recoveries it was recorded for in the period (and the
+    previous one); of the decided ones (recovered + escalated: `recovered.denominator`) the
+    shares recovered and escalated; the undecided ones (open or withdrawn, ended by a
+    completed task) apart."""
 
     key: str
     name: str
     active: bool
-    ended: int
+    recorded: int
     previous: int
     recovered: Rate
     escalated: Rate
+    undecided: int
+
+    @property
+    def decided(self) -> int:
+        return self.recovered.denominator
 
     def as_dict(self) -> dict:
         return {"key": self.key, "name": self.name, "active": self.active,
-                "ended": self.ended, "previous": self.previous,
-                "recovered": self.recovered.as_dict(),
-                "escalated": self.escalated.as_dict()}  # fmt: skip
+                "recorded": self.recorded, "previous": self.previous, "decided": self.decided,
+                "recovered": self.recovered.as_dict(), "escalated": self.escalated.as_dict(),
+                "undecided": self.undecided}  # fmt: skip
 
 
 @dataclass
 class Figures:
     causes: list[CauseRow]  # the least recovered first (small samples after the ranked)
-    not_recorded: int  # ended recoveries of the period without a cause recorded
+    recorded: int  # causes recorded in the period
+    recorded_previous: int
+    # Recoveries started in the period that ended without a cause (those asked for one).
+    not_recorded: int
     not_recorded_previous: int
-    ended: int  # ended recoveries of the period, with a cause or not
     by_team: list[tuple[str, dict[str, int]]]  # (team, {cause key: recoveries}), most first
     by_agent: list[tuple[str, dict[str, int]]]
 
 
 def figures(scope: Scope) -> Figures:
-    """The root causes' figures for the scope: three GROUP BY statements on the recoveries
-    (per cause and status for the period and the one before; per team and cause; per agent
-    and cause)."""
+    """The root causes' figures for the scope: four GROUP BY statements on the recoveries
+    (per cause and status of the causes recorded in the period and the one before; the
+    recoveries started in both that ended without one; per team and cause; per agent and
+    cause)."""
     previous = scope.previous()
-    in_period = Recovery.started_at >= _moment(scope.start)
+    in_period = Recovery.root_cause_at >= _moment(scope.start)
     statuses = sa.case((Recovery.status.in_(ENDED_STATUSES), Recovery.status), else_=sa.literal(""))
-    ended = sa.or_(Recovery.root_cause_id.is_not(None), ended_clause())
     rows = db.session.execute(
         _of_scope(
             sa.select(in_period.label("now"), Recovery.root_cause_id, statuses.label("status"),
                       sa.func.count().label("n")),
             scope,
+            Recovery.root_cause_at,
             previous.start,
         )
-        .where(ended)
+        .where(Recovery.root_cause_id.is_not(None))
         .group_by(in_period, Recovery.root_cause_id, statuses)
     ).all()  # fmt: skip
-    counts: dict[int | None, dict[str, int]] = {}
+    counts: dict[int, dict[str, int]] = {}
     for now, cause_id, status, n in rows:
-        into = counts.setdefault(cause_id, {"ended": 0, "previous": 0, "recovered": 0,
+        into = counts.setdefault(cause_id, {"recorded": 0, "previous": 0, "recovered": 0,
                                             "escalated": 0})  # fmt: skip
         if not now:
             into["previous"] += n
             continue
-        into["ended"] += n
+        into["recorded"] += n
         if status:
             into[status] += n
     listed = causes()
@@ -336,41 +361,55 @@ def figures(scope: Scope) -> Figures:
     found = []
     for cause in listed:
         got = counts.get(cause.id)
-        if got is None or not (got["ended"] or got["previous"]):
+        if got is None or not (got["recorded"] or got["previous"]):
             continue
-        found.append(CauseRow(cause.key, cause.name, cause.active, got["ended"], got["previous"],
-                              Rate(got["recovered"], got["ended"]),
-                              Rate(got["escalated"], got["ended"])))  # fmt: skip
-    missing = counts.get(None, {"ended": 0, "previous": 0})
+        decided = got["recovered"] + got["escalated"]
+        found.append(CauseRow(cause.key, cause.name, cause.active, got["recorded"],
+                              got["previous"], Rate(got["recovered"], decided),
+                              Rate(got["escalated"], decided),
+                              got["recorded"] - decided))  # fmt: skip
+    started_now = Recovery.started_at >= _moment(scope.start)
+    missing = {
+        bool(now): n
+        for now, n in db.session.execute(
+            _of_scope(sa.select(started_now, sa.func.count()), scope, Recovery.started_at,
+                      previous.start)
+            .where(needs_clause())
+            .group_by(started_now)
+        )
+    }  # fmt: skip
     return Figures(
         causes=least_recovered_first(found),
-        not_recorded=missing["ended"],
-        not_recorded_previous=missing["previous"],
-        ended=sum(got["ended"] for got in counts.values()),
+        recorded=sum(got["recorded"] for got in counts.values()),
+        recorded_previous=sum(got["previous"] for got in counts.values()),
+        not_recorded=missing.get(True, 0),
+        not_recorded_previous=missing.get(False, 0),
         by_team=_by(Case.team, scope, by_id),
         by_agent=_by(Case.agent_name, scope, by_id),
     )
 
 
 def least_recovered_first(rows: list[CauseRow]) -> list[CauseRow]:
-    """The causes that recover least first, by their recovered share (then the most ended);
-    those without a share to rank (no ended recovery this period, or a small sample) after,
-    by name."""
-    ranked = [r for r in rows if r.ended and not r.recovered.small]
-    ranked.sort(key=lambda r: (r.recovered.value, -r.ended, r.name.lower()))
-    others = sorted((r for r in rows if r not in ranked), key=lambda r: (-r.ended, r.name.lower()))
+    """The causes that recover least first, by their recovered share of the decided ones
+    (then the most decided); those without a share to rank (none decided this period, or a
+    small sample) after, the most recorded first, then by name."""
+    ranked = [r for r in rows if r.decided and not r.recovered.small]
+    ranked.sort(key=lambda r: (r.recovered.value, -r.decided, r.name.lower()))
+    others = sorted((r for r in rows if r not in ranked),
+                    key=lambda r: (-r.recorded, r.name.lower()))  # fmt: skip
     return ranked + others
 
 
 def _by(column, scope: Scope, by_id: dict[int, RootCause]) -> list[tuple[str, dict[str, int]]]:
-    """Recoveries with a cause per value of the case's column and cause, the values with
-    the most first."""
+    """Causes recorded in the period per value of the case's column and cause, the values
+    with the most first."""
     rows = db.session.execute(
         _of_scope(
             sa.select(column, Recovery.root_cause_id, sa.func.count())
             .join(Case, Case.id == Recovery.case_id)
             .where(Recovery.root_cause_id.is_not(None)),
             scope,
+            Recovery.root_cause_at,
             joined=True,
         ).group_by(column, Recovery.root_cause_id)
     )
@@ -383,24 +422,29 @@ def _by(column, scope: Scope, by_id: dict[int, RootCause]) -> list[tuple[str, di
 
 
 def recoveries_query(scope: Scope, cause: str = "", outcome: str = ""):
-    """The recoveries behind a number, newest first: (Recovery, case number, team, agent,
-    cause key, cause name). `cause` a key, NOT_RECORDED (ended without a cause) or "" (every
-    one with a cause); `outcome` recovered, escalated or "" (any)."""
+    """The recoveries behind a number: (Recovery, case number, team, agent, cause key, cause
+    name). `cause` a key or "" (every one with a cause): those whose cause was recorded in
+    the period, the latest recorded first; NOT_RECORDED: those started in the period that
+    ended without one (and are asked for one), the latest started first. `outcome`
+    recovered, escalated, UNDECIDED (open or withdrawn) or "" (any)."""
     query = (
         sa.select(Recovery, Case.external_id, Case.team, Case.agent_name, RootCause.key,
                   RootCause.name)
         .join(Case, Case.id == Recovery.case_id)
         .outerjoin(RootCause, RootCause.id == Recovery.root_cause_id)
-        .order_by(Recovery.started_at.desc(), Recovery.id.desc())
     )  # fmt: skip
-    query = _of_scope(query, scope, joined=True)
     if cause == NOT_RECORDED:
-        query = query.where(Recovery.root_cause_id.is_(None), ended_clause())
-    elif cause:
-        query = query.where(RootCause.key == cause)
+        query = _of_scope(query, scope, Recovery.started_at, joined=True).where(needs_clause())
+        query = query.order_by(Recovery.started_at.desc(), Recovery.id.desc())
     else:
+        query = _of_scope(query, scope, Recovery.root_cause_at, joined=True)
         query = query.where(Recovery.root_cause_id.is_not(None))
-    if outcome:
+        if cause:
+            query = query.where(RootCause.key == cause)
+        query = query.order_by(Recovery.root_cause_at.desc(), Recovery.id.desc())
+    if outcome == UNDECIDED:
+        query = query.where(Recovery.status.not_in(ENDED_STATUSES))
+    elif outcome:
         query = query.where(Recovery.status == outcome)
     return query
 

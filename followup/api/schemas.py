@@ -169,8 +169,10 @@ class RecoveryOut(Strict):
     tasks: list[TaskOut]
     outcome_at: datetime | None
     outcome_reason: str | None
-    ended: bool = Field(
-        description="Recovered, escalated, or a task of it completed: a root cause is asked for."
+    ended: bool = Field(description="Recovered, escalated, or a task of it completed.")
+    root_cause_needed: bool = Field(
+        description="Ended without a root cause, and one is asked for (not for the recoveries "
+        "that had ended before root causes were)."
     )
     root_cause: RootCauseOut | None = Field(description="The latest root cause recorded.")
 

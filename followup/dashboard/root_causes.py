@@ -1,10 +1,12 @@
-"""Dashboard: root causes (/dashboard/root-causes). Per cause, the ended recoveries that
-name it this period and the previous one, and the shares recovered and escalated (the causes
-that recover least first: the manager's view); the counts by team and by agent; the ended
-recoveries without a cause. Every number links to the recoveries behind it
-(/dashboard/root-causes/recoveries, each linking to its case), and both tables and lists
-export as CSV. The period, team, agent and channel filters are the dashboard's
-(followup.dashboard.filters); a period counts the recoveries that started in it."""
+"""Dashboard: root causes (/dashboard/root-causes). Per cause, the causes recorded in the
+period (by when the lead recorded them: root_cause_at) and the previous one, the shares of
+the decided recoveries (recovered + escalated, the denominator shown) recovered and
+escalated, and the undecided ones (open or withdrawn, ended by a completed task) apart (the
+causes that recover least first: the manager's view); the counts by team and by agent; the
+recoveries started in the period that ended without a cause. Every number links to the
+recoveries behind it (/dashboard/root-causes/recoveries, each linking to its case), and both
+tables and lists export as CSV. The period, team, agent and channel filters are the
+dashboard's (followup.dashboard.filters)."""
 
 from dataclasses import dataclass
 
@@ -20,18 +22,19 @@ from followup.metrics import SMALL_SAMPLE
 from followup.models import Recovery
 from followup.models.base import utcnow
 from followup.models.recovery import RecoveryStatus
-from followup.root_causes import NOT_RECORDED, Scope
+from followup.root_causes import NOT_RECORDED, UNDECIDED, Scope
 from followup.web.csv_files import csv_lines, in_chunks, streamed
 from followup.web.pages import page_count, page_number, when
 
 PAGE_SIZE = 50
 OUTCOMES = {"": "any outcome", RecoveryStatus.RECOVERED: "recovered",
-            RecoveryStatus.ESCALATED: "escalated"}  # fmt: skip
+            RecoveryStatus.ESCALATED: "escalated",
+            UNDECIDED: "undecided (open or withdrawn)"}  # fmt: skip
 RECOVERY_COLUMNS = ("case", "started at", "status", "team", "agent", "channel", "root cause",
                     "root cause key", "note", "recorded by", "recorded at",
                     "ended at")  # fmt: skip
-CAUSE_COLUMNS = ("root cause", "key", "active", "ended recoveries", "previous period",
-                 "recovered %", "recovered", "escalated %", "escalated",
+CAUSE_COLUMNS = ("root cause", "key", "active", "recorded", "previous period", "decided",
+                 "recovered %", "recovered", "escalated %", "escalated", "undecided",
                  "small sample")  # fmt: skip
 
 
@@ -67,7 +70,7 @@ def read_drill(args: MultiDict) -> Drill:
         raise FilterError("cause", f"no root cause {cause[:50]!r}: use a key on the list or none")
     outcome = (args.get("outcome") or "").strip()
     if outcome not in OUTCOMES:
-        raise FilterError("outcome", "recovered or escalated (or nothing, for any)")
+        raise FilterError("outcome", "recovered, escalated or undecided (or nothing, for any)")
     return Drill(filters, cause, outcome)
 
 
@@ -92,6 +95,7 @@ def root_causes_page():
         "dashboard/root_causes.html",
         filters=filters,
         period=request.args.get("period", ""),
+        undecided=UNDECIDED,
         presets=PRESETS,
         figures=figures,
         columns=[(cause.key, cause.name) for cause in listed if cause.key in shown],
@@ -154,14 +158,15 @@ def export_root_causes():
     def rows():
         for row in figures.causes:
             yield (
-                row.name, row.key, row.active, row.ended, row.previous,
+                row.name, row.key, row.active, row.recorded, row.previous, row.decided,
                 "" if row.recovered.value is None else round(100 * row.recovered.value, 1),
                 row.recovered.numerator,
                 "" if row.escalated.value is None else round(100 * row.escalated.value, 1),
-                row.escalated.numerator, row.recovered.small,
+                row.escalated.numerator, row.undecided, row.recovered.small,
             )  # fmt: skip
+        # The recoveries started in the period (and the previous one) that ended without.
         yield ("(not recorded)", NOT_RECORDED, "", figures.not_recorded,
-               figures.not_recorded_previous, "", "", "", "", "")  # fmt: skip
+               figures.not_recorded_previous, "", "", "", "", "", "", "")  # fmt: skip
 
     return streamed(_name("root-causes", filters), csv_lines(CAUSE_COLUMNS, rows()))
 

@@ -5,7 +5,7 @@ calls (helpdesk reopens, credits, event webhooks, alert hooks) that carry it to 
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from followup.extensions import Model
@@ -56,6 +56,7 @@ class AlertKind(StrEnum):
     HELPDESK_FAILED = "helpdesk.failed"
     CREDIT_FAILED = "credit.failed"
     THRESHOLD = "threshold.breached"  # a manager's alert rule (followup.alert_rules)
+    INCIDENT_OPEN = "incident.open"  # active a day with no planned end (incident_alerts)
 
 
 class CallKind(StrEnum):
@@ -169,10 +170,13 @@ class Recovery(Model):
     __table_args__ = (
         UniqueConstraint("case_id", "round"),
         Index("ix_recoveries_status_deadline", "status", "answer_deadline_at"),
-        # The root causes' figures: the recoveries started in a period (their cause and
-        # status read from the index), and one cause's recoveries of a period (drill-down).
+        # The root causes' figures: the causes recorded in a period (with the cause and the
+        # status read from the index; the team and agent filters join each to its case by
+        # id); the recoveries started in a period that ended without one; and the queue's
+        # "root cause needed" (no cause, asked for).
+        Index("ix_recoveries_root_cause_at", "root_cause_at", "root_cause_id", "status"),
         Index("ix_recoveries_started_root_cause", "started_at", "root_cause_id", "status"),
-        Index("ix_recoveries_root_cause_started", "root_cause_id", "started_at"),
+        Index("ix_recoveries_root_cause_asked", "root_cause_id", "root_cause_asked", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -195,6 +199,9 @@ class Recovery(Model):
     root_cause_by: Mapped[str | None] = mapped_column(String(320))
     root_cause_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     root_cause_changes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # False for the recoveries that had ended before root causes were asked for (migration
+    # 0022): never flagged "root cause needed" nor counted as ended without one.
+    root_cause_asked: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     case = relationship("Case")
     root_cause = relationship("RootCause")

@@ -7,14 +7,9 @@ from wtforms.fields.core import Label
 from wtforms.widgets import CheckboxInput, ListWidget, RadioInput, TextArea
 from wtforms.widgets.core import clean_key
 
-# Control characters other than line breaks and tabs: no column keeps NUL, none is meant.
-_CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\n\r\t") | {0x7F: None}
-
-
-def clean_text(value: str | None) -> str | None:
-    """A form filter: control characters (NUL ...) dropped, spaces trimmed."""
-    return value.translate(_CONTROL).strip() if isinstance(value, str) else value
-
+# The filter every text field uses (control characters dropped, spaces trimmed) lives below
+# the web, in followup.text, so the domain cleans with the same one; re-exported here.
+from followup.text import clean_text as clean_text
 
 _QUOTE, _QUOTE_ENTITY = Markup(chr(34)), Markup("&quot;")
 # Attribute names as written (id, name, aria_describedby ...): escaped once each.

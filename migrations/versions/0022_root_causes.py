@@ -1,8 +1,13 @@
 """Root causes a lead records when a recovery ends, from a list the admin keeps: the
 root_causes table (seeded with product defect, policy, agent knowledge, delay and
 communication), the latest cause of each recovery with its note, who and when
-(recoveries.root_cause_*), and the indexes the root causes' figures read: the recoveries
-started in a period with their cause and status, and one cause's recoveries of a period.
+(recoveries.root_cause_*), and the indexes the root causes' figures read: the causes
+recorded in a period (with the cause and status), the recoveries started in a period with
+their cause and status, and the recoveries without a cause that one is asked for.
+
+The recoveries that had ended before this revision (recovered, escalated, or a task of them
+completed) are marked root_cause_asked = false: nobody is asked for their cause and the
+figures do not count them as ended without one. Those ending later are asked.
 
 Revision ID: 0022
 Revises: 0021
@@ -19,7 +24,7 @@ down_revision = "0021"
 branch_labels = None
 depends_on = None
 
-DEFAULTS = (  # as followup.root_causes.DEFAULTS says them
+DEFAULTS = (  # as tests/support/root_causes.py says them
     ("product_defect", "Product defect"),
     ("policy", "Policy"),
     ("agent_knowledge", "Agent knowledge"),
@@ -57,6 +62,9 @@ def upgrade():
         batch_op.add_column(
             sa.Column("root_cause_changes", sa.Integer(), nullable=False, server_default="0")
         )
+        batch_op.add_column(
+            sa.Column("root_cause_asked", sa.Boolean(), nullable=False, server_default=sa.true())
+        )
         batch_op.create_foreign_key(
             batch_op.f("fk_recoveries_root_cause_id_root_causes"),
             "root_causes",
@@ -64,18 +72,32 @@ def upgrade():
             ["id"],
         )
         batch_op.create_index(
+            "ix_recoveries_root_cause_at", ["root_cause_at", "root_cause_id", "status"]
+        )
+        batch_op.create_index(
             "ix_recoveries_started_root_cause", ["started_at", "root_cause_id", "status"]
         )
-        batch_op.create_index("ix_recoveries_root_cause_started", ["root_cause_id", "started_at"])
+        batch_op.create_index(
+            "ix_recoveries_root_cause_asked", ["root_cause_id", "root_cause_asked", "started_at"]
+        )
+    # Ended already: not asked (one statement; the recoveries' status and the tasks' index on
+    # recovery_id).
+    op.execute(
+        "UPDATE recoveries SET root_cause_asked = false WHERE status IN ('recovered', "
+        "'escalated') OR EXISTS (SELECT 1 FROM recovery_tasks WHERE recovery_tasks.recovery_id "
+        "= recoveries.id AND recovery_tasks.completed_at IS NOT NULL)"
+    )
 
 
 def downgrade():
     with op.batch_alter_table("recoveries", schema=None) as batch_op:
-        batch_op.drop_index("ix_recoveries_root_cause_started")
+        batch_op.drop_index("ix_recoveries_root_cause_asked")
         batch_op.drop_index("ix_recoveries_started_root_cause")
+        batch_op.drop_index("ix_recoveries_root_cause_at")
         batch_op.drop_constraint(
             batch_op.f("fk_recoveries_root_cause_id_root_causes"), type_="foreignkey"
         )
+        batch_op.drop_column("root_cause_asked")
         batch_op.drop_column("root_cause_changes")
         batch_op.drop_column("root_cause_at")
         batch_op.drop_column("root_cause_by")

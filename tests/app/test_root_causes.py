@@ -7,6 +7,8 @@ and CSV), who may reach each route and hostile input on every new field and para
 import csv
 import io
 import itertools
+import threading
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -21,7 +23,8 @@ from followup.models.base import utcnow
 from followup.models.users import ApiScope
 from tests.support.console import csrf_token, sign_in
 from tests.support.hostile import FORM, MARKUP, STRINGS, form_body
-from tests.support.root_causes import agent_user, ended_recovery, with_defaults
+from tests.support.root_causes import DEFAULTS, agent_user, ended_recovery, with_defaults
+from tests.support.waiting import wait_until
 
 SECRET = "whsec_" + "R" * 32
 HOSTILE = ("nul", "control", "lone_surrogate", "long_10k", "script", "sql", "crlf", "blank",
@@ -70,7 +73,7 @@ def record_form(client, recovery_id: int, cause: str, note: str = "", **query):
 
 def test_the_list_starts_with_the_defaults_and_changes_are_audited(as_admin, ended):
     page = as_admin.get("/admin/root-causes").get_data(as_text=True)
-    names = [name for _, name in root_causes.DEFAULTS]
+    names = [name for _, name in DEFAULTS]
     assert [page.index(name) for name in names] == sorted(page.index(name) for name in names)
     token = csrf_token(as_admin, "/admin/root-causes")
     added = as_admin.post("/admin/root-causes", data={"csrf_token": token, "key": "missing_docs",
@@ -211,7 +214,12 @@ def test_a_deactivated_cause_is_not_offered_but_stays_on_its_recoveries(as_lead,
     assert record_form(as_lead, recovery.id, "delay").status_code == 303
     root_causes.by_key("delay").active = False
     db.session.commit()
-    assert record_form(as_lead, ended[1].id, "delay").status_code in (409, 422)
+    other = ended_recovery(3)  # ended, no cause yet: the deactivated one is not offered
+    page = as_lead.get("/admin/recoveries?status=needs_root_cause").get_data(as_text=True)
+    assert '<option value="delay">' not in page.split(f'id="root-cause-{other.id}"')[1]
+    refused = record_form(as_lead, other.id, "delay")
+    assert refused.status_code == 422 and "Choose a root cause from the list" in refused.text
+    assert reload(other.id).root_cause_id is None
     page = as_lead.get("/admin/recoveries?status=escalated").get_data(as_text=True)
     assert "Delay</strong> (no longer on the list)" in page
     assert record_form(as_lead, recovery.id, "delay", "A note").status_code == 303  # kept
@@ -263,7 +271,7 @@ def test_the_api_records_lists_and_shows_root_causes(client, seeded, ended):
     escalated, still_open = ended
     auth = seeded["auth"]
     listed = client.get("/api/v1/root-causes", headers=auth).json["root_causes"]
-    assert [c["key"] for c in listed] == [key for key, _ in root_causes.DEFAULTS]
+    assert [c["key"] for c in listed] == [key for key, _ in DEFAULTS]
     url = f"/api/v1/recoveries/{escalated.id}/root-cause"
     body = {"root_cause": "policy", "note": "  Refund rule  ", "recorded_by": "Jo"}
     first = client.post(url, json=body, headers=auth)
@@ -394,8 +402,9 @@ def test_the_generic_connector_gets_the_cause_as_data(app, emulator, ended):
 
 @pytest.fixture
 def counted(app, seeded):
-    """Causes recorded on recoveries of two teams and agents, one ended without a cause, one
-    started in the previous period."""
+    """Causes recorded today on recoveries of two teams and agents (R-7 started 40 days ago,
+    R-8 still open with its task completed), one ended without a cause, one cause (R-9's)
+    recorded 40 days ago."""
     with_defaults()
     made = [
         ended_recovery(1, "recovered", "North", "Ana"),
@@ -404,38 +413,49 @@ def counted(app, seeded):
         ended_recovery(4, "escalated", "South", "Bo"),
         ended_recovery(5, "escalated", "South", "Bo"),
         ended_recovery(6, "escalated", "North", "Ana"),
-        ended_recovery(7, "recovered", "North", "Ana", days_ago=40),
+        ended_recovery(7, "escalated", "North", "Ana", days_ago=40),
+        ended_recovery(8, "open", "South", "Bo"),
+        ended_recovery(9, "recovered", "North", "Ana", days_ago=45),
     ]  # fmt: skip
+    db.session.execute(sa.update(RecoveryTask).where(RecoveryTask.recovery_id == made[7].id)
+                       .values(completed_at=utcnow(), outcome="Called"))  # fmt: skip
     for recovery, cause in zip(made, ["delay", "delay", "policy", "policy", "policy", None,
-                                      "policy"], strict=True):  # fmt: skip
+                                      "policy", "policy", "policy"], strict=True):  # fmt: skip
         if cause:
             root_causes.record(recovery, cause, f"<b>{cause}</b>", "lead@example.com", utcnow())
+    db.session.execute(sa.update(Recovery).where(Recovery.id == made[8].id).values(
+        root_cause_at=utcnow() - timedelta(days=40)))  # fmt: skip
     db.session.commit()
     return made
 
 
 def test_the_dashboard_counts_causes_by_team_and_agent_least_recovered_first(as_manager, counted):
     page = as_manager.get("/dashboard/root-causes?period=30d").get_data(as_text=True)
-    assert "6 ended recoveries" in page
+    assert ">7</a> root causes recorded in this period (1 in the previous one)" in page
+    assert ">1</a> recovery started in this period has ended without a root cause yet" in page
     table = page[page.index("Which causes recover least") : page.index('id="by-team"')]
-    assert table.index("Policy") < table.index("Delay")  # small samples: the most ended first
-    assert '33%</a> <span class="of">of 3</span>' in table
-    assert '67%</a> <span class="of">of 3</span>' in table  # escalated
-    assert '50%</a> <span class="of">of 2</span>' in table
+    assert table.index("Policy") < table.index("Delay")  # small samples: the most recorded first
+    # Policy: R-3 recovered, R-4, R-5 and R-7 escalated: shares of 4 decided; R-8 undecided.
+    assert '25%</a> <span class="of">of 4 decided</span>' in table
+    assert '75%</a> <span class="of">of 4 decided</span>' in table
+    assert 'cause=policy&amp;outcome=undecided">1</a>' in table
+    assert '50%</a> <span class="of">of 2 decided</span>' in table
     assert "small sample" in table
     figures = root_causes.figures(root_causes.Scope(utcnow().date(), utcnow().date()))
-    assert (figures.not_recorded, figures.ended) == (1, 6)
-    assert [(row.key, row.ended, row.previous) for row in figures.causes] == [
-        ("policy", 3, 0), ("delay", 2, 0)]  # fmt: skip
-    assert figures.by_team == [("South", {"policy": 3}), ("North", {"delay": 2})]
-    assert figures.by_agent == [("Bo", {"policy": 3}), ("Ana", {"delay": 2})]
+    assert (figures.recorded, figures.not_recorded) == (7, 1)
+    shown = [(row.key, row.recorded, row.decided, row.undecided, row.previous)
+             for row in figures.causes]  # fmt: skip
+    assert shown == [("policy", 5, 4, 1, 0), ("delay", 2, 2, 0, 0)]
+    assert figures.by_team == [("South", {"policy": 4}), ("North", {"delay": 2, "policy": 1})]
+    assert figures.by_agent == [("Bo", {"policy": 4}), ("Ana", {"delay": 2, "policy": 1})]
     year = root_causes.figures(root_causes.Scope(utcnow().date().replace(day=1).replace(
         year=utcnow().year - 1), utcnow().date(), team="North"))  # fmt: skip
-    assert [(row.key, row.ended) for row in year.causes] == [("delay", 2), ("policy", 1)]
-
-    north = as_manager.get("/dashboard/root-causes?period=30d&team=North").get_data(as_text=True)
-    north = north.split('id="least-recovered"')[1].split("</table>")[0]
-    assert 'team=North&amp;cause=policy">0</a>' in north  # R-7, the previous period's
+    assert [(row.key, row.recorded) for row in year.causes] == [("delay", 2), ("policy", 2)]
+    north = root_causes.figures(root_causes.Scope(utcnow().date() - timedelta(days=29),
+                                                  utcnow().date(), team="North"))  # fmt: skip
+    # R-7 started long ago and was recorded now; R-9's was recorded in the period before.
+    north_rows = [(row.key, row.recorded, row.previous) for row in north.causes]
+    assert north_rows == [("delay", 2, 0), ("policy", 1, 1)]
     assert 'href="/dashboard/' in page and "Root causes" in as_manager.get(
         "/dashboard/").get_data(as_text=True)  # fmt: skip
 
@@ -443,20 +463,25 @@ def test_the_dashboard_counts_causes_by_team_and_agent_least_recovered_first(as_
 def test_drill_down_and_csv_list_the_recoveries_behind_a_number(as_manager, counted):
     listed = as_manager.get("/dashboard/root-causes/recoveries?period=30d&cause=policy"
                             "&outcome=escalated").get_data(as_text=True)  # fmt: skip
-    assert "2 recoveries" in listed and "R-4" in listed and "R-5" in listed
-    assert "R-3" not in listed and "&lt;b&gt;policy&lt;/b&gt;" in listed
-    assert 'href="/dashboard/cases/R-4"' in listed
+    assert "3 recoveries" in listed and all(f"R-{n}<" in listed for n in (4, 5, 7))
+    assert "R-3<" not in listed and "&lt;b&gt;policy&lt;/b&gt;" in listed
+    assert 'href="/dashboard/cases/R-4"' in listed and "Root causes recorded from" in listed
+    undecided = as_manager.get("/dashboard/root-causes/recoveries?period=30d&cause=policy"
+                               "&outcome=undecided").get_data(as_text=True)  # fmt: skip
+    assert "1 recovery" in undecided and "R-8<" in undecided
     missing = as_manager.get("/dashboard/root-causes/recoveries?period=30d&cause=none")
     assert "1 recovery" in missing.get_data(as_text=True) and "R-6" in missing.get_data(
         as_text=True
     )
     export = as_manager.get("/dashboard/export/root-cause-recoveries.csv?period=30d&agent=Bo")
     rows = list(csv.reader(io.StringIO(export.get_data(as_text=True))))
-    assert rows[0][0] == "case" and sorted(r[0] for r in rows[1:]) == ["R-3", "R-4", "R-5"]
+    assert rows[0][0] == "case" and sorted(r[0] for r in rows[1:]) == ["R-3", "R-4", "R-5", "R-8"]
     assert {r[8] for r in rows[1:]} == {"<b>policy</b>"}
     table = as_manager.get("/dashboard/export/root-causes.csv?period=30d").get_data(as_text=True)
     rows = list(csv.reader(io.StringIO(table)))
-    assert rows[1][:7] == ["Policy", "policy", "yes", "3", "1", "33.3", "1"]  # R-7 before
+    assert rows[0][3:7] == ["recorded", "previous period", "decided", "recovered %"]
+    assert rows[1] == ["Policy", "policy", "yes", "5", "1", "4", "25.0", "1", "75.0", "3", "1",
+                       "yes"]  # fmt: skip
     assert rows[-1][:5] == ["(not recorded)", "none", "", "1", "0"]
 
 
@@ -501,17 +526,129 @@ def test_erasing_the_customer_blanks_the_leads_note(app, emulator, ended):
     assert [call["comment"] for call in calls] == ["[redacted]"]
 
 
-def test_the_migration_seeds_the_defaults_and_goes_back(app_config, tmp_path):
+def test_the_migration_seeds_the_defaults_asks_only_for_later_ends_and_goes_back(
+    app_config, tmp_path
+):
+    """0022 seeds the default causes and marks the recoveries that had ended before it
+    (recovered, escalated, or a task completed) as not asked; open ones (a task still open,
+    withdrawn without a completed task) stay asked for when they end."""
     from flask_migrate import downgrade, upgrade
 
     from followup import create_app
 
     config = {**app_config, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'm.db'}"}
     with create_app(config).app_context():
+        upgrade(revision="0021")
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO customers (id, name, locale, tags, created_at, updated_at) VALUES "
+                "(1, 'Ana', 'en', '[]', '2026-01-01', '2026-01-01')"))  # fmt: skip
+            for n, status in enumerate(["recovered", "escalated", "open", "open", "withdrawn"],
+                                       start=1):  # fmt: skip
+                conn.execute(sa.text(
+                    "INSERT INTO cases (id, external_id, customer_id, subject, priority, tags, "
+                    "status, round, created_at, updated_at) VALUES (:n, :ext, 1, 'Late', "
+                    "'normal', '[]', 'closed', 1, '2026-03-01', '2026-03-01')"),
+                    {"n": n, "ext": f"A-{n}"})  # fmt: skip
+                conn.execute(sa.text(
+                    "INSERT INTO recoveries (id, case_id, round, customer_id, channel, status, "
+                    "started_at) VALUES (:n, :n, 1, 1, 'email', :status, "
+                    "'2026-03-01 11:00:00')"), {"n": n, "status": status})  # fmt: skip
+            for recovery, done in ((3, "'2026-03-02'"), (4, "NULL"), (5, "NULL")):
+                conn.execute(sa.text(
+                    "INSERT INTO recovery_tasks (recovery_id, case_id, title, due_at, "
+                    f"completed_at, created_at) VALUES ({recovery}, {recovery}, 'Call', "
+                    f"'2026-03-02', {done}, '2026-03-01')"))  # fmt: skip
         upgrade(revision="0022")
         with db.engine.connect() as conn:
             rows = conn.execute(sa.text("SELECT key, name FROM root_causes ORDER BY position"))
-            assert [tuple(row) for row in rows] == list(root_causes.DEFAULTS)
+            assert [tuple(row) for row in rows] == list(DEFAULTS)
+            asked = conn.execute(sa.text("SELECT id, root_cause_asked FROM recoveries ORDER BY id"))
+            assert [(n, bool(flag)) for n, flag in asked] == [
+                (1, False), (2, False), (3, False), (4, True), (5, True)]  # fmt: skip
         downgrade(revision="0021")
         assert "root_causes" not in sa.inspect(db.engine).get_table_names()
+        columns = sa.inspect(db.engine).get_columns("recoveries")
+        assert "root_cause_asked" not in {column["name"] for column in columns}
         db.engine.dispose()
+
+
+def test_recoveries_ended_before_root_causes_are_not_asked_for_one(as_lead, ended):
+    """A recovery the migration marked not asked is neither flagged, in the queue's tab nor
+    counted as ended without a cause; a lead may still record one."""
+    old = ended_recovery(3)
+    old.root_cause_asked = False
+    db.session.commit()
+    assert [e["case"] for e in recovery_queue.queue_entries(
+        recovery_queue.NEEDS_ROOT_CAUSE, utcnow(), 10)] == ["R-1"]  # fmt: skip
+    page = as_lead.get("/admin/recoveries?status=escalated").get_data(as_text=True)
+    card = page.split('id="recovery-' + str(old.id) + '"')[1].split("</article>")[0]
+    assert "root cause needed" not in card and "ended before root causes were asked" in card
+    today = root_causes.Scope(utcnow().date(), utcnow().date())
+    assert root_causes.figures(today).not_recorded == 1  # R-1 only
+    assert record_form(as_lead, old.id, "policy").status_code == 303
+    assert reload(old.id).root_cause.key == "policy"
+
+
+def test_recording_what_the_row_already_says_changes_nothing_whatever_was_read(app, ended):
+    """The no-change check is the UPDATE's: a recovery read before another session recorded
+    the same cause and note (its copy still without one) records nothing a second time."""
+    recovery = reload(ended[0].id)
+    assert recovery.root_cause_id is None
+    other = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    with other.begin() as conn:  # another lead, in their own session, first
+        conn.execute(sa.update(Recovery).where(Recovery.id == recovery.id).values(
+            root_cause_id=root_causes.by_key("policy").id, root_cause_note="Refund rule",
+            root_cause_by="jo@example.com", root_cause_at=utcnow(),
+            root_cause_changes=1))  # fmt: skip
+    other.dispose()
+    assert recovery.root_cause_id is None  # this session's copy: not refreshed
+    assert root_causes.record(recovery, "policy", " Refund rule ", "lee@example.com", utcnow()) \
+        is False  # fmt: skip
+    db.session.commit()
+    assert (recovery.root_cause_by, recovery.root_cause_changes) == ("jo@example.com", 1)
+    assert timeline(recovery) == [] and not db.session.scalar(sa.select(OutboundCall.id).where(
+        OutboundCall.key.like("helpdesk_note:root_cause:%")))  # fmt: skip
+    assert root_causes.record(recovery, "policy", None, "lee@example.com", utcnow()) is True
+
+
+def test_two_identical_recordings_at_once_are_recorded_once(app, client, seeded, ended):
+    """PostgreSQL: an API call recording what another transaction is recording (not yet
+    committed) waits for its row lock, then finds nothing to change: changed false, no second
+    timeline line or helpdesk note."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks: PostgreSQL (SQLite writes one at a time)")
+    recovery, policy = ended[0].id, root_causes.by_key("policy").id
+    db.session.rollback()  # this session's connection back to the pool, for the request's
+    body = {"root_cause": "policy", "note": "Refund rule", "recorded_by": "Jo"}
+    url = f"/api/v1/recoveries/{recovery}/root-cause"
+    other = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    answers = []
+    request = threading.Thread(target=lambda: answers.append(
+        client.post(url, json=body, headers=seeded["auth"])))  # fmt: skip
+    with other.connect() as conn:
+        with conn.begin():
+            conn.execute(sa.update(Recovery).where(Recovery.id == recovery).values(
+                root_cause_id=policy, root_cause_note="Refund rule",
+                root_cause_by="jo@example.com", root_cause_at=utcnow(),
+                root_cause_changes=1))  # fmt: skip
+            request.start()
+            waiting = sa.text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+                              "'Lock' AND datname = current_database()")  # fmt: skip
+            wait_until(lambda: conn.execute(waiting).scalar(), 60, "the API call to wait")
+        request.join(60)
+    other.dispose()
+    [answer] = answers
+    assert answer.status_code == 200 and answer.json["changed"] is False
+    assert answer.json["root_cause"]["by"] == "jo@example.com"
+    assert timeline(reload(recovery)) == []
+
+
+def test_the_domain_and_the_forms_clean_text_the_one_way():
+    from followup.text import clean_text
+    from followup.web import forms
+
+    assert forms.clean_text is clean_text
+    for value in STRINGS.values():
+        if len(value) <= root_causes.MAX_NOTE and "\ud800" not in value:
+            assert root_causes.clean_note(value) == (clean_text(value) or None)

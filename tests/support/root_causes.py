@@ -1,16 +1,25 @@
 """Recoveries for the root cause tests: ended ones (recovered or escalated) of a team and an
-agent, started some days ago, and a console user with the agent role."""
+agent, started some days ago, the default causes on the list (the tests' tables are emptied
+after each test, the migration's seed with them), and a console user with the agent role."""
 
 from datetime import timedelta
 
 import sqlalchemy as sa
 
 from followup.extensions import db
-from followup.models import Case, Recovery, User
+from followup.models import Case, Recovery, RootCause, User
 from followup.models.base import utcnow
-from followup.root_causes import ensure_defaults
 from tests.support.answers import record_negative_answer
 from tests.support.console import password_hash
+
+# The list a new installation starts with, as migration 0022 seeds it (its test checks).
+DEFAULTS = (
+    ("product_defect", "Product defect"),
+    ("policy", "Policy"),
+    ("agent_knowledge", "Agent knowledge"),
+    ("delay", "Delay"),
+    ("communication", "Communication"),
+)
 
 
 def ended_recovery(n: int, status: str = "escalated", team: str | None = "North",
@@ -29,8 +38,10 @@ def ended_recovery(n: int, status: str = "escalated", team: str | None = "North"
 
 
 def with_defaults() -> None:
-    """The default root causes on the (emptied) list."""
-    ensure_defaults()
+    """The default root causes on the (emptied) list, as the migration seeds them."""
+    if not db.session.scalar(sa.select(sa.func.count(RootCause.id))):
+        for position, (key, name) in enumerate(DEFAULTS):
+            db.session.add(RootCause(key=key, name=name, active=True, position=position))
     db.session.commit()
 
 
