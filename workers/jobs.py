@@ -5,7 +5,17 @@ only."""
 
 from flask import current_app
 
-from followup import alert_rules, digests, kudos, outbound, outbox, privacy, recovery, rollups
+from followup import (
+    alert_rules,
+    digests,
+    incident_alerts,
+    kudos,
+    outbound,
+    outbox,
+    privacy,
+    recovery,
+    rollups,
+)
 from followup.extensions import db, redis_connection
 from followup.models.base import utcnow
 from workers.queues import queue
@@ -21,7 +31,8 @@ def sweep_heartbeat_key() -> str:
 
 def sweep() -> dict:
     """Claim due messages in batches and enqueue one dispatch job per batch (after commit);
-    escalate recoveries whose check-in went unanswered; claim due outbound calls."""
+    escalate recoveries whose check-in went unanswered; alert the managers to an incident
+    left open (followup.incident_alerts: one indexed query); claim due outbound calls."""
     dispatch_queue = queue("dispatch")
     config = current_app.config
     lease = config["LEASE_SECONDS"]
@@ -41,6 +52,7 @@ def sweep() -> dict:
     result = outbox.sweep(enqueue, queued_batches=dispatch_queue.count)
     now = utcnow()
     escalated = recovery.expire_overdue(now)
+    incident_alerts.flag_open_ended(now)
     db.session.commit()
     calls = outbound.claim_calls(now, config["BATCH_SIZE"], lease)
     db.session.commit()

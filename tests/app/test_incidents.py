@@ -2,7 +2,7 @@
 ("paused for incident" on its timeline, counted), one planned before the declaration is held
 at dispatch, held surveys are dropped after the end while cases closed after it are surveyed,
 the apology cadence replaces a case's own; the window's edges; an incident left open ends
-after 7 days; a retried declaration (same external_id) makes one
+after 7 days and alerts the managers once; a retried declaration (same external_id) makes one
 incident; the API (scopes, refusals) and the console page (roles, hostile input, audit, times
 in the organisation's zone); the dashboard marks the weeks an incident overlaps."""
 
@@ -12,10 +12,12 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from followup import incident_alerts, incidents
 from followup.api_keys import create_api_key
 from followup.cases import close_case
 from followup.extensions import db
 from followup.models import (
+    Alert,
     AuditEntry,
     Case,
     CaseEvent,
@@ -143,20 +145,30 @@ def test_a_case_closed_before_an_incident_starts_keeps_its_survey(client, seeded
     assert plan("EARLIER-1")["check-in"].status == "sent"
 
 
-def test_an_incident_left_open_ends_after_7_days(client, seeded):
+def test_an_incident_left_open_ends_after_7_days_and_alerts_the_managers_once(client, seeded):
     auth = seeded["auth"]
     begun = (utcnow() - timedelta(days=8)).replace(microsecond=0)
     old = declare(client, auth, name="Forgotten", starts_at=begun.isoformat(),
                   segment={"teams": ["billing"]}).json  # fmt: skip
     assert old["state"] == "ended" and old["ends_at"] == (begun + timedelta(days=7)).isoformat()
     two_days = (utcnow() - timedelta(days=2)).isoformat()
-    declare(client, auth, name="Still open", starts_at=two_days,
-            segment={"teams": ["shipping"]})  # fmt: skip
+    still = declare(client, auth, name="Still open", starts_at=two_days,
+                    segment={"teams": ["shipping"]}).json  # fmt: skip
     declare(client, auth, name="Planned", starts_at=two_days, segment={"teams": ["shipping"]},
             ends_at=(utcnow() + timedelta(days=1)).isoformat())  # fmt: skip
     declare(client, auth, name="Just begun", segment={"teams": ["shipping"]})
     assert close(client, auth, case_body("BILLING-1", team="Billing")).status_code == 202
     assert plan("BILLING-1")["check-in"].status == "scheduled"  # the old one holds no more
+
+    assert incident_alerts.flag_open_ended(utcnow()) == 1
+    assert incident_alerts.flag_open_ended(utcnow()) == 0
+    alert = db.session.scalar(sa.select(Alert))
+    assert (alert.key, alert.audience, alert.kind) == (
+        f"incident.open:{still['id']}",
+        "manager",
+        "incident.open",
+    )
+    assert "Still open" in alert.title and "teams shipping" in alert.detail
 
 
 def test_a_retried_declaration_with_the_same_external_id_makes_one_incident(client, seeded):
@@ -175,6 +187,21 @@ def test_a_retried_declaration_with_the_same_external_id_makes_one_incident(clie
         assert listed.status_code == 200 and listed.json["incidents"] == [], unknown
     assert declare(client, auth, external_id="x" * 201).status_code == 422
     assert declare(client, auth, external_id="a\x00b").status_code == 422
+
+
+def test_a_retry_racing_the_first_declaration_answers_the_winner(client, seeded, monkeypatch):
+    first = declare(client, seeded["auth"], external_id="sp-race").json
+    looked = []  # the race: the retry's look-up ran before the first one committed
+
+    def late(external_id):
+        looked.append(external_id)
+        return None if len(looked) == 1 else real(external_id)
+
+    real = incidents.by_external_id
+    monkeypatch.setattr(incidents, "by_external_id", late)
+    again = declare(client, seeded["auth"], external_id="sp-race", name="Retried")
+    assert (again.status_code, again.json["id"], len(looked)) == (200, first["id"], 2)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Incident)) == 1
 
 
 def test_the_apology_cadence_replaces_a_case_s_own_and_is_not_held(client, seeded):
