@@ -23,6 +23,7 @@ from followup.models import (
     CaseEvent,
     Customer,
     CustomerIdentity,
+    Incident,
     Message,
     SurveyExclusion,
 )
@@ -129,7 +130,9 @@ def upsert_case(data: dict) -> tuple[Case, bool]:
         ("source_channel", data.get("source_channel")),
         ("timezone", data.get("timezone")),
         ("agent_name", agent.get("name")),
-        ("agent_email", agent.get("email")),
+        # Lower-case, as the agent links and their index compare it (intake normalises it
+        # already; other callers may not).
+        ("agent_email", agent["email"].lower() if agent.get("email") else agent.get("email")),
     ):
         if value is not None:
             setattr(case, field, value)
@@ -282,7 +285,7 @@ def close_case(case: Case, cadence_name: str | None, now: datetime) -> bool:
     planned = plan_round(
         case.id, case.round, _Contact.of(customer), cadence.steps, now, sms_hours, no_surveys
     )
-    add_planned(case, case.round, planned, now)
+    add_planned(case, case.round, planned, now, held=held)
     if held is not None:
         incidents.note_held(held, case, now)
     record_event(
@@ -302,16 +305,21 @@ def close_case(case: Case, cadence_name: str | None, now: datetime) -> bool:
     return True
 
 
-def _incident_detail(incident, apology: Cadence | None) -> dict:
+def _incident_detail(incident: Incident, apology: Cadence | None) -> dict:
     """What a close's timeline line says of the incident the case closed in."""
     return {"incident": incident.name, "incident_id": incident.id, "apology": apology is not None}
 
 
 def add_planned(
-    case: Case, round_number: int, planned: list[PlannedMessage], now: datetime, recovery_id=None
+    case: Case,
+    round_number: int,
+    planned: list[PlannedMessage],
+    now: datetime,
+    recovery_id=None,
+    held: Incident | None = None,
 ) -> None:
     """Write a round's planned messages to the outbox (suppressed ones with their reason on
-    the timeline)."""
+    the timeline, and the id of the incident `held` when it held them)."""
     for plan in planned:
         message = Message(
             case_id=case.id,
@@ -333,7 +341,7 @@ def add_planned(
             record_event(
                 case.id,
                 EventKind.MESSAGE_SUPPRESSED,
-                {"reason": plan.suppressed_reason},
+                incidents.suppressed_detail(plan.suppressed_reason, held),
                 message.id,
                 now,
             )

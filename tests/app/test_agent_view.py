@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from followup.agents import cases_of
+from followup.cases import upsert_case
 from followup.extensions import db
 from followup.models import AuditEntry, User
 from followup.models.base import utcnow
@@ -257,3 +258,9 @@ def test_a_reader_follows_a_one_name_agents_figures_into_the_dashboard(client, a
     assert sign_in(client, "manager@example.com").status_code == 303
     html = client.get(f"/dashboard/agents/{agents['bo'].id}").get_data(as_text=True)
     assert "These figures on the dashboard" in html and "agent=Bo" in html
+
+
+def test_intake_keeps_agent_emails_lower_case(app, seeded):
+    case, _ = upsert_case({"external_id": "L-1", "agent": {"email": "Kim.Lee@Example.COM"},
+                           "customer": {"email": "l1@example.com"}})  # fmt: skip
+    assert case.agent_email == "kim.lee@example.com"
