@@ -74,7 +74,7 @@ def test_a_case_closed_in_the_incident_gets_no_survey_and_one_closed_after_its_e
     assert held["thank-you"].status == "scheduled"  # no survey in it: not held
     assert {m.status for m in plan("OUT-1").values()} == {"scheduled"}
     suppressed = [e for e in timeline("IN-1") if e.kind == "message.suppressed"]
-    assert [e.detail["reason"] for e in suppressed] == [reason, reason]
+    assert [e.detail for e in suppressed] == [{"reason": reason, "incident_id": incident["id"]}] * 2
     closed = next(e for e in timeline("IN-1") if e.kind == "case.closed")
     assert closed.detail["incident_id"] == incident["id"] and not closed.detail["apology"]
 
