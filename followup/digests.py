@@ -1,21 +1,27 @@
-"""The weekly digest: every Monday in the organisation's zone (config TIMEZONE), each active
-manager and lead whose `weekly_digest` is on gets one email of last week (Monday to Sunday):
-the dashboard's headline figures for that week against the week before, with their
-denominators (followup.figures, with the filters the dashboard's link opens, so the numbers
-are the dashboard's), the three reasons rising most, the recoveries overdue now, the top kudos
-of the week (followup.kudos.top_kudos) and links into the dashboard for that week.
+"""The weekly digest: each active manager and lead whose `weekly_digest` is on gets one email
+of the last complete week of the rollups' days (Monday to Sunday of UTC days: a figure's day
+is its close's UTC date, as the dashboard's ?from=Monday&to=Sunday shows it): the dashboard's
+headline figures for that week against the week before, with their denominators
+(followup.figures, with the filters the dashboard's link opens, so the numbers are the
+dashboard's), the three reasons rising most, the recoveries overdue now, the top kudos made in
+the same UTC week (followup.kudos.top_kudos) and links into the dashboard for that week.
 
-Nothing links a lead to teams, so a lead's digest covers every team, as a manager's does.
-The week's figures are the rollups' days Monday to Sunday (a day is a close's UTC date), as
-the dashboard shows for ?from=Monday&to=Sunday.
+A lead with teams (User.teams) gets one block of figures, rising reasons and overdue
+recoveries per team (the dashboard's ?team=) and the kudos of those teams; managers, and
+leads without teams, get every team's.
+
+When: from Monday in the organisation's zone (config TIMEZONE) to the end of that week, once
+the UTC week it reports has ended, the figures' refresh lag (FIGURES_LAG) has passed and the
+rollups have read every case event of that week (followup.rollups' state). In a zone east of
+UTC that is some hours into Monday; a digest missed on Monday (workers down) goes out later
+that week.
 
 Each email is planned through outbound.email_staff with a key per user and ISO week: running
-again (every hour, on many hosts) plans nothing more. Operations flush; the caller commits."""
+again (every hour, on many hosts) plans nothing more, and the users planned already are
+skipped before anything is computed. Operations flush; the caller commits."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import current_app, render_template
@@ -29,21 +35,27 @@ from followup.figures import (
     period_headline,
     rising_reasons,
 )
-from followup.models import User
+from followup.models import CaseEvent, FigureState, User
 from followup.models.users import Role
 from followup.outbound import email_staff
+from followup.staff_emails import console_url, planned_keys, zone
 
 DIGEST_ROLES = (Role.MANAGER, Role.LEAD)
 # The start of a digest email's key (outbound.email_staff): it quotes customers' kudos, so
 # erasure and retention find the digests still to send by it (followup.privacy).
 DIGEST_KEY = "digest"
+# How long after a kudo is made a staff email may still be planned quoting it: a digest goes
+# out at the latest on the Sunday (organisation's zone) after the UTC week it reports, up to
+# 14 days and the zone's offset after its first instant; a daily kudos email the next day.
+QUOTES_KUDOS_FOR = timedelta(days=15)
 RISING = 3
 TOP_KUDOS = 3
+EVERY_TEAM = "every team"
 
 
 @dataclass(frozen=True)
 class Week:
-    """A week of the organisation's days, Monday to Sunday."""
+    """A week of the rollups' days (UTC), Monday to Sunday."""
 
     start: date
     end: date
@@ -53,21 +65,46 @@ class Week:
         year, week, _ = self.start.isocalendar()
         return f"{year}-W{week:02d}"
 
+    @property
+    def since(self) -> datetime:
+        """Its first instant (Monday 00:00 UTC)."""
+        return datetime.combine(self.start, time(), UTC)
 
-def zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
+    @property
+    def until(self) -> datetime:
+        """The instant it ends (the next Monday 00:00 UTC)."""
+        return datetime.combine(self.end + timedelta(days=1), time(), UTC)
+
+    def previous(self) -> "Week":
+        return Week(self.start - timedelta(days=7), self.end - timedelta(days=7))
 
 
 def last_week(now: datetime) -> Week:
-    """The week (Monday to Sunday, in the organisation's zone) before the one `now` is in."""
+    """The week of UTC days before the organisation's week `now` is in: the one its Monday's
+    digest reports."""
     today = now.astimezone(zone()).date()
     monday = today - timedelta(days=today.weekday())
     return Week(monday - timedelta(days=7), monday - timedelta(days=1))
 
 
-def is_digest_day(now: datetime) -> bool:
-    """Monday in the organisation's zone."""
-    return now.astimezone(zone()).weekday() == 0
+def figures_cover(until: datetime) -> bool:
+    """Whether the rollups have read every case event before `until` (none left past the
+    state's last event id: a look at the few events not read yet)."""
+    read = db.session.scalar(sa.select(FigureState.last_event_id).where(FigureState.id == 1))
+    unread = db.session.scalar(
+        sa.select(CaseEvent.id).where(CaseEvent.id > (read or 0), CaseEvent.at < until).limit(1)
+    )
+    return unread is None
+
+
+def due_week(now: datetime) -> Week | None:
+    """The week whose digest is due now, or None while its figures may still move: the UTC
+    week before the organisation's current week, once it has ended, the refresh lag has
+    passed and the rollups have read its events."""
+    week = last_week(now)
+    if now < week.until + timedelta(seconds=current_app.config["FIGURES_LAG"]):
+        return None
+    return week if figures_cover(week.until) else None
 
 
 def recipients() -> list[User]:
@@ -85,9 +122,12 @@ def recipients() -> list[User]:
     )
 
 
-def _link(path: str, args: dict[str, str]) -> str:
-    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
-    return f"{base}{path}?{urlencode(args)}"
+def teams_of(user: User) -> tuple[str, ...]:
+    """The teams a user's digest is for, sorted; () for every team (managers, and leads
+    without teams)."""
+    if user.role != Role.LEAD:
+        return ()
+    return tuple(sorted({team for team in user.teams or [] if team}))
 
 
 def _percent(value: float | None) -> str:
@@ -120,9 +160,10 @@ def figure_text(key: str, figure: dict) -> str:
     return f"{_percent(value)} ({numerator:,} of {denominator:,})"
 
 
-def content(week: Week, now: datetime, teams: list[str] | None = None) -> dict:
-    """What one digest says (its template's context)."""
-    filters = Filters(start=week.start, end=week.end)
+def block(week: Week, now: datetime, team: str = "") -> dict:
+    """One block of a digest: the week's headline figures against the week before, the
+    reasons rising most and the recoveries overdue now, of one team ("": every team)."""
+    filters = Filters(start=week.start, end=week.end, team=team)
     figures = period_headline(filters)
     args = filters.query()
     rows = []
@@ -140,23 +181,41 @@ def content(week: Week, now: datetime, teams: list[str] | None = None) -> dict:
     rising = [
         {"label": row["label"], "reason": row["reason"], "negative": row["negative"],
          "previous": row["previous"],
-         "link": _link("/dashboard/cases", {"metric": "negative",
-                                             **filters.query(reason=row["reason"])})}
+         "link": console_url("/dashboard/cases", {"metric": "negative",
+                                                   **filters.query(reason=row["reason"])})}
         for row in rising_reasons(filters, RISING)
     ]  # fmt: skip
     return {
-        "week": week,
-        "previous_week": Week(week.start - timedelta(days=7), week.end - timedelta(days=7)),
+        "team": team,
+        "label": team or EVERY_TEAM,
         "rows": rows,
         "sums": figures["sums"],
         "rising": rising,
-        "overdue": overdue_recoveries(now),
-        "kudos": kudos.top_kudos(week.start, week.end, teams=teams, limit=TOP_KUDOS),
-        "dashboard": _link("/dashboard/", args),
-        "reasons_link": _link("/dashboard/", args) + "#reasons",
-        "recoveries_link": f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/admin/recoveries",
+        "overdue": overdue_recoveries(now, team),
+        "dashboard": console_url("/dashboard/", args),
+        "reasons_link": console_url("/dashboard/", args) + "#reasons",
+    }
+
+
+def content(week: Week, now: datetime, teams: tuple[str, ...] = (),
+            blocks: dict[str, dict] | None = None) -> dict:  # fmt: skip
+    """What one digest says (its template's context): one block per team (one of every team
+    when `teams` is empty), the kudos of those teams. `blocks` caches the blocks by team
+    across the digests of one run."""
+    blocks = {} if blocks is None else blocks
+    for team in teams or ("",):
+        if team not in blocks:
+            blocks[team] = block(week, now, team)
+    return {
+        "week": week,
+        "previous_week": week.previous(),
+        "blocks": [blocks[team] for team in teams or ("",)],
+        "kudos": kudos.top_kudos(
+            week.since, week.until, teams=list(teams) or None, limit=TOP_KUDOS
+        ),  # fmt: skip
+        "recoveries_link": console_url("/admin/recoveries"),
         "organisation": current_app.config.get("ORGANISATION_NAME", ""),
-        "teams": "every team",
+        "teams": ", ".join(teams) or EVERY_TEAM,
     }
 
 
@@ -169,21 +228,32 @@ def _change(value: float | None, before: float | None, better: str) -> str:
     return f"{'up' if up else 'down'} ({'better' if good else 'worse'})"
 
 
+def key_of(user: User, week: Week) -> str:
+    return f"{DIGEST_KEY}:{user.id}:{week.iso}"
+
+
 def send_due(now: datetime) -> int:
-    """On a Monday of the organisation's zone, plan last week's digest to every recipient not
-    sent it yet; how many were planned (0 on other days, and on a second run)."""
-    if not is_digest_day(now):
+    """Plan the due week's digest (due_week) to every recipient not sent it yet; how many
+    were planned (0 while none is due, and on a second run). Each set of teams' digest is
+    computed and rendered once, each team's block once."""
+    week = due_week(now)
+    if week is None:
         return 0
-    week = last_week(now)
     people = recipients()
+    done = planned_keys([key_of(user, week) for user in people])
+    people = [user for user in people if key_of(user, week) not in done]
     if not people:
         return 0
-    context = content(week, now)
     subject = f"Your weekly figures: {week.start:%d %b} to {week.end:%d %b %Y}"
-    text = render_template("email/staff/digest.txt", **context)
-    html = render_template("email/staff/digest.html", **context)
+    blocks: dict[str, dict] = {}
+    rendered: dict[tuple[str, ...], tuple[str, str]] = {}
     planned = 0
     for user in people:
-        key = f"{DIGEST_KEY}:{user.id}:{week.iso}"
-        planned += email_staff(key, user.email, subject, text, html, None, now)
+        teams = teams_of(user)
+        if teams not in rendered:
+            context = content(week, now, teams, blocks)
+            rendered[teams] = (render_template("email/staff/digest.txt", **context),
+                               render_template("email/staff/digest.html", **context))  # fmt: skip
+        text, html = rendered[teams]
+        planned += email_staff(key_of(user, week), user.email, subject, text, html, None, now)
     return planned

@@ -311,20 +311,25 @@ def _redact(
 
 def _redact_kudos(found: Sequence[Kudo], scrub) -> None:
     """The kudos' words removed, and from the daily kudos emails and weekly digests that
-    quoted them (they name no one case, so the case's calls do not hold them): one not sent
-    yet is cancelled."""
+    quoted them (they name no one case, so the case's calls do not hold them; they are
+    planned within digests.QUOTES_KUDOS_FOR of a kudo, read through the outbound calls'
+    (kind, created_at) index). A daily kudos email not sent yet is cancelled; a digest not
+    sent yet goes out without their words (it holds every other figure and kudo)."""
     if not found:
         return
     for kudo in found:
         kudo.comment = REDACTED if kudo.comment else ""
+    made = [kudo.created_at for kudo in found]
+    prefixes = {kudos.DAILY_KEY: True, digests.DIGEST_KEY: False}  # cancelled when pending
     quoting = db.session.scalars(
         sa.select(OutboundCall).where(
             OutboundCall.kind == CallKind.STAFF_EMAIL,
+            OutboundCall.created_at >= min(made),
+            OutboundCall.created_at <= max(made) + digests.QUOTES_KUDOS_FOR,
             sa.or_(
                 *(OutboundCall.key.startswith(f"{CallKind.STAFF_EMAIL}:{prefix}:")
-                  for prefix in (kudos.DAILY_KEY, digests.DIGEST_KEY))
+                  for prefix in prefixes)
             ),
-            OutboundCall.created_at >= min(kudo.created_at for kudo in found),
         )
     )  # fmt: skip
     for call in quoting:
@@ -332,10 +337,12 @@ def _redact_kudos(found: Sequence[Kudo], scrub) -> None:
         for key in ("text", "html"):
             if isinstance(payload.get(key), str):
                 payload[key] = scrub(payload[key])
-        if payload != call.payload:  # it quoted them: never sent now, and kept without them
-            call.payload = payload
-            if call.status == CallStatus.PENDING:
-                call.status, call.claim_token, call.locked_until = CallStatus.CANCELLED, None, None
+        if payload == call.payload:
+            continue
+        call.payload = payload  # it quoted them: kept without them
+        prefix = call.key.split(":")[1]
+        if call.status == CallStatus.PENDING and prefixes.get(prefix, True):
+            call.status, call.claim_token, call.locked_until = CallStatus.CANCELLED, None, None
 
 
 def _strings(value: Any) -> list[str]:

@@ -1,5 +1,6 @@
 """Console pages: users (admins only). List them, add one with an initial password, change a
-role and an agent's link to their cases (required for the agent role), deactivate (their
+role, an agent's link to their cases (required for the agent role) and a lead's teams (their
+weekly digest's), deactivate (their
 sessions end at once) or reactivate, reset a password or two-factor sign-in. The system never
 loses its last active admin. Every change is in the audit log (never a password)."""
 
@@ -9,7 +10,7 @@ import sqlalchemy as sa
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, login_user
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
 from followup import agents, audit, two_factor
@@ -27,7 +28,8 @@ ROLE_CHOICES = {
     Role.MANAGER: "Manager: the dashboard, configuration read-only",
     Role.AGENT: "Agent: their own figures, their customers' words and kudos, nothing else",
 }
-USER_FIELDS = ("email", "name", "role", "active", "agent")
+USER_FIELDS = ("email", "name", "role", "active", "agent", "teams")
+MAX_TEAMS, MAX_TEAM = 50, 200
 AGENT_HINT = "The agent name or email their cases arrive with (required for an agent)."
 NEEDS_LINK = "An agent needs the agent name or email their cases arrive with"
 LAST_ADMIN = (
@@ -57,12 +59,14 @@ class NewUserForm(FlaskForm):
     name = StringField("Name", filters=[clean_text], validators=[Length(max=200)])
     role = SelectField("Role", choices=ROLE_CHOICES, default=Role.LEAD)
     agent = StringField("Agent link", filters=[clean_text], validators=[Length(max=320)])
+    teams = TextAreaField("Teams (a lead's digest)")
     password = _password("Initial password")
 
 
 class RoleForm(FlaskForm):
     role = SelectField("Role", choices=ROLE_CHOICES)
     agent = StringField("Agent link", filters=[clean_text], validators=[Length(max=320)])
+    teams = TextAreaField("Teams (a lead's digest)")
 
 
 def _link(form) -> str | None | Literal[False]:
@@ -79,6 +83,32 @@ def _link(form) -> str | None | Literal[False]:
     return link
 
 
+def _teams(form) -> list[str] | Literal[False]:
+    """The form's teams as stored (one per line, trimmed, blank lines and repeats dropped),
+    or False after adding the error to the field."""
+    raw = form.teams.data or ""
+    problem = None
+    try:
+        raw.encode()
+    except UnicodeEncodeError:
+        problem = "Use readable characters in the team names"
+    if problem is None and any(
+        (ord(c) < 32 and c not in "\r\n") or 0x7F <= ord(c) < 0xA0 for c in raw
+    ):
+        problem = "Remove the control characters from the team names"
+    names = list(dict.fromkeys(line.strip() for line in raw.splitlines() if line.strip()))
+    if problem is None and len(names) > MAX_TEAMS:
+        problem = f"List at most {MAX_TEAMS} teams"
+    if problem is None and any(len(name) > MAX_TEAM for name in names):
+        problem = f"Keep each team name to {MAX_TEAM} characters or fewer"
+    if problem is None and names and form.role.data != Role.LEAD:
+        problem = "Teams narrow a lead's digest: leave them empty for other roles"
+    if problem:
+        form.teams.errors = [*form.teams.errors, problem]
+        return False
+    return names
+
+
 class PasswordForm(FlaskForm):
     password = _password("New password")
 
@@ -93,7 +123,8 @@ def _is_last_active_admin(user: User) -> bool:
 
 
 def _edit_page(user: User, status: int = 200, problem: str | None = None, **forms):
-    forms.setdefault("role_form", RoleForm(formdata=None, role=user.role, agent=user.agent or ""))
+    forms.setdefault("role_form", RoleForm(formdata=None, role=user.role, agent=user.agent or "",
+                                           teams="\n".join(user.teams or [])))  # fmt: skip
     forms.setdefault("password_form", PasswordForm(formdata=None))
     return render_template("admin/users/edit.html", user=user, problem=problem, **forms), status
 
@@ -109,7 +140,9 @@ def users():
 @needs("users")
 def user_new():
     form = NewUserForm()
-    if form.validate_on_submit() and (link := _link(form)) is not False:
+    valid = form.validate_on_submit()
+    link, teams = (_link(form), _teams(form)) if valid else (False, False)
+    if link is not False and teams is not False:
         try:
             user = create_user(
                 form.email.data, form.role.data, form.password.data, form.name.data or ""
@@ -117,7 +150,7 @@ def user_new():
         except UserError as error:
             getattr(form, error.field).errors.append(error.message)
         else:
-            user.agent = link
+            user.agent, user.teams = link, teams
             audit.record(
                 "create", "user", user.id, f"Added {user.email} as {user.role}",
                 after=audit.snapshot(user, USER_FIELDS),
@@ -140,17 +173,21 @@ def user_edit(user_id: int):
 def user_role(user_id: int):
     user = found(User, user_id)
     form = RoleForm()
-    if not form.validate_on_submit() or (link := _link(form)) is False:
+    if not form.validate_on_submit():
         return _edit_page(user, 422, role_form=form)
-    if form.role.data == user.role and link == user.agent:
+    link, teams = _link(form), _teams(form)
+    if link is False or teams is False:
+        return _edit_page(user, 422, role_form=form)
+    if form.role.data == user.role and link == user.agent and teams == (user.teams or []):
         return redirect(url_for("admin.user_edit", user_id=user.id), code=303)
     demoted = form.role.data != user.role and user.role == Role.ADMIN and user.active
     if demoted and _is_last_active_admin(user):
         db.session.rollback()
         return _edit_page(user, 409, LAST_ADMIN.format(email=user.email), role_form=form)
     before = audit.snapshot(user, USER_FIELDS)
-    user.role, user.agent = form.role.data, link
+    user.role, user.agent, user.teams = form.role.data, link, teams
     linked = f", linked to the cases of {link}" if link else ""
+    linked += f", digest for {len(teams)} team{'s' * (len(teams) != 1)}" if teams else ""
     audit.record(
         "update", "user", user.id, f"Changed the role of {user.email} to {user.role}{linked}",
         before, audit.snapshot(user, USER_FIELDS),

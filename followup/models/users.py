@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import String
+from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from followup.extensions import Model
@@ -53,6 +53,9 @@ class User(Model):
     kudos_delivery: Mapped[str] = mapped_column(String(10), default=KudosDelivery.DAILY)
     # The Monday email of the week's figures (managers, and leads for their teams).
     weekly_digest: Mapped[bool] = mapped_column(default=True)
+    # A lead's teams (team names as cases arrive with them): their digest is for these
+    # teams, one block each. Empty: every team (always, for managers).
+    teams: Mapped[list] = mapped_column(JSON, default=list)
     # Changes when the password changes or the user is deactivated: older sessions end.
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -2,7 +2,8 @@
 index of the answers by when they came (the last hour's, for a reason burst) and one of the
 outbound calls by kind and creation (erasure's look for the staff emails quoting kudos). On
 PostgreSQL both indexes are built CONCURRENTLY (outside the migration's transaction), so
-large responses and outbound_calls tables take writes meanwhile.
+large responses and outbound_calls tables take writes meanwhile. A lead's teams for their
+weekly digest (users.teams, a JSON list; empty: every team).
 
 Revision ID: 0023
 Revises: 0022
@@ -50,6 +51,10 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_breaches")),
         sa.UniqueConstraint("rule_id", "subject", name=op.f("uq_alert_breaches_rule_id")),
     )
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("teams", sa.JSON(), nullable=False, server_default=sa.text("'[]'"))
+        )
     _create_indexes()
 
 
@@ -83,5 +88,7 @@ def _drop_indexes():
 
 def downgrade():
     _drop_indexes()
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_column("teams")
     op.drop_table("alert_breaches")
     op.drop_table("alert_rules")

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from followup.extensions import db
 from followup.models import AuditEntry, User
 from tests.support.console import PASSWORD, csrf_token, sign_in
+from tests.support.hostile import FORM, MARKUP, STRINGS, form_body
 
 NEW_PASSWORD = "another long passphrase"
 
@@ -72,7 +73,8 @@ def test_an_admin_adds_a_user_who_can_sign_in(as_admin, client):
         str(made.id),
     )
     assert entry.after == {"email": "new@example.com", "name": "<script>alert(1)</script>",
-                           "role": "lead", "active": True, "agent": None}  # fmt: skip
+                           "role": "lead", "active": True, "agent": None,
+                           "teams": []}  # fmt: skip
     assert "password" not in str(entry.after) and made.password_hash not in str(entry.after)
     as_admin.post("/admin/sign-out", data={"csrf_token": csrf_token(as_admin, "/admin/")})
     assert sign_in(client, "new@example.com", NEW_PASSWORD).status_code == 303
@@ -186,3 +188,42 @@ def test_resetting_a_password_ends_their_sessions_and_is_audited_without_it(app,
 def test_an_admin_resetting_their_own_password_stays_signed_in(as_admin, users):
     assert post(as_admin, users["admin"].id, "password", password=NEW_PASSWORD).status_code == 303
     assert as_admin.get("/admin/users").status_code == 200
+
+
+def test_a_leads_digest_teams_are_set_validated_and_audited(as_admin, users):
+    lead = users["lead"]
+    teams = "North\r\n  South \n\nNorth\n"
+    assert post(as_admin, lead.id, "role", role="lead", teams=teams).status_code == 303
+    assert user("lead@example.com").teams == ["North", "South"]
+    page = as_admin.get(f"/admin/users/{lead.id}").get_data(as_text=True)
+    assert "North, South" in page
+    (entry,) = entries("update")
+    assert (entry.before, entry.after) == ({"teams": []}, {"teams": ["North", "South"]})
+    refused = {
+        "\n".join(f"Team {n}" for n in range(51)): "List at most 50 teams",
+        "x" * 201: "Keep each team name to 200 characters or fewer",
+        "North\x00": "Remove the control characters from the team names",
+        "North\tSouth": "Remove the control characters from the team names",
+        "<script>alert(1)</script>\x1b": "Remove the control characters from the team names",
+    }
+    for value, message in refused.items():
+        reply = post(as_admin, lead.id, "role", role="lead", teams=value)
+        text = reply.get_data(as_text=True)
+        assert reply.status_code == 422 and message in text, message
+        assert "<script>alert" not in text
+    manager = post(as_admin, users["manager"].id, "role", role="manager", teams="North")
+    assert manager.status_code == 422 and "leave them empty for other roles" in manager.text
+    assert add(as_admin, teams="Billing").status_code == 303
+    assert user("new@example.com").teams == ["Billing"]
+    assert user("lead@example.com").teams == ["North", "South"] and len(entries("update")) == 1
+
+
+def test_hostile_teams_are_refused_or_kept_as_text(as_admin, users):
+    lead = users["lead"]
+    token = csrf_token(as_admin, f"/admin/users/{lead.id}")
+    for name, value in STRINGS.items():
+        body = form_body({"csrf_token": token, "role": "lead", "agent": "", "teams": value})
+        reply = as_admin.post(f"/admin/users/{lead.id}/role", data=body, content_type=FORM)
+        assert reply.status_code in (303, 422), (name, reply.status_code)
+    page = as_admin.get(f"/admin/users/{lead.id}").get_data(as_text=True)
+    assert not any(markup in page for markup in MARKUP)
