@@ -12,7 +12,6 @@ HTML parts escape them. Operations flush; the caller commits."""
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app, render_template
@@ -23,6 +22,7 @@ from followup.models import Case, Kudo, Recovery, Response, Survey, User
 from followup.models.kudos import KudoKind
 from followup.models.users import KudosDelivery
 from followup.outbound import email_staff, insert_once
+from followup.staff_emails import console_url, planned_keys, zone
 from surveys.scoring import verdict
 
 # The start of the keys of kudos emails (outbound.email_staff), so erasure finds the daily
@@ -30,6 +30,7 @@ from surveys.scoring import verdict
 INSTANT_KEY = "kudo"
 DAILY_KEY = "kudos-daily"
 FEED_PAGE = 20
+FEED_PATH = "/dashboard/kudos"
 
 
 def _kudo(case_id: int, round_number: int, kind: KudoKind) -> Kudo | None:
@@ -55,7 +56,7 @@ def _make(case: Case, round_number: int, kind: KudoKind, answer: Response, surve
         kind=kind,
         response_id=answer.id,
         agent_name=case.agent_name,
-        agent_email=case.agent_email,
+        agent_email=(case.agent_email or "").lower() or None,
         team=case.team,
         score=answer.score,
         scale_max=survey.scale_max,
@@ -113,10 +114,6 @@ def recipients(agent_name: str | None, agent_email: str | None) -> list[User]:
     )  # fmt: skip
 
 
-def feed_url() -> str:
-    return f"{current_app.config['PUBLIC_BASE_URL']}/dashboard/kudos"
-
-
 def _deliver_instant(kudo: Kudo, case: Case, now: datetime) -> None:
     for user in recipients(kudo.agent_name, kudo.agent_email):
         if user.kudos_delivery != KudosDelivery.INSTANT:
@@ -124,7 +121,7 @@ def _deliver_instant(kudo: Kudo, case: Case, now: datetime) -> None:
         context = {
             "user": user,
             "kudos": [(kudo, case.external_id)],
-            "link": feed_url(),
+            "link": console_url(FEED_PATH),
             "organisation": current_app.config["ORGANISATION_NAME"],
             "day": None,
         }
@@ -145,10 +142,6 @@ def _subject(kudo: Kudo) -> str:
     return "Kudos: a customer praised your help"
 
 
-def zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
-
-
 def day_bounds(day: date) -> tuple[datetime, datetime]:
     """The organisation's day as UTC instants [start, end)."""
     tz = zone()
@@ -159,15 +152,20 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
 
 def send_daily(now: datetime) -> int:
     """Plan each "daily" user's email of yesterday's kudos (the organisation's day that
-    ended last), once per user and day (the email's key); how many were planned."""
+    ended last), once per user and day (the email's key; users planned already are skipped
+    before their kudos are read); how many were planned."""
     day = now.astimezone(zone()).date() - timedelta(days=1)
     start, end = day_bounds(day)
     users = db.session.scalars(
         sa.select(User).where(User.active.is_(True), User.agent.is_not(None),
                               User.kudos_delivery == KudosDelivery.DAILY).order_by(User.id)
     ).all()  # fmt: skip
+    keys = {user.id: f"{DAILY_KEY}:{user.id}:{day.isoformat()}" for user in users}
+    done = planned_keys(list(keys.values()))
     planned = 0
     for user in users:
+        if keys[user.id] in done:
+            continue
         assert user.agent is not None
         rows = db.session.execute(
             sa.select(Kudo, Case.external_id)
@@ -181,14 +179,14 @@ def send_daily(now: datetime) -> int:
         context = {
             "user": user,
             "kudos": [tuple(row) for row in rows],
-            "link": feed_url(),
+            "link": console_url(FEED_PATH),
             "organisation": current_app.config["ORGANISATION_NAME"],
             "day": day,
         }
         count = len(rows)
         subject = f"Kudos for {day.isoformat()}: {count} customer{'s' if count > 1 else ''}"
         planned += email_staff(
-            f"{DAILY_KEY}:{user.id}:{day.isoformat()}",
+            keys[user.id],
             user.email,
             subject,
             render_template("kudos/email.txt", **context),
@@ -215,18 +213,30 @@ def unstar(kudo: Kudo) -> bool:
 
 
 def feed(team: str = "", starred: bool = False, agent_link: str | None = None,
-         own_or_starred: bool = False) -> sa.Select:  # fmt: skip
-    """The feed's query (Kudo, the case's external id), unordered: by team, starred only,
-    and for an agent (own_or_starred) the starred ones and their own."""
-    query = sa.select(Kudo).join(Case, Case.id == Kudo.case_id)
+         agent_teams: tuple[str, ...] | None = None) -> sa.Select:  # fmt: skip
+    """The feed's query (Kudo rows), unordered: by team, starred only; for an agent
+    (agent_teams given: the teams of their cases) the kudos starred for those teams (a star
+    shares a kudo with the team) and their own (agent_link's)."""
+    query = sa.select(Kudo)
     if team:
         query = query.where(Kudo.team == team)
     if starred:
         query = query.where(Kudo.starred_at.is_not(None))
-    if own_or_starred:
-        own = agents.case_clause(agent_link, Kudo) if agent_link else sa.false()
-        query = query.where(sa.or_(Kudo.starred_at.is_not(None), own))
+    if agent_teams is not None:  # one IN over a UNION: each part reads its own index
+        shared = sa.select(Kudo.id).where(Kudo.team.in_(agent_teams),
+                                          Kudo.starred_at.is_not(None))  # fmt: skip
+        own = agents.link_selects(agent_link, Kudo) if agent_link else []
+        ids = sa.union(shared, *own).scalar_subquery() if own else shared.scalar_subquery()
+        query = query.where(Kudo.id.in_(ids))
     return query
+
+
+def is_own(kudo: Kudo, agent_link: str | None) -> bool:
+    """Whether the kudo is of the cases this link names (as agents.case_clause: the agent
+    email, stored lower-case, or the agent name)."""
+    if not agent_link:
+        return False
+    return kudo.agent_email == agent_link.lower() or kudo.agent_name == agent_link
 
 
 def feed_teams() -> list[str]:
@@ -254,21 +264,14 @@ class KudoSummary:
     created_at: datetime
 
 
-def _instant(value: date | datetime, end: bool) -> datetime:
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError("naive datetime: pass an aware one (UTC)")
-        return value
-    return day_bounds(value)[1 if end else 0]
-
-
-def top_kudos(start: date | datetime, end: date | datetime, teams: list[str] | None = None,
+def top_kudos(since: datetime, until: datetime, teams: list[str] | None = None,
               limit: int = 3) -> list[KudoSummary]:  # fmt: skip
-    """The best kudos made in [start, end) (aware datetimes), or over the organisation's days
-    start..end included (dates): those with the customer's words, starred first, then
-    praise before recovered, the highest share of the scale, the newest; of these teams only
-    when given."""
-    since, until = _instant(start, False), _instant(end, True)
+    """The best kudos made in [since, until) (aware datetimes: the weekly digest passes its
+    week of UTC days, the rollups' days): those with the customer's words, starred first,
+    then praise before recovered, the highest share of the scale, the newest; of these teams
+    only when given."""
+    if since.tzinfo is None or until.tzinfo is None:
+        raise ValueError("naive datetime: pass an aware one (UTC)")
     query = (
         sa.select(Kudo, Case.external_id)
         .join(Case, Case.id == Kudo.case_id)

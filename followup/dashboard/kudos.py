@@ -1,6 +1,7 @@
 """The team's kudos feed (/dashboard/kudos): newest first, paged, by team, starred only; a lead
 (and an admin) stars one to share it with the team, or takes the star back (POST, audited).
-Agents see the starred kudos and their own; managers, leads and admins see them all."""
+Agents see the kudos starred for their own teams and their own; managers, leads and admins
+see them all."""
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -14,7 +15,7 @@ from followup.models.base import MAX_ID, utcnow
 from followup.users import can
 from followup.web.console import needs
 from followup.web.forms import clean_text
-from followup.web.pages import paged, query_text
+from followup.web.pages import paged
 
 MAX_TEAM = 200
 
@@ -33,12 +34,12 @@ def kudos_feed():
     if not agent and not can(current_user, "read"):
         abort(403)
     args = _feed_args(request.args)
-    query = kudos.feed(
-        team=query_text("team", MAX_TEAM),
-        starred=bool(args.get("starred")),
-        agent_link=current_user.agent if agent else None,
-        own_or_starred=agent,
-    )
+    link = current_user.agent if agent else None
+    # An agent's feed: the kudos starred for their teams (the teams of their cases) and their
+    # own; the team filter offers those teams only.
+    teams = agents.cases_of(current_user).teams if agent else None
+    query = kudos.feed(team=args.get("team", ""), starred=bool(args.get("starred")),
+                       agent_link=link, agent_teams=teams)  # fmt: skip
     page = paged(query, (Kudo.created_at.desc(), Kudo.id.desc()), kudos.FEED_PAGE,
                  request.args.get("page"))  # fmt: skip
     external_ids = dict(
@@ -48,21 +49,13 @@ def kudos_feed():
             )
         ).all()
     )
-    own = agents.case_clause(current_user.agent, Kudo) if agent and current_user.agent else None
-    mine = set()
-    if own is not None and page.rows:
-        mine = set(
-            db.session.scalars(
-                sa.select(Kudo.id).where(Kudo.id.in_([k.id for k in page.rows]), own)
-            )
-        )
     return render_template(
         "dashboard/kudos.html",
         page=page,
         args=args,
-        teams=kudos.feed_teams(),
+        teams=list(teams) if teams is not None else kudos.feed_teams(),
         external_ids=external_ids,
-        mine=mine,
+        mine={kudo.id for kudo in page.rows if kudos.is_own(kudo, link)},
         agent=agent,
     )
 

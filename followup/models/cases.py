@@ -36,8 +36,10 @@ class Case(Model):
     ticket_id: Mapped[str | None] = mapped_column(String(100))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     subject: Mapped[str] = mapped_column(String(500), default="")
-    agent_name: Mapped[str | None] = mapped_column(String(200))
-    agent_email: Mapped[str | None] = mapped_column(String(320))
+    # An agent user's cases are found by either (followup.agents): both indexed; the email
+    # is stored lower-case.
+    agent_name: Mapped[str | None] = mapped_column(String(200), index=True)
+    agent_email: Mapped[str | None] = mapped_column(String(320), index=True)
     team: Mapped[str | None] = mapped_column(String(200))
     priority: Mapped[str] = mapped_column(String(20), default=Priority.NORMAL)
     tags: Mapped[list] = mapped_column(JSON, default=list)

@@ -29,6 +29,9 @@ class Kudo(Model):
         UniqueConstraint("case_id", "round", "kind"),
         Index("ix_kudos_created_at", "created_at"),
         Index("ix_kudos_team_created_at", "team", "created_at"),
+        # An agent's own kudos, newest first (followup.agents.case_clause: either side).
+        Index("ix_kudos_agent_email_created_at", "agent_email", "created_at"),
+        Index("ix_kudos_agent_name_created_at", "agent_name", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -52,9 +52,22 @@ def upgrade():
     op.create_index("ix_kudos_case_id", "kudos", ["case_id"])
     op.create_index("ix_kudos_created_at", "kudos", ["created_at"])
     op.create_index("ix_kudos_team_created_at", "kudos", ["team", "created_at"])
+    op.create_index("ix_kudos_agent_email_created_at", "kudos", ["agent_email", "created_at"])
+    op.create_index("ix_kudos_agent_name_created_at", "kudos", ["agent_name", "created_at"])
+    # An agent user's cases, by their agent email (compared lower-case from now on, like the
+    # customers' emails in 0019) or agent name: each side on its own index.
+    op.execute(
+        "UPDATE cases SET agent_email = lower(agent_email) WHERE agent_email <> lower(agent_email)"
+    )
+    op.create_index("ix_cases_agent_email", "cases", ["agent_email"])
+    op.create_index("ix_cases_agent_name", "cases", ["agent_name"])
 
 
 def downgrade():
+    op.drop_index("ix_cases_agent_name", table_name="cases")
+    op.drop_index("ix_cases_agent_email", table_name="cases")
+    op.drop_index("ix_kudos_agent_name_created_at", table_name="kudos")
+    op.drop_index("ix_kudos_agent_email_created_at", table_name="kudos")
     op.drop_index("ix_kudos_team_created_at", table_name="kudos")
     op.drop_index("ix_kudos_created_at", table_name="kudos")
     op.drop_index("ix_kudos_case_id", table_name="kudos")

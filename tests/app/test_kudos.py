@@ -44,7 +44,8 @@ def test_praise_is_a_kudo_emailed_at_once_and_follows_a_changed_answer(app, seed
     answer(message, 5, PRAISE)
     [kudo] = all_kudos()
     assert (kudo.kind, kudo.score, kudo.scale_max, kudo.comment) == ("praise", 5, 5, PRAISE)
-    assert (kudo.agent_name, kudo.agent_email, kudo.team) == ("Sam R.", "SAM@Example.com", "North")
+    # The agent email kept lower-case (as intake stores it), for the index that finds it.
+    assert (kudo.agent_name, kudo.agent_email, kudo.team) == ("Sam R.", "sam@example.com", "North")
     [email] = staff_emails()  # the instant agent only; "off" reads the console
     assert email.payload["to"] == instant.email and email.case_id == kudo.case_id
     assert PRAISE in email.payload["text"]
@@ -106,6 +107,20 @@ def test_the_daily_email_is_one_per_agent_and_organisation_day(app, seeded):
     assert jobs.send_daily_kudos() == 0  # the workers' job: no kudos yesterday, in real time
 
 
+def test_the_hourly_daily_check_skips_the_agents_planned_already(app, seeded, monkeypatch):
+    agent_user("sam@example.com", "Sam Rivera", "daily")
+    made = datetime(2026, 3, 3, 12, 0, tzinfo=UTC)
+    answer(case_with_message("S-1"), 5, "Quick and kind", now=made)
+    assert kudos.send_daily(made + timedelta(hours=13)) == 1
+    db.session.commit()
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("rendered again")
+
+    monkeypatch.setattr(kudos, "render_template", no_work)
+    assert kudos.send_daily(made + timedelta(hours=14)) == 0
+
+
 def test_top_kudos_for_the_digest(app, seeded):
     now = utcnow()
     answer(case_with_message("T-1", team="North"), 4, "Good", now=now - timedelta(hours=3))
@@ -118,13 +133,15 @@ def test_top_kudos_for_the_digest(app, seeded):
     top = kudos.top_kudos(now - timedelta(days=7), now + timedelta(seconds=1))
     assert [k.text for k in top] == ["Good", "Southern", "Best"]
     assert top[0].starred and top[1].case == "T-3" and top[1].agent == "Sam Rivera"
-    north = kudos.top_kudos(now.date() - timedelta(days=7), now.date(), teams=["North"], limit=5)
+    north = kudos.top_kudos(now - timedelta(days=7), now, teams=["North"], limit=5)
     assert [k.text for k in north] == ["Good", "Best"]
+    with pytest.raises(ValueError, match="naive"):
+        kudos.top_kudos(now.replace(tzinfo=None), now)
 
 
 @pytest.fixture
 def feed(app, seeded, users):
-    """Kudos of Sam (North) and Bo (South); Bo's second one starred; an agent for each."""
+    """Kudos of Sam and Ana (North) and Bo (South); an agent for Sam and Bo."""
     agent_user("sam@example.com", "Sam Rivera", name="Sam")
     agent_user("bo@example.com", "Bo", name="Bo")
     now = utcnow()
@@ -133,6 +150,7 @@ def feed(app, seeded, users):
            now=now - timedelta(hours=2))  # fmt: skip
     answer(case_with_message("F-3", agent_name="Bo", team="South"), 5, "Bo shared",
            now=now - timedelta(hours=1))  # fmt: skip
+    answer(case_with_message("F-4", agent_name="Ana"), 5, "Ana shared", now=now)
     return {k.comment: k.id for k in all_kudos()}
 
 
@@ -151,16 +169,26 @@ def test_a_lead_stars_a_kudo_and_agents_see_the_starred_and_their_own(client, fe
     assert "Bo shared" in only and "Sam was great" not in only and "★ starred" in only
     south = client.get("/dashboard/kudos?team=South").get_data(as_text=True)
     assert "Bo shared" in south and "Sam was great" not in south
+    client.post(f"/dashboard/kudos/{feed['Ana shared']}/star", data={"csrf_token": token})
     client.post("/admin/sign-out", data={"csrf_token": token})
 
+    # An agent: their own kudos and those starred for their team (North), not another
+    # team's stars; the team filter offers their teams only.
     assert sign_in(client, "sam@example.com").status_code == 303
     mine = client.get("/dashboard/kudos").get_data(as_text=True)
-    assert "Sam was great" in mine and "Bo shared" in mine and "Bo &lt;script&gt;" not in mine
+    assert "Sam was great" in mine and "Ana shared" in mine
+    assert "Bo shared" not in mine and "Bo &lt;script&gt;" not in mine
+    assert '<option value="North"' in mine and '<option value="South"' not in mine
+    assert "Bo shared" not in client.get("/dashboard/kudos?team=South&starred=1").text
     token = csrf_token(client, "/dashboard/kudos")
     assert client.post(f"/dashboard/kudos/{feed['Sam was great']}/star",
                        data={"csrf_token": token}).status_code == 403  # fmt: skip
 
     assert "Star for the team" not in mine
+    client.post("/admin/sign-out", data={"csrf_token": token})
+    assert sign_in(client, "bo@example.com").status_code == 303
+    bos = client.get("/dashboard/kudos").get_data(as_text=True)
+    assert "Bo shared" in bos and "Bo &lt;script&gt;" in bos and "Ana shared" not in bos
 
 
 @pytest.mark.parametrize("role, star, feed_status", [

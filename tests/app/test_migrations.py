@@ -139,3 +139,29 @@ def test_suppressions_are_keyed_by_hash_and_emails_lose_their_case(scratch_datab
         (3, "stop", address_hash("sms", "+14155550123")),
     ]
     downgrade(revision="0018")
+
+
+def test_cases_agent_emails_lose_their_case(scratch_database):
+    """0021 lower-cases the cases' agent emails (the agent links and their index compare them
+    lower-case), as 0019 did for the customers' emails."""
+    from flask_migrate import downgrade, upgrade
+
+    upgrade(revision="0020")
+    with db.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO customers (id, name, email, locale, tags, created_at, updated_at) "
+                "VALUES (1, 'Ana', 'ana@example.com', 'en', '[]', '2026-01-01', '2026-01-01')"
+            )
+        )
+        conn.execute(sa.text(
+            "INSERT INTO cases (id, external_id, customer_id, subject, agent_name, agent_email, "
+            "priority, tags, status, round, created_at, updated_at) VALUES "
+            "(1, 'C-1', 1, '', 'Sam', 'Sam.R@Example.COM', 'normal', '[]', 'open', 0, "
+            "'2026-01-01', '2026-01-01'), (2, 'C-2', 1, '', 'Bo', NULL, 'normal', '[]', "
+            "'open', 0, '2026-01-01', '2026-01-01')"))  # fmt: skip
+    upgrade(revision="0021")
+    with db.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT id, agent_email FROM cases ORDER BY id")).all()
+    assert rows == [(1, "sam.r@example.com"), (2, None)]
+    downgrade(revision="0020")

@@ -1,6 +1,6 @@
 """The agent's view in a real browser: an agent signs in and sees only their own figures,
 words and kudos; another agent's page is a 403; a lead stars a kudo and the agent sees it in
-the team's feed."""
+the team's feed (a kudo starred for another team stays out of it)."""
 
 from datetime import timedelta
 
@@ -37,6 +37,7 @@ def test_an_agent_sees_only_their_own_and_a_lead_stars_a_kudo(seeded, users, liv
     roll_up(facts)
     answer(case_with_message("S-1"), 5, "Sam <b>fixed</b> it fast")
     answer(case_with_message("B-1", agent_name="Bo", team="South"), 5, "Bo was wonderful")
+    answer(case_with_message("A-1", agent_name="Ana"), 5, "Ana was wonderful")  # North, as Sam
     db.session.commit()
 
     sign_in_page(page, live_server, "sam@example.com", PASSWORD)
@@ -57,24 +58,26 @@ def test_an_agent_sees_only_their_own_and_a_lead_stars_a_kudo(seeded, users, liv
     dashboard = page.goto(f"{live_server}/dashboard/")
     assert dashboard is not None and dashboard.status == 403
     page.goto(f"{live_server}/dashboard/kudos")
-    assert page.get_by_text("Bo was wonderful").count() == 0  # not starred yet
+    assert page.get_by_text("Ana was wonderful").count() == 0  # not starred yet
     sign_out(page)
 
     sign_in_page(page, live_server, "lead@example.com", PASSWORD)
     page.goto(f"{live_server}/dashboard/kudos")
-    bos = page.locator(".kudo", has_text="Bo was wonderful")
-    with page.expect_navigation():
-        bos.get_by_role("button", name="Star for the team").click()
-    assert "Starred" in page.locator(".flash").inner_text()
-    assert "★ starred" in page.locator(".kudo", has_text="Bo was wonderful").inner_text()
+    for praised in ("Ana was wonderful", "Bo was wonderful"):
+        with page.expect_navigation():
+            kudo = page.locator(".kudo", has_text=praised)
+            kudo.get_by_role("button", name="Star for the team").click()
+        assert "Starred" in page.locator(".flash").inner_text()
+        assert "★ starred" in page.locator(".kudo", has_text=praised).inner_text()
     fits_and_passes_axe(page)
     sign_out(page)
 
     sign_in_page(page, live_server, "sam@example.com", PASSWORD)
     page.get_by_role("navigation", name="Console").get_by_role("link", name="Kudos").click()
     page.wait_for_url(f"{live_server}/dashboard/kudos")
-    shared = page.locator(".kudo", has_text="Bo was wonderful")
+    shared = page.locator(".kudo", has_text="Ana was wonderful")
     assert "★ starred" in shared.inner_text()
+    assert page.get_by_text("Bo was wonderful").count() == 0  # starred for South, not Sam's team
     assert page.locator(".kudo", has_text="fixed").count() == 1
     assert page.get_by_role("button", name="Star for the team").count() == 0
     fits_and_passes_axe(page)
