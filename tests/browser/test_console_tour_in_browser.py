@@ -42,7 +42,9 @@ def console_pages() -> list[str]:
         f"/admin/goodwill/rules/{first_id(RecoveryRule)}", "/admin/exclusions",
         "/admin/audit-log", "/admin/health", "/admin/users", f"/admin/users/{first_id(User)}",
         "/admin/customers", "/admin/customers?q=ana@example.com",
-        f"/admin/customers/{first_id(Customer)}", "/admin/suppressions",
+        f"/admin/customers/{first_id(Customer)}", "/admin/suppressions", "/admin/root-causes",
+        "/admin/alert-rules", "/admin/incidents", "/dashboard/kudos", "/dashboard/agents",
+        "/dashboard/root-causes", "/dashboard/root-causes/recoveries",
     ]  # fmt: skip
 
 
