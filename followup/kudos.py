@@ -129,8 +129,8 @@ def _deliver_instant(kudo: Kudo, case: Case, now: datetime) -> None:
             f"{INSTANT_KEY}:{kudo.case_id}:{kudo.round}:{kudo.kind}:{user.id}",
             user.email,
             _subject(kudo),
-            render_template("kudos/email.txt", **context),
-            render_template("kudos/email.html", **context),
+            render_template("email/staff/kudos.txt", **context),
+            render_template("email/staff/kudos.html", **context),
             kudo.case_id,
             now,
         )
@@ -189,8 +189,8 @@ def send_daily(now: datetime) -> int:
             keys[user.id],
             user.email,
             subject,
-            render_template("kudos/email.txt", **context),
-            render_template("kudos/email.html", **context),
+            render_template("email/staff/kudos.txt", **context),
+            render_template("email/staff/kudos.html", **context),
             None,
             now,
         )

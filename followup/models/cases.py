@@ -145,6 +145,7 @@ class EventKind(StrEnum):
     HELPDESK_NOTE_FAILED = "helpdesk_note.failed"
     ALERT_HOOK_FAILED = "alert_hook.failed"
     ALERT_EMAIL_FAILED = "alert_email.failed"
+    STAFF_EMAIL_FAILED = "staff_email.failed"  # an instant kudos email about the case
     CREDIT_DONE = "credit.done"
     HELPDESK_DONE = "helpdesk.done"
     HELPDESK_NOTE_DONE = "helpdesk_note.done"
