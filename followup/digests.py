@@ -79,6 +79,9 @@ class Week:
         return Week(self.start - timedelta(days=7), self.end - timedelta(days=7))
 
 
+LAST_SENDING_DAY = 1  # Tuesday (Monday is 0): a digest goes out no later than this
+
+
 def last_week(now: datetime) -> Week:
     """The week of UTC days before the organisation's week `now` is in: the one its Monday's
     digest reports."""
@@ -98,9 +101,12 @@ def figures_cover(until: datetime) -> bool:
 
 
 def due_week(now: datetime) -> Week | None:
-    """The week whose digest is due now, or None while its figures may still move: the UTC
-    week before the organisation's current week, once it has ended, the refresh lag has
-    passed and the rollups have read its events."""
+    """The week whose digest is due now, or None: the UTC week before the organisation's
+    current week, once it has ended, the refresh lag has passed and the rollups have read its
+    events, on the organisation's Monday or, when the workers missed Monday, its Tuesday (a
+    service started later in the week sends its first digest the Monday after)."""
+    if now.astimezone(zone()).weekday() > LAST_SENDING_DAY:
+        return None
     week = last_week(now)
     if now < week.until + timedelta(seconds=current_app.config["FIGURES_LAG"]):
         return None

@@ -51,11 +51,11 @@ def add_kudo(case_id: int, at: datetime, comment: str, team: str = "North") -> N
 
 # East of UTC: Monday 01:00 in Auckland is Sunday noon UTC, the week still running: nothing
 # due until its end and the figures' lag (13:01 in Auckland). West of UTC: Sunday 20:00 in Los
-# Angeles is Monday 04:00 UTC, still the week before there (its digest is the week before's);
-# Monday 00:30 there is 08:30 UTC.
+# Angeles is Monday 04:00 UTC, still Sunday there: no digest goes out on a Sunday; Monday 00:30
+# there is 08:30 UTC.
 ZONES = {
     "Pacific/Auckland": (-12, None, 1 / 60),
-    "America/Los_Angeles": (4, "2026-W48", 8.5),
+    "America/Los_Angeles": (4, None, 8.5),
 }  # zone: (hours from MONDAY_UTC then, the week due then, hours when this week is due)
 
 
@@ -83,7 +83,15 @@ def test_the_week_its_figures_and_kudos_are_the_same_utc_days_in_any_zone(app, u
         assert "- CSAT: 50% (1 of 2) / 100% (1 of 1)" in text
         assert "Late Sunday praise" in text
         assert "Monday praise" not in text and "The week before's praise" not in text
-    assert digests.send_due(due + timedelta(days=3)) == 0  # later that week: sent already
+    assert digests.send_due(due + timedelta(days=1)) == 0  # Tuesday: sent already
+
+
+@pytest.mark.parametrize("days_late, sent", [(1, 2), (2, 0), (4, 0)])
+def test_a_digest_missed_on_monday_goes_on_tuesday_not_later(app, users, days_late, sent):
+    """Workers down on Monday: Tuesday still sends it; a service first started on Wednesday or
+    later sends its first digest the Monday after, not one for a week long gone."""
+    rollups.refresh(MONDAY_UTC + timedelta(days=days_late), lag_seconds=0)
+    assert digests.send_due(MONDAY_UTC + timedelta(days=days_late, hours=9)) == sent
 
 
 def test_the_digest_waits_for_the_rollups_to_read_the_weeks_events(app, users):

@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import time
-from collections import Counter
 
 import pytest
 import sqlalchemy as sa
@@ -19,7 +18,7 @@ from followup.extensions import db, limiter
 from followup.models import CaseEvent, Message
 from followup.models.base import utcnow
 from tests.support.console import sign_in
-from tests.support.emulator import message_id_of
+from tests.support.emulator import accepted_sends
 from tests.support.waiting import wait_until
 from workers.embedded_redis import answers, redis_server_binary
 
@@ -179,7 +178,7 @@ def test_redis_stopped_and_started_empty_nothing_lost_nothing_doubled(
         60,
         lambda: f"every message to be sent\n{logs()}",
     )
-    accepted = Counter(message_id_of(r) for r in emulator.requests() if 200 <= r["status"] < 300)
+    accepted = accepted_sends(emulator.requests())
     db.session.rollback()
     assert set(accepted) == set(db.session.scalars(sa.select(Message.id)))  # nothing lost
     assert max(accepted.values()) == 1  # nothing doubled
@@ -226,5 +225,5 @@ def test_started_while_redis_is_down_they_wait_for_it(
         60,
         lambda: f"every message to be sent\n{logs()}",
     )
-    accepted = Counter(message_id_of(r) for r in emulator.requests() if 200 <= r["status"] < 300)
+    accepted = accepted_sends(emulator.requests())
     assert sorted(accepted.values()) == [1] * 2 * STEPS

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from followup.extensions import db
 from followup.models import CaseEvent, Message
-from tests.support.emulator import message_id_of
+from tests.support.emulator import accepted_sends
 from tests.support.waiting import wait_until
 
 
@@ -51,7 +51,7 @@ def test_kill_workers_and_flush_redis_mid_run_nothing_lost_nothing_doubled(
 
     statuses = Counter(db.session.scalars(sa.select(Message.status)))
     assert statuses == {"sent": planned}
-    accepted = Counter(message_id_of(r) for r in emulator.requests() if 200 <= r["status"] < 300)
+    accepted = accepted_sends(emulator.requests())
     message_ids = set(db.session.scalars(sa.select(Message.id)))
     assert set(accepted) == message_ids  # nothing lost
     resent = set(

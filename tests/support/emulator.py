@@ -18,6 +18,7 @@ import signal
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -271,6 +272,13 @@ def message_id_of(record: dict[str, Any]) -> int:
     if record["provider"] == "sendgrid":
         return int(record["custom_args"]["followup_message_id"])
     return int(parse_qs(urlsplit(record["status_callback"]).query)["m"][0])
+
+
+def accepted_sends(requests: list[dict[str, Any]]) -> Counter:
+    """How many times the provider accepted each outbox message, from recorded requests;
+    emails to console users (alerts, digests, kudos: no outbox row, id 0) left out."""
+    ids = (message_id_of(r) for r in requests if 200 <= r["status"] < 300)
+    return Counter(i for i in ids if i)
 
 
 def main(argv: list[str] | None = None) -> int:
