@@ -31,14 +31,14 @@ from followup.goodwill import (
     unused_codes,
 )
 from followup.models import Alert, Case, GestureType, Recovery, RecoveryTask
-from followup.models.base import row_id, utcnow
+from followup.models.base import utcnow
 from followup.models.recovery import RECOVERY_STATUSES, GestureKind, RecoveryStatus
 from followup.models.users import ApiScope
 from followup.outbound import acknowledge_alert
 from followup.recovery_queue import NEEDS_ROOT_CAUSE, complete_task, queue_entries, task_document
 from followup.root_causes import RootCauseError
 from followup.web.api_keys import AUTH_ERRORS
-from followup.web.json_body import BODY_ERRORS, LIMIT, BadRequest, limit_arg, parse_body
+from followup.web.json_body import BODY_ERRORS, LIMIT, BadRequest, limit_arg, parse_body, row_or_404
 
 STATUS_FILTERS = (*RECOVERY_STATUSES, NEEDS_ROOT_CAUSE, "all")
 
@@ -77,9 +77,7 @@ def refused(error: RootCauseError) -> BadRequest:
                       409: ("The task was completed already", None)})  # fmt: skip
 @bp.post("/tasks/<task_id>/complete")
 def task_complete(task_id: str):
-    ident = row_id(task_id)
-    if ident is None or db.session.get(RecoveryTask, ident) is None:
-        raise BadRequest(404, "not_found", f"no task {task_id!r}")
+    ident = row_or_404(RecoveryTask, task_id, "task").id
     data = parse_body(TaskDone)
     now = utcnow()
     try:
@@ -104,10 +102,7 @@ def task_complete(task_id: str):
                       409: ("The recovery has not ended yet", None)})  # fmt: skip
 @bp.post("/recoveries/<recovery_id>/root-cause")
 def recovery_root_cause(recovery_id: str):
-    ident = row_id(recovery_id)
-    recovery = db.session.get(Recovery, ident) if ident else None
-    if recovery is None:
-        raise BadRequest(404, "not_found", f"no recovery {recovery_id!r}")
+    recovery = row_or_404(Recovery, recovery_id, "recovery")
     data = parse_body(RootCauseIn)
     try:
         changed = root_causes.record(
@@ -214,10 +209,7 @@ def alerts():
                       404: ("No such alert", None)})  # fmt: skip
 @bp.post("/alerts/<alert_id>/acknowledge")
 def acknowledge(alert_id: str):
-    ident = row_id(alert_id)
-    alert = db.session.get(Alert, ident) if ident else None
-    if alert is None:
-        raise BadRequest(404, "not_found", f"no alert {alert_id!r}")
+    alert = row_or_404(Alert, alert_id, "alert")
     acknowledge_alert(alert, utcnow())
     db.session.commit()
     case = db.session.get(Case, alert.case_id) if alert.case_id else None

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from followup.cases import CaseError
 from followup.extensions import db
+from followup.models.base import row_id
 from followup.web.errors import json_error
 
 BODY_ERRORS = {
@@ -51,6 +52,16 @@ def case_error(error: CaseError):
         fields = [{"field": error.field, "problem": error.message}]
         return json_error(422, "validation_failed", f"{error.field}: {error.message}", fields)
     return json_error(409, "conflict", error.message)
+
+
+def row_or_404(model, raw_id: str, what: str):
+    """The row whose id a path gives, else a 404 JSON naming it (an id that is not a number,
+    or beyond the integer columns' range, is simply not there)."""
+    ident = row_id(raw_id)
+    row = db.session.get(model, ident) if ident else None
+    if row is None:
+        raise BadRequest(404, "not_found", f"no {what} {raw_id!r}")
+    return row
 
 
 def limit_arg() -> int:
