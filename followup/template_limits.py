@@ -1,5 +1,5 @@
 """What a lead's template may cost: the sandbox it renders in, bounded by the size of every text
-and number it makes, its loop iterations, the text it makes in all, and the time it takes, so
+and number it makes, its loop iterations, the text it makes in all, and the processor time it takes, so
 a preview, a save-time check or a send can neither take a worker's memory nor minutes of its
 time. A template over a limit raises TemplateTooCostly (a SecurityError) saying which.
 
@@ -7,7 +7,9 @@ How: before a part is compiled it is counted (at most MAX_TOKENS) and its syntax
 instrumented (every loop's items counted, every `~`, list and dict literal measured, the text
 of every output counted); the filters, tests, calls and operators the sandbox lets a template
 use are checked before they run (widths, counts, sizes) and after (what they made); and one
-budget per rendered part, kept in a context variable, holds the counts and the deadline."""
+budget per rendered part, kept in a context variable, holds the counts and the deadline. Time is
+the thread's processor time (time.thread_time): what a render costs the worker, which a busy
+machine's other processes do not inflate."""
 
 import math
 import re
@@ -64,7 +66,7 @@ class _Budget:
     made: int = 0
 
     def tick(self) -> None:
-        if time.monotonic() > self.deadline:
+        if time.thread_time() > self.deadline:
             raise TemplateTooSlow(TOO_SLOW)
 
     def loop(self) -> None:
@@ -90,7 +92,7 @@ _budget: ContextVar[_Budget | None] = ContextVar("template_budget", default=None
 def time_limit(seconds: float = RENDER_SECONDS) -> Iterator[None]:
     """Every render inside shares one deadline (an enclosing one, if sooner): a message's
     parts, or the many renders of one preview or save-time check."""
-    deadline = time.monotonic() + seconds
+    deadline = time.thread_time() + seconds
     outer = _deadline.get()
     token = _deadline.set(deadline if outer is None else min(outer, deadline))
     try:
@@ -102,7 +104,7 @@ def time_limit(seconds: float = RENDER_SECONDS) -> Iterator[None]:
 def out_of_time() -> bool:
     """Whether the enclosing time_limit has run out."""
     deadline = _deadline.get()
-    return deadline is not None and time.monotonic() > deadline
+    return deadline is not None and time.thread_time() > deadline
 
 
 def check_time() -> None:
@@ -115,7 +117,7 @@ def render_part(template: Template, context: dict) -> str:
     """One part rendered within a budget of its own, stopped as soon as its output is too
     long."""
     deadline = _deadline.get()
-    budget = _Budget(time.monotonic() + RENDER_SECONDS if deadline is None else deadline)
+    budget = _Budget(time.thread_time() + RENDER_SECONDS if deadline is None else deadline)
     token = _budget.set(budget)
     try:
         chunks, size = [], 0

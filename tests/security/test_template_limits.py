@@ -350,9 +350,9 @@ def test_a_template_that_takes_all_its_time_costs_a_batch_that_time_once(app, cl
     use_subject(
         "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(60) }}"
     )
-    started = time.monotonic()
+    started = time.thread_time()  # the limit's clock: this thread's processor time
     sweep_and_dispatch(at=utcnow() + timedelta(hours=25))
-    assert time.monotonic() - started < 2.5  # one second, not one per message
+    assert time.thread_time() - started < 2.5  # one second, not one per message
     assert set(failures()) == {"S-1", "S-2", "S-3"}
     assert all(SLOW in reason for reason in failures().values())
     assert [m["channel"] for m in sent_messages(app)] == ["sms"] * 3
