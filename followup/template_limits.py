@@ -1,7 +1,7 @@
 """What a lead's template may cost: the sandbox it renders in, bounded by the size of every text
-and number it makes, its loop iterations, the text it makes in all, and the processor time it takes, so
-a preview, a save-time check or a send can neither take a worker's memory nor minutes of its
-time. A template over a limit raises TemplateTooCostly (a SecurityError) saying which.
+and number it makes, its loop iterations, the text it makes in all, and the processor time it
+takes, so a preview, a save-time check or a send can neither take a worker's memory nor minutes
+of its time. A template over a limit raises TemplateTooCostly (a SecurityError) saying which.
 
 How: before a part is compiled it is counted (at most MAX_TOKENS) and its syntax tree is
 instrumented (every loop's items counted, every `~`, list and dict literal measured, the text
