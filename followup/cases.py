@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm.attributes import set_committed_value
 
-from followup import incidents
+from followup import incidents, proactive, risk
 from followup.cadences import PlannedMessage, cadence_hours, case_facts, plan_round, rules_match
 from followup.experiments import assign
 from followup.extensions import db
@@ -133,6 +133,7 @@ def upsert_case(data: dict) -> tuple[Case, bool]:
         # Lower-case, as the agent links and their index compare it (intake normalises it
         # already; other callers may not).
         ("agent_email", agent["email"].lower() if agent.get("email") else agent.get("email")),
+        *((signal, data.get(signal)) for signal in risk.CASE_SIGNALS),
     ):
         if value is not None:
             setattr(case, field, value)
@@ -240,7 +241,9 @@ class _Contact:
 def close_case(case: Case, cadence_name: str | None, now: datetime) -> bool:
     """Close the case and plan its follow-ups; False when it was already closed (nothing new).
     A cadence chosen by its rules or as the default may run an experiment: the customer's
-    variant picks the cadence (a cadence named by the caller runs no experiment)."""
+    variant picks the cadence (a cadence named by the caller runs no experiment). The round's
+    risk is assessed first: a cadence's rules may ask for a risk at least X."""
+    risk.assess(case, now)
     cadence = choose_cadence(cadence_name, case)
     experiment = variant = None
     # A case closing in a declared incident: its surveys are held, or it gets the incident's
@@ -264,6 +267,9 @@ def close_case(case: Case, cadence_name: str | None, now: datetime) -> bool:
             cadence_id=cadence.id,
             experiment=experiment,
             variant=variant,
+            risk_score=case.risk_score,
+            risk_source=case.risk_source,
+            risk_features=case.risk_features,
         )
         .returning(Case)
         .execution_options(synchronize_session=False, populate_existing=True)
@@ -286,6 +292,7 @@ def close_case(case: Case, cadence_name: str | None, now: datetime) -> bool:
         case.id, case.round, _Contact.of(customer), cadence.steps, now, sms_hours, no_surveys
     )
     add_planned(case, case.round, planned, now, held=held)
+    proactive.route(case, cadence, now)
     if held is not None:
         incidents.note_held(held, case, now)
     record_event(

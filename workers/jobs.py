@@ -1,6 +1,7 @@
 """RQ jobs: the periodic sweep (which leaves a heartbeat in Redis for the health page), the
 dispatch of one claimed batch of messages, the run of one claimed batch of outbound calls,
-the periodic refresh of the dashboard's figures and the daily retention run. Jobs take ids
+the periodic refresh of the dashboard's figures, the daily retention run, the embedding of
+new comments into themes, and the nightly theme rebuild and risk model training. Jobs take ids
 only."""
 
 from flask import current_app
@@ -14,7 +15,9 @@ from followup import (
     outbox,
     privacy,
     recovery,
+    risk,
     rollups,
+    themes,
 )
 from followup.extensions import db, redis_connection
 from followup.models.base import utcnow
@@ -124,3 +127,26 @@ def send_weekly_digests() -> int:
     planned = digests.send_due(utcnow())
     db.session.commit()
     return planned
+
+
+def embed_comments() -> int:
+    """Embed the comments not embedded yet, a batch at a time, and put each in its theme."""
+    embedded = 0
+    while batch := themes.embed_pending(utcnow()):
+        db.session.commit()
+        embedded += batch
+    return embedded
+
+
+def rebuild_themes() -> int:
+    """The nightly rebuild of the comment themes (a lead's names, merges and splits kept)."""
+    made = themes.rebuild(utcnow())
+    db.session.commit()
+    return made
+
+
+def train_risk_model() -> int | None:
+    """The nightly training of the risk model on this deployment's own answered cases."""
+    version = risk.train(utcnow())
+    db.session.commit()
+    return version

@@ -32,6 +32,11 @@ DIGEST_INTERVAL = 3600  # the weekly digest: checked hourly, sent on Mondays, on
 # The daily kudos emails: hourly, so each goes out within the hour after the organisation's
 # midnight (once per agent and day: the email's key).
 DAILY_KUDOS_INTERVAL = 3600
+EMBED_INTERVAL = 60  # new comments embedded into themes: every minute
+NIGHTLY = {  # UTC cron times of the nightly rebuilds
+    "rebuild_themes": "15 3 * * *",
+    "train_risk_model": "45 3 * * *",
+}
 
 
 def process_redis(app: Flask, **timeouts) -> redis.Redis:
@@ -282,13 +287,24 @@ def run_sweep_scheduler(app: Flask) -> None:
             failure_ttl=86400,
         )
         for job, every in ((jobs.check_alert_rules, ALERT_RULES_INTERVAL),
-                           (jobs.send_weekly_digests, DIGEST_INTERVAL)):  # fmt: skip
+                           (jobs.send_weekly_digests, DIGEST_INTERVAL),
+                           (jobs.embed_comments, EMBED_INTERVAL)):  # fmt: skip
             scheduler.register(
                 job,
                 queue_name=queue("default").name,
                 interval=every,
                 job_timeout=600,
                 ttl=every,  # a run not started in time is dropped: the next one comes
+                result_ttl=60,
+                failure_ttl=86400,
+            )
+        for job in (jobs.rebuild_themes, jobs.train_risk_model):
+            scheduler.register(
+                job,
+                queue_name=queue("default").name,
+                cron=NIGHTLY[job.__name__],
+                job_timeout=3600,
+                ttl=3600,
                 result_ttl=60,
                 failure_ttl=86400,
             )

@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from followup.extensions import Model
@@ -62,6 +62,17 @@ class Case(Model):
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When erasure or retention removed the customer's words from the case (followup.privacy).
     redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Signals the helpdesk reports with the close (intake API, helpdesk webhooks); unset:
+    # not reported. The risk score reads them.
+    reopen_count: Mapped[int | None] = mapped_column(Integer)
+    resolution_minutes: Mapped[int | None] = mapped_column(Integer)
+    customer_replies: Mapped[int | None] = mapped_column(Integer)
+    first_response_minutes: Mapped[int | None] = mapped_column(Integer)
+    # The round's dissatisfaction risk (0-1) when it closed, what gave it ("rules" or
+    # "model N") and the features it was computed from (what training reads back).
+    risk_score: Mapped[float | None] = mapped_column(Float)
+    risk_source: Mapped[str | None] = mapped_column(String(20))
+    risk_features: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
