@@ -34,6 +34,7 @@ from followup.models.recovery import (
     RecoveryRule,
     RecoveryTask,
 )
+from followup.models.risk import RiskModel
 from followup.models.root_causes import RootCause
 from followup.models.sign_in import ConsoleSession, RecoveryCode
 from followup.models.surveys import Response, Survey, SurveyInvitation
@@ -74,6 +75,7 @@ __all__ = [
     "RecoveryRule",
     "RecoveryTask",
     "Response",
+    "RiskModel",
     "RootCause",
     "RoundFact",
     "Survey",
