@@ -24,6 +24,7 @@ from followup.models.figures import (
 from followup.models.incidents import Incident, IncidentHold
 from followup.models.kudos import Kudo
 from followup.models.messages import Message, ProviderEvent
+from followup.models.proactive import ProactiveHoldout, ProactiveTask
 from followup.models.recovery import (
     Alert,
     Gesture,
@@ -38,6 +39,7 @@ from followup.models.risk import RiskModel
 from followup.models.root_causes import RootCause
 from followup.models.sign_in import ConsoleSession, RecoveryCode
 from followup.models.surveys import Response, Survey, SurveyInvitation
+from followup.models.themes import CommentEmbedding, Theme
 from followup.models.users import ApiKey, User
 
 __all__ = [
@@ -50,6 +52,7 @@ __all__ = [
     "CadenceStep",
     "Case",
     "CaseEvent",
+    "CommentEmbedding",
     "ConsoleSession",
     "Customer",
     "CustomerIdentity",
@@ -69,6 +72,8 @@ __all__ = [
     "Message",
     "MessageTemplate",
     "OutboundCall",
+    "ProactiveHoldout",
+    "ProactiveTask",
     "ProviderEvent",
     "Recovery",
     "RecoveryCode",
@@ -82,6 +87,7 @@ __all__ = [
     "SurveyInvitation",
     "Suppression",
     "SurveyExclusion",
+    "Theme",
     "UnsubscribeLink",
     "User",
 ]
