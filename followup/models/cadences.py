@@ -105,6 +105,11 @@ class Cadence(Model):
     # customer.
     experiment_lineage: Mapped[str | None] = mapped_column(String(32))
     experiment_share: Mapped[int] = mapped_column(Integer, default=50)
+    # Proactive outreach (followup.proactive): a case this cadence takes gets a task for a
+    # person with this title ("Call the customer before the survey"), due this many hours
+    # after the close; unset: no task. Meant with a "min_risk" rule.
+    proactive_task: Mapped[str | None] = mapped_column(String(300))
+    proactive_due_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str | None] = mapped_column(String(320))
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

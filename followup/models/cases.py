@@ -160,6 +160,11 @@ class EventKind(StrEnum):
     CREDIT_DONE = "credit.done"
     HELPDESK_DONE = "helpdesk.done"
     HELPDESK_NOTE_DONE = "helpdesk_note.done"
+    # Proactive outreach (followup.proactive): a task opened for a high-risk round, its
+    # outcome recorded (or cancelled by a reopen), or the round kept out by the holdout.
+    PROACTIVE_TASK_CREATED = "proactive.task_created"
+    PROACTIVE_TASK_COMPLETED = "proactive.task_completed"
+    PROACTIVE_HELD_OUT = "proactive.held_out"
 
     @classmethod
     def message_event(cls, status: str) -> "EventKind":
