@@ -149,9 +149,12 @@ def current_cadences(purpose: str = CadencePurpose.CLOSE):
     )
 
 
-def choose_cadence(name: str | None, case: Case) -> Cadence:
+def choose_cadence(
+    name: str | None, case: Case, held_out: list[Cadence] | None = None
+) -> Cadence:
     """The cadence named, else the first (by position) whose rules match the case, else the
-    default."""
+    default. A proactive cadence the holdout keeps this round from (followup.proactive) is
+    skipped and added to `held_out`."""
     if name:
         cadence = db.session.scalar(
             current_cadences().where(sa.func.lower(Cadence.name) == name.lower()).limit(1)
@@ -164,6 +167,10 @@ def choose_cadence(name: str | None, case: Case) -> Cadence:
     default = None
     for cadence in candidates:
         if rules_match(cadence.rules, facts):
+            if proactive.holds_out(case, cadence):
+                if held_out is not None:
+                    held_out.append(cadence)
+                continue
             return cadence
         if cadence.is_default and default is None:
             default = cadence
@@ -244,7 +251,8 @@ def close_case(case: Case, cadence_name: str | None, now: datetime) -> bool:
     variant picks the cadence (a cadence named by the caller runs no experiment). The round's
     risk is assessed first: a cadence's rules may ask for a risk at least X."""
     risk.assess(case, now)
-    cadence = choose_cadence(cadence_name, case)
+    held_out: list[Cadence] = []
+    cadence = choose_cadence(cadence_name, case, held_out)
     experiment = variant = None
     # A case closing in a declared incident: its surveys are held, or it gets the incident's
     # apology cadence instead of its own (followup.incidents).
@@ -292,7 +300,7 @@ def close_case(case: Case, cadence_name: str | None, now: datetime) -> bool:
         case.id, case.round, _Contact.of(customer), cadence.steps, now, sms_hours, no_surveys
     )
     add_planned(case, case.round, planned, now, held=held)
-    proactive.route(case, cadence, now)
+    proactive.route(case, cadence, now, held_out[0] if held_out and apology is None else None)
     if held is not None:
         incidents.note_held(held, case, now)
     record_event(
@@ -305,6 +313,7 @@ def close_case(case: Case, cadence_name: str | None, now: datetime) -> bool:
             "planned": len(planned),
             **({"experiment": experiment, "variant": variant} if variant else {}),
             **(_incident_detail(incident, apology) if incident else {}),
+            **risk.close_detail(case),
         },
         at=now,
     )
@@ -370,6 +379,7 @@ def reopen_case(case: Case, now: datetime) -> int:
     if not won:
         raise CaseError("the case is not closed")
     cancelled = cancel_pending(case.id, "case reopened")
+    proactive.cancel_open(case, now)
     record_event(
         case.id, EventKind.CASE_REOPENED, {"round": case.round, "cancelled": cancelled}, at=now
     )

@@ -29,6 +29,13 @@ def _int(environ: Mapping[str, str], name: str, default: int, minimum: int | Non
     return value
 
 
+def _percent(environ: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(environ, name, default, 0)
+    if value > 100:
+        raise SystemExit(f"{name} must be at most 100, got {value}")
+    return value
+
+
 def _flag(environ: Mapping[str, str], name: str, default: bool = False) -> bool:
     """An on/off setting: 1, true, yes or on; 0, false, no or off; unset or empty: default."""
     raw = (environ.get(name) or "").strip().lower()
@@ -230,6 +237,10 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] = os.environ) 
         # Admins must turn on two-factor sign-in before they can use anything else.
         "REQUIRE_2FA_FOR_ADMINS": _flag(environ, "FOLLOWUP_REQUIRE_2FA_FOR_ADMINS"),
         "SURVEY_CAP_DAYS": _int(environ, "FOLLOWUP_SURVEY_CAP_DAYS", 30),
+        # The risk model trains on the answered rounds closed in the last RISK_TRAIN_DAYS days,
+        # once there are at least RISK_MIN_ANSWERS of them (followup.risk; rules until then).
+        "RISK_MIN_ANSWERS": _int(environ, "FOLLOWUP_RISK_MIN_ANSWERS", 200, 50),
+        "RISK_TRAIN_DAYS": _int(environ, "FOLLOWUP_RISK_TRAIN_DAYS", 365, 1),
         **_helpdesk_settings(environ),
         "EVENTS_WEBHOOK_URL": _target(environ, "EVENTS_WEBHOOK_URL"),
         "EVENTS_WEBHOOK_SECRET": check_secret(
@@ -239,6 +250,9 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] = os.environ) 
         "RECOVERY_SENDER": environ.get("FOLLOWUP_RECOVERY_SENDER") or None,
         # Days to wait for an answer to the recovery reminder before a person takes over.
         "RECOVERY_WAIT_DAYS": _int(environ, "FOLLOWUP_RECOVERY_WAIT_DAYS", 2),
+        # This share (percent) of the cases a proactive cadence's rules match skip it (the
+        # next matching cadence or the default takes them): the comparison group.
+        "PROACTIVE_HOLDOUT_PERCENT": _percent(environ, "FOLLOWUP_PROACTIVE_HOLDOUT_PERCENT", 10),
         "ALERT_EMAIL": environ.get("FOLLOWUP_ALERT_EMAIL") or None,
         "ALERT_WEBHOOK_URL": _target(environ, "FOLLOWUP_ALERT_WEBHOOK_URL"),  # Slack-style
         # Outbound calls (webhooks, helpdesks) may reach loopback and private addresses.

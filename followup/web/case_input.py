@@ -8,7 +8,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 import phonenumbers
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 from email_validator.rfc_constants import EMAIL_MAX_LENGTH, LOCAL_PART_MAX_LENGTH
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    field_validator,
+)
 
 from followup.models.cases import PRIORITIES
 
@@ -172,6 +179,20 @@ class CaseIn(Strict):
         None,
         description="A new case needs its customer; an update of a known case is also taken "
         "without it.",
+    )
+    # Signals the risk score reads (followup.risk, docs/risk.md): whole numbers, never a
+    # string, a fraction or a negative.
+    reopen_count: Annotated[StrictInt, Field(ge=0, le=1000)] | None = Field(
+        None, description="Times the helpdesk reopened the case."
+    )
+    resolution_minutes: Annotated[StrictInt, Field(ge=0, le=5_256_000)] | None = Field(
+        None, description="Minutes from the case's creation to its resolution."
+    )
+    customer_replies: Annotated[StrictInt, Field(ge=0, le=1000)] | None = Field(
+        None, description="Replies the customer wrote on the case."
+    )
+    first_response_minutes: Annotated[StrictInt, Field(ge=0, le=5_256_000)] | None = Field(
+        None, description="Minutes from the case's creation to the first agent reply."
     )
 
     _timezone = field_validator("timezone")(known_timezone)
