@@ -19,7 +19,7 @@ from followup.models import Cadence, CadenceStep, Case
 # What a version is made of: changing any of these writes a new version.
 SETTINGS = (
     "name", "position", "rules", "sms_hours", "survey_cap_days", "experiment_lineage",
-    "experiment_share",
+    "experiment_share", "proactive_task", "proactive_due_hours",
 )  # fmt: skip
 STEP_FIELDS = (
     "name", "delay_seconds", "channel", "template_id", "survey_id", "condition", "business_days",

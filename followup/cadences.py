@@ -194,9 +194,13 @@ def cadence_hours(cadence: HoursLike, default: SendingHours) -> SendingHours:
     return SendingHours.parse(cadence.sms_hours, default.zone.key)
 
 
+MIN_RISK = "min_risk"  # Cadence.rules["min_risk"]: risk at least this many percent
+
+
 def case_facts(case: Case) -> dict[str, set[str]]:
     """What a cadence's rules look at, lower-cased: the case's priority, tags, team and
-    source channel, and the customer's segments (their tags)."""
+    source channel, the customer's segments (their tags), and the round's risk in percent
+    (followup.risk; empty when not assessed)."""
 
     def lowered(values: Iterable[object] | None) -> set[str]:
         return {str(v).strip().lower() for v in values or () if v and str(v).strip()}
@@ -207,15 +211,32 @@ def case_facts(case: Case) -> dict[str, set[str]]:
         "teams": lowered([case.team]),
         "sources": lowered([case.source_channel]),
         "segments": lowered(case.customer.tags if case.customer else ()),
+        "risk": _risk_percent(getattr(case, "risk_score", None)),
     }
+
+
+def _risk_percent(score: float | None) -> set[str]:
+    return set() if score is None else {repr(round(float(score) * 100, 6))}
+
+
+def risk_at_least(min_risk: object, facts: dict[str, set[str]]) -> bool:
+    """The "risk at least X" rule: the case's risk (percent) is X or more; a case with no
+    risk assessed matches no such rule."""
+    risk = facts.get("risk")
+    return bool(risk) and float(next(iter(risk))) >= float(min_risk)  # type: ignore[arg-type]
 
 
 def rules_match(rules: dict | None, facts: dict[str, set[str]]) -> bool:
     """Whether every rule a cadence sets holds for the case: each non-empty list must share a
-    value with the case's (any case). A cadence without rules matches nothing by rule: it
-    takes cases by name or as the default."""
-    wanted = {field: values for field, values in (rules or {}).items() if values}
-    return bool(wanted) and all(
+    value with the case's (any case), and "min_risk" (0-100) wants the round's risk at least
+    that many percent. A cadence without rules matches nothing by rule: it takes cases by
+    name or as the default."""
+    rules = rules or {}
+    wanted = {f: values for f, values in rules.items() if values and f != MIN_RISK}
+    min_risk = rules.get(MIN_RISK)
+    if min_risk is not None and not risk_at_least(min_risk, facts):
+        return False
+    return (bool(wanted) or min_risk is not None) and all(
         facts.get(field, set()) & {str(v).strip().lower() for v in values}
         for field, values in wanted.items()
     )
@@ -290,3 +311,21 @@ def step_problems(steps: Sequence[StepDraft]) -> list[tuple[int | None, str]]:
         ):
             problem(f"depends on a {step.condition} answer but no earlier step carries a survey")
     return problems
+
+
+def proactive_problem(task: str | None, due_hours: int, steps: Sequence[StepDraft]) -> str | None:
+    """Why a cadence's proactive task cannot come before its survey: the first step that
+    carries a survey goes out before the task is due (the person must reach out first)."""
+    if not task:
+        return None
+    surveys = [step for step in steps if step.survey_id is not None]
+    if not surveys:
+        return None
+    first = min(surveys, key=lambda step: step.delay_seconds)
+    if first.delay_seconds < due_hours * 3600:
+        return (
+            f"the proactive task is due {due_hours} hours after the close but step "
+            f"{first.name!r} asks the survey before that: give the step a longer delay or "
+            "the task a shorter one"
+        )
+    return None

@@ -149,9 +149,7 @@ def current_cadences(purpose: str = CadencePurpose.CLOSE):
     )
 
 
-def choose_cadence(
-    name: str | None, case: Case, held_out: list[Cadence] | None = None
-) -> Cadence:
+def choose_cadence(name: str | None, case: Case, held_out: list[Cadence] | None = None) -> Cadence:
     """The cadence named, else the first (by position) whose rules match the case, else the
     default. A proactive cadence the holdout keeps this round from (followup.proactive) is
     skipped and added to `held_out`."""

@@ -1,6 +1,7 @@
-"""The cadence editor's WTForms forms: the settings (name, order, rules, quiet hours, cap,
-experiment), the rows of steps, and the preview's case; filled from a saved version, read
-back as its settings and step drafts (followup.cadence_drafts), and how a delay reads."""
+"""The cadence editor's WTForms forms: the settings (name, order, rules with the risk at
+least X, the proactive task, quiet hours, cap, experiment), the rows of steps, and the
+preview's case; filled from a saved version, read back as its settings and step drafts
+(followup.cadence_drafts), and how a delay reads."""
 
 import re
 
@@ -20,7 +21,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 
 from followup.cadence_drafts import SAMPLE, step_drafts
 from followup.cadence_versions import taking_cases
-from followup.cadences import SendingHours, StepDraft
+from followup.cadences import MIN_RISK, SendingHours, StepDraft
 from followup.experiments import current_version
 from followup.extensions import db
 from followup.models import Cadence, Case, Customer, MessageTemplate, Survey
@@ -98,6 +99,13 @@ class CadenceForm(FlaskForm):
     segments = StringField(
         "Customer is in one of these segments (customer tags)",
         validators=[Length(max=2000), _valid_list],
+    )
+    min_risk = IntegerField(
+        "Risk at least (percent)", validators=[Optional(), NumberRange(min=0, max=100)]
+    )
+    proactive_task = StringField("Proactive task", validators=[Length(max=300)])
+    proactive_due_hours = IntegerField(
+        "Task due after (hours)", default=24, validators=[Optional(), NumberRange(min=1, max=720)]
     )
     sms_hours = StringField("Quiet hours: texts only between", validators=[Length(max=11)])
     survey_cap_days = IntegerField(
@@ -178,6 +186,9 @@ def fill(form: CadenceForm, cadence: Cadence) -> None:
     form.priorities.data = list(rules.get("priorities", []))
     for field in ("tags", "teams", "sources", "segments"):
         form[field].data = ", ".join(rules.get(field, []))
+    form.min_risk.data = rules.get(MIN_RISK)
+    form.proactive_task.data = cadence.proactive_task or ""
+    form.proactive_due_hours.data = cadence.proactive_due_hours
     form.sms_hours.data = cadence.sms_hours or ""
     form.survey_cap_days.data = cadence.survey_cap_days
     form.experiment_b.data = cadence.experiment_lineage or ""
@@ -237,10 +248,16 @@ def settings_of(form: CadenceForm) -> dict:
     rules = {"priorities": list(form.priorities.data or [])}
     for field in ("tags", "teams", "sources", "segments"):
         rules[field] = split_list(form[field].data)
+    kept = {field: rules[field] for field in CADENCE_RULE_FIELDS if rules[field]}
+    if form.min_risk.data is not None:
+        kept[MIN_RISK] = form.min_risk.data
+    task = " ".join((form.proactive_task.data or "").split()) or None
     return {
         "name": form.name.data.strip(),
         "position": form.position.data or 0,
-        "rules": {field: rules[field] for field in CADENCE_RULE_FIELDS if rules[field]},
+        "rules": kept,
+        "proactive_task": task,
+        "proactive_due_hours": (form.proactive_due_hours.data or 24) if task else 24,
         "sms_hours": (form.sms_hours.data or "").strip() or None,
         "survey_cap_days": form.survey_cap_days.data,
         "experiment_lineage": form.experiment_b.data or None,

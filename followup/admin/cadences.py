@@ -32,7 +32,7 @@ from followup.cadence_versions import (
     set_archived,
     taking_cases,
 )
-from followup.cadences import step_problems
+from followup.cadences import proactive_problem, step_problems
 from followup.experiments import current_version, experiment_problem
 from followup.extensions import db
 from followup.models import Cadence, Case
@@ -64,6 +64,14 @@ def _submit(form: CadenceForm, purpose: str, cadence: Cadence | None):
     for field, message in problems:
         field.errors = [*field.errors, message]
     summary = [message for _, message in step_problems(drafts)]
+    if purpose != "close":
+        form.min_risk.data, form.proactive_task.data = None, ""
+    late = proactive_problem(
+        (form.proactive_task.data or "").strip(), form.proactive_due_hours.data or 24, drafts
+    )
+    if late:
+        form.proactive_due_hours.errors = [*form.proactive_due_hours.errors, late]
+        valid = False
     if valid and name_taken(form.name.data, cadence.lineage if cadence else None):
         form.name.errors = [*form.name.errors, "another cadence has this name"]
         valid = False
