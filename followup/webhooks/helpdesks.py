@@ -25,6 +25,7 @@ from followup.models import Case
 from followup.models.base import utcnow
 from followup.models.cases import CaseStatus, EventKind
 from followup.models.users import ApiScope
+from followup.risk import CASE_SIGNALS
 from followup.web.api_keys import authenticate
 from followup.web.case_input import CaseIn, normalise_email, normalise_phone
 from followup.web.json_body import (
@@ -88,6 +89,12 @@ ZENDESK = Helpdesk(
         "customer.phone": "requester.phone",
         "agent.name": "assignee.name",
         "agent.email": "assignee.email",
+        # Risk signals, named as Zendesk's ticket metrics are (a {"calendar": n, "business":
+        # n} object is read by its calendar minutes).
+        "reopen_count": "metrics.reopens",
+        "customer_replies": "metrics.replies",
+        "resolution_minutes": "metrics.full_resolution_time_in_minutes",
+        "first_response_minutes": "metrics.reply_time_in_minutes",
     },
     status="status",
     closing=frozenset({"solved", "closed"}),
@@ -107,6 +114,10 @@ FRESHDESK = Helpdesk(
         "customer.phone": "ticket_contact_phone",
         "agent.name": "ticket_agent_name",
         "agent.email": "ticket_agent_email",
+        "reopen_count": "ticket_reopen_count",
+        "customer_replies": "ticket_customer_replies",
+        "resolution_minutes": "ticket_resolution_minutes",
+        "first_response_minutes": "ticket_first_response_minutes",
     },
     status="ticket_status",
     closing=frozenset({"resolved", "closed"}),
@@ -124,6 +135,18 @@ def _value(ticket: dict, path: str):
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)  # ids, when the helpdesk sends them as numbers
     return None if value in (None, "") else value
+
+
+def _signal(ticket: dict, path: str):
+    """A risk signal at a dotted path: a number as the helpdesk sent it, one its placeholder
+    rendered as a string of digits, or an object's calendar minutes (Zendesk's metrics); None
+    when absent or empty. Anything else goes on as it is, for CaseIn to refuse by name."""
+    value = _value(ticket, path)
+    if isinstance(value, dict):
+        value = _value(value, "calendar")
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    return value
 
 
 def case_fields(helpdesk: Helpdesk, ticket: dict) -> dict:
@@ -145,6 +168,8 @@ def case_fields(helpdesk: Helpdesk, ticket: dict) -> dict:
             value = [tag for tag in TAG_SEPARATORS.split(value) if tag]
         elif field == "customer.external_id" and value is not None:
             value = f"{helpdesk.name}-{value}"
+        elif field in CASE_SIGNALS:
+            value = _signal(ticket, source)
         if value is not None:
             group, _, name = field.rpartition(".")
             (data.setdefault(group, {}) if group else data)[name] = value
