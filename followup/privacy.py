@@ -7,7 +7,8 @@ subjects and bodies, alerts, tasks, outbound calls, kudos and the kudos emails a
 digests that quoted them) and leaves every figure as it was: scores, bands, reasons,
 statuses and times stay. A comment that made an answer negative by one of the survey's
 keywords keeps those keywords only (the lead's words, not the customer's), so its verdict and
-the rebuilt rollups do not change. Suppressions keep the address hash only, so an opted-out
+the rebuilt rollups do not change; the comments' embeddings go, and the comment themes forget
+them (followup.themes.forget). Suppressions keep the address hash only, so an opted-out
 address is never messaged again.
 
 Operations flush; the caller commits (retention commits each batch).
@@ -21,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from markupsafe import escape
 
-from followup import audit, digests, kudos
+from followup import audit, digests, kudos, themes
 from followup.case_history import case_history
 from followup.cases import cancel_pending, record_event
 from followup.extensions import db
@@ -260,6 +261,8 @@ def _redact(
         kept_words = [w for w in survey.negative_keywords or [] if mentions(response.comment, [w])]
         response.comment = ", ".join(kept_words)
         response.answers = {k: v for k, v in (response.answers or {}).items() if k in choices}
+    # Their embeddings go too, and they leave their themes' examples (followup.themes).
+    themes.forget([response.id for response in responses])
     found_kudos = db.session.scalars(sa.select(Kudo).where(Kudo.case_id.in_(case_ids))).all()
     needles |= {kudo.comment for kudo in found_kudos}
     needles |= {str(escape(text)) for text in needles if text}  # as HTML emails quote them

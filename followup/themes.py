@@ -1,18 +1,551 @@
 """Comment themes: every comment embedded in the workers, in batches (followup.embeddings),
 grouped into themes incrementally as comments arrive and rebuilt nightly; each theme named by
 its most telling words and three example comments. A lead's rename, merge or split sticks
-across rebuilds."""
+across rebuilds.
 
-from datetime import datetime
+- `embed_pending` (the embed_comments job, every minute): the comments not embedded yet, or
+  changed since, embedded in one call; each goes to the nearest live theme when it is close
+  enough (ASSIGN_COSINE), else stays unassigned until the next rebuild. A fresh deployment
+  gets its first themes as soon as FIRST_REBUILD_AT comments wait.
+- `rebuild` (nightly): the window's comments (THEMES_DAYS, the newest THEMES_MAX_CLUSTERED
+  clustered, the rest assigned to the nearest theme) clustered again from scratch by
+  agglomerative clustering (cosine distance, average linkage, a distance threshold: the
+  number of themes is found, not chosen), clusters under MIN_SIZE left unassigned. Each
+  cluster is matched to the themes that were (the share of its comments already in one,
+  else the nearest centroid): it keeps that theme's id, and a lead's name. A cluster matched
+  to a merged theme goes to the theme it was merged into; the parts of a split theme share
+  out whatever cluster matches either part by nearest centroid, so they stay split. Themes
+  nothing matched are retired. Deterministic: same comments, same themes.
+- Lead operations (`rename`, `merge`, `split`) flush and audit; the caller commits. They
+  raise ThemeError(status, field, message).
+- `forget`: an emptied comment (erasure, retention) loses its embedding and leaves its theme
+  and the theme's examples.
+
+Settings: FOLLOWUP_THEMES_DAYS (180), FOLLOWUP_THEMES_MAX_CLUSTERED (5000),
+FOLLOWUP_THEME_DISTANCE (0.7). See docs/themes.md.
+"""
+
+import importlib
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+import numpy as np
+import sqlalchemy as sa
+from flask import current_app
+
+from followup import audit, embeddings
+from followup.extensions import db
+from followup.models import Case, CommentEmbedding, Response, Theme
+from followup.models.base import utcnow
+
+BATCH = 128  # comments embedded in one call (one worker transaction)
+FIRST_REBUILD_AT = 30  # comments waiting, with no theme yet, that make the first themes
+ASSIGN_COSINE = 0.45  # a comment joins the nearest theme's centroid at least this close
+MATCH_COSINE = 0.8  # a rebuilt cluster matches a theme by centroid at least this close
+MATCH_SHARE = 0.5  # ... or when at least this share of its comments were in that theme
+MIN_SIZE = 5  # smaller clusters stay unassigned
+WORDS = 8  # telling words kept per theme
+NAME_WORDS = 3  # of which the name shows
+EXAMPLES = 3
+MAX_NAME = 200
+SPLIT_SEED = 0
+DEFAULTS = {"THEMES_DAYS": 180, "THEMES_MAX_CLUSTERED": 5000, "THEME_DISTANCE": 0.7}
+
+# Words that say nothing about a theme, in the languages customers write most (en, es, fr,
+# de, pt); a small list, as the class-based TF-IDF already discounts what every theme says.
+STOP_WORDS = frozenset(
+    """a about after again all also am an and any are as at be been before being but by can
+    could did do does doing don done for from get got had has have he her here him his how i
+    if in into is it its just me more most my no nor not now of off on once only or other our
+    out over own same she should so some still such than that the their them then there these
+    they this those through to too under until up very was we were what when where which who
+    why will with would you your yours
+    al algo algunos ante antes como con contra cual cuando de del desde donde durante e el
+    ella ellos en entre era es esa ese eso esta estaba estado estar este esto estos fue fueron
+    ha hace han hasta hay la las le les lo los mas me mi mis mucho muy más nada ni no nos o
+    otra otro para pero poco por porque que qué se ser si sido sin sobre son su sus también
+    te tengo tiene todo todos tu tus un una uno unos usted y ya yo él
+    au aux avec ce ces dans des du elle en est et eux il ils je la le les leur lui ma mais me
+    mes moi mon ne nous on ou par pas pour qu que qui sa se ses son sur ta te tes toi ton tu
+    un une vos votre vous été être
+    aber als am auch auf aus bei bin bis da das dass dem den der des die doch du ein eine
+    einem einen einer er es für hat hatte ich ihr im in ist ja kein mich mir mit nach nicht
+    noch nur oder sehr sich sie sind so um und uns von vor war waren was wie wir zu zum zur
+    ao aos as até com como da das de dela dele do dos ela ele em era essa esse eu foi há
+    isso já mais mas me meu minha muito na nas no nos não o os ou para pela pelo por quando
+    que se sem seu sua são também tem um uma você é
+    thanks thank gracias hi hello hola ok okay please por favor""".split()
+)
+TOKEN = re.compile(r"[^\W\d_]{3,}")
+
+
+class ThemeError(Exception):
+    """A lead operation refused: HTTP status (404, 409, 422), the field at fault, why."""
+
+    def __init__(self, status: int, field: str, message: str):
+        super().__init__(message)
+        self.status, self.field, self.message = status, field, message
+
+
+def _sklearn_cluster():
+    """scikit-learn's clustering, imported when first used: it takes most of a second, which
+    the web processes (they import this module for the lead's operations) need not pay."""
+    return importlib.import_module("sklearn.cluster")
+
+
+def _setting(name: str):
+    return current_app.config.get(name, DEFAULTS[name])
+
+
+def _matrix(rows: Iterable[bytes]) -> np.ndarray:
+    vectors = [embeddings.from_bytes(raw) for raw in rows]
+    if not vectors:
+        return np.zeros((0, embeddings.DIMENSIONS), dtype=np.float32)
+    return np.stack(vectors)
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return (vector / norm if norm > 0 else vector).astype(np.float32)
+
+
+def live_themes() -> list[Theme]:
+    """The themes comments can be in (not retired, not merged), oldest first."""
+    return list(
+        db.session.scalars(
+            sa.select(Theme)
+            .where(Theme.retired_at.is_(None), Theme.merged_into_id.is_(None))
+            .order_by(Theme.id)
+        )
+    )
+
+
+def _nearest(vectors: np.ndarray, themes: Sequence[Theme]) -> list[int | None]:
+    """Each vector's nearest theme id when at least ASSIGN_COSINE close, else None."""
+    if not themes or not len(vectors):
+        return [None] * len(vectors)
+    similarity = vectors @ _matrix(t.centroid for t in themes).T
+    best = similarity.argmax(axis=1)
+    return [themes[b].id if similarity[n, b] >= ASSIGN_COSINE else None for n, b in enumerate(best)]
+
+
+def _recount(theme_ids: Iterable[int | None]) -> None:
+    """The named themes' sizes counted again from their comments."""
+    for theme_id in {t for t in theme_ids if t is not None}:
+        count = db.session.scalar(
+            sa.select(sa.func.count()).where(CommentEmbedding.theme_id == theme_id)
+        )
+        db.session.execute(sa.update(Theme).where(Theme.id == theme_id).values(size=count))
 
 
 def embed_pending(now: datetime) -> int:
     """Embed a batch of comments not embedded yet (or changed since) and put each in its
-    theme; the number embedded."""
-    return 0
+    theme; the number embedded (0: none waiting). Comments of the last THEMES_DAYS only,
+    of cases not redacted; a comment emptied since it was embedded loses its embedding."""
+    since = now - timedelta(days=_setting("THEMES_DAYS"))
+    rows = db.session.execute(
+        sa.select(Response.id, Response.comment, Response.updated_at, CommentEmbedding)
+        .join(Case, Case.id == Response.case_id)
+        .outerjoin(CommentEmbedding, CommentEmbedding.response_id == Response.id)
+        .where(
+            Response.created_at >= since,
+            sa.or_(
+                sa.and_(
+                    CommentEmbedding.response_id.is_(None),
+                    Response.comment != "",
+                    Case.redacted_at.is_(None),
+                ),
+                Response.updated_at > CommentEmbedding.embedded_at,
+            ),
+        )
+        .order_by(Response.id)
+        .limit(BATCH)
+    ).all()
+    if not rows:
+        return 0
+    gone = [row for row in rows if row.CommentEmbedding and not row.comment]
+    if gone:
+        forget([row.id for row in gone])
+    rows = [row for row in rows if row.comment]
+    themes = live_themes()
+    vectors = embeddings.embed([row.comment for row in rows])
+    touched: list[int | None] = []
+    for row, vector, theme_id in zip(rows, vectors, _nearest(vectors, themes), strict=True):
+        # Never before the answer's own time, or a clock behind it would embed it forever.
+        at = max(now, row.updated_at)
+        if (embedding := row.CommentEmbedding) is None:
+            embedding = CommentEmbedding(response_id=row.id)
+            db.session.add(embedding)
+        touched += [embedding.theme_id, theme_id]
+        embedding.model, embedding.vector = embeddings.MODEL, embeddings.to_bytes(vector)
+        embedding.embedded_at, embedding.theme_id = at, theme_id
+    db.session.flush()
+    _recount(touched)
+    if not themes and _first_themes_due():
+        rebuild(now)
+    return len(rows) + len(gone)
+
+
+def _first_themes_due() -> bool:
+    """No theme ever made, and enough comments waiting to make the first ones."""
+    if db.session.scalar(sa.select(Theme.id).limit(1)) is not None:
+        return False
+    waiting = db.session.scalar(sa.select(sa.func.count()).select_from(CommentEmbedding))
+    return waiting >= FIRST_REBUILD_AT
+
+
+def telling_words(groups: Sequence[Sequence[str]], background: Sequence[str] = ()) -> list:
+    """Each group's most telling words, best first: class-based TF-IDF (a word's share of
+    the group's words, times log(1 + average words per class / the word's count in every
+    class)); `background` is one more class that gets no words (the comments in no group)."""
+    classes = [Counter(_tokens(" ".join(texts))) for texts in (*groups, background)]
+    totals = Counter()
+    for counts in classes:
+        totals.update(counts)
+    average = sum(totals.values()) / max(len(classes), 1)
+    found = []
+    for counts in classes[: len(groups)]:
+        size = sum(counts.values()) or 1
+        scores = {
+            word: (n / size) * np.log(1 + average / totals[word]) for word, n in counts.items()
+        }
+        found.append(sorted(scores, key=lambda w: (-scores[w], w))[:WORDS])
+    return found
+
+
+def _tokens(text: str) -> list[str]:
+    return [w for w in TOKEN.findall(text.lower()) if w not in STOP_WORDS]
+
+
+def _name(words: Sequence[str]) -> str:
+    return ", ".join(words[:NAME_WORDS]) or "(no words)"
+
+
+def _examples(ids: Sequence[int], vectors: np.ndarray, centroid: np.ndarray) -> list[int]:
+    """The ids of the EXAMPLES comments nearest the centroid (ties: the older answer)."""
+    similarity = vectors @ centroid
+    order = sorted(range(len(ids)), key=lambda n: (-round(float(similarity[n]), 6), ids[n]))
+    return [ids[n] for n in order[:EXAMPLES]]
+
+
+def _window(now: datetime) -> list:
+    """The window's embedded comments, newest first: (response id, comment, vector, theme)."""
+    since = now - timedelta(days=_setting("THEMES_DAYS"))
+    return db.session.execute(
+        sa.select(
+            CommentEmbedding.response_id,
+            Response.comment,
+            CommentEmbedding.vector,
+            CommentEmbedding.theme_id,
+        )  # fmt: skip
+        .join(Response, Response.id == CommentEmbedding.response_id)
+        .where(Response.created_at >= since, Response.comment != "")
+        .order_by(Response.created_at.desc(), Response.id.desc())
+    ).all()
+
+
+def _cluster(vectors: np.ndarray) -> list[list[int]]:
+    """Groups of row numbers (each at least MIN_SIZE, largest first): agglomerative
+    clustering, cosine distance, average linkage, cut at THEME_DISTANCE."""
+    if len(vectors) < MIN_SIZE:
+        return []
+    labels = (
+        _sklearn_cluster()
+        .AgglomerativeClustering(
+            n_clusters=None,
+            metric="cosine",
+            linkage="average",
+            distance_threshold=float(_setting("THEME_DISTANCE")),
+        )
+        .fit_predict(vectors)
+    )
+    groups: dict[int, list[int]] = defaultdict(list)
+    for row, label in enumerate(labels):
+        groups[int(label)].append(row)
+    kept = [rows for rows in groups.values() if len(rows) >= MIN_SIZE]
+    return sorted(kept, key=lambda rows: (-len(rows), rows[0]))
 
 
 def rebuild(now: datetime) -> int:
     """Cluster the comments again from scratch, keeping the themes a lead named, merged or
-    split; the number of themes."""
-    return 0
+    split (see the module's doc); the number of live themes."""
+    window = _window(now)
+    cap = int(_setting("THEMES_MAX_CLUSTERED"))
+    ids = [row.response_id for row in window]
+    vectors = _matrix(row.vector for row in window)
+    previous: dict[int, int | None] = {row.response_id: row.theme_id for row in window}
+    clusters = _cluster(vectors[:cap])
+    centroids = [_unit(vectors[rows].mean(axis=0)) for rows in clusters]
+    # Each cluster matched to a theme that was, if any, and split between split parts.
+    everything = {t.id: t for t in db.session.scalars(sa.select(Theme))}
+    candidates = [t for t in everything.values() if t.retired_at is None or t.merged_into_id]
+    shaped = {t.merged_into_id for t in everything.values() if t.merged_into_id}
+    parts: dict[int, list[Theme]] = defaultdict(list)
+    for theme in candidates:
+        if theme.split_from_id and theme.merged_into_id is None:
+            parts[theme.split_from_id].append(theme)
+    # A split's parts count as one for the overlap (the cluster is shared out below).
+    family = {t.id: min(s.id for s in parts[t.split_from_id]) for sibs in parts.values()
+              for t in sibs if len(sibs) > 1}  # fmt: skip
+    previous = {i: family.get(t, t) for i, t in previous.items()}
+    pieces: list[tuple[int | None, list[int], int]] = []  # (theme id, rows, overlap)
+    for rows, centroid in zip(clusters, centroids, strict=True):
+        theme_id, overlap = _match(rows, centroid, ids, previous, candidates, everything)
+        theme = everything.get(theme_id) if theme_id else None
+        if theme is not None and theme.split_from_id and len(parts[theme.split_from_id]) > 1:
+            siblings = parts[theme.split_from_id]
+            nearest = (vectors[rows] @ _matrix(t.centroid for t in siblings).T).argmax(axis=1)
+            for n, sibling in enumerate(siblings):
+                share = [row for row, b in zip(rows, nearest, strict=True) if b == n]
+                if share:
+                    pieces.append((sibling.id, share, len(share)))
+        else:
+            pieces.append((theme_id, rows, overlap))
+    # One theme per cluster, except the lead's: a merge target or a split part takes all.
+    members: dict[int | None, list[int]] = defaultdict(list)
+    made: list[list[int]] = []
+    taken: set[int] = set()
+    for theme_id, rows, _ in sorted(pieces, key=lambda p: (-p[2], -len(p[1]), p[1][0])):
+        lead_shaped = theme_id in shaped or (
+            theme_id is not None and everything[theme_id].split_from_id is not None
+        )
+        if theme_id is not None and (theme_id not in taken or lead_shaped):
+            taken.add(theme_id)
+            members[theme_id] += rows
+        else:
+            made.append(rows)
+    for rows in made:
+        theme = Theme(name="", centroid=b"", words=[], examples=[], size=0, created_at=now)
+        db.session.add(theme)
+        db.session.flush()
+        everything[theme.id] = theme
+        members[theme.id] = rows
+    # The rest of the window (beyond the cap) joins the nearest theme.
+    groups = {theme_id: rows for theme_id, rows in members.items() if theme_id is not None}
+    final = {theme_id: _unit(vectors[rows].mean(axis=0)) for theme_id, rows in groups.items()}
+    order = sorted(final)
+    if len(ids) > cap and order:
+        similarity = vectors[cap:] @ np.stack([final[t] for t in order]).T
+        for n, (best, row_sim) in enumerate(
+            zip(similarity.argmax(axis=1), similarity, strict=True)
+        ):
+            if row_sim[best] >= ASSIGN_COSINE:
+                groups[order[best]].append(cap + n)
+    _store(now, window, vectors, groups, everything)
+    return len(groups)
+
+
+def _match(rows, centroid, ids, previous, candidates, everything) -> tuple[int | None, int]:
+    """The theme a cluster continues (a merged theme: the one it was merged into, at the end
+    of the chain) and how many of its comments were in it; None when none."""
+    counts = Counter(previous[ids[row]] for row in rows if previous[ids[row]] is not None)
+    theme_id, overlap = None, 0
+    if counts:
+        best, n = min(counts.items(), key=lambda item: (-item[1], item[0]))
+        if n >= MATCH_SHARE * len(rows):
+            theme_id, overlap = best, n
+    if theme_id is None and candidates:
+        similarity = _matrix(t.centroid for t in candidates) @ centroid
+        best = int(similarity.argmax())
+        if similarity[best] >= MATCH_COSINE:
+            theme_id = candidates[best].id
+    seen = set()
+    while theme_id is not None and everything[theme_id].merged_into_id and theme_id not in seen:
+        seen.add(theme_id)
+        theme_id = everything[theme_id].merged_into_id
+    theme = everything.get(theme_id) if theme_id is not None else None
+    if theme is None or theme.merged_into_id or theme.retired_at:
+        return None, 0
+    return theme_id, overlap
+
+
+def _store(now, window, vectors, groups: dict[int, list[int]], everything) -> None:
+    """Write the rebuilt membership and each theme's centroid, size, words, name, examples;
+    retire the live themes that got no cluster."""
+    ids = [row.response_id for row in window]
+    theme_of = {ids[row]: theme_id for theme_id, rows in groups.items() for row in rows}
+    changed = [(i, theme_of.get(i)) for i, row in zip(ids, window, strict=True)
+               if theme_of.get(i) != row.theme_id]  # fmt: skip
+    for theme_id in {t for _, t in changed}:
+        chosen = [i for i, t in changed if t == theme_id]
+        for start in range(0, len(chosen), 500):
+            db.session.execute(
+                sa.update(CommentEmbedding)
+                .where(CommentEmbedding.response_id.in_(chosen[start : start + 500]))
+                .values(theme_id=theme_id)
+            )
+    order = sorted(groups)
+    grouped = {row for rows in groups.values() for row in rows}
+    background = [window[row].comment for row in range(len(window)) if row not in grouped]
+    words = telling_words([[window[row].comment for row in groups[t]] for t in order],
+                          background[:2000])  # fmt: skip
+    for theme_id, theme_words in zip(order, words, strict=True):
+        theme, rows = everything[theme_id], groups[theme_id]
+        centroid = _unit(vectors[rows].mean(axis=0))
+        theme.centroid, theme.size, theme.words = (
+            embeddings.to_bytes(centroid),
+            len(rows),
+            theme_words,
+        )
+        theme.examples = _examples([ids[row] for row in rows], vectors[rows], centroid)
+        if theme.named_by is None:
+            theme.name = _name(theme_words)
+        theme.retired_at, theme.updated_at = None, now
+    for theme in everything.values():
+        if theme.id not in groups and theme.retired_at is None and theme.merged_into_id is None:
+            theme.retired_at, theme.updated_at = now, now
+    db.session.flush()
+    _recount(order)
+
+
+# The lead's operations.
+
+
+def get(theme_id: int) -> Theme:
+    """The theme with this id, or ThemeError 404."""
+    theme = db.session.get(Theme, theme_id)
+    if theme is None:
+        raise ThemeError(404, "theme", "No such theme.")
+    return theme
+
+
+def _live(theme: Theme, field: str) -> None:
+    if theme.retired_at is not None or theme.merged_into_id is not None:
+        raise ThemeError(409, field, "This theme is retired or merged; choose a current one.")
+
+
+def rename(theme: Theme, name: str, by: str) -> Theme:
+    """The lead's name for the theme; a rebuild keeps it."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise ThemeError(422, "name", "A theme's name cannot be empty.")
+    if len(name) > MAX_NAME:
+        raise ThemeError(422, "name", f"A theme's name is at most {MAX_NAME} characters.")
+    _live(theme, "theme")
+    before = audit.snapshot(theme, ("name", "named_by"))
+    theme.name, theme.named_by = name, by
+    db.session.flush()
+    audit.record("theme.rename", "theme", theme.id, f"Theme renamed: {name}", before,
+                 audit.snapshot(theme, ("name", "named_by")), actor=by)  # fmt: skip
+    return theme
+
+
+def merge(source: Theme, target: Theme, by: str) -> Theme:
+    """The source's comments move into the target; the source is retired and points at the
+    target, so a rebuild sends what it finds of the source to the target. The target."""
+    if source.id == target.id:
+        raise ThemeError(409, "target", "A theme cannot be merged into itself.")
+    _live(source, "theme")
+    _live(target, "target")
+    db.session.execute(
+        sa.update(CommentEmbedding)
+        .where(CommentEmbedding.theme_id == source.id)
+        .values(theme_id=target.id)
+    )
+    now = utcnow()
+    source.merged_into_id, source.retired_at, source.updated_at = target.id, now, now
+    _refresh(target, list(dict.fromkeys([*target.words, *source.words]))[:WORDS], now)
+    source.size = 0
+    db.session.flush()
+    audit.record("theme.merge", "theme", source.id,
+                 f"Theme {source.name} merged into {target.name}",
+                 {"merged_into_id": None}, {"merged_into_id": target.id}, actor=by)  # fmt: skip
+    return target
+
+
+def split(theme: Theme, by: str) -> list[Theme]:
+    """The theme's comments split in two (k-means, k=2, over their vectors): two new themes
+    that record where they came from (a rebuild keeps them apart); the theme is retired."""
+    _live(theme, "theme")
+    rows = db.session.execute(
+        sa.select(CommentEmbedding.response_id, CommentEmbedding.vector, Response.comment)
+        .join(Response, Response.id == CommentEmbedding.response_id)
+        .where(CommentEmbedding.theme_id == theme.id)
+        .order_by(CommentEmbedding.response_id)
+    ).all()
+    vectors = _matrix(row.vector for row in rows)
+    if len(np.unique(vectors.round(5), axis=0)) < 2:
+        raise ThemeError(409, "theme", "This theme has too few different comments to split.")
+    labels = (
+        _sklearn_cluster()
+        .KMeans(n_clusters=2, random_state=SPLIT_SEED, n_init=10)
+        .fit_predict(vectors)
+    )
+    halves = [[n for n, label in enumerate(labels) if label == part] for part in (0, 1)]
+    halves.sort(key=lambda half: (-len(half), half[0]))
+    others = db.session.scalars(
+        sa.select(Response.comment)
+        .join(CommentEmbedding, CommentEmbedding.response_id == Response.id)
+        .where(sa.or_(CommentEmbedding.theme_id != theme.id, CommentEmbedding.theme_id.is_(None)))
+        .order_by(Response.id.desc())
+        .limit(2000)
+    ).all()
+    words = telling_words([[rows[n].comment for n in half] for half in halves], others)
+    now = utcnow()
+    made = []
+    for half, half_words in zip(halves, words, strict=True):
+        centroid = _unit(vectors[half].mean(axis=0))
+        part = Theme(
+            name=_name(half_words), words=half_words, centroid=embeddings.to_bytes(centroid),
+            size=len(half), split_from_id=theme.id, created_at=now, updated_at=now,
+            examples=_examples([rows[n].response_id for n in half], vectors[half], centroid),
+        )  # fmt: skip
+        db.session.add(part)
+        db.session.flush()
+        db.session.execute(
+            sa.update(CommentEmbedding)
+            .where(CommentEmbedding.response_id.in_([rows[n].response_id for n in half]))
+            .values(theme_id=part.id)
+        )
+        made.append(part)
+    theme.retired_at, theme.updated_at, theme.size = now, now, 0
+    db.session.flush()
+    audit.record("theme.split", "theme", theme.id,
+                 f"Theme {theme.name} split into {made[0].name} and {made[1].name}",
+                 {"split_into": None}, {"split_into": [t.id for t in made]}, actor=by)  # fmt: skip
+    return made
+
+
+def _refresh(theme: Theme, words: list[str], now: datetime) -> None:
+    """A theme's centroid, size and examples from its comments now (after a merge)."""
+    rows = db.session.execute(
+        sa.select(CommentEmbedding.response_id, CommentEmbedding.vector)
+        .where(CommentEmbedding.theme_id == theme.id)
+        .order_by(CommentEmbedding.response_id)
+    ).all()
+    vectors = _matrix(row.vector for row in rows)
+    if len(rows):
+        centroid = _unit(vectors.mean(axis=0))
+        theme.centroid = embeddings.to_bytes(centroid)
+        theme.examples = _examples([row.response_id for row in rows], vectors, centroid)
+    theme.size, theme.words, theme.updated_at = len(rows), words, now
+    if theme.named_by is None:
+        theme.name = _name(words)
+
+
+def forget(response_ids: Sequence[int]) -> None:
+    """These answers' comments were emptied (erasure, retention, a changed answer): their
+    embeddings go, they leave their themes' sizes and examples."""
+    if not response_ids:
+        return
+    ids = set(response_ids)
+    touched = set()
+    for start in range(0, len(response_ids), 500):
+        chunk = list(response_ids[start : start + 500])
+        touched |= set(
+            db.session.scalars(
+                sa.select(CommentEmbedding.theme_id).where(
+                    CommentEmbedding.response_id.in_(chunk), CommentEmbedding.theme_id.is_not(None)
+                )
+            )
+        )
+        db.session.execute(
+            sa.delete(CommentEmbedding).where(CommentEmbedding.response_id.in_(chunk))
+        )
+    for theme in db.session.scalars(sa.select(Theme)):
+        if ids & set(theme.examples or []):
+            theme.examples = [i for i in theme.examples if i not in ids]
+    db.session.flush()
+    _recount(touched)
