@@ -59,6 +59,7 @@ from followup.admin import (  # noqa: E402,F401  (registers the views)
     health,
     incidents,
     recoveries,
+    risk,
     root_causes,
     suppressions,
     surveys,

@@ -11,12 +11,14 @@ import sqlalchemy as sa
 
 from followup import risk
 from followup.extensions import db
-from followup.models import Case, CaseEvent, RiskModel
+from followup.models import AuditEntry, Case, CaseEvent, RiskModel
 from followup.models.base import utcnow
 from followup.models.cases import EventKind
+from tests.support.agents import agent_user
 from tests.support.answers import record_negative_answer
 from tests.support.case_history import insert_history, truth
 from tests.support.cases import CASE, close
+from tests.support.console import csrf_token, sign_in
 from tests.support.hostile import NUMBERS
 
 SIGNALS = {
@@ -223,3 +225,42 @@ def test_rounds_given_a_proactive_task_are_left_out(app, seeded):
     rounds = risk.answered_rounds(now)
     assert len(rounds) == 55
     assert not {c.id for c in first} & {r.case_id for r in rounds}
+
+
+@pytest.mark.parametrize("role", ["admin", "lead", "manager", "agent", "anonymous"])
+def test_who_may_read_the_risk_page_and_train(app, client, users, role):
+    if role == "agent":
+        agent_user("agent@example.com", None)
+    if role != "anonymous":
+        assert sign_in(client, f"{role}@example.com").status_code == 303
+    token = csrf_token(client, "/admin/sign-in" if role == "anonymous" else "/admin/account")
+
+    page = client.get("/admin/risk")
+    trained = client.post("/admin/risk/train", data={"csrf_token": token})
+
+    assert page.status_code == {"agent": 403, "anonymous": 302}.get(role, 200)
+    assert trained.status_code == {"admin": 303, "anonymous": 302}.get(role, 403)
+    if page.status_code == 200:
+        html = page.get_data(as_text=True)
+        assert "The rules</strong>: no trained model" in html
+        assert "reopened at least once" in html
+        assert ("Train now" in html) == (role == "admin")
+
+
+def test_train_now_reports_too_few_answers_then_trains_and_shows_the_measures(as_admin):
+    token = csrf_token(as_admin, "/admin/risk")
+    assert as_admin.post("/admin/risk/train", data={}).status_code == 400  # no CSRF token
+
+    few = as_admin.post("/admin/risk/train", data={"csrf_token": token}, follow_redirects=True)
+    assert "Not enough answered cases" in few.get_data(as_text=True)
+
+    insert_history(utcnow())
+    done = as_admin.post("/admin/risk/train", data={"csrf_token": token}, follow_redirects=True)
+
+    html = done.get_data(as_text=True)
+    assert "Trained model 1: it ranks the held-out cases better than the rules" in html
+    assert "<strong>Model 1</strong>" in html
+    assert "0.850" in html and "0.814" in html  # held-out AUC, model and rules
+    assert "<code>resolution_hours</code>" in html
+    entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.entity == "risk_model"))
+    assert entry.action == "train" and entry.actor == "admin@example.com"
