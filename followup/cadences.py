@@ -322,10 +322,10 @@ def proactive_problem(task: str | None, due_hours: int, steps: Sequence[StepDraf
     if not surveys:
         return None
     first = min(surveys, key=lambda step: step.delay_seconds)
-    if first.delay_seconds < due_hours * 3600:
+    if first.delay_seconds <= due_hours * 3600:
         return (
             f"the proactive task is due {due_hours} hours after the close but step "
-            f"{first.name!r} asks the survey before that: give the step a longer delay or "
+            f"{first.name!r} asks the survey by then: give the step a longer delay or "
             "the task a shorter one"
         )
     return None

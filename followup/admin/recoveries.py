@@ -1,9 +1,10 @@
 """Console pages: the recovery queue. Each recovery with what the customer said, what was done
 and its tasks (time left, overdue first), a form to complete each open task with its outcome
 (and the recovery's root cause, optionally), the root cause of each ended recovery (flagged
-while none is recorded, with a form to record or change it), and the leads' open alerts with
-a button to acknowledge each. Reading needs "read"; completing, recording and acknowledging
-need "configure"."""
+while none is recorded, with a form to record or change it), the open proactive outreach
+tasks (followup.proactive: soonest due first, each with its outcome form), and the leads'
+open alerts with a button to acknowledge each. Reading needs "read"; completing, recording
+and acknowledging need "configure"."""
 
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
@@ -12,13 +13,15 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from followup import root_causes
+from followup import proactive, root_causes
 from followup.admin import bp, found
 from followup.extensions import db
-from followup.models import Alert, Case, Recovery, RecoveryTask, RootCause
+from followup.models import Alert, Case, ProactiveTask, Recovery, RecoveryTask, RootCause
 from followup.models.base import utcnow
+from followup.models.proactive import ProactiveOutcome
 from followup.models.recovery import RECOVERY_STATUSES, AlertAudience, RecoveryStatus
 from followup.outbound import acknowledge_alert
+from followup.proactive import ProactiveError
 from followup.recovery_queue import NEEDS_ROOT_CAUSE, complete_task, queue_entries
 from followup.root_causes import MAX_NOTE, RootCauseError
 from followup.web.forms import clean_text
@@ -45,6 +48,31 @@ class CompleteTaskForm(FlaskForm):
     root_cause_note = TextAreaField(
         "Root cause note (optional)", filters=[clean_text], validators=[NOTE_LENGTH]
     )
+
+
+OUTCOME_LABELS = {
+    ProactiveOutcome.REACHED: "Reached the customer",
+    ProactiveOutcome.LEFT_MESSAGE: "Left a message",
+    ProactiveOutcome.NO_ANSWER: "No answer",
+    ProactiveOutcome.DECLINED: "The customer declined",
+}
+
+
+class ProactiveForm(FlaskForm):
+    outcome = SelectField("Outcome", choices=OUTCOME_LABELS)
+    note = TextAreaField(
+        "Note (optional)",
+        filters=[clean_text],
+        validators=[Length(max=proactive.MAX_NOTE,
+                           message=f"Keep the note to {proactive.MAX_NOTE} characters or fewer")],
+    )  # fmt: skip
+
+
+def proactive_form(task_id: int, formdata=None) -> ProactiveForm:
+    form = ProactiveForm(formdata=formdata)
+    for name in ("outcome", "note"):
+        form[name].id = form[name].label.field_id = f"proactive-{name}-{task_id}"
+    return form
 
 
 class RootCauseForm(FlaskForm):
@@ -128,8 +156,11 @@ def _page(
     problem: str | None = None,
     code: int = 200,
     cause_forms: dict | None = None,
+    outreach_forms: dict | None = None,
 ):
     entries = queue_entries(None if status == "all" else status, utcnow(), SHOWN)
+    outreach = proactive.open_tasks(utcnow(), SHOWN)
+    outreach_forms = {t["id"]: proactive_form(t["id"]) for t in outreach} | (outreach_forms or {})
     listed = root_causes.causes()  # read once for every form on the page
     current = {cause.key: cause for cause in listed}
     active = {cause.key: cause.name for cause in listed if cause.active}
@@ -168,6 +199,9 @@ def _page(
         alerts=alerts,
         forms=forms,
         cause_forms=cause_forms,
+        outreach=outreach,
+        outreach_forms=outreach_forms,
+        outcome_labels=OUTCOME_LABELS,
         status=status,
         statuses=STATUSES,
         status_labels=STATUS_LABELS,
@@ -215,6 +249,27 @@ def recovery_task_complete(task_id: int):
     db.session.commit()
     recorded = f" Root cause: {recovery.root_cause.name}." if form.root_cause.data else ""
     flash(f"Completed “{done.title}”.{recorded}")
+    return _back(status)
+
+
+@bp.post("/recoveries/proactive/<int:task_id>/complete")
+def proactive_task_complete(task_id: int):
+    task = found(ProactiveTask, task_id)
+    status = _status()
+    form = proactive_form(task.id, request.form)
+    if not form.validate_on_submit():
+        return _page(status, outreach_forms={task.id: form}, code=422)
+    try:
+        proactive.complete(task, form.outcome.data, form.note.data, current_user.email, utcnow())
+    except ProactiveError as error:
+        db.session.rollback()
+        if error.status == 409:
+            return _page(status, problem=f"“{task.title}” was {error.message}.", code=409)
+        field = form.note if error.field == "note" else form.outcome
+        field.errors = [*field.errors, error.message[:1].upper() + error.message[1:]]
+        return _page(status, outreach_forms={task.id: form}, code=422)
+    db.session.commit()
+    flash(f"Completed “{task.title}”: {OUTCOME_LABELS[task.outcome].lower()}.")
     return _back(status)
 
 

@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from followup.api import customers, incidents, recoveries, routes  # noqa: E402,F401  (registers the views)
+from followup.api import customers, incidents, proactive, recoveries, routes  # noqa: E402,F401  (registers the views)

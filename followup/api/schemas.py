@@ -261,6 +261,36 @@ class TaskDone(Strict):
     )
 
 
+class ProactiveTaskOut(Strict):
+    id: int
+    case: str | None = Field(description="The case's external id.")
+    round: int = Field(description="The case's close round the task is for.")
+    title: str
+    risk_score: float | None = Field(description="The round's risk (0-1) when it closed.")
+    assignee: str | None
+    due_at: datetime
+    seconds_left: int | None = Field(description="Negative when overdue; null once completed.")
+    overdue: bool
+    completed_at: datetime | None
+    completed_by: str | None
+    outcome: str | None = Field(description="reached, left_message, no_answer, declined, or "
+                                "cancelled (the case reopened first).")  # fmt: skip
+    note: str | None
+    created_at: datetime
+
+
+class ProactiveTasks(Strict):
+    proactive_tasks: list[ProactiveTaskOut]
+
+
+class ProactiveTaskDone(Strict):
+    outcome: Literal["reached", "left_message", "no_answer", "declined"]
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    completed_by: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=FILLED)
+    ] = Field(description="Who reached out.")
+
+
 class RootCauseIn(Strict):
     root_cause: RootCauseKey
     note: RootCauseNote | None = None

@@ -33,6 +33,7 @@ from followup.dashboard import (  # noqa: E402,F401
     experiments,
     exports,
     kudos,
+    proactive,
     root_causes,
     routes,
 )
