@@ -241,6 +241,14 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] = os.environ) 
         # once there are at least RISK_MIN_ANSWERS of them (followup.risk; rules until then).
         "RISK_MIN_ANSWERS": _int(environ, "FOLLOWUP_RISK_MIN_ANSWERS", 200, 50),
         "RISK_TRAIN_DAYS": _int(environ, "FOLLOWUP_RISK_TRAIN_DAYS", 365, 1),
+        # Comment themes (followup.themes): the comments of the last THEMES_DAYS days are
+        # clustered, the newest THEMES_MAX_CLUSTERED of them (memory grows with its square:
+        # 5000 take about 200 MB for a few seconds), the rest joins the nearest theme; a
+        # theme's comments are at least THEME_SIMILARITY percent alike on average (lower:
+        # fewer, broader themes).
+        "THEMES_DAYS": _int(environ, "FOLLOWUP_THEMES_DAYS", 180, 1),
+        "THEMES_MAX_CLUSTERED": _int(environ, "FOLLOWUP_THEMES_MAX_CLUSTERED", 5000, 100),
+        "THEME_SIMILARITY": _percent(environ, "FOLLOWUP_THEME_SIMILARITY", 30),
         **_helpdesk_settings(environ),
         "EVENTS_WEBHOOK_URL": _target(environ, "EVENTS_WEBHOOK_URL"),
         "EVENTS_WEBHOOK_SECRET": check_secret(

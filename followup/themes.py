@@ -9,8 +9,8 @@ across rebuilds.
   gets its first themes as soon as FIRST_REBUILD_AT comments wait.
 - `rebuild` (nightly): the window's comments (THEMES_DAYS, the newest THEMES_MAX_CLUSTERED
   clustered, the rest assigned to the nearest theme) clustered again from scratch by
-  agglomerative clustering (cosine distance, average linkage, a distance threshold: the
-  number of themes is found, not chosen), clusters under MIN_SIZE left unassigned. Each
+  agglomerative clustering (cosine distance, average linkage, cut at an average similarity:
+  the number of themes is found, not chosen), clusters under MIN_SIZE left unassigned. Each
   cluster is matched to the themes that were (the share of its comments already in one,
   else the nearest centroid): it keeps that theme's id, and a lead's name. A cluster matched
   to a merged theme goes to the theme it was merged into; the parts of a split theme share
@@ -22,7 +22,7 @@ across rebuilds.
   and the theme's examples.
 
 Settings: FOLLOWUP_THEMES_DAYS (180), FOLLOWUP_THEMES_MAX_CLUSTERED (5000),
-FOLLOWUP_THEME_DISTANCE (0.7). See docs/themes.md.
+FOLLOWUP_THEME_SIMILARITY (30 percent). See docs/themes.md.
 """
 
 import importlib
@@ -51,7 +51,7 @@ NAME_WORDS = 3  # of which the name shows
 EXAMPLES = 3
 MAX_NAME = 200
 SPLIT_SEED = 0
-DEFAULTS = {"THEMES_DAYS": 180, "THEMES_MAX_CLUSTERED": 5000, "THEME_DISTANCE": 0.7}
+DEFAULTS = {"THEMES_DAYS": 180, "THEMES_MAX_CLUSTERED": 5000, "THEME_SIMILARITY": 30}
 
 # Words that say nothing about a theme, in the languages customers write most (en, es, fr,
 # de, pt); a small list, as the class-based TF-IDF already discounts what every theme says.
@@ -248,7 +248,8 @@ def _window(now: datetime) -> list:
 
 def _cluster(vectors: np.ndarray) -> list[list[int]]:
     """Groups of row numbers (each at least MIN_SIZE, largest first): agglomerative
-    clustering, cosine distance, average linkage, cut at THEME_DISTANCE."""
+    clustering, cosine distance, average linkage, cut where the average similarity falls
+    below THEME_SIMILARITY percent."""
     if len(vectors) < MIN_SIZE:
         return []
     labels = (
@@ -257,7 +258,7 @@ def _cluster(vectors: np.ndarray) -> list[list[int]]:
             n_clusters=None,
             metric="cosine",
             linkage="average",
-            distance_threshold=float(_setting("THEME_DISTANCE")),
+            distance_threshold=1 - _setting("THEME_SIMILARITY") / 100,
         )
         .fit_predict(vectors)
     )
