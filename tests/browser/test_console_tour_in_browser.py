@@ -44,7 +44,7 @@ def console_pages() -> list[str]:
         "/admin/customers", "/admin/customers?q=ana@example.com",
         f"/admin/customers/{first_id(Customer)}", "/admin/suppressions", "/admin/root-causes",
         "/admin/alert-rules", "/admin/incidents", "/dashboard/kudos", "/dashboard/agents",
-        "/dashboard/root-causes", "/dashboard/root-causes/recoveries",
+        "/dashboard/root-causes", "/dashboard/root-causes/recoveries", "/dashboard/proactive",
     ]  # fmt: skip
 
 
