@@ -11,8 +11,13 @@ What each kind reads:
   they came, whose round's recovery was started and not withdrawn), per reason they name.
 - Recoveries overdue: open recoveries with a task past its due time (the lead's queue flags
   those) or past the check-in's answer deadline (followup.figures.overdue_clause).
+- A rising theme: per comment theme, its comments of the last 7 days (as the dashboard's
+  "7d", followup.theme_figures) against the 7 days before: in breach when they are at least
+  `min_answers` (and at least 1) and up by at least `threshold` percent (a theme with none
+  before counts as risen); one subject per theme ("theme:<id>"), and a theme with no comment
+  in the window has recovered.
 
-Each rule and subject ("" or a reason) keeps a breach row: `breaching` and the number of
+Each rule and subject ("", a reason or a theme) keeps a breach row: `breaching` and the number of
 breaches so far, which is part of the alert's key with the rule's id and random token, so a
 run on another host at the same time raises nothing twice and a later rule that reuses a
 deleted rule's id (SQLite) still raises its first alert. A change of what a rule watches
@@ -25,6 +30,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from followup import theme_figures
 from followup.extensions import db
 from followup.figures import Filters, overdue_recoveries, reason_labels, sums
 from followup.models import AlertBreach, AlertRule, Case, Recovery, Response
@@ -41,11 +47,15 @@ KIND_LABELS = {
     AlertRuleKind.CSAT_DROP: "CSAT (last 7 days) points below its trailing 4 weeks",
     AlertRuleKind.REASON_BURST: "Negative answers naming one reason in an hour: more than",
     AlertRuleKind.RECOVERIES_OVERDUE: "Recoveries overdue: more than",
+    AlertRuleKind.THEME_RISING: "A comment theme (last 7 days) up on the 7 days before by at least",
 }
 CSAT_KINDS = (AlertRuleKind.CSAT_BELOW, AlertRuleKind.CSAT_DROP)
 MAX_COUNT = 1_000_000
 # What a rule watches: a change of any of these starts the rule afresh (nothing in breach).
 WATCHED = ("kind", "threshold", "team", "agent", "min_answers")
+# The kinds whose subjects (reasons, themes) a reading may not mention: those it does not are
+# no longer in breach.
+SUBJECTS_COME_AND_GO = (AlertRuleKind.REASON_BURST, AlertRuleKind.THEME_RISING)
 SUBJECT_IN_KEY = 60  # longer subjects are hashed in the alert's key (alerts.key: 200)
 
 
@@ -69,6 +79,8 @@ def rule_problems(kind: str, threshold: int | None, min_answers: int | None) -> 
         problems["threshold"] = "Enter the threshold, a whole number"
     elif kind in CSAT_KINDS and not 1 <= threshold <= 100:
         problems["threshold"] = "CSAT thresholds are points from 1 to 100"
+    elif kind == AlertRuleKind.THEME_RISING and not 1 <= threshold <= MAX_COUNT:
+        problems["threshold"] = f"Enter the rise in percent, from 1 to {MAX_COUNT:,}"
     elif not 0 <= threshold <= MAX_COUNT:
         problems["threshold"] = f"Enter a count from 0 to {MAX_COUNT:,}"
     if min_answers is not None and not 0 <= min_answers <= MAX_COUNT:
@@ -78,12 +90,14 @@ def rule_problems(kind: str, threshold: int | None, min_answers: int | None) -> 
 
 def describe(rule: AlertRule) -> str:
     """The rule in words: "CSAT (last 7 days) below 80% · team Billing · at least 30 answers"."""
-    unit = "%" if rule.kind == AlertRuleKind.CSAT_BELOW else ""
+    unit = "%" if rule.kind in (AlertRuleKind.CSAT_BELOW, AlertRuleKind.THEME_RISING) else ""
     unit = " points" if rule.kind == AlertRuleKind.CSAT_DROP else unit
     parts = [f"{KIND_LABELS.get(AlertRuleKind(rule.kind), rule.kind)} {rule.threshold}{unit}"]
     parts.append(scope_words(rule))
     if rule.kind in CSAT_KINDS:
         parts.append(f"at least {rule.min_answers} answers")
+    if rule.kind == AlertRuleKind.THEME_RISING:
+        parts.append(f"at least {max(rule.min_answers, 1)} comments")
     return " · ".join(parts)
 
 
@@ -246,11 +260,42 @@ def _overdue(rule: AlertRule, now: datetime) -> list[Reading]:
     ]
 
 
+def _themes(rule: AlertRule, now: datetime) -> list[Reading]:
+    today = now.date()
+    recent = Filters(
+        start=today - timedelta(days=RECENT_DAYS - 1), end=today, team=rule.team, agent=rule.agent
+    )
+    figures = theme_figures.figures(recent, with_examples=False)
+    factor = 1 + rule.threshold / 100
+    least = max(rule.min_answers, 1)
+    who = scope_words(rule)
+    readings = []
+    for row in figures.themes:
+        if row.retired:
+            continue  # its comments are another theme's (merged) or wait for the rebuild
+        link = console_url(f"/dashboard/themes/{row.theme_id}", recent.query())
+        before = f"{row.previous} the 7 days before" if row.previous else "none the 7 days before"
+        readings.append(
+            Reading(
+                f"theme:{row.theme_id}",
+                theme_figures.rising(row.comments, row.previous, factor, least),
+                f"{rule.name}: theme “{row.name}” rising, {row.comments} comments in 7 days "
+                f"({who})",
+                f"{row.comments} comments for {who} in the theme “{row.name}” from "
+                f"{recent.start} to {recent.end} against {before} ({row.negative.numerator} "
+                f"negative); the rule wants a rise of at least {rule.threshold}% with at least "
+                f"{least} comments (rule: {describe(rule)}).\nTheme: {link}",
+            )
+        )
+    return readings
+
+
 READERS = {
     AlertRuleKind.CSAT_BELOW: _csat,
     AlertRuleKind.CSAT_DROP: _csat,
     AlertRuleKind.REASON_BURST: _burst,
     AlertRuleKind.RECOVERIES_OVERDUE: _overdue,
+    AlertRuleKind.THEME_RISING: _themes,
 }
 
 
@@ -287,7 +332,7 @@ def check(rule: AlertRule, now: datetime) -> int:
             )
         elif not reading.breaching and state.breaching:
             state.breaching, state.changed_at = False, now  # recovered: the next one alerts
-    if rule.kind == AlertRuleKind.REASON_BURST:  # a reason not named this hour has recovered
+    if rule.kind in SUBJECTS_COME_AND_GO:  # a reason or theme not read this time has recovered
         seen = [reading.subject for reading in readings]
         db.session.execute(
             sa.update(AlertBreach)

@@ -31,6 +31,7 @@ KIND_CHOICES = {
     AlertRuleKind.CSAT_DROP: "CSAT of the last 7 days: more than N points below the 4 weeks before",
     AlertRuleKind.REASON_BURST: "Negative answers naming one reason: more than N in an hour",
     AlertRuleKind.RECOVERIES_OVERDUE: "Recoveries overdue: more than N",
+    AlertRuleKind.THEME_RISING: "A comment theme rising: its last 7 days up by N% on the 7 before",
 }
 SHOWN_ALERTS = 100
 
@@ -63,7 +64,10 @@ class AlertRuleForm(FlaskForm):
         "Threshold",
         validators=[InputRequired(message="Enter the threshold, a whole number")],
     )
-    min_answers = IntegerField("At least this many answers (CSAT rules)", validators=[Optional()])
+    min_answers = IntegerField(
+        "At least this many answers (CSAT rules) or comments (a rising theme)",
+        validators=[Optional()],
+    )
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)

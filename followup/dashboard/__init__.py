@@ -36,4 +36,5 @@ from followup.dashboard import (  # noqa: E402,F401
     proactive,
     root_causes,
     routes,
+    themes,
 )

@@ -21,6 +21,9 @@ class AlertRuleKind(StrEnum):
     CSAT_DROP = "csat_drop"  # ... more than `threshold` points below its trailing 4 weeks
     REASON_BURST = "reason_burst"  # negative answers naming one reason: more than N an hour
     RECOVERIES_OVERDUE = "recoveries_overdue"  # open recoveries overdue: more than N
+    # A comment theme's comments of the last 7 days up by at least `threshold` % on the 7
+    # days before (or new), with at least `min_answers` of them: one subject per theme.
+    THEME_RISING = "theme_rising"
 
 
 ALERT_RULE_KINDS = values(AlertRuleKind)
@@ -32,7 +35,8 @@ def new_token() -> str:
 
 class AlertRule(Model):
     """One threshold: a kind, what it is of (everyone, a team or an agent), the threshold
-    and, for the CSAT rules, the answers needed in the last 7 days before it says anything."""
+    and, for the CSAT rules, the answers needed in the last 7 days before it says anything
+    (for a rising theme, the theme's comments in the last 7 days)."""
 
     __tablename__ = "alert_rules"
 
@@ -53,8 +57,9 @@ class AlertRule(Model):
 
 
 class AlertBreach(Model):
-    """A rule's state for one subject ("" for the rule's figure, a reason code for a burst):
-    whether it is in breach now and how many breaches it has had (the alert key's number)."""
+    """A rule's state for one subject ("" for the rule's figure, a reason code for a burst,
+    "theme:<id>" for a rising theme): whether it is in breach now and how many breaches it
+    has had (the alert key's number)."""
 
     __tablename__ = "alert_breaches"
     __table_args__ = (UniqueConstraint("rule_id", "subject"),)

@@ -1,0 +1,255 @@
+"""The comment themes' figures for a period (followup.themes groups the comments): per theme,
+the comments that came in the period (by when the answer came: Response.created_at) and in
+the period of the same length before it, the share of them negative (the answer's verdict by
+its survey's bands and negative keywords, surveys.scoring: the dashboard's negativity), the
+change and whether the theme is rising; the comments in no theme yet counted as a row of
+their own, and the comments of the period still waiting to be embedded. The dashboard's
+themes page (followup.dashboard.themes) and the "theme rising" alert rule
+(followup.alert_rules) both read `figures`, so their numbers agree by construction.
+
+The filters applied are the period, team, agent (the case's), channel (the one the customer
+answered on) and survey; cadence and reason are not (a comment is an answer's, and its
+round's cadence is not kept on the answer). Counting is a GROUP BY over the embeddings
+joined to their answers, by theme, survey and score; Python applies the survey's bands, and
+reads the comments themselves only for the surveys with negative keywords."""
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+
+import sqlalchemy as sa
+
+from followup.extensions import db
+from followup.figures import Filters
+from followup.metrics import Rate
+from followup.models import Case, CommentEmbedding, Customer, Response, Survey, Theme
+from surveys.scoring import mentions, verdict
+
+# A theme is rising when its comments in the period are at least RISING_MIN and at least
+# RISING_FACTOR times those of the previous period (or it had none then).
+RISING_MIN = 5
+RISING_FACTOR = 2
+RISING_RULE = (
+    f"at least {RISING_MIN} comments in the period and at least {RISING_FACTOR} times as many "
+    "as in the period before (or none then)"
+)
+EXAMPLES = 3
+IGNORED_FILTERS = ("cadence", "reason")
+
+
+def rising(comments: int, previous: int, factor: float = RISING_FACTOR,
+           least: int = RISING_MIN) -> bool:  # fmt: skip
+    """Whether `comments` (this period) against `previous` (the one before) is a rise: at
+    least `least` of them and at least `factor` times the previous count (or none before)."""
+    return comments >= max(least, 1) and comments >= factor * previous
+
+
+@dataclass(frozen=True)
+class Example:
+    response_id: int
+    comment: str
+
+
+@dataclass
+class ThemeRow:
+    """One theme's figures (theme_id None: the comments in no theme yet)."""
+
+    theme_id: int | None
+    name: str
+    words: list[str]
+    comments: int
+    previous: int
+    negative: Rate  # negative comments of the period, of `comments`
+    retired: bool = False
+    examples: list[Example] = field(default_factory=list)
+
+    @property
+    def change(self) -> int:
+        return self.comments - self.previous
+
+    @property
+    def change_share(self) -> float | None:
+        """The change as a share of the previous count; None without a previous count."""
+        return self.change / self.previous if self.previous else None
+
+    @property
+    def rising(self) -> bool:
+        return self.theme_id is not None and rising(self.comments, self.previous)
+
+    def as_dict(self) -> dict:
+        return {"theme_id": self.theme_id, "name": self.name, "words": self.words,
+                "comments": self.comments, "previous": self.previous, "change": self.change,
+                "negative": self.negative.as_dict(), "rising": self.rising,
+                "retired": self.retired}  # fmt: skip
+
+
+@dataclass
+class Figures:
+    themes: list[ThemeRow]  # the most comments first (then the most before, then by name)
+    unassigned: ThemeRow  # the comments in no theme yet
+    comments: int  # embedded comments of the period, in a theme or not
+    previous: int
+    waiting: int  # comments of the period not embedded yet (the workers will)
+
+
+def moment(day: date) -> datetime:
+    return datetime.combine(day, time(), UTC)
+
+
+def scoped(query: sa.Select, filters: Filters, start: date, end: date) -> sa.Select:
+    """The query (over Response) narrowed to the answers that came from `start` to `end`
+    (UTC days, included) and the filters' team, agent(s), channel and survey."""
+    query = query.where(
+        Response.created_at >= moment(start), Response.created_at < moment(end + timedelta(1))
+    )
+    if filters.team or filters.agent or filters.agents is not None:
+        query = query.join(Case, Case.id == Response.case_id)
+        if filters.team:
+            query = query.where(Case.team == filters.team)
+        if filters.agent:
+            query = query.where(Case.agent_name == filters.agent)
+        if filters.agents is not None:
+            query = query.where(Case.agent_name.in_(filters.agents))
+    if filters.channel:
+        query = query.where(Response.channel == filters.channel)
+    if filters.survey_id:
+        query = query.where(Response.survey_id == filters.survey_id)
+    return query
+
+
+def surveys() -> dict[int, Survey]:
+    return {survey.id: survey for survey in db.session.scalars(sa.select(Survey))}
+
+
+def is_negative(survey: Survey | None, score: int, comment: str) -> bool:
+    return survey is not None and verdict(survey, score, comment) == "negative"
+
+
+def figures(filters: Filters, with_examples: bool = True) -> Figures:
+    """The themes' figures for the filters' period and the one before it."""
+    previous = filters.previous()
+    in_period = Response.created_at >= moment(filters.start)
+    grouped = scoped(
+        sa.select(in_period.label("now"), CommentEmbedding.theme_id, Response.survey_id,
+                  Response.score, sa.func.count().label("n"))
+        .select_from(CommentEmbedding)
+        .join(Response, Response.id == CommentEmbedding.response_id),
+        filters, previous.start, filters.end,
+    )  # fmt: skip
+    grouped = grouped.group_by(
+        in_period, CommentEmbedding.theme_id, Response.survey_id, Response.score
+    )
+    by_survey = surveys()
+    counts: dict[int | None, list[int]] = {}  # theme: [comments, previous, negative]
+    for now, theme_id, survey_id, score, n in db.session.execute(grouped):
+        into = counts.setdefault(theme_id, [0, 0, 0])
+        if not now:
+            into[1] += n
+            continue
+        into[0] += n
+        survey = by_survey.get(survey_id)
+        if survey is not None and survey.negative_min <= score <= survey.negative_max:
+            into[2] += n
+    keyworded = [s.id for s in by_survey.values() if any(w.strip() for w in
+                                                            s.negative_keywords or [])]  # fmt: skip
+    if keyworded:  # a comment naming a negative keyword is negative whatever its score
+        outside = scoped(
+            sa.select(CommentEmbedding.theme_id, Response.survey_id, Response.comment)
+            .select_from(CommentEmbedding)
+            .join(Response, Response.id == CommentEmbedding.response_id)
+            .join(Survey, Survey.id == Response.survey_id)
+            .where(Response.survey_id.in_(keyworded),
+                   sa.not_(Response.score.between(Survey.negative_min, Survey.negative_max))),
+            filters, filters.start, filters.end,
+        )  # fmt: skip
+        for theme_id, survey_id, comment in db.session.execute(outside):
+            if mentions(comment, by_survey[survey_id].negative_keywords or []):
+                counts[theme_id][2] += 1
+    themes = {
+        theme.id: theme
+        for theme in db.session.scalars(
+            sa.select(Theme).where(Theme.id.in_([k for k in counts if k is not None]))
+        )
+    }
+    rows = []
+    for theme_id, (now, before, negative) in counts.items():
+        if theme_id is None or theme_id not in themes:
+            continue
+        theme = themes[theme_id]
+        rows.append(ThemeRow(theme_id, theme.name, list(theme.words or []), now, before,
+                             Rate(negative, now), not theme.live))  # fmt: skip
+    rows.sort(key=lambda r: (-r.comments, -r.previous, r.name.lower(), r.theme_id))
+    if with_examples:
+        add_examples(rows, themes)
+    loose = counts.get(None, [0, 0, 0])
+    unassigned = ThemeRow(None, "Not in a theme yet", [], loose[0], loose[1],
+                          Rate(loose[2], loose[0]))  # fmt: skip
+    return Figures(
+        themes=rows,
+        unassigned=unassigned,
+        comments=sum(c[0] for c in counts.values()),
+        previous=sum(c[1] for c in counts.values()),
+        waiting=waiting(filters),
+    )
+
+
+def add_examples(rows: list[ThemeRow], themes: dict[int, Theme]) -> None:
+    """Each row's theme's examples (the comments nearest its centroid), those still with a
+    comment (an erased one is blank: never shown), in one query."""
+    wanted: dict[int | None, list[int]] = {}
+    for row in rows:
+        if row.theme_id is not None:
+            wanted[row.theme_id] = [int(i) for i in themes[row.theme_id].examples or []][:EXAMPLES]
+    ids = {i for found in wanted.values() for i in found}
+    if not ids:
+        return
+    comments = dict(
+        db.session.execute(
+            sa.select(Response.id, Response.comment).where(Response.id.in_(ids),
+                                                           Response.comment != "")
+        ).all()
+    )  # fmt: skip
+    for row in rows:
+        row.examples = [Example(i, comments[i]) for i in wanted.get(row.theme_id, [])
+                        if comments.get(i, "").strip()]  # fmt: skip
+
+
+def waiting(filters: Filters) -> int:
+    """The period's answers with a comment and no embedding yet."""
+    query = scoped(
+        sa.select(sa.func.count())
+        .select_from(Response)
+        .outerjoin(CommentEmbedding, CommentEmbedding.response_id == Response.id)
+        .where(CommentEmbedding.response_id.is_(None), sa.func.trim(Response.comment) != ""),
+        filters, filters.start, filters.end,
+    )  # fmt: skip
+    return db.session.scalar(query) or 0
+
+
+def comments_query(filters: Filters, theme_id: int | None) -> sa.Select:
+    """The comments of a theme (None: in no theme) that came in the period, newest first:
+    rows of (Response, case external id, customer locale, team, agent)."""
+    query = scoped(
+        sa.select(Response, Case.external_id, Customer.locale, Case.team, Case.agent_name)
+        .select_from(CommentEmbedding)
+        .join(Response, Response.id == CommentEmbedding.response_id)
+        .where(CommentEmbedding.theme_id.is_(None) if theme_id is None
+               else CommentEmbedding.theme_id == theme_id),
+        replace(filters, team="", agent="", agents=None), filters.start, filters.end,
+    )  # fmt: skip
+    query = query.join(Case, Case.id == Response.case_id).join(
+        Customer, Customer.id == Case.customer_id
+    )
+    if filters.team:
+        query = query.where(Case.team == filters.team)
+    if filters.agent:
+        query = query.where(Case.agent_name == filters.agent)
+    if filters.agents is not None:
+        query = query.where(Case.agent_name.in_(filters.agents))
+    return query.order_by(Response.created_at.desc(), Response.id.desc())
+
+
+def count_of(query: sa.Select) -> int:
+    return (
+        db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+        or 0
+    )
