@@ -14,6 +14,7 @@ from followup.models import (
     MessageTemplate,
     RecoveryRule,
     Survey,
+    Theme,
     User,
 )
 from followup.models.base import utcnow
@@ -21,6 +22,7 @@ from followup.suppressions import suppress
 from followup.web.case_input import CaseIn
 from tests.support.cases import API_CASE
 from tests.support.console import PASSWORD
+from tests.support.theme_rows import comment, theme
 
 pytestmark = pytest.mark.browser
 
@@ -45,14 +47,21 @@ def console_pages() -> list[str]:
         f"/admin/customers/{first_id(Customer)}", "/admin/suppressions", "/admin/root-causes",
         "/admin/alert-rules", "/admin/incidents", "/dashboard/kudos", "/dashboard/agents",
         "/dashboard/root-causes", "/dashboard/root-causes/recoveries", "/dashboard/proactive",
+        "/dashboard/themes", f"/dashboard/themes/{first_id(Theme)}", "/dashboard/themes/unassigned",
     ]  # fmt: skip
 
 
 @pytest.fixture
 def customer(app):
-    """A customer with a case and an opted-out number, for the customer and suppression pages."""
+    """A customer with a case and an opted-out number, for the customer and suppression pages;
+    two themes with comments (one rising) and a comment in no theme, for the themes' pages."""
     upsert_case(CaseIn.model_validate(API_CASE).model_dump(exclude_unset=True))
     suppress("sms", "+14155550123", "stop", "STOP by SMS", utcnow())
+    courier, charge = theme("Late courier", ["courier", "late"]), theme("Double charge", ["twice"])
+    for days_ago in range(6):  # rising: six this week, none the week before
+        comment(f"The courier came {days_ago + 1} days late", courier, score=2, days_ago=days_ago)
+    comment("Charged twice for one order", charge, days_ago=9)
+    comment("El repartidor no vino", None, locale="es", days_ago=1)
     db.session.commit()
 
 
