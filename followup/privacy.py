@@ -35,6 +35,7 @@ from followup.models import (
     Kudo,
     Message,
     OutboundCall,
+    ProactiveTask,
     Recovery,
     RecoveryTask,
     Response,
@@ -290,6 +291,13 @@ def _redact(
     ):
         task.title = scrub(task.title)
         task.outcome = REDACTED if task.outcome else task.outcome
+    # A proactive outreach note, like a task's outcome, may quote them.
+    db.session.execute(
+        sa.update(ProactiveTask)
+        .where(ProactiveTask.case_id.in_(case_ids), ProactiveTask.note.is_not(None))
+        .values(note=REDACTED)
+        .execution_options(synchronize_session=False)
+    )
     for recovery in db.session.scalars(sa.select(Recovery).where(Recovery.case_id.in_(case_ids))):
         recovery.outcome_reason = scrub(recovery.outcome_reason)
         # The lead's root cause note, like a task's outcome, may quote them.

@@ -146,7 +146,14 @@ def complete(
     record_event(
         task.case_id,
         EventKind.PROACTIVE_TASK_COMPLETED,
-        {"task_id": task.id, "title": task.title, "by": by, "outcome": outcome, "note": note},
+        # The note stays on the task (erasure redacts it there), not on the timeline.
+        {
+            "task_id": task.id,
+            "title": task.title,
+            "by": by,
+            "outcome": outcome,
+            "noted": note is not None,
+        },
         at=now,
     )
     return task
@@ -170,7 +177,7 @@ def cancel_open(case: Case, now: datetime) -> int:
         case.id,
         EventKind.PROACTIVE_TASK_COMPLETED,
         {"task_id": task.id, "title": task.title, "by": None,
-         "outcome": ProactiveOutcome.CANCELLED, "note": "case reopened"},
+         "outcome": ProactiveOutcome.CANCELLED, "reason": "case reopened"},
         at=now,
     )  # fmt: skip
     return 1

@@ -5,11 +5,13 @@ task, completing a task from the recovery queue and the API (once; hostile input
 the dashboard's handled vs held-out comparison with its intervals, by role."""
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
 
 from followup import proactive
+from followup.cadences import case_facts, rules_match
 from followup.extensions import db
 from followup.models import (
     Cadence,
@@ -113,6 +115,25 @@ def test_the_editor_refuses_a_task_due_after_the_survey(as_lead, seeded):
     assert current("Call first") is None
 
 
+@pytest.mark.parametrize(
+    "rules, risk, matches",
+    [
+        ({"min_risk": 50}, 0.5, True),
+        ({"min_risk": 50}, 0.4999, False),
+        ({"min_risk": 29}, 0.29, True),  # no float rounding below the line
+        ({"min_risk": 50}, None, False),  # not assessed: no match
+        ({"min_risk": 0}, 0.0, True),
+        ({"min_risk": 50, "tags": ["billing"]}, 0.9, False),
+        ({"min_risk": 95, "priorities": ["normal"]}, 0.9, False),
+        ({"min_risk": 50, "priorities": ["normal"]}, 0.9, True),
+    ],
+)
+def test_the_risk_rule(rules, risk, matches):
+    case = SimpleNamespace(priority="normal", tags=[], team=None, source_channel=None,
+                           customer=SimpleNamespace(tags=[]), risk_score=risk)  # fmt: skip
+    assert rules_match(rules, case_facts(case)) is matches
+
+
 def test_the_holdout_is_deterministic_and_takes_about_its_share():
     picks = [proactive.in_holdout(case_id, 1, 10) for case_id in range(1, 3001)]
     assert picks == [proactive.in_holdout(case_id, 1, 10) for case_id in range(1, 3001)]
@@ -181,6 +202,21 @@ def test_the_queue_shows_open_tasks_and_a_lead_completes_one_once(as_lead, open_
     assert "Proactive outreach (0)" in as_lead.get("/admin/recoveries").get_data(as_text=True)
     [done] = events("proactive.task_completed")
     assert done.detail["outcome"] == "left_message"
+
+
+def test_erasure_redacts_the_note(as_lead, open_task):
+    from followup.privacy import erase
+
+    assert (
+        complete_in_console(as_lead, open_task.id, note="Ana said her son is ill").status_code
+        == 303
+    )
+    erase(open_task.case.customer, utcnow())
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(ProactiveTask, open_task.id).note == "[redacted]"
+    [done] = events("proactive.task_completed")
+    assert "ill" not in str(done.detail)
 
 
 def test_completing_needs_the_configure_ability_and_a_csrf_token(client, users, open_task):
