@@ -6,23 +6,22 @@ cases (versioned, measured on cases it did not train on).
 One function, `features`, turns a case into the numbers both the rules and the model read;
 close_case keeps them on the round's timeline line (case.closed detail "risk"), and training
 reads them back from there, so what is scored is what was trained on. The model is a
-scikit-learn logistic regression over standardised log1p(features), stored as JSON (never
-pickled) and scored here in numpy."""
+scikit-learn logistic regression over standardised log1p(features) (followup.risk_training,
+which only the worker that trains imports: scikit-learn costs a process about 100 MB and
+seconds to load), stored as JSON (never pickled) and scored here in numpy."""
 
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
-from flask import current_app
 
 from followup.extensions import db
 from followup.models import Case, CaseEvent, Recovery, Response, Survey
 from followup.models.cases import EventKind, Priority
-from followup.models.proactive import ProactiveTask
 from followup.models.risk import RiskModel
 from surveys.scoring import verdict
 
@@ -40,7 +39,12 @@ FEATURES = (
     "earlier_recoveries",  # the customer's earlier recoveries (any case)
     "opted_out",  # 1 when an address of the customer is suppressed (email or SMS)
 )
-PRIORITY_LEVELS = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
+PRIORITY_LEVELS: dict[str, int] = {
+    Priority.LOW: 0,
+    Priority.NORMAL: 1,
+    Priority.HIGH: 2,
+    Priority.URGENT: 3,
+}
 
 
 @dataclass(frozen=True)
@@ -78,8 +82,6 @@ RULES = (
     Rule("opted_out", "the customer opted out of a channel", lambda f: f.get("opted_out", 0) >= 1,
          0.3),
 )  # fmt: skip
-CALIBRATION_BINS = 10
-RANDOM_STATE = 0
 
 
 def _sigmoid(z: float) -> float:
@@ -109,7 +111,7 @@ def features(case: Case, now: datetime) -> dict[str, float]:
             Response.created_at < now,
         )
     ).all()
-    surveys = _surveys({row.survey_id for row in earlier})
+    surveys = surveys_by_id({row.survey_id for row in earlier})
     negative = sum(
         verdict(surveys[row.survey_id], row.score, row.comment) == "negative" for row in earlier
     )
@@ -136,7 +138,7 @@ def features(case: Case, now: datetime) -> dict[str, float]:
     }
 
 
-def _surveys(ids: set[int]) -> dict[int, Survey]:
+def surveys_by_id(ids: set[int]) -> dict[int, Survey]:
     if not ids:
         return {}
     return {s.id: s for s in db.session.scalars(sa.select(Survey).where(Survey.id.in_(ids)))}
@@ -165,12 +167,12 @@ class Scorer:
         )
 
     def score(self, features: dict[str, float]) -> float:
-        x = _vector([features], self.names)[0]
+        x = vector([features], self.names)[0]
         z = float(((x - self.means) / self.scales) @ self.coefficients) + self.intercept
         return _sigmoid(z)
 
 
-_scorers: dict[tuple[int, int], Scorer] = {}  # (model id, version): its scorer
+_scorers: dict[tuple[int, int, datetime], Scorer] = {}  # (id, version, trained at): scorer
 
 
 def active_model() -> RiskModel | None:
@@ -182,16 +184,16 @@ def active_model() -> RiskModel | None:
 
 def _active_scorer() -> Scorer | None:
     row = db.session.execute(
-        sa.select(RiskModel.id, RiskModel.version)
+        sa.select(RiskModel.id, RiskModel.version, RiskModel.trained_at)
         .where(RiskModel.active.is_(True))
         .order_by(RiskModel.version.desc())
         .limit(1)
     ).first()
     if row is None:
         return None
-    key = (row.id, row.version)
+    key = (row.id, row.version, row.trained_at)  # a restored database may reuse an id
     if key not in _scorers:
-        _scorers[key] = Scorer.of(db.session.get(RiskModel, row.id))
+        _scorers[key] = Scorer.of(db.session.get_one(RiskModel, row.id))
     return _scorers[key]
 
 
@@ -220,145 +222,7 @@ def close_detail(case: Case) -> dict[str, Any]:
     }
 
 
-def _vector(rows: list[dict[str, float]], names: tuple[str, ...]) -> np.ndarray:
+def vector(rows: list[dict[str, float]], names: tuple[str, ...]) -> np.ndarray:
     """log1p of each feature (all non-negative; missing ones 0), rows x names."""
     values = np.array([[float(row.get(name, 0.0)) for name in names] for row in rows], dtype=float)
     return np.log1p(np.clip(values, 0.0, None)).reshape(len(rows), len(names))
-
-
-# Training ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Round:
-    closed_at: datetime
-    case_id: int
-    round: int
-    features: dict[str, float]
-    negative: bool
-
-
-def answered_rounds(now: datetime) -> list[Round]:
-    """The closed rounds of the last FOLLOWUP_RISK_TRAIN_DAYS days whose close kept its risk
-    features and whose survey was answered, oldest close first, each labelled by its first
-    answer's verdict (the dashboard's negativity); rounds given a proactive task are left out
-    (treated: their answer says what the outreach did, not what the case was)."""
-    since = now - timedelta(days=current_app.config["RISK_TRAIN_DAYS"])
-    closes: dict[tuple[int, int], tuple[datetime, dict]] = {}
-    for case_id, at, detail in db.session.execute(
-        sa.select(CaseEvent.case_id, CaseEvent.at, CaseEvent.detail)
-        .where(CaseEvent.kind == EventKind.CASE_CLOSED, CaseEvent.at >= since, CaseEvent.at < now)
-        .order_by(CaseEvent.at, CaseEvent.id)
-    ):
-        risk = (detail or {}).get("risk")
-        if isinstance(risk, dict) and isinstance(risk.get("features"), dict):
-            closes[(case_id, detail.get("round"))] = (at, risk["features"])
-    treated = set(db.session.execute(sa.select(ProactiveTask.case_id, ProactiveTask.round)).all())
-    first: dict[tuple[int, int], Any] = {}
-    for row in db.session.execute(
-        sa.select(Response.case_id, Response.round, Response.survey_id, Response.score,
-                  Response.comment)
-        .where(Response.recovery_id.is_(None), Response.created_at >= since)
-        .order_by(Response.created_at, Response.id)
-    ):  # fmt: skip
-        first.setdefault((row.case_id, row.round), row)
-    surveys = _surveys({row.survey_id for row in first.values()})
-    rounds = []
-    for key, (at, found) in closes.items():
-        answer = first.get(key)
-        if answer is None or key in treated:
-            continue
-        negative = verdict(surveys[answer.survey_id], answer.score, answer.comment) == "negative"
-        rounds.append(Round(at, key[0], key[1], found, negative))
-    rounds.sort(key=lambda r: (r.closed_at, r.case_id, r.round))
-    return rounds
-
-
-def calibration(predicted: np.ndarray, observed: np.ndarray) -> list[dict[str, float]]:
-    """Ten equal-width bins of the predicted risk: each bin's mean prediction, observed
-    negative rate and count (empty bins left out)."""
-    bins = []
-    edges = np.linspace(0.0, 1.0, CALIBRATION_BINS + 1)
-    index = np.clip(np.digitize(predicted, edges[1:-1]), 0, CALIBRATION_BINS - 1)
-    for i in range(CALIBRATION_BINS):
-        inside = index == i
-        n = int(inside.sum())
-        if n:
-            bins.append({
-                "low": round(float(edges[i]), 2),
-                "high": round(float(edges[i + 1]), 2),
-                "predicted": round(float(predicted[inside].mean()), 4),
-                "observed": round(float(observed[inside].mean()), 4),
-                "n": n,
-            })  # fmt: skip
-    return bins
-
-
-def train(now: datetime) -> int | None:
-    """Train the next model version on the closed cases answered so far and keep it when it
-    ranks held-out cases better than the rules; its version, or None when there are too few
-    answers to train on (fewer than FOLLOWUP_RISK_MIN_ANSWERS rounds, or fewer than 20 of
-    either class). Trains on the older 80% of the rounds by close time and measures on the
-    newest 20%: ROC AUC of the model and of the rules on the same rounds, Brier scores and
-    the model's calibration. Flushes; the caller commits."""
-    # scikit-learn only here: the web processes score in numpy and never load it.
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import brier_score_loss, roc_auc_score
-
-    rounds = answered_rounds(now)
-    labels = np.array([r.negative for r in rounds], dtype=int)
-    negatives = int(labels.sum())
-    if (
-        len(rounds) < current_app.config["RISK_MIN_ANSWERS"]
-        or negatives < 20
-        or len(rounds) - negatives < 20
-    ):
-        return None
-    cut = int(len(rounds) * 0.8)
-    x = _vector([r.features for r in rounds], FEATURES)
-    x_train, y_train, x_test, y_test = x[:cut], labels[:cut], x[cut:], labels[cut:]
-    means = x_train.mean(axis=0)
-    scales = x_train.std(axis=0)
-    scales[scales == 0] = 1.0
-    fitted = LogisticRegression(C=1.0, max_iter=1000, random_state=RANDOM_STATE)
-    fitted.fit((x_train - means) / scales, y_train)
-    coefficients = fitted.coef_[0]
-    intercept = float(fitted.intercept_[0])
-    logits = ((x_test - means) / scales) @ coefficients + intercept
-    predicted = 1.0 / (1.0 + np.exp(-logits))
-    by_rules = np.array([rules_score(r.features) for r in rounds[cut:]])
-    both = 0 < y_test.sum() < len(y_test)
-    auc = float(roc_auc_score(y_test, predicted)) if both else None
-    rules_auc = float(roc_auc_score(y_test, by_rules)) if both else None
-    version = (db.session.scalar(sa.select(sa.func.max(RiskModel.version))) or 0) + 1
-    better = auc is not None and auc > (rules_auc if rules_auc is not None else 0.5)
-    if better:
-        db.session.execute(
-            sa.update(RiskModel).where(RiskModel.active.is_(True)).values(active=False)
-        )
-    db.session.add(
-        RiskModel(
-            version=version,
-            trained_at=now,
-            active=better,
-            train_rounds=cut,
-            test_rounds=len(rounds) - cut,
-            negatives=negatives,
-            auc=_rounded(auc),
-            rules_auc=_rounded(rules_auc),
-            brier=_rounded(float(brier_score_loss(y_test, predicted))),
-            rules_brier=_rounded(float(brier_score_loss(y_test, by_rules))),
-            calibration=calibration(predicted, y_test),
-            features=list(FEATURES),
-            coefficients=[round(float(c), 6) for c in coefficients],
-            intercept=round(intercept, 6),
-            means=[round(float(m), 6) for m in means],
-            scales=[round(float(s), 6) for s in scales],
-        )
-    )
-    db.session.flush()
-    return version
-
-
-def _rounded(value: float | None) -> float | None:
-    return None if value is None else round(value, 4)

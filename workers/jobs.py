@@ -15,7 +15,6 @@ from followup import (
     outbox,
     privacy,
     recovery,
-    risk,
     rollups,
     themes,
 )
@@ -146,7 +145,12 @@ def rebuild_themes() -> int:
 
 
 def train_risk_model() -> int | None:
-    """The nightly training of the risk model on this deployment's own answered cases."""
-    version = risk.train(utcnow())
+    """The nightly training of the risk model on this deployment's own answered cases (and
+    the console's Train now). scikit-learn is imported here, in the worker that runs this, not
+    where this module is imported: the console imports it too, and scikit-learn costs a
+    process about 100 MB and seconds to load."""
+    from followup import risk_training
+
+    version = risk_training.train(utcnow())
     db.session.commit()
     return version

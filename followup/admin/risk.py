@@ -2,8 +2,9 @@
 scores closing cases now (the rules, or model N), the rules' weights, and every trained
 version with its held-out measures (ROC AUC against the rules' on the same rounds, Brier
 scores, the calibration table) and its features' weights. Managers, leads and admins read it;
-"Train now" (admins only, the "users" ability: it changes what scores every case) trains a
-version at once, as the nightly job does, and is audited."""
+"Train now" (admins only, the "users" ability: it changes what scores every case) queues the
+nightly job's training for a worker now (scikit-learn stays out of the web processes), and
+is audited."""
 
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, url_for
@@ -12,10 +13,12 @@ from followup import audit, risk
 from followup.admin import bp
 from followup.extensions import db
 from followup.models import RiskModel
-from followup.models.base import utcnow
 from followup.web.console import needs
+from workers import jobs
+from workers.queues import queue
 
 SHOWN = 20  # the newest versions listed
+TRAIN_TIMEOUT = 600  # seconds: a year of answered cases trains in a few
 
 
 @bp.get("/risk")
@@ -40,23 +43,19 @@ def risk_page():
 @bp.post("/risk/train")
 @needs("users")
 def risk_train():
-    version = risk.train(utcnow())
-    if version is None:
-        db.session.rollback()
-        flash(
-            "Not enough answered cases to train on yet: at least "
-            f"{current_app.config['RISK_MIN_ANSWERS']} answered rounds with 20 negative and 20 "
-            "other answers are needed. The rules keep scoring."
-        )
-        return redirect(url_for("admin.risk_page"), 303)
-    model = db.session.scalar(sa.select(RiskModel).where(RiskModel.version == version))
-    summary = f"model {version}: held-out AUC {model.auc}, rules {model.rules_auc}"
-    audit.record("train", "risk_model", model.id, summary, None, {"active": model.active})
-    db.session.commit()
-    verdict = (
-        "it ranks the held-out cases better than the rules and scores closing cases now"
-        if model.active
-        else "it does not rank the held-out cases better than the rules, so it is not used"
+    job = queue("default").enqueue(
+        jobs.train_risk_model,
+        description="train the risk model (Train now)",
+        job_timeout=TRAIN_TIMEOUT,
+        result_ttl=86400,
+        failure_ttl=86400,
     )
-    flash(f"Trained model {version}: {verdict}.")
-    return redirect(url_for("admin.risk_page", _anchor=f"model-{version}"), 303)
+    audit.record("train", "risk_model", job.id, "Train now: a new risk model version queued")
+    db.session.commit()
+    flash(
+        "Training queued: a worker trains the new version in a minute or so; reload this page "
+        "to see it. With fewer than "
+        f"{current_app.config['RISK_MIN_ANSWERS']} answered cases (20 of them negative, 20 not) "
+        "no version is made and the rules keep scoring."
+    )
+    return redirect(url_for("admin.risk_page"), 303)
