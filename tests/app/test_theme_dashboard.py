@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from followup import alert_rules, theme_figures
+from followup import alert_rules, theme_figures, themes
 from followup.dashboard import themes as theme_pages
 from followup.extensions import db
 from followup.figures import Filters
@@ -29,6 +29,7 @@ from followup.models import (
 )
 from followup.models.alert_rules import AlertRuleKind
 from followup.models.base import utcnow
+from tests.support.comment_corpus import add_answers, corpus, telling_words
 from tests.support.console import csrf_token, sign_in
 from tests.support.hostile import FORM, MARKUP, STRINGS, form_body
 from tests.support.root_causes import agent_user
@@ -248,6 +249,34 @@ def test_hostile_and_invalid_forms_are_refused_and_change_nothing(as_lead, made)
     changed = [(a, b) for a, b in zip(before, names, strict=True) if a != b]
     # Only names some hostile strings were cleaned into (control characters dropped) stuck.
     assert all(b and "\x00" not in b and len(b) <= 200 for _, b in changed)
+
+
+# -- end to end, through the embedding model ------------------------------------------------
+
+
+def test_a_new_problem_in_this_weeks_comments_shows_as_a_rising_theme(as_manager, seeded):
+    """The generated corpus: every problem but the login crash answered 10 days ago, the
+    login crash (English and Spanish) new in the last 3 days; embedded and rebuilt by
+    followup.themes, the crash is the one rising theme, named by a telling word."""
+    comments = corpus()
+    now = utcnow()
+    add_answers([c.text for c in comments if c.problem != "login"], now - timedelta(days=10))
+    add_answers([c.text for c in comments if c.problem == "login"], now - timedelta(days=3))
+    db.session.commit()
+    while themes.embed_pending(now):
+        db.session.commit()
+    themes.rebuild(now)
+    db.session.commit()
+    figures = theme_figures.figures(Filters(start=now.date() - timedelta(days=6), end=now.date()))
+    rising = [row for row in figures.themes if row.rising]
+    assert len(rising) == 1, [(r.name, r.comments, r.previous) for r in figures.themes]
+    [crash] = rising
+    assert crash.comments >= 16 and crash.previous == 0
+    assert telling_words("login") & set(crash.words), crash.words
+    assert all(row.comments == 0 for row in figures.themes if row is not crash)
+    page = as_manager.get("/dashboard/themes?period=7d").get_data(as_text=True)
+    row = page[page.index(f'id="theme-{crash.theme_id}"') :]
+    assert ">rising</span>" in row[: row.index("</tr>")]
 
 
 # -- a lead's changes ------------------------------------------------------------------------
