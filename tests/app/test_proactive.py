@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from followup import proactive
 from followup.cadences import case_facts, rules_match
+from followup.config import load_settings
 from followup.extensions import db
 from followup.models import (
     Cadence,
@@ -94,6 +95,9 @@ def test_a_high_risk_case_gets_a_task_due_before_its_survey_and_a_low_one_does_n
     [created] = events("proactive.task_created")
     assert created.detail["task_id"] == task.id and created.detail["title"] == TITLE
 
+    timeline = as_lead.get("/dashboard/cases/P-1").get_data(as_text=True)
+    assert "proactive.task_created" in timeline and TITLE in timeline
+
     low = close(as_lead, seeded["auth"], "P-2")
     assert low["case"]["cadence"] == "Standard"
     assert db.session.scalar(sa.select(sa.func.count(ProactiveTask.id))) == 1
@@ -113,6 +117,17 @@ def test_the_editor_refuses_a_task_due_after_the_survey(as_lead, seeded):
     data = proactive_form(as_lead, "/admin/cadences/new", proactive_task="x" * 301)
     assert as_lead.post("/admin/cadences/new", data=data).status_code == 422
     assert current("Call first") is None
+
+
+@pytest.mark.parametrize("raw, expected", [("", 10), ("0", 0), ("100", 100), ("101", None),
+                                           ("-1", None), ("ten", None)])  # fmt: skip
+def test_the_holdout_setting(tmp_path, raw, expected):
+    environ = {"FOLLOWUP_PROACTIVE_HOLDOUT_PERCENT": raw}
+    if expected is None:
+        with pytest.raises(SystemExit, match="FOLLOWUP_PROACTIVE_HOLDOUT_PERCENT"):
+            load_settings(tmp_path, environ=environ)
+    else:
+        assert load_settings(tmp_path, environ=environ)["PROACTIVE_HOLDOUT_PERCENT"] == expected
 
 
 @pytest.mark.parametrize(
