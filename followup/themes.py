@@ -30,6 +30,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -51,6 +52,9 @@ NAME_WORDS = 3  # of which the name shows
 EXAMPLES = 3
 MAX_NAME = 200
 SPLIT_SEED = 0
+# PostgreSQL advisory lock (transaction-scoped) held while a batch is embedded or the themes
+# rebuilt: two workers never embed the same comments, and a rebuild never races a batch.
+LOCK_KEY = 0x7468656D
 DEFAULTS = {"THEMES_DAYS": 180, "THEMES_MAX_CLUSTERED": 5000, "THEME_SIMILARITY": 30}
 
 # Words that say nothing about a theme, in the languages customers write most (en, es, fr,
@@ -99,6 +103,16 @@ def _setting(name: str):
     return current_app.config.get(name, DEFAULTS[name])
 
 
+def _exclusive(wait: bool) -> bool:
+    """The themes' lock for this transaction (PostgreSQL; SQLite has one writer anyway):
+    waited for, or only tried (False: another worker holds it)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return True
+    function = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
+    held = db.session.scalar(sa.text(f"SELECT {function}(:key)"), {"key": LOCK_KEY})
+    return wait or bool(held)
+
+
 def _matrix(rows: Iterable[bytes]) -> np.ndarray:
     vectors = [embeddings.from_bytes(raw) for raw in rows]
     if not vectors:
@@ -144,6 +158,8 @@ def embed_pending(now: datetime) -> int:
     """Embed a batch of comments not embedded yet (or changed since) and put each in its
     theme; the number embedded (0: none waiting). Comments of the last THEMES_DAYS only,
     of cases not redacted; a comment emptied since it was embedded loses its embedding."""
+    if not _exclusive(wait=False):
+        return 0  # another worker is embedding: it goes on until none is left
     since = now - timedelta(days=_setting("THEMES_DAYS"))
     rows = db.session.execute(
         sa.select(Response.id, Response.comment, Response.updated_at, CommentEmbedding)
@@ -193,7 +209,7 @@ def _first_themes_due() -> bool:
     if db.session.scalar(sa.select(Theme.id).limit(1)) is not None:
         return False
     waiting = db.session.scalar(sa.select(sa.func.count()).select_from(CommentEmbedding))
-    return waiting >= FIRST_REBUILD_AT
+    return (waiting or 0) >= FIRST_REBUILD_AT
 
 
 def telling_words(groups: Sequence[Sequence[str]], background: Sequence[str] = ()) -> list:
@@ -201,7 +217,7 @@ def telling_words(groups: Sequence[Sequence[str]], background: Sequence[str] = (
     the group's words, times log(1 + average words per class / the word's count in every
     class)); `background` is one more class that gets no words (the comments in no group)."""
     classes = [Counter(_tokens(" ".join(texts))) for texts in (*groups, background)]
-    totals = Counter()
+    totals: Counter[str] = Counter()
     for counts in classes:
         totals.update(counts)
     average = sum(totals.values()) / max(len(classes), 1)
@@ -230,7 +246,7 @@ def _examples(ids: Sequence[int], vectors: np.ndarray, centroid: np.ndarray) -> 
     return [ids[n] for n in order[:EXAMPLES]]
 
 
-def _window(now: datetime) -> list:
+def _window(now: datetime) -> Sequence[Any]:
     """The window's embedded comments, newest first: (response id, comment, vector, theme)."""
     since = now - timedelta(days=_setting("THEMES_DAYS"))
     return db.session.execute(
@@ -272,6 +288,7 @@ def cluster(vectors: np.ndarray, similarity: int) -> list[list[int]]:
 def rebuild(now: datetime) -> int:
     """Cluster the comments again from scratch, keeping the themes a lead named, merged or
     split (see the module's doc); the number of live themes."""
+    _exclusive(wait=True)
     window = _window(now)
     cap = int(_setting("THEMES_MAX_CLUSTERED"))
     ids = [row.response_id for row in window]
@@ -288,15 +305,15 @@ def rebuild(now: datetime) -> int:
         if theme.split_from_id and theme.merged_into_id is None:
             parts[theme.split_from_id].append(theme)
     # A split's parts count as one for the overlap (the cluster is shared out below).
-    family = {t.id: min(s.id for s in parts[t.split_from_id]) for sibs in parts.values()
-              for t in sibs if len(sibs) > 1}  # fmt: skip
-    previous = {i: family.get(t, t) for i, t in previous.items()}
+    family = {t.id: min(s.id for s in sibs) for sibs in parts.values() if len(sibs) > 1
+              for t in sibs}  # fmt: skip
+    previous = {i: None if t is None else family.get(t, t) for i, t in previous.items()}
     pieces: list[tuple[int | None, list[int], int]] = []  # (theme id, rows, overlap)
     for rows, centroid in zip(clusters, centroids, strict=True):
         theme_id, overlap = _match(rows, centroid, ids, previous, candidates, everything)
-        theme = everything.get(theme_id) if theme_id else None
-        if theme is not None and theme.split_from_id and len(parts[theme.split_from_id]) > 1:
-            siblings = parts[theme.split_from_id]
+        matched = everything.get(theme_id) if theme_id else None
+        if matched and matched.split_from_id and len(parts[matched.split_from_id]) > 1:
+            siblings = parts[matched.split_from_id]
             nearest = (vectors[rows] @ _matrix(t.centroid for t in siblings).T).argmax(axis=1)
             for n, sibling in enumerate(siblings):
                 share = [row for row, b in zip(rows, nearest, strict=True) if b == n]
