@@ -213,17 +213,18 @@ def open_tasks(now: datetime, limit: int) -> list[dict]:
         .limit(limit)
     ).all()
     return [
-        {**document(task, now), "subject": subject, "agent": agent, "customer": customer,
-         "case": external_id}
+        {**document(task, now, external_id), "subject": subject, "agent": agent,
+         "customer": customer}
         for task, external_id, subject, agent, customer in rows
     ]  # fmt: skip
 
 
-def document(task: ProactiveTask, now: datetime) -> dict:
-    """A task as the API and the queue show it (the case by its external id, when loaded)."""
+def document(task: ProactiveTask, now: datetime, case: str | None = None) -> dict:
+    """A task as the API and the queue show it, its case by external id (`case`, else read
+    from the task: load it with the task when listing many)."""
     return {
         "id": task.id,
-        "case": task.case.external_id if "case" in task.__dict__ and task.case else None,
+        "case": case if case is not None else task.case.external_id,
         "round": task.round,
         "title": task.title,
         "risk_score": task.risk_score,

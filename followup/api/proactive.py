@@ -66,9 +66,4 @@ def proactive_task_complete(task_id: str):
         fields = [{"field": error.field, "problem": error.message}]
         raise BadRequest(422, "validation_failed", error.message, fields) from None
     db.session.commit()
-    task = db.session.scalars(
-        sa.select(ProactiveTask)
-        .where(ProactiveTask.id == task.id)
-        .options(selectinload(ProactiveTask.case))
-    ).one()
     return jsonify(proactive.document(task, now))
