@@ -141,7 +141,10 @@ def test_the_csv_of_the_table(as_manager, made):
     assert rows[0] == list(theme_pages.THEME_COLUMNS)
     assert rows[1][:11] == ["Late courier", str(made["courier"]), "live", "courier late parcel",
                             "6", "2", "4", "200.0", "3", "50.0", "yes"]  # fmt: skip
-    assert rows[1][11].startswith("'=HYPERLINK") or "'=HYPERLINK" not in rows[1][11]
+    assert rows[1][11] == (
+        "The courier was <script>alert(1)</script> late | El repartidor llegó tarde | "
+        "Parcel late again"
+    )
     assert rows[-1][:6] == ["Not in a theme yet", "", "", "", "2", "1"]
 
 
