@@ -14,7 +14,7 @@ from flask import current_app
 from sqlalchemy.engine import CursorResult
 
 from followup.extensions import db
-from followup.models import Cadence, CadenceStep, Case, Message
+from followup.models import Cadence, CadenceStep, Case, CaseEvent, Customer, Message
 from followup.models.cadences import CadencePurpose
 from followup.models.cases import EventKind
 from followup.models.proactive import (
@@ -58,8 +58,6 @@ def route(
     """After a close planned its round: note the round as held out of `held_out_from` (the
     proactive cadence the holdout skipped), or open the task the chosen cadence asks for,
     due `proactive_due_hours` after the close and never after the round's first survey."""
-    from followup.cases import record_event  # cases imports this module
-
     if held_out_from is not None:
         db.session.add(
             ProactiveHoldout(
@@ -70,7 +68,7 @@ def route(
                 created_at=now,
             )
         )
-        record_event(
+        _record(
             case.id,
             EventKind.PROACTIVE_HELD_OUT,
             {"round": case.round, "cadence": held_out_from.name,
@@ -104,7 +102,7 @@ def route(
     )
     db.session.add(task)
     db.session.flush()
-    record_event(
+    _record(
         case.id,
         EventKind.PROACTIVE_TASK_CREATED,
         {"task_id": task.id, "round": case.round, "title": task.title,
@@ -113,6 +111,14 @@ def route(
         at=now,
     )  # fmt: skip
     return task
+
+
+def _record(case_id: int, kind: EventKind, detail: dict, at: datetime) -> None:
+    """A line on the case's timeline (as cases.record_event writes it: cases imports this
+    module, so it cannot be imported here)."""
+    db.session.execute(
+        sa.insert(CaseEvent).values(case_id=case_id, kind=kind, detail=detail, at=at)
+    )
 
 
 def clean_note(note: str | None) -> str | None:
@@ -132,8 +138,6 @@ def complete(
 ) -> ProactiveTask:
     """Record what came of reaching out; ProactiveError 422 for an outcome not on the list or
     a note too long, 409 when the task was completed already (by anyone)."""
-    from followup.cases import record_event
-
     if outcome not in RECORDED_OUTCOMES:
         raise ProactiveError(
             422, "outcome", f"the outcome must be one of {', '.join(RECORDED_OUTCOMES)}"
@@ -143,7 +147,7 @@ def complete(
         raise ProactiveError(
             409, None, f"completed already by {task.completed_by or 'someone'}: {task.outcome}"
         )
-    record_event(
+    _record(
         task.case_id,
         EventKind.PROACTIVE_TASK_COMPLETED,
         # The note stays on the task (erasure redacts it there), not on the timeline.
@@ -162,8 +166,6 @@ def complete(
 def cancel_open(case: Case, now: datetime) -> int:
     """A reopened case: its round's open task is closed as cancelled ("case reopened"); the
     next close assesses the risk again. Returns how many (0 or 1)."""
-    from followup.cases import record_event
-
     task = db.session.scalar(
         sa.select(ProactiveTask).where(
             ProactiveTask.case_id == case.id,
@@ -173,7 +175,7 @@ def cancel_open(case: Case, now: datetime) -> int:
     )
     if task is None or not _finish(task, ProactiveOutcome.CANCELLED, "case reopened", None, now):
         return 0
-    record_event(
+    _record(
         case.id,
         EventKind.PROACTIVE_TASK_COMPLETED,
         {"task_id": task.id, "title": task.title, "by": None,
@@ -202,8 +204,6 @@ def _finish(
 def open_tasks(now: datetime, limit: int) -> list[dict]:
     """The queue's open tasks, soonest due first (overdue ones on top), with the case, the
     customer, the risk and the time left."""
-    from followup.models import Customer
-
     rows = db.session.execute(
         sa.select(ProactiveTask, Case.external_id, Case.subject, Case.agent_name, Customer.name)
         .join(Case, Case.id == ProactiveTask.case_id)
