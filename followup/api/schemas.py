@@ -78,6 +78,18 @@ class CaseOut(Strict):
     escalated_at: datetime | None = Field(
         description="When feedback stayed negative and a person took over."
     )
+    reopen_count: int | None
+    resolution_minutes: int | None
+    customer_replies: int | None
+    first_response_minutes: int | None
+    risk: "RiskOut | None" = Field(
+        description="The last round's dissatisfaction risk, when it closed (docs/risk.md)."
+    )
+
+
+class RiskOut(Strict):
+    score: float = Field(ge=0, le=1, description="The chance of a negative first answer.")
+    source: str = Field(description='What scored it: "rules" or "model N".')
 
 
 class MessageOut(Strict):

@@ -95,6 +95,13 @@ class Case(Model):
             "round": self.round,
             "cadence": self.cadence.name if self.cadence else None,
             "escalated_at": self.escalated_at.isoformat() if self.escalated_at else None,
+            "reopen_count": self.reopen_count,
+            "resolution_minutes": self.resolution_minutes,
+            "customer_replies": self.customer_replies,
+            "first_response_minutes": self.first_response_minutes,
+            "risk": {"score": self.risk_score, "source": self.risk_source}
+            if self.risk_score is not None
+            else None,
         }
 
 

@@ -10,9 +10,9 @@ from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, valida
 from email_validator.rfc_constants import EMAIL_MAX_LENGTH, LOCAL_PART_MAX_LENGTH
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
-    StrictInt,
     StringConstraints,
     field_validator,
 )
@@ -34,6 +34,19 @@ SourceChannel = Annotated[
     ),
 ]
 ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=EXTERNAL_ID_PATTERN)]
+
+
+def _number(value: object) -> object:
+    """A JSON number, not a string or a boolean (pydantic would take "3" and true as 3 and 1);
+    a fraction is refused after, a whole float like 3.0 taken as JSON Schema's integer is."""
+    if isinstance(value, str | bool):
+        raise ValueError("a whole number is required")
+    return value
+
+
+# The risk signals: at most 1000 reopens or replies, and ten years in minutes.
+Count = Annotated[int, Field(ge=0, le=1000), BeforeValidator(_number)]
+Minutes = Annotated[int, Field(ge=0, le=5_256_000), BeforeValidator(_number)]
 # The document names the zone database's time zones; known_timezone checks a name loads from it.
 TimeZone = Annotated[
     str, Field(max_length=64, json_schema_extra={"enum": sorted(available_timezones())})
@@ -182,16 +195,14 @@ class CaseIn(Strict):
     )
     # Signals the risk score reads (followup.risk, docs/risk.md): whole numbers, never a
     # string, a fraction or a negative.
-    reopen_count: Annotated[StrictInt, Field(ge=0, le=1000)] | None = Field(
-        None, description="Times the helpdesk reopened the case."
-    )
-    resolution_minutes: Annotated[StrictInt, Field(ge=0, le=5_256_000)] | None = Field(
+    reopen_count: Count | None = Field(None, description="Times the helpdesk reopened the case.")
+    resolution_minutes: Minutes | None = Field(
         None, description="Minutes from the case's creation to its resolution."
     )
-    customer_replies: Annotated[StrictInt, Field(ge=0, le=1000)] | None = Field(
+    customer_replies: Count | None = Field(
         None, description="Replies the customer wrote on the case."
     )
-    first_response_minutes: Annotated[StrictInt, Field(ge=0, le=5_256_000)] | None = Field(
+    first_response_minutes: Minutes | None = Field(
         None, description="Minutes from the case's creation to the first agent reply."
     )
 

@@ -59,6 +59,19 @@ def test_the_api_carries_signals_and_the_rules_score_them(client, seeded):
         "source": "rules",
         "features": risky.risk_features,
     }
+    shown = client.get("/api/v1/cases/O-1", headers=seeded["auth"]).json["case"]
+    assert shown["risk"] == {"score": risky.risk_score, "source": "rules"}
+    assert shown["reopen_count"] == 2 and shown["resolution_minutes"] == 14400
+
+
+def test_the_case_page_shows_the_risk(client, seeded, users):
+    close(client, seeded["auth"], {**CASE, **SIGNALS})
+    sign_in(client, "manager@example.com")
+
+    html = client.get("/dashboard/cases/O-1").get_data(as_text=True)
+
+    assert "67% (rules) when round 1 closed" in html
+    assert "reopened 2×" in html and "resolved in 240.0 h" in html
 
 
 def test_the_customers_earlier_negative_answer_recovery_and_reopens_here_count(client, seeded):
