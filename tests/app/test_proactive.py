@@ -81,6 +81,7 @@ def test_a_high_risk_case_gets_a_task_due_before_its_survey_and_a_low_one_does_n
     assert (call_first.proactive_task, call_first.proactive_due_hours) == (TITLE, 24)
     page = as_lead.get(f"/admin/cadences/{call_first.id}").get_data(as_text=True)
     assert "risk is at least 50%" in page and TITLE in page
+    assert f"a person gets the task <strong>{TITLE}</strong>, due 24 hours after" in page
 
     plan = close(as_lead, seeded["auth"], "P-1", **RISKY)
     assert plan["case"]["cadence"] == "Call first"
@@ -116,6 +117,11 @@ def test_the_editor_refuses_a_task_due_after_the_survey(as_lead, seeded):
         assert as_lead.post("/admin/cadences/new", data=data).status_code == 422
     data = proactive_form(as_lead, "/admin/cadences/new", proactive_task="x" * 301)
     assert as_lead.post("/admin/cadences/new", data=data).status_code == 422
+    assert current("Call first") is None
+    data = proactive_form(as_lead, "/admin/cadences/new", show_preview="Preview")
+    del data["save"]
+    preview = as_lead.post("/admin/cadences/new", data=data).get_data(as_text=True)
+    assert f"a person gets the task <strong>{TITLE}</strong>, due 24 hours after" in preview
     assert current("Call first") is None
 
 
