@@ -50,6 +50,7 @@ MIN_SIZE = 5  # smaller clusters stay unassigned
 WORDS = 8  # telling words kept per theme
 NAME_WORDS = 3  # of which the name shows
 EXAMPLES = 3
+OLDER_PAGE = 5000  # the window's comments beyond the clustered ones, read a page at a time
 MAX_NAME = 200
 SPLIT_SEED = 0
 # PostgreSQL advisory lock (transaction-scoped) held while a batch is embedded or the themes
@@ -246,20 +247,26 @@ def _examples(ids: Sequence[int], vectors: np.ndarray, centroid: np.ndarray) -> 
     return [ids[n] for n in order[:EXAMPLES]]
 
 
-def _window(now: datetime) -> Sequence[Any]:
-    """The window's embedded comments, newest first: (response id, comment, vector, theme)."""
-    since = now - timedelta(days=_setting("THEMES_DAYS"))
-    return db.session.execute(
+def _window(since: datetime, limit: int, after: tuple | None = None) -> Sequence[Any]:
+    """Up to `limit` embedded comments answered since `since`, newest first, older than
+    `after` (an answer's (created_at, id)) when given: (response id, comment, vector,
+    theme, created_at)."""
+    query = (
         sa.select(
             CommentEmbedding.response_id,
             Response.comment,
             CommentEmbedding.vector,
             CommentEmbedding.theme_id,
+            Response.created_at,
         )  # fmt: skip
         .join(Response, Response.id == CommentEmbedding.response_id)
         .where(Response.created_at >= since, Response.comment != "")
         .order_by(Response.created_at.desc(), Response.id.desc())
-    ).all()
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(sa.tuple_(Response.created_at, Response.id) < after)
+    return db.session.execute(query).all()
 
 
 def cluster(vectors: np.ndarray, similarity: int) -> list[list[int]]:
@@ -289,12 +296,13 @@ def rebuild(now: datetime) -> int:
     """Cluster the comments again from scratch, keeping the themes a lead named, merged or
     split (see the module's doc); the number of live themes."""
     _exclusive(wait=True)
-    window = _window(now)
+    since = now - timedelta(days=_setting("THEMES_DAYS"))
     cap = int(_setting("THEMES_MAX_CLUSTERED"))
+    window = _window(since, cap)
     ids = [row.response_id for row in window]
     vectors = _matrix(row.vector for row in window)
     previous: dict[int, int | None] = {row.response_id: row.theme_id for row in window}
-    clusters = cluster(vectors[:cap], _setting("THEME_SIMILARITY"))
+    clusters = cluster(vectors, _setting("THEME_SIMILARITY"))
     centroids = [_unit(vectors[rows].mean(axis=0)) for rows in clusters]
     # Each cluster matched to a theme that was, if any, and split between split parts.
     everything = {t.id: t for t in db.session.scalars(sa.select(Theme))}
@@ -340,19 +348,40 @@ def rebuild(now: datetime) -> int:
         db.session.flush()
         everything[theme.id] = theme
         members[theme.id] = rows
-    # The rest of the window (beyond the cap) joins the nearest theme.
     groups = {theme_id: rows for theme_id, rows in members.items() if theme_id is not None}
-    final = {theme_id: _unit(vectors[rows].mean(axis=0)) for theme_id, rows in groups.items()}
-    order = sorted(final)
-    if len(ids) > cap and order:
-        similarity = vectors[cap:] @ np.stack([final[t] for t in order]).T
-        for n, (best, row_sim) in enumerate(
-            zip(similarity.argmax(axis=1), similarity, strict=True)
-        ):
-            if row_sim[best] >= ASSIGN_COSINE:
-                groups[order[best]].append(cap + n)
     _store(now, window, vectors, groups, everything)
+    if len(window) == cap and groups:
+        _assign_older(since, window[-1], groups, everything)
+    _recount(groups)
     return len(groups)
+
+
+def _assign_older(since: datetime, newest, groups: dict[int, list[int]], everything) -> None:
+    """The window's comments older than the clustered ones (from `newest` on), a page at a
+    time: each joins the nearest theme when close enough, else none."""
+    order = sorted(groups)
+    centroids = _matrix(everything[t].centroid for t in order)
+    after = (newest.created_at, newest.response_id)
+    while page := _window(since, OLDER_PAGE, after):
+        similarity = _matrix(row.vector for row in page) @ centroids.T
+        best = similarity.argmax(axis=1)
+        found = [order[b] if similarity[n, b] >= ASSIGN_COSINE else None
+                 for n, b in enumerate(best)]  # fmt: skip
+        _move([(row.response_id, theme_id) for row, theme_id in zip(page, found, strict=True)
+               if theme_id != row.theme_id])  # fmt: skip
+        after = (page[-1].created_at, page[-1].response_id)
+
+
+def _move(changes: list[tuple[int, int | None]]) -> None:
+    """Put these comments in these themes (None: in none)."""
+    for theme_id in {t for _, t in changes}:
+        chosen = [i for i, t in changes if t == theme_id]
+        for start in range(0, len(chosen), 500):
+            db.session.execute(
+                sa.update(CommentEmbedding)
+                .where(CommentEmbedding.response_id.in_(chosen[start : start + 500]))
+                .values(theme_id=theme_id)
+            )
 
 
 def _match(rows, centroid, ids, previous, candidates, everything) -> tuple[int | None, int]:
@@ -384,16 +413,8 @@ def _store(now, window, vectors, groups: dict[int, list[int]], everything) -> No
     retire the live themes that got no cluster."""
     ids = [row.response_id for row in window]
     theme_of = {ids[row]: theme_id for theme_id, rows in groups.items() for row in rows}
-    changed = [(i, theme_of.get(i)) for i, row in zip(ids, window, strict=True)
-               if theme_of.get(i) != row.theme_id]  # fmt: skip
-    for theme_id in {t for _, t in changed}:
-        chosen = [i for i, t in changed if t == theme_id]
-        for start in range(0, len(chosen), 500):
-            db.session.execute(
-                sa.update(CommentEmbedding)
-                .where(CommentEmbedding.response_id.in_(chosen[start : start + 500]))
-                .values(theme_id=theme_id)
-            )
+    _move([(i, theme_of.get(i)) for i, row in zip(ids, window, strict=True)
+           if theme_of.get(i) != row.theme_id])  # fmt: skip
     order = sorted(groups)
     grouped = {row for rows in groups.values() for row in rows}
     background = [window[row].comment for row in range(len(window)) if row not in grouped]
@@ -415,7 +436,6 @@ def _store(now, window, vectors, groups: dict[int, list[int]], everything) -> No
         if theme.id not in groups and theme.retired_at is None and theme.merged_into_id is None:
             theme.retired_at, theme.updated_at = now, now
     db.session.flush()
-    _recount(order)
 
 
 # The lead's operations.

@@ -183,3 +183,22 @@ def test_an_erased_customers_comments_leave_their_themes(loaded):
     assert not set(ids) & set(placed) and ids[0] not in delivery.examples
     assert delivery.size == size - 2
     assert embed_all(NOW + timedelta(hours=1)) == 0  # a redacted comment is not embedded again
+
+
+def test_beyond_the_cap_older_comments_join_the_nearest_theme(app, loaded):
+    """Only the newest THEMES_MAX_CLUSTERED are clustered; the older ones of the window are
+    read a page at a time and join the nearest theme; those before the window are left."""
+    app.config["THEMES_MAX_CLUSTERED"] = 70
+    old = add_answers(["My package arrived 9 days late, the courier is useless."],
+                      NOW - timedelta(days=200))  # fmt: skip
+    db.session.commit()
+    assert embed_all() == 0  # answered before the window: never embedded
+    db.session.execute(sa.update(CommentEmbedding).values(theme_id=None))
+    themes.rebuild(NOW)
+    db.session.commit()
+    placed = theme_of()
+    assert old[0] not in placed
+    for problem, theme_id in problem_themes(loaded).items():
+        mine = [i for i, c in loaded.items() if c.problem == problem]
+        assert sum(placed[i] == theme_id for i in mine) >= 0.9 * len(mine)
+        assert db.session.get(Theme, theme_id).size == sum(t == theme_id for t in placed.values())
