@@ -35,7 +35,7 @@ FEATURES = (
     "customer_replies",
     "first_response_hours",  # the helpdesk's first-response time (0: not reported)
     "priority",  # low 0, normal 1, high 2, urgent 3
-    "earlier_negative",  # the customer's earlier negative first answers (any case)
+    "earlier_negative",  # the customer's earlier negative survey answers (any case)
     "earlier_recoveries",  # the customer's earlier recoveries (any case)
     "opted_out",  # 1 when an address of the customer is suppressed (email or SMS)
 )
@@ -95,8 +95,9 @@ def rules_score(features: dict[str, float]) -> float:
 
 def features(case: Case, now: datetime) -> dict[str, float]:
     """The case's risk features as of now (before its close is written): the helpdesk's
-    signals and what this product knows: the customer's earlier negative first answers and
-    recoveries, their opt-outs, the times this case was reopened here. Four indexed queries."""
+    signals and what this product knows: the customer's earlier negative survey answers (not
+    recovery check-ins) and recoveries, their opt-outs, the times this case was reopened
+    here. Four indexed queries."""
     customer = case.customer
 
     def hours(minutes: int | None) -> float:
