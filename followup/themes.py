@@ -81,7 +81,9 @@ STOP_WORDS = frozenset(
     ao aos as até com como da das de dela dele do dos ela ele em era essa esse eu foi há
     isso já mais mas me meu minha muito na nas no nos não o os ou para pela pelo por quando
     que se sem seu sua são também tem um uma você é
-    thanks thank gracias hi hello hola ok okay please por favor""".split()
+    thanks thank gracias hi hello hola ok okay please por favor
+    time times day days week weeks every again never still after
+    vez veces día días semana semanas cada otra otro nunca sigo todavía después""".split()
 )
 TOKEN = re.compile(r"[^\W\d_]{3,}")
 
