@@ -18,10 +18,12 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 
 from followup.extensions import db
-from followup.models import Case, CaseEvent, Recovery, Response, Survey
+from followup.models import Case, CaseEvent, Recovery, Response, Suppression, Survey
 from followup.models.cases import EventKind, Priority
+from followup.models.customers import address_hash
 from followup.models.risk import RiskModel
 from surveys.scoring import verdict
 
@@ -97,46 +99,86 @@ def features(case: Case, now: datetime) -> dict[str, float]:
     """The case's risk features as of now (before its close is written): the helpdesk's
     signals and what this product knows: the customer's earlier negative survey answers (not
     recovery check-ins) and recoveries, their opt-outs, the times this case was reopened
-    here. Four indexed queries."""
+    here. One statement."""
+    return _read(case, now)[0]
+
+
+def _read(case: Case, now: datetime) -> tuple[dict[str, float], tuple | None]:
+    """The features, and the active model's (id, version, trained at) or None, in one
+    statement: a close is held to a fixed number of them (tests/app/test_intake_queries.py).
+    Its row per earlier answer of the customer (one row of NULLs without any) carries the
+    counts and the active model beside it."""
     customer = case.customer
+    answers = (
+        sa.select(Response.score, Response.comment, Survey.negative_min, Survey.negative_max,
+                  Survey.positive_min, Survey.positive_max, Survey.negative_keywords)
+        .join(Case, Case.id == Response.case_id)
+        .join(Survey, Survey.id == Response.survey_id)
+        .where(Case.customer_id == case.customer_id, Response.recovery_id.is_(None),
+               Response.created_at < now)
+        .subquery("answers")
+    )  # fmt: skip
+    newest_active = (
+        sa.select(RiskModel.id)
+        .where(RiskModel.active.is_(True))
+        .order_by(RiskModel.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+    def of_active(column):
+        return sa.select(column).where(RiskModel.id == newest_active).scalar_subquery()
+
+    hashes = [
+        (channel, address_hash(channel, address))
+        for channel in ("email", "sms")
+        if customer is not None and (address := customer.address(channel))
+    ]
+    opted_out = (
+        sa.exists().where(sa.tuple_(Suppression.channel, Suppression.address_hash).in_(hashes))
+        if hashes
+        else sa.false()
+    )
+    anchor = sa.select(sa.literal(1).label("one")).subquery("anchor")
+    rows = db.session.execute(
+        sa.select(
+            sa.select(sa.func.count()).select_from(Recovery)
+            .where(Recovery.customer_id == case.customer_id, Recovery.started_at < now)
+            .scalar_subquery().label("recoveries"),
+            sa.select(sa.func.count()).select_from(CaseEvent)
+            .where(CaseEvent.case_id == case.id, CaseEvent.kind == EventKind.CASE_REOPENED)
+            .scalar_subquery().label("reopened"),
+            opted_out.label("opted_out"),
+            of_active(RiskModel.id).label("model_id"),
+            of_active(RiskModel.version).label("model_version"),
+            of_active(RiskModel.trained_at).label("model_trained_at"),
+            *answers.c,
+        ).select_from(anchor.outerjoin(answers, sa.true()))
+    ).all()  # fmt: skip
+    first = rows[0]
+    negative = sum(
+        row.score is not None and verdict(row, row.score, row.comment) == "negative" for row in rows
+    )
 
     def hours(minutes: int | None) -> float:
         return round(minutes / 60, 3) if minutes else 0.0
 
-    earlier = db.session.execute(
-        sa.select(Response.survey_id, Response.score, Response.comment)
-        .join(Case, Case.id == Response.case_id)
-        .where(
-            Case.customer_id == case.customer_id,
-            Response.recovery_id.is_(None),
-            Response.created_at < now,
-        )
-    ).all()
-    surveys = surveys_by_id({row.survey_id for row in earlier})
-    negative = sum(
-        verdict(surveys[row.survey_id], row.score, row.comment) == "negative" for row in earlier
-    )
-    recoveries = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Recovery)
-        .where(Recovery.customer_id == case.customer_id, Recovery.started_at < now)
-    )
-    reopened = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(CaseEvent)
-        .where(CaseEvent.case_id == case.id, CaseEvent.kind == EventKind.CASE_REOPENED)
-    ) if case.id is not None else 0  # fmt: skip
-    return {
+    found = {
         "reopen_count": float(case.reopen_count or 0),
-        "reopened_here": float(reopened or 0),
+        "reopened_here": float(first.reopened or 0),
         "resolution_hours": hours(case.resolution_minutes),
         "customer_replies": float(case.customer_replies or 0),
         "first_response_hours": hours(case.first_response_minutes),
         "priority": float(PRIORITY_LEVELS.get(case.priority or Priority.NORMAL, 1)),
         "earlier_negative": float(negative),
-        "earlier_recoveries": float(recoveries or 0),
-        "opted_out": 1.0 if customer is not None and customer.opted_out_channels() else 0.0,
+        "earlier_recoveries": float(first.recoveries or 0),
+        "opted_out": 1.0 if first.opted_out else 0.0,
     }
+    active = None
+    if first.model_id is not None:
+        trained_at = first.model_trained_at
+        active = (first.model_id, first.model_version, str(trained_at))
+    return found, active
 
 
 def surveys_by_id(ids: set[int]) -> dict[int, Survey]:
@@ -173,7 +215,7 @@ class Scorer:
         return _sigmoid(z)
 
 
-_scorers: dict[tuple[int, int, datetime], Scorer] = {}  # (id, version, trained at): scorer
+_scorers: dict[tuple, Scorer] = {}  # (id, version, trained at): its scorer
 
 
 def active_model() -> RiskModel | None:
@@ -183,31 +225,28 @@ def active_model() -> RiskModel | None:
     )
 
 
-def _active_scorer() -> Scorer | None:
-    row = db.session.execute(
-        sa.select(RiskModel.id, RiskModel.version, RiskModel.trained_at)
-        .where(RiskModel.active.is_(True))
-        .order_by(RiskModel.version.desc())
-        .limit(1)
-    ).first()
-    if row is None:
-        return None
-    key = (row.id, row.version, row.trained_at)  # a restored database may reuse an id
-    if key not in _scorers:
-        _scorers[key] = Scorer.of(db.session.get_one(RiskModel, row.id))
-    return _scorers[key]
+def _scorer(active: tuple) -> Scorer:
+    """The scorer of the active model (id, version, trained at), loaded once per process;
+    keyed by all three, as a restored database may reuse an id."""
+    if active not in _scorers:
+        _scorers[active] = Scorer.of(db.session.get_one(RiskModel, active[0]))
+    return _scorers[active]
 
 
 def assess(case: Case, now: datetime) -> None:
     """Set the closing round's risk_score, risk_source and risk_features on the case (not
     flushed: close_case writes them with the close)."""
-    found = features(case, now)
-    scorer = _active_scorer()
-    if scorer is None:
-        case.risk_score, case.risk_source = round(rules_score(found), 4), "rules"
+    found, active = _read(case, now)
+    if active is None:
+        score, source = rules_score(found), "rules"
     else:
-        case.risk_score, case.risk_source = round(scorer.score(found), 4), f"model {scorer.version}"
-    case.risk_features = found
+        scorer = _scorer(active)
+        score, source = scorer.score(found), f"model {scorer.version}"
+    # Set as if loaded: the next query's autoflush would otherwise write them in an UPDATE of
+    # their own before the close's.
+    set_committed_value(case, "risk_score", round(score, 4))
+    set_committed_value(case, "risk_source", source)
+    set_committed_value(case, "risk_features", found)
 
 
 def close_detail(case: Case) -> dict[str, Any]:
