@@ -20,6 +20,7 @@ from followup.models import (
 from followup.models.base import utcnow
 from followup.suppressions import suppress
 from followup.web.case_input import CaseIn
+from tests.support.case_history import risk_model
 from tests.support.cases import API_CASE
 from tests.support.console import PASSWORD
 from tests.support.theme_rows import comment, theme
@@ -48,13 +49,15 @@ def console_pages() -> list[str]:
         "/admin/alert-rules", "/admin/incidents", "/dashboard/kudos", "/dashboard/agents",
         "/dashboard/root-causes", "/dashboard/root-causes/recoveries", "/dashboard/proactive",
         "/dashboard/themes", f"/dashboard/themes/{first_id(Theme)}", "/dashboard/themes/unassigned",
+        "/admin/risk",
     ]  # fmt: skip
 
 
 @pytest.fixture
 def customer(app):
     """A customer with a case and an opted-out number, for the customer and suppression pages;
-    two themes with comments (one rising) and a comment in no theme, for the themes' pages."""
+    two themes with comments (one rising) and a comment in no theme, for the themes' pages; a
+    trained risk model, for the risk page's tables."""
     upsert_case(CaseIn.model_validate(API_CASE).model_dump(exclude_unset=True))
     suppress("sms", "+14155550123", "stop", "STOP by SMS", utcnow())
     courier, charge = theme("Late courier", ["courier", "late"]), theme("Double charge", ["twice"])
@@ -62,6 +65,7 @@ def customer(app):
         comment(f"The courier came {days_ago + 1} days late", courier, score=2, days_ago=days_ago)
     comment("Charged twice for one order", charge, days_ago=9)
     comment("El repartidor no vino", None, locale="es", days_ago=1)
+    db.session.add(risk_model())
     db.session.commit()
 
 

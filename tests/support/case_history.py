@@ -15,7 +15,16 @@ import sqlalchemy as sa
 
 from followup import risk
 from followup.extensions import db
-from followup.models import Case, CaseEvent, Customer, Response, Survey, SurveyInvitation
+from followup.models import (
+    Case,
+    CaseEvent,
+    Customer,
+    Response,
+    RiskModel,
+    Survey,
+    SurveyInvitation,
+)
+from followup.models.base import utcnow
 from followup.models.cases import EventKind
 
 PRIORITIES = ("low", "normal", "high", "urgent")
@@ -120,3 +129,18 @@ def _insert(model, rows: list[dict]) -> list[int]:
     return list(
         db.session.scalars(sa.insert(model).returning(model.id, sort_by_parameter_order=True), rows)
     )
+
+
+def risk_model(version: int = 1, active: bool = True) -> RiskModel:
+    """A trained model version as train() would store it (not added): for pages."""
+    names = list(risk.FEATURES)
+    return RiskModel(
+        version=version, trained_at=utcnow(), active=active, train_rounds=480, test_rounds=120,
+        negatives=150, auc=0.85, rules_auc=0.814, brier=0.14, rules_brier=0.16,
+        calibration=[
+            {"low": 0.0, "high": 0.1, "predicted": 0.04, "observed": 0.05, "n": 60},
+            {"low": 0.5, "high": 0.6, "predicted": 0.55, "observed": 0.5, "n": 60},
+        ],
+        features=names, coefficients=[0.1 * i for i in range(len(names))], intercept=-1.5,
+        means=[0.5] * len(names), scales=[1.0] * len(names),
+    )  # fmt: skip
