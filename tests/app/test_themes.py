@@ -202,3 +202,32 @@ def test_beyond_the_cap_older_comments_join_the_nearest_theme(app, loaded):
         mine = [i for i, c in loaded.items() if c.problem == problem]
         assert sum(placed[i] == theme_id for i in mine) >= 0.9 * len(mine)
         assert db.session.get(Theme, theme_id).size == sum(t == theme_id for t in placed.values())
+
+
+def test_a_fresh_deployment_gets_themes_from_its_first_batch(app, monkeypatch):
+    """The first batch that leaves FIRST_REBUILD_AT comments waiting makes the first themes at
+    once (rough, from 45 comments); the later batches join them without waiting for the
+    night, and the nightly rebuild sorts them out."""
+    monkeypatch.setattr(themes, "BATCH", 45)
+    ensure_standard_setup()
+    comments = corpus()
+    ids = add_answers([c.text for c in comments], NOW - timedelta(days=1))
+    db.session.commit()
+    assert themes.embed_pending(NOW) == 45
+    db.session.commit()
+    first = {t.id for t in themes.live_themes()}
+    assert first
+    embed_all()
+    assert {t.id for t in themes.live_themes()} == first  # no rebuild since
+    loaded = dict(zip(ids, comments, strict=True))
+    placed = theme_of()
+    known = [i for i, c in loaded.items() if c.problem != NOISE]
+    assert sum(placed[i] is not None for i in known) >= 0.9 * len(known)
+    themes.rebuild(NOW + timedelta(hours=3))
+    db.session.commit()
+    placed = theme_of()
+    found = problem_themes(loaded)
+    assert len(set(found.values())) == len(PROBLEMS)
+    for problem, theme_id in found.items():
+        mine = [placed[i] for i, c in loaded.items() if c.problem == problem]
+        assert mine.count(theme_id) >= 0.8 * len(mine)
