@@ -241,6 +241,8 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] = os.environ) 
         # once there are at least RISK_MIN_ANSWERS of them (followup.risk; rules until then).
         "RISK_MIN_ANSWERS": _int(environ, "FOLLOWUP_RISK_MIN_ANSWERS", 200, 50),
         "RISK_TRAIN_DAYS": _int(environ, "FOLLOWUP_RISK_TRAIN_DAYS", 365, 1),
+        # At most this many answered rounds, the newest, are trained on (memory and time).
+        "RISK_MAX_ROUNDS": _int(environ, "FOLLOWUP_RISK_MAX_ROUNDS", 50_000, 1000),
         # Comment themes (followup.themes): the comments of the last THEMES_DAYS days are
         # clustered, the newest THEMES_MAX_CLUSTERED of them (memory grows with its square:
         # 5000 take about 200 MB for a few seconds), the rest joins the nearest theme; a

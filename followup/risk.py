@@ -181,12 +181,6 @@ def _read(case: Case, now: datetime) -> tuple[dict[str, float], tuple | None]:
     return found, active
 
 
-def surveys_by_id(ids: set[int]) -> dict[int, Survey]:
-    if not ids:
-        return {}
-    return {s.id: s for s in db.session.scalars(sa.select(Survey).where(Survey.id.in_(ids)))}
-
-
 @dataclass(frozen=True)
 class Scorer:
     """An active model's parameters as numpy arrays (cached per model row)."""

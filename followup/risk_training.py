@@ -5,6 +5,7 @@ measured on the newest 20% against the rules. Only the worker's nightly job impo
 module (scikit-learn costs a process about 100 MB and seconds to load); the console's
 "Train now" enqueues that job."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,13 +18,14 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from followup import risk
 from followup.extensions import db
-from followup.models import CaseEvent, Response
+from followup.models import CaseEvent, Response, Survey
 from followup.models.cases import EventKind
 from followup.models.proactive import ProactiveTask
 from followup.models.risk import RiskModel
 from surveys.scoring import verdict
 
 CALIBRATION_BINS = 10
+PAGE = 2000  # close lines read at a time (their cases' answers in one query each)
 RANDOM_STATE = 0
 
 
@@ -37,38 +39,69 @@ class Round:
 
 
 def answered_rounds(now: datetime) -> list[Round]:
-    """The closed rounds of the last FOLLOWUP_RISK_TRAIN_DAYS days whose close kept its risk
-    features and whose survey was answered, oldest close first, each labelled by its first
-    answer's verdict (the dashboard's negativity); rounds given a proactive task are left out
-    (treated: their answer says what the outreach did, not what the case was)."""
+    """The newest FOLLOWUP_RISK_MAX_ROUNDS closed rounds of the last FOLLOWUP_RISK_TRAIN_DAYS
+    days whose close kept its risk features and whose survey was answered, oldest close
+    first, each labelled by its first answer's verdict (the dashboard's negativity); rounds
+    given a proactive task are left out (treated: their answer says what the outreach did,
+    not what the case was). Read newest first, PAGE closes at a time, until enough."""
     since = now - timedelta(days=current_app.config["RISK_TRAIN_DAYS"])
+    wanted = current_app.config["RISK_MAX_ROUNDS"]
+    rounds: list[Round] = []
+    after: tuple[datetime, int] | None = None
+    while len(rounds) < wanted:
+        query = (
+            sa.select(CaseEvent.id, CaseEvent.case_id, CaseEvent.at, CaseEvent.detail)
+            .where(CaseEvent.kind == EventKind.CASE_CLOSED, CaseEvent.at >= since,
+                   CaseEvent.at < now)
+            .order_by(CaseEvent.at.desc(), CaseEvent.id.desc())
+            .limit(PAGE)
+        )  # fmt: skip
+        if after is not None:
+            query = query.where(sa.tuple_(CaseEvent.at, CaseEvent.id) < after)
+        page = db.session.execute(query).all()
+        if not page:
+            break
+        after = (page[-1].at, page[-1].id)
+        rounds.extend(_labelled(page)[: wanted - len(rounds)])
+    rounds.sort(key=lambda r: (r.closed_at, r.case_id, r.round))
+    return rounds
+
+
+def _labelled(page: Sequence[Any]) -> list[Round]:
+    """The answered, untreated rounds of a page of close lines (newest first), labelled."""
     closes: dict[tuple[int, int], tuple[datetime, dict]] = {}
-    for case_id, at, detail in db.session.execute(
-        sa.select(CaseEvent.case_id, CaseEvent.at, CaseEvent.detail)
-        .where(CaseEvent.kind == EventKind.CASE_CLOSED, CaseEvent.at >= since, CaseEvent.at < now)
-        .order_by(CaseEvent.at, CaseEvent.id)
-    ):
-        kept = (detail or {}).get("risk")
+    for row in page:
+        kept = (row.detail or {}).get("risk")
+        key = (row.case_id, row.detail.get("round"))
         if isinstance(kept, dict) and isinstance(kept.get("features"), dict):
-            closes[(case_id, detail.get("round"))] = (at, kept["features"])
-    treated = set(db.session.execute(sa.select(ProactiveTask.case_id, ProactiveTask.round)).all())
+            closes.setdefault(key, (row.at, kept["features"]))
+    case_ids = {case_id for case_id, _ in closes}
+    if not case_ids:
+        return []
+    treated = set(
+        db.session.execute(
+            sa.select(ProactiveTask.case_id, ProactiveTask.round).where(
+                ProactiveTask.case_id.in_(case_ids)
+            )
+        ).all()
+    )
     first: dict[tuple[int, int], Any] = {}
     for row in db.session.execute(
-        sa.select(Response.case_id, Response.round, Response.survey_id, Response.score,
-                  Response.comment)
-        .where(Response.recovery_id.is_(None), Response.created_at >= since)
+        sa.select(Response.case_id, Response.round, Response.score, Response.comment,
+                  Survey.negative_min, Survey.negative_max, Survey.positive_min,
+                  Survey.positive_max, Survey.negative_keywords)
+        .join(Survey, Survey.id == Response.survey_id)
+        .where(Response.case_id.in_(case_ids), Response.recovery_id.is_(None))
         .order_by(Response.created_at, Response.id)
     ):  # fmt: skip
         first.setdefault((row.case_id, row.round), row)
-    surveys = risk.surveys_by_id({row.survey_id for row in first.values()})
     rounds = []
     for key, (at, found) in closes.items():
         answer = first.get(key)
         if answer is None or key in treated:
             continue
-        negative = verdict(surveys[answer.survey_id], answer.score, answer.comment) == "negative"
+        negative = verdict(answer, answer.score, answer.comment) == "negative"
         rounds.append(Round(at, key[0], key[1], found, negative))
-    rounds.sort(key=lambda r: (r.closed_at, r.case_id, r.round))
     return rounds
 
 

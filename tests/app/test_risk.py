@@ -279,3 +279,16 @@ def test_train_now_queues_the_nightly_training_and_the_page_shows_its_measures(a
     assert "<strong>Model 1</strong>" in html
     assert "0.850" in html and "0.814" in html  # held-out AUC, model and rules
     assert "<code>resolution_hours</code>" in html
+
+
+def test_training_reads_the_newest_rounds_a_page_at_a_time_up_to_the_cap(app, seeded, monkeypatch):
+    now = utcnow()
+    insert_history(now, n=300, seed=11)
+    app.config["RISK_MAX_ROUNDS"] = 250
+    monkeypatch.setattr(risk_training, "PAGE", 70)
+
+    rounds = risk_training.answered_rounds(now)
+
+    assert len(rounds) == 250
+    oldest = db.session.scalars(sa.select(Case.id).order_by(Case.closed_at)).all()
+    assert [r.case_id for r in rounds] == oldest[50:]
