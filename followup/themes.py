@@ -123,6 +123,11 @@ def _matrix(rows: Iterable[bytes]) -> np.ndarray:
     return np.stack(vectors)
 
 
+def _fits(vector: bytes) -> bool:
+    """Whether a stored vector is of the model's dimensions (not another model's)."""
+    return len(vector) == embeddings.DIMENSIONS * np.dtype(np.float32).itemsize
+
+
 def _unit(vector: np.ndarray) -> np.ndarray:
     norm = float(np.linalg.norm(vector))
     return (vector / norm if norm > 0 else vector).astype(np.float32)
@@ -141,6 +146,7 @@ def live_themes() -> list[Theme]:
 
 def _nearest(vectors: np.ndarray, themes: Sequence[Theme]) -> list[int | None]:
     """Each vector's nearest theme id when at least ASSIGN_COSINE close, else None."""
+    themes = [t for t in themes if _fits(t.centroid)]
     if not themes or not len(vectors):
         return [None] * len(vectors)
     similarity = vectors @ _matrix(t.centroid for t in themes).T
@@ -177,6 +183,7 @@ def embed_pending(now: datetime) -> int:
                     Case.redacted_at.is_(None),
                 ),
                 Response.updated_at > CommentEmbedding.embedded_at,
+                CommentEmbedding.model != embeddings.MODEL,  # another model's vector
             ),
         )
         .order_by(Response.id)
@@ -262,7 +269,11 @@ def _window(since: datetime, limit: int, after: tuple | None = None) -> Sequence
             Response.created_at,
         )  # fmt: skip
         .join(Response, Response.id == CommentEmbedding.response_id)
-        .where(Response.created_at >= since, Response.comment != "")
+        .where(
+            Response.created_at >= since,
+            Response.comment != "",
+            CommentEmbedding.model == embeddings.MODEL,
+        )
         .order_by(Response.created_at.desc(), Response.id.desc())
         .limit(limit)
     )
@@ -308,7 +319,8 @@ def rebuild(now: datetime) -> int:
     centroids = [_unit(vectors[rows].mean(axis=0)) for rows in clusters]
     # Each cluster matched to a theme that was, if any, and split between split parts.
     everything = {t.id: t for t in db.session.scalars(sa.select(Theme))}
-    candidates = [t for t in everything.values() if t.retired_at is None or t.merged_into_id]
+    candidates = [t for t in everything.values()
+                  if (t.retired_at is None or t.merged_into_id) and _fits(t.centroid)]  # fmt: skip
     shaped = {t.merged_into_id for t in everything.values() if t.merged_into_id}
     parts: dict[int, list[Theme]] = defaultdict(list)
     for theme in candidates:

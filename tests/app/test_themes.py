@@ -61,6 +61,10 @@ def problem_themes(loaded) -> dict[str, int]:
             for p in PROBLEMS}  # fmt: skip
 
 
+def ids_of(loaded, problem: str) -> list[int]:
+    return [i for i, c in loaded.items() if c.problem == problem]
+
+
 def test_known_problems_come_back_as_themes_in_both_languages(loaded):
     placed = theme_of()
     assert len(placed) == len(loaded)  # every comment embedded
@@ -100,6 +104,10 @@ def test_new_comments_join_their_theme_and_changed_ones_move(loaded):
     placed = theme_of()
     assert [placed[i] for i in new] == [found["delivery"], found["billing"], None]
     assert embed_all() == 0  # nothing changed since
+    older = db.session.get(CommentEmbedding, ids_of(loaded, "delivery")[0])
+    older.model = "an-older-model"  # a new model embeds every comment again
+    db.session.commit()
+    assert embed_all() == 1 and older.model == embeddings.MODEL
     # A changed answer is embedded again; an emptied one loses its embedding.
     first, second = db.session.get(Response, new[0]), db.session.get(Response, new[1])
     first.comment = "The app keeps crashing when I log in with my password."
