@@ -71,8 +71,8 @@ def _labelled(page: Sequence[Any]) -> list[Round]:
     """The answered, untreated rounds of a page of close lines (newest first), labelled."""
     closes: dict[tuple[int, int], tuple[datetime, dict]] = {}
     for row in page:
-        kept = (row.detail or {}).get("risk")
-        key = (row.case_id, row.detail.get("round"))
+        detail = row.detail if isinstance(row.detail, dict) else {}
+        kept, key = detail.get("risk"), (row.case_id, detail.get("round"))
         if isinstance(kept, dict) and isinstance(kept.get("features"), dict):
             closes.setdefault(key, (row.at, kept["features"]))
     case_ids = {case_id for case_id, _ in closes}
