@@ -71,10 +71,10 @@ def _labelled(page: Sequence[Any]) -> list[Round]:
     """The answered, untreated rounds of a page of close lines (newest first), labelled."""
     closes: dict[tuple[int, int], tuple[datetime, dict]] = {}
     for row in page:
-        detail = row.detail if isinstance(row.detail, dict) else {}
-        kept, key = detail.get("risk"), (row.case_id, detail.get("round"))
-        if isinstance(kept, dict) and isinstance(kept.get("features"), dict):
-            closes.setdefault(key, (row.at, kept["features"]))
+        detail: dict = row.detail if isinstance(row.detail, dict) else {}
+        kept, number = detail.get("risk"), detail.get("round")
+        if isinstance(kept, dict) and isinstance(kept.get("features"), dict) and number:
+            closes.setdefault((row.case_id, number), (row.at, kept["features"]))
     case_ids = {case_id for case_id, _ in closes}
     if not case_ids:
         return []
