@@ -486,7 +486,9 @@ def rename(theme: Theme, name: str, by: str) -> Theme:
 
 def merge(source: Theme, target: Theme, by: str) -> Theme:
     """The source's comments move into the target; the source is retired and points at the
-    target, so a rebuild sends what it finds of the source to the target. The target."""
+    target, so a rebuild sends what it finds of the source to the target. The target's
+    centre becomes the two centres weighed by their sizes, its examples the nearest of both
+    themes' examples, its words both lists (the rebuild computes them again). The target."""
     if source.id == target.id:
         raise ThemeError(409, "target", "A theme cannot be merged into itself.")
     _live(source, "theme")
@@ -497,10 +499,26 @@ def merge(source: Theme, target: Theme, by: str) -> Theme:
         .values(theme_id=target.id)
     )
     now = utcnow()
+    if len(source.centroid) == len(target.centroid):
+        weighed = (embeddings.from_bytes(target.centroid) * max(target.size, 1)
+                   + embeddings.from_bytes(source.centroid) * max(source.size, 1))  # fmt: skip
+        centroid = _unit(weighed)
+        target.centroid = embeddings.to_bytes(centroid)
+        shown = list(dict.fromkeys([*target.examples, *source.examples]))
+        rows = db.session.execute(
+            sa.select(CommentEmbedding.response_id, CommentEmbedding.vector).where(
+                CommentEmbedding.response_id.in_(shown), CommentEmbedding.theme_id == target.id
+            )
+        ).all()
+        target.examples = _examples([row.response_id for row in rows],
+                                    _matrix(row.vector for row in rows), centroid)  # fmt: skip
+    target.words = list(dict.fromkeys([*target.words, *source.words]))[:WORDS]
+    if target.named_by is None:
+        target.name = _name(target.words)
     source.merged_into_id, source.retired_at, source.updated_at = target.id, now, now
-    _refresh(target, list(dict.fromkeys([*target.words, *source.words]))[:WORDS], now)
-    source.size = 0
+    target.updated_at, source.size = now, 0
     db.session.flush()
+    _recount([target.id])
     audit.record("theme.merge", "theme", source.id,
                  f"Theme {source.name} merged into {target.name}",
                  {"merged_into_id": None}, {"merged_into_id": target.id}, actor=by)  # fmt: skip
@@ -508,14 +526,17 @@ def merge(source: Theme, target: Theme, by: str) -> Theme:
 
 
 def split(theme: Theme, by: str) -> list[Theme]:
-    """The theme's comments split in two (k-means, k=2, over their vectors): two new themes
+    """The theme's comments split in two (k-means, k=2, over the vectors of its newest
+    THEMES_MAX_CLUSTERED comments; any older ones join the nearer part): two new themes
     that record where they came from (a rebuild keeps them apart); the theme is retired."""
     _live(theme, "theme")
+    cap = int(_setting("THEMES_MAX_CLUSTERED"))
     rows = db.session.execute(
         sa.select(CommentEmbedding.response_id, CommentEmbedding.vector, Response.comment)
         .join(Response, Response.id == CommentEmbedding.response_id)
         .where(CommentEmbedding.theme_id == theme.id)
-        .order_by(CommentEmbedding.response_id)
+        .order_by(CommentEmbedding.response_id.desc())
+        .limit(cap)
     ).all()
     vectors = _matrix(row.vector for row in rows)
     if len(np.unique(vectors.round(5), axis=0)) < 2:
@@ -526,7 +547,7 @@ def split(theme: Theme, by: str) -> list[Theme]:
         .fit_predict(vectors)
     )
     halves = [[n for n, label in enumerate(labels) if label == part] for part in (0, 1)]
-    halves.sort(key=lambda half: (-len(half), half[0]))
+    halves.sort(key=lambda half: (-len(half), rows[half[0]].response_id))
     others = db.session.scalars(
         sa.select(Response.comment)
         .join(CommentEmbedding, CommentEmbedding.response_id == Response.id)
@@ -545,36 +566,27 @@ def split(theme: Theme, by: str) -> list[Theme]:
             examples=_examples([rows[n].response_id for n in half], vectors[half], centroid),
         )  # fmt: skip
         db.session.add(part)
-        db.session.flush()
-        db.session.execute(
-            sa.update(CommentEmbedding)
-            .where(CommentEmbedding.response_id.in_([rows[n].response_id for n in half]))
-            .values(theme_id=part.id)
-        )
         made.append(part)
+    db.session.flush()
+    _move([(rows[n].response_id, part.id) for half, part in zip(halves, made, strict=True)
+           for n in half])  # fmt: skip
+    if len(rows) == cap:  # older comments of the theme: each to the nearer part
+        centres = _matrix(part.centroid for part in made)
+        while page := db.session.execute(
+            sa.select(CommentEmbedding.response_id, CommentEmbedding.vector)
+            .where(CommentEmbedding.theme_id == theme.id)
+            .order_by(CommentEmbedding.response_id.desc())
+            .limit(OLDER_PAGE)
+        ).all():
+            nearest = (_matrix(row.vector for row in page) @ centres.T).argmax(axis=1)
+            _move([(row.response_id, made[b].id) for row, b in zip(page, nearest, strict=True)])
     theme.retired_at, theme.updated_at, theme.size = now, now, 0
     db.session.flush()
+    _recount([part.id for part in made])
     audit.record("theme.split", "theme", theme.id,
                  f"Theme {theme.name} split into {made[0].name} and {made[1].name}",
                  {"split_into": None}, {"split_into": [t.id for t in made]}, actor=by)  # fmt: skip
     return made
-
-
-def _refresh(theme: Theme, words: list[str], now: datetime) -> None:
-    """A theme's centroid, size and examples from its comments now (after a merge)."""
-    rows = db.session.execute(
-        sa.select(CommentEmbedding.response_id, CommentEmbedding.vector)
-        .where(CommentEmbedding.theme_id == theme.id)
-        .order_by(CommentEmbedding.response_id)
-    ).all()
-    vectors = _matrix(row.vector for row in rows)
-    if len(rows):
-        centroid = _unit(vectors.mean(axis=0))
-        theme.centroid = embeddings.to_bytes(centroid)
-        theme.examples = _examples([row.response_id for row in rows], vectors, centroid)
-    theme.size, theme.words, theme.updated_at = len(rows), words, now
-    if theme.named_by is None:
-        theme.name = _name(words)
 
 
 def forget(response_ids: Sequence[int]) -> None:

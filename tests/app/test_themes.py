@@ -239,3 +239,16 @@ def test_a_fresh_deployment_gets_themes_from_its_first_batch(app, monkeypatch):
     for problem, theme_id in found.items():
         mine = [placed[i] for i, c in loaded.items() if c.problem == problem]
         assert mine.count(theme_id) >= 0.8 * len(mine)
+
+
+def test_a_large_themes_split_fits_its_newest_comments_and_places_the_rest(app, loaded):
+    app.config["THEMES_MAX_CLUSTERED"] = 12  # k-means on 12 of the 20, the 8 older join
+    billing = db.session.get(Theme, problem_themes(loaded)["billing"])
+    parts = themes.split(billing, "lead@example.com")
+    db.session.commit()
+    placed = theme_of()
+    assert billing.id not in placed.values()
+    assert sorted(p.size for p in parts) == sorted(
+        sum(t == p.id for t in placed.values()) for p in parts
+    )
+    assert sum(p.size for p in parts) == 20 and all(p.size for p in parts)
