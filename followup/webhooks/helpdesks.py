@@ -139,12 +139,13 @@ def _value(ticket: dict, path: str):
 
 def _signal(ticket: dict, path: str):
     """A risk signal at a dotted path: a number as the helpdesk sent it, one its placeholder
-    rendered as a string of digits, or an object's calendar minutes (Zendesk's metrics); None
-    when absent or empty. Anything else goes on as it is, for CaseIn to refuse by name."""
+    rendered as a string of (at most 18) digits, or an object's calendar minutes (Zendesk's
+    metrics); None when absent or empty. Anything else goes on as it is, for CaseIn to refuse
+    by name."""
     value = _value(ticket, path)
     if isinstance(value, dict):
         value = _value(value, "calendar")
-    if isinstance(value, str) and value.isascii() and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
         return int(value)
     return value
 

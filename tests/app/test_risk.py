@@ -106,7 +106,7 @@ def test_signals_are_validated_at_the_api(client, seeded, field, value):
     assert field in {problem["field"] for problem in answer.json["fields"]}
 
 
-@pytest.mark.parametrize("raw", NUMBERS.values(), ids=NUMBERS.keys())
+@pytest.mark.parametrize("raw", [*NUMBERS.values(), "9" * 5000], ids=[*NUMBERS, "digits"])
 def test_hostile_numbers_get_4xx(client, seeded, raw):
     body = json.dumps(CASE)[:-1] + f', "resolution_minutes": {raw}}}'
     headers = {**seeded["auth"], "Content-Type": "application/json"}
@@ -149,11 +149,12 @@ def test_the_helpdesk_webhooks_carry_signals(client, seeded):
     assert (f.reopen_count, f.customer_replies, f.resolution_minutes) == (1, None, 600)
     assert f.first_response_minutes == 45
 
-    zendesk["ticket"]["metrics"] = {"reopens": "twice"}
-    zendesk["ticket"]["id"] = "4712"
-    answer = client.post("/webhooks/zendesk", json=zendesk, headers=seeded["auth"])
-    assert answer.status_code == 422
-    assert "ticket.metrics.reopens" in {problem["field"] for problem in answer.json["fields"]}
+    for hostile in ("twice", "9" * 5000, "-1", "²", ["1"], {"calendar": "x"}, 1.5, True):
+        zendesk["ticket"]["metrics"] = {"reopens": hostile}
+        zendesk["ticket"]["id"] = "4712"
+        answer = client.post("/webhooks/zendesk", json=zendesk, headers=seeded["auth"])
+        assert answer.status_code == 422, hostile
+        assert "ticket.metrics.reopens" in {p["field"] for p in answer.json["fields"]}
 
 
 def test_training_on_history_ranks_the_unhappy_first_and_the_model_then_scores(app, client, seeded):
