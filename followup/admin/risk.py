@@ -8,6 +8,7 @@ is audited."""
 
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, url_for
+from redis.exceptions import RedisError
 
 from followup import audit, risk
 from followup.admin import bp
@@ -43,13 +44,17 @@ def risk_page():
 @bp.post("/risk/train")
 @needs("users")
 def risk_train():
-    job = queue("default").enqueue(
-        jobs.train_risk_model,
-        description="train the risk model (Train now)",
-        job_timeout=TRAIN_TIMEOUT,
-        result_ttl=86400,
-        failure_ttl=86400,
-    )
+    try:
+        job = queue("default").enqueue(
+            jobs.train_risk_model,
+            description="train the risk model (Train now)",
+            job_timeout=TRAIN_TIMEOUT,
+            result_ttl=86400,
+            failure_ttl=86400,
+        )
+    except RedisError:
+        flash("Not queued: the workers' Redis is out of reach (see the health page). Try again.")
+        return redirect(url_for("admin.risk_page"), 303)
     audit.record("train", "risk_model", job.id, "Train now: a new risk model version queued")
     db.session.commit()
     flash(

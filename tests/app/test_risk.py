@@ -293,3 +293,21 @@ def test_training_reads_the_newest_rounds_a_page_at_a_time_up_to_the_cap(app, se
     assert len(rounds) == 250
     oldest = db.session.scalars(sa.select(Case.id).order_by(Case.closed_at)).all()
     assert [r.case_id for r in rounds] == oldest[50:]
+
+
+def test_train_now_without_redis_says_so(as_admin, monkeypatch):
+    from redis.exceptions import ConnectionError as RedisDown
+
+    from followup.admin import risk as page
+
+    def down(name):
+        raise RedisDown("no Redis")
+
+    monkeypatch.setattr(page, "queue", down)
+    token = csrf_token(as_admin, "/admin/risk")
+
+    answer = as_admin.post("/admin/risk/train", data={"csrf_token": token}, follow_redirects=True)
+
+    assert answer.status_code == 200
+    assert "Not queued: the workers&#39; Redis is out of reach" in answer.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(AuditEntry.id))) == 0
