@@ -298,11 +298,11 @@ def run_sweep_scheduler(app: Flask) -> None:
                 result_ttl=60,
                 failure_ttl=86400,
             )
-        for job in (jobs.rebuild_themes, jobs.train_risk_model):
+        for nightly in (jobs.rebuild_themes, jobs.train_risk_model):
             scheduler.register(
-                job,
+                nightly,
                 queue_name=queue("default").name,
-                cron=NIGHTLY[job.__name__],
+                cron=NIGHTLY[nightly.__name__],
                 job_timeout=3600,
                 ttl=3600,
                 result_ttl=60,
