@@ -242,7 +242,8 @@ class SweepScheduler(CronScheduler):
 
 def run_sweep_scheduler(app: Flask) -> None:
     """Enqueue the sweep every FOLLOWUP_SWEEP_INTERVAL seconds, the figures' refresh every
-    FOLLOWUP_FIGURES_INTERVAL and the retention run daily; safe to run on many hosts
+    FOLLOWUP_FIGURES_INTERVAL, the other periodic jobs at their intervals, the retention run
+    daily and the theme rebuild and risk training nightly (NIGHTLY); safe to run on many hosts
     (refreshes take turns, retention runs skip each other's batches). Its Redis
     client has timeouts, so a Redis out of reach is noticed in seconds, not hung on."""
     with app.app_context():
