@@ -149,10 +149,16 @@ def current_cadences(purpose: str = CadencePurpose.CLOSE):
     )
 
 
-def choose_cadence(name: str | None, case: Case, held_out: list[Cadence] | None = None) -> Cadence:
-    """The cadence named, else the first (by position) whose rules match the case, else the
-    default. A proactive cadence the holdout keeps this round from (followup.proactive) is
-    skipped and added to `held_out`."""
+def choose_cadence(
+    name: str | None,
+    case: Case,
+    held_out: list[Cadence] | None = None,
+    matched: list[Cadence] | None = None,
+) -> Cadence:
+    """The cadence named, else the first (by position) whose rules match the case (added to
+    `matched`), else the default. A proactive cadence the holdout keeps this round from
+    (followup.proactive) is skipped and added to `held_out`; it may be the default itself,
+    which then takes the round as the default (and opens no task)."""
     if name:
         cadence = db.session.scalar(
             current_cadences().where(sa.func.lower(Cadence.name) == name.lower()).limit(1)
@@ -164,14 +170,16 @@ def choose_cadence(name: str | None, case: Case, held_out: list[Cadence] | None 
     facts = case_facts(case)
     default = None
     for cadence in candidates:
+        if cadence.is_default and default is None:
+            default = cadence
         if rules_match(cadence.rules, facts):
             if proactive.holds_out(case, cadence):
                 if held_out is not None:
                     held_out.append(cadence)
                 continue
+            if matched is not None:
+                matched.append(cadence)
             return cadence
-        if cadence.is_default and default is None:
-            default = cadence
     if default is None:
         raise CaseError(
             "no default cadence is set up; run `followup api-keys create` or name one",
@@ -250,7 +258,8 @@ def close_case(case: Case, cadence_name: str | None, now: datetime) -> bool:
     risk is assessed first: a cadence's rules may ask for a risk at least X."""
     risk.assess(case, now)
     held_out: list[Cadence] = []
-    cadence = choose_cadence(cadence_name, case, held_out)
+    matched: list[Cadence] = []
+    cadence = choose_cadence(cadence_name, case, held_out, matched)
     experiment = variant = None
     # A case closing in a declared incident: its surveys are held, or it gets the incident's
     # apology cadence instead of its own (followup.incidents).
@@ -298,7 +307,13 @@ def close_case(case: Case, cadence_name: str | None, now: datetime) -> bool:
         case.id, case.round, _Contact.of(customer), cadence.steps, now, sms_hours, no_surveys
     )
     add_planned(case, case.round, planned, now, held=held)
-    proactive.route(case, cadence, now, held_out[0] if held_out and apology is None else None)
+    proactive.route(
+        case,
+        cadence,
+        now,
+        held_out[0] if held_out and apology is None else None,
+        by_rule=bool(matched) and cadence is matched[0],
+    )
     if held is not None:
         incidents.note_held(held, case, now)
     record_event(

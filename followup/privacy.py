@@ -3,13 +3,13 @@ closed longer ago than FOLLOWUP_RETENTION_DAYS.
 
 Redacting a case removes the customer's words and addresses from every row of it (answers'
 comments and free text, the case subject, timeline details, message recipients, errors,
-subjects and bodies, alerts, tasks, outbound calls, kudos and the kudos emails and weekly
-digests that quoted them) and leaves every figure as it was: scores, bands, reasons,
-statuses and times stay. A comment that made an answer negative by one of the survey's
-keywords keeps those keywords only (the lead's words, not the customer's), so its verdict and
-the rebuilt rollups do not change; the comments' embeddings go, and the comment themes forget
-them (followup.themes.forget). Suppressions keep the address hash only, so an opted-out
-address is never messaged again.
+subjects and bodies, alerts, tasks (an open proactive outreach task is cancelled), outbound
+calls, kudos and the kudos emails and weekly digests that quoted them) and leaves every
+figure as it was: scores, bands, reasons, statuses and times stay. A comment that made an
+answer negative by one of the survey's keywords keeps those keywords only (the lead's words,
+not the customer's), so its verdict and the rebuilt rollups do not change; the comments'
+embeddings go, and the comment themes forget them (followup.themes.forget). Suppressions
+keep the address hash only, so an opted-out address is never messaged again.
 
 Operations flush; the caller commits (retention commits each batch).
 """
@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from markupsafe import escape
 
-from followup import audit, digests, kudos, themes
+from followup import audit, digests, kudos, proactive, themes
 from followup.case_history import case_history
 from followup.cases import cancel_pending, record_event
 from followup.extensions import db
@@ -84,8 +84,8 @@ def identities(customer: Customer) -> list[str]:
 def export(customer: Customer, now: datetime, actor: str | None = None) -> dict:
     """Everything held about the customer as one JSON document: identities, details,
     suppression state, and each case with its messages (their template, and what each sent
-    one said, its links replaced), answers, recoveries (gestures and tasks) and timeline. On
-    the audit log."""
+    one said, its links replaced), answers, recoveries (gestures and tasks), proactive outreach
+    tasks and timeline. On the audit log."""
     cases = db.session.scalars(
         sa.select(Case).where(Case.customer_id == customer.id).order_by(Case.id)
     ).all()
@@ -115,6 +115,14 @@ def export(customer: Customer, now: datetime, actor: str | None = None) -> dict:
                 ],
                 "responses": [r.to_dict() for r in history.responses],
                 "recoveries": history.recoveries,
+                "proactive_tasks": [
+                    proactive.document(task, now, case.external_id)
+                    for task in db.session.scalars(
+                        sa.select(ProactiveTask)
+                        .where(ProactiveTask.case_id == case.id)
+                        .order_by(ProactiveTask.id)
+                    )
+                ],
                 "timeline": [e.to_dict() for e in history.timeline],
             }
         )
@@ -291,13 +299,15 @@ def _redact(
     ):
         task.title = scrub(task.title)
         task.outcome = REDACTED if task.outcome else task.outcome
-    # A proactive outreach note, like a task's outcome, may quote them.
+    # A proactive outreach note, like a task's outcome, may quote them; an open task is
+    # cancelled (nobody is to reach out to a customer whose data is gone).
     db.session.execute(
         sa.update(ProactiveTask)
         .where(ProactiveTask.case_id.in_(case_ids), ProactiveTask.note.is_not(None))
         .values(note=REDACTED)
         .execution_options(synchronize_session=False)
     )
+    proactive.cancel_all_open(case_ids, f"{by}: the customer's data was removed", now)
     for recovery in db.session.scalars(sa.select(Recovery).where(Recovery.case_id.in_(case_ids))):
         recovery.outcome_reason = scrub(recovery.outcome_reason)
         # The lead's root cause note, like a task's outcome, may quote them.

@@ -2,8 +2,10 @@
 reach out before its survey; its outcome is recorded and counted. A deterministic share of the
 matching case rounds (FOLLOWUP_PROACTIVE_HOLDOUT_PERCENT, by a hash of case id and round) is
 held out: they take the next matching cadence or the default and are noted, the comparison
-group the dashboard measures the tasks against (followup.dashboard.proactive). Operations
-flush; the caller commits."""
+group the dashboard measures the tasks against (followup.dashboard.proactive). Tasks open, and
+rounds are held out, only for a cadence its rules matched with a risk rule (min_risk), so the
+handled and the held-out rounds come from the same rule. Operations flush; the caller
+commits."""
 
 import hashlib
 from datetime import datetime, timedelta
@@ -13,6 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.engine import CursorResult
 
+from followup.cadences import MIN_RISK
 from followup.extensions import db
 from followup.models import Cadence, CadenceStep, Case, CaseEvent, Customer, Message
 from followup.models.cadences import CadencePurpose
@@ -28,8 +31,9 @@ MAX_NOTE = 2000
 
 
 class ProactiveError(Exception):
-    """A completion that cannot be taken: 404 (no such task), 409 (completed already) or
-    422 (an outcome not on the list, a note too long); `field` names the input."""
+    """A completion that cannot be taken: 409 (completed already) or 422 (an outcome not on
+    the list, a note too long); `field` names the input. (An unknown task is the caller's 404,
+    before a task is there to complete.)"""
 
     def __init__(self, status: int, field: str | None, message: str):
         super().__init__(message)
@@ -43,21 +47,38 @@ def in_holdout(case_id: int, round_number: int, percent: int) -> bool:
     return int.from_bytes(digest[:8], "big") % 100 < percent
 
 
+def outreaching(cadence: Cadence) -> bool:
+    """Whether the cadence reaches out by its risk: a close cadence with a proactive task and
+    a risk rule (min_risk). Only these hold out, and only these open tasks (when their rules
+    chose them)."""
+    return (
+        bool(cadence.proactive_task)
+        and cadence.purpose == CadencePurpose.CLOSE
+        and (cadence.rules or {}).get(MIN_RISK) is not None
+    )
+
+
 def holds_out(case: Case, cadence: Cadence) -> bool:
     """Whether the close about to start the case's next round skips this cadence (one its
-    rules matched) for the holdout: only cadences with a proactive task hold out."""
-    if not cadence.proactive_task or cadence.purpose != CadencePurpose.CLOSE:
+    rules matched) for the holdout: only cadences that reach out by risk hold out."""
+    if not outreaching(cadence):
         return False
     percent = current_app.config.get("PROACTIVE_HOLDOUT_PERCENT", 10)
     return in_holdout(case.id, (case.round or 0) + 1, percent)
 
 
 def route(
-    case: Case, cadence: Cadence, now: datetime, held_out_from: Cadence | None = None
+    case: Case,
+    cadence: Cadence,
+    now: datetime,
+    held_out_from: Cadence | None = None,
+    by_rule: bool = False,
 ) -> ProactiveTask | None:
     """After a close planned its round: note the round as held out of `held_out_from` (the
     proactive cadence the holdout skipped), or open the task the chosen cadence asks for,
-    due `proactive_due_hours` after the close and never after the round's first survey."""
+    due `proactive_due_hours` after the close and never after the round's first survey. A
+    task opens only when the cadence's own rules chose it (`by_rule`: not named by the caller,
+    not the default, not an experiment's variant), as only those rounds can be held out."""
     if held_out_from is not None:
         db.session.add(
             ProactiveHoldout(
@@ -76,7 +97,7 @@ def route(
             at=now,
         )  # fmt: skip
         return None
-    if not cadence.proactive_task or cadence.purpose != CadencePurpose.CLOSE:
+    if not by_rule or not outreaching(cadence):
         return None
     due_at = now + timedelta(hours=cadence.proactive_due_hours or 24)
     first_survey = db.session.scalar(
@@ -95,7 +116,7 @@ def route(
         round=case.round,
         cadence_id=cadence.id,
         risk_score=case.risk_score,
-        title=cadence.proactive_task[:300],
+        title=(cadence.proactive_task or "")[:300],
         assignee=case.agent_email or case.agent_name,
         due_at=due_at,
         created_at=now,
@@ -166,23 +187,45 @@ def complete(
 def cancel_open(case: Case, now: datetime) -> int:
     """A reopened case: its round's open task is closed as cancelled ("case reopened"); the
     next close assesses the risk again. Returns how many (0 or 1)."""
-    task = db.session.scalar(
+    return _cancel(
         sa.select(ProactiveTask).where(
             ProactiveTask.case_id == case.id,
             ProactiveTask.round == case.round,
             ProactiveTask.completed_at.is_(None),
-        )
+        ),
+        "case reopened",
+        now,
     )
-    if task is None or not _finish(task, ProactiveOutcome.CANCELLED, "case reopened", None, now):
-        return 0
-    _record(
-        case.id,
-        EventKind.PROACTIVE_TASK_COMPLETED,
-        {"task_id": task.id, "title": task.title, "by": None,
-         "outcome": ProactiveOutcome.CANCELLED, "reason": "case reopened"},
-        at=now,
-    )  # fmt: skip
-    return 1
+
+
+def cancel_all_open(case_ids: list[int], reason: str, now: datetime) -> int:
+    """These cases' open tasks closed as cancelled for `reason` (erasure and retention: the
+    customer's data was removed, nobody is to reach out). Returns how many."""
+    return _cancel(
+        sa.select(ProactiveTask).where(
+            ProactiveTask.case_id.in_(case_ids), ProactiveTask.completed_at.is_(None)
+        ),
+        reason,
+        now,
+    )
+
+
+def _cancel(query: sa.Select, reason: str, now: datetime) -> int:
+    """The open tasks the query finds, each closed as cancelled by the conditional UPDATE
+    (one completed meanwhile is left as it is), with a line on its case's timeline."""
+    cancelled = 0
+    for task in db.session.scalars(query.order_by(ProactiveTask.id)).all():
+        if not _finish(task, ProactiveOutcome.CANCELLED, reason, None, now):
+            continue
+        _record(
+            task.case_id,
+            EventKind.PROACTIVE_TASK_COMPLETED,
+            {"task_id": task.id, "title": task.title, "by": None,
+             "outcome": ProactiveOutcome.CANCELLED, "reason": reason},
+            at=now,
+        )  # fmt: skip
+        cancelled += 1
+    return cancelled
 
 
 def _finish(

@@ -27,6 +27,7 @@ from followup.extensions import db
 from followup.models import Cadence, Case, Customer, MessageTemplate, Survey
 from followup.models.cadences import CADENCE_RULE_FIELDS
 from followup.models.cases import PRIORITIES
+from followup.text import clean_text
 from followup.web.forms import MultiCheckboxField
 
 UNITS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
@@ -69,7 +70,9 @@ def _valid_list(form, field) -> None:
 class StepForm(Form):
     """One row of the steps table; a row with no name and no template is left out."""
 
-    step_name = StringField("Step name", validators=[Optional(), Length(max=100)])
+    step_name = StringField(
+        "Step name", filters=[clean_text], validators=[Optional(), Length(max=100)]
+    )
     delay = IntegerField(
         "Delay", default=0, validators=[Optional(), NumberRange(min=0, max=525600)]
     )
@@ -86,28 +89,41 @@ class StepForm(Form):
 
 
 class CadenceForm(FlaskForm):
-    name = StringField("Name", validators=[InputRequired(), Length(max=200)])
+    name = StringField("Name", filters=[clean_text], validators=[InputRequired(), Length(max=200)])
     position = IntegerField(
         "Order", default=0, validators=[Optional(), NumberRange(min=0, max=10_000)]
     )
     priorities = MultiCheckboxField("Priority is one of", choices={p: p for p in PRIORITIES})
-    tags = StringField("Case has one of these tags", validators=[Length(max=2000), _valid_list])
-    teams = StringField("Team is one of", validators=[Length(max=2000), _valid_list])
+    tags = StringField(
+        "Case has one of these tags",
+        filters=[clean_text],
+        validators=[Length(max=2000), _valid_list],
+    )
+    teams = StringField(
+        "Team is one of", filters=[clean_text], validators=[Length(max=2000), _valid_list]
+    )
     sources = StringField(
-        "Case came in by (source channel)", validators=[Length(max=2000), _valid_list]
+        "Case came in by (source channel)",
+        filters=[clean_text],
+        validators=[Length(max=2000), _valid_list],
     )
     segments = StringField(
         "Customer is in one of these segments (customer tags)",
+        filters=[clean_text],
         validators=[Length(max=2000), _valid_list],
     )
     min_risk = IntegerField(
         "Risk at least (percent)", validators=[Optional(), NumberRange(min=0, max=100)]
     )
-    proactive_task = StringField("Proactive task", validators=[Length(max=300)])
+    proactive_task = StringField(
+        "Proactive task", filters=[clean_text], validators=[Length(max=300)]
+    )
     proactive_due_hours = IntegerField(
         "Task due after (hours)", default=24, validators=[Optional(), NumberRange(min=1, max=720)]
     )
-    sms_hours = StringField("Quiet hours: texts only between", validators=[Length(max=11)])
+    sms_hours = StringField(
+        "Quiet hours: texts only between", filters=[clean_text], validators=[Length(max=11)]
+    )
     survey_cap_days = IntegerField(
         "Frequency cap (days)", validators=[Optional(), NumberRange(min=1, max=365)]
     )

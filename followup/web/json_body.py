@@ -67,7 +67,8 @@ def row_or_404(model, raw_id: str, what: str):
 def limit_arg() -> int:
     """A list's ?limit=: a whole number from 1 to MAX_LIMIT (100 when absent), else a 422."""
     raw = request.args.get("limit", "100")
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
+    # Bounded before int(): a number of thousands of digits is past Python's conversion limit.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 4) or not 1 <= int(raw) <= MAX_LIMIT:
         raise BadRequest(
             422, "validation_failed", f"limit must be a whole number from 1 to {MAX_LIMIT}"
         )

@@ -125,6 +125,20 @@ def test_the_editor_refuses_a_task_due_after_the_survey(as_lead, seeded):
     assert current("Call first") is None
 
 
+def test_nul_characters_in_the_cadence_form_are_dropped(as_lead, seeded):
+    data = proactive_form(as_lead, "/admin/cadences/new", tags="vip\x00",
+                          proactive_task=TITLE.replace(" ", " \x00", 1))  # fmt: skip
+    data["name"] = "Call\x00 first"
+    data["steps-0-step_name"] = "thank\x00-you"
+
+    response = as_lead.post("/admin/cadences/new", data=data)
+
+    assert response.status_code == 303, response.get_data(as_text=True)
+    saved = current("Call first")
+    assert (saved.proactive_task, saved.rules["tags"]) == (TITLE, ["vip"])
+    assert saved.steps[0].name == "thank-you"
+
+
 @pytest.mark.parametrize("raw, expected", [("", 10), ("0", 0), ("100", 100), ("101", None),
                                            ("-1", None), ("ten", None)])  # fmt: skip
 def test_the_holdout_setting(tmp_path, raw, expected):
@@ -177,6 +191,33 @@ def test_a_held_out_case_takes_the_next_cadence_and_is_recorded(app, as_lead, se
     assert held.risk_score == pytest.approx(0.67, abs=0.01)
     [event] = events("proactive.held_out")
     assert event.detail["cadence"] == "Call first"
+
+
+def test_a_default_proactive_cadence_takes_held_out_rounds_and_tasks_open_only_by_its_rule(
+    app, as_lead, seeded, call_first
+):
+    """The proactive cadence as the default: a held-out round still finds it (as the default:
+    no task), and neither a round it takes as the default (low risk) nor one the caller names
+    it for opens a task; only its risk rule does, as only that rule's rounds are held out."""
+    db.session.execute(sa.update(Cadence).values(is_default=False))
+    call_first.is_default = True
+    db.session.commit()
+    app.config["PROACTIVE_HOLDOUT_PERCENT"] = 100
+    assert close(as_lead, seeded["auth"], "P-6", **RISKY)["case"]["cadence"] == "Call first"
+    assert db.session.scalar(sa.select(sa.func.count(ProactiveHoldout.case_id))) == 1
+
+    app.config["PROACTIVE_HOLDOUT_PERCENT"] = 0
+    assert close(as_lead, seeded["auth"], "P-7")["case"]["cadence"] == "Call first"
+    body = {"external_id": "P-8", "customer": {"name": "Bo", "email": "bo@example.com"}, **RISKY}
+    assert as_lead.post("/api/v1/cases", json=body, headers=seeded["auth"]).status_code == 201
+    named = as_lead.post("/api/v1/cases/P-8/close", json={"cadence": "Call first"},
+                         headers=seeded["auth"])  # fmt: skip
+    assert named.status_code == 202 and named.json["case"]["cadence"] == "Call first"
+    assert db.session.scalar(sa.select(sa.func.count(ProactiveTask.id))) == 0
+
+    close(as_lead, seeded["auth"], "P-9", **RISKY)
+    [task] = db.session.scalars(sa.select(ProactiveTask))
+    assert task.case.external_id == "P-9"
 
 
 def test_a_reopen_cancels_the_open_task(as_lead, seeded, call_first):
@@ -240,6 +281,25 @@ def test_erasure_redacts_the_note(as_lead, open_task):
     assert "ill" not in str(done.detail)
 
 
+def test_the_export_lists_the_task_and_erasure_cancels_it_when_open(open_task):
+    from followup.privacy import erase, export
+
+    customer = open_task.case.customer
+    [document] = export(customer, utcnow())["cases"]
+    [listed] = document["proactive_tasks"]
+    assert (listed["id"], listed["title"], listed["outcome"]) == (open_task.id, TITLE, None)
+
+    erase(customer, utcnow())
+    db.session.commit()
+    db.session.expire_all()
+    task = db.session.get(ProactiveTask, open_task.id)
+    assert task.completed_at is not None and task.outcome == "cancelled"
+    assert task.note == "erasure: the customer's data was removed"
+    assert proactive.open_tasks(utcnow(), 10) == []
+    [done] = events("proactive.task_completed")
+    assert done.detail["outcome"] == "cancelled"
+
+
 def test_completing_needs_the_configure_ability_and_a_csrf_token(client, users, open_task):
     assert sign_in(client, "manager@example.com").status_code == 303
     page = client.get("/admin/recoveries").get_data(as_text=True)
@@ -296,6 +356,13 @@ def test_the_api_lists_and_completes_tasks(client, seeded, open_task):
     paths = client.get("/api/v1/openapi.json").json["paths"]
     assert "/api/v1/proactive-tasks" in paths
     assert "/api/v1/proactive-tasks/{task_id}/complete" in paths
+
+
+@pytest.mark.parametrize("limit", ["9" * 5000, "0" * 5000 + "1", "501", "0"])
+def test_a_limit_out_of_range_or_of_thousands_of_digits_is_a_422(client, seeded, limit):
+    response = client.get(f"/api/v1/proactive-tasks?limit={limit}", headers=seeded["auth"])
+
+    assert response.status_code == 422
 
 
 def test_the_api_needs_a_full_key_to_complete(client, seeded, open_task):
