@@ -3,12 +3,13 @@ reports, CASE_SIGNALS, and what the product knows of the customer), the rules th
 until this deployment has enough answers, and the model trained nightly on its own closed
 cases (versioned, measured on cases it did not train on).
 
-One function, `features`, turns a case into the numbers both the rules and the model read;
-close_case keeps them on the round's timeline line (case.closed detail "risk"), and training
-reads them back from there, so what is scored is what was trained on. The model is a
-scikit-learn logistic regression over standardised log1p(features) (followup.risk_training,
-which only the worker that trains imports: scikit-learn costs a process about 100 MB and
-seconds to load), stored as JSON (never pickled) and scored here in numpy."""
+One statement (`_read`, which `assess` calls) turns a case into the numbers both the rules
+and the model read; close_case keeps them on the round's timeline line (case.closed detail
+"risk"), and training reads them back from there, so what is scored is what was trained on.
+The model is a scikit-learn logistic regression over standardised log1p(features)
+(followup.risk_training, which only the worker that trains imports: scikit-learn costs a
+process about 100 MB and seconds to load), stored as JSON (never pickled) and scored here in
+numpy."""
 
 import math
 from collections.abc import Callable
@@ -95,19 +96,14 @@ def rules_score(features: dict[str, float]) -> float:
     return _sigmoid(RULES_BASE + sum(rule.points for rule in RULES if rule.applies(features)))
 
 
-def features(case: Case, now: datetime) -> dict[str, float]:
+def _read(case: Case, now: datetime) -> tuple[dict[str, float], tuple | None]:
     """The case's risk features as of now (before its close is written): the helpdesk's
     signals and what this product knows: the customer's earlier negative survey answers (not
     recovery check-ins) and recoveries, their opt-outs, the times this case was reopened
-    here. One statement."""
-    return _read(case, now)[0]
-
-
-def _read(case: Case, now: datetime) -> tuple[dict[str, float], tuple | None]:
-    """The features, and the active model's (id, version, trained at) or None, in one
-    statement: a close is held to a fixed number of them (tests/app/test_intake_queries.py).
-    Its row per earlier answer of the customer (one row of NULLs without any) carries the
-    counts and the active model beside it."""
+    here; and the active model's (id, version, trained at) or None. One statement: a close
+    is held to a fixed number of them (tests/app/test_intake_queries.py). Its row per
+    earlier answer of the customer (one row of NULLs without any) carries the counts and the
+    active model beside it."""
     customer = case.customer
     answers = (
         sa.select(Response.score, Response.comment, Survey.negative_min, Survey.negative_max,
@@ -229,13 +225,15 @@ def _scorer(active: tuple) -> Scorer:
 
 def assess(case: Case, now: datetime) -> None:
     """Set the closing round's risk_score, risk_source and risk_features on the case (not
-    flushed: close_case writes them with the close)."""
+    flushed: close_case writes them with the close). A model whose score is not a finite
+    number (a corrupt stored row) is passed over: the rules score the round."""
     found, active = _read(case, now)
-    if active is None:
-        score, source = rules_score(found), "rules"
-    else:
+    score, source = rules_score(found), "rules"
+    if active is not None:
         scorer = _scorer(active)
-        score, source = scorer.score(found), f"model {scorer.version}"
+        by_model = scorer.score(found)
+        if math.isfinite(by_model):
+            score, source = by_model, f"model {scorer.version}"
     # Set as if loaded: the next query's autoflush would otherwise write them in an UPDATE of
     # their own before the close's.
     set_committed_value(case, "risk_score", round(score, 4))

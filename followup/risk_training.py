@@ -1,9 +1,9 @@
 """Training the dissatisfaction risk model (followup.risk scores with it): the answered
 closed rounds of this deployment, labelled by their first answer's verdict, each with the
 features its close kept; a scikit-learn logistic regression fitted on the older 80% and
-measured on the newest 20% against the rules. Only the worker's nightly job imports this
-module (scikit-learn costs a process about 100 MB and seconds to load); the console's
-"Train now" enqueues that job."""
+measured on the newest 20% against the rules and the model scoring now. Only the worker's
+nightly job imports this module (scikit-learn costs a process about 100 MB and seconds to
+load); the console's "Train now" enqueues that job."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
+from sqlalchemy.exc import IntegrityError
 
 from followup import risk
 from followup.extensions import db
@@ -27,6 +28,7 @@ from surveys.scoring import verdict
 CALIBRATION_BINS = 10
 PAGE = 2000  # close lines read at a time (their cases' answers in one query each)
 RANDOM_STATE = 0
+LOCK_KEY = 0x7269736B  # "risk": PostgreSQL advisory lock held while a version is trained
 
 
 @dataclass(frozen=True)
@@ -126,13 +128,19 @@ def calibration(predicted: np.ndarray, observed: np.ndarray) -> list[dict[str, f
 
 
 def train(now: datetime) -> int | None:
-    """Train the next model version on the closed cases answered so far and keep it when it
-    ranks held-out cases better than the rules; its version, or None when there are too few
-    answers to train on (fewer than FOLLOWUP_RISK_MIN_ANSWERS rounds, or fewer than 20 of
-    either class). Trains on the older 80% of the rounds by close time and measures on the
-    newest 20%: ROC AUC of the model and of the rules on the same rounds, Brier scores and
-    the model's calibration. Flushes; the caller commits."""
-
+    """Train the next model version on the closed cases answered so far and measure it on
+    rounds it did not train on; its version, or None when nothing was trained: too few
+    answers (fewer than FOLLOWUP_RISK_MIN_ANSWERS rounds, or fewer than 20 of either class),
+    the older 80% or the newest 20% holding one class only, or another training running at
+    the same moment (PostgreSQL's advisory lock, else the version's unique key). Trains on
+    the older 80% of the rounds by close time and measures on the newest 20%: ROC AUC of the
+    model, of the rules and of the model active now on the same rounds, Brier scores and the
+    model's calibration. The new version scores closing cases only if its AUC beats both the
+    rules' and the active model's; when it does not beat the rules and the active model does
+    not either (measured again on these newer rounds), the active model is retired and the
+    rules score. Flushes; the caller commits."""
+    if not _exclusive():
+        return None
     rounds = answered_rounds(now)
     labels = np.array([r.negative for r in rounds], dtype=int)
     negatives = int(labels.sum())
@@ -145,6 +153,8 @@ def train(now: datetime) -> int | None:
     cut = int(len(rounds) * 0.8)
     x = risk.vector([r.features for r in rounds], risk.FEATURES)
     x_train, y_train, x_test, y_test = x[:cut], labels[:cut], x[cut:], labels[cut:]
+    if len(np.unique(y_train)) < 2 or len(np.unique(y_test)) < 2:
+        return None  # nothing to fit, or no ranking to measure
     means = x_train.mean(axis=0)
     scales = x_train.std(axis=0)
     scales[scales == 0] = 1.0
@@ -155,37 +165,67 @@ def train(now: datetime) -> int | None:
     logits = ((x_test - means) / scales) @ coefficients + intercept
     predicted = 1.0 / (1.0 + np.exp(-logits))
     by_rules = np.array([risk.rules_score(r.features) for r in rounds[cut:]])
-    both = 0 < y_test.sum() < len(y_test)
-    auc = float(roc_auc_score(y_test, predicted)) if both else None
-    rules_auc = float(roc_auc_score(y_test, by_rules)) if both else None
-    version = (db.session.scalar(sa.select(sa.func.max(RiskModel.version))) or 0) + 1
-    better = auc is not None and auc > (rules_auc if rules_auc is not None else 0.5)
-    if better:
-        db.session.execute(
-            sa.update(RiskModel).where(RiskModel.active.is_(True)).values(active=False)
-        )
-    db.session.add(
-        RiskModel(
-            version=version,
-            trained_at=now,
-            active=better,
-            train_rounds=cut,
-            test_rounds=len(rounds) - cut,
-            negatives=negatives,
-            auc=_rounded(auc),
-            rules_auc=_rounded(rules_auc),
-            brier=_rounded(float(brier_score_loss(y_test, predicted))),
-            rules_brier=_rounded(float(brier_score_loss(y_test, by_rules))),
-            calibration=calibration(predicted, y_test),
-            features=list(risk.FEATURES),
-            coefficients=[round(float(c), 6) for c in coefficients],
-            intercept=round(intercept, 6),
-            means=[round(float(m), 6) for m in means],
-            scales=[round(float(s), 6) for s in scales],
-        )
+    auc = float(roc_auc_score(y_test, predicted))
+    rules_auc = float(roc_auc_score(y_test, by_rules))
+    active_auc = _active_auc([r.features for r in rounds[cut:]], y_test)
+    beats_rules = auc > rules_auc
+    better = beats_rules and (active_auc is None or auc > active_auc)
+    # The active model no better than the rules on these newer rounds: the rules score again.
+    retire = not beats_rules and active_auc is not None and active_auc <= rules_auc
+    model = RiskModel(
+        trained_at=now,
+        active=better,
+        train_rounds=cut,
+        test_rounds=len(rounds) - cut,
+        negatives=negatives,
+        auc=_rounded(auc),
+        rules_auc=_rounded(rules_auc),
+        brier=_rounded(float(brier_score_loss(y_test, predicted))),
+        rules_brier=_rounded(float(brier_score_loss(y_test, by_rules))),
+        calibration=calibration(predicted, y_test),
+        features=list(risk.FEATURES),
+        coefficients=[round(float(c), 6) for c in coefficients],
+        intercept=round(intercept, 6),
+        means=[round(float(m), 6) for m in means],
+        scales=[round(float(s), 6) for s in scales],
     )
-    db.session.flush()
-    return version
+    try:
+        with db.session.begin_nested():
+            model.version = _next_version()
+            if better or retire:
+                db.session.execute(
+                    sa.update(RiskModel).where(RiskModel.active.is_(True)).values(active=False)
+                )
+            db.session.add(model)
+    except IntegrityError:
+        return None  # another training took this version number first: its model stands
+    return model.version
+
+
+def _exclusive() -> bool:
+    """The training's lock for this transaction, only tried (PostgreSQL; SQLite has one writer
+    anyway): False when another training holds it."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return True
+    held = db.session.scalar(sa.text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+    return bool(held)
+
+
+def _next_version() -> int:
+    return (db.session.scalar(sa.select(sa.func.max(RiskModel.version))) or 0) + 1
+
+
+def _active_auc(features: list[dict[str, float]], observed: np.ndarray) -> float | None:
+    """The ROC AUC of the model scoring now on these rounds (None without one); a model whose
+    scores are not all finite numbers ranks as chance, 0.5 (a corrupt row: never kept)."""
+    active = risk.active_model()
+    if active is None:
+        return None
+    scorer = risk.Scorer.of(active)
+    scores = np.array([scorer.score(found) for found in features])
+    if not np.isfinite(scores).all():
+        return 0.5
+    return float(roc_auc_score(observed, scores))
 
 
 def _rounded(value: float | None) -> float | None:

@@ -142,6 +142,7 @@ class EventKind(StrEnum):
     SMS_UNREADABLE = "sms.unreadable"
     CUSTOMER_UNSUBSCRIBED = "customer.unsubscribed"
     CUSTOMER_PHONE_DROPPED = "customer.phone_dropped"  # a helpdesk sent a malformed number
+    CASE_SIGNAL_DROPPED = "case.signal_dropped"  # a helpdesk sent a malformed risk signal
     RECOVERY_STARTED = "recovery.started"
     RECOVERY_NO_CADENCE = "recovery.no_cadence"
     RECOVERY_WITHDRAWN = "recovery.withdrawn"

@@ -7,8 +7,9 @@ A solved or closed ticket creates or updates its case (external id "zendesk-<id>
 hands reopens a case we know is closed; any other status is answered and ignored. Fields are
 validated by the intake API's CaseIn, with problems named where the webhook put them; a
 requester with a valid email address and a malformed phone number is taken by email (the
-phone dropped, with a note on the timeline and in the answer). The requester is matched to a
-known customer as the API's are (followup.cases.upsert_customer).
+phone dropped, with a note on the timeline and in the answer), and a malformed risk signal is
+dropped the same way (the close goes through; the API refuses one with 422). The requester
+is matched to a known customer as the API's are (followup.cases.upsert_customer).
 """
 
 import re
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import jsonify
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from followup.cases import CaseError, close_case, record_event, reopen_case, upsert_case
@@ -140,8 +142,8 @@ def _value(ticket: dict, path: str):
 def _signal(ticket: dict, path: str):
     """A risk signal at a dotted path: a number as the helpdesk sent it, one its placeholder
     rendered as a string of (at most 18) digits, or an object's calendar minutes (Zendesk's
-    metrics); None when absent or empty. Anything else goes on as it is, for CaseIn to refuse
-    by name."""
+    metrics); None when absent or empty. Anything else goes on as it is, for
+    drop_malformed_signals to drop with a note."""
     value = _value(ticket, path)
     if isinstance(value, dict):
         value = _value(value, "calendar")
@@ -198,6 +200,31 @@ def drop_malformed_phone(helpdesk: Helpdesk, data: dict) -> list[dict]:
     ]
 
 
+# What CaseIn takes for each risk signal (a whole number in its range, or None).
+_SIGNAL_TYPES = {name: TypeAdapter(CaseIn.model_fields[name].annotation) for name in CASE_SIGNALS}
+
+
+def drop_malformed_signals(helpdesk: Helpdesk, data: dict) -> list[dict]:
+    """Risk signals CaseIn would refuse are dropped (left unset: the risk reads them as not
+    reported), each with a note: an optional signal does not hold up the ticket's close."""
+    notes = []
+    for name, adapter in _SIGNAL_TYPES.items():
+        if name not in data:
+            continue
+        try:
+            adapter.validate_python(data[name])
+        except ValidationError:
+            del data[name]
+            notes.append(
+                {
+                    "field": helpdesk.path(name),
+                    "note": "not a whole number in the accepted range: dropped, the risk "
+                    "score reads it as not reported",
+                }
+            )
+    return notes
+
+
 def _normalises(normalise: Callable[[str], str | None], value) -> bool:
     """Whether a normaliser takes this value (a string, not over the longest an address is)."""
     if not isinstance(value, str) or len(value) > 320:
@@ -219,11 +246,15 @@ def intake(helpdesk: Helpdesk):
     data = case_fields(helpdesk, ticket)
     now = utcnow()
     if status in helpdesk.closing:
-        notes = drop_malformed_phone(helpdesk, data)
+        phone_notes = drop_malformed_phone(helpdesk, data)
+        signal_notes = drop_malformed_signals(helpdesk, data)
+        notes = phone_notes + signal_notes
         valid = validated(CaseIn, data, helpdesk.paths())
         case, _ = upsert_case(valid.model_dump(exclude_unset=True))
-        for note in notes:
+        for note in phone_notes:
             record_event(case.id, EventKind.CUSTOMER_PHONE_DROPPED, note, at=now)
+        for note in signal_notes:
+            record_event(case.id, EventKind.CASE_SIGNAL_DROPPED, note, at=now)
         planned = close_case(case, None, now)
         answer = {"action": "closed" if planned else "already_closed", "case": case.to_dict()}
         if notes:
