@@ -265,7 +265,9 @@ def _themes(rule: AlertRule, now: datetime) -> list[Reading]:
     recent = Filters(
         start=today - timedelta(days=RECENT_DAYS - 1), end=today, team=rule.team, agent=rule.agent
     )
-    figures = theme_figures.figures(recent, with_examples=False)
+    # Rolling 7 days to now against the 7 days before: a day under way is not judged whole.
+    span = (now - timedelta(days=RECENT_DAYS), now + timedelta(seconds=1))  # now included
+    figures = theme_figures.figures(recent, with_examples=False, span=span)
     factor = 1 + rule.threshold / 100
     least = max(rule.min_answers, 1)
     who = scope_words(rule)
@@ -281,8 +283,8 @@ def _themes(rule: AlertRule, now: datetime) -> list[Reading]:
                 theme_figures.rising(row.comments, row.previous, factor, least),
                 f"{rule.name}: theme “{row.name}” rising, {row.comments} comments in 7 days "
                 f"({who})",
-                f"{row.comments} comments for {who} in the theme “{row.name}” from "
-                f"{recent.start} to {recent.end} against {before} ({row.negative.numerator} "
+                f"{row.comments} comments for {who} in the theme “{row.name}” in the 7 days to "
+                f"{now:%Y-%m-%d %H:%M} UTC against {before} ({row.negative.numerator} "
                 f"negative); the rule wants a rise of at least {rule.threshold}% with at least "
                 f"{least} comments (rule: {describe(rule)}).\nTheme: {link}",
             )

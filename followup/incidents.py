@@ -29,7 +29,7 @@ Operations flush and audit; the caller commits.
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import cast
 from zoneinfo import ZoneInfo
 
@@ -42,6 +42,7 @@ from followup import audit
 from followup.cadences import case_facts
 from followup.extensions import db
 from followup.models import Cadence, Case, Incident, IncidentHold, Message
+from followup.models.base import moment
 from followup.models.cadences import CadencePurpose
 from followup.models.incidents import OPEN_ENDED_LIMIT, SEGMENT_FIELDS
 from followup.models.messages import MessageStatus
@@ -453,9 +454,6 @@ def week_marks(
     teams only are left out."""
     if not weeks:
         return [], {}
-
-    def moment(day: date) -> datetime:
-        return datetime.combine(day, time(), tzinfo=UTC)
 
     found = [
         incident

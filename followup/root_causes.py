@@ -17,7 +17,7 @@ then the cause and status). Operations flush; the caller commits."""
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,6 +27,7 @@ from followup.cases import record_event
 from followup.extensions import db
 from followup.metrics import Rate
 from followup.models import Case, Recovery, RecoveryTask, RootCause
+from followup.models.base import moment
 from followup.models.cases import EventKind
 from followup.models.recovery import RecoveryStatus
 from followup.text import clean_text
@@ -261,17 +262,13 @@ class Scope:
                      self.team, self.agent, self.channel)  # fmt: skip
 
 
-def _moment(day: date) -> datetime:
-    return datetime.combine(day, time(), UTC)
-
-
 def _where(scope: Scope, column, start: date | None = None) -> list:
     """The clauses for the scope's recoveries by `column` (root_cause_at: recorded then;
     started_at: started then), from `start` when given; the team and agent are the case's
     (the caller joins cases when either is set)."""
     clauses = [
-        column >= _moment(start or scope.start),
-        column < _moment(scope.end + timedelta(days=1)),
+        column >= moment(start or scope.start),
+        column < moment(scope.end + timedelta(days=1)),
     ]
     if scope.team:
         clauses.append(Case.team == scope.team)
@@ -333,7 +330,7 @@ def figures(scope: Scope) -> Figures:
     recoveries started in both that ended without one; per team and cause; per agent and
     cause)."""
     previous = scope.previous()
-    in_period = Recovery.root_cause_at >= _moment(scope.start)
+    in_period = Recovery.root_cause_at >= moment(scope.start)
     statuses = sa.case((Recovery.status.in_(ENDED_STATUSES), Recovery.status), else_=sa.literal(""))
     rows = db.session.execute(
         _of_scope(
@@ -368,7 +365,7 @@ def figures(scope: Scope) -> Figures:
                               got["previous"], Rate(got["recovered"], decided),
                               Rate(got["escalated"], decided),
                               got["recorded"] - decided))  # fmt: skip
-    started_now = Recovery.started_at >= _moment(scope.start)
+    started_now = Recovery.started_at >= moment(scope.start)
     missing = {
         bool(now): n
         for now, n in db.session.execute(

@@ -14,15 +14,17 @@ joined to their answers, by theme, survey and score; Python applies the survey's
 reads the comments themselves only for the surveys with negative keywords."""
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
+from followup import themes as theming
 from followup.extensions import db
 from followup.figures import Filters
 from followup.metrics import Rate
 from followup.models import Case, CommentEmbedding, Customer, Response, Survey, Theme
-from surveys.scoring import mentions, verdict
+from followup.models.base import moment, utcnow
+from surveys.scoring import mentions
 
 # A theme is rising when its comments in the period are at least RISING_MIN and at least
 # RISING_FACTOR times those of the previous period (or it had none then).
@@ -59,7 +61,7 @@ class ThemeRow:
     comments: int
     previous: int
     negative: Rate  # negative comments of the period, of `comments`
-    retired: bool = False
+    status: str = "live"  # the theme's (Theme.status): live, retired or merged
     examples: list[Example] = field(default_factory=list)
 
     @property
@@ -75,11 +77,9 @@ class ThemeRow:
     def rising(self) -> bool:
         return self.theme_id is not None and rising(self.comments, self.previous)
 
-    def as_dict(self) -> dict:
-        return {"theme_id": self.theme_id, "name": self.name, "words": self.words,
-                "comments": self.comments, "previous": self.previous, "change": self.change,
-                "negative": self.negative.as_dict(), "rising": self.rising,
-                "retired": self.retired}  # fmt: skip
+    @property
+    def retired(self) -> bool:
+        return self.status != "live"
 
 
 @dataclass
@@ -89,18 +89,18 @@ class Figures:
     comments: int  # embedded comments of the period, in a theme or not
     previous: int
     waiting: int  # comments of the period not embedded yet (the workers will)
+    window_start: date  # comments answered before this day are not grouped (THEMES_DAYS)
 
 
-def moment(day: date) -> datetime:
-    return datetime.combine(day, time(), UTC)
+def days(start: date, end: date) -> tuple[datetime, datetime]:
+    """From the start of `start` to the end of `end` (UTC days, included)."""
+    return moment(start), moment(end + timedelta(days=1))
 
 
-def scoped(query: sa.Select, filters: Filters, start: date, end: date) -> sa.Select:
-    """The query (over Response) narrowed to the answers that came from `start` to `end`
-    (UTC days, included) and the filters' team, agent(s), channel and survey."""
-    query = query.where(
-        Response.created_at >= moment(start), Response.created_at < moment(end + timedelta(1))
-    )
+def scoped(query: sa.Select, filters: Filters, span: tuple[datetime, datetime]) -> sa.Select:
+    """The query (over Response) narrowed to the answers that came in the span (from its
+    start, before its end) and the filters' team, agent(s), channel and survey."""
+    query = query.where(Response.created_at >= span[0], Response.created_at < span[1])
     if filters.team or filters.agent or filters.agents is not None:
         query = query.join(Case, Case.id == Response.case_id)
         if filters.team:
@@ -120,20 +120,19 @@ def surveys() -> dict[int, Survey]:
     return {survey.id: survey for survey in db.session.scalars(sa.select(Survey))}
 
 
-def is_negative(survey: Survey | None, score: int, comment: str) -> bool:
-    return survey is not None and verdict(survey, score, comment) == "negative"
-
-
-def figures(filters: Filters, with_examples: bool = True) -> Figures:
-    """The themes' figures for the filters' period and the one before it."""
-    previous = filters.previous()
-    in_period = Response.created_at >= moment(filters.start)
+def figures(filters: Filters, with_examples: bool = True,
+            span: tuple[datetime, datetime] | None = None) -> Figures:  # fmt: skip
+    """The themes' figures for the filters' period (or `span`, from a time to a time: the
+    alert's last 7 days to now) and the one of the same length before it."""
+    span = span or days(filters.start, filters.end)
+    both = (span[0] - (span[1] - span[0]), span[1])
+    in_period = Response.created_at >= span[0]
     grouped = scoped(
         sa.select(in_period.label("now"), CommentEmbedding.theme_id, Response.survey_id,
                   Response.score, sa.func.count().label("n"))
         .select_from(CommentEmbedding)
         .join(Response, Response.id == CommentEmbedding.response_id),
-        filters, previous.start, filters.end,
+        filters, both,
     )  # fmt: skip
     grouped = grouped.group_by(
         in_period, CommentEmbedding.theme_id, Response.survey_id, Response.score
@@ -159,7 +158,7 @@ def figures(filters: Filters, with_examples: bool = True) -> Figures:
             .join(Survey, Survey.id == Response.survey_id)
             .where(Response.survey_id.in_(keyworded),
                    sa.not_(Response.score.between(Survey.negative_min, Survey.negative_max))),
-            filters, filters.start, filters.end,
+            filters, span,
         )  # fmt: skip
         for theme_id, survey_id, comment in db.session.execute(outside):
             if mentions(comment, by_survey[survey_id].negative_keywords or []):
@@ -176,7 +175,7 @@ def figures(filters: Filters, with_examples: bool = True) -> Figures:
             continue
         theme = themes[theme_id]
         rows.append(ThemeRow(theme_id, theme.name, list(theme.words or []), now, before,
-                             Rate(negative, now), not theme.live))  # fmt: skip
+                             Rate(negative, now), theme.status))  # fmt: skip
     rows.sort(key=lambda r: (-r.comments, -r.previous, r.name.lower(), r.theme_id))
     if with_examples:
         add_examples(rows, themes)
@@ -188,7 +187,8 @@ def figures(filters: Filters, with_examples: bool = True) -> Figures:
         unassigned=unassigned,
         comments=sum(c[0] for c in counts.values()),
         previous=sum(c[1] for c in counts.values()),
-        waiting=waiting(filters),
+        waiting=waiting(filters, span),
+        window_start=theming.window_start(utcnow()).date(),
     )
 
 
@@ -213,14 +213,15 @@ def add_examples(rows: list[ThemeRow], themes: dict[int, Theme]) -> None:
                         if comments.get(i, "").strip()]  # fmt: skip
 
 
-def waiting(filters: Filters) -> int:
-    """The period's answers with a comment and no embedding yet."""
+def waiting(filters: Filters, span: tuple[datetime, datetime]) -> int:
+    """The span's answers whose comment the workers will embed (themes.unembedded: not
+    blank, in the themes' window, of a case not redacted) and have not yet."""
     query = scoped(
         sa.select(sa.func.count())
         .select_from(Response)
         .outerjoin(CommentEmbedding, CommentEmbedding.response_id == Response.id)
-        .where(CommentEmbedding.response_id.is_(None), sa.func.trim(Response.comment) != ""),
-        filters, filters.start, filters.end,
+        .where(theming.unembedded(utcnow())),
+        filters, span,
     )  # fmt: skip
     return db.session.scalar(query) or 0
 
@@ -234,7 +235,7 @@ def comments_query(filters: Filters, theme_id: int | None) -> sa.Select:
         .join(Response, Response.id == CommentEmbedding.response_id)
         .where(CommentEmbedding.theme_id.is_(None) if theme_id is None
                else CommentEmbedding.theme_id == theme_id),
-        replace(filters, team="", agent="", agents=None), filters.start, filters.end,
+        replace(filters, team="", agent="", agents=None), days(filters.start, filters.end),
     )  # fmt: skip
     query = query.join(Case, Case.id == Response.case_id).join(
         Customer, Customer.id == Case.customer_id
@@ -246,10 +247,3 @@ def comments_query(filters: Filters, theme_id: int | None) -> sa.Select:
     if filters.agents is not None:
         query = query.where(Case.agent_name.in_(filters.agents))
     return query.order_by(Response.created_at.desc(), Response.id.desc())
-
-
-def count_of(query: sa.Select) -> int:
-    return (
-        db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
-        or 0
-    )

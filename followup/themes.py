@@ -4,8 +4,10 @@ its most telling words and three example comments. A lead's rename, merge or spl
 across rebuilds.
 
 - `embed_pending` (the embed_comments job, every minute): the comments not embedded yet, or
-  changed since, embedded in one call; each goes to the nearest live theme when it is close
-  enough (ASSIGN_COSINE), else stays unassigned until the next rebuild. A fresh deployment
+  whose text changed since (an answer changed with the same comment only has its
+  `embedded_at` moved: `text_hash`), embedded in one call; never a redacted case's. Each
+  goes to the nearest live theme when it is close enough (ASSIGN_COSINE), else stays
+  unassigned until the next rebuild. A fresh deployment
   gets its first themes as soon as FIRST_REBUILD_AT comments wait.
 - `rebuild` (nightly): the window's comments (THEMES_DAYS, the newest THEMES_MAX_CLUSTERED
   clustered, the rest assigned to the nearest theme) clustered again from scratch by
@@ -14,17 +16,21 @@ across rebuilds.
   cluster is matched to the themes that were (the share of its comments already in one,
   else the nearest centroid): it keeps that theme's id, and a lead's name. A cluster matched
   to a merged theme goes to the theme it was merged into; the parts of a split theme share
-  out whatever cluster matches either part by nearest centroid, so they stay split. Themes
-  nothing matched are retired. Deterministic: same comments, same themes.
-- Lead operations (`rename`, `merge`, `split`) flush and audit; the caller commits. They
-  raise ThemeError(status, field, message).
+  out whatever cluster matches either part by nearest centroid, so they stay split (also
+  when a merge chain ends at a split theme). Themes nothing matched are retired; a retired
+  theme a lead named is still matched by centroid, and comes back under its name.
+  Deterministic: same comments, same themes.
+- Lead operations (`rename`, `merge`, `split`: a 2-means in numpy on a sample, cheap enough
+  for the request) flush and audit; the caller commits. They raise ThemeError(status, field,
+  message): 409 BUSY while a batch or the rebuild holds the themes' lock.
 - `forget`: an emptied comment (erasure, retention) loses its embedding and leaves its theme
-  and the theme's examples.
+  and the theme's examples; the theme's words (and name, unless a lead's) are found again.
 
 Settings: FOLLOWUP_THEMES_DAYS (180), FOLLOWUP_THEMES_MAX_CLUSTERED (5000),
 FOLLOWUP_THEME_SIMILARITY (30 percent). See docs/themes.md.
 """
 
+import hashlib
 import importlib
 import re
 from collections import Counter, defaultdict
@@ -35,11 +41,13 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import aliased
 
 from followup import audit, embeddings
 from followup.extensions import db
 from followup.models import Case, CommentEmbedding, Response, Theme
 from followup.models.base import utcnow
+from followup.models.themes import MAX_NAME
 
 BATCH = 128  # comments embedded in one call (one worker transaction)
 FIRST_REBUILD_AT = 30  # comments waiting, with no theme yet, that make the first themes
@@ -51,11 +59,15 @@ WORDS = 8  # telling words kept per theme
 NAME_WORDS = 3  # of which the name shows
 EXAMPLES = 3
 OLDER_PAGE = 5000  # the window's comments beyond the clustered ones, read a page at a time
-MAX_NAME = 200
-SPLIT_SEED = 0
+WORDS_SAMPLE = 2000  # an erasure's themes find their words again from this many comments each
+SPLIT_SAMPLE = 500  # a split's two centres are found on its newest comments, at most these
+SPLIT_ROUNDS = 20  # 2-means rounds at most (it settles in a few)
 # PostgreSQL advisory lock (transaction-scoped) held while a batch is embedded or the themes
-# rebuilt: two workers never embed the same comments, and a rebuild never races a batch.
+# rebuilt, and by a lead's rename, merge or split (only tried: "try again shortly") and an
+# erasure's forget (waited for): two workers never embed the same comments, a rebuild never
+# races a batch or a lead's change, and an erased comment is never embedded again.
 LOCK_KEY = 0x7468656D
+BUSY = "The themes are being rebuilt; try again shortly."
 DEFAULTS = {"THEMES_DAYS": 180, "THEMES_MAX_CLUSTERED": 5000, "THEME_SIMILARITY": 30}
 
 # Words that say nothing about a theme, in the languages customers write most (en, es, fr,
@@ -85,7 +97,8 @@ STOP_WORDS = frozenset(
     time times day days week weeks every again never still after
     vez veces día días semana semanas cada otra otro nunca sigo todavía después""".split()
 )
-TOKEN = re.compile(r"[^\W\d_]{3,}")
+# Words of 3 to 30 letters (a longer run of letters is no word a theme is known by).
+TOKEN = re.compile(r"(?<![^\W\d_])[^\W\d_]{3,30}(?![^\W\d_])")
 
 
 class ThemeError(Exception):
@@ -163,40 +176,76 @@ def _recount(theme_ids: Iterable[int | None]) -> None:
         db.session.execute(sa.update(Theme).where(Theme.id == theme_id).values(size=count))
 
 
+def window_start(now: datetime) -> datetime:
+    """The themes' window starts THEMES_DAYS before now: older comments are not grouped."""
+    return now - timedelta(days=_setting("THEMES_DAYS"))
+
+
+def in_window(now: datetime) -> sa.ColumnElement[bool]:
+    """The answers whose comments are themed (over Response): answered in the last
+    THEMES_DAYS, of a case not redacted (an erased case's kept words are never embedded)."""
+    since = window_start(now)
+    case = aliased(Case)  # not the caller's Case, if it joins one
+    redacted = sa.select(case.id).where(case.id == Response.case_id, case.redacted_at.is_not(None))
+    return sa.and_(Response.created_at >= since, ~redacted.exists())
+
+
+def unembedded(now: datetime) -> sa.ColumnElement[bool]:
+    """The answers (Response outer-joined to CommentEmbedding) with a comment to embed and no
+    embedding yet: what embed_pending embeds first, and the dashboard counts as waiting."""
+    return sa.and_(
+        in_window(now), CommentEmbedding.response_id.is_(None), sa.func.trim(Response.comment) != ""
+    )
+
+
+def text_hash(text: str) -> str:
+    """The hash of a comment's text as embedded (trimmed)."""
+    return hashlib.sha256(text.strip().encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def embed_pending(now: datetime) -> int:
     """Embed a batch of comments not embedded yet (or changed since) and put each in its
     theme; the number embedded (0: none waiting). Comments of the last THEMES_DAYS only,
-    of cases not redacted; a comment emptied since it was embedded loses its embedding."""
+    of cases not redacted; a comment emptied since it was embedded loses its embedding; an
+    answer changed with the same comment keeps its embedding and theme."""
     if not _exclusive(wait=False):
         return 0  # another worker is embedding: it goes on until none is left
-    since = now - timedelta(days=_setting("THEMES_DAYS"))
     rows = db.session.execute(
         sa.select(Response.id, Response.comment, Response.updated_at, CommentEmbedding)
-        .join(Case, Case.id == Response.case_id)
         .outerjoin(CommentEmbedding, CommentEmbedding.response_id == Response.id)
         .where(
-            Response.created_at >= since,
             sa.or_(
+                unembedded(now),
                 sa.and_(
-                    CommentEmbedding.response_id.is_(None),
-                    Response.comment != "",
-                    Case.redacted_at.is_(None),
+                    in_window(now),
+                    sa.or_(
+                        Response.updated_at > CommentEmbedding.embedded_at,
+                        CommentEmbedding.model != embeddings.MODEL,  # another model's vector
+                    ),
                 ),
-                Response.updated_at > CommentEmbedding.embedded_at,
-                CommentEmbedding.model != embeddings.MODEL,  # another model's vector
-            ),
+            )
         )
         .order_by(Response.id)
         .limit(BATCH)
     ).all()
     if not rows:
         return 0
-    gone = [row for row in rows if row.CommentEmbedding and not row.comment]
+    gone = [row for row in rows if row.CommentEmbedding and not row.comment.strip()]
     if gone:
         forget([row.id for row in gone])
-    rows = [row for row in rows if row.comment]
+    rows = [row for row in rows if row.comment.strip()]
+    same = [
+        row
+        for row in rows
+        if row.CommentEmbedding is not None
+        and row.CommentEmbedding.model == embeddings.MODEL
+        and row.CommentEmbedding.text_hash == text_hash(row.comment)
+    ]
+    for row in same:  # the answer changed, not its comment: it stays where it is
+        row.CommentEmbedding.embedded_at = max(now, row.updated_at)
+    rows = [row for row in rows if row.id not in {r.id for r in same}]
     themes = live_themes()
-    vectors = embeddings.embed([row.comment for row in rows])
+    vectors = embeddings.embed([row.comment.strip() for row in rows])
     touched: list[int | None] = []
     for row, vector, theme_id in zip(rows, vectors, _nearest(vectors, themes), strict=True):
         # Never before the answer's own time, or a clock behind it would embed it forever.
@@ -207,11 +256,12 @@ def embed_pending(now: datetime) -> int:
         touched += [embedding.theme_id, theme_id]
         embedding.model, embedding.vector = embeddings.MODEL, embeddings.to_bytes(vector)
         embedding.embedded_at, embedding.theme_id = at, theme_id
+        embedding.text_hash = text_hash(row.comment)
     db.session.flush()
     _recount(touched)
     if not themes and _first_themes_due():
         rebuild(now)
-    return len(rows) + len(gone)
+    return len(rows) + len(same) + len(gone)
 
 
 def _first_themes_due() -> bool:
@@ -246,7 +296,8 @@ def _tokens(text: str) -> list[str]:
 
 
 def _name(words: Sequence[str]) -> str:
-    return ", ".join(words[:NAME_WORDS]) or "(no words)"
+    """A theme's name from its words, cut to the column's MAX_NAME characters."""
+    return (", ".join(words[:NAME_WORDS]) or "(no words)")[:MAX_NAME]
 
 
 def _examples(ids: Sequence[int], vectors: np.ndarray, centroid: np.ndarray) -> list[int]:
@@ -309,7 +360,8 @@ def rebuild(now: datetime) -> int:
     """Cluster the comments again from scratch, keeping the themes a lead named, merged or
     split (see the module's doc); the number of live themes."""
     _exclusive(wait=True)
-    since = now - timedelta(days=_setting("THEMES_DAYS"))
+    db.session.expire_all()  # the themes as they are now the lock is held
+    since = window_start(now)
     cap = int(_setting("THEMES_MAX_CLUSTERED"))
     window = _window(since, cap)
     ids = [row.response_id for row in window]
@@ -319,12 +371,16 @@ def rebuild(now: datetime) -> int:
     centroids = [_unit(vectors[rows].mean(axis=0)) for rows in clusters]
     # Each cluster matched to a theme that was, if any, and split between split parts.
     everything = {t.id: t for t in db.session.scalars(sa.select(Theme))}
+    was_split = {t.split_from_id for t in everything.values() if t.split_from_id}
+    # Live themes, merged ones (their target continues them), and a lead's named theme that
+    # a quiet spell retired (it comes back under its name).
     candidates = [t for t in everything.values()
-                  if (t.retired_at is None or t.merged_into_id) and _fits(t.centroid)]  # fmt: skip
+                  if (t.retired_at is None or t.merged_into_id or _revivable(t, was_split))
+                  and _fits(t.centroid)]  # fmt: skip
     shaped = {t.merged_into_id for t in everything.values() if t.merged_into_id}
     parts: dict[int, list[Theme]] = defaultdict(list)
-    for theme in candidates:
-        if theme.split_from_id and theme.merged_into_id is None:
+    for theme in everything.values():
+        if theme.split_from_id and theme.live and _fits(theme.centroid):
             parts[theme.split_from_id].append(theme)
     # A split's parts count as one for the overlap (the cluster is shared out below).
     family = {t.id: min(s.id for s in sibs) for sibs in parts.values() if len(sibs) > 1
@@ -332,7 +388,8 @@ def rebuild(now: datetime) -> int:
     previous = {i: None if t is None else family.get(t, t) for i, t in previous.items()}
     pieces: list[tuple[int | None, list[int], int]] = []  # (theme id, rows, overlap)
     for rows, centroid in zip(clusters, centroids, strict=True):
-        theme_id, overlap = _match(rows, centroid, ids, previous, candidates, everything)
+        theme_id, overlap = _match(rows, centroid, ids, previous, candidates, everything,
+                                   parts, was_split)  # fmt: skip
         matched = everything.get(theme_id) if theme_id else None
         if matched and matched.split_from_id and len(parts[matched.split_from_id]) > 1:
             siblings = parts[matched.split_from_id]
@@ -398,9 +455,16 @@ def _move(changes: list[tuple[int, int | None]]) -> None:
             )
 
 
-def _match(rows, centroid, ids, previous, candidates, everything) -> tuple[int | None, int]:
+def _revivable(theme: Theme, was_split: set[int]) -> bool:
+    """A retired theme a rebuild may bring back: one a lead named, neither merged nor split."""
+    return bool(theme.named_by) and theme.merged_into_id is None and theme.id not in was_split
+
+
+def _match(rows, centroid, ids, previous, candidates, everything, parts,
+           was_split) -> tuple[int | None, int]:  # fmt: skip
     """The theme a cluster continues (a merged theme: the one it was merged into, at the end
-    of the chain) and how many of its comments were in it; None when none."""
+    of the chain; a split theme: one of its parts, the caller shares the cluster out) and how
+    many of its comments were in it; None when none."""
     counts = Counter(previous[ids[row]] for row in rows if previous[ids[row]] is not None)
     theme_id, overlap = None, 0
     if counts:
@@ -416,8 +480,12 @@ def _match(rows, centroid, ids, previous, candidates, everything) -> tuple[int |
     while theme_id is not None and everything[theme_id].merged_into_id and theme_id not in seen:
         seen.add(theme_id)
         theme_id = everything[theme_id].merged_into_id
+    if theme_id is not None and parts.get(theme_id):  # split since: its parts share it
+        theme_id = parts[theme_id][0].id
     theme = everything.get(theme_id) if theme_id is not None else None
-    if theme is None or theme.merged_into_id or theme.retired_at:
+    if theme is None or theme.merged_into_id:
+        return None, 0
+    if theme.retired_at and not _revivable(theme, was_split):
         return None, 0
     return theme_id, overlap
 
@@ -433,7 +501,7 @@ def _store(now, window, vectors, groups: dict[int, list[int]], everything) -> No
     grouped = {row for rows in groups.values() for row in rows}
     background = [window[row].comment for row in range(len(window)) if row not in grouped]
     words = telling_words([[window[row].comment for row in groups[t]] for t in order],
-                          background[:2000])  # fmt: skip
+                          background[:WORDS_SAMPLE])  # fmt: skip
     for theme_id, theme_words in zip(order, words, strict=True):
         theme, rows = everything[theme_id], groups[theme_id]
         centroid = _unit(vectors[rows].mean(axis=0))
@@ -455,12 +523,13 @@ def _store(now, window, vectors, groups: dict[int, list[int]], everything) -> No
 # The lead's operations.
 
 
-def get(theme_id: int) -> Theme:
-    """The theme with this id, or ThemeError 404."""
-    theme = db.session.get(Theme, theme_id)
-    if theme is None:
-        raise ThemeError(404, "theme", "No such theme.")
-    return theme
+def _locked(*themes: Theme) -> None:
+    """The themes' lock for a lead's change, only tried (ThemeError 409 while a batch or a
+    rebuild holds it), then these themes read again as the lock found them."""
+    if not _exclusive(wait=False):
+        raise ThemeError(409, "theme", BUSY)
+    for theme in themes:
+        db.session.refresh(theme)
 
 
 def _live(theme: Theme, field: str) -> None:
@@ -475,6 +544,7 @@ def rename(theme: Theme, name: str, by: str) -> Theme:
         raise ThemeError(422, "name", "A theme's name cannot be empty.")
     if len(name) > MAX_NAME:
         raise ThemeError(422, "name", f"A theme's name is at most {MAX_NAME} characters.")
+    _locked(theme)
     _live(theme, "theme")
     before = audit.snapshot(theme, ("name", "named_by"))
     theme.name, theme.named_by = name, by
@@ -491,6 +561,7 @@ def merge(source: Theme, target: Theme, by: str) -> Theme:
     themes' examples, its words both lists (the rebuild computes them again). The target."""
     if source.id == target.id:
         raise ThemeError(409, "target", "A theme cannot be merged into itself.")
+    _locked(source, target)
     _live(source, "theme")
     _live(target, "target")
     db.session.execute(
@@ -525,61 +596,78 @@ def merge(source: Theme, target: Theme, by: str) -> Theme:
     return target
 
 
+def two_means(vectors: np.ndarray) -> np.ndarray:
+    """Each row's part (0 or 1) by 2-means on unit vectors, cosine: started from the two rows
+    farthest apart (deterministic), at most SPLIT_ROUNDS rounds; the two centres (unit)."""
+    similarity = vectors @ vectors.T
+    first, second = np.unravel_index(int(similarity.argmin()), similarity.shape)
+    centres = vectors[[first, second]]
+    for _ in range(SPLIT_ROUNDS):
+        labels = (vectors @ centres.T).argmax(axis=1)
+        if labels.min() == labels.max():
+            break  # a part lost every row: keep the centres found so far
+        moved = np.stack([_unit(vectors[labels == part].mean(axis=0)) for part in (0, 1)])
+        if np.allclose(moved, centres):
+            break
+        centres = moved
+    return centres
+
+
 def split(theme: Theme, by: str) -> list[Theme]:
-    """The theme's comments split in two (k-means, k=2, over the vectors of its newest
-    THEMES_MAX_CLUSTERED comments; any older ones join the nearer part): two new themes
-    that record where they came from (a rebuild keeps them apart); the theme is retired."""
+    """The theme's comments split in two: 2-means (two_means) over its newest SPLIT_SAMPLE
+    comments finds two centres, and every comment of the theme goes to the nearer one, a page
+    at a time (one UPDATE per part and page); two new themes that record where they came from
+    (a rebuild keeps them apart); the theme is retired. Cheap enough for the request."""
+    _locked(theme)
     _live(theme, "theme")
-    cap = int(_setting("THEMES_MAX_CLUSTERED"))
     rows = db.session.execute(
         sa.select(CommentEmbedding.response_id, CommentEmbedding.vector, Response.comment)
         .join(Response, Response.id == CommentEmbedding.response_id)
         .where(CommentEmbedding.theme_id == theme.id)
         .order_by(CommentEmbedding.response_id.desc())
-        .limit(cap)
+        .limit(SPLIT_SAMPLE)
     ).all()
+    size = len(rows[0].vector) if rows else 0
+    rows = [row for row in rows if len(row.vector) == size]  # one model's vectors
     vectors = _matrix(row.vector for row in rows)
+    too_few = ThemeError(409, "theme", "This theme has too few different comments to split.")
     if len(np.unique(vectors.round(5), axis=0)) < 2:
-        raise ThemeError(409, "theme", "This theme has too few different comments to split.")
-    labels = (
-        _sklearn_cluster()
-        .KMeans(n_clusters=2, random_state=SPLIT_SEED, n_init=10)
-        .fit_predict(vectors)
-    )
+        raise too_few
+    centres = two_means(vectors)
+    labels = (vectors @ centres.T).argmax(axis=1)
     halves = [[n for n, label in enumerate(labels) if label == part] for part in (0, 1)]
-    halves.sort(key=lambda half: (-len(half), rows[half[0]].response_id))
+    if not all(halves):
+        raise too_few
+    order = sorted((0, 1), key=lambda p: (-len(halves[p]), rows[halves[p][0]].response_id))
+    halves, centres = [halves[p] for p in order], centres[order]
     others = db.session.scalars(
         sa.select(Response.comment)
         .join(CommentEmbedding, CommentEmbedding.response_id == Response.id)
         .where(sa.or_(CommentEmbedding.theme_id != theme.id, CommentEmbedding.theme_id.is_(None)))
         .order_by(Response.id.desc())
-        .limit(2000)
+        .limit(WORDS_SAMPLE)
     ).all()
     words = telling_words([[rows[n].comment for n in half] for half in halves], others)
     now = utcnow()
     made = []
-    for half, half_words in zip(halves, words, strict=True):
-        centroid = _unit(vectors[half].mean(axis=0))
+    for half, half_words, centre in zip(halves, words, centres, strict=True):
         part = Theme(
-            name=_name(half_words), words=half_words, centroid=embeddings.to_bytes(centroid),
+            name=_name(half_words), words=half_words, centroid=embeddings.to_bytes(centre),
             size=len(half), split_from_id=theme.id, created_at=now, updated_at=now,
-            examples=_examples([rows[n].response_id for n in half], vectors[half], centroid),
+            examples=_examples([rows[n].response_id for n in half], vectors[half], centre),
         )  # fmt: skip
         db.session.add(part)
         made.append(part)
     db.session.flush()
-    _move([(rows[n].response_id, part.id) for half, part in zip(halves, made, strict=True)
-           for n in half])  # fmt: skip
-    if len(rows) == cap:  # older comments of the theme: each to the nearer part
-        centres = _matrix(part.centroid for part in made)
-        while page := db.session.execute(
-            sa.select(CommentEmbedding.response_id, CommentEmbedding.vector)
-            .where(CommentEmbedding.theme_id == theme.id)
-            .order_by(CommentEmbedding.response_id.desc())
-            .limit(OLDER_PAGE)
-        ).all():
-            nearest = (_matrix(row.vector for row in page) @ centres.T).argmax(axis=1)
-            _move([(row.response_id, made[b].id) for row, b in zip(page, nearest, strict=True)])
+    while page := db.session.execute(
+        sa.select(CommentEmbedding.response_id, CommentEmbedding.vector)
+        .where(CommentEmbedding.theme_id == theme.id)
+        .order_by(CommentEmbedding.response_id.desc())
+        .limit(OLDER_PAGE)
+    ).all():
+        nearest = [int((embeddings.from_bytes(row.vector) @ centres.T).argmax())
+                   if len(row.vector) == size else 0 for row in page]  # fmt: skip
+        _move([(row.response_id, made[b].id) for row, b in zip(page, nearest, strict=True)])
     theme.retired_at, theme.updated_at, theme.size = now, now, 0
     db.session.flush()
     _recount([part.id for part in made])
@@ -594,6 +682,7 @@ def forget(response_ids: Sequence[int]) -> None:
     embeddings go, they leave their themes' sizes and examples."""
     if not response_ids:
         return
+    _exclusive(wait=True)  # a batch under way ends first; the next one skips these
     ids = set(response_ids)
     touched = set()
     for start in range(0, len(response_ids), 500):
@@ -613,3 +702,32 @@ def forget(response_ids: Sequence[int]) -> None:
             theme.examples = [i for i in theme.examples if i not in ids]
     db.session.flush()
     _recount(touched)
+    _reword(sorted(t for t in touched if t is not None))
+
+
+def _reword(theme_ids: Sequence[int]) -> None:
+    """These themes' telling words (and name, unless a lead named it) found again from their
+    comments now (the newest WORDS_SAMPLE of each, against as many others): an erased
+    comment's words leave them at once, not at the next rebuild."""
+    if not theme_ids:
+        return
+
+    def comments(where) -> list[str]:
+        return list(db.session.scalars(
+            sa.select(Response.comment)
+            .join(CommentEmbedding, CommentEmbedding.response_id == Response.id)
+            .where(where)
+            .order_by(Response.id.desc())
+            .limit(WORDS_SAMPLE)
+        ))  # fmt: skip
+
+    groups = [comments(CommentEmbedding.theme_id == theme_id) for theme_id in theme_ids]
+    others = comments(sa.or_(CommentEmbedding.theme_id.is_(None),
+                             CommentEmbedding.theme_id.not_in(theme_ids)))  # fmt: skip
+    for theme_id, words in zip(theme_ids, telling_words(groups, others), strict=True):
+        theme = db.session.get(Theme, theme_id)
+        if theme is not None:
+            theme.words = words
+            if theme.named_by is None:
+                theme.name = _name(words)
+    db.session.flush()

@@ -4,6 +4,8 @@ the periodic refresh of the dashboard's figures, the daily retention run, the em
 new comments into themes, and the nightly theme rebuild and risk model training. Jobs take ids
 only."""
 
+import time
+
 from flask import current_app
 
 from followup import (
@@ -128,12 +130,19 @@ def send_weekly_digests() -> int:
     return planned
 
 
-def embed_comments() -> int:
-    """Embed the comments not embedded yet, a batch at a time, and put each in its theme."""
-    embedded = 0
+EMBED_SECONDS = 45  # an embedding run stops starting batches after this long (the next goes on)
+
+
+def embed_comments(seconds: float = EMBED_SECONDS) -> int:
+    """Embed the comments not embedded yet, a batch at a time, and put each in its theme;
+    no new batch once `seconds` have gone (it shares the default queue with the other jobs:
+    a backlog is worked off a run a minute, not in one long run)."""
+    embedded, started = 0, time.monotonic()
     while batch := themes.embed_pending(utcnow()):
         db.session.commit()
         embedded += batch
+        if time.monotonic() - started >= seconds:
+            break
     return embedded
 
 

@@ -21,7 +21,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from followup import theme_figures, themes
+from followup import root_causes, theme_figures, themes
 from followup.dashboard import bp, queries
 from followup.dashboard.cells import n, pct, small_badge
 from followup.dashboard.filters import PRESETS, FilterError, Filters, parse
@@ -33,10 +33,10 @@ from followup.text import clean_text
 from followup.web.console import needs
 from followup.web.csv_files import csv_lines, in_chunks, streamed
 from followup.web.pages import page_count, page_number, when
-from surveys.scoring import verdict
+from surveys.scoring import is_negative, verdict
 
 PAGE_SIZE = 50
-MAX_NAME = 200
+MAX_NAME = themes.MAX_NAME
 EXPIRED = "This form has expired. Please check it and send it again."
 UNASSIGNED = "unassigned"  # ?theme= of the comments export: those in no theme yet
 THEME_COLUMNS = ("theme", "theme id", "status", "telling words", "comments", "previous period",
@@ -94,23 +94,15 @@ def change_text(row: theme_figures.ThemeRow) -> str:
     return f"{row.change:+,}{share}"
 
 
-def _status(theme: Theme) -> str:
-    if theme.merged_into_id:
-        return "merged"
-    return "retired" if theme.retired_at else "live"
-
-
 @bp.get("/export/themes.csv")
 def export_themes():
     filters = read_filters(request.args)
     figures = theme_figures.figures(filters)
-    listed = sa.select(Theme).where(Theme.id.in_([row.theme_id for row in figures.themes]))
-    statuses = {theme.id: _status(theme) for theme in db.session.scalars(listed)}
 
     def rows():
         for row in [*figures.themes, figures.unassigned]:
             yield (
-                row.name, row.theme_id, statuses.get(row.theme_id, ""), " ".join(row.words),
+                row.name, row.theme_id, row.status if row.theme_id else "", " ".join(row.words),
                 row.comments, row.previous, row.change,
                 "" if row.change_share is None else round(100 * row.change_share, 1),
                 row.negative.numerator,
@@ -176,15 +168,15 @@ def _targets(theme: Theme) -> dict[str, str]:
 def _comments_page(theme: Theme | None, filters: Filters, forms: Forms | None = None,
                    problem: str = "", status: int = 200):  # fmt: skip
     query = theme_figures.comments_query(filters, theme.id if theme else None)
-    total = theme_figures.count_of(query)
+    total = root_causes.count_of(query)
     pages = page_count(total, PAGE_SIZE)
     page = page_number(request.args.get("page"), pages)
     rows = db.session.execute(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     surveys = theme_figures.surveys()
     shown = [
         (response, case, language_of(locale), team, agent,
-         theme_figures.is_negative(surveys.get(response.survey_id), response.score,
-                                   response.comment))
+         (survey := surveys.get(response.survey_id)) is not None
+         and is_negative(survey, response.score, response.comment))
         for response, case, locale, team, agent in rows
     ]  # fmt: skip
     examples = []
@@ -200,7 +192,7 @@ def _comments_page(theme: Theme | None, filters: Filters, forms: Forms | None = 
     return render_template(
         "dashboard/theme.html",
         theme=theme,
-        status=_status(theme) if theme else "",
+        status=theme.status if theme else "",
         related=related,
         parts=[t for t in related.values() if theme and t.split_from_id == theme.id],
         examples=examples,

@@ -1,7 +1,7 @@
 """Column types and helpers shared by every model module."""
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Any
 
@@ -32,6 +32,11 @@ def values(enum: type[StrEnum]) -> tuple[str, ...]:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def moment(day: date) -> datetime:
+    """The start of a UTC day."""
+    return datetime.combine(day, time(), UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

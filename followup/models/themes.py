@@ -12,6 +12,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from followup.extensions import Model
 from followup.models.base import UTCDateTime, utcnow
 
+MAX_NAME = 200  # a theme's name, characters (a lead's or its telling words)
+
 
 class Theme(Model):
     """One theme. `named_by` is the lead who named it (a rebuild keeps that name); unset, the
@@ -22,7 +24,7 @@ class Theme(Model):
     __tablename__ = "themes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(MAX_NAME))
     named_by: Mapped[str | None] = mapped_column(String(320))
     words: Mapped[list] = mapped_column(JSON, default=list)
     examples: Mapped[list] = mapped_column(JSON, default=list)
@@ -38,12 +40,20 @@ class Theme(Model):
     def live(self) -> bool:
         return self.retired_at is None and self.merged_into_id is None
 
+    @property
+    def status(self) -> str:
+        """live, merged (into another theme) or retired (by a rebuild or a split)."""
+        if self.merged_into_id:
+            return "merged"
+        return "retired" if self.retired_at else "live"
+
 
 class CommentEmbedding(Model):
     """A non-empty comment's vector (float32 bytes, unit length) by `model`, embedded at
-    `embedded_at` (an answer changed after it is embedded again), and its theme (unset:
-    unassigned until a rebuild finds it one). An emptied comment (erasure, retention) loses
-    its row."""
+    `embedded_at`, `text_hash` the SHA-256 (hex) of the comment text embedded (an answer
+    changed after it is embedded again only when its text differs; unset: unknown, embedded
+    again), and its theme (unset: unassigned until a rebuild finds it one). An emptied comment
+    (erasure, retention) loses its row."""
 
     __tablename__ = "comment_embeddings"
 
@@ -54,3 +64,4 @@ class CommentEmbedding(Model):
     model: Mapped[str] = mapped_column(String(100))
     vector: Mapped[bytes] = mapped_column(LargeBinary)
     embedded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    text_hash: Mapped[str | None] = mapped_column(String(64))

@@ -41,6 +41,7 @@ def upgrade():
         sa.Column("model", sa.String(length=100), nullable=False),
         sa.Column("vector", sa.LargeBinary(), nullable=False),
         sa.Column("embedded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("text_hash", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(["response_id"], ["responses.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["theme_id"], ["themes.id"]),
         sa.PrimaryKeyConstraint("response_id"),

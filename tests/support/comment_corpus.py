@@ -277,11 +277,15 @@ def telling_words(problem: str) -> set[str]:
 
 
 def add_answers(
-    texts: list[str], at: datetime, step: timedelta = timedelta(minutes=1), score: int = 2
+    texts: list[str],
+    at: datetime,
+    step: timedelta = timedelta(minutes=1),
+    score: int = 2,
+    channel: str = "email",
 ) -> list[int]:
     """One answered case per text (bulk inserts: a customer, the standard survey, which the
-    test has set up, and an invitation each), answered `at` plus `step` per answer; the
-    answers' ids in the texts' order."""
+    test has set up, and an invitation each), answered `at` plus `step` per answer on
+    `channel`; the answers' ids in the texts' order."""
     survey_id = db.session.scalar(sa.select(Survey.id).order_by(Survey.id).limit(1))
     n = db.session.scalar(sa.select(sa.func.count()).select_from(Customer)) + 1
     customer = Customer(name=f"Corpus Customer {n}", email=f"corpus{n}@example.com")
@@ -300,7 +304,7 @@ def add_answers(
     db.session.execute(
         sa.insert(SurveyInvitation),
         [dict(survey_id=survey_id, case_id=case_id, customer_id=customer.id, round=1,
-              channel="email", nonce=f"n{case_id}", token_hash=f"{prefix}-{case_id}",
+              channel=channel, nonce=f"n{case_id}", token_hash=f"{prefix}-{case_id}",
               expires_at=at + timedelta(days=14), created_at=at) for case_id in case_ids],
     )  # fmt: skip
     invitations = dict(db.session.execute(
@@ -311,7 +315,7 @@ def add_answers(
         sa.insert(Response),
         [dict(invitation_id=invitations[case_id], case_id=case_id, survey_id=survey_id,
               round=1, score=score, comment=text, reason_codes=[], answers={},
-              channel="email", created_at=at + step * n, updated_at=at + step * n)
+              channel=channel, created_at=at + step * n, updated_at=at + step * n)
          for n, (case_id, text) in enumerate(zip(case_ids, texts, strict=True))],
     )  # fmt: skip
     return list(db.session.scalars(
