@@ -29,6 +29,7 @@ from followup.models.alert_rules import AlertRuleKind
 from followup.models.base import moment, utcnow
 from followup.models.themes import MAX_NAME
 from tests.support.comment_corpus import add_answers
+from tests.support.console import csrf_token
 from workers import jobs
 
 NOW = utcnow()
@@ -170,11 +171,13 @@ def test_redacted_and_old_comments_are_neither_embedded_nor_waiting(seeded):
     assert {old, blank}.isdisjoint(db.session.scalars(sa.select(CommentEmbedding.response_id)))
 
 
-def test_a_leads_change_while_the_themes_are_rebuilt_is_refused_for_now(app, seeded):
+def test_a_leads_change_while_the_themes_are_rebuilt_is_refused_for_now(as_lead):
     if db.engine.dialect.name != "postgresql":
         pytest.skip("the themes' lock is PostgreSQL's (SQLite has one writer)")
     one, other = new_theme("One", 0), new_theme("Other", 1)
     db.session.commit()
+    url = f"/dashboard/themes/{one.id}"
+    token = csrf_token(as_lead, url)
     with db.engine.connect() as rebuilding:
         rebuilding.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
                            {"key": themes.LOCK_KEY})  # fmt: skip
@@ -185,6 +188,8 @@ def test_a_leads_change_while_the_themes_are_rebuilt_is_refused_for_now(app, see
                 change()
             assert (error.value.status, error.value.message) == (409, themes.BUSY)
             db.session.rollback()
+        page = as_lead.post(f"{url}/rename", data={"csrf_token": token, "name": "Late"})
+        assert page.status_code == 409 and "try again shortly" in page.get_data(as_text=True)
         rebuilding.rollback()
     assert themes.rename(one, "Late", "lead@example.com").name == "Late"
 
@@ -246,3 +251,11 @@ def test_an_erased_comments_words_leave_its_theme_at_once(seeded):
     db.session.commit()
     assert "zanzibar" not in made.words and "zanzibar" not in made.name
     assert "courier" in made.words
+
+
+def test_the_page_says_comments_before_the_window_are_not_grouped(as_manager):
+    old = (NOW - timedelta(days=300)).date()
+    page = as_manager.get(f"/dashboard/themes?from={old}&to={old + timedelta(days=6)}")
+    assert "are not grouped into themes" in page.get_data(as_text=True)
+    recent = as_manager.get("/dashboard/themes?period=7d").get_data(as_text=True)
+    assert "are not grouped into themes" not in recent and "recovery check-ins" in recent
