@@ -24,6 +24,7 @@ from followup.figures import Filters
 from followup.metrics import Rate
 from followup.models import Case, CommentEmbedding, Customer, Response, Survey, Theme
 from followup.models.base import moment, utcnow
+from followup.models.themes import ThemeStatus
 from surveys.scoring import mentions
 
 # A theme is rising when its comments in the period are at least RISING_MIN and at least
@@ -61,7 +62,7 @@ class ThemeRow:
     comments: int
     previous: int
     negative: Rate  # negative comments of the period, of `comments`
-    status: str = "live"  # the theme's (Theme.status): live, retired or merged
+    status: str = ThemeStatus.LIVE  # the theme's Theme.status
     examples: list[Example] = field(default_factory=list)
 
     @property
@@ -79,7 +80,7 @@ class ThemeRow:
 
     @property
     def retired(self) -> bool:
-        return self.status != "live"
+        return self.status != ThemeStatus.LIVE
 
 
 @dataclass

@@ -5,6 +5,7 @@ is never deleted: a rebuild that finds it no more retires it, a merge points it 
 a split retires it and records the parts' origin."""
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -13,6 +14,14 @@ from followup.extensions import Model
 from followup.models.base import UTCDateTime, utcnow
 
 MAX_NAME = 200  # a theme's name, characters (a lead's or its telling words)
+
+
+class ThemeStatus(StrEnum):
+    """Theme.status: live, merged (into another theme) or retired (by a rebuild or a split)."""
+
+    LIVE = "live"
+    MERGED = "merged"
+    RETIRED = "retired"
 
 
 class Theme(Model):
@@ -41,11 +50,10 @@ class Theme(Model):
         return self.retired_at is None and self.merged_into_id is None
 
     @property
-    def status(self) -> str:
-        """live, merged (into another theme) or retired (by a rebuild or a split)."""
+    def status(self) -> ThemeStatus:
         if self.merged_into_id:
-            return "merged"
-        return "retired" if self.retired_at else "live"
+            return ThemeStatus.MERGED
+        return ThemeStatus.RETIRED if self.retired_at else ThemeStatus.LIVE
 
 
 class CommentEmbedding(Model):

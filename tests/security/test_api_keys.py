@@ -66,6 +66,8 @@ CALLS = [
     ("get", "/api/v1/incidents", None, ApiScope.INCIDENTS),
     ("get", "/api/v1/incidents/{incident_id}", None, ApiScope.INCIDENTS),
     ("post", "/api/v1/incidents/{incident_id}/end", None, ApiScope.INCIDENTS),
+    ("get", "/api/v1/proactive-tasks", None, ApiScope.READ),
+    ("post", "/api/v1/proactive-tasks/{task_id}/complete", {"outcome": "reached"}, ApiScope.FULL),
 ]
 ROWS = {"external_id": CASE_ID, "task_id": "1", "alert_id": "1", "key": "discount-10",
         "incident_id": "1", "recovery_id": "1"}  # fmt: skip
