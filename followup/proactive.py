@@ -26,6 +26,7 @@ from followup.models.proactive import (
     ProactiveOutcome,
     ProactiveTask,
 )
+from followup.task_documents import task_document
 
 MAX_NOTE = 2000
 
@@ -266,18 +267,10 @@ def document(task: ProactiveTask, now: datetime, case: str | None = None) -> dic
     """A task as the API and the queue show it, its case by external id (`case`, else read
     from the task: load it with the task when listing many)."""
     return {
-        "id": task.id,
+        **task_document(task, now),
         "case": case if case is not None else task.case.external_id,
         "round": task.round,
-        "title": task.title,
         "risk_score": task.risk_score,
-        "assignee": task.assignee,
-        "due_at": task.due_at.isoformat(),
-        "seconds_left": None if task.completed_at else int((task.due_at - now).total_seconds()),
-        "overdue": task.completed_at is None and task.due_at < now,
-        "completed_at": task.completed_at.isoformat() if task.completed_at else None,
-        "completed_by": task.completed_by,
-        "outcome": task.outcome,
         "note": task.note,
         "created_at": task.created_at.isoformat(),
     }

@@ -15,6 +15,7 @@ from followup.cases import record_event
 from followup.extensions import db
 from followup.models import Case, Gesture, Recovery, RecoveryTask
 from followup.models.cases import EventKind
+from followup.task_documents import task_document
 from surveys.responses import feedback, latest_answers
 
 
@@ -121,21 +122,6 @@ def queue_entries(
             }
         )
     return entries
-
-
-def task_document(task: RecoveryTask, now: datetime) -> dict:
-    """A task with the time left against its due time (negative when overdue)."""
-    return {
-        "id": task.id,
-        "title": task.title,
-        "assignee": task.assignee,
-        "due_at": task.due_at.isoformat(),
-        "seconds_left": None if task.completed_at else int((task.due_at - now).total_seconds()),
-        "overdue": task.completed_at is None and task.due_at < now,
-        "completed_at": task.completed_at.isoformat() if task.completed_at else None,
-        "completed_by": task.completed_by,
-        "outcome": task.outcome,
-    }
 
 
 def complete_task(

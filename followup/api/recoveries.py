@@ -35,8 +35,9 @@ from followup.models.base import utcnow
 from followup.models.recovery import RECOVERY_STATUSES, GestureKind, RecoveryStatus
 from followup.models.users import ApiScope
 from followup.outbound import acknowledge_alert
-from followup.recovery_queue import NEEDS_ROOT_CAUSE, complete_task, queue_entries, task_document
+from followup.recovery_queue import NEEDS_ROOT_CAUSE, complete_task, queue_entries
 from followup.root_causes import RootCauseError
+from followup.task_documents import task_document
 from followup.web.api_keys import AUTH_ERRORS
 from followup.web.json_body import BODY_ERRORS, LIMIT, BadRequest, limit_arg, parse_body, row_or_404
 
