@@ -30,7 +30,7 @@ from followup.models import Case, Recovery, RecoveryTask, RootCause
 from followup.models.base import moment
 from followup.models.cases import EventKind
 from followup.models.recovery import RecoveryStatus
-from followup.text import clean_text
+from followup.text import clean_text, is_text
 
 MAX_NOTE = 1000
 MAX_NAME = 100
@@ -162,10 +162,8 @@ def clean_note(note: str | None) -> str | None:
     note = clean_text(note or "") or ""
     if len(note) > MAX_NOTE:
         raise RootCauseError(422, "note", f"keep the note to {MAX_NOTE} characters or fewer")
-    try:
-        note.encode()
-    except UnicodeEncodeError:
-        raise RootCauseError(422, "note", "the note holds a lone surrogate: not text") from None
+    if not is_text(note):
+        raise RootCauseError(422, "note", "the note holds a lone surrogate: not text")
     return note or None
 
 

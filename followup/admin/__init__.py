@@ -4,10 +4,8 @@ load balancer's probes (/healthz, /readyz, /metrics).
 Every console view is checked before it runs (followup.web.console.check_access).
 """
 
-from flask import Blueprint, abort, current_app, request
+from flask import Blueprint, current_app, request
 
-from followup.extensions import db
-from followup.models.base import MAX_ID
 from followup.web.console import check_access, console_context, console_page
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -23,14 +21,6 @@ def accepts_up_to(max_bytes: int):
         return view
 
     return mark
-
-
-def found(model, ident: int):
-    """The row with this id, else a 404 (an id beyond the integer columns' range is simply
-    not there)."""
-    if ident > MAX_ID:
-        abort(404)
-    return db.get_or_404(model, ident)
 
 
 @bp.url_value_preprocessor

@@ -14,7 +14,7 @@ from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from followup import alert_rules, audit
-from followup.admin import bp, found
+from followup.admin import bp
 from followup.extensions import db
 from followup.models import Alert, AlertRule
 from followup.models.alert_rules import AlertRuleKind
@@ -23,7 +23,7 @@ from followup.models.recovery import AlertAudience, AlertKind
 from followup.outbound import acknowledge_alert
 from followup.web.console import needs
 from followup.web.forms import clean_text
-from followup.web.pages import when
+from followup.web.pages import found, when
 
 RULE_FIELDS = ("name", "kind", "team", "agent", "threshold", "min_answers", "active")
 KIND_CHOICES = {

@@ -8,7 +8,7 @@ from wtforms import SelectField, StringField
 from wtforms.validators import InputRequired, Length
 
 from followup import audit
-from followup.admin import bp, found
+from followup.admin import bp
 from followup.api_keys import (
     AUDIT_FIELDS,
     MAX_NAME,
@@ -23,6 +23,7 @@ from followup.models.base import utcnow
 from followup.models.users import ApiScope
 from followup.web.console import needs
 from followup.web.forms import clean_text
+from followup.web.pages import found
 
 SCOPE_CHOICES = {
     ApiScope.INTAKE: "Intake: create, close and reopen cases; the helpdesk webhooks",

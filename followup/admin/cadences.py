@@ -8,7 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from followup import audit
-from followup.admin import bp, found
+from followup.admin import bp
 from followup.admin.cadence_forms import (
     CHANNEL_LABELS,
     CONDITION_LABELS,
@@ -38,7 +38,7 @@ from followup.extensions import db
 from followup.models import Cadence, Case
 from followup.models.base import utcnow
 from followup.web.console import needs
-from followup.web.pages import query_text
+from followup.web.pages import found, query_text
 
 
 def _editor(form: CadenceForm, purpose: str, cadence: Cadence | None, status: int = 200, **extra):

@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import InputRequired, Length
 
-from followup.admin import bp, found
+from followup.admin import bp
 from followup.extensions import db
 from followup.models import Case, Customer, CustomerIdentity
 from followup.models.base import utcnow
@@ -18,7 +18,7 @@ from followup.privacy import erase, export, identities
 from followup.web.case_input import normalise_phone
 from followup.web.console import needs
 from followup.web.forms import clean_text
-from followup.web.pages import query_text
+from followup.web.pages import found, query_text
 
 MAX_FOUND = 50
 

@@ -10,9 +10,10 @@ from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from followup import audit
-from followup.admin import bp, found
+from followup.admin import bp
 from followup.extensions import db
 from followup.models import Case, Customer, SurveyExclusion
+from followup.web.pages import found
 
 FIELD_LABELS = {"customer_tag": "Customer tag", "case_tag": "Case tag"}
 TAGGED = {"customer_tag": Customer, "case_tag": Case}

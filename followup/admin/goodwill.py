@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import BuildError
 
 from followup import audit
-from followup.admin import accepts_up_to, bp, found
+from followup.admin import accepts_up_to, bp
 from followup.admin.goodwill_forms import (
     CodesForm,
     GestureTypeForm,
@@ -34,6 +34,7 @@ from followup.models import GestureType, RecoveryRule
 from followup.models.base import utcnow
 from followup.positions import add_last, neighbour, swap_positions
 from followup.recovery import recovery_cadence
+from followup.web.pages import found
 
 GESTURE_FIELDS = (
     "key", "name", "kind", "offer", "offer_translations", "value_cents", "cost_cents",

@@ -11,7 +11,7 @@ from wtforms import DateTimeLocalField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from followup import incidents
-from followup.admin import bp, found
+from followup.admin import bp
 from followup.admin.cadence_forms import split_list
 from followup.extensions import db
 from followup.incidents import MAX_VALUE_CHARS, MAX_VALUES, IncidentError
@@ -19,6 +19,7 @@ from followup.models import Incident
 from followup.models.base import utcnow
 from followup.models.incidents import SEGMENT_FIELDS
 from followup.web.forms import clean_text
+from followup.web.pages import found
 
 LISTED = 200
 MOMENT = "%Y-%m-%dT%H:%M"

@@ -14,7 +14,7 @@ from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from followup import proactive, root_causes
-from followup.admin import bp, found
+from followup.admin import bp
 from followup.extensions import db
 from followup.models import Alert, Case, ProactiveTask, Recovery, RecoveryTask, RootCause
 from followup.models.base import utcnow
@@ -25,7 +25,7 @@ from followup.proactive import ProactiveError
 from followup.recovery_queue import NEEDS_ROOT_CAUSE, complete_task, queue_entries
 from followup.root_causes import MAX_NOTE, RootCauseError
 from followup.web.forms import clean_text
-from followup.web.pages import when
+from followup.web.pages import found, when
 from surveys.responses import MAX_TEXT
 
 STATUSES = (*RECOVERY_STATUSES, NEEDS_ROOT_CAUSE, "all")

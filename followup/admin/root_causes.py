@@ -12,13 +12,14 @@ from wtforms import BooleanField, StringField
 from wtforms.validators import DataRequired, Length
 
 from followup import audit, root_causes
-from followup.admin import bp, found
+from followup.admin import bp
 from followup.extensions import db
 from followup.models import Recovery, RootCause
 from followup.positions import add_last, neighbour, swap_positions
 from followup.root_causes import MAX_KEY, MAX_NAME
 from followup.web.console import needs
 from followup.web.forms import clean_text
+from followup.web.pages import found
 
 FIELDS = ("key", "name", "active", "position")
 NAME_TAKEN = "Another root cause has this name"

@@ -13,12 +13,13 @@ from flask_babel import refresh
 from sqlalchemy.exc import IntegrityError
 
 from followup import audit
-from followup.admin import bp, found
+from followup.admin import bp
 from followup.admin.survey_forms import NewSurveyForm, editor_form
 from followup.extensions import db
 from followup.languages import LANGUAGES, OTHER_LANGUAGES, language_name
 from followup.models import Survey
 from followup.models.base import utcnow
+from followup.web.pages import found
 from followup.web.survey_page import csat_form, local_date, render_survey, requested_score
 from surveys.editing import (
     MAX_QUESTIONS,

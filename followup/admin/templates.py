@@ -11,7 +11,7 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from followup import audit
-from followup.admin import accepts_up_to, bp, found
+from followup.admin import accepts_up_to, bp
 from followup.admin.template_forms import (
     LANGUAGE_NAMES,
     OTHER_LANGUAGES,
@@ -39,6 +39,7 @@ from followup.template_editing import (
 from followup.template_limits import time_limit
 from followup.web.case_input import normalise_phone
 from followup.web.console import needs
+from followup.web.pages import found
 from followup.web.security_headers import shows_email_html
 
 AUDITED = ("key", "name", *PARTS, "translations")

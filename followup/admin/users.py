@@ -14,13 +14,15 @@ from wtforms import EmailField, PasswordField, SelectField, StringField, TextAre
 from wtforms.validators import InputRequired, Length
 
 from followup import agents, audit, two_factor
-from followup.admin import bp, found
+from followup.admin import bp
 from followup.extensions import db
 from followup.models import User
 from followup.models.users import Role
+from followup.text import is_text
 from followup.users import MAX_PASSWORD, MIN_PASSWORD, UserError, create_user, set_password
 from followup.web.console import needs
 from followup.web.forms import clean_text
+from followup.web.pages import found
 
 ROLE_CHOICES = {
     Role.ADMIN: "Admin: everything, users included",
@@ -87,11 +89,7 @@ def _teams(form) -> list[str] | Literal[False]:
     """The form's teams as stored (one per line, trimmed, blank lines and repeats dropped),
     or False after adding the error to the field."""
     raw = form.teams.data or ""
-    problem = None
-    try:
-        raw.encode()
-    except UnicodeEncodeError:
-        problem = "Use readable characters in the team names"
+    problem = None if is_text(raw) else "Use readable characters in the team names"
     if problem is None and any(
         (ord(c) < 32 and c not in "\r\n") or 0x7F <= ord(c) < 0xA0 for c in raw
     ):

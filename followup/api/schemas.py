@@ -18,6 +18,7 @@ from followup.models.recovery import (
     AlertKind,
     GestureStatus,
 )
+from followup.text import is_text
 from followup.web.case_input import FILLED, Strict, Text200
 
 ALERT_AUDIENCES = values(AlertAudience)
@@ -230,11 +231,8 @@ class ErrorOut(Strict):
 
 def _unicode_text(value: str | None) -> str | None:
     """Text a database column keeps: no lone surrogate (a JSON \\ud800 escape)."""
-    if value is not None:
-        try:
-            value.encode()
-        except UnicodeEncodeError:
-            raise ValueError("holds a lone surrogate: not Unicode text") from None
+    if value is not None and not is_text(value):
+        raise ValueError("holds a lone surrogate: not Unicode text")
     return value
 
 

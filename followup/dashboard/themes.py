@@ -14,7 +14,7 @@ agents get a 403 (a comment names its customer's problem: not an agent's to brow
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
@@ -28,11 +28,11 @@ from followup.dashboard.filters import PRESETS, FilterError, Filters, parse
 from followup.extensions import db
 from followup.languages import language_of
 from followup.models import Response, Theme
-from followup.models.base import MAX_ID, utcnow
-from followup.text import clean_text
+from followup.models.base import row_id, utcnow
+from followup.text import clean_text, is_text
 from followup.web.console import needs
 from followup.web.csv_files import csv_lines, in_chunks, streamed
-from followup.web.pages import page_count, page_number, when
+from followup.web.pages import found, page_count, page_number, when
 from surveys.scoring import is_negative, verdict
 
 PAGE_SIZE = 50
@@ -53,12 +53,6 @@ def ignored(filters: Filters) -> list[str]:
 
 def read_filters(args: MultiDict) -> Filters:
     return parse(args, utcnow().date())
-
-
-def theme_or_404(theme_id: int) -> Theme:
-    if theme_id > MAX_ID:
-        abort(404)
-    return db.get_or_404(Theme, theme_id)
 
 
 # -- the table ------------------------------------------------------------------------------
@@ -212,7 +206,7 @@ def _comments_page(theme: Theme | None, filters: Filters, forms: Forms | None = 
 
 @bp.get("/themes/<int:theme_id>")
 def theme_page(theme_id: int):
-    theme = theme_or_404(theme_id)
+    theme = found(Theme, theme_id)
     return _comments_page(theme, read_filters(request.args))
 
 
@@ -229,7 +223,7 @@ def _comment_theme(args: MultiDict) -> Theme | None:
         return None
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 10:
         raise FilterError("theme", "a theme's number, or unassigned")
-    return theme_or_404(int(raw))
+    return found(Theme, int(raw))
 
 
 @bp.get("/export/theme-comments.csv")
@@ -266,22 +260,14 @@ def _back(theme: Theme, filters: Filters):
     return redirect(url_for("dashboard.theme_page", theme_id=theme.id, **filters.query()), 303)
 
 
-def _encodable(text: str) -> bool:
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 @bp.post("/themes/<int:theme_id>/rename")
 @needs("configure")
 def theme_rename(theme_id: int):
-    theme = theme_or_404(theme_id)
+    theme = found(Theme, theme_id)
     filters = read_filters(request.args)
     form = RenameForm()
     valid = form.validate_on_submit()
-    if valid and not _encodable(form.name.data or ""):
+    if valid and not is_text(form.name.data or ""):
         valid, form.name.errors = False, ["The name holds a character that is not text"]
     if not valid:
         problem = next(iter(form.name.errors), "") or EXPIRED
@@ -298,16 +284,16 @@ def theme_rename(theme_id: int):
 @bp.post("/themes/<int:theme_id>/merge")
 @needs("configure")
 def theme_merge(theme_id: int):
-    theme = theme_or_404(theme_id)
+    theme = found(Theme, theme_id)
     filters = read_filters(request.args)
     form = MergeForm()
     raw = form.target.data.strip() if isinstance(form.target.data, str) else ""
     problem = ""
     if not form.validate_on_submit():
         problem = EXPIRED
-    elif not (raw.isascii() and raw.isdigit() and len(raw) < 11 and int(raw) <= MAX_ID):
+    elif (target_id := row_id(raw)) is None:
         problem = "Choose the theme to merge into"
-    target = None if problem else db.session.get(Theme, int(raw))
+    target = None if problem else db.session.get(Theme, target_id)
     if not problem and target is None:
         problem = "There is no such theme: choose one on the list"
     if problem:
@@ -326,7 +312,7 @@ def theme_merge(theme_id: int):
 @bp.post("/themes/<int:theme_id>/split")
 @needs("configure")
 def theme_split(theme_id: int):
-    theme = theme_or_404(theme_id)
+    theme = found(Theme, theme_id)
     filters = read_filters(request.args)
     form = SplitForm()
     if not form.validate_on_submit():

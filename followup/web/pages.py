@@ -1,14 +1,24 @@
-"""Small helpers of the HTML pages: the headers of a personal page, a query parameter as
-text, a paged list (its page number, its rows), and how a moment reads on the console."""
+"""Small helpers of the HTML pages: the row a path names (or a 404), the headers of a personal
+page, a query parameter as text, a paged list (its page number, its rows), and how a moment
+reads on the console."""
 
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import Response, request
+from flask import Response, abort, request
 
 from followup.extensions import db
+from followup.models.base import MAX_ID
 from followup.web.forms import clean_text
+
+
+def found(model, ident: int):
+    """The row with this id, else a 404 (an id beyond the integer columns' range is simply
+    not there)."""
+    if ident > MAX_ID:
+        abort(404)
+    return db.get_or_404(model, ident)
 
 
 def private_page(response: Response) -> Response:
