@@ -13,7 +13,7 @@ round's cadence is not kept on the answer). Counting is a GROUP BY over the embe
 joined to their answers, by theme, survey and score; Python applies the survey's bands, and
 reads the comments themselves only for the surveys with negative keywords."""
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -98,12 +98,19 @@ def days(start: date, end: date) -> tuple[datetime, datetime]:
     return moment(start), moment(end + timedelta(days=1))
 
 
-def scoped(query: sa.Select, filters: Filters, span: tuple[datetime, datetime]) -> sa.Select:
+def scoped(
+    query: sa.Select,
+    filters: Filters,
+    span: tuple[datetime, datetime],
+    case_joined: bool = False,
+) -> sa.Select:
     """The query (over Response) narrowed to the answers that came in the span (from its
-    start, before its end) and the filters' team, agent(s), channel and survey."""
+    start, before its end) and the filters' team, agent(s), channel and survey; it joins the
+    answers' cases for the team and agent filters unless `case_joined` says it has."""
     query = query.where(Response.created_at >= span[0], Response.created_at < span[1])
     if filters.team or filters.agent or filters.agents is not None:
-        query = query.join(Case, Case.id == Response.case_id)
+        if not case_joined:
+            query = query.join(Case, Case.id == Response.case_id)
         if filters.team:
             query = query.where(Case.team == filters.team)
         if filters.agent:
@@ -234,17 +241,10 @@ def comments_query(filters: Filters, theme_id: int | None) -> sa.Select:
         sa.select(Response, Case.external_id, Customer.locale, Case.team, Case.agent_name)
         .select_from(CommentEmbedding)
         .join(Response, Response.id == CommentEmbedding.response_id)
+        .join(Case, Case.id == Response.case_id)
+        .join(Customer, Customer.id == Case.customer_id)
         .where(CommentEmbedding.theme_id.is_(None) if theme_id is None
                else CommentEmbedding.theme_id == theme_id),
-        replace(filters, team="", agent="", agents=None), days(filters.start, filters.end),
+        filters, days(filters.start, filters.end), case_joined=True,
     )  # fmt: skip
-    query = query.join(Case, Case.id == Response.case_id).join(
-        Customer, Customer.id == Case.customer_id
-    )
-    if filters.team:
-        query = query.where(Case.team == filters.team)
-    if filters.agent:
-        query = query.where(Case.agent_name == filters.agent)
-    if filters.agents is not None:
-        query = query.where(Case.agent_name.in_(filters.agents))
     return query.order_by(Response.created_at.desc(), Response.id.desc())
