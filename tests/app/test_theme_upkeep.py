@@ -28,7 +28,7 @@ from followup.models import (
 from followup.models.alert_rules import AlertRuleKind
 from followup.models.base import moment, utcnow
 from followup.models.themes import MAX_NAME
-from tests.support.comment_corpus import add_answers
+from tests.support.comment_corpus import add_answers, embed_all
 from tests.support.console import csrf_token
 from workers import jobs
 
@@ -63,14 +63,6 @@ def near(texts: list[str], axis: int) -> list[str]:
     return texts
 
 
-def embed_all(now=NOW) -> int:
-    done = 0
-    while batch := themes.embed_pending(now):
-        db.session.commit()
-        done += batch
-    return done
-
-
 def new_theme(name: str, axis: int, **columns) -> Theme:
     row = Theme(name=name, words=[], examples=[], centroid=embeddings.to_bytes(unit((axis, 1.0))),
                 size=0, **columns)  # fmt: skip
@@ -84,7 +76,7 @@ def test_a_theme_named_by_very_long_words_fits_its_column(seeded):
     add_answers(near([long] + [f"courier late parcel {n}" for n in range(6)], 0),
                 NOW - timedelta(days=1))  # fmt: skip
     db.session.commit()
-    embed_all()
+    embed_all(NOW)
     themes.rebuild(NOW)
     db.session.commit()  # PostgreSQL refused a name over the column's size here
     [made] = themes.live_themes()
@@ -98,7 +90,7 @@ def test_a_changed_answer_with_the_same_comment_stays_where_it_is(seeded):
     VECTORS["the courier was late"] = unit((0, 1.0))
     VECTORS["billing"] = unit((0, 1.0))
     db.session.commit()
-    assert embed_all() == 2
+    assert embed_all(NOW) == 2
     # A rebuild left it in no theme (its cluster too small), though a centroid is near: so
     # it stays when only the answer's score changes.
     db.session.get(CommentEmbedding, same).theme_id = None
@@ -122,7 +114,7 @@ def test_a_named_theme_comes_back_after_a_quiet_spell(seeded):
     assert named.retired_at is not None
     add_answers(near([f"courier {n}" for n in range(6)], 0), NOW)
     db.session.commit()
-    embed_all()
+    embed_all(NOW)
     themes.rebuild(NOW + timedelta(days=1))
     db.session.commit()
     assert [(t.id, t.name) for t in themes.live_themes()] == [(named.id, "Courier trouble")]
@@ -135,7 +127,7 @@ def test_a_cluster_of_a_theme_merged_into_a_split_one_goes_to_its_parts(seeded):
              new_theme("B2", 4, split_from_id=target.id)]  # fmt: skip
     add_answers(near([f"like A {n}" for n in range(6)], 0), NOW - timedelta(days=1))
     db.session.commit()
-    embed_all()
+    embed_all(NOW)
     themes.rebuild(NOW)
     db.session.commit()
     placed = set(db.session.scalars(sa.select(CommentEmbedding.theme_id)))
@@ -148,7 +140,7 @@ def test_redacted_and_old_comments_are_neither_embedded_nor_waiting(seeded):
     [old] = add_answers(["old comment"], NOW - timedelta(days=300))
     [blank] = add_answers(["   "], NOW - timedelta(days=1))
     db.session.commit()
-    assert embed_all() == 1  # not the old one nor the blank one
+    assert embed_all(NOW) == 1  # not the old one nor the blank one
     customer = db.session.scalar(sa.select(Customer).join(Case).where(
         Case.id == db.session.get(Response, erased).case_id))  # fmt: skip
     db.session.get(Survey, db.session.get(Response, erased).survey_id).negative_keywords = [
@@ -241,7 +233,7 @@ def test_an_erased_comments_words_leave_its_theme_at_once(seeded):
     ids = add_answers(texts[:1], NOW - timedelta(days=1))  # a customer of its own
     add_answers(texts[1:], NOW - timedelta(days=1))
     db.session.commit()
-    embed_all()
+    embed_all(NOW)
     themes.rebuild(NOW)
     db.session.commit()
     [made] = themes.live_themes()

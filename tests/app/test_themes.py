@@ -15,7 +15,14 @@ from followup.extensions import db
 from followup.models import AuditEntry, CommentEmbedding, Customer, Response, Theme
 from followup.models.base import utcnow
 from followup.setup import ensure_standard_setup
-from tests.support.comment_corpus import NOISE, MemoEmbed, add_answers, corpus, telling_words
+from tests.support.comment_corpus import (
+    NOISE,
+    MemoEmbed,
+    add_answers,
+    corpus,
+    embed_all,
+    telling_words,
+)
 
 PROBLEMS = ("delivery", "billing", "login", "agent", "slow")
 NOW = utcnow()
@@ -40,18 +47,9 @@ def loaded(app):
     ids = add_answers([c.text for c in by_sms], at, channel="sms")
     ids += add_answers([t for n, t in enumerate(texts) if n % 10], at + timedelta(hours=1))
     db.session.commit()
-    embed_all()
+    embed_all(NOW)
     by_email = [c for n, c in enumerate(comments) if n % 10]
     return dict(zip(ids, by_sms + by_email, strict=True))
-
-
-def embed_all(now=NOW) -> int:
-    """As the embed_comments job: batches until none is left, a commit each."""
-    done = 0
-    while batch := themes.embed_pending(now):
-        db.session.commit()
-        done += batch
-    return done
 
 
 def theme_of() -> dict[int, int | None]:
@@ -108,14 +106,14 @@ def test_new_comments_join_their_theme_and_changed_ones_move(loaded):
                        "Me cobraron el pedido dos veces y no me devuelven el dinero.",
                        "Do you sell gift cards for the garden centre?"], NOW)  # fmt: skip
     db.session.commit()
-    assert embed_all() == 3
+    assert embed_all(NOW) == 3
     placed = theme_of()
     assert [placed[i] for i in new] == [found["delivery"], found["billing"], None]
-    assert embed_all() == 0  # nothing changed since
+    assert embed_all(NOW) == 0  # nothing changed since
     older = db.session.get(CommentEmbedding, ids_of(loaded, "delivery")[0])
     older.model = "an-older-model"  # a new model embeds every comment again
     db.session.commit()
-    assert embed_all() == 1 and older.model == embeddings.MODEL
+    assert embed_all(NOW) == 1 and older.model == embeddings.MODEL
     # A changed answer is embedded again; an emptied one loses its embedding.
     first, second = db.session.get(Response, new[0]), db.session.get(Response, new[1])
     first.comment = "The app keeps crashing when I log in with my password."
@@ -184,7 +182,7 @@ def test_an_erased_customers_comments_leave_their_themes(loaded):
              "El paquete llegó tarde y el repartidor no avisó."]  # fmt: skip
     ids = add_answers(texts, NOW)
     db.session.commit()
-    embed_all()
+    embed_all(NOW)
     delivery = db.session.get(Theme, found["delivery"])
     delivery.examples = [ids[0], *delivery.examples[:2]]  # as if nearest the centroid
     db.session.commit()
@@ -205,7 +203,7 @@ def test_beyond_the_cap_older_comments_join_the_nearest_theme(app, loaded):
     old = add_answers(["My package arrived 9 days late, the courier is useless."],
                       NOW - timedelta(days=200))  # fmt: skip
     db.session.commit()
-    assert embed_all() == 0  # answered before the window: never embedded
+    assert embed_all(NOW) == 0  # answered before the window: never embedded
     db.session.execute(sa.update(CommentEmbedding).values(theme_id=None))
     themes.rebuild(NOW)
     db.session.commit()
@@ -230,7 +228,7 @@ def test_a_fresh_deployment_gets_themes_from_its_first_batch(app, monkeypatch):
     db.session.commit()
     first = {t.id for t in themes.live_themes()}
     assert first
-    embed_all()
+    embed_all(NOW)
     assert {t.id for t in themes.live_themes()} == first  # no rebuild since
     loaded = dict(zip(ids, comments, strict=True))
     placed = theme_of()

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import sqlalchemy as sa
 
+from followup import themes
 from followup.extensions import db
 from followup.models import Case, Customer, Response, Survey, SurveyInvitation
 
@@ -338,3 +339,12 @@ class MemoEmbed:
         if not texts:
             return np.zeros((0, 512), dtype=np.float32)
         return np.stack([self.vectors[t] for t in texts])
+
+
+def embed_all(now: datetime) -> int:
+    """As the embed_comments job: batches until none is left, a commit each."""
+    done = 0
+    while batch := themes.embed_pending(now):
+        db.session.commit()
+        done += batch
+    return done
