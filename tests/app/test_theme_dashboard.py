@@ -33,7 +33,7 @@ from tests.support.comment_corpus import add_answers, corpus, telling_words
 from tests.support.console import csrf_token, sign_in
 from tests.support.hostile import FORM, MARKUP, STRINGS, form_body
 from tests.support.root_causes import agent_user
-from tests.support.theme_rows import comment, theme
+from tests.support.theme_rows import comment, day, theme
 
 HOSTILE = ("nul", "control", "lone_surrogate", "long_10k", "script", "attribute_break", "sql",
            "crlf", "blank", "big_number", "unicode_digits", "negative", "jinja")  # fmt: skip
@@ -329,6 +329,10 @@ def test_a_lead_renames_merges_and_splits_from_the_themes_page(as_lead, made):
 
 
 def test_a_rising_theme_alerts_once_and_again_only_after_it_cleared(app, made):
+    # Checked at 18:00 today, whatever the clock says: the comments lie at noon of their days,
+    # so the rolling 7 days hold days 0-6 of them (just after midnight, today's noon would be
+    # ahead and day 7's inside).
+    evening = day(0, hour=18)
     rule = AlertRule(name="Rising themes", kind=AlertRuleKind.THEME_RISING, threshold=100,
                      min_answers=5, created_by="manager@example.com")  # fmt: skip
     db.session.add(rule)
@@ -336,8 +340,8 @@ def test_a_rising_theme_alerts_once_and_again_only_after_it_cleared(app, made):
     assert "up on the 7 days before by at least 100% · everyone · at least 5 comments" in (
         alert_rules.describe(rule)
     )
-    assert alert_rules.evaluate(utcnow()) == {"checked": 1, "raised": 1}
-    assert alert_rules.evaluate(utcnow()) == {"checked": 1, "raised": 0}
+    assert alert_rules.evaluate(evening) == {"checked": 1, "raised": 1}
+    assert alert_rules.evaluate(evening) == {"checked": 1, "raised": 0}
     [alert] = db.session.scalars(sa.select(Alert)).all()
     assert "Late courier" in alert.title and "6 comments" in alert.detail
     assert f"/dashboard/themes/{made['courier']}?from=" in alert.detail
@@ -349,7 +353,7 @@ def test_a_rising_theme_alerts_once_and_again_only_after_it_cleared(app, made):
     db.session.execute(sa.update(CommentEmbedding).where(CommentEmbedding.response_id.in_(ids))
                        .values(theme_id=None))  # fmt: skip
     db.session.commit()
-    assert alert_rules.evaluate(utcnow())["raised"] == 0
+    assert alert_rules.evaluate(evening)["raised"] == 0
     state = db.session.scalar(sa.select(AlertBreach).where(AlertBreach.rule_id == rule.id))
     assert (state.subject, state.breaching, state.breaches) == (f"theme:{made['courier']}",
                                                                 False, 1)  # fmt: skip
@@ -357,11 +361,11 @@ def test_a_rising_theme_alerts_once_and_again_only_after_it_cleared(app, made):
     db.session.execute(sa.update(CommentEmbedding).where(CommentEmbedding.response_id.in_(ids))
                        .values(theme_id=made["courier"]))  # fmt: skip
     db.session.commit()
-    assert alert_rules.evaluate(utcnow())["raised"] == 1
+    assert alert_rules.evaluate(evening)["raised"] == 1
     # A lower bar (50%, 5 comments) also catches Double charge (5 against 3? no: +67%).
     rule.threshold, rule.min_answers = 50, 3
     db.session.commit()
-    assert alert_rules.evaluate(utcnow())["raised"] == 2  # Double charge and App crash (new)
+    assert alert_rules.evaluate(evening)["raised"] == 2  # Double charge and App crash (new)
 
 
 def test_the_console_sets_a_theme_rising_rule(as_manager, made):

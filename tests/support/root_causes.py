@@ -30,7 +30,12 @@ def ended_recovery(n: int, status: str = "escalated", team: str | None = "North"
     db.session.execute(
         sa.update(Case).where(Case.id == recovery.case_id).values(team=team, agent_name=agent)
     )
-    recovery.started_at = utcnow() - timedelta(days=days_ago, minutes=5)
+    # A few minutes before now, but on the same UTC day (just after midnight a recovery
+    # started "today" would otherwise fall on yesterday).
+    started = utcnow() - timedelta(days=days_ago)
+    recovery.started_at = max(
+        started - timedelta(minutes=5), started.replace(hour=0, minute=0, second=0, microsecond=0)
+    )
     if status != "open":
         recovery.status, recovery.outcome_at = status, utcnow()
     db.session.commit()
