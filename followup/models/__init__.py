@@ -24,6 +24,7 @@ from followup.models.figures import (
 from followup.models.incidents import Incident, IncidentHold
 from followup.models.kudos import Kudo
 from followup.models.messages import Message, ProviderEvent
+from followup.models.organisation import OrganisationSettings
 from followup.models.proactive import ProactiveHoldout, ProactiveTask
 from followup.models.recovery import (
     Alert,
@@ -71,6 +72,7 @@ __all__ = [
     "Kudo",
     "Message",
     "MessageTemplate",
+    "OrganisationSettings",
     "OutboundCall",
     "ProactiveHoldout",
     "ProactiveTask",

@@ -18,6 +18,7 @@ class StepChannel(StrEnum):
 
     EMAIL = "email"
     SMS = "sms"
+    WHATSAPP = "whatsapp"
     PREFERRED = "preferred"
     ANSWERED = "answered"
 
@@ -60,6 +61,11 @@ class MessageTemplate(Model):
     email_html: Mapped[str] = mapped_column(Text, default="")
     email_text: Mapped[str] = mapped_column(Text, default="")
     sms_text: Mapped[str] = mapped_column(Text, default="")
+    # WhatsApp: the approved content template (Twilio Content API, "HX" + 32 hex) that carries
+    # a business-initiated message, and its ContentVariables as lines "1: {{ customer.first_name }}"
+    # (each value rendered like a text part).
+    whatsapp_content_sid: Mapped[str] = mapped_column(String(34), default="", server_default="")
+    whatsapp_variables: Mapped[str] = mapped_column(Text, default="", server_default="")
     # The same parts in other languages: {"es": {"email_subject": ..., "sms_text": ...}}.
     translations: Mapped[dict] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

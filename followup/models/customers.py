@@ -24,6 +24,12 @@ class Customer(Model):
     phone: Mapped[str | None] = mapped_column(String(20), index=True)  # E.164
     locale: Mapped[str] = mapped_column(String(20), default="en")
     timezone: Mapped[str | None] = mapped_column(String(64))
+    # The channel the customer asked to hear from us on (email, sms or whatsapp): a cadence
+    # step on "preferred" uses it while it can reach them; unset: SMS when there is a phone.
+    preferred_channel: Mapped[str | None] = mapped_column(String(10))
+    # The customer's last WhatsApp message to us: free-form WhatsApp messages may go only in
+    # the 24 hours after it (outside them, only approved content templates).
+    whatsapp_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Segments such as "vip" or "partner"; FOLLOWUP_NO_SURVEY_TAGS names those never surveyed.
     tags: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -37,7 +43,7 @@ class Customer(Model):
         return self.name.split()[0] if self.name.strip() else ""
 
     def address(self, channel: str) -> str | None:
-        return self.phone if channel == "sms" else self.email
+        return self.phone if channel in ("sms", "whatsapp") else self.email
 
     def opted_out(self, channel: str) -> bool:
         address = self.address(channel)
@@ -46,7 +52,7 @@ class Customer(Model):
     def opted_out_channels(self) -> set[str]:
         """The channels whose address of this customer is suppressed, in one query."""
         pairs: set[tuple[str, str | None]] = set()
-        for channel in ("email", "sms"):
+        for channel in ("email", "sms", "whatsapp"):
             if address := self.address(channel):
                 pairs.add((channel, address))
         return {channel for channel, _ in suppressed(pairs)}
@@ -60,9 +66,11 @@ class Customer(Model):
             "phone": self.phone,
             "locale": self.locale,
             "timezone": self.timezone,
+            "preferred_channel": self.preferred_channel,
             "tags": self.tags or [],
             "email_opted_out": "email" in opted_out,
             "sms_opted_out": "sms" in opted_out,
+            "whatsapp_opted_out": "whatsapp" in opted_out,
         }
 
 

@@ -56,6 +56,9 @@ class User(Model):
     # A lead's teams (team names as cases arrive with them): their digest is for these
     # teams, one block each. Empty: every team (always, for managers).
     teams: Mapped[list] = mapped_column(JSON, default=list)
+    # The console's language for this user (en, es, fr, de, pt-BR); unset: the browser's,
+    # else the organisation's default.
+    language: Mapped[str | None] = mapped_column(String(10))
     # Changes when the password changes or the user is deactivated: older sessions end.
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
