@@ -1,0 +1,29 @@
+"""The organisation's settings (brand, languages, default language): the one row, read once
+per app context (a request, a job); until an admin saves it, the defaults."""
+
+from flask import g
+
+from followup.extensions import db
+from followup.models import OrganisationSettings
+
+SETTINGS_ID = 1
+
+
+def defaults() -> OrganisationSettings:
+    """The settings before any are saved (not added to the session)."""
+    return OrganisationSettings(
+        id=SETTINGS_ID, default_language="en", languages=[], sender_name="", accent_colour="",
+        logo=None, logo_type=None, footer_address="", privacy_url="",
+    )  # fmt: skip
+
+
+def organisation() -> OrganisationSettings:
+    """This deployment's settings, read once per app context."""
+    if "organisation" not in g:
+        g.organisation = db.session.get(OrganisationSettings, SETTINGS_ID) or defaults()
+    return g.organisation
+
+
+def forget() -> None:
+    """Read the settings again on next use (after a save)."""
+    g.pop("organisation", None)
