@@ -1,40 +1,110 @@
-"""The languages customers see (pages, texts back, default messages): English and Spanish,
-by the customer's locale when the page or text is theirs, else the browser's, else English.
-Catalogs live in followup/translations (`make translations` updates them)."""
+"""The languages customers and the console see (pages, texts back, default messages):
+English, Spanish, French, German and Portuguese (Brazil), those the organisation uses
+(followup.organisation: empty = every one), chosen by the customer's locale when the page or
+text is theirs, else the console user's setting, else the browser's, else the organisation's
+default language. Product codes ("pt-BR") are stored; Babel and the catalogs in
+followup/translations use locale names ("pt_BR"). `make translations` updates the catalogs."""
 
 from babel import Locale
-from flask import g, has_request_context, request
+from flask import current_app, g, has_app_context, has_request_context, request
 from flask_babel import get_locale
+from flask_login import current_user
 
-LANGUAGES = ("en", "es")
-# The languages a lead writes beside English in the editors.
+from followup.organisation import organisation
+
+LANGUAGES = ("en", "es", "fr", "de", "pt-BR")
+# The languages a lead may write beside English in the editors (those in use are shown).
 OTHER_LANGUAGES = tuple(language for language in LANGUAGES if language != "en")
+# Locales of a language with one catalog: a Portuguese customer reads the Brazilian one.
+SAME_LANGUAGE = {"pt": "pt-BR"}
+
+
+def known_languages() -> tuple[str, ...]:
+    """The languages this app has catalogs for: LANGUAGES, or the app's LANGUAGES setting
+    (a test adds a right-to-left one with its own catalog)."""
+    if has_app_context():
+        return tuple(current_app.config.get("LANGUAGES", LANGUAGES))
+    return LANGUAGES
+
+
+def languages_in_use() -> tuple[str, ...]:
+    """The organisation's languages (every known one when it chose none), its default among
+    them, in the order of known_languages()."""
+    if not has_app_context():
+        return LANGUAGES
+    settings = organisation()
+    chosen = {*settings.languages, settings.default_language} if settings.languages else None
+    return tuple(code for code in known_languages() if chosen is None or code in chosen)
+
+
+def other_languages_in_use() -> tuple[str, ...]:
+    """The languages in use the editors show beside English."""
+    return tuple(language for language in languages_in_use() if language != "en")
+
+
+def default_language() -> str:
+    """The organisation's language for a customer whose locale is not in use."""
+    if not has_app_context():
+        return "en"
+    language = organisation().default_language
+    return language if language in known_languages() else "en"
 
 
 def language_name(language: str) -> str:
-    """The language's name in English, as the editors label its fields ("Spanish")."""
-    return Locale.parse(language).get_display_name("en") or language
+    """The language's name in English, as the editors label its fields ("Portuguese (Brazil)")."""
+    return Locale.parse(babel_locale(language)).get_display_name("en") or language
+
+
+def babel_locale(language: str) -> str:
+    """The Babel locale (catalog directory) of a product code: pt-BR -> pt_BR."""
+    return language.replace("-", "_")
+
+
+def product_code(locale: str) -> str:
+    """The product code of a Babel locale: pt_BR -> pt-BR."""
+    return locale.replace("_", "-")
 
 
 def language_of(locale: str | None) -> str:
-    """ "es" for es, es-MX, es_AR ...; English for anything we have no catalog for."""
-    language = (locale or "").replace("_", "-").split("-")[0].lower()
-    return language if language in LANGUAGES else "en"
+    """The language in use for a customer's locale: es-MX -> es, fr-CA -> fr, pt / pt-PT /
+    pt_BR -> pt-BR; the organisation's default language when we lack it or it is not in use."""
+    parts = (locale or "").strip().replace("_", "-").split("-")
+    primary = parts[0].lower()
+    exact = "-".join([primary, *(part.upper() for part in parts[1:2])])
+    in_use = languages_in_use()
+    for candidate in (exact, primary, SAME_LANGUAGE.get(primary)):
+        if candidate in in_use:
+            return candidate
+    return default_language()
 
 
 def select_locale() -> str:
     """Flask-Babel's locale: the customer's (a survey or unsubscribe page sets
-    g.customer_locale), else the browser's best match."""
+    g.customer_locale), else the signed-in console user's language, else the browser's best
+    match among the languages in use, else the organisation's default."""
     if g.get("customer_locale"):
-        return language_of(g.customer_locale)
+        return babel_locale(language_of(g.customer_locale))
     if has_request_context():
-        return request.accept_languages.best_match(LANGUAGES) or "en"
-    return "en"
+        user_language = getattr(current_user, "language", None)
+        if user_language in known_languages():
+            return babel_locale(user_language)
+        in_use = languages_in_use()
+        # Browsers say "pt" or "pt-PT" for Portuguese: offer the primary tag too.
+        offered = [*in_use, *(code.split("-")[0] for code in in_use if "-" in code)]
+        if best := request.accept_languages.best_match(offered):
+            return babel_locale(language_of(best))
+    return babel_locale(default_language())
 
 
 def page_language() -> str:
-    """The page's language for <html lang>."""
-    return str(get_locale() or "en")
+    """The page's language for <html lang>, in BCP 47 form ("pt-BR")."""
+    return product_code(str(get_locale() or "en"))
+
+
+def page_direction() -> str:
+    """The page's direction for <html dir>: "rtl" for a right-to-left language."""
+    locale = get_locale()
+    return "rtl" if locale is not None and locale.character_order == "right-to-left" else "ltr"
 
 
 def translatable(text: str) -> str:

@@ -21,7 +21,7 @@ from wtforms.validators import (
 )
 
 from followup.goodwill_changes import gesture_names, gesture_problems, reason_labels
-from followup.languages import OTHER_LANGUAGES, language_name
+from followup.languages import OTHER_LANGUAGES, language_name, other_languages_in_use
 from followup.models import GestureType, RecoveryRule
 from followup.models.cases import PRIORITIES
 from followup.targets import url_problem
@@ -140,7 +140,8 @@ class GestureTypeForm(FlaskForm):
         return valid and not problems
 
     def offer_fields(self) -> list:
-        return [self[f"offer_{language}"] for language in OTHER_LANGUAGES]
+        """The offer's fields of the languages in use (the form has one for every language)."""
+        return [self[f"offer_{language}"] for language in other_languages_in_use()]
 
 
 for _language in OTHER_LANGUAGES:
@@ -177,9 +178,16 @@ def save_gesture(form: GestureTypeForm, gesture_type: GestureType) -> None:
     gesture_type.name = form.name.data
     gesture_type.kind = form.kind.data
     gesture_type.offer = form.offer.data
-    gesture_type.offer_translations = {
+    shown = other_languages_in_use()
+    # A language not in use now keeps its stored offer: its field was not shown.
+    kept = {
+        language: text
+        for language, text in (gesture_type.offer_translations or {}).items()
+        if language not in shown
+    }
+    gesture_type.offer_translations = kept | {
         language: field.data
-        for language, field in zip(OTHER_LANGUAGES, form.offer_fields(), strict=True)
+        for language, field in zip(shown, form.offer_fields(), strict=True)
         if field.data
     }
     gesture_type.value_cents = form.value.data

@@ -17,7 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 
-from followup.languages import OTHER_LANGUAGES, language_name
+from followup.languages import language_name, other_languages_in_use
 from followup.models import Survey
 from surveys.editing import (
     BANDS,
@@ -84,6 +84,7 @@ class SurveyForm(FlaskForm):
     )
 
     survey: Survey
+    languages: tuple[str, ...]  # the other languages in use, shown beside English
     reason_rows: list[dict]
     question_rows: list[dict]
     values: dict  # what to store, once valid
@@ -148,7 +149,7 @@ class SurveyForm(FlaskForm):
             if not label.data:
                 label.errors.append("give this question a label")
             row["options"].errors.extend(option_problems(options, kind))
-            for language in OTHER_LANGUAGES:
+            for language in self.languages:
                 translated = _lines(row[f"options_{language}"].data)
                 if translated and len(translated) != len(options):
                     row[f"options_{language}"].errors.append(
@@ -169,9 +170,14 @@ class SurveyForm(FlaskForm):
 
     def _translations(self) -> dict:
         """{"es": {"question": ..., "reasons": {code: label}, "questions": {key: {"label",
-        "options"}}}}, leaving out what was left blank."""
-        translations = {}
-        for language in OTHER_LANGUAGES:
+        "options"}}}}, leaving out what was left blank; the stored text of a language not
+        in use now (not shown) is kept as it is."""
+        translations = {
+            language: text
+            for language, text in (self.survey.translations or {}).items()
+            if language not in self.languages
+        }
+        for language in self.languages:
             text: dict = {}
             if question := self[f"question_{language}"].data:
                 text["question"] = question
@@ -209,7 +215,7 @@ def _row_count(prefix: str, stored: int, most: int) -> int:
     return max(stored, min(stored + BLANK_ROWS, most))
 
 
-def _reason_fields(index: int) -> dict[str, Field]:
+def _reason_fields(index: int, languages: tuple[str, ...]) -> dict[str, Field]:
     n = index + 1
     fields = {
         "code": StringField(
@@ -221,7 +227,7 @@ def _reason_fields(index: int) -> dict[str, Field]:
             f"Reason {n}: label", filters=[_strip], validators=[Length(max=MAX_LABEL)]
         ),
     }
-    for language in OTHER_LANGUAGES:
+    for language in languages:
         fields[f"label_{language}"] = StringField(
             f"Reason {n}: label in {language_name(language)}",
             filters=[_strip],
@@ -230,7 +236,7 @@ def _reason_fields(index: int) -> dict[str, Field]:
     return fields
 
 
-def _question_fields(index: int) -> dict[str, Field]:
+def _question_fields(index: int, languages: tuple[str, ...]) -> dict[str, Field]:
     n = index + 1
     options_size = Length(max=MAX_OPTIONS * (MAX_LABEL + 2))
     fields = {
@@ -251,7 +257,7 @@ def _question_fields(index: int) -> dict[str, Field]:
         "options": TextAreaField(f"Question {n}: options", validators=[options_size]),
         "required": BooleanField(f"Question {n}: an answer is required"),
     }
-    for language in OTHER_LANGUAGES:
+    for language in languages:
         name = language_name(language)
         fields[f"label_{language}"] = StringField(
             f"Question {n}: label in {name}",
@@ -264,8 +270,8 @@ def _question_fields(index: int) -> dict[str, Field]:
     return fields
 
 
-def _stored(survey: Survey) -> dict:
-    """The editor's data of a survey, field by field."""
+def _stored(survey: Survey, languages: tuple[str, ...]) -> dict:
+    """The editor's data of a survey, field by field, in English and these languages."""
     data = {
         "name": survey.name,
         "question": survey.question,
@@ -276,12 +282,12 @@ def _stored(survey: Survey) -> dict:
         "negative_keywords": "\n".join(survey.negative_keywords or []),
     }
     translations = survey.translations or {}
-    for language in OTHER_LANGUAGES:
+    for language in languages:
         data[f"question_{language}"] = translations.get(language, {}).get("question", "")
     for index, reason in enumerate(survey.reasons or []):
         data[f"reason_{index}_code"] = reason["code"]
         data[f"reason_{index}_label"] = reason["label"]
-        for language in OTHER_LANGUAGES:
+        for language in languages:
             labels = translations.get(language, {}).get("reasons", {})
             data[f"reason_{index}_label_{language}"] = labels.get(reason["code"], "")
     for index, question in enumerate(survey.questions or []):
@@ -289,7 +295,7 @@ def _stored(survey: Survey) -> dict:
         data |= {prefix + name: question.get(name) for name in ("kind", "key", "label")}
         data[prefix + "options"] = "\n".join(question.get("options") or [])
         data[prefix + "required"] = bool(question.get("required"))
-        for language in OTHER_LANGUAGES:
+        for language in languages:
             text = translations.get(language, {}).get("questions", {}).get(question["key"], {})
             data[f"{prefix}label_{language}"] = text.get("label", "")
             data[f"{prefix}options_{language}"] = "\n".join(text.get("options") or [])
@@ -297,11 +303,13 @@ def _stored(survey: Survey) -> dict:
 
 
 def editor_form(survey: Survey) -> SurveyForm:
-    """The editor of a survey: on a GET filled from the row, on a POST from the request."""
+    """The editor of a survey (English and the other languages in use): on a GET filled
+    from the row, on a POST from the request."""
+    languages = other_languages_in_use()
     reasons = _row_count("reason", len(survey.reasons or []), MAX_REASONS)
     questions = _row_count("extra", len(survey.questions or []), MAX_QUESTIONS)
     form_class = type("SurveyEditor", (SurveyForm,), {})
-    for language in OTHER_LANGUAGES:
+    for language in languages:
         setattr(
             form_class,
             f"question_{language}",
@@ -316,15 +324,16 @@ def editor_form(survey: Survey) -> SurveyForm:
                                 ("extra", questions, _question_fields)):  # fmt: skip
         for index in range(count):
             names = {}
-            for name, unbound in make(index).items():
+            for name, unbound in make(index, languages).items():
                 setattr(form_class, f"{prefix}_{index}_{name}", unbound)
                 names[name] = f"{prefix}_{index}_{name}"
             rows[prefix].append(names)
     if request.method == "POST":
         form = form_class()
     else:
-        form = form_class(formdata=None, data=_stored(survey))
+        form = form_class(formdata=None, data=_stored(survey, languages))
     form.survey = survey
+    form.languages = languages
     form.reason_rows = [{k: form[v] for k, v in row.items()} for row in rows["reason"]]
     form.question_rows = [{k: form[v] for k, v in row.items()} for row in rows["extra"]]
     return form

@@ -16,7 +16,7 @@ from followup import audit
 from followup.admin import bp
 from followup.admin.survey_forms import NewSurveyForm, editor_form
 from followup.extensions import db
-from followup.languages import LANGUAGES, OTHER_LANGUAGES, language_name
+from followup.languages import LANGUAGES, language_name
 from followup.models import Survey
 from followup.models.base import utcnow
 from followup.web.pages import found
@@ -134,8 +134,8 @@ def surveys_edit(survey_id: int):
         survey=survey,
         kind=KINDS.get(survey.kind, KINDS["csat"]),
         max_questions=MAX_QUESTIONS,
-        languages={language: language_name(language) for language in LANGUAGES},
-        other_languages={language: language_name(language) for language in OTHER_LANGUAGES},
+        languages={language: language_name(language) for language in ("en", *form.languages)},
+        other_languages={language: language_name(language) for language in form.languages},
         used_by=used_by().get(survey.id, []),
     ), status
 

@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TelField, TextAreaField
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
-from followup.languages import LANGUAGES, language_name
+from followup.languages import LANGUAGES, OTHER_LANGUAGES, language_name
 from followup.models import MessageTemplate
 from followup.rendering import PARTS
 from followup.template_editing import field_name
@@ -18,7 +18,6 @@ LABELS = {
     "sms_text": "SMS body",
 }
 LIMITS = {"email_subject": 500, "email_html": 100_000, "email_text": 100_000, "sms_text": 100_000}
-OTHER_LANGUAGES = tuple(language for language in LANGUAGES if language != "en")
 LANGUAGE_NAMES = {language: language_name(language) for language in LANGUAGES}
 
 

@@ -24,7 +24,7 @@ from followup.admin.template_forms import (
 from followup.channels import channel_for
 from followup.channels.base import OutgoingMessage, SendError
 from followup.extensions import db, limiter
-from followup.languages import LANGUAGES
+from followup.languages import LANGUAGES, other_languages_in_use
 from followup.models import MessageTemplate
 from followup.rendering import PARTS, sample_context
 from followup.template_editing import (
@@ -255,7 +255,9 @@ def _editor(
         preview=preview(candidate, language, problems),
         test_form=test_form,
         send_failure=send_failure,
-        languages=LANGUAGES,
+        # English and the languages in use; the others' fields are not sent, so an edit
+        # keeps their stored text (the form is filled from the template first).
+        languages=("en", *other_languages_in_use()),
         language_names=LANGUAGE_NAMES,
         parts=PARTS,
         field_name=field_name,

@@ -34,8 +34,10 @@ def test_the_spanish_catalog_covers_every_text_and_is_compiled(tmp_path):
 
 @pytest.mark.parametrize(
     "locale, language",
-    [("es", "es"), ("es-MX", "es"), ("es_AR", "es"), ("en-GB", "en"), ("fr", "en"), (None, "en")],
-)
+    [("es", "es"), ("es-MX", "es"), ("es_AR", "es"), ("fr-CA", "fr"), ("de-AT", "de"),
+     ("pt", "pt-BR"), ("pt-BR", "pt-BR"), ("pt_br", "pt-BR"), ("pt-PT", "pt-BR"),
+     ("en-GB", "en"), ("ja", "en"), ("", "en"), (None, "en")],
+)  # fmt: skip
 def test_language_of(locale, language):
     assert language_of(locale) == language
 
