@@ -118,7 +118,7 @@ def create_app(config: dict | None = None) -> Flask:
     followup.models must not load every blueprint (and importing stays free of side effects)."""
     from followup import models  # noqa: F401  (registers every table)
     from followup.config import load_settings
-    from followup.languages import page_language, select_locale
+    from followup.languages import page_direction, page_language, select_locale
     from followup.models.base import render_item
     from followup.web.log_redaction import install_log_redaction
 
@@ -157,6 +157,7 @@ def create_app(config: dict | None = None) -> Flask:
         locale_selector=select_locale,
     )
     app.jinja_env.globals["page_language"] = page_language
+    app.jinja_env.globals["page_direction"] = page_direction
 
     _register_blueprints(app)
 
