@@ -5,9 +5,11 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 
 import css_inline
+from flask_babel import force_locale, gettext
 from jinja2 import DictLoader, StrictUndefined, Template, TemplateSyntaxError, UndefinedError
 from jinja2.exceptions import SecurityError
 
+from followup.languages import babel_locale
 from followup.models import Case, Customer, MessageTemplate
 from followup.models.cases import Priority
 from followup.paths import ROOT
@@ -64,17 +66,17 @@ def message_context(
     sender: str | None = None,
 ) -> dict:
     """The documented variables every template may use (unsubscribe_url: in every email;
-    language: en or es, the version of the template being rendered; feedback and gesture:
+    language: a code of followup.languages, the version rendered; feedback and gesture:
     what the customer said and what we give, in a recovery's messages, else None; sender:
     who signs a recovery's messages)."""
-    spanish = language == "es"
-    team = f"El equipo de {organisation}" if spanish else f"The {organisation} team"
+    with force_locale(babel_locale(language)):
+        team = gettext("The %(organisation)s team", organisation=organisation)
     return {
         "language": language,
         "customer": {
             "name": customer.name,
-            # "Hi there," in English; the Spanish defaults leave the name out instead.
-            "first_name": customer.first_name or ("" if spanish else "there"),
+            # "Hi there," in English; the defaults in other languages leave the name out.
+            "first_name": customer.first_name or ("there" if language == "en" else ""),
             "email": customer.email,
             "phone": customer.phone,
         },
