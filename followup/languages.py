@@ -5,9 +5,11 @@ text is theirs, else the console user's setting, else the browser's, else the or
 default language. Product codes ("pt-BR") are stored; Babel and the catalogs in
 followup/translations use locale names ("pt_BR"). `make translations` updates the catalogs."""
 
+from contextlib import AbstractContextManager
+
 from babel import Locale
 from flask import current_app, g, has_app_context, has_request_context, request
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale
 from flask_login import current_user
 
 from followup.organisation import organisation
@@ -58,6 +60,11 @@ def language_name(language: str) -> str:
 def babel_locale(language: str) -> str:
     """The Babel locale (catalog directory) of a product code: pt-BR -> pt_BR."""
     return language.replace("-", "_")
+
+
+def in_language(language: str) -> AbstractContextManager[None]:
+    """Flask-Babel's force_locale for a product code: gettext speaks that language within."""
+    return force_locale(babel_locale(language))
 
 
 def product_code(locale: str) -> str:

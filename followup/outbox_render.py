@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from flask import current_app
-from flask_babel import force_locale, gettext
+from flask_babel import gettext
 
 from followup.channels.base import OutgoingMessage
-from followup.languages import language_of
+from followup.languages import in_language, language_of
 from followup.models import Message, SurveyInvitation, UnsubscribeLink
 from followup.models.cases import EventKind
 from followup.models.messages import SUBJECT_CHARS, MessageStatus
@@ -183,7 +183,7 @@ def _texts(value: object, name: str = "") -> Iterator[tuple[str, str]]:
 def translated(recovery: dict, language: str) -> dict:
     """A recovery's template details in the customer's language: the reason labels, and the
     gesture's offer where the lead wrote it in that language."""
-    with force_locale(language):
+    with in_language(language):
         reasons = [gettext(label) for label in recovery["feedback"]["reasons"]]
     gesture = recovery["gesture"]
     if gesture is not None:

@@ -5,11 +5,11 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 
 import css_inline
-from flask_babel import force_locale, gettext
+from flask_babel import gettext
 from jinja2 import DictLoader, StrictUndefined, Template, TemplateSyntaxError, UndefinedError
 from jinja2.exceptions import SecurityError
 
-from followup.languages import babel_locale
+from followup.languages import in_language
 from followup.models import Case, Customer, MessageTemplate
 from followup.models.cases import Priority
 from followup.paths import ROOT
@@ -69,7 +69,7 @@ def message_context(
     language: a code of followup.languages, the version rendered; feedback and gesture:
     what the customer said and what we give, in a recovery's messages, else None; sender:
     who signs a recovery's messages)."""
-    with force_locale(babel_locale(language)):
+    with in_language(language):
         team = gettext("The %(organisation)s team", organisation=organisation)
     return {
         "language": language,

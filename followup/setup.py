@@ -67,6 +67,33 @@ GESTURES = [
      None, 24),
     ("handwritten-note", "Handwritten note", "task", "", 0, 300, None, 72),
 ]  # fmt: skip
+# The default offers in the other languages, by gesture key (as the apologies word them).
+OFFER_TRANSLATIONS = {
+    "discount-10": {
+        "es": "un 10 % de descuento en tu próximo pedido",
+        "fr": "10 % de réduction sur votre prochaine commande",
+        "de": "10 % Rabatt auf Ihre nächste Bestellung",
+        "pt-BR": "10% de desconto no seu próximo pedido",
+    },
+    "free-shipping": {
+        "es": "envío gratis en tu próximo pedido",
+        "fr": "la livraison offerte sur votre prochaine commande",
+        "de": "kostenlosen Versand für Ihre nächste Bestellung",
+        "pt-BR": "frete grátis no seu próximo pedido",
+    },
+    "account-credit": {
+        "es": "un crédito de US$10",
+        "fr": "un avoir de 10 $ US",
+        "de": "ein Guthaben von 10 US-Dollar",
+        "pt-BR": "um crédito de US$ 10",
+    },
+    "call-back": {
+        "es": "una llamada de un responsable del equipo",
+        "fr": "un appel d'un responsable d'équipe",
+        "de": "einen Anruf von einer Teamleitung",
+        "pt-BR": "uma ligação de um líder da equipe",
+    },
+}
 # (name, reasons, priorities, customer tags, asked-for words, gesture), tried in this order.
 RULES = [
     ("Urgent case: a call-back", [], ["urgent"], [], [], "call-back"),
@@ -177,6 +204,7 @@ def _ensure_goodwill() -> None:
             name=name,
             kind=kind,
             offer=offer,
+            offer_translations=OFFER_TRANSLATIONS.get(key, {}),
             value_cents=value,
             cost_cents=cost,
             monthly_budget_cents=budget,

@@ -4,13 +4,13 @@ callbacks. Each request must carry a valid X-Twilio-Signature for our public URL
 from datetime import datetime
 
 from flask import Response, abort, current_app, request
-from flask_babel import force_locale
 from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from followup.delivery import handled_before, mark_handled, update_delivery
 from followup.extensions import db
+from followup.languages import in_language
 from followup.models import Message
 from followup.models.base import row_id, utcnow
 from followup.models.messages import DeliveryStatus
@@ -93,7 +93,7 @@ def sms_reply():
             return _twiml(None)
         mark_handled("twilio-sms", sid, now)
     replies = Replies(current_app.config["ORGANISATION_NAME"])
-    with force_locale(phone_language(phone)):
+    with in_language(phone_language(phone)):
         word = keyword(body)
         if word == "stop":
             suppress("sms", phone, "stop", f"replied {body.strip()[:20]!r}", now)
