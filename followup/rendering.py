@@ -1,7 +1,10 @@
 """Rendering of lead-editable message templates in Jinja's sandbox, within the limits of
-followup.template_limits, with a fixed context; the problems a template has before it is saved."""
+followup.template_limits, with a fixed context; the problems a template has before it is saved.
+A WhatsApp message is the template's content template (its SID, and its variables each
+rendered like a text part) or, without one, its SMS body as a free-form message."""
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
 import css_inline
@@ -9,6 +12,7 @@ from flask_babel import gettext
 from jinja2 import DictLoader, StrictUndefined, Template, TemplateSyntaxError, UndefinedError
 from jinja2.exceptions import SecurityError
 
+from followup.brand import email_brand
 from followup.languages import in_language
 from followup.models import Case, Customer, MessageTemplate
 from followup.models.cases import Priority
@@ -53,6 +57,9 @@ class RenderedMessage:
     subject: str
     html: str
     text: str
+    # A WhatsApp content template and its ContentVariables ({"1": "Ana"}), when it has one.
+    content_sid: str = ""
+    content_variables: dict[str, str] = field(default_factory=dict)
 
 
 def message_context(
@@ -68,7 +75,8 @@ def message_context(
     """The documented variables every template may use (unsubscribe_url: in every email;
     language: a code of followup.languages, the version rendered; feedback and gesture:
     what the customer said and what we give, in a recovery's messages, else None; sender:
-    who signs a recovery's messages)."""
+    who signs a recovery's messages; brand: the organisation's logo, accent colour and
+    footer, followup.brand.email_brand)."""
     with in_language(language):
         team = gettext("The %(organisation)s team", organisation=organisation)
     return {
@@ -93,6 +101,7 @@ def message_context(
         "unsubscribe_url": unsubscribe_url,
         "feedback": (recovery or {}).get("feedback"),
         "gesture": (recovery or {}).get("gesture"),
+        "brand": email_brand(),
     }
 
 
@@ -101,7 +110,45 @@ def message_context(
 _css = css_inline.CSSInliner(keep_style_tags=True, load_remote_stylesheets=False)
 
 
-PARTS = ("email_subject", "email_html", "email_text", "sms_text")
+PARTS = ("email_subject", "email_html", "email_text", "sms_text", "whatsapp_content_sid",
+         "whatsapp_variables")  # fmt: skip
+# A content template's SID (Twilio Content API), and its variables: lines "1: {{ ... }}".
+CONTENT_SID = re.compile(r"^HX[0-9a-fA-F]{32}$")
+VARIABLE_LINE = re.compile(r"^\s*(\d{1,2})\s*:[ \t]?(.*)$")
+VARIABLE_CHARS = 1024  # WhatsApp's limit on one variable's value
+EMPTY_VARIABLE = "-"  # WhatsApp refuses an empty value
+
+
+class VariablesError(ValueError):
+    """A line of a template's WhatsApp variables that is not "N: template" (N 1-99, once)."""
+
+    def __init__(self, line: int, reason: str):
+        super().__init__(f"line {line}: {reason}")
+        self.line = line
+        self.reason = reason
+
+
+def variable_templates(source: str) -> dict[str, tuple[int, str]]:
+    """The WhatsApp variables' templates by number, each with its line; blank lines skipped."""
+    found: dict[str, tuple[int, str]] = {}
+    for number, line in enumerate(source.splitlines(), 1):
+        if not line.strip():
+            continue
+        matched = VARIABLE_LINE.match(line)
+        if not matched or not 1 <= int(matched[1]) <= 99:
+            raise VariablesError(number, "write each variable as “N: template”, N from 1 to 99")
+        key = str(int(matched[1]))
+        if key in found:
+            raise VariablesError(number, f"variable {key} is set twice")
+        found[key] = (number, matched[2])
+    return found
+
+
+def variable_value(text: str) -> str:
+    """A rendered value as WhatsApp takes it: no newlines, tabs or runs of spaces (collapsed to
+    one space), at most VARIABLE_CHARS characters, never empty."""
+    value = " ".join(text.split())[:VARIABLE_CHARS]
+    return value or EMPTY_VARIABLE
 
 
 def template_parts(template: MessageTemplate, language: str) -> dict[str, str]:
@@ -124,7 +171,14 @@ def render(template: MessageTemplate, channel: str, context: dict) -> RenderedMe
     for all its parts): TemplateTooCostly says which it is over."""
     parts = template_parts(template, context.get("language", "en"))
     with time_limit():
-        if channel == "sms":
+        sid = parts["whatsapp_content_sid"].strip()
+        if channel == "whatsapp" and sid:
+            variables = {
+                key: variable_value(render_part(_template(source), context))
+                for key, (_, source) in variable_templates(parts["whatsapp_variables"]).items()
+            }
+            return RenderedMessage("", "", "", content_sid=sid, content_variables=variables)
+        if channel in ("sms", "whatsapp"):  # a WhatsApp message without one: free-form
             text = render_part(_template(parts["sms_text"]), context).strip()
             return RenderedMessage(subject="", html="", text=text)
         subject = render_part(_template(parts["email_subject"]), context)
@@ -189,7 +243,7 @@ def why(error: Exception) -> str:
 
 @dataclass(frozen=True)
 class TemplateProblem:
-    part: str  # email_subject, email_html, email_text or sms_text; es.sms_text for Spanish
+    part: str  # a part of PARTS; es.sms_text for Spanish
     line: int | None
     reason: str
 
@@ -217,6 +271,9 @@ def _problems_in(template: MessageTemplate, organisation: str, language: str) ->
     context = sample_context(organisation, language)
     name = "{}" if language == "en" else f"{language}.{{}}"
     for part, source in template_parts(template, language).items():
+        if part.startswith("whatsapp_"):
+            problems += _whatsapp_problems(part, source, context, name.format(part))
+            continue
         try:
             if part == "email_html":
                 _html(source, context)
@@ -227,6 +284,34 @@ def _problems_in(template: MessageTemplate, organisation: str, language: str) ->
             problems.append(TemplateProblem(name.format(part), error.lineno, clipped(reason)))
         except Exception as error:  # a lead's template may raise anything (1/0, recursion)
             problems.append(TemplateProblem(name.format(part), None, why(error)))
+        if out_of_time():
+            break
+    return problems
+
+
+def _whatsapp_problems(part: str, source: str, context: dict, name: str) -> list[TemplateProblem]:
+    """A content SID that is not one; variable lines that are not "N: template", or whose
+    template does not render."""
+    if part == "whatsapp_content_sid":
+        if source.strip() and not CONTENT_SID.match(source.strip()):
+            reason = (
+                "a content SID is HX and 32 hexadecimal digits (Twilio's Content Template Builder)"
+            )
+            return [TemplateProblem(name, None, reason)]
+        return []
+    try:
+        variables = variable_templates(source)
+    except VariablesError as error:
+        return [TemplateProblem(name, error.line, error.reason)]
+    problems = []
+    for key, (line, value) in variables.items():
+        try:
+            render_part(_template(value), context)
+        except TemplateSyntaxError as error:
+            reason = f"variable {key}: {error.message or error}"
+            problems.append(TemplateProblem(name, line, clipped(reason)))
+        except Exception as error:  # a lead's template may raise anything
+            problems.append(TemplateProblem(name, line, clipped(f"variable {key}: {why(error)}")))
         if out_of_time():
             break
     return problems

@@ -86,8 +86,9 @@ def located_problems(template: MessageTemplate) -> list[dict]:
 
 
 def preview(template: MessageTemplate, language: str, problems: list[dict] | None = None) -> dict:
-    """The template rendered on sample data in a language: email, SMS with its segments, and
-    the problems of every part (as JSON values; given when the caller has found them). Every
+    """The template rendered on sample data in a language: email, SMS with its segments, the
+    WhatsApp content template with its ContentVariables (when it has one), and the problems
+    of every part (as JSON values; given when the caller has found them). Every
     render shares one time limit, the checks first: a part that takes it all is named."""
     with time_limit():
         if problems is None:
@@ -95,13 +96,17 @@ def preview(template: MessageTemplate, language: str, problems: list[dict] | Non
         context = sample_context(current_app.config["ORGANISATION_NAME"], language)
         email, email_problems = try_render(template, "email", context)
         sms, sms_problems = try_render(template, "sms", context)
+        whatsapp, whatsapp_problems = try_render(template, "whatsapp", context)
     if not problems:  # only this language's sample context breaks it, if anything does
         problems = [{"field": None, "part": None, "line": None, "reason": r, "message": r}
-                    for r in email_problems + sms_problems]  # fmt: skip
+                    for r in email_problems + sms_problems + whatsapp_problems]  # fmt: skip
     return {
         "language": language,
         "email": email and {"subject": email.subject, "html": email.html, "text": email.text},
         "sms": sms and {"body": sms.text, **sms_segments(sms.text)._asdict()},
+        "whatsapp": {"content_sid": whatsapp.content_sid, "variables": whatsapp.content_variables}
+        if whatsapp and whatsapp.content_sid
+        else None,
         "problems": problems,
     }
 

@@ -16,8 +16,13 @@ LABELS = {
     "email_html": "Email HTML",
     "email_text": "Email text",
     "sms_text": "SMS body",
+    "whatsapp_content_sid": "WhatsApp content SID",
+    "whatsapp_variables": "WhatsApp variables",
 }
-LIMITS = {"email_subject": 500, "email_html": 100_000, "email_text": 100_000, "sms_text": 100_000}
+LIMITS = {"email_subject": 500, "email_html": 100_000, "email_text": 100_000, "sms_text": 100_000,
+          "whatsapp_content_sid": 34, "whatsapp_variables": 100_000}  # fmt: skip
+# The parts on one line (the others are text areas).
+ONE_LINE = ("email_subject", "whatsapp_content_sid")
 LANGUAGE_NAMES = {language: language_name(language) for language in LANGUAGES}
 
 
@@ -60,8 +65,10 @@ for _language in LANGUAGES:
         setattr(
             TemplateForm,
             field_name(_language, _part),
-            (StringField if _part == "email_subject" else TextAreaField)(
-                _label, validators=[Length(max=LIMITS[_part]), _no_nul], filters=[_text]
+            (StringField if _part in ONE_LINE else TextAreaField)(
+                _label,
+                validators=[Length(max=LIMITS[_part]), _no_nul],
+                filters=[_stripped if _part == "whatsapp_content_sid" else _text],
             ),
         )
 

@@ -51,6 +51,9 @@
     byId("preview-text").textContent = email ? email.text : "";
     byId("preview-sms").textContent = sms ? sms.body : "";
     byId("preview-segments").textContent = sms ? segments(sms) : "";
+    byId("preview-whatsapp-sid").textContent = data.whatsapp ? data.whatsapp.content_sid : "";
+    byId("preview-whatsapp").textContent =
+      data.whatsapp ? JSON.stringify(data.whatsapp.variables, null, 1) : "";
     showProblems(data.problems || []);
   }
 
