@@ -92,6 +92,7 @@ def _register_blueprints(app: Flask) -> None:
     from followup.api import bp as api_bp
     from followup.dashboard import bp as dashboard_bp
     from followup.dev import bp as dev_bp
+    from followup.web.brand import register_brand
     from followup.web.errors import register_error_pages
     from followup.web.security_headers import register_security_headers
     from followup.webhooks import bp as webhooks_bp
@@ -105,6 +106,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(surveys_bp)
     app.register_blueprint(unsubscribe_bp)
     app.register_blueprint(webhooks_bp)
+    register_brand(app)
     csrf.exempt(webhooks_bp)
     if app.config["DEV_OUTBOX"]:
         app.register_blueprint(dev_bp)

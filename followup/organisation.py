@@ -2,6 +2,7 @@
 per app context (a request, a job); until an admin saves it, the defaults."""
 
 from flask import g
+from sqlalchemy import inspect
 
 from followup.extensions import db
 from followup.models import OrganisationSettings
@@ -18,10 +19,12 @@ def defaults() -> OrganisationSettings:
 
 
 def organisation() -> OrganisationSettings:
-    """This deployment's settings, read once per app context."""
-    if "organisation" not in g:
-        g.organisation = db.session.get(OrganisationSettings, SETTINGS_ID) or defaults()
-    return g.organisation
+    """This deployment's settings, read once per app context (again once the session let go
+    of the row: a dispatch empties the session mid-job)."""
+    settings = g.get("organisation")
+    if settings is None or inspect(settings).detached:
+        settings = g.organisation = db.session.get(OrganisationSettings, SETTINGS_ID) or defaults()
+    return settings
 
 
 def forget() -> None:

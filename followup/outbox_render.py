@@ -127,6 +127,7 @@ def _outgoing(
         _failed(message, "no address to send to", now)
         return None
     placeholders = _placeholders(links, unsubscribe)
+    brand_name = context["brand"]["sender_name"]
     return OutgoingMessage(
         message_id=message.id,
         channel=message.channel,
@@ -135,9 +136,10 @@ def _outgoing(
         html=rendered.html,
         text=rendered.text,
         headers=headers,
-        from_name=f"{context['sender']['name']} ({config['ORGANISATION_NAME']})"
+        # The brand's sender name, else the channel's (ORGANISATION_NAME); a recovery's is signed.
+        from_name=f"{context['sender']['name']} ({brand_name or config['ORGANISATION_NAME']})"
         if recovery is not None
-        else None,
+        else brand_name,
         status_callback=(
             f"{config['PUBLIC_BASE_URL']}/webhooks/twilio/status?m={message.id}"
             if message.channel == "sms"

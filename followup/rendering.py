@@ -14,6 +14,7 @@ from jinja2.exceptions import SecurityError
 
 from followup.brand import email_brand
 from followup.languages import in_language
+from followup.brand import email_brand
 from followup.models import Case, Customer, MessageTemplate
 from followup.models.cases import Priority
 from followup.paths import ROOT

@@ -48,6 +48,7 @@ from followup.admin import (  # noqa: E402,F401  (registers the views)
     goodwill,
     health,
     incidents,
+    organisation,
     recoveries,
     risk,
     root_causes,

@@ -1,0 +1,256 @@
+"""The organisation's brand (followup.organisation's settings) and its rules: the accent
+colour's contrast against white (WCAG 2.x relative luminance, AA needs 4.5:1 for text), a
+logo's type and size read from its bytes (PNG or JPEG, never SVG: it can carry script), the
+sender name's and privacy link's form; and the brand as survey pages and emails use it."""
+
+import math
+import re
+import struct
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from flask import current_app, has_app_context
+
+from followup.models import OrganisationSettings
+from followup.organisation import organisation
+from followup.text import is_text
+
+MIN_CONTRAST = 4.5  # WCAG 2.x AA, normal text
+# The product's own accent on pages (followup/static/style.css) and in the default emails.
+PAGE_ACCENT = "#0b57d0"
+EMAIL_ACCENT = "#1f6feb"
+WHITE = "#ffffff"
+
+MAX_LOGO_BYTES = 200 * 1024
+MAX_LOGO_SIDE = 2000  # pixels, width and height
+MAX_SENDER_NAME = 100
+MAX_FOOTER_ADDRESS = 500
+MAX_PRIVACY_URL = 500
+# The logo's box in an email's header (pixels): kept within it, its proportions kept.
+EMAIL_LOGO_BOX = (200, 48)
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+JPEG_SIGNATURE = b"\xff\xd8\xff"
+# JPEG frame markers (baseline, progressive, lossless...) that carry the image's size.
+_JPEG_FRAMES = {*range(0xC0, 0xC4), *range(0xC5, 0xC8), *range(0xC9, 0xCC), *range(0xCD, 0xD0)}
+# JPEG markers without a length: TEM and the restart markers.
+_JPEG_BARE = {0x01, *range(0xD0, 0xD8)}
+_COLOUR = re.compile(r"#[0-9a-fA-F]{6}\Z")
+# Line breaks and control characters: in a From header they would start a header of their own.
+_HEADER_BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+# The accent colour
+
+
+def is_colour(value: str) -> bool:
+    """A colour as the page stores it: "#rrggbb"."""
+    return bool(_COLOUR.match(value))
+
+
+def _channel(value: int) -> float:
+    c = value / 255
+    return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+
+def relative_luminance(colour: str) -> float:
+    """WCAG 2.x relative luminance of "#rrggbb" (0 black, 1 white)."""
+    r, g, b = (_channel(int(colour[i : i + 2], 16)) for i in (1, 3, 5))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_ratio(colour: str, against: str = WHITE) -> float:
+    """The WCAG contrast ratio of two colours, 1 to 21."""
+    lighter, darker = sorted((relative_luminance(colour), relative_luminance(against)))[::-1]
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def shown_ratio(ratio: float) -> str:
+    """A ratio as people read it, rounded down ("4.49:1", never "4.5:1" for 4.497)."""
+    return f"{math.floor(ratio * 100) / 100:.2f}:1"
+
+
+def darker(colour: str, factor: float) -> str:
+    """The colour with each channel scaled by factor (0 black, 1 the same): its hue kept."""
+    return "#" + "".join(
+        f"{min(255, round(int(colour[i : i + 2], 16) * factor)):02x}" for i in (1, 3, 5)
+    )
+
+
+def darker_passing(colour: str) -> str:
+    """The lightest darker shade of the colour that reaches MIN_CONTRAST against white."""
+    for step in range(100, -1, -1):
+        shade = darker(colour, step / 100)
+        if contrast_ratio(shade) >= MIN_CONTRAST:
+            return shade
+    return "#000000"
+
+
+def accent_problem(colour: str) -> str | None:
+    """Why an accent colour cannot be saved, or None ("" is the product's own)."""
+    if not colour:
+        return None
+    if not is_colour(colour):
+        return "Enter a colour as # and six hexadecimal digits, such as #0b57d0."
+    ratio = contrast_ratio(colour)
+    if ratio < MIN_CONTRAST:
+        return (
+            f"{colour} has a contrast of {shown_ratio(ratio)} against white; buttons and links "
+            f"need at least 4.5:1 (WCAG AA). Try a darker shade, such as {darker_passing(colour)}."
+        )
+    return None
+
+
+# The logo
+
+
+@dataclass(frozen=True)
+class Image:
+    type: str  # image/png or image/jpeg
+    width: int
+    height: int
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a JPEG's frame header, walking its segments."""
+    at = 2
+    while at + 4 <= len(data):
+        if data[at] != 0xFF:
+            return None
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        if marker in _JPEG_BARE:
+            at += 2
+            continue
+        if marker in (0xD9, 0xDA):  # the end, or the scan, before any frame header
+            return None
+        (length,) = struct.unpack(">H", data[at + 2 : at + 4])
+        if length < 2:
+            return None
+        if marker in _JPEG_FRAMES:
+            if at + 9 > len(data):
+                return None
+            height, width = struct.unpack(">HH", data[at + 5 : at + 9])
+            return width, height
+        at += 2 + length
+    return None
+
+
+def read_image(data: bytes) -> Image | None:
+    """The image's type and size from its bytes (signature and header), whatever its name or
+    claimed type; None when it is not a PNG or JPEG whose header says its size."""
+    if data.startswith(PNG_SIGNATURE) and data[12:16] == b"IHDR" and len(data) >= 24:
+        width, height = struct.unpack(">II", data[16:24])
+        return Image("image/png", width, height)
+    if data.startswith(JPEG_SIGNATURE) and (size := _jpeg_size(data)):
+        return Image("image/jpeg", *size)
+    return None
+
+
+def _looks_like_svg(data: bytes, filename: str) -> bool:
+    return filename.lower().endswith((".svg", ".svgz")) or b"<svg" in data[:4096].lower()
+
+
+def logo_problem(data: bytes, filename: str = "") -> str | None:
+    """Why this file cannot be the logo, or None."""
+    if not data:
+        return "The file is empty: choose a PNG or JPEG image."
+    if len(data) > MAX_LOGO_BYTES:
+        return f"The file is {math.ceil(len(data) / 1024)} KB: a logo may be up to 200 KB."
+    image = read_image(data)
+    if image is None:
+        if _looks_like_svg(data, filename):
+            return "SVG images are not accepted (they can carry script): upload a PNG or JPEG."
+        return "The file is not a PNG or JPEG image (whatever its name says)."
+    if not (0 < image.width <= MAX_LOGO_SIDE and 0 < image.height <= MAX_LOGO_SIDE):
+        return (
+            f"The image is {image.width} × {image.height} pixels: a logo may be up to "
+            f"{MAX_LOGO_SIDE} × {MAX_LOGO_SIDE}."
+        )
+    return None
+
+
+def fitted(image: Image, box: tuple[int, int]) -> tuple[int, int]:
+    """The image's size within a box (width, height), its proportions kept, never enlarged."""
+    scale = min(1, box[0] / image.width, box[1] / image.height)
+    return max(1, round(image.width * scale)), max(1, round(image.height * scale))
+
+
+# Sender name and privacy link
+
+
+def sender_name_problem(name: str) -> str | None:
+    """Why a sender name cannot be an email's From name, or None."""
+    if len(name) > MAX_SENDER_NAME:
+        return f"Use at most {MAX_SENDER_NAME} characters."
+    if _HEADER_BREAKING.search(name) or not is_text(name):
+        return "Use one line of text, without line breaks or control characters."
+    return None
+
+
+def _is_link_text(url: str) -> bool:
+    return is_text(url) and url.isprintable() and " " not in url
+
+
+def privacy_url_problem(url: str) -> str | None:
+    """Why a privacy link cannot be shown to customers, or None ("" is none)."""
+    if not url:
+        return None
+    if len(url) > MAX_PRIVACY_URL:
+        return f"Use at most {MAX_PRIVACY_URL} characters."
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return "Enter a web address, such as https://example.com/privacy."
+    if parts.scheme.lower() not in ("http", "https") or not host or not _is_link_text(url):
+        return "Enter an http or https address, such as https://example.com/privacy."
+    return None
+
+
+# The brand where it shows
+
+
+def version(settings: OrganisationSettings) -> str:
+    """Changes whenever the settings are saved: the logo's and stylesheet's ?v=."""
+    return str(int(settings.updated_at.timestamp())) if settings.updated_at else "0"
+
+
+def footer_lines(settings: OrganisationSettings) -> list[str]:
+    return [line.strip() for line in settings.footer_address.splitlines() if line.strip()]
+
+
+def sender_name() -> str | None:
+    """Who emails are from when the brand sets it; None: the channel's own
+    (FOLLOWUP_ORGANISATION_NAME)."""
+    if not has_app_context():
+        return None
+    return organisation().sender_name or None
+
+
+def email_brand() -> dict:
+    """The `brand` variable of message templates: the logo's absolute URL (with its version)
+    and its size in the header, the accent colour, the footer's address lines and the
+    privacy link. The defaults (no logo, the product's accent, no footer) when none is set."""
+    brand: dict = {
+        "logo_url": None, "logo_width": None, "logo_height": None, "accent_colour": EMAIL_ACCENT,
+        "footer_address": [], "privacy_url": None, "sender_name": None,
+    }  # fmt: skip
+    if not has_app_context():
+        return brand
+    settings = organisation()
+    image = read_image(settings.logo) if settings.logo else None
+    if image is not None:
+        width, height = fitted(image, EMAIL_LOGO_BOX)
+        base = current_app.config["PUBLIC_BASE_URL"]
+        brand.update(logo_url=f"{base}/brand/logo?v={version(settings)}", logo_width=width,
+                     logo_height=height)  # fmt: skip
+    brand.update(
+        accent_colour=settings.accent_colour or EMAIL_ACCENT,
+        footer_address=footer_lines(settings),
+        privacy_url=settings.privacy_url or None,
+        sender_name=settings.sender_name or None,
+    )
+    return brand
