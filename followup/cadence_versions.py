@@ -9,6 +9,7 @@ from typing import cast
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy.engine import CursorResult
 
 from followup.cadences import PlannedMessage, cadence_hours, plan_round
@@ -71,7 +72,9 @@ def save_version(current: Cadence, settings: dict, steps: list[dict], by: str, n
     """The next version of `current` with these settings and steps (`current` superseded,
     keeping its default and archive flags); `current` itself when nothing changed."""
     if current.superseded_at is not None:
-        raise CadenceConflict("this version was changed since you opened it; edit the current one")
+        raise CadenceConflict(
+            _("this version was changed since you opened it; edit the current one")
+        )
     if describe(current) == {**settings, "steps": steps}:
         return current
     won = cast(
@@ -84,7 +87,7 @@ def save_version(current: Cadence, settings: dict, steps: list[dict], by: str, n
         ),
     ).rowcount
     if not won:
-        raise CadenceConflict("someone saved this cadence at the same moment; open it again")
+        raise CadenceConflict(_("someone saved this cadence at the same moment; open it again"))
     version = _build(settings, steps, current.purpose, current.lineage, current.version + 1, by)
     version.is_default, version.archived_at = current.is_default, current.archived_at
     db.session.refresh(current)
@@ -107,7 +110,7 @@ def duplicate(cadence: Cadence, by: str) -> Cadence:
 
 def set_archived(cadence: Cadence, archived: bool, now: datetime) -> None:
     if archived and cadence.is_default:
-        raise CadenceConflict("this is the default cadence: make another one the default first")
+        raise CadenceConflict(_("this is the default cadence: make another one the default first"))
     cadence.archived_at = now if archived else None
     db.session.flush()
 
@@ -115,7 +118,7 @@ def set_archived(cadence: Cadence, archived: bool, now: datetime) -> None:
 def make_default(cadence: Cadence) -> None:
     """The default of its purpose (only current, unarchived versions can be)."""
     if cadence.archived_at is not None or cadence.superseded_at is not None:
-        raise CadenceConflict("only a current, unarchived cadence can be the default")
+        raise CadenceConflict(_("only a current, unarchived cadence can be the default"))
     db.session.execute(
         sa.update(Cadence)
         .where(Cadence.purpose == cadence.purpose, Cadence.superseded_at.is_(None))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from followup.extensions import db
 from followup.metrics import Comparison, Rate, compare, wilson
@@ -48,11 +49,11 @@ def experiment_problem(lineage: str | None, b_lineage: str) -> str | None:
     as its B, if it cannot."""
     other = current_version(b_lineage)
     if other is None:
-        return "choose a cadence from the list"
+        return _("choose a cadence from the list")
     if other.lineage == lineage:
-        return "a cadence cannot be its own B: choose another cadence"
+        return _("a cadence cannot be its own B: choose another cadence")
     if other.experiment_lineage:
-        return f"{other.name} runs an experiment of its own: choose another cadence"
+        return _("%(name)s runs an experiment of its own: choose another cadence", name=other.name)
     rival = db.session.scalar(
         sa.select(Cadence.name).where(
             Cadence.experiment_lineage == b_lineage,
@@ -61,7 +62,9 @@ def experiment_problem(lineage: str | None, b_lineage: str) -> str | None:
         )
     )
     if rival:  # the experiments' figures tell them apart by the cadence each variant ran
-        return f"{rival} already tries {other.name}: choose another cadence"
+        return _(
+            "%(rival)s already tries %(name)s: choose another cadence", rival=rival, name=other.name
+        )
     return None
 
 

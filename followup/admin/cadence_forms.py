@@ -6,6 +6,9 @@ preview's case; filled from a saved version, read back as its settings and step 
 import re
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -28,20 +31,32 @@ from followup.models import Cadence, Case, Customer, MessageTemplate, Survey
 from followup.models.cadences import CADENCE_RULE_FIELDS
 from followup.models.cases import PRIORITIES
 from followup.text import clean_text
-from followup.web.forms import MultiCheckboxField
+from followup.web.forms import MultiCheckboxField, choices_of
 
 UNITS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
 CHANNEL_LABELS = {
-    "email": "Email",
-    "sms": "SMS",
-    "preferred": "Customer's preferred (SMS when they have a phone, else email)",
-    "answered": "The channel they answered on",
+    "email": _l("Email"),
+    "sms": _l("SMS"),
+    "preferred": _l("Customer's preferred (SMS when they have a phone, else email)"),
+    "answered": _l("The channel they answered on"),
 }
 CONDITION_LABELS = {
-    "always": "Always",
-    "no_answer": "Only if the survey is not answered yet (a reminder)",
-    "negative": "Only if the last answer was negative",
-    "positive": "Only if the last answer was positive",
+    "always": _l("Always"),
+    "no_answer": _l("Only if the survey is not answered yet (a reminder)"),
+    "negative": _l("Only if the last answer was negative"),
+    "positive": _l("Only if the last answer was positive"),
+}
+UNIT_LABELS = {
+    "seconds": _l("seconds"),
+    "minutes": _l("minutes"),
+    "hours": _l("hours"),
+    "days": _l("days"),
+}
+PRIORITY_LABELS = {
+    "low": _l("low"),
+    "normal": _l("normal"),
+    "high": _l("high"),
+    "urgent": _l("urgent"),
 }
 _LIST_ITEM = re.compile(r"^[\w][\w .:/-]{0,99}$")
 
@@ -60,82 +75,92 @@ def _valid_list(form, field) -> None:
     for item in split_list(field.data):
         if not _LIST_ITEM.match(item):
             raise ValidationError(
-                f"{item[:40]!r} is not a tag: use letters, digits, spaces and - _ . : / "
-                "(at most 100 characters each)"
+                _(
+                    "%(item)s is not a tag: use letters, digits, spaces and - _ . : / "
+                    "(at most 100 characters each)",
+                    item=repr(item[:40]),
+                )
             )
     if len(split_list(field.data)) > 50:
-        raise ValidationError("at most 50 values")
+        raise ValidationError(_("at most 50 values"))
 
 
 class StepForm(Form):
     """One row of the steps table; a row with no name and no template is left out."""
 
     step_name = StringField(
-        "Step name", filters=[clean_text], validators=[Optional(), Length(max=100)]
+        _l("Step name"), filters=[clean_text], validators=[Optional(), Length(max=100)]
     )
     delay = IntegerField(
-        "Delay", default=0, validators=[Optional(), NumberRange(min=0, max=525600)]
+        _l("Delay"), default=0, validators=[Optional(), NumberRange(min=0, max=525600)]
     )
-    unit = SelectField("Unit", choices={unit: unit for unit in UNITS}, default="minutes")
-    business_days = BooleanField("Business days")
-    channel = SelectField("Channel")
-    template = SelectField("Template")
-    survey = SelectField("Survey")
-    condition = SelectField("When", choices=CONDITION_LABELS)
-    remove = BooleanField("Remove")
+    unit = SelectField(_l("Unit"), choices=choices_of(UNIT_LABELS), default="minutes")
+    business_days = BooleanField(_l("Business days"))
+    channel = SelectField(_l("Channel"))
+    template = SelectField(_l("Template"))
+    survey = SelectField(_l("Survey"))
+    condition = SelectField(_l("When"), choices=choices_of(CONDITION_LABELS))
+    remove = BooleanField(_l("Remove"))
 
     def is_blank(self) -> bool:
         return not (self.step_name.data or "").strip() and not self.template.data
 
 
 class CadenceForm(FlaskForm):
-    name = StringField("Name", filters=[clean_text], validators=[InputRequired(), Length(max=200)])
-    position = IntegerField(
-        "Order", default=0, validators=[Optional(), NumberRange(min=0, max=10_000)]
+    name = StringField(
+        _l("Name"), filters=[clean_text], validators=[InputRequired(), Length(max=200)]
     )
-    priorities = MultiCheckboxField("Priority is one of", choices={p: p for p in PRIORITIES})
+    position = IntegerField(
+        _l("Order"), default=0, validators=[Optional(), NumberRange(min=0, max=10_000)]
+    )
+    priorities = MultiCheckboxField(
+        _l("Priority is one of"),
+        choices=choices_of({p: PRIORITY_LABELS.get(p, p) for p in PRIORITIES}),
+    )
     tags = StringField(
-        "Case has one of these tags",
+        _l("Case has one of these tags"),
         filters=[clean_text],
         validators=[Length(max=2000), _valid_list],
     )
     teams = StringField(
-        "Team is one of", filters=[clean_text], validators=[Length(max=2000), _valid_list]
+        _l("Team is one of"), filters=[clean_text], validators=[Length(max=2000), _valid_list]
     )
     sources = StringField(
-        "Case came in by (source channel)",
+        _l("Case came in by (source channel)"),
         filters=[clean_text],
         validators=[Length(max=2000), _valid_list],
     )
     segments = StringField(
-        "Customer is in one of these segments (customer tags)",
+        _l("Customer is in one of these segments (customer tags)"),
         filters=[clean_text],
         validators=[Length(max=2000), _valid_list],
     )
     min_risk = IntegerField(
-        "Risk at least (percent)", validators=[Optional(), NumberRange(min=0, max=100)]
+        _l("Risk at least (percent)"), validators=[Optional(), NumberRange(min=0, max=100)]
     )
     proactive_task = StringField(
-        "Proactive task", filters=[clean_text], validators=[Length(max=300)]
+        _l("Proactive task"), filters=[clean_text], validators=[Length(max=300)]
     )
     proactive_due_hours = IntegerField(
-        "Task due after (hours)", default=24, validators=[Optional(), NumberRange(min=1, max=720)]
+        _l("Task due after (hours)"),
+        default=24,
+        validators=[Optional(), NumberRange(min=1, max=720)],
     )
     sms_hours = StringField(
-        "Quiet hours: texts only between", filters=[clean_text], validators=[Length(max=11)]
+        _l("Quiet hours: texts only between"), filters=[clean_text], validators=[Length(max=11)]
     )
     survey_cap_days = IntegerField(
-        "Frequency cap (days)", validators=[Optional(), NumberRange(min=1, max=365)]
+        _l("Frequency cap (days)"), validators=[Optional(), NumberRange(min=1, max=365)]
     )
-    experiment_b = SelectField("B cadence", validate_choice=False)
+    experiment_b = SelectField(_l("B cadence"), validate_choice=False)
     experiment_share = IntegerField(
-        "B's share (percent)", default=50, validators=[Optional(), NumberRange(min=1, max=99)]
+        _l("B's share (percent)"), default=50, validators=[Optional(), NumberRange(min=1, max=99)]
     )
     steps = FieldList(FormField(StepForm), min_entries=1, max_entries=20)
-    save = SubmitField("Save")
-    add_step = SubmitField("Add a step")
-    preview_case = SelectField("Preview with", validate_choice=False)
-    show_preview = SubmitField("Preview")
+    save = SubmitField(_l("Save"))
+    add_step = SubmitField(_l("Add a step"))
+    preview_case = SelectField(_l("Preview with"), validate_choice=False)
+    show_preview = SubmitField(_l("Preview"))
 
     def validate_sms_hours(self, field) -> None:
         if (field.data or "").strip():
@@ -156,21 +181,21 @@ def set_choices(form: CadenceForm, purpose: str) -> None:
     if purpose != "recovery":
         channels.pop("answered")
     for row in form.steps:
-        row.channel.choices = channels
-        row.template.choices = {"": "Choose a template", **{str(i): n for i, n in templates}}
-        row.survey.choices = {"": "No survey", **{str(i): n for i, n in surveys}}
+        row.channel.choices = choices_of(channels)
+        row.template.choices = {"": _("Choose a template"), **{str(i): n for i, n in templates}}
+        row.survey.choices = {"": _("No survey"), **{str(i): n for i, n in surveys}}
         # A step may keep the archived survey it already carries.
         if row.survey.data and row.survey.data not in row.survey.choices:
             survey = db.session.get(Survey, int(row.survey.data))
             if survey is not None:
-                row.survey.choices[row.survey.data] = f"{survey.name} (archived)"
+                row.survey.choices[row.survey.data] = _("%(name)s (archived)", name=survey.name)
     form.preview_case.choices = preview_choices()
     others = {c.lineage: c.name for c in taking_cases("close")}
     # A cadence keeps the B it has, even archived (the experiment pauses meanwhile).
     kept = current_version(form.experiment_b.data) if form.experiment_b.data else None
     if kept is not None and kept.lineage not in others:
-        others[kept.lineage] = f"{kept.name} (archived)"
-    form.experiment_b.choices = {"": "No experiment", **others}
+        others[kept.lineage] = _("%(name)s (archived)", name=kept.name)
+    form.experiment_b.choices = {"": _("No experiment"), **others}
 
 
 def preview_choices() -> dict[str, str]:
@@ -180,9 +205,10 @@ def preview_choices() -> dict[str, str]:
         .order_by(Case.updated_at.desc(), Case.id.desc())
         .limit(30)
     ).all()
+    no_subject, no_name = _("no subject"), _("no name")
     return {
-        SAMPLE: "A sample customer (email and phone, Europe/London)",
-        **{ext: f"{ext}: {subject or 'no subject'} ({name or 'no name'})"[:120]
+        SAMPLE: _("A sample customer (email and phone, Europe/London)"),
+        **{ext: f"{ext}: {subject or no_subject} ({name or no_name})"[:120]
            for ext, subject, name in cases},
     }  # fmt: skip
 
@@ -282,8 +308,22 @@ def settings_of(form: CadenceForm) -> dict:
 
 
 def delay_text(step) -> str:
-    amount, unit = _delay_parts(step.delay_seconds)
-    if amount == 0:
-        return "at once"
-    unit = unit[:-1] if amount == 1 else unit
-    return f"after {amount} {'business ' if step.business_days else ''}{unit}"
+    """How a step's delay reads: "at once", "after 2 business days"."""
+    n, unit = _delay_parts(step.delay_seconds)
+    if n == 0:
+        return _("at once")
+    if step.business_days:
+        if unit == "days":
+            return ngettext("after %(num)d business day", "after %(num)d business days", n)
+        if unit == "hours":
+            return ngettext("after %(num)d business hour", "after %(num)d business hours", n)
+        if unit == "minutes":
+            return ngettext("after %(num)d business minute", "after %(num)d business minutes", n)
+        return ngettext("after %(num)d business second", "after %(num)d business seconds", n)
+    if unit == "days":
+        return ngettext("after %(num)d day", "after %(num)d days", n)
+    if unit == "hours":
+        return ngettext("after %(num)d hour", "after %(num)d hours", n)
+    if unit == "minutes":
+        return ngettext("after %(num)d minute", "after %(num)d minutes", n)
+    return ngettext("after %(num)d second", "after %(num)d seconds", n)

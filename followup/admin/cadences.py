@@ -5,13 +5,14 @@ followup.cadence_drafts."""
 
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from followup import audit
 from followup.admin import bp
 from followup.admin.cadence_forms import (
-    CHANNEL_LABELS,
     CONDITION_LABELS,
+    PRIORITY_LABELS,
     CadenceForm,
     delay_text,
     fill,
@@ -63,7 +64,7 @@ def _submit(form: CadenceForm, purpose: str, cadence: Cadence | None):
     steps, drafts, problems = read_steps(form)
     for field, message in problems:
         field.errors = [*field.errors, message]
-    summary = [message for _, message in step_problems(drafts)]
+    summary = [message for _step, message in step_problems(drafts)]
     if purpose != "close":
         form.min_risk.data, form.proactive_task.data = None, ""
     late = proactive_problem(
@@ -73,7 +74,7 @@ def _submit(form: CadenceForm, purpose: str, cadence: Cadence | None):
         form.proactive_due_hours.errors = [*form.proactive_due_hours.errors, late]
         valid = False
     if valid and name_taken(form.name.data, cadence.lineage if cadence else None):
-        form.name.errors = [*form.name.errors, "another cadence has this name"]
+        form.name.errors = [*form.name.errors, _("another cadence has this name")]
         valid = False
     if purpose != "close":
         form.experiment_b.data = ""
@@ -110,12 +111,12 @@ def _save(settings: dict, steps: list[dict], purpose: str, cadence: Cadence | No
                 )  # fmt: skip
     except CadenceConflict as error:
         db.session.rollback()
-        return render_template("error.html", title="Not saved", message=str(error)), 409
+        return render_template("error.html", title=_("Not saved"), message=str(error)), 409
     db.session.commit()
     if cadence is not None and saved is cadence:
-        flash("Nothing changed.")
+        flash(_("Nothing changed."))
     else:
-        flash(f"Saved {saved.name}, version {saved.version}.")
+        flash(_("Saved %(name)s, version %(version)s.", name=saved.name, version=saved.version))
     return redirect(url_for("admin.cadence", cadence_id=saved.id), code=303)
 
 
@@ -133,7 +134,7 @@ def cadences():
         close=taking_cases("close"),
         recovery=taking_cases("recovery"),
         archived=archived,
-        channel_labels=CHANNEL_LABELS,
+        priority_labels=PRIORITY_LABELS,
         condition_labels=CONDITION_LABELS,
         delay_text=delay_text,
     )
@@ -168,7 +169,7 @@ def cadence(cadence_id: int):
         cadence=cadence,
         latest=latest(cadence),
         versions=versions,
-        channel_labels=CHANNEL_LABELS,
+        priority_labels=PRIORITY_LABELS,
         condition_labels=CONDITION_LABELS,
         delay_text=delay_text,
         preview_choices=preview_choices(),
@@ -200,19 +201,28 @@ def cadence_edit(cadence_id: int):
     return _editor(form, cadence.purpose, cadence)
 
 
+# What a button's flash says once its change is done.
+DONE = {
+    "duplicate": lambda name: _("%(name)s: duplicated.", name=name),
+    "archive": lambda name: _("%(name)s: archived.", name=name),
+    "unarchive": lambda name: _("%(name)s: unarchived.", name=name),
+    "make_default": lambda name: _("%(name)s: made the default.", name=name),
+}
+
+
 def _act(cadence_id: int, action: str, change) -> object:
     """A small change from a button (CSRF-checked by CSRFProtect like every POST)."""
     cadence = found(Cadence, cadence_id)
     if cadence.superseded_at is not None:
         return render_template(
-            "error.html", title="Not changed", message="Change the current version instead."
+            "error.html", title=_("Not changed"), message=_("Change the current version instead.")
         ), 409
     before = {"is_default": cadence.is_default, "archived": cadence.archived_at is not None}
     try:
         result = change(cadence)
     except CadenceConflict as error:
         db.session.rollback()
-        return render_template("error.html", title="Not changed", message=str(error)), 409
+        return render_template("error.html", title=_("Not changed"), message=str(error)), 409
     target = result or cadence
     after = {"is_default": cadence.is_default, "archived": cadence.archived_at is not None}
     if result is None:
@@ -221,7 +231,7 @@ def _act(cadence_id: int, action: str, change) -> object:
         audit.record(action, "cadence", target.lineage, f"{target.name} from {cadence.name}",
                      after=describe(target))  # fmt: skip
     db.session.commit()
-    flash(f"{target.name}: {action.replace('_', ' ')} done.")
+    flash(DONE[action](target.name))
     return redirect(url_for("admin.cadence", cadence_id=target.id), code=303)
 
 

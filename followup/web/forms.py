@@ -3,6 +3,7 @@
 import wtforms
 from markupsafe import Markup, escape
 from wtforms import SelectMultipleField
+from wtforms.fields.choices import SelectChoice
 from wtforms.fields.core import Label
 from wtforms.widgets import CheckboxInput, ListWidget, RadioInput, TextArea
 from wtforms.widgets.core import clean_key
@@ -116,6 +117,12 @@ class RadioField(wtforms.RadioField):
 
     option_widget = FastRadioInput()
     _Option = _FastOption
+
+
+def choices_of(labels: dict) -> list[SelectChoice]:
+    """A select's options from {value: label} whose labels may be lazy (translated as the form
+    renders): WTForms' dict shorthand takes plain strings only."""
+    return [SelectChoice(value, label) for value, label in labels.items()]
 
 
 class MultiCheckboxField(SelectMultipleField):
