@@ -12,7 +12,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.engine import CursorResult
 
-from followup.cadences import PlannedMessage, cadence_hours, plan_round
+from followup.cadences import PHONE_CHANNELS, PlannedMessage, cadence_hours, plan_round
 from followup.cases import current_cadences, why_no_survey
 from followup.extensions import db
 from followup.models import Cadence, CadenceStep, Case
@@ -169,7 +169,7 @@ def preview(cadence_settings: dict, steps: list, case: Case, now: datetime) -> l
                 step=step,
                 planned=plan,
                 local_due=plan.due_at.astimezone(hours.zone),
-                moved_by_quiet_hours=plan.channel == "sms"
+                moved_by_quiet_hours=plan.channel in PHONE_CHANNELS
                 and plan.due_at > raw_due
                 and not step.business_days,
             )

@@ -13,6 +13,7 @@ from followup.models.cases import Case
 class ContactLike(Protocol):
     email: str | None
     phone: str | None
+    preferred_channel: str | None  # email, sms, whatsapp or None
 
     def opted_out(self, channel: str) -> bool: ...
 
@@ -20,7 +21,7 @@ class ContactLike(Protocol):
 class StepLike(Protocol):
     id: int
     delay_seconds: int
-    channel: str  # email, sms or preferred
+    channel: str  # email, sms, whatsapp, preferred or answered
     condition: str  # always or no_answer
     survey_id: int | None
     business_days: bool  # the delay counts Monday to Friday only
@@ -106,9 +107,18 @@ class PlannedMessage:
     suppressed_reason: str | None = None
 
 
+# The channels a customer reads on their phone: held to the sending hours (quiet hours).
+PHONE_CHANNELS = ("sms", "whatsapp")
+CONTACT_CHANNELS = ("email", *PHONE_CHANNELS)
+LABELS = {"email": "email", "sms": "SMS", "whatsapp": "WhatsApp"}
+
+
+def _address(customer: ContactLike, channel: str) -> str | None:
+    return customer.phone if channel in PHONE_CHANNELS else customer.email
+
+
 def _reachable(customer: ContactLike, channel: str) -> bool:
-    address = customer.phone if channel == "sms" else customer.email
-    return bool(address) and not customer.opted_out(channel)
+    return bool(_address(customer, channel)) and not customer.opted_out(channel)
 
 
 def resolve_channel(
@@ -116,23 +126,28 @@ def resolve_channel(
 ) -> tuple[str, str | None, str | None]:
     """(channel, recipient, why it cannot be sent or None) for a step's channel choice.
 
-    "preferred" means SMS when there is a phone and no SMS opt-out, else email. "answered"
-    means the channel the customer answered on, else the other one when only it reaches them.
+    "preferred" means the customer's preferred channel when we have its address (opted out
+    of it: suppressed, not sent elsewhere), else SMS when there is a phone and no SMS
+    opt-out, else email. "answered" means the channel the customer answered on, else the
+    other one when only it reaches them.
     """
     if step_channel == "preferred":
-        step_channel = "sms" if _reachable(customer, "sms") else "email"
+        chosen = customer.preferred_channel
+        if chosen in CONTACT_CHANNELS and _address(customer, chosen):
+            step_channel = chosen
+        else:
+            step_channel = "sms" if _reachable(customer, "sms") else "email"
     elif step_channel == "answered":
-        answered = answered_channel if answered_channel in ("email", "sms") else "email"
-        other = "email" if answered == "sms" else "sms"
+        answered = answered_channel if answered_channel in CONTACT_CHANNELS else "email"
+        other = "sms" if answered == "email" else "email"
         usable = _reachable(customer, answered) or not _reachable(customer, other)
         step_channel = answered if usable else other
-    address = customer.phone if step_channel == "sms" else customer.email
+    address = _address(customer, step_channel)
     if not address:
-        noun = "phone number" if step_channel == "sms" else "email address"
+        noun = "phone number" if step_channel in PHONE_CHANNELS else "email address"
         return step_channel, None, f"no {noun} for this customer"
     if customer.opted_out(step_channel):
-        label = "SMS" if step_channel == "sms" else "email"
-        return step_channel, address, f"customer opted out of {label}"
+        return step_channel, address, f"customer opted out of {LABELS[step_channel]}"
     return step_channel, address, None
 
 
@@ -147,9 +162,9 @@ def plan_round(
     answered_channel: str | None = None,
     working_hours: SendingHours | None = None,
 ) -> list[PlannedMessage]:
-    """Every message one close round of a cadence plans, suppressed ones included; a text
-    due outside the customer's sending hours is due at the next allowed minute instead.
-    Business-day delays are counted in the customer's calendar (`sms_hours.zone`).
+    """Every message one close round of a cadence plans, suppressed ones included; a text or
+    WhatsApp message due outside the customer's sending hours is due at the next allowed
+    minute instead. Business-day delays are counted in the customer's calendar (`sms_hours.zone`).
 
     `no_surveys` says why this customer gets no survey now (excluded, or surveyed recently):
     the steps that carry one are planned as suppressed with that reason; a thank-you is not.
@@ -173,7 +188,7 @@ def plan_round(
                 step_id=step.id,
                 channel=channel,
                 recipient=recipient,
-                due_at=sms_hours.next_allowed(due_at) if channel == "sms" else due_at,
+                due_at=sms_hours.next_allowed(due_at) if channel in PHONE_CHANNELS else due_at,
                 condition=step.condition,
                 idempotency_key=f"case:{case_id}:round:{round_number}:step:{step.id}",
                 suppressed_reason=suppressed,
@@ -261,8 +276,16 @@ MAX_DELAY_SECONDS = 366 * 86400
 
 def channel_problems(channel: str, template_name: str, parts: frozenset[str]) -> list[str]:
     """What a template (its non-empty parts) lacks for a step's channel: an SMS body for a
-    step that can go by SMS, a subject and a body for one that can go by email."""
+    step that can go by SMS, a subject and a body for one that can go by email, a WhatsApp
+    content template or an SMS body (free-form, inside the 24-hour window) for a WhatsApp
+    step. A "preferred" step on WhatsApp without a content template, outside the window, goes
+    by SMS (followup.fallbacks)."""
     problems = []
+    if channel == "whatsapp" and not parts & {"whatsapp_content_sid", "sms_text"}:
+        problems.append(
+            f"can go by WhatsApp but template {template_name!r} has no WhatsApp content "
+            "template nor SMS body"
+        )
     if channel in ("sms", "preferred", "answered") and "sms_text" not in parts:
         problems.append(f"can go by SMS but template {template_name!r} has no SMS body")
     email_ready = "email_subject" in parts and parts & {"email_text", "email_html"}

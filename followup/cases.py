@@ -100,7 +100,7 @@ def upsert_customer(data: dict) -> Customer:
     if external_id and not known_by_id:
         db.session.add(CustomerIdentity(customer=customer, external_id=external_id))
         customer.external_id = customer.external_id or external_id
-    for field in ("name", "email", "phone", "locale", "timezone", "tags"):
+    for field in ("name", "email", "phone", "locale", "timezone", "preferred_channel", "tags"):
         if data.get(field) is not None:
             setattr(customer, field, data[field])
     if not customer.email and not customer.phone:
@@ -240,12 +240,13 @@ class _Contact:
 
     email: str | None
     phone: str | None
+    preferred_channel: str | None
     opted_out_channels: frozenset[str]
 
     @classmethod
     def of(cls, customer: Customer) -> "_Contact":
         opted_out = frozenset(customer.opted_out_channels())
-        return cls(customer.email, customer.phone, opted_out)
+        return cls(customer.email, customer.phone, customer.preferred_channel, opted_out)
 
     def opted_out(self, channel: str) -> bool:
         return channel in self.opted_out_channels

@@ -120,6 +120,28 @@ def _webhook_public_key(environ: Mapping[str, str]) -> str | None:
     return key
 
 
+def _whatsapp_sender(environ: Mapping[str, str]) -> str | None:
+    """The WhatsApp sender: a WhatsApp-enabled number in E.164 ("+14155550100"; a
+    "whatsapp:" prefix is allowed and dropped) or a Messaging Service SID ("MG" + 32 hex)."""
+    sender = (environ.get("TWILIO_WHATSAPP_FROM") or "").strip().removeprefix("whatsapp:")
+    if not sender:
+        return None
+    if not re.fullmatch(r"\+[1-9]\d{6,14}|MG[0-9a-fA-F]{32}", sender):
+        raise SystemExit(
+            "TWILIO_WHATSAPP_FROM must be a number in E.164 (+14155550100) or a Messaging "
+            f"Service SID (MG...), got {sender!r}"
+        )
+    return sender
+
+
+def _twilio_together(environ: Mapping[str, str]) -> None:
+    """Twilio's account and token go together, with a sender: the SMS number, the WhatsApp
+    sender, or both."""
+    whatsapp_only = environ.get("TWILIO_WHATSAPP_FROM") and not environ.get("TWILIO_FROM_NUMBER")
+    sender = "TWILIO_WHATSAPP_FROM" if whatsapp_only else "TWILIO_FROM_NUMBER"
+    _require_together(environ, ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", sender))
+
+
 def _provider_settings(environ: Mapping[str, str]) -> dict:
     """SendGrid's and Twilio's settings."""
     return {
@@ -130,6 +152,7 @@ def _provider_settings(environ: Mapping[str, str]) -> dict:
         "TWILIO_ACCOUNT_SID": environ.get("TWILIO_ACCOUNT_SID") or None,
         "TWILIO_AUTH_TOKEN": environ.get("TWILIO_AUTH_TOKEN") or None,
         "TWILIO_FROM_NUMBER": environ.get("TWILIO_FROM_NUMBER") or None,
+        "TWILIO_WHATSAPP_FROM": _whatsapp_sender(environ),
         "TWILIO_API_BASE_URL": environ.get("TWILIO_API_BASE_URL") or "https://api.twilio.com",
         # The sender's throughput, texts a second shared by every worker; 0: not paced.
         "TWILIO_MESSAGES_PER_SECOND": _int(environ, "FOLLOWUP_TWILIO_MESSAGES_PER_SECOND", 0, 0),
@@ -182,7 +205,7 @@ def _helpdesk_settings(environ: Mapping[str, str]) -> dict:
 
 
 def load_settings(instance_path: Path, environ: Mapping[str, str] = os.environ) -> dict:
-    _require_together(environ, ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"))
+    _twilio_together(environ)
     _require_together(environ, ("EVENTS_WEBHOOK_URL", "EVENTS_WEBHOOK_SECRET"))
     port = _int(environ, "PORT", 8000)
     redis_url = environ.get("REDIS_URL") or ""

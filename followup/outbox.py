@@ -22,8 +22,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
 
-from followup.cases import record_event
-from followup.channels import NO_PROVIDER, channel_for, provider_for
+from followup.channels import channel_for, provider_for
 from followup.channels.base import (
     Channel,
     OutgoingMessage,
@@ -36,22 +35,17 @@ from followup.channels.email_batches import MAX_PER_REQUEST, EmailBatch, email_r
 from followup.channels.email_sendgrid import SendGridChannel
 from followup.channels.pacing import next_slot
 from followup.extensions import db, redis_connection
+from followup.fallbacks import handle_send_error
 from followup.leases import claim
 from followup.models import CadenceStep, Case, CaseEvent, Message
 from followup.models.base import utcnow
-from followup.models.cadences import StepChannel
 from followup.models.cases import EventKind
 from followup.models.messages import PENDING_STATUSES, MessageStatus
 from followup.outbox_checks import still_due
 from followup.outbox_render import render_all
-from followup.suppressions import suppress
 
-CHANNELS = ("email", "sms")
+CHANNELS = ("email", "sms", "whatsapp")
 MESSAGES = cast(sa.Table, Message.__table__)
-# Twilio's codes for a number that opted out at the carrier, and for one that cannot take
-# texts (not a valid number, or a landline).
-TWILIO_OPTED_OUT = "21610"
-TWILIO_NOT_TEXTABLE = {"21211", "21614"}
 
 
 def claim_batch(channel: str, now: datetime, batch_size: int, lease_seconds: int) -> str | None:
@@ -331,10 +325,10 @@ def _record(batch: _Batch, future: Future) -> None:
             {"case_id": batch.cases[out.message_id], "kind": event, "detail": detail,
              "message_id": out.message_id, "at": utcnow()}
         )  # fmt: skip
-        if outcome == "failed" and out.channel == "sms" and detail.get("code"):
+        if outcome == "failed" and out.channel != "email" and detail.get("code"):
             _commit(batch)
             message = db.session.get_one(Message, out.message_id)
-            handle_sms_error(message, detail["code"], utcnow())
+            handle_send_error(message, detail["code"], utcnow())
         batch.counts[outcome] += 1
 
 
@@ -438,48 +432,3 @@ def dispatch(token: str) -> dict[str, int]:
         _settle(batch)
         raise
     return counts
-
-
-def handle_sms_error(message: Message, code: str, now: datetime) -> None:
-    """What an SMS error code means beyond this message: the number opted out at the
-    carrier (no more texts to it), or cannot take texts, or this deployment sends no texts
-    (the step goes by email instead, when the step let us choose the channel)."""
-    assert message.recipient is not None  # it was sent: only a message with an address is
-    if code == TWILIO_OPTED_OUT:
-        suppress("sms", message.recipient, "carrier_opt_out", f"Twilio error {code}", now)
-    elif (
-        code in (*TWILIO_NOT_TEXTABLE, NO_PROVIDER)
-        and message.step
-        and message.step.channel == StepChannel.PREFERRED
-    ):
-        why = (
-            "no SMS provider is configured"
-            if code == NO_PROVIDER
-            else f"Twilio error {code}: the number cannot take texts"
-        )
-        customer = message.customer
-        if not customer.email or customer.opted_out("email"):
-            record_event(message.case_id, EventKind.MESSAGE_NO_FALLBACK,
-                         {"reason": f"{why} and there is no email to use", "code": code},
-                         message.id, now)  # fmt: skip
-            return
-        fallback = Message(
-            case_id=message.case_id,
-            customer_id=message.customer_id,
-            step_id=message.step_id,
-            round=message.round,
-            channel="email",
-            recipient=customer.email,
-            condition=message.condition,
-            due_at=now,
-            idempotency_key=f"{message.idempotency_key}:email",
-        )
-        if db.session.scalar(
-            sa.select(Message.id).where(Message.idempotency_key == fallback.idempotency_key)
-        ):
-            return
-        db.session.add(fallback)
-        db.session.flush()
-        record_event(message.case_id, EventKind.MESSAGE_FALLBACK_TO_EMAIL,
-                     {"reason": why, "email_message_id": fallback.id},
-                     message.id, now)  # fmt: skip

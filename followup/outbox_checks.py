@@ -1,14 +1,14 @@
 """The re-check at send time: whether each claimed message may still go out (the case not
 reopened, no answer making it moot, the condition on the answer still true, the customer not
-opted out, no incident holding its survey, the frequency cap, SMS quiet hours), the others
-given back with their reason on the timeline."""
+opted out, no incident holding its survey, the frequency cap, quiet hours for texts and
+WhatsApp), the others given back with their reason on the timeline."""
 
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 
-from followup.cadences import cadence_hours
+from followup.cadences import LABELS, PHONE_CHANNELS, cadence_hours
 from followup.cases import recent_surveys, record_event
 from followup.extensions import db
 from followup.incidents import BatchHolds, held_reason, suppressed_detail
@@ -44,8 +44,7 @@ def _skip_reason(
                 "" if found else " (no answer)"
             )
     if (message.channel, message.recipient) in blocked:
-        label = "SMS" if message.channel == "sms" else "email"
-        return MessageStatus.SUPPRESSED, f"customer opted out of {label}"
+        return MessageStatus.SUPPRESSED, f"customer opted out of {LABELS[message.channel]}"
     return None
 
 
@@ -132,7 +131,7 @@ def still_due(messages: list[Message], now: datetime) -> list[Message]:
             detail = suppressed_detail(reason, incident)
             unclaim(message, EventKind.message_event(status), detail, now)
             continue
-        if message.channel == "sms" and message.status == MessageStatus.SCHEDULED:
+        if message.channel in PHONE_CHANNELS and message.status == MessageStatus.SCHEDULED:
             hours = cadence_hours(message.case.cadence, config["SMS_HOURS"])
             zone = message.customer.timezone or message.case.timezone
             allowed = hours.in_zone(zone).next_allowed(now)

@@ -1,18 +1,23 @@
 """Rendering the messages a dispatch sends: each one's survey links, unsubscribe link and
 headers, recovery details in the customer's language, and its template, into an
 OutgoingMessage for the channel, with what is kept of it once sent (its subject and text, the
-one-time links replaced by placeholders). A template that cannot be rendered fails its
-message alone; one that takes all its time (followup.template_limits) fails the batch's other
-messages it would render the same way at once, so the batch's time goes to the messages that
-can be sent."""
+one-time links replaced by placeholders). A WhatsApp message goes as its template's content
+template, or free-form only in the 24 hours after the customer last wrote on WhatsApp (else it
+fails, and a "preferred" step goes on the next channel: followup.fallbacks). A template that
+cannot be rendered fails its message alone; one that takes all its time
+(followup.template_limits) fails the batch's other messages it would render the same way at
+once, so the batch's time goes to the messages that can be sent."""
 
+import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext
 
+from followup.cadences import PHONE_CHANNELS
 from followup.channels.base import OutgoingMessage
+from followup.fallbacks import WHATSAPP_NO_TEMPLATE, handle_send_error
 from followup.languages import in_language, language_of
 from followup.models import Message, SurveyInvitation, UnsubscribeLink
 from followup.models.cases import EventKind
@@ -25,6 +30,8 @@ from surveys.invitations import invitations_for, survey_links
 from surveys.unsubscribe_links import unsubscribe_links_for, unsubscribe_url
 
 SURVEY_LINK, UNSUBSCRIBE_LINK = "[survey link]", "[unsubscribe link]"
+# Free-form WhatsApp messages may go this long after the customer's last WhatsApp message.
+WHATSAPP_WINDOW = timedelta(hours=24)
 
 
 def render_all(due: list[Message], now: datetime) -> list[OutgoingMessage]:
@@ -77,10 +84,16 @@ def _links(
     return links, unsubscribe, headers
 
 
-def _failed(message: Message, reason: str, now: datetime) -> None:
-    """The message fails alone, with its reason on the timeline; the batch goes on."""
+def _failed(message: Message, reason: str, now: datetime, code: str | None = None) -> None:
+    """The message fails alone, with its reason (and code) on the timeline; the batch goes on."""
     message.status, message.error = MessageStatus.FAILED, reason
-    unclaim(message, EventKind.MESSAGE_FAILED, {"reason": reason}, now)
+    unclaim(message, EventKind.MESSAGE_FAILED, {"reason": reason, "code": code}, now)
+
+
+def _outside_window(message: Message, now: datetime) -> bool:
+    """Whether the customer's last WhatsApp message is too long ago for a free-form one."""
+    inbound = message.customer.whatsapp_inbound_at
+    return inbound is None or now - inbound >= WHATSAPP_WINDOW
 
 
 def _outgoing(
@@ -126,7 +139,17 @@ def _outgoing(
     if message.recipient is None:  # planning suppresses these: a row changed since fails alone
         _failed(message, "no address to send to", now)
         return None
+    if message.channel == "whatsapp" and not rendered.content_sid and _outside_window(message, now):
+        _failed(message, f"template {template.key!r} has no WhatsApp content template, and a "
+                "free-form message may go only within 24 hours of the customer's last WhatsApp "
+                "message", now, WHATSAPP_NO_TEMPLATE)  # fmt: skip
+        handle_send_error(message, WHATSAPP_NO_TEMPLATE, now)
+        return None
     placeholders = _placeholders(links, unsubscribe)
+    variables = json.dumps(rendered.content_variables, ensure_ascii=False)
+    kept = (
+        f"[content {rendered.content_sid}] {variables}" if rendered.content_sid else rendered.text
+    )
     brand_name = context["brand"]["sender_name"]
     return OutgoingMessage(
         message_id=message.id,
@@ -142,12 +165,14 @@ def _outgoing(
         else brand_name,
         status_callback=(
             f"{config['PUBLIC_BASE_URL']}/webhooks/twilio/status?m={message.id}"
-            if message.channel == "sms"
+            if message.channel in PHONE_CHANNELS
             else None
         ),
         personal=tuple(_texts(context)) if message.channel == "email" else (),
         kept_subject=_without_links(rendered.subject, placeholders)[:SUBJECT_CHARS],
-        kept_text=_without_links(rendered.text, placeholders),
+        kept_text=_without_links(kept, placeholders),
+        content_sid=rendered.content_sid,
+        content_variables=variables if rendered.content_sid else "",
     )
 
 

@@ -52,9 +52,11 @@ class CustomerOut(Strict):
     phone: str | None
     locale: str
     timezone: str | None
+    preferred_channel: Literal["email", "sms", "whatsapp"] | None
     tags: list[str]
     email_opted_out: bool
     sms_opted_out: bool
+    whatsapp_opted_out: bool
 
 
 class AgentOut(Strict):
@@ -97,7 +99,7 @@ class MessageOut(Strict):
     id: int
     step: str | None
     round: int
-    channel: Literal["email", "sms"]
+    channel: Literal["email", "sms", "whatsapp"]
     recipient: str | None
     due_at: datetime
     status: Literal[MESSAGE_STATUSES]  # type: ignore[valid-type]
@@ -375,7 +377,7 @@ class ExportMessage(MessageOut):
 
 
 class ExportSuppression(Strict):
-    channel: Literal["email", "sms"]
+    channel: Literal["email", "sms", "whatsapp"]
     address: str
     reason: str
     since: datetime

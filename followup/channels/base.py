@@ -12,13 +12,17 @@ from followup.channels.pacing import ProviderPause
 @dataclass(frozen=True)
 class OutgoingMessage:
     message_id: int
-    channel: str  # "email" or "sms"
-    to: str
+    channel: str  # "email", "sms" or "whatsapp"
+    to: str  # an email address, or a phone number in E.164 (also for WhatsApp)
     subject: str = ""
     html: str = ""
-    text: str = ""  # the email's text part, or the SMS body
+    text: str = ""  # the email's text part, the SMS body, or a free-form WhatsApp message
     headers: dict[str, str] = field(default_factory=dict)
-    status_callback: str | None = None  # SMS delivery callbacks
+    status_callback: str | None = None  # SMS and WhatsApp delivery callbacks
+    # A WhatsApp content template (Twilio Content API, "HX..."), sent instead of `text`, and its
+    # ContentVariables as JSON text ({"1": "Ana"}).
+    content_sid: str = ""
+    content_variables: str = ""
     from_name: str | None = None  # an email signed by a person (a recovery's apology)
     # The texts the template was given, by name ("customer.name", "survey.url"): what may
     # differ between emails that share one request (followup.channels.email_batches).

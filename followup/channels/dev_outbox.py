@@ -48,20 +48,22 @@ class DevOutboxChannel:
 
     def send(self, message: OutgoingMessage) -> str:
         provider_id = f"dev-{uuid.uuid4().hex}"
-        line = json.dumps(
-            {
-                "provider_id": provider_id,
-                "message_id": message.message_id,
-                "channel": message.channel,
-                "to": message.to,
-                "from_name": message.from_name,
-                "subject": message.subject,
-                "html": message.html,
-                "text": message.text,
-                "headers": message.headers,
-                "at": datetime.now(UTC).isoformat(),
-            }
-        )
+        record = {
+            "provider_id": provider_id,
+            "message_id": message.message_id,
+            "channel": message.channel,
+            "to": message.to,
+            "from_name": message.from_name,
+            "subject": message.subject,
+            "html": message.html,
+            "text": message.text,
+            "headers": message.headers,
+            "at": datetime.now(UTC).isoformat(),
+        }
+        if message.content_sid:  # a WhatsApp content template
+            record |= {"content_sid": message.content_sid,
+                       "content_variables": message.content_variables}  # fmt: skip
+        line = json.dumps(record)
         # One O_APPEND write per message keeps lines whole with several worker processes.
         fd = self._open()
         try:

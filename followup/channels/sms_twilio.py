@@ -1,6 +1,9 @@
-"""SMS through Twilio's Messages API, with the official SDK: one keep-alive connection pool
-per channel (as many connections as sends in flight), a 429 pauses the channel for the whole
-process, and `per_second` (the sender's throughput) paces texts across every worker."""
+"""SMS and WhatsApp through Twilio's Messages API, with the official SDK: one keep-alive
+connection pool per channel (as many connections as sends in flight), a 429 pauses the channel
+for the whole process, and `per_second` (the sender's throughput) paces messages across every
+worker. A WhatsApp channel is the same channel with a "whatsapp:" sender (or a Messaging
+Service): its recipients get the "whatsapp:" prefix, and a content template goes as ContentSid
+with its ContentVariables instead of a body."""
 
 from __future__ import annotations
 
@@ -30,6 +33,9 @@ class _PausingHttpClient(TwilioHttpClient):
         if response.status_code == 429:
             self.pause.hold((response.headers or {}).get("Retry-After"))
         return response
+
+
+WHATSAPP_PREFIX = "whatsapp:"
 
 
 class TwilioChannel:
@@ -64,12 +70,15 @@ class TwilioChannel:
             if self.from_number.startswith("MG")
             else {"from_": self.from_number}
         )
+        to = WHATSAPP_PREFIX + message.to if message.channel == "whatsapp" else message.to
+        content: dict[str, str] = (
+            {"content_sid": message.content_sid, "content_variables": message.content_variables}
+            if message.content_sid
+            else {"body": message.text}
+        )
         try:
             created = self._client.messages.create(
-                to=message.to,
-                body=message.text,
-                status_callback=message.status_callback,
-                **sender,
+                to=to, status_callback=message.status_callback, **content, **sender
             )
         except TwilioException as exc:
             status = getattr(exc, "status", None)

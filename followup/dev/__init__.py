@@ -1,6 +1,7 @@
-"""The dev outbox page (/dev/outbox): a mailbox and a phone showing the messages the dev
-channel sent, newest first, a page at a time. Registered only in the demo (FOLLOWUP_DEV_OUTBOX)
-while a channel has no provider credentials."""
+"""The dev outbox page (/dev/outbox): a mailbox and a phone (texts and WhatsApp messages, a
+content template with its variables) showing the messages the dev channel sent, newest first,
+a page at a time. Registered only in the demo (FOLLOWUP_DEV_OUTBOX) while a channel has no
+provider credentials."""
 
 import re
 
@@ -42,6 +43,6 @@ def outbox():
         page=page,
         has_older=found.has_older,
         emails=[m for m in found.messages if m["channel"] == "email"],
-        texts=[m for m in found.messages if m["channel"] == "sms"],
+        texts=[m for m in found.messages if m["channel"] in ("sms", "whatsapp")],
         linkify=linkify,
     )

@@ -126,6 +126,7 @@ class EventKind(StrEnum):
     MESSAGE_RETRY_SCHEDULED = "message.retry_scheduled"
     MESSAGE_NO_FALLBACK = "message.no_fallback"
     MESSAGE_FALLBACK_TO_EMAIL = "message.fallback_to_email"
+    MESSAGE_FALLBACK_TO_SMS = "message.fallback_to_sms"  # a WhatsApp step's number not on it
     # Delivery reports (DeliveryStatus; sent and failed are above).
     MESSAGE_QUEUED = "message.queued"
     MESSAGE_DELIVERED = "message.delivered"

@@ -140,6 +140,11 @@ class CustomerIn(Strict):
     )
     locale: str | None = Field(None, pattern=r"^[a-zA-Z]{2,3}([-_][a-zA-Z0-9]{2,8})?$")
     timezone: TimeZone | None = Field(None, description="IANA name, like Europe/Paris.")
+    preferred_channel: Literal["email", "sms", "whatsapp"] | None = Field(
+        None,
+        description="The channel the customer asked to hear from us on: cadence steps on "
+        '"preferred" use it while it reaches them (docs/whatsapp.md).',
+    )
     tags: list[Tag] | None = Field(
         None, max_length=50, description="Segments, like vip; see FOLLOWUP_NO_SURVEY_TAGS."
     )

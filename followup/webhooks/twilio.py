@@ -10,11 +10,11 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from followup.delivery import handled_before, mark_handled, update_delivery
 from followup.extensions import db
+from followup.fallbacks import handle_send_error
 from followup.languages import in_language
 from followup.models import Message
 from followup.models.base import row_id, utcnow
 from followup.models.messages import DeliveryStatus
-from followup.outbox import handle_sms_error
 from followup.suppressions import lift, suppress
 from followup.web.forms import clean_text
 from followup.webhooks import bp
@@ -69,7 +69,7 @@ def record_delivery(message: Message, provider_status: str, error_code: str | No
     if status is None or not update_delivery(message, status, error_code, detail, now):
         return False
     if error_code:
-        handle_sms_error(message, error_code, now)
+        handle_send_error(message, error_code, now)
     return True
 
 

@@ -45,7 +45,8 @@ class ProviderEmulator(MessagingAPIs, HelpdeskAPIs, DelaysAndFaults):
     One record per message: a SendGrid mail/send with N personalizations (up to 1,000) gives N
     records sharing ``request`` (the HTTP request's number), each with its ``personalization``
     index, ``recipient`` and ``custom_args`` (the body's merged with the personalization's, as
-    SendGrid does); a Twilio record has ``recipient`` and ``status_callback``. With
+    SendGrid does); a Twilio record has ``recipient``, ``status_callback``, ``content_sid`` and
+    ``content_variables`` (WhatsApp: see emulator_messaging). With
     ``keep_bodies=False`` records leave out headers, body and raw (a long benchmark's memory).
 
     Latency (``latency_ms``, ``jitter_ms``; ``set_latency`` or ``POST /_emulator/latency``):
@@ -107,6 +108,9 @@ class ProviderEmulator(MessagingAPIs, HelpdeskAPIs, DelaysAndFaults):
         self._tickets: dict[tuple[str, str], dict[str, Any]] = {}
         self._replays: dict[str, tuple[int, Any]] = {}  # Zendesk answers by Idempotency-Key
         self._ids = itertools.count(90001)  # ids of created tickets and notes
+        self._content_templates: set[str] = set()  # WhatsApp (emulator_messaging)
+        self._whatsapp_inbound: dict[str, float] = {}
+        self._not_on_whatsapp: set[str] = set()
         self._random = random.Random()
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
@@ -162,11 +166,15 @@ class ProviderEmulator(MessagingAPIs, HelpdeskAPIs, DelaysAndFaults):
             return len(self._records)
 
     def reset(self) -> None:
-        """Forget recorded requests and tickets, and clear faults (the latency stays)."""
+        """Forget recorded requests, tickets and WhatsApp state, and clear faults (the latency
+        stays)."""
         with self._lock:
             self._records.clear()
             self._tickets.clear()
             self._replays.clear()
+            self._content_templates.clear()
+            self._whatsapp_inbound.clear()
+            self._not_on_whatsapp.clear()
             self._faults = None
 
     def add_ticket(

@@ -1,11 +1,20 @@
 """The emulated messaging APIs: SendGrid v3 mail-send (with the real endpoint's body
-validation, up to 1,000 personalizations a request) and Twilio Messages, as a mixin of
-ProviderEmulator."""
+validation, up to 1,000 personalizations a request) and Twilio Messages, SMS and WhatsApp, as
+a mixin of ProviderEmulator.
+
+WhatsApp on the Messages endpoint: To (and From, unless a Messaging Service sends) are
+"whatsapp:+E164"; a ContentSid must be HX and 32 hex digits and registered with
+``add_content_template`` (else 21655), its ContentVariables a JSON object of non-empty strings
+without newlines, tabs or more than 4 spaces in a row (else 21656); a free-form Body goes only
+to a number whose last message (``whatsapp_inbound``) is under 24 hours old (else 63016); a
+number marked with ``not_on_whatsapp`` is refused with 63003 (Channel could not find To
+address). The refusals are synchronous: the emulator posts no status callbacks."""
 
 from __future__ import annotations
 
 import base64
 import email.utils
+import json
 import os
 import re
 import secrets
@@ -21,6 +30,9 @@ E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SENDGRID_BAD_AUTH = "The provided authorization grant is invalid, expired, or revoked"
 TWILIO_MAX_BODY = 1600
+CONTENT_SID = re.compile(r"^HX[0-9a-fA-F]{32}$")
+WHATSAPP = "whatsapp:"
+WHATSAPP_WINDOW_SECONDS = 24 * 3600
 SENDGRID_MAX_PERSONALIZATIONS = 1000  # and at most 1,000 recipients in all
 
 
@@ -199,9 +211,71 @@ def sendgrid_parts(body: Any) -> list[dict[str, Any]]:
     return parts
 
 
+def _variables_problem(raw: Any) -> str | None:
+    """Why ContentVariables are not a JSON object of values WhatsApp takes, or None."""
+    try:
+        variables = json.loads(raw)
+    except (TypeError, ValueError):
+        return "The ContentVariables Parameter is not a JSON String."
+    if not isinstance(variables, dict):
+        return "The ContentVariables Parameter must be a JSON object."
+    for key, value in variables.items():
+        if not isinstance(value, str) or not value:
+            return f"ContentVariables {key} must be a non-empty string."
+        if "\n" in value or "\t" in value or "     " in value:
+            return f"ContentVariables {key} has a newline, a tab or more than 4 spaces in a row."
+    return None
+
+
 class MessagingAPIs:
-    """SendGrid and Twilio answers; ProviderEmulator supplies credentials, the lock and
-    ``_answer`` (faults, records, latency)."""
+    """SendGrid and Twilio answers; ProviderEmulator supplies credentials, the lock,
+    ``_answer`` (faults, records, latency) and the WhatsApp state set by the methods below."""
+
+    _content_templates: set[str]
+    _whatsapp_inbound: dict[str, float]
+    _not_on_whatsapp: set[str]
+
+    # -- WhatsApp state -----------------------------------------------------------------------
+
+    def add_content_template(self, sid: str) -> None:
+        """Register an approved content template (as Twilio's Content Template Builder does)."""
+        assert CONTENT_SID.match(sid), sid
+        with self._lock:
+            self._content_templates.add(sid)
+
+    def whatsapp_inbound(self, number: str, at: float | None = None) -> None:
+        """Note the customer's last WhatsApp message (epoch seconds; now): free-form messages
+        to the number may go for 24 hours after it."""
+        with self._lock:
+            self._whatsapp_inbound[number] = time.time() if at is None else at
+
+    def not_on_whatsapp(self, number: str) -> None:
+        """Mark a number as having no WhatsApp account: messages to it are refused (63003)."""
+        with self._lock:
+            self._not_on_whatsapp.add(number)
+
+    def _whatsapp_problem(self, number: str, fields: dict[str, Any]) -> tuple[int, str] | None:
+        """(Twilio error code, message) refusing a WhatsApp message, or None."""
+        sid, variables = fields.get("ContentSid"), fields.get("ContentVariables")
+        with self._lock:
+            registered = sid in self._content_templates
+            inbound = self._whatsapp_inbound.get(number)
+            absent = number in self._not_on_whatsapp
+        if absent:
+            return 63003, "Channel could not find To address"
+        if variables is not None and not sid:
+            return 21654, "A ContentSid must be specified if ContentVariables are provided."
+        if sid is not None:
+            if not isinstance(sid, str) or not CONTENT_SID.match(sid) or not registered:
+                return 21655, "The ContentSid is Invalid"
+            problem = variables is not None and _variables_problem(variables)
+            return (21656, problem) if problem else None
+        if inbound is None or time.time() - inbound >= WHATSAPP_WINDOW_SECONDS:
+            return 63016, (
+                "Failed to send freeform message because you are outside the allowed window. "
+                "If you are using WhatsApp, please use a Message Template."
+            )
+        return None
 
     # -- SendGrid -------------------------------------------------------------------------------
 
@@ -268,11 +342,18 @@ class MessagingAPIs:
             service, text = fields.get("MessagingServiceSid"), fields.get("Body")
             if not to:
                 return error(400, 21604, "A 'To' phone number is required.")
-            if not isinstance(to, str) or not E164.match(to):
+            whatsapp = isinstance(to, str) and to.startswith(WHATSAPP)
+            number = to.removeprefix(WHATSAPP) if isinstance(to, str) else to
+            if not isinstance(number, str) or not E164.match(number):
                 return error(400, 21211, f"The 'To' number {to} is not a valid phone number.")
             if not sender and not service:
                 return error(400, 21603, "A 'From' phone number is required.")
-            if not text and not fields.get("MediaUrl"):
+            if sender and whatsapp != str(sender).startswith(WHATSAPP):
+                return error(400, 63007, "Twilio could not find a Channel with the From address")
+            if whatsapp and (refused := self._whatsapp_problem(number, fields)):
+                return error(400, *refused)
+            content = whatsapp and fields.get("ContentSid")
+            if not text and not fields.get("MediaUrl") and not content:
                 return error(400, 21602, "Message body is required.")
             text = text if isinstance(text, str) else ""
             if len(text) > TWILIO_MAX_BODY:
@@ -310,5 +391,10 @@ class MessagingAPIs:
             return 201, payload, {}, sid
 
         recipient = fields.get("To") if isinstance(fields.get("To"), str) else None
-        part = {"recipient": recipient, "status_callback": fields.get("StatusCallback")}
+        part = {
+            "recipient": recipient,
+            "status_callback": fields.get("StatusCallback"),
+            "content_sid": fields.get("ContentSid"),
+            "content_variables": fields.get("ContentVariables"),
+        }
         return self._answer(handler, "twilio", fields, recipient, at, decide, [part])

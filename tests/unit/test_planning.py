@@ -22,6 +22,7 @@ HOURS = SendingHours.parse("08:00-21:00", "UTC")
 class Contact:
     email: str | None = "ana@example.com"
     phone: str | None = "+14155550123"
+    preferred_channel: str | None = None
     sms_out: bool = False
     email_out: bool = False
 

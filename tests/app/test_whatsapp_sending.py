@@ -1,0 +1,206 @@
+"""WhatsApp sending through the real twilio SDK against the emulator: a customer who prefers
+WhatsApp gets the check-in as the template's content template in their language, free-form
+only inside the 24-hour window, by SMS (then email) when the number is not on WhatsApp, nothing
+once opted out of WhatsApp, and at the hours texts may go; the editor and the API refuse what
+WhatsApp would."""
+
+import json
+from datetime import datetime, timedelta
+from html import unescape
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from followup.cadences import SendingHours
+from followup.extensions import db
+from followup.models import CaseEvent, Customer, Message, MessageTemplate
+from followup.models.base import utcnow
+from followup.suppressions import suppress
+from tests.support.cases import CASE, close, sweep_and_dispatch
+from tests.support.console import csrf_token
+
+SID = "HX" + "a1" * 16
+SID_ES = "HX" + "b2" * 16
+PHONE = "+14155550123"
+CHECK_IN_DUE = timedelta(hours=24, minutes=1)
+
+
+@pytest.fixture
+def whatsapp(app, emulator, seeded):
+    """Email, SMS and WhatsApp through the emulator; the check-in template has a content
+    template in English and in Spanish."""
+    app.config.update(
+        SENDGRID_API_KEY=emulator.sendgrid_api_key,
+        SENDGRID_API_HOST=emulator.url,
+        TWILIO_ACCOUNT_SID=emulator.twilio_account_sid,
+        TWILIO_AUTH_TOKEN=emulator.twilio_auth_token,
+        TWILIO_FROM_NUMBER="+15005550006",
+        TWILIO_WHATSAPP_FROM="+15005550007",
+        TWILIO_API_BASE_URL=emulator.url,
+    )
+    check_in = db.session.scalar(
+        sa.select(MessageTemplate).where(MessageTemplate.key == "csat_checkin")
+    )
+    check_in.whatsapp_content_sid = SID
+    check_in.whatsapp_variables = "1: {{ customer.first_name }}\n2: {{ case.subject }}"
+    check_in.translations = {
+        **check_in.translations,
+        "es": {**check_in.translations.get("es", {}), "whatsapp_content_sid": SID_ES},
+    }
+    db.session.commit()
+    emulator.add_content_template(SID)
+    emulator.add_content_template(SID_ES)
+    return emulator
+
+
+def close_for(client, seeded, external_id="W-1", **customer):
+    """A case of a customer who prefers WhatsApp, closed on the standard cadence."""
+    person = {"name": "Ana Lima", "email": "ana@example.com", "phone": PHONE,
+              "preferred_channel": "whatsapp", **customer}  # fmt: skip
+    body = {**CASE, "external_id": external_id, "customer": person}
+    response = close(client, seeded["auth"], body)
+    assert response.status_code == 202, response.json
+    return response.json
+
+
+def twilio_requests(emulator) -> list[dict]:
+    return emulator.requests("twilio")
+
+
+def events(kind: str) -> list[dict]:
+    return list(db.session.scalars(sa.select(CaseEvent.detail).where(CaseEvent.kind == kind)))
+
+
+def test_the_check_in_goes_as_the_content_template_with_its_variables_in_the_customers_language(
+    client, seeded, whatsapp
+):
+    plan = close_for(client, seeded, locale="es-MX")
+    assert [m["channel"] for m in plan["messages"]] == ["email", "whatsapp", "email"]
+    # Newlines, tabs and runs of spaces are refused by WhatsApp: they are collapsed.
+    db.session.execute(sa.text("UPDATE cases SET subject = :s"), {"s": "Broken\n\tkettle     x"})
+    db.session.commit()
+    sweep_and_dispatch(at=utcnow() + CHECK_IN_DUE)
+    [sent] = [r for r in twilio_requests(whatsapp) if r["status"] == 201]
+    assert (sent["body"]["To"], sent["body"]["From"]) == (
+        f"whatsapp:{PHONE}",
+        "whatsapp:+15005550007",
+    )
+    assert sent["content_sid"] == SID_ES  # Spanish; the variables fall back to English's
+    assert json.loads(sent["content_variables"]) == {"1": "Ana", "2": "Broken kettle x"}
+    assert "Body" not in sent["body"]
+    assert sent["status_callback"].startswith("http://followup.test/webhooks/twilio/status?m=")
+    row = db.session.scalar(sa.select(Message).where(Message.channel == "whatsapp"))
+    assert (row.status, row.provider) == ("sent", "twilio")
+    assert row.body == f'[content {SID_ES}] {{"1": "Ana", "2": "Broken kettle x"}}'
+
+
+def test_free_form_only_inside_the_24_hour_window_else_by_sms(client, seeded, whatsapp):
+    check_in = db.session.scalar(
+        sa.select(MessageTemplate).where(MessageTemplate.key == "csat_checkin")
+    )
+    check_in.whatsapp_content_sid, check_in.translations = "", {}
+    db.session.commit()
+    at = utcnow() + CHECK_IN_DUE
+    close_for(client, seeded, "W-1")
+    close_for(client, seeded, "W-2", phone="+14155550124", email="bo@example.com")
+    # Ana wrote on WhatsApp an hour before the check-in is due; Bo never did.
+    for customer in db.session.scalars(sa.select(Customer).where(Customer.phone == PHONE)):
+        customer.whatsapp_inbound_at = at - timedelta(hours=1)
+    db.session.commit()
+    whatsapp.whatsapp_inbound(PHONE)
+    sweep_and_dispatch(at=at)
+    [free_form] = [r for r in twilio_requests(whatsapp) if r["recipient"].startswith("whatsapp:")]
+    assert free_form["status"] == 201 and free_form["body"]["To"] == f"whatsapp:{PHONE}"
+    assert "/s/" in free_form["body"]["Body"] and not free_form["content_sid"]
+    bo = db.session.scalar(sa.select(Message).where(Message.recipient == "+14155550124",
+                                                    Message.channel == "whatsapp"))  # fmt: skip
+    assert (bo.status, bo.error.startswith("template 'csat_checkin' has no WhatsApp")) == (
+        "failed", True)  # fmt: skip
+    [fallback] = events("message.fallback_to_sms")
+    assert fallback["code"] == "whatsapp_no_template"
+    sweep_and_dispatch(at=at)
+    [text] = [r for r in twilio_requests(whatsapp) if r["recipient"] == "+14155550124"]
+    assert text["status"] == 201 and "/s/" in text["body"]["Body"]
+
+
+def test_not_on_whatsapp_goes_by_sms_and_with_texts_stopped_by_email(client, seeded, whatsapp):
+    whatsapp.not_on_whatsapp(PHONE)
+    at = utcnow() + CHECK_IN_DUE
+    close_for(client, seeded, "W-1")
+    sweep_and_dispatch(at=at)
+    [to_sms] = events("message.fallback_to_sms")
+    assert to_sms["code"] == "63003"
+    sweep_and_dispatch(at=at)
+    sms = db.session.get_one(Message, to_sms["sms_message_id"])
+    assert (sms.channel, sms.recipient, sms.status, sms.step.name) == (
+        "sms", PHONE, "sent", "check-in")  # fmt: skip
+
+    # Another number not on WhatsApp, whose texts are stopped: the check-in goes by email.
+    whatsapp.not_on_whatsapp("+14155550124")
+    suppress("sms", "+14155550124", "stop_keyword", "STOP", utcnow())
+    db.session.commit()
+    close_for(client, seeded, "W-2", phone="+14155550124", email="bo@example.com")
+    sweep_and_dispatch(at=at)
+    [to_email] = events("message.fallback_to_email")
+    sweep_and_dispatch(at=at)
+    email = db.session.get_one(Message, to_email["email_message_id"])
+    assert (email.channel, email.recipient, email.status) == ("email", "bo@example.com", "sent")
+
+
+def test_opted_out_of_whatsapp_the_preferred_step_is_suppressed_not_sent_elsewhere(
+    client, seeded, whatsapp
+):
+    suppress("whatsapp", PHONE, "stop_keyword", "STOP", utcnow())
+    db.session.commit()
+    plan = close_for(client, seeded)
+    check_in = plan["messages"][1]
+    assert (check_in["channel"], check_in["status"]) == ("whatsapp", "suppressed")
+    assert check_in["error"] == "customer opted out of WhatsApp"
+    sweep_and_dispatch(at=utcnow() + CHECK_IN_DUE)
+    assert twilio_requests(whatsapp) == []
+    assert db.session.scalar(sa.select(sa.func.count(Message.id))) == 3  # no fallback row
+
+
+def test_quiet_hours_move_a_whatsapp_step_and_defer_it_at_send_time(app, client, seeded, whatsapp):
+    now = utcnow().replace(second=0, microsecond=0)
+    start, end = (now + timedelta(hours=2)).time(), (now + timedelta(hours=3)).time()
+    app.config["SMS_HOURS"] = hours = SendingHours(start, end, ZoneInfo("UTC"))
+    check_in = close_for(client, seeded)["messages"][1]
+    assert check_in["channel"] == "whatsapp"
+    assert hours.allows(datetime.fromisoformat(check_in["due_at"]))
+    row = db.session.scalar(sa.select(Message).where(Message.channel == "whatsapp"))
+    row.due_at, row_id = now, row.id  # as if planned before the hours changed
+    db.session.commit()
+    sweep_and_dispatch(at=now + timedelta(seconds=5))
+    row = db.session.get_one(Message, row_id)
+    assert row.status == "scheduled" and hours.allows(row.due_at)
+    assert twilio_requests(whatsapp) == []
+
+
+def test_the_api_refuses_an_unknown_preferred_channel(client, seeded):
+    body = {**CASE, "customer": {**CASE["customer"], "preferred_channel": "pigeon"}}
+    response = client.post("/api/v1/cases", json=body, headers=seeded["auth"])
+    assert response.status_code == 422
+    assert "preferred_channel" in json.dumps(response.json)
+
+
+def test_the_editor_refuses_a_bad_content_sid_or_variable_line_and_keeps_the_input(as_lead, seeded):
+    token = csrf_token(as_lead, "/admin/templates/new")
+    good = {"csrf_token": token, "name": "WhatsApp check-in", "key": "wa", "sms_text": "Hi",
+            "whatsapp_content_sid": SID, "whatsapp_variables": "1: {{ case.team }}"}  # fmt: skip
+    bad = {**good, "whatsapp_content_sid": "HX123", "es_whatsapp_variables": "1: a\nfirst: b",
+           "fr_whatsapp_variables": "1: {{ customer.nope }}\n1: again"}  # fmt: skip
+    response = as_lead.post("/admin/templates/new", data=bad)
+    page = unescape(response.get_data(as_text=True))
+    assert response.status_code == 422
+    assert "a content SID is HX and 32 hexadecimal digits" in page
+    assert "line 2: write each variable as “N: template”, N from 1 to 99 (in Spanish)" in page
+    assert "line 2: variable 1 is set twice (in French)" in page
+    assert 'value="HX123"' in page and "first: b" in page  # the input is kept
+    assert db.session.scalar(sa.select(MessageTemplate).where(MessageTemplate.key == "wa")) is None
+    fine = {**good, "whatsapp_variables": "1: {{ customer.first_name }}\n2: {{case.number}}"}
+    shown = as_lead.post("/admin/templates/preview", json={**fine, "csrf_token": ""},
+                         headers={"X-CSRFToken": token})  # fmt: skip
+    assert shown.json["whatsapp"] == {"content_sid": SID, "variables": {"1": "Ana", "2": "ZD-4711"}}
+    assert as_lead.post("/admin/templates/new", data=fine).status_code == 303
