@@ -37,7 +37,11 @@ UNITS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
 CHANNEL_LABELS = {
     "email": _l("Email"),
     "sms": _l("SMS"),
-    "preferred": _l("Customer's preferred (SMS when they have a phone, else email)"),
+    "whatsapp": _l("WhatsApp"),
+    "preferred": _l(
+        "Customer's preferred (the channel they chose when we have its address; else SMS "
+        "when they have a phone, else email)"
+    ),
     "answered": _l("The channel they answered on"),
 }
 CONDITION_LABELS = {

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from followup.cadences import SendingHours
+from followup.cadences import SendingHours, channel_problems
 from followup.extensions import db
 from followup.models import CaseEvent, Customer, Message, MessageTemplate
 from followup.models.base import utcnow
@@ -204,3 +204,11 @@ def test_the_editor_refuses_a_bad_content_sid_or_variable_line_and_keeps_the_inp
                          headers={"X-CSRFToken": token})  # fmt: skip
     assert shown.json["whatsapp"] == {"content_sid": SID, "variables": {"1": "Ana", "2": "ZD-4711"}}
     assert as_lead.post("/admin/templates/new", data=fine).status_code == 303
+
+
+def test_a_whatsapp_step_needs_a_content_template_or_an_sms_body():
+    assert channel_problems("whatsapp", "t", frozenset({"whatsapp_content_sid"})) == []
+    assert channel_problems("whatsapp", "t", frozenset({"sms_text"})) == []
+    assert channel_problems("whatsapp", "t", frozenset({"email_subject", "email_text"})) == [
+        "can go by WhatsApp but template 't' has no WhatsApp content template nor SMS body"
+    ]
