@@ -10,6 +10,8 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
@@ -40,15 +42,17 @@ per_address = limiter.shared_limit(
 
 
 class SignInForm(FlaskForm):
-    email = EmailField("Email", filters=[clean_text], validators=[InputRequired(), Length(max=320)])
-    password = PasswordField("Password", validators=[InputRequired(), Length(max=MAX_PASSWORD)])
-    remember = BooleanField("Keep me signed in on this device")
+    email = EmailField(
+        _l("Email"), filters=[clean_text], validators=[InputRequired(), Length(max=320)]
+    )
+    password = PasswordField(_l("Password"), validators=[InputRequired(), Length(max=MAX_PASSWORD)])
+    remember = BooleanField(_l("Keep me signed in on this device"))
 
 
 class CodeForm(FlaskForm):
     code = StringField(
-        "Code",
-        validators=[InputRequired(message="Enter the code from your app"), Length(max=40)],
+        _l("Code"),
+        validators=[InputRequired(message=_l("Enter the code from your app")), Length(max=40)],
     )
 
 
@@ -111,7 +115,7 @@ def sign_in():
             _start_session(user, form.remember.data)
             db.session.commit()
             return redirect(target, code=303)
-        form.form_errors.append("That email and password don't match an active account.")
+        form.form_errors.append(_("That email and password don't match an active account."))
     status = 422 if request.method == "POST" else 200
     return render_template("admin/sign_in.html", form=form), status
 
@@ -137,7 +141,7 @@ def sign_in_code():
     user = _pending()
     if user is None:
         if session.pop(PENDING, None) is not None:
-            flash("Five minutes passed since your password: sign in again.")
+            flash(_("Five minutes passed since your password: sign in again."))
         return redirect(url_for("admin.sign_in"), code=303)
     form = CodeForm()
     if form.validate_on_submit():
@@ -155,8 +159,10 @@ def sign_in_code():
             return redirect(pending.get("next") or url_for("admin.home"), code=303)
         db.session.rollback()
         form.code.errors.append(
-            "That code is not right or was used already: wait for the next code in your app, "
-            "or use a recovery code."
+            _(
+                "That code is not right or was used already: wait for the next code in your "
+                "app, or use a recovery code."
+            )
         )
     status = 422 if request.method == "POST" else 200
     return render_template("admin/sign_in_code.html", form=form), status
