@@ -8,6 +8,8 @@ ability of the roles that read the figures (admin, lead, manager; an agent has "
 
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField
@@ -22,16 +24,20 @@ from followup.models.base import utcnow
 from followup.models.recovery import AlertAudience, AlertKind
 from followup.outbound import acknowledge_alert
 from followup.web.console import needs
-from followup.web.forms import clean_text
+from followup.web.forms import choices_of, clean_text
 from followup.web.pages import found, when
 
 RULE_FIELDS = ("name", "kind", "team", "agent", "threshold", "min_answers", "active")
 KIND_CHOICES = {
-    AlertRuleKind.CSAT_BELOW: "CSAT of the last 7 days below a value (%)",
-    AlertRuleKind.CSAT_DROP: "CSAT of the last 7 days: more than N points below the 4 weeks before",
-    AlertRuleKind.REASON_BURST: "Negative answers naming one reason: more than N in an hour",
-    AlertRuleKind.RECOVERIES_OVERDUE: "Recoveries overdue: more than N",
-    AlertRuleKind.THEME_RISING: "A comment theme rising: its last 7 days up by N% on the 7 before",
+    AlertRuleKind.CSAT_BELOW: _l("CSAT of the last 7 days below a value (%)"),
+    AlertRuleKind.CSAT_DROP: _l(
+        "CSAT of the last 7 days: more than N points below the 4 weeks before"
+    ),
+    AlertRuleKind.REASON_BURST: _l("Negative answers naming one reason: more than N in an hour"),
+    AlertRuleKind.RECOVERIES_OVERDUE: _l("Recoveries overdue: more than N"),
+    AlertRuleKind.THEME_RISING: _l(
+        "A comment theme rising: its last 7 days up by N percent on the 7 before"
+    ),
 }
 SHOWN_ALERTS = 100
 
@@ -42,30 +48,32 @@ def _no_control(value: str | None) -> str | None:
 
 class AlertRuleForm(FlaskForm):
     name = StringField(
-        "Name",
+        _l("Name"),
         filters=[_no_control],
         validators=[
-            DataRequired(message="Name the rule"),
-            Length(max=200, message="Keep the name to 200 characters or fewer"),
+            DataRequired(message=_l("Name the rule")),
+            Length(max=200, message=_l("Keep the name to 200 characters or fewer")),
         ],
     )
-    kind = SelectField("Watches", choices={str(k): v for k, v in KIND_CHOICES.items()})
+    kind = SelectField(
+        _l("Watches"), choices=choices_of({str(k): v for k, v in KIND_CHOICES.items()})
+    )
     team = StringField(
-        "Team",
+        _l("Team"),
         filters=[_no_control],
-        validators=[Length(max=200, message="Keep the team to 200 characters or fewer")],
+        validators=[Length(max=200, message=_l("Keep the team to 200 characters or fewer"))],
     )
     agent = StringField(
-        "Agent",
+        _l("Agent"),
         filters=[_no_control],
-        validators=[Length(max=200, message="Keep the agent to 200 characters or fewer")],
+        validators=[Length(max=200, message=_l("Keep the agent to 200 characters or fewer"))],
     )
     threshold = IntegerField(
-        "Threshold",
-        validators=[InputRequired(message="Enter the threshold, a whole number")],
+        _l("Threshold"),
+        validators=[InputRequired(message=_l("Enter the threshold, a whole number"))],
     )
     min_answers = IntegerField(
-        "At least this many answers (CSAT rules) or comments (a rising theme)",
+        _l("At least this many answers (CSAT rules) or comments (a rising theme)"),
         validators=[Optional()],
     )
 
@@ -139,7 +147,7 @@ def alert_rule_create():
     audit.record("create", "alert_rule", rule.id, f"alert rule {rule.name!r}", None,
                  audit.snapshot(rule, RULE_FIELDS))  # fmt: skip
     db.session.commit()
-    flash(f"Alert rule “{rule.name}” saved: the workers check it every few minutes.")
+    flash(_("Alert rule “%(name)s” saved: the workers check it every few minutes.", name=rule.name))
     return redirect(url_for("admin.alert_rule_list"), 303)
 
 
@@ -165,9 +173,15 @@ def alert_rule_update(rule_id: int):
                  audit.snapshot(rule, RULE_FIELDS))  # fmt: skip
     db.session.commit()
     if afresh:
-        flash(f"Alert rule “{rule.name}” changed: it starts afresh, with nothing in breach.")
+        flash(
+            _("Alert rule “%(name)s” changed: it starts afresh, with nothing in breach.",
+              name=rule.name)
+        )  # fmt: skip
     else:
-        flash(f"Alert rule “{rule.name}” saved: what it watches is unchanged, so its state stands.")
+        flash(
+            _("Alert rule “%(name)s” saved: what it watches is unchanged, so its state stands.",
+              name=rule.name)
+        )  # fmt: skip
     return redirect(url_for("admin.alert_rule_list"), 303)
 
 
@@ -184,7 +198,10 @@ def alert_rule_toggle(rule_id: int):
     audit.record("update", "alert_rule", rule.id, f"alert rule {rule.name!r} turned {state}",
                  before, audit.snapshot(rule, RULE_FIELDS))  # fmt: skip
     db.session.commit()
-    flash(f"Alert rule “{rule.name}” is {state}.")
+    if rule.active:
+        flash(_("Alert rule “%(name)s” is on.", name=rule.name))
+    else:
+        flash(_("Alert rule “%(name)s” is off.", name=rule.name))
     return redirect(url_for("admin.alert_rule_list"), 303)
 
 
@@ -197,7 +214,7 @@ def alert_rule_delete(rule_id: int):
                  audit.snapshot(rule, RULE_FIELDS), None)  # fmt: skip
     alert_rules.delete(rule)
     db.session.commit()
-    flash(f"Alert rule “{name}” deleted.")
+    flash(_("Alert rule “%(name)s” deleted.", name=name))
     return redirect(url_for("admin.alert_rule_list"), 303)
 
 
@@ -206,9 +223,13 @@ def alert_rule_delete(rule_id: int):
 def alert_rule_alert_acknowledge(alert_id: int):
     alert = found(Alert, alert_id)
     if alert.kind != AlertKind.THRESHOLD:
-        message = "This page acknowledges threshold alerts only."
-        return render_template("error.html", title="Not a threshold alert", message=message), 404
+        message = _("This page acknowledges threshold alerts only.")
+        return render_template("error.html", title=_("Not a threshold alert"), message=message), 404
     acknowledged = acknowledge_alert(alert, utcnow())
     db.session.commit()
-    flash(f"Acknowledged “{alert.title}”." if acknowledged else "That alert was seen already.")
+    flash(
+        _("Acknowledged “%(title)s”.", title=alert.title)
+        if acknowledged
+        else _("That alert was seen already.")
+    )
     return redirect(url_for("admin.alert_rule_list"), 303)

@@ -4,6 +4,8 @@ tag now. Adding and removing one is audited."""
 
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 from wtforms import SelectField, StringField
@@ -13,24 +15,25 @@ from followup import audit
 from followup.admin import bp
 from followup.extensions import db
 from followup.models import Case, Customer, SurveyExclusion
+from followup.web.forms import choices_of
 from followup.web.pages import found
 
-FIELD_LABELS = {"customer_tag": "Customer tag", "case_tag": "Case tag"}
+FIELD_LABELS = {"customer_tag": _l("Customer tag"), "case_tag": _l("Case tag")}
 TAGGED = {"customer_tag": Customer, "case_tag": Case}
 EXCLUSION_FIELDS = ("field", "value")
 
 
 class ExclusionForm(FlaskForm):
-    field = SelectField("Who", choices=FIELD_LABELS)
+    field = SelectField(_l("Who"), choices=choices_of(FIELD_LABELS))
     value = StringField(
-        "Tag",
+        _l("Tag"),
         filters=[lambda value: value.strip() if isinstance(value, str) else value],
         validators=[
-            DataRequired(message="Enter a tag"),
+            DataRequired(message=_l("Enter a tag")),
             Length(max=100),
             Regexp(
                 r"[A-Za-z0-9_.: -]+\Z",
-                message="Use letters, digits, spaces and - _ . : only",
+                message=_l("Use letters, digits, spaces and - _ . : only"),
             ),
         ],
     )
@@ -98,24 +101,30 @@ def exclusions_add():
             except IntegrityError:  # the same tag, added at the same moment
                 db.session.rollback()
             else:
-                who = FIELD_LABELS[exclusion.field].lower()
+                who = exclusion.field.replace("_", " ")  # the audit log stays in English
                 audit.record("create", "survey_exclusion", exclusion.id,
                              f"{who} {exclusion.value!r} not surveyed", None,
                              audit.snapshot(exclusion, EXCLUSION_FIELDS))  # fmt: skip
                 db.session.commit()
-                flash(f"{FIELD_LABELS[exclusion.field]} '{exclusion.value}' is never surveyed now.")
+                if exclusion.field == "customer_tag":
+                    flash(_("Customer tag '%(tag)s' is never surveyed now.", tag=exclusion.value))
+                else:
+                    flash(_("Case tag '%(tag)s' is never surveyed now.", tag=exclusion.value))
                 return redirect(url_for("admin.exclusions"), 303)
-        form.value.errors.append(f"'{exclusion.value}' is already excluded")
+        form.value.errors.append(_("'%(tag)s' is already excluded", tag=exclusion.value))
     return _page(form, 422)
 
 
 @bp.post("/exclusions/<int:exclusion_id>/delete")
 def exclusions_remove(exclusion_id: int):
     exclusion = found(SurveyExclusion, exclusion_id)
-    label = f"{FIELD_LABELS[exclusion.field]} '{exclusion.value}'"
+    label = f"{exclusion.field.replace('_', ' ').capitalize()} '{exclusion.value}'"
     audit.record("delete", "survey_exclusion", exclusion.id, f"{label} surveyed again",
                  audit.snapshot(exclusion, EXCLUSION_FIELDS), None)  # fmt: skip
     db.session.delete(exclusion)
     db.session.commit()
-    flash(f"{label} may be surveyed again.")
+    if exclusion.field == "customer_tag":
+        flash(_("Customer tag '%(tag)s' may be surveyed again.", tag=exclusion.value))
+    else:
+        flash(_("Case tag '%(tag)s' may be surveyed again.", tag=exclusion.value))
     return redirect(url_for("admin.exclusions"), 303)

@@ -6,6 +6,9 @@ organisation's time zone (FOLLOWUP_TIMEZONE)."""
 from datetime import datetime
 
 from flask import current_app, flash, redirect, render_template, url_for
+from flask_babel import LazyString
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
@@ -28,32 +31,34 @@ MOMENT = "%Y-%m-%dT%H:%M"
 def _segment_list(form, field) -> None:
     values = split_list(field.data)
     if len(values) > MAX_VALUES:
-        raise ValidationError(f"at most {MAX_VALUES} values")
+        raise ValidationError(_("at most %(count)s values", count=MAX_VALUES))
     if any(len(value) > MAX_VALUE_CHARS for value in values):
-        raise ValidationError(f"each value is at most {MAX_VALUE_CHARS} characters")
+        raise ValidationError(
+            _("each value is at most %(count)s characters", count=MAX_VALUE_CHARS)
+        )
 
 
-def _segment_field(label: str) -> StringField:
+def _segment_field(label: LazyString) -> StringField:
     return StringField(label, filters=[clean_text], validators=[Length(max=8000), _segment_list])
 
 
 class IncidentForm(FlaskForm):
     name = StringField(
-        "Name",
+        _l("Name"),
         filters=[clean_text],
-        validators=[DataRequired(message="Enter a name"), Length(max=200)],
+        validators=[DataRequired(message=_l("Enter a name")), Length(max=200)],
     )
     starts_at = DateTimeLocalField(
-        "Starts", format=MOMENT, validators=[Optional()],
+        _l("Starts"), format=MOMENT, validators=[Optional()],
         render_kw={"step": 60},
     )  # fmt: skip
     ends_at = DateTimeLocalField(
-        "Planned end", format=MOMENT, validators=[Optional()], render_kw={"step": 60}
+        _l("Planned end"), format=MOMENT, validators=[Optional()], render_kw={"step": 60}
     )
-    tags = _segment_field("Case tags")
-    teams = _segment_field("Teams")
-    sources = _segment_field("Source channels")
-    apology_cadence = SelectField("Apology cadence", default="")
+    tags = _segment_field(_l("Case tags"))
+    teams = _segment_field(_l("Teams"))
+    sources = _segment_field(_l("Source channels"))
+    apology_cadence = SelectField(_l("Apology cadence"), default="")
 
 
 def _zone() -> str:
@@ -62,7 +67,7 @@ def _zone() -> str:
 
 def _form() -> IncidentForm:
     form = IncidentForm()
-    form.apology_cadence.choices = [("", "None: hold their surveys")] + [
+    form.apology_cadence.choices = [("", _("None: hold their surveys"))] + [
         (str(ident), name) for ident, name in incidents.apology_choices()
     ]
     return form
@@ -112,7 +117,10 @@ def incidents_declare():
             target.errors = [*target.errors, error.message]
         else:
             db.session.commit()
-            flash(f"Incident '{incident.name}' declared: surveys in its segment are held.")
+            flash(
+                _("Incident '%(name)s' declared: surveys in its segment are held.",
+                  name=incident.name)
+            )  # fmt: skip
             return redirect(url_for("admin.incident", incident_id=incident.id), 303)
     return _list_page(form, 422)
 
@@ -145,5 +153,8 @@ def incident_end(incident_id: int):
         db.session.rollback()
         return _incident_page(found(Incident, incident_id), 409, error.message)
     db.session.commit()
-    flash(f"Incident '{incident.name}' ended: cases closing from now on are surveyed again.")
+    flash(
+        _("Incident '%(name)s' ended: cases closing from now on are surveyed again.",
+          name=incident.name)
+    )  # fmt: skip
     return redirect(url_for("admin.incident", incident_id=incident.id), 303)
