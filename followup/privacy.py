@@ -90,7 +90,7 @@ def export(customer: Customer, now: datetime, actor: str | None = None) -> dict:
         sa.select(Case).where(Case.customer_id == customer.id).order_by(Case.id)
     ).all()
     suppressions = []
-    for channel in ("email", "sms"):
+    for channel in ("email", "sms", "whatsapp"):
         if address := customer.address(channel):
             row = _suppression(channel, address)
             if row is not None:
@@ -235,7 +235,8 @@ def _external_ids(case_ids: list[int]) -> list[str]:
 
 
 def _addresses(customers: Iterable[Customer]) -> set[tuple[str, str]]:
-    return {(ch, a) for c in customers for ch in ("email", "sms") if (a := c.address(ch))}
+    channels = ("email", "sms", "whatsapp")
+    return {(ch, a) for c in customers for ch in channels if (a := c.address(ch))}
 
 
 def _redact(

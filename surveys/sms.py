@@ -1,6 +1,7 @@
-"""Answers by text: reading a reply (keyword, score, comment) and the short conversation that
-follows a check-in SMS. At most one more question is ever asked: "what went wrong?" after a
-negative score, or one clarifying text after a reply we could not read; never a loop.
+"""Answers by text and on WhatsApp: reading a reply (keyword, score, comment; a quick-reply
+button's payload) and the short conversation that follows a check-in. At most one more
+question is ever asked: "what went wrong?" after a negative score, or one clarifying message
+after a reply we could not read; never a loop.
 """
 
 import re
@@ -25,7 +26,23 @@ OPT_OUT = {"STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT", "CANCEL", "REVOKE", 
 OPT_IN = {"START", "YES", "UNSTOP"}
 HELP = {"HELP", "INFO"}
 
-NUMBER = re.compile(r"(?<![\d.,/])\d{1,2}(?!\d)(?![.,/]\d)")
+# One or two digits standing alone: not part of a longer number, a decimal ("3.5", "3,5"), a
+# time ("10:30"), a range ("3-4") or a date ("1/2/2024", "2024-05-12"). Any script's decimal
+# digits ("٤") are digits; superscripts ("²") are not.
+_ALONE_BEFORE, _ALONE_AFTER = r"(?<![\d.,/:-])", r"(?!\d)(?![.,/:-]\d)"
+NUMBER = re.compile(_ALONE_BEFORE + r"\d{1,2}" + _ALONE_AFTER)
+# A score written as a fraction: "4/5", "4 / 5", "4 out of 5", "4 of 5", and as the customers'
+# languages write it: "4 sur 5" (fr), "4 von 5" (de), "4 de 5" (es, pt-BR), "4 sobre 5" (es).
+FRACTION = re.compile(
+    _ALONE_BEFORE
+    + r"(\d{1,2})(?:\s*/\s*|\s+(?:out\s+of|of|sur|von|de|sobre)\s+)(\d{1,2})"
+    + _ALONE_AFTER,
+    re.IGNORECASE,
+)
+# Digits spaced as a phone number writes them ("+1 415 555 0123", "06 12 34 56 78"): a run
+# holding PHONE_DIGITS digits or more holds no score.
+PHONE = re.compile(r"\d[\d\s().-]{5,}\d")
+PHONE_DIGITS = 7
 SEPARATORS = string.whitespace + "-–—:,.;!/|"
 
 
@@ -44,14 +61,32 @@ def keyword(body: str) -> str | None:
 
 def read_score(body: str, lowest: int, highest: int) -> tuple[int, str] | None:
     """(score, the rest of the text as a comment) from replies such as "4", " 5 ",
-    "5 - quick and kind" or "I'd say 4"; None when no number on the scale stands in it."""
-    for match in NUMBER.finditer(body):
+    "5 - quick and kind", "I'd say 4", "4/5" or "4 out of 5 stars"; None when no score on
+    the scale stands in it, or when a fraction is not one of this scale ("8/10" on a 1-5
+    scale: never a guess). A fraction anywhere wins over a lone number ("2 days late, 4/5")."""
+    # Phone numbers blanked out, the text's length kept (the comment comes from the body).
+    text = PHONE.sub(_blank_phone, body)
+    fraction = FRACTION.search(text)
+    if fraction is not None:
+        score, top = int(fraction.group(1)), int(fraction.group(2))
+        return _score_in(body, fraction, score) if lowest <= score <= highest == top else None
+    for match in NUMBER.finditer(text):
         score = int(match.group())
         if lowest <= score <= highest:
-            before = body[: match.start()].strip(SEPARATORS)
-            after = body[match.end() :].strip(SEPARATORS)
-            return score, " ".join(part for part in (before, after) if part)
+            return _score_in(body, match, score)
     return None
+
+
+def _blank_phone(match: re.Match) -> str:
+    digits = sum(char.isdecimal() for char in match.group())
+    return "#" * len(match.group()) if digits >= PHONE_DIGITS else match.group()
+
+
+def _score_in(body: str, match: re.Match, score: int) -> tuple[int, str]:
+    """The score and the text around its match as the comment."""
+    before = body[: match.start()].strip(SEPARATORS)
+    after = body[match.end() :].strip(SEPARATORS)
+    return score, " ".join(part for part in (before, after) if part)
 
 
 @dataclass(frozen=True)
@@ -115,15 +150,16 @@ def phone_language(phone: str) -> str:
     return language_of(locale)
 
 
-def open_invitation(phone: str, now: datetime) -> SurveyInvitation | None:
-    """The phone's most recent SMS invitation that was sent and has not expired."""
+def open_invitation(phone: str, channel: str, now: datetime) -> SurveyInvitation | None:
+    """The phone's most recent invitation on this channel (sms, whatsapp: the one the reply
+    came by) that was sent and has not expired."""
     return db.session.scalar(
         sa.select(SurveyInvitation)
         .join(Customer, Customer.id == SurveyInvitation.customer_id)
         .join(Message, Message.id == SurveyInvitation.message_id)
         .where(
             Customer.phone == phone,
-            SurveyInvitation.channel == "sms",
+            SurveyInvitation.channel == channel,
             SurveyInvitation.expires_at > now,
             Message.status == MessageStatus.SENT,
         )
@@ -132,19 +168,29 @@ def open_invitation(phone: str, now: datetime) -> SurveyInvitation | None:
     )
 
 
-def answer_by_text(invitation: SurveyInvitation, body: str, replies: Replies, now: datetime):
-    """Record what a reply to a check-in says; the text to send back, or None. Flushes."""
+def answer_by_text(
+    invitation: SurveyInvitation,
+    body: str,
+    replies: Replies,
+    now: datetime,
+    *,
+    channel: str,
+    button: bool = False,
+) -> str | None:
+    """Record what a reply to a check-in says, answered on this channel; the text to send
+    back, or None. A quick-reply button's payload (button) is a score alone: it changes the
+    score and keeps what the answer said before (comment, reasons). Flushes."""
     survey = invitation.survey
     body = body.strip()
-    if invitation.sms_state == SmsState.COMMENT and invitation.response is not None:
-        answer = invitation.response
+    answer = invitation.response
+    if not button and invitation.sms_state == SmsState.COMMENT and answer is not None:
         record_answer(
             invitation,
             score=answer.score,
             comment=body[:2000],
             reason_codes=list(answer.reason_codes or []),
             answers=dict(answer.answers or {}),
-            channel="sms",
+            channel=channel,
             now=now,
         )
         invitation.sms_state = SmsState.DONE
@@ -157,13 +203,24 @@ def answer_by_text(invitation: SurveyInvitation, body: str, replies: Replies, no
             return replies.clarify(survey.scale_min, survey.scale_max)
         return None  # asked once already: a person reads it on the timeline
     score, comment = read
+    kept = answer if button else None  # a button changes the score alone: the rest stays
+    if button:
+        comment = kept.comment if kept else ""
     answer, _new = record_answer(
-        invitation, score=score, comment=comment[:2000], channel="sms", now=now
+        invitation,
+        score=score,
+        comment=comment[:2000],
+        reason_codes=list(kept.reason_codes or []) if kept else None,
+        answers=dict(kept.answers or {}) if kept else None,
+        channel=channel,
+        now=now,
     )
     if answer.recovery_id is not None and verdict(survey, score, comment) != "positive":
         invitation.sms_state = SmsState.DONE  # still unhappy after a recovery: a person takes over
         return replies.handing_over()
     if is_negative(survey, score) and not comment and invitation.sms_state != SmsState.DONE:
+        if invitation.sms_state == SmsState.COMMENT:
+            return None  # a button while we wait for the comment: asked once already
         invitation.sms_state = SmsState.COMMENT
         return replies.what_went_wrong()
     invitation.sms_state = SmsState.DONE

@@ -133,6 +133,7 @@ class EventKind(StrEnum):
     MESSAGE_UNDELIVERED = "message.undelivered"
     MESSAGE_BOUNCED = "message.bounced"
     MESSAGE_OPENED = "message.opened"
+    MESSAGE_READ = "message.read"
     MESSAGE_CLICKED = "message.clicked"
     # SendGrid reports that suppress the address without a delivery status.
     MESSAGE_SPAMREPORT = "message.spamreport"

@@ -37,6 +37,7 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"
     BOUNCED = "bounced"
     OPENED = "opened"
+    READ = "read"  # a WhatsApp message's read receipt
     CLICKED = "clicked"
 
 
@@ -50,6 +51,7 @@ DELIVERY_ORDER: dict[str, int] = {
     DeliveryStatus.FAILED: 4,
     DeliveryStatus.BOUNCED: 4,
     DeliveryStatus.OPENED: 5,
+    DeliveryStatus.READ: 5,
     DeliveryStatus.CLICKED: 6,
 }
 

@@ -1,8 +1,10 @@
-"""Twilio webhooks: replies to our texts (answers, STOP/START/HELP) and delivery status
-callbacks. Each request must carry a valid X-Twilio-Signature for our public URL."""
+"""Twilio webhooks: replies to our texts and WhatsApp messages (answers, quick-reply buttons,
+STOP/START/HELP) on one endpoint, and delivery status callbacks (read receipts too). Each
+request must carry a valid X-Twilio-Signature for our public URL."""
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from flask import Response, abort, current_app, request
 from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
@@ -12,10 +14,11 @@ from followup.delivery import handled_before, mark_handled, update_delivery
 from followup.extensions import db
 from followup.fallbacks import handle_send_error
 from followup.languages import in_language
-from followup.models import Message
+from followup.models import Customer, Message
 from followup.models.base import row_id, utcnow
 from followup.models.messages import DeliveryStatus
 from followup.suppressions import lift, suppress
+from followup.web.case_input import normalise_phone
 from followup.web.forms import clean_text
 from followup.webhooks import bp
 from surveys.sms import Replies, answer_by_text, keyword, open_invitation, phone_language
@@ -37,12 +40,36 @@ def _check_signature() -> None:
 
 # The suppression list's address size: a longer From is no number we text (nor can be kept).
 MAX_FROM = 320
+# A quick-reply button's id as Twilio's content templates allow it.
+MAX_PAYLOAD = 200
+# What of a message is read: WhatsApp's longest text (an SMS is at most 1,600 characters).
+MAX_BODY = 4096
+WHATSAPP = "whatsapp:"
 
 
 def _field(name: str) -> str:
     """A field of Twilio's form as text a column can keep: control characters (NUL ...)
     dropped, spaces trimmed."""
     return clean_text(request.form.get(name, "")) or ""
+
+
+def _sender() -> tuple[str, str]:
+    """The channel a message came by and its sender's number: From "whatsapp:+E.164" is a
+    WhatsApp message from that number; any other From, a text. 400 for a missing or
+    oversized From, or a WhatsApp sender that is no valid number."""
+    sender = _field("From")
+    if not sender or len(sender) > MAX_FROM:
+        abort(400, f"From must be the sender's number (at most {MAX_FROM} characters)")
+    if not sender.startswith(WHATSAPP):
+        return "sms", sender
+    number = sender.removeprefix(WHATSAPP)
+    try:
+        phone = normalise_phone(number)
+    except ValueError:
+        phone = None
+    if phone != number:
+        abort(400, "From must be whatsapp: and the sender's number in E.164 (+14155550123)")
+    return "whatsapp", number
 
 
 # Twilio's MessageStatus values as our delivery statuses.
@@ -55,7 +82,7 @@ TWILIO_DELIVERY = {
     "delivered": DeliveryStatus.DELIVERED,
     "undelivered": DeliveryStatus.UNDELIVERED,
     "failed": DeliveryStatus.FAILED,
-    "read": DeliveryStatus.OPENED,
+    "read": DeliveryStatus.READ,  # WhatsApp's read receipt
     "canceled": DeliveryStatus.FAILED,
 }
 
@@ -82,30 +109,43 @@ def _twiml(text: str | None) -> Response:
 
 @bp.post("/twilio/sms")
 def sms_reply():
+    """A text or a WhatsApp message from a customer. A quick-reply button's payload (its id,
+    "4" or "csat_4") is the answer when there is one, else the text."""
     _check_signature()
-    phone, body = _field("From"), _field("Body")
-    if not phone or len(phone) > MAX_FROM:
-        abort(400, f"From must be the sender's number (at most {MAX_FROM} characters)")
+    channel, phone = _sender()
+    payload = _field("ButtonPayload")
+    if len(payload) > MAX_PAYLOAD:
+        abort(400, f"ButtonPayload must be at most {MAX_PAYLOAD} characters")
+    body = payload or _field("Body")[:MAX_BODY]
     now = utcnow()
     sid = _field("MessageSid")[:200]
     if sid:
         if handled_before("twilio-sms", {sid}):
             return _twiml(None)
         mark_handled("twilio-sms", sid, now)
+    if channel == "whatsapp":  # the 24 hours of free-form WhatsApp messages start again
+        db.session.execute(
+            sa.update(Customer).where(Customer.phone == phone).values(whatsapp_inbound_at=now)
+        )
     replies = Replies(current_app.config["ORGANISATION_NAME"])
     with in_language(phone_language(phone)):
         word = keyword(body)
         if word == "stop":
-            suppress("sms", phone, "stop", f"replied {body.strip()[:20]!r}", now)
+            suppress(channel, phone, "stop", f"replied {body.strip()[:20]!r}", now)
             text = replies.stopped()
         elif word == "start":
-            lift("sms", phone)
+            lift(channel, phone)
             text = replies.started()
         elif word == "help":
             text = replies.help()
         else:
-            invitation = open_invitation(phone, now)
-            text = answer_by_text(invitation, body, replies, now) if invitation else None
+            invitation = open_invitation(phone, channel, now)
+            button = bool(payload)
+            text = (
+                answer_by_text(invitation, body, replies, now, channel=channel, button=button)
+                if invitation
+                else None
+            )
     try:
         db.session.commit()
     except IntegrityError:  # the same message, delivered twice at once: the other one answers
@@ -124,8 +164,12 @@ def sms_status():
     ident = row_id(message_id)  # None for a number no message can have
     message = db.session.get(Message, ident) if ident else None
     sid = _field("MessageSid")
-    if message is None or message.channel != "sms" or (message.provider_id or sid) != sid:
-        abort(404, "no text message matches this callback")
+    if (
+        message is None
+        or message.channel not in ("sms", "whatsapp")
+        or (message.provider_id or sid) != sid
+    ):
+        abort(404, "no text or WhatsApp message matches this callback")
     changed = record_delivery(message, status, _field("ErrorCode") or None, utcnow())
     db.session.commit()
     return {"updated": changed}

@@ -27,7 +27,7 @@ from followup.models.figures import FIGURE_ROLLUPS, REASON_ROLLUPS
 from followup.suppressions import suppress
 from surveys.invitations import invitations_for
 from tests.support.agents import agent_user
-from tests.support.answers import SURVEY_SECRET, text_in
+from tests.support.answers import SURVEY_SECRET, post_signed, text_in
 from tests.support.cases import close, later, sweep_and_dispatch
 from tests.support.console import csrf_token, csrf_token_in
 from tests.support.hostile import FORM, STRINGS, form_body
@@ -103,8 +103,8 @@ def assert_none_of_theirs(text: str, where: str) -> None:
 def their_cases(app, client, seeded, twilio):
     """The customer's three cases: a thank-you email and a check-in text sent (both greet them
     by name), an SMS answer with a comment (a recovery, a gesture, an alert), a web answer with
-    words, a planned message; opted out of texts and email; event webhooks and alert hooks
-    planned."""
+    words, a planned message; opted out of texts, WhatsApp and email; event webhooks and alert
+    hooks planned."""
     app.config.update(EVENTS_WEBHOOK_URL="http://127.0.0.1:9/hook",
                       EVENTS_WEBHOOK_SECRET="whsec_" + "A" * 32,
                       ALERT_WEBHOOK_URL="http://127.0.0.1:9/alerts")  # fmt: skip
@@ -117,6 +117,8 @@ def their_cases(app, client, seeded, twilio):
     answer_by_web("ZQ-2", WEB_COMMENT, MAKE_RIGHT)
     assert close(client, auth, case_body("ZQ-3", external_id="zq-other-id")).status_code == 202
     text_in(client, "STOP", PHONE)
+    form = {"From": f"whatsapp:{PHONE}", "Body": "STOP", "MessageSid": "SMzq"}
+    assert post_signed(client, "/webhooks/twilio/sms", form).status_code == 200
     suppress("email", EMAIL, "unsubscribe", "unsubscribe link (page)", utcnow())
     db.session.commit()
     # Someone else's case, untouched by the erasure.
@@ -203,7 +205,8 @@ def test_erasure_leaves_nothing_of_theirs_and_keeps_figures_and_opt_outs(
         assert export.status_code == 404 and export.json["error"] == "not_found"
 
     # Their number and their mailbox stay opted out: a new case with them sends nothing.
-    assert suppressed({("sms", PHONE), ("email", EMAIL)}) == {("sms", PHONE), ("email", EMAIL)}
+    opt_outs = {("sms", PHONE), ("whatsapp", PHONE), ("email", EMAIL)}
+    assert suppressed(opt_outs) == opt_outs
     again = close(client, auth, case_body("ZQ-4", external_id="cust-zq"))
     assert {m["status"] for m in again.json["messages"]} == {"suppressed"}
 
@@ -214,7 +217,7 @@ def test_the_export_holds_everything_and_is_audited(app, client, their_cases):
     document = reply.json
     assert document["customer"]["email"] == EMAIL and document["customer"]["sms_opted_out"]
     assert document["identities"] == ["cust-zq", "zq-other-id"]
-    assert {s["channel"] for s in document["suppressions"]} == {"email", "sms"}
+    assert {s["channel"] for s in document["suppressions"]} == {"email", "sms", "whatsapp"}
     assert [c["case"]["external_id"] for c in document["cases"]] == ["ZQ-1", "ZQ-2", "ZQ-3"]
     first, second, _ = document["cases"]
     assert SMS_COMMENT in [r["comment"] for r in first["responses"]]

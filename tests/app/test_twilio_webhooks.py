@@ -9,7 +9,7 @@ from followup.extensions import db
 from followup.models import CaseEvent, Message, Response, Suppression, SurveyInvitation
 from followup.models.base import utcnow
 from followup.webhooks.twilio import record_delivery
-from surveys.sms import keyword, read_score
+from surveys.sms import keyword
 from tests.support.answers import PHONE, TWILIO_TOKEN, post_signed, text_in
 from tests.support.cases import CASE, close
 
@@ -19,26 +19,7 @@ def the_response() -> Response | None:
     return db.session.scalar(sa.select(Response))
 
 
-# Reading replies
-
-
-@pytest.mark.parametrize(
-    "body, expected",
-    [
-        ("4", (4, "")),
-        (" 5 ", (5, "")),
-        ("5 - quick and kind", (5, "quick and kind")),
-        ("I'd say 4", (4, "I'd say")),
-        ("2, took ages", (2, "took ages")),
-        ("10/10", None),
-        ("4.5", None),
-        ("great", None),
-        ("", None),
-        ("7", None),
-    ],
-)
-def test_read_score(body, expected):
-    assert read_score(body, 1, 5) == expected
+# Keywords (scores: tests/unit/test_sms_scores.py)
 
 
 @pytest.mark.parametrize(

@@ -398,7 +398,7 @@ def text_form(**fields) -> dict:
     return {"From": PHONE, "To": "+15005550006", "Body": "hello", "MessageSid": "SM1", **fields}
 
 
-@pytest.mark.parametrize("field", ["Body", "From", "MessageSid"])
+@pytest.mark.parametrize("field", ["Body", "From", "MessageSid", "ButtonPayload"])
 @pytest.mark.parametrize("name", STRINGS)
 def test_hostile_texts_are_answered_or_refused(client, world, name, field):
     form = text_form(**{"MessageSid": f"SM-{field}-{name}", field: STRINGS[name]})
@@ -409,10 +409,12 @@ def test_hostile_texts_are_answered_or_refused(client, world, name, field):
         assert response.mimetype == "application/xml"
 
 
+@pytest.mark.parametrize("prefix", ["", "whatsapp:"], ids=["sms", "whatsapp"])
 @pytest.mark.parametrize("keyword", ["STOP", "START"])
 @pytest.mark.parametrize("name", STRINGS)
-def test_hostile_numbers_opting_out_and_in(client, world, name, keyword):
-    form = text_form(**{"MessageSid": f"SM-{keyword}-{name}", "From": STRINGS[name]}, Body=keyword)
+def test_hostile_numbers_opting_out_and_in(client, world, name, keyword, prefix):
+    sender = prefix + STRINGS[name]
+    form = text_form(**{"MessageSid": f"SM-{keyword}-{name}", "From": sender}, Body=keyword)
     before = stored()
     response = post_twilio(client, "/webhooks/twilio/sms", form_body(form))
     explained(response, (200, 400), before)
