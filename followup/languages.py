@@ -53,8 +53,15 @@ def default_language() -> str:
 
 
 def language_name(language: str) -> str:
-    """The language's name in English, as the editors label its fields ("Portuguese (Brazil)")."""
-    return Locale.parse(babel_locale(language)).get_display_name("en") or language
+    """The language's name in the console's language (English outside a request), as the
+    editors label its fields: "Portuguese (Brazil)", "portugais (Brésil)"."""
+    return Locale.parse(babel_locale(language)).get_display_name(get_locale() or "en") or language
+
+
+def native_name(language: str) -> str:
+    """The language's name in itself, as a reader looks for it ("Português (Brasil)")."""
+    name = Locale.parse(babel_locale(language)).get_display_name() or language
+    return name[:1].upper() + name[1:]
 
 
 def babel_locale(language: str) -> str:

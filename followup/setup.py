@@ -67,19 +67,20 @@ GESTURES = [
      None, 24),
     ("handwritten-note", "Handwritten note", "task", "", 0, 300, None, 72),
 ]  # fmt: skip
-# The default offers in the other languages, by gesture key (as the apologies word them).
+# The default offers in the other languages, by gesture key (as the apologies word them;
+# Portuguese without the accents that would make a text cost UCS-2 segments).
 OFFER_TRANSLATIONS = {
     "discount-10": {
         "es": "un 10 % de descuento en tu próximo pedido",
         "fr": "10 % de réduction sur votre prochaine commande",
         "de": "10 % Rabatt auf Ihre nächste Bestellung",
-        "pt-BR": "10% de desconto no seu próximo pedido",
+        "pt-BR": "10% de desconto na sua nova compra",
     },
     "free-shipping": {
         "es": "envío gratis en tu próximo pedido",
         "fr": "la livraison offerte sur votre prochaine commande",
         "de": "kostenlosen Versand für Ihre nächste Bestellung",
-        "pt-BR": "frete grátis no seu próximo pedido",
+        "pt-BR": "frete gratuito na sua nova compra",
     },
     "account-credit": {
         "es": "un crédito de US$10",
@@ -91,7 +92,7 @@ OFFER_TRANSLATIONS = {
         "es": "una llamada de un responsable del equipo",
         "fr": "un appel d'un responsable d'équipe",
         "de": "einen Anruf von einer Teamleitung",
-        "pt-BR": "uma ligação de um líder da equipe",
+        "pt-BR": "um telefonema de um supervisor",
     },
 }
 # (name, reasons, priorities, customer tags, asked-for words, gesture), tried in this order.

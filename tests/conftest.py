@@ -85,9 +85,11 @@ def _test_app(app_config: dict, outbox: Path):
     @app.before_request
     def forget_the_last_request():
         """Requests here share the test's app context, so `g` outlives a request: drop what
-        Flask-Login and Flask-WTF keep in it, as a real request's fresh context would."""
-        g.pop("_login_user", None)
-        g.pop("csrf_token", None)
+        Flask-Login, Flask-WTF and Flask-Babel keep in it, the organisation's settings and a
+        customer page's locale, as a real request's fresh context would."""
+        for name in ("_login_user", "csrf_token", "_flask_babel", "organisation",
+                     "customer_locale"):  # fmt: skip
+            g.pop(name, None)
 
     with app.app_context():
         yield app

@@ -1,5 +1,5 @@
 """The signed-in user's own page: their preferences (how they hear of their kudos, the weekly
-digest's opt-out), two-factor sign-in turned on (a QR code and the secret to
+digest's opt-out, the console's language), two-factor sign-in turned on (a QR code and the secret to
 type, confirmed with a code, then ten recovery codes shown once), new recovery codes, and
 turning it off (password and code). Wrong codes here are limited per user; every change is
 in the audit log."""
@@ -7,12 +7,13 @@ in the audit log."""
 from flask import current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, RadioField, StringField
+from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField
 from wtforms.validators import InputRequired, Length
 
 from followup import audit, two_factor
 from followup.admin import bp
 from followup.extensions import db, limiter
+from followup.languages import languages_in_use, native_name
 from followup.models.users import KudosDelivery
 from followup.users import MAX_PASSWORD, authenticate
 from followup.web.console import needs
@@ -29,12 +30,31 @@ KUDOS_CHOICES = {
     KudosDelivery.INSTANT: "At once: an email for each kudo",
     KudosDelivery.OFF: "No email: I read them in the console",
 }
-PREFERENCE_FIELDS = ("kudos_delivery", "weekly_digest")
+PREFERENCE_FIELDS = ("kudos_delivery", "weekly_digest", "language")
+BROWSER_DEFAULT = ""  # the language choice of no language: the browser's
 
 
 class PreferencesForm(FlaskForm):
     kudos_delivery = RadioField("Kudos by email", choices=KUDOS_CHOICES)
     weekly_digest = BooleanField("Send me the weekly digest on Mondays")
+    language = SelectField(
+        "Console language",
+        default=BROWSER_DEFAULT,
+        invalid_choice_message="choose one of the languages listed",
+    )
+
+
+def _preferences_form(**kwargs) -> PreferencesForm:
+    """The preferences; the languages offered are those in use (each in its own name), and
+    the user's own if it is no longer in use."""
+    form = PreferencesForm(**kwargs)
+    languages = [*languages_in_use()]
+    if (mine := current_user.language) and mine not in languages:
+        languages.append(mine)
+    form.language.choices = [(BROWSER_DEFAULT, "Browser default", {})] + [
+        (language, native_name(language), {"lang": language}) for language in languages
+    ]
+    return form
 
 
 class ConfirmForm(FlaskForm):
@@ -77,8 +97,11 @@ def _account_page(status: int = 200, **forms):
     me = _me()
     forms.setdefault(
         "preferences_form",
-        PreferencesForm(
-            formdata=None, kudos_delivery=me.kudos_delivery, weekly_digest=me.weekly_digest
+        _preferences_form(
+            formdata=None,
+            kudos_delivery=me.kudos_delivery,
+            weekly_digest=me.weekly_digest,
+            language=me.language or BROWSER_DEFAULT,
         ),
     )
     return render_template(
@@ -102,12 +125,13 @@ def account():
 @bp.post("/account/preferences")
 @needs("signed_in")
 def account_preferences():
-    form = PreferencesForm()
+    form = _preferences_form()
     if not form.validate_on_submit():
         return _account_page(422, preferences_form=form)
     me = _me()
     before = audit.snapshot(me, PREFERENCE_FIELDS)
     me.kudos_delivery, me.weekly_digest = form.kudos_delivery.data, bool(form.weekly_digest.data)
+    me.language = form.language.data or None
     after = audit.snapshot(me, PREFERENCE_FIELDS)
     if after != before:
         audit.record("preferences", "user", me.id, f"{me.email} changed their email preferences",

@@ -14,6 +14,7 @@ from followup.extensions import db
 from followup.goodwill import add_codes
 from followup.models import AuditEntry, Gesture, GestureType, GoodwillCode, RecoveryRule
 from followup.models.base import utcnow
+from followup.setup import OFFER_TRANSLATIONS
 from tests.support.answers import answer_on_page, survey_token
 from tests.support.cases import EMAIL_CASE, close, later, sent_messages, sweep_and_dispatch
 from tests.support.console import csrf_token
@@ -153,13 +154,14 @@ def test_editing_keeps_the_key_and_audits_only_what_changed(as_lead, seeded):
     assert reply.status_code == 303
     changed = gesture("discount-10")
     assert changed.monthly_budget_cents is None and gesture("hijacked") is None
-    assert changed.offer_translations == {"es": "un 10 % de descuento"}
+    offers = OFFER_TRANSLATIONS["discount-10"]  # the others, not sent, are kept
+    assert changed.offer_translations == {**offers, "es": "un 10 % de descuento"}
     [entry] = audits("gesture_type")
     assert entry.action == "update"
-    assert entry.before == {"monthly_budget_cents": 50000, "offer_translations": {}}
+    assert entry.before == {"monthly_budget_cents": 50000, "offer_translations": offers}
     assert entry.after == {
         "monthly_budget_cents": None,
-        "offer_translations": {"es": "un 10 % de descuento"},
+        "offer_translations": {**offers, "es": "un 10 % de descuento"},
     }
     assert "no cap" in page_text(as_lead.get("/admin/goodwill"))
 

@@ -386,7 +386,7 @@ def test_the_preview_shows_the_customers_page_in_spanish_with_extra_questions(as
     page = as_lead.get(f"/admin/surveys/{nps.id}/preview?language=es&score=2")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert '<html lang="es">' in html
+    assert '<html lang="es" dir="ltr">' in html
     assert "¿Nos recomendarías tras &ldquo;Parcel never arrived&rdquo;?" in html
     assert "<legend>¿Volverías a comprar?</legend>" in html
     assert 'value="Yes"> <label for="extra_0-0">Sí</label>' in html
@@ -397,7 +397,9 @@ def test_the_preview_shows_the_customers_page_in_spanish_with_extra_questions(as
     assert "action=" not in form and "post" not in form
     assert re.search(r'<button type="submit" class="button" disabled>', html)
     english = as_lead.get(f"/admin/surveys/{nps.id}/preview").get_data(as_text=True)
-    assert '<html lang="en">' in english and "<legend>Would you buy again?</legend>" in english
+    assert '<html lang="en" dir="ltr">' in english
+    assert "<legend>Would you buy again?</legend>" in english
     assert "how likely are you to recommend us" in english and "Least likely" in english
     unknown = as_lead.get(f"/admin/surveys/{nps.id}/preview?language=xx&score=99")
-    assert unknown.status_code == 200 and '<html lang="en">' in unknown.get_data(as_text=True)
+    assert unknown.status_code == 200
+    assert '<html lang="en" dir="ltr">' in unknown.get_data(as_text=True)

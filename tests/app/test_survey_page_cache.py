@@ -82,7 +82,7 @@ def test_each_language_has_its_own_form(app, survey_case):
 def test_a_customer_s_language_is_their_page_s(client, survey_case):
     set_locale("es")
     spanish = page(client, survey_case["token"])
-    assert '<html lang="es">' in spanish and "Muy satisfecho" in spanish
+    assert '<html lang="es" dir="ltr">' in spanish and "Muy satisfecho" in spanish
     assert "Very satisfied" not in spanish
 
 

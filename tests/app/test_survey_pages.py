@@ -39,7 +39,7 @@ def test_page_asks_about_the_case_with_its_subject_escaped(client, survey_case):
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in html
     assert "<script>alert(1)</script>" not in html
     assert html.count("<h1") == 1
-    assert '<html lang="en">' in html
+    assert '<html lang="en" dir="ltr">' in html
     assert "Very dissatisfied" in html and "Very satisfied" in html
     assert checked_scores(html) == []
     assert page.headers["Cache-Control"] == "no-store"
