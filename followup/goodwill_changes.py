@@ -3,9 +3,12 @@ type must keep to, a code file's codes, the catalogue's figures (spend this mont
 left), the reasons and gestures a rule can name and a rule in plain words (their order is
 followup.positions'). Operations flush; the caller audits and commits."""
 
+from collections.abc import Mapping
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import format_number
+from flask_babel import gettext as _
 
 from followup.extensions import db
 from followup.goodwill import (
@@ -19,8 +22,6 @@ from followup.goodwill import (
 from followup.models import GestureType, RecoveryRule, Survey
 from followup.models.recovery import GestureKind
 
-TOO_BIG = f"The file is too big: at most {MAX_CODES_BYTES // (1024 * 1024)} MB"
-
 
 def gesture_problems(
     kind: GestureKind, value_cents: int | None, webhook_url: str | None, assignee: str | None
@@ -29,11 +30,13 @@ def gesture_problems(
     is a credit's only, a credit is worth something, an assignee is a task's only."""
     problems = []
     if kind != GestureKind.CREDIT and webhook_url:
-        problems.append(("webhook_url", "Only a credit is posted to a webhook URL: leave it empty"))
+        problems.append(
+            ("webhook_url", _("Only a credit is posted to a webhook URL: leave it empty"))
+        )
     if kind == GestureKind.CREDIT and value_cents == 0:
-        problems.append(("value_cents", "Enter what the credit is worth to the customer"))
+        problems.append(("value_cents", _("Enter what the credit is worth to the customer")))
     if kind != GestureKind.TASK and assignee:
-        problems.append(("assignee", "Only a task has an assignee: leave it empty"))
+        problems.append(("assignee", _("Only a task has an assignee: leave it empty")))
     return problems
 
 
@@ -44,7 +47,11 @@ def key_taken(key: str) -> bool:
 def no_codes(gesture_type: GestureType) -> str | None:
     """Why codes cannot be added to this gesture type, if they cannot."""
     if gesture_type.kind != GestureKind.CODE:
-        return f"{gesture_type.name} gives no codes: it is a {gesture_type.kind}"
+        return _(
+            "%(name)s gives no codes: it is a %(kind)s",
+            name=gesture_type.name,
+            kind=gesture_type.kind,
+        )
     return None
 
 
@@ -52,17 +59,17 @@ def codes_in(data: bytes) -> list[str] | str:
     """The codes of an uploaded CSV file (read up to MAX_CODES_BYTES + 1), or why they
     cannot be taken."""
     if len(data) > MAX_CODES_BYTES:
-        return TOO_BIG
+        return _("The file is too big: at most %(most)s MB", most=MAX_CODES_BYTES // (1024 * 1024))
     try:
         codes = parse_codes(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
-        return "The file must be UTF-8 text (save it as CSV UTF-8)"
+        return _("The file must be UTF-8 text (save it as CSV UTF-8)")
     except ValueError as error:
-        return f"The file cannot be read: {error}"
+        return _("The file cannot be read: %(problem)s", problem=error)
     if not codes:
-        return "The file holds no codes: put one code in the first column of each row"
+        return _("The file holds no codes: put one code in the first column of each row")
     if len(codes) > MAX_CODES:
-        return f"At most {MAX_CODES:,} codes per upload: split the file"
+        return _("At most %(most)s codes per upload: split the file", most=format_number(MAX_CODES))
     return codes
 
 
@@ -102,26 +109,34 @@ def gesture_names() -> dict[int, str]:
     return dict(rows.all())
 
 
-def describe(rule: RecoveryRule, reasons: dict[str, str], gestures: dict[int, str]) -> str:
-    """What a rule does, in plain words: "When the reason is 'Not solved' → Call-back"."""
+def describe(
+    rule: RecoveryRule,
+    reasons: dict[str, str],
+    priorities: Mapping[str, object],
+    gestures: dict[int, str],
+) -> str:
+    """What a rule does, in plain words in the console's language: "When the reason is
+    'Not solved' → Call-back" (reasons and priorities by their labels)."""
 
-    def either(values, labels=None) -> str:
-        return " or ".join(f"'{(labels or {}).get(value, value)}'" for value in values)
+    def either(values, labels: Mapping[str, object] | None = None) -> str:
+        return f" {_('or')} ".join(f"'{(labels or {}).get(value, value)}'" for value in values)
 
     conditions = []
     if rule.reasons:
-        conditions.append(f"the reason is {either(rule.reasons, reasons)}")
+        conditions.append(_("the reason is %(values)s", values=either(rule.reasons, reasons)))
     if rule.priorities:
-        conditions.append(f"the case is {either(rule.priorities)}")
+        conditions.append(_("the case is %(values)s", values=either(rule.priorities, priorities)))
     if rule.customer_tags:
-        conditions.append(f"the customer is tagged {either(rule.customer_tags)}")
+        conditions.append(_("the customer is tagged %(values)s", values=either(rule.customer_tags)))
     if rule.asked:
-        conditions.append(f"they ask for {either(rule.asked)}")
-    when = "When " + " and ".join(conditions) if conditions else "Always"
-    then = "apologise and check in only"
+        conditions.append(_("they ask for %(values)s", values=either(rule.asked)))
+    then = _("apologise and check in only")
     if rule.gesture_type_id is not None:
         then = gestures.get(rule.gesture_type_id, then)
-    return f"{when} → {then}"
+    if not conditions:
+        return _("Always → %(gesture)s", gesture=then)
+    when = f" {_('and')} ".join(conditions)
+    return _("When %(conditions)s → %(gesture)s", conditions=when, gesture=then)
 
 
 def ordered_rules() -> list[RecoveryRule]:

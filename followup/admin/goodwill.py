@@ -4,11 +4,13 @@ recovery cadence sends. Every change is audited in its own transaction. The form
 goodwill_forms, the rules in followup.goodwill_changes."""
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import BuildError
 
 from followup import audit
 from followup.admin import accepts_up_to, bp
+from followup.admin.cadence_forms import PRIORITY_LABELS
 from followup.admin.goodwill_forms import (
     CodesForm,
     GestureTypeForm,
@@ -61,7 +63,9 @@ def goodwill():
     return render_template(
         "admin/goodwill/index.html",
         catalogue=catalogue_rows(utcnow()),
-        rules=[(rule, describe(rule, reasons, gestures)) for rule in ordered_rules()],
+        rules=[
+            (rule, describe(rule, reasons, PRIORITY_LABELS, gestures)) for rule in ordered_rules()
+        ],
         cadence=cadence,
         cadence_link=_cadence_link(cadence.id) if cadence else None,
         money=cents_text,
@@ -75,8 +79,12 @@ def _warn_if_unavailable(gesture_type: GestureType) -> None:
     reason = unavailable(gesture_type, utcnow())
     if reason:
         flash(
-            f"{gesture_type.name} cannot be given now ({reason}): the recovery rules pass over "
-            "it to the next rule that matches."
+            _(
+                "%(name)s cannot be given now (%(reason)s): the recovery rules pass over it to "
+                "the next rule that matches.",
+                name=gesture_type.name,
+                reason=reason,
+            )
         )
 
 
@@ -98,7 +106,7 @@ def _gesture_page(form, gesture_type=None, codes_error=None, status=200):
 
 def _key_taken(form: GestureTypeForm) -> bool:
     if key_taken(form.key.data):
-        form.key.errors.append("A gesture type with this key exists already")
+        form.key.errors.append(_("A gesture type with this key exists already"))
         return True
     return False
 
@@ -114,13 +122,13 @@ def goodwill_new():
             db.session.flush()
         except IntegrityError:  # the same key, saved at the same moment
             db.session.rollback()
-            form.key.errors.append("A gesture type with this key exists already")
+            form.key.errors.append(_("A gesture type with this key exists already"))
         else:
             after = audit.snapshot(gesture_type, GESTURE_FIELDS)
             audit.record("create", "gesture_type", gesture_type.id, gesture_type.name, None,
                          after)  # fmt: skip
             db.session.commit()
-            flash(f"Added {gesture_type.name}.")
+            flash(_("Added %(name)s.", name=gesture_type.name))
             _warn_if_unavailable(gesture_type)
             return redirect(url_for("admin.goodwill_edit", gesture_id=gesture_type.id), 303)
     return _gesture_page(form, status=422 if request.method == "POST" else 200)
@@ -136,7 +144,7 @@ def goodwill_edit(gesture_id: int):
         after = audit.snapshot(gesture_type, GESTURE_FIELDS)
         audit.record("update", "gesture_type", gesture_type.id, gesture_type.name, before, after)
         db.session.commit()
-        flash(f"Saved {gesture_type.name}.")
+        flash(_("Saved %(name)s.", name=gesture_type.name))
         _warn_if_unavailable(gesture_type)
         return redirect(url_for("admin.goodwill_edit", gesture_id=gesture_type.id), 303)
     return _gesture_page(form, gesture_type, status=422 if request.method == "POST" else 200)
@@ -148,7 +156,7 @@ def _read_codes(gesture_type: GestureType) -> list[str] | str:
         return problem
     upload = request.files.get("codes")
     if upload is None or not upload.filename:
-        return "Choose a CSV file of codes"
+        return _("Choose a CSV file of codes")
     return codes_in(upload.read(MAX_CODES_BYTES + 1))
 
 
@@ -165,7 +173,15 @@ def goodwill_codes(gesture_id: int):
     audit.record("upload", "gesture_type", gesture_type.id, f"{gesture_type.name} codes: {summary}",
                  None, result)  # fmt: skip
     db.session.commit()
-    flash(f"{gesture_type.name} codes: {summary}. {result['unused']} unused now.")
+    flash(
+        _(
+            "%(name)s codes: %(added)s added, %(skipped)s already there. %(unused)s unused now.",
+            name=gesture_type.name,
+            added=result["added"],
+            skipped=result["skipped"],
+            unused=result["unused"],
+        )
+    )
     return redirect(url_for("admin.goodwill_edit", gesture_id=gesture_type.id), 303)
 
 
@@ -191,12 +207,12 @@ def goodwill_rule_new():
             add_last(rule)
         except IntegrityError:  # another rule took that position at the same moment
             db.session.rollback()
-            form.form_errors.append("Someone added a rule at the same moment: send it again.")
+            form.form_errors.append(_("Someone added a rule at the same moment: send it again."))
             return _rule_page(form, None)
         audit.record("create", "recovery_rule", rule.id, rule.name, None,
                      audit.snapshot(rule, RULE_FIELDS))  # fmt: skip
         db.session.commit()
-        flash(f"Added the rule {rule.name}, last in the order.")
+        flash(_("Added the rule %(name)s, last in the order.", name=rule.name))
         return _rules_page()
     return _rule_page(form, None)
 
@@ -211,7 +227,7 @@ def goodwill_rule_edit(rule_id: int):
         audit.record("update", "recovery_rule", rule.id, rule.name, before,
                      audit.snapshot(rule, RULE_FIELDS))  # fmt: skip
         db.session.commit()
-        flash(f"Saved the rule {rule.name}.")
+        flash(_("Saved the rule %(name)s.", name=rule.name))
         return _rules_page()
     return _rule_page(form, rule)
 
@@ -223,7 +239,7 @@ def goodwill_rule_delete(rule_id: int):
     audit.record("delete", "recovery_rule", rule.id, name, audit.snapshot(rule, RULE_FIELDS), None)
     db.session.delete(rule)
     db.session.commit()
-    flash(f"Deleted the rule {name}.")
+    flash(_("Deleted the rule %(name)s.", name=name))
     return _rules_page()
 
 
@@ -232,17 +248,23 @@ def goodwill_rule_move(rule_id: int, direction: str):
     rule = found(RecoveryRule, rule_id)
     other = neighbour(rule, direction)
     if other is None:
-        flash(f"{rule.name} is already {'first' if direction == 'up' else 'last'}.")
+        if direction == "up":
+            flash(_("%(name)s is already first.", name=rule.name))
+        else:
+            flash(_("%(name)s is already last.", name=rule.name))
         return _rules_page()
     before = {"position": rule.position}
     try:
         swap_positions(rule, other)
     except IntegrityError:  # the order changed under us
         db.session.rollback()
-        flash("The order changed at the same moment: check it and move the rule again.")
+        flash(_("The order changed at the same moment: check it and move the rule again."))
         return _rules_page()
     summary = f"{rule.name} moved {direction}, swapping places with {other.name}"
     audit.record("move", "recovery_rule", rule.id, summary, before, {"position": rule.position})
     db.session.commit()
-    flash(f"Moved {rule.name} {direction}.")
+    if direction == "up":
+        flash(_("Moved %(name)s up.", name=rule.name))
+    else:
+        flash(_("Moved %(name)s down.", name=rule.name))
     return _rules_page()

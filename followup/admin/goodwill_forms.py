@@ -6,6 +6,9 @@ filled from its row and saved back to it."""
 import re
 
 from flask import current_app, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
@@ -20,18 +23,19 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from followup.admin.cadence_forms import PRIORITY_LABELS
 from followup.goodwill_changes import gesture_names, gesture_problems, reason_labels
 from followup.languages import OTHER_LANGUAGES, language_name, other_languages_in_use
 from followup.models import GestureType, RecoveryRule
 from followup.models.cases import PRIORITIES
 from followup.targets import url_problem
-from followup.web.forms import MultiCheckboxField, clean_text
+from followup.web.forms import MultiCheckboxField, choices_of, clean_text
 
 MAX_CENTS = 100_000_000  # 1,000,000.00 in the currency's units
 KIND_LABELS = {
-    "code": "Code from a pool (a discount, free shipping)",
-    "credit": "Account credit (posted to your system's webhook)",
-    "task": "Task for a person (a call-back, a handwritten note)",
+    "code": _l("Code from a pool (a discount, free shipping)"),
+    "credit": _l("Account credit (posted to your system's webhook)"),
+    "task": _l("Task for a person (a call-back, a handwritten note)"),
 }
 MAX_TAG = 100
 MAX_WORDS = 50
@@ -51,15 +55,15 @@ class MoneyField(StringField):
         if not text:
             return
         if text.startswith("-"):
-            raise ValueError("Enter an amount of 0 or more")
+            raise ValueError(_("Enter an amount of 0 or more"))
         whole = re.fullmatch(r"(\d{1,9})(?:\.(\d*))?", text)
         if whole is None:
-            raise ValueError("Enter an amount in numbers, such as 10.00")
+            raise ValueError(_("Enter an amount in numbers, such as 10.00"))
         if len(whole.group(2) or "") > 2:
-            raise ValueError("Enter an amount with at most 2 decimal places")
+            raise ValueError(_("Enter an amount with at most 2 decimal places"))
         cents = int(whole.group(1)) * 100 + int((whole.group(2) or "").ljust(2, "0"))
         if cents > MAX_CENTS:
-            raise ValueError(f"Enter an amount of at most {cents_text(MAX_CENTS)}")
+            raise ValueError(_("Enter an amount of at most %(most)s", most=cents_text(MAX_CENTS)))
         self.data = cents
 
     def _value(self) -> str:
@@ -68,7 +72,7 @@ class MoneyField(StringField):
         return cents_text(self.data)
 
 
-def amount_required(message: str):
+def amount_required(message: LazyString):
     """A MoneyField that must hold an amount (0 counts)."""
 
     def check(form, field) -> None:
@@ -89,44 +93,47 @@ def target_url(form, field) -> None:
 
 class GestureTypeForm(FlaskForm):
     key = StringField(
-        "Key",
+        _l("Key"),
         filters=[clean_text],
         validators=[
-            DataRequired(message="Enter a key"),
+            DataRequired(message=_l("Enter a key")),
             Length(max=100),
-            Regexp(r"[a-z0-9_-]+\Z", message="Use lower-case letters, digits, - and _ only"),
+            Regexp(r"[a-z0-9_-]+\Z", message=_l("Use lower-case letters, digits, - and _ only")),
         ],
     )
     name = StringField(
-        "Name", filters=[clean_text], validators=[DataRequired(message="Enter a name"),
-                                                   Length(max=200)]
+        _l("Name"), filters=[clean_text], validators=[DataRequired(message=_l("Enter a name")),
+                                                       Length(max=200)]
     )  # fmt: skip
-    kind = SelectField("Kind", choices=KIND_LABELS)
-    offer = StringField("Offer", filters=[clean_text], validators=[Length(max=200)])
-    value = MoneyField("Value", validators=[amount_required("Enter a value, such as 0.00")])
-    cost = MoneyField("Cost", validators=[amount_required("Enter a cost, such as 5.00")])
+    kind = SelectField(_l("Kind"), choices=choices_of(KIND_LABELS))
+    offer = StringField(_l("Offer"), filters=[clean_text], validators=[Length(max=200)])
+    value = MoneyField(_l("Value"), validators=[amount_required(_l("Enter a value, such as 0.00"))])
+    cost = MoneyField(_l("Cost"), validators=[amount_required(_l("Enter a cost, such as 5.00"))])
     currency = StringField(
-        "Currency",
+        _l("Currency"),
         filters=[lambda value: value.strip().upper() if isinstance(value, str) else value],
         validators=[
-            DataRequired(message="Enter a currency"),
-            Regexp(r"[A-Z]{3}\Z", message="Enter a three-letter currency code, such as USD"),
+            DataRequired(message=_l("Enter a currency")),
+            Regexp(r"[A-Z]{3}\Z", message=_l("Enter a three-letter currency code, such as USD")),
         ],
     )
-    monthly_budget = MoneyField("Monthly budget", validators=[Optional()])
+    monthly_budget = MoneyField(_l("Monthly budget"), validators=[Optional()])
     low_codes = IntegerField(
-        "Low-code alert level",
-        validators=[InputRequired(message="Enter a number of codes"), NumberRange(0, 1_000_000)],
+        _l("Low-code alert level"),
+        validators=[
+            InputRequired(message=_l("Enter a number of codes")),
+            NumberRange(0, 1_000_000),
+        ],
     )
     webhook_url = StringField(
-        "Webhook URL", filters=[clean_text], validators=[Length(max=500), target_url]
+        _l("Webhook URL"), filters=[clean_text], validators=[Length(max=500), target_url]
     )
-    assignee = StringField("Assignee", filters=[clean_text], validators=[Length(max=200)])
+    assignee = StringField(_l("Assignee"), filters=[clean_text], validators=[Length(max=200)])
     due_hours = IntegerField(
-        "Due in (hours)",
-        validators=[InputRequired(message="Enter a number of hours"), NumberRange(1, 8760)],
+        _l("Due in (hours)"),
+        validators=[InputRequired(message=_l("Enter a number of hours")), NumberRange(1, 8760)],
     )
-    active = BooleanField("Active: rules may give it")
+    active = BooleanField(_l("Active: rules may give it"))
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
@@ -149,7 +156,7 @@ for _language in OTHER_LANGUAGES:
         GestureTypeForm,
         f"offer_{_language}",
         StringField(
-            f"Offer in {language_name(_language)}",
+            _l("Offer in %(language)s", language=LazyString(language_name, _language)),
             filters=[clean_text],
             validators=[Length(max=200)],
         ),
@@ -202,7 +209,7 @@ def save_gesture(form: GestureTypeForm, gesture_type: GestureType) -> None:
 
 
 class CodesForm(FlaskForm):
-    codes = FileField("CSV file of codes")
+    codes = FileField(_l("CSV file of codes"))
 
 
 def _comma_list(value):
@@ -233,10 +240,16 @@ class ListField(StringField):
 
 def short_items(form, field) -> None:
     if len(field.data) > MAX_WORDS:
-        raise ValidationError(f"Enter at most {MAX_WORDS}")
+        raise ValidationError(_("Enter at most %(most)s", most=MAX_WORDS))
     for item in field.data:
         if len(item) > MAX_TAG:
-            raise ValidationError(f"“{item[:20]}…” is too long: at most {MAX_TAG} characters each")
+            raise ValidationError(
+                _(
+                    "“%(item)s…” is too long: at most %(most)s characters each",
+                    item=item[:20],
+                    most=MAX_TAG,
+                )
+            )
 
 
 class TextListField(ListField):
@@ -245,19 +258,20 @@ class TextListField(ListField):
 
 class RuleForm(FlaskForm):
     name = StringField(
-        "Name", filters=[clean_text], validators=[DataRequired(message="Enter a name"),
-                                                   Length(max=200)]
+        _l("Name"), filters=[clean_text], validators=[DataRequired(message=_l("Enter a name")),
+                                                       Length(max=200)]
     )  # fmt: skip
-    reasons = MultiCheckboxField("Reasons the customer picked", choices={})
+    reasons = MultiCheckboxField(_l("Reasons the customer picked"), choices={})
     priorities = MultiCheckboxField(
-        "Case priorities", choices={priority: priority for priority in PRIORITIES}
+        _l("Case priorities"),
+        choices=choices_of({p: PRIORITY_LABELS.get(p, p) for p in PRIORITIES}),
     )
-    customer_tags = ListField("Customer tags", _comma_list, ", ", validators=[short_items])
+    customer_tags = ListField(_l("Customer tags"), _comma_list, ", ", validators=[short_items])
     asked = TextListField(
-        "Words in what they asked for", _line_list, "\n", validators=[short_items]
+        _l("Words in what they asked for"), _line_list, "\n", validators=[short_items]
     )
-    gesture_type = SelectField("Gesture", choices={})
-    active = BooleanField("Active")
+    gesture_type = SelectField(_l("Gesture"), choices={})
+    active = BooleanField(_l("Active"))
 
 
 def rule_form(rule: RecoveryRule | None) -> RuleForm:
@@ -268,7 +282,7 @@ def rule_form(rule: RecoveryRule | None) -> RuleForm:
     kept = rule.reasons if rule else []
     form.reasons.choices = reasons | {code: code for code in kept if code not in reasons}
     gestures = gesture_names()
-    form.gesture_type.choices = {"": "None: apologise and check in only"} | {
+    form.gesture_type.choices = {"": _("None: apologise and check in only")} | {
         str(ident): name for ident, name in gestures.items()
     }
     if request.method == "GET" and rule is not None:
