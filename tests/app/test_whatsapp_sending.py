@@ -13,6 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from followup.cadences import SendingHours, channel_problems
+from followup.channels import provider_for
+from followup.config import load_settings
 from followup.extensions import db
 from followup.models import CaseEvent, Customer, Message, MessageTemplate
 from followup.models.base import utcnow
@@ -212,3 +214,15 @@ def test_a_whatsapp_step_needs_a_content_template_or_an_sms_body():
     assert channel_problems("whatsapp", "t", frozenset({"email_subject", "email_text"})) == [
         "can go by WhatsApp but template 't' has no WhatsApp content template nor SMS body"
     ]
+
+
+def test_the_whatsapp_sender_is_checked_at_start_and_needs_the_account(tmp_path):
+    account = {"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t"}
+    settings = load_settings(tmp_path, {**account, "TWILIO_WHATSAPP_FROM": "whatsapp:+14155550100"})
+    assert settings["TWILIO_WHATSAPP_FROM"] == "+14155550100"  # no SMS number needed
+    assert provider_for("whatsapp", settings) == "twilio"
+    assert provider_for("sms", {**settings, "DEV_OUTBOX": False}) == "none"
+    with pytest.raises(SystemExit, match="TWILIO_WHATSAPP_FROM must be a number in E.164"):
+        load_settings(tmp_path, {**account, "TWILIO_WHATSAPP_FROM": "0800 WHATSAPP"})
+    with pytest.raises(SystemExit, match="missing: TWILIO_ACCOUNT_SID"):
+        load_settings(tmp_path, {"TWILIO_AUTH_TOKEN": "t", "TWILIO_WHATSAPP_FROM": "+14155550100"})
