@@ -61,8 +61,8 @@ def relative_luminance(colour: str) -> float:
 
 def contrast_ratio(colour: str, against: str = WHITE) -> float:
     """The WCAG contrast ratio of two colours, 1 to 21."""
-    lighter, darker = sorted((relative_luminance(colour), relative_luminance(against)))[::-1]
-    return (lighter + 0.05) / (darker + 0.05)
+    one, other = relative_luminance(colour), relative_luminance(against)
+    return (max(one, other) + 0.05) / (min(one, other) + 0.05)
 
 
 def shown_ratio(ratio: float) -> str:
@@ -178,7 +178,7 @@ def fitted(image: Image, box: tuple[int, int]) -> tuple[int, int]:
     return max(1, round(image.width * scale)), max(1, round(image.height * scale))
 
 
-# Sender name and privacy link
+# Sender name, footer address and privacy link
 
 
 def sender_name_problem(name: str) -> str | None:
@@ -187,6 +187,13 @@ def sender_name_problem(name: str) -> str | None:
         return f"Use at most {MAX_SENDER_NAME} characters."
     if _HEADER_BREAKING.search(name) or not is_text(name):
         return "Use one line of text, without line breaks or control characters."
+    return None
+
+
+def footer_address_problem(text: str) -> str | None:
+    """Why a footer address cannot be shown, or None."""
+    if len(text) > MAX_FOOTER_ADDRESS or not is_text(text):
+        return f"Use at most {MAX_FOOTER_ADDRESS} characters of text."
     return None
 
 
@@ -214,20 +221,13 @@ def privacy_url_problem(url: str) -> str | None:
 
 
 def version(settings: OrganisationSettings) -> str:
-    """Changes whenever the settings are saved: the logo's and stylesheet's ?v=."""
-    return str(int(settings.updated_at.timestamp())) if settings.updated_at else "0"
+    """Changes whenever the settings are saved (their save time in milliseconds): the logo's
+    and stylesheet's ?v=."""
+    return str(int(settings.updated_at.timestamp() * 1000)) if settings.updated_at else "0"
 
 
 def footer_lines(settings: OrganisationSettings) -> list[str]:
     return [line.strip() for line in settings.footer_address.splitlines() if line.strip()]
-
-
-def sender_name() -> str | None:
-    """Who emails are from when the brand sets it; None: the channel's own
-    (FOLLOWUP_ORGANISATION_NAME)."""
-    if not has_app_context():
-        return None
-    return organisation().sender_name or None
 
 
 def email_brand() -> dict:

@@ -13,12 +13,12 @@ from wtforms import BooleanField, SelectField, StringField, ValidationError
 from followup import audit
 from followup.admin import accepts_up_to, bp
 from followup.brand import (
-    MAX_FOOTER_ADDRESS,
     MAX_LOGO_BYTES,
     MIN_CONTRAST,
     PAGE_ACCENT,
     accent_problem,
     contrast_ratio,
+    footer_address_problem,
     logo_problem,
     privacy_url_problem,
     read_image,
@@ -30,7 +30,6 @@ from followup.extensions import db
 from followup.languages import known_languages, language_name
 from followup.models import OrganisationSettings
 from followup.organisation import SETTINGS_ID, defaults, forget, organisation
-from followup.text import is_text
 from followup.web.console import needs
 from followup.web.forms import MultiCheckboxField, TextAreaField, clean_text
 
@@ -42,6 +41,10 @@ UPLOAD_BYTES = 1024 * 1024
 
 def _stripped(value):
     return value.strip() if isinstance(value, str) else value
+
+
+def _colour(value):
+    return value.strip().lower() if isinstance(value, str) else value
 
 
 def _lines(value):
@@ -60,25 +63,19 @@ def _rule(problem):
     return check
 
 
-def _footer_problem(text: str) -> str | None:
-    if len(text) > MAX_FOOTER_ADDRESS or not is_text(text):
-        return f"Use at most {MAX_FOOTER_ADDRESS} characters of text."
-    return None
-
-
 class OrganisationForm(FlaskForm):
     logo = FileField("New logo")
     remove_logo = BooleanField("Remove the logo")
     accent_colour = StringField(
         "Accent colour",
-        filters=[lambda value: _stripped(value).lower() if isinstance(value, str) else value],
+        filters=[_colour],
         validators=[_rule(accent_problem)],
     )
     sender_name = StringField(
         "Sender name", filters=[_stripped], validators=[_rule(sender_name_problem)]
     )
     footer_address = TextAreaField(
-        "Footer address", filters=[_lines], validators=[_rule(_footer_problem)]
+        "Footer address", filters=[_lines], validators=[_rule(footer_address_problem)]
     )
     privacy_url = StringField(
         "Privacy link", filters=[_stripped], validators=[_rule(privacy_url_problem)]
@@ -185,8 +182,9 @@ def organisation_save():
     after = _snapshot(settings)
     if after != before:
         settings.updated_by = current_user.email
-        audit.record("update", "organisation", SETTINGS_ID,
-                     "changed the organisation's brand and languages", before, after)  # fmt: skip
+        audit.record("update", "organisation_settings", SETTINGS_ID,
+                     f"{current_user.email} changed the organisation's brand or languages",
+                     before, after)  # fmt: skip
     try:
         db.session.commit()
     except IntegrityError:  # another admin made the row at the same moment

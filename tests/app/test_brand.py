@@ -75,7 +75,9 @@ def test_an_admin_saves_the_brand_and_it_is_served(as_admin):
     assert settings.footer_address == "1 Main St <script>alert(1)</script>\nSpringfield"
     assert (settings.logo, settings.logo_type) == (logo, "image/png")
     assert settings.languages == ["en", "es"]
-    audit = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.entity == "organisation"))
+    audit = db.session.scalar(
+        sa.select(AuditEntry).where(AuditEntry.entity == "organisation_settings")
+    )
     assert audit.after["logo"] == f"image/png, {len(logo)} bytes"
 
     page = as_admin.get("/admin/organisation").get_data(as_text=True)
