@@ -23,7 +23,9 @@ class OutgoingMessage:
     # ContentVariables as JSON text ({"1": "Ana"}).
     content_sid: str = ""
     content_variables: str = ""
-    from_name: str | None = None  # an email signed by a person (a recovery's apology)
+    # An email's From name: the brand's sender name, "Agent (sender name)" for a recovery's;
+    # None: the channel's own (ORGANISATION_NAME).
+    from_name: str | None = None
     # The texts the template was given, by name ("customer.name", "survey.url"): what may
     # differ between emails that share one request (followup.channels.email_batches).
     personal: tuple[tuple[str, str], ...] = ()
