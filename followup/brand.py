@@ -48,6 +48,11 @@ def is_colour(value: str) -> bool:
     return bool(_COLOUR.match(value))
 
 
+def accent(settings: OrganisationSettings, default: str) -> str:
+    """The organisation's accent colour, else (unset, or not a colour) the default."""
+    return settings.accent_colour if is_colour(settings.accent_colour or "") else default
+
+
 def _channel(value: int) -> float:
     c = value / 255
     return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
@@ -248,7 +253,7 @@ def email_brand() -> dict:
         brand.update(logo_url=f"{base}/brand/logo?v={version(settings)}", logo_width=width,
                      logo_height=height)  # fmt: skip
     brand.update(
-        accent_colour=settings.accent_colour or EMAIL_ACCENT,
+        accent_colour=accent(settings, EMAIL_ACCENT),
         footer_address=footer_lines(settings),
         privacy_url=settings.privacy_url or None,
         sender_name=settings.sender_name or None,

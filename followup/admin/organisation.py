@@ -16,6 +16,7 @@ from followup.brand import (
     MAX_LOGO_BYTES,
     MIN_CONTRAST,
     PAGE_ACCENT,
+    accent,
     accent_problem,
     contrast_ratio,
     footer_address_problem,
@@ -114,15 +115,15 @@ def _form_of(settings: OrganisationSettings) -> OrganisationForm:
 def _page(form: OrganisationForm, status: int = 200):
     settings = organisation()
     image = read_image(settings.logo) if settings.logo else None
-    accent = settings.accent_colour or PAGE_ACCENT
+    colour = accent(settings, PAGE_ACCENT)
     return render_template(
         "admin/organisation.html",
         form=form,
         settings=settings,
         image=image,
         logo_url=url_for("brand.logo", v=version(settings)) if image else None,
-        accent=accent,
-        ratio=shown_ratio(contrast_ratio(accent)),
+        accent=colour,
+        ratio=shown_ratio(contrast_ratio(colour)),
         min_ratio=f"{MIN_CONTRAST}:1",
         max_logo_kb=MAX_LOGO_BYTES // 1024,
     ), status

@@ -15,7 +15,7 @@ from flask import (
     url_for,
 )
 
-from followup.brand import PAGE_ACCENT, darker, fitted, footer_lines, read_image, version
+from followup.brand import PAGE_ACCENT, accent, darker, fitted, footer_lines, read_image, version
 from followup.organisation import organisation
 
 bp = Blueprint("brand", __name__, url_prefix="/brand")
@@ -47,11 +47,11 @@ def logo():
 
 @bp.get("/style.css")
 def style():
-    accent = organisation().accent_colour or PAGE_ACCENT
+    colour = accent(organisation(), PAGE_ACCENT)
     css = (
         "/* The organisation's accent colour (set in the console), over /static/style.css. */\n"
-        f":root {{ --accent: {accent}; --accent-dark: {darker(accent, 0.8)}; "
-        f"--focus: {accent}; }}\n"
+        f":root {{ --accent: {colour}; --accent-dark: {darker(colour, 0.8)}; "
+        f"--focus: {colour}; }}\n"
     )
     return _cached(Response(css, mimetype="text/css"))
 
