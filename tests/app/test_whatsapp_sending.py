@@ -21,6 +21,7 @@ from followup.models.base import utcnow
 from followup.suppressions import suppress
 from tests.support.cases import CASE, close, sweep_and_dispatch
 from tests.support.console import csrf_token
+from tests.support.waiting import wait_until
 
 SID = "HX" + "a1" * 16
 SID_ES = "HX" + "b2" * 16
@@ -226,3 +227,28 @@ def test_the_whatsapp_sender_is_checked_at_start_and_needs_the_account(tmp_path)
         load_settings(tmp_path, {**account, "TWILIO_WHATSAPP_FROM": "0800 WHATSAPP"})
     with pytest.raises(SystemExit, match="missing: TWILIO_ACCOUNT_SID"):
         load_settings(tmp_path, {"TWILIO_AUTH_TOKEN": "t", "TWILIO_WHATSAPP_FROM": "+14155550100"})
+
+
+def test_accepted_then_reported_not_on_whatsapp_by_the_status_callback_goes_by_sms(
+    app, client, seeded, whatsapp
+):
+    # The emulator posts its signed status callback to its own /hooks/ receiver; the test
+    # hands that same request to the app, whose public URL it was signed for.
+    app.config["PUBLIC_BASE_URL"] = f"{whatsapp.url}/hooks/app"
+    whatsapp.not_on_whatsapp(PHONE, later=True)
+    close_for(client, seeded)
+    sweep_and_dispatch(at=utcnow() + CHECK_IN_DUE)
+    row = db.session.scalar(sa.select(Message).where(Message.channel == "whatsapp"))
+    assert row.status == "sent"
+    wait_until(lambda: whatsapp.requests("webhook"), timeout=10, what="the status callback")
+    [callback] = whatsapp.requests("webhook")
+    path = callback["path"].removeprefix("/hooks/app")
+    sent = callback["headers"]
+    signed = {"X-Twilio-Signature": sent["X-Twilio-Signature"]}
+    response = client.post(
+        path, data=callback["raw"], content_type=sent["Content-Type"], headers=signed
+    )
+    assert response.status_code in (200, 204)
+    [to_sms] = events("message.fallback_to_sms")
+    assert to_sms["code"] == "63003"
+    assert db.session.get_one(Message, to_sms["sms_message_id"]).recipient == PHONE

@@ -110,7 +110,7 @@ class ProviderEmulator(MessagingAPIs, HelpdeskAPIs, DelaysAndFaults):
         self._ids = itertools.count(90001)  # ids of created tickets and notes
         self._content_templates: set[str] = set()  # WhatsApp (emulator_messaging)
         self._whatsapp_inbound: dict[str, float] = {}
-        self._not_on_whatsapp: set[str] = set()
+        self._not_on_whatsapp: dict[str, bool] = {}
         self._random = random.Random()
         self._server: Server | None = None
         self._thread: threading.Thread | None = None

@@ -8,7 +8,8 @@ WhatsApp on the Messages endpoint: To (and From, unless a Messaging Service send
 without newlines, tabs or more than 4 spaces in a row (else 21656); a free-form Body goes only
 to a number whose last message (``whatsapp_inbound``) is under 24 hours old (else 63016); a
 number marked with ``not_on_whatsapp`` is refused with 63003 (Channel could not find To
-address). The refusals are synchronous: the emulator posts no status callbacks."""
+address), at once, or (``later=True``) accepted and then reported "undelivered" with 63003 to
+the message's StatusCallback, a form POST signed with X-Twilio-Signature as Twilio signs it."""
 
 from __future__ import annotations
 
@@ -18,10 +19,14 @@ import json
 import os
 import re
 import secrets
+import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
+
+import requests
+from twilio.request_validator import RequestValidator
 
 from followup.segments import sms_segments
 from tests.support.emulator_http import Handler, basic_auth, parse_json, same
@@ -233,7 +238,7 @@ class MessagingAPIs:
 
     _content_templates: set[str]
     _whatsapp_inbound: dict[str, float]
-    _not_on_whatsapp: set[str]
+    _not_on_whatsapp: dict[str, bool]  # number: refused later (a status callback), not at once
 
     # -- WhatsApp state -----------------------------------------------------------------------
 
@@ -249,10 +254,27 @@ class MessagingAPIs:
         with self._lock:
             self._whatsapp_inbound[number] = time.time() if at is None else at
 
-    def not_on_whatsapp(self, number: str) -> None:
-        """Mark a number as having no WhatsApp account: messages to it are refused (63003)."""
+    def not_on_whatsapp(self, number: str, later: bool = False) -> None:
+        """Mark a number as having no WhatsApp account: messages to it are refused (63003) at
+        once, or with ``later`` accepted and then reported undelivered to their status callback."""
         with self._lock:
-            self._not_on_whatsapp.add(number)
+            self._not_on_whatsapp[number] = later
+
+    def _report_undelivered(self, url: str, fields: dict[str, Any], sid: str, code: int) -> None:
+        """POST a signed "undelivered" status callback, as Twilio does after accepting a message
+        it then cannot deliver (on a thread: the API's answer goes first)."""
+        form = {"MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": str(code),
+                "To": str(fields.get("To")), "From": str(fields.get("From") or ""),
+                "AccountSid": self.twilio_account_sid}  # fmt: skip
+        signature = RequestValidator(self.twilio_auth_token).compute_signature(url, form)
+
+        def post() -> None:
+            time.sleep(0.05)
+            with requests.Session() as session:
+                session.trust_env = False  # no proxy: the app is local in tests
+                session.post(url, data=form, headers={"X-Twilio-Signature": signature}, timeout=5)
+
+        threading.Thread(target=post, name="emulator-status-callback", daemon=True).start()
 
     def _whatsapp_problem(self, number: str, fields: dict[str, Any]) -> tuple[int, str] | None:
         """(Twilio error code, message) refusing a WhatsApp message, or None."""
@@ -260,8 +282,8 @@ class MessagingAPIs:
         with self._lock:
             registered = sid in self._content_templates
             inbound = self._whatsapp_inbound.get(number)
-            absent = number in self._not_on_whatsapp
-        if absent:
+            absent = self._not_on_whatsapp.get(number)
+        if absent is False:
             return 63003, "Channel could not find To address"
         if variables is not None and not sid:
             return 21654, "A ContentSid must be specified if ContentVariables are provided."
@@ -363,6 +385,8 @@ class MessagingAPIs:
                     f"The concatenated message body exceeds the {TWILIO_MAX_BODY} character limit.",
                 )
             sid = "SM" + secrets.token_hex(16)
+            if whatsapp and fields.get("StatusCallback") and self._not_on_whatsapp.get(number):
+                self._report_undelivered(str(fields["StatusCallback"]), fields, sid, 63003)
             now = email.utils.format_datetime(datetime.now(UTC)).replace("GMT", "+0000")
             base = f"/2010-04-01/Accounts/{path_sid}/Messages/{sid}"
             payload = {
