@@ -8,6 +8,8 @@ and acknowledging need "configure"."""
 
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
@@ -24,47 +26,60 @@ from followup.outbound import acknowledge_alert
 from followup.proactive import ProactiveError
 from followup.recovery_queue import NEEDS_ROOT_CAUSE, complete_task, queue_entries
 from followup.root_causes import MAX_NOTE, RootCauseError
-from followup.web.forms import clean_text
+from followup.web.forms import choices_of, clean_text
 from followup.web.pages import found, when
 from surveys.responses import MAX_TEXT
 
 STATUSES = (*RECOVERY_STATUSES, NEEDS_ROOT_CAUSE, "all")
-STATUS_LABELS = {NEEDS_ROOT_CAUSE: "root cause needed"}
+STATUS_LABELS = {
+    RecoveryStatus.OPEN: _l("open"),
+    RecoveryStatus.RECOVERED: _l("recovered"),
+    RecoveryStatus.ESCALATED: _l("escalated"),
+    RecoveryStatus.WITHDRAWN: _l("withdrawn"),
+    NEEDS_ROOT_CAUSE: _l("root cause needed"),
+    "all": _l("all"),
+}
 SHOWN = 200  # recoveries on the page, those with the most urgent tasks first
-NOTE_LENGTH = Length(max=MAX_NOTE, message=f"Keep the note to {MAX_NOTE} characters or fewer")
-NOT_LISTED = "Choose a root cause from the list"
+NOTE_LENGTH = Length(
+    max=MAX_NOTE, message=_l("Keep the note to %(count)s characters or fewer", count=MAX_NOTE)
+)
+NOT_LISTED = _l("Choose a root cause from the list")
 
 
 class CompleteTaskForm(FlaskForm):
     outcome = TextAreaField(
-        "Outcome",
+        _l("Outcome"),
         filters=[clean_text],
         validators=[
-            DataRequired(message="Say what was done"),
-            Length(max=MAX_TEXT, message=f"Keep it to {MAX_TEXT} characters or fewer"),
+            DataRequired(message=_l("Say what was done")),
+            Length(
+                max=MAX_TEXT,
+                message=_l("Keep it to %(count)s characters or fewer", count=MAX_TEXT),
+            ),
         ],
     )
-    root_cause = SelectField("Root cause (optional)", validate_choice=False)
+    root_cause = SelectField(_l("Root cause (optional)"), validate_choice=False)
     root_cause_note = TextAreaField(
-        "Root cause note (optional)", filters=[clean_text], validators=[NOTE_LENGTH]
+        _l("Root cause note (optional)"), filters=[clean_text], validators=[NOTE_LENGTH]
     )
 
 
 OUTCOME_LABELS = {
-    ProactiveOutcome.REACHED: "Reached the customer",
-    ProactiveOutcome.LEFT_MESSAGE: "Left a message",
-    ProactiveOutcome.NO_ANSWER: "No answer",
-    ProactiveOutcome.DECLINED: "The customer declined",
+    ProactiveOutcome.REACHED: _l("Reached the customer"),
+    ProactiveOutcome.LEFT_MESSAGE: _l("Left a message"),
+    ProactiveOutcome.NO_ANSWER: _l("No answer"),
+    ProactiveOutcome.DECLINED: _l("The customer declined"),
 }
 
 
 class ProactiveForm(FlaskForm):
-    outcome = SelectField("Outcome", choices=OUTCOME_LABELS)
+    outcome = SelectField(_l("Outcome"), choices=choices_of(OUTCOME_LABELS))
     note = TextAreaField(
-        "Note (optional)",
+        _l("Note (optional)"),
         filters=[clean_text],
         validators=[Length(max=proactive.MAX_NOTE,
-                           message=f"Keep the note to {proactive.MAX_NOTE} characters or fewer")],
+                           message=_l("Keep the note to %(count)s characters or fewer",
+                                      count=proactive.MAX_NOTE))],
     )  # fmt: skip
 
 
@@ -76,9 +91,9 @@ def proactive_form(task_id: int, formdata=None) -> ProactiveForm:
 
 
 class RootCauseForm(FlaskForm):
-    root_cause = SelectField("Root cause", validate_choice=False)
+    root_cause = SelectField(_l("Root cause"), validate_choice=False)
     root_cause_note = TextAreaField(
-        "Note (optional)", filters=[clean_text], validators=[NOTE_LENGTH]
+        _l("Note (optional)"), filters=[clean_text], validators=[NOTE_LENGTH]
     )
 
 
@@ -112,7 +127,7 @@ def task_form(
     form = CompleteTaskForm(formdata=formdata)
     _name_fields(form, f"task-{task_id}")
     form.outcome.id = form.outcome.label.field_id = f"outcome-{task_id}"
-    keep = f"Keep: {current.name}" if current else "Record it later"
+    keep = _("Keep: %(cause)s", cause=current.name) if current else _("Record it later")
     _cause_choices(form, keep, current, active)
     return form
 
@@ -125,7 +140,7 @@ def cause_form(
     if formdata is None and current is not None:
         form.root_cause.data, form.root_cause_note.data = current.key, note
     _name_fields(form, f"recovery-{recovery_id}")
-    _cause_choices(form, "Choose a root cause", current, active)
+    _cause_choices(form, _("Choose a root cause"), current, active)
     return form
 
 
@@ -133,10 +148,11 @@ def time_left(seconds: int) -> str:
     """ "2 d 3 h left", "overdue by 40 min"."""
     minutes = abs(seconds) // 60
     days, hours, mins = minutes // 1440, minutes // 60 % 24, minutes % 60
-    parts = [f"{days} d"] * bool(days) + [f"{hours} h"] * bool(hours)
-    parts += [f"{mins} min"] * bool(mins and not days)
-    span = " ".join(parts) or "under a minute"
-    return f"overdue by {span}" if seconds < 0 else f"{span} left"
+    parts = [_("%(count)s d", count=days)] * bool(days)
+    parts += [_("%(count)s h", count=hours)] * bool(hours)
+    parts += [_("%(count)s min", count=mins)] * bool(mins and not days)
+    span = " ".join(parts) or _("under a minute")
+    return _("overdue by %(span)s", span=span) if seconds < 0 else _("%(span)s left", span=span)
 
 
 def _status() -> str:
@@ -241,14 +257,22 @@ def recovery_task_complete(task_id: int):
         return _page(status, {task.id: form}, code=422)
     if done is None:
         db.session.rollback()
-        problem = (
-            f"“{task.title}” was completed already by {task.completed_by or 'someone'} "
-            f"at {when(task.completed_at)}: {task.outcome}"
+        problem = _(
+            "“%(title)s” was completed already by %(who)s at %(when)s: %(outcome)s",
+            title=task.title,
+            who=task.completed_by or _("someone"),
+            when=when(task.completed_at),
+            outcome=task.outcome,
         )
         return _page(status, problem=problem, code=409)
     db.session.commit()
-    recorded = f" Root cause: {recovery.root_cause.name}." if form.root_cause.data else ""
-    flash(f"Completed “{done.title}”.{recorded}")
+    if form.root_cause.data:
+        flash(
+            _("Completed “%(title)s”. Root cause: %(cause)s.",
+              title=done.title, cause=recovery.root_cause.name)
+        )  # fmt: skip
+    else:
+        flash(_("Completed “%(title)s”.", title=done.title))
     return _back(status)
 
 
@@ -264,12 +288,21 @@ def proactive_task_complete(task_id: int):
     except ProactiveError as error:
         db.session.rollback()
         if error.status == 409:
-            return _page(status, problem=f"“{task.title}” was {error.message}.", code=409)
+            problem = _(
+                "“%(title)s” was completed already by %(who)s: %(outcome)s.",
+                title=task.title,
+                who=task.completed_by or _("someone"),
+                outcome=task.outcome,
+            )
+            return _page(status, problem=problem, code=409)
         field = form.note if error.field == "note" else form.outcome
         field.errors = [*field.errors, error.message[:1].upper() + error.message[1:]]
         return _page(status, outreach_forms={task.id: form}, code=422)
     db.session.commit()
-    flash(f"Completed “{task.title}”: {OUTCOME_LABELS[task.outcome].lower()}.")
+    flash(
+        _("Completed “%(title)s”: %(outcome)s.",
+          title=task.title, outcome=OUTCOME_LABELS[task.outcome])
+    )  # fmt: skip
     return _back(status)
 
 
@@ -294,17 +327,21 @@ def recovery_root_cause(recovery_id: int):
     except RootCauseError as error:
         db.session.rollback()
         if error.status == 409:
-            return _page(status, problem=f"Case {recovery.case.external_id}: {error.message}.",
-                         code=409)  # fmt: skip
+            problem = _("Case %(case)s: %(problem)s.",
+                        case=recovery.case.external_id, problem=error.message)  # fmt: skip
+            return _page(status, problem=problem, code=409)
         field = form.root_cause_note if error.field == "note" else form.root_cause
         field.errors = [*field.errors, error.message[:1].upper() + error.message[1:]]
         return _page(status, cause_forms={recovery.id: form}, code=422)
     db.session.commit()
     case = recovery.case.external_id
     if changed:
-        flash(f"Case {case}: root cause {recovery.root_cause.name} recorded.")
+        flash(
+            _("Case %(case)s: root cause %(cause)s recorded.",
+              case=case, cause=recovery.root_cause.name)
+        )  # fmt: skip
     else:
-        flash(f"Case {case}: that root cause and note were recorded already.")
+        flash(_("Case %(case)s: that root cause and note were recorded already.", case=case))
     return _back(status)
 
 
@@ -313,5 +350,9 @@ def recovery_alert_acknowledge(alert_id: int):
     alert = found(Alert, alert_id)
     acknowledged = acknowledge_alert(alert, utcnow())
     db.session.commit()
-    flash(f"Acknowledged “{alert.title}”." if acknowledged else "That alert was seen already.")
+    flash(
+        _("Acknowledged “%(title)s”.", title=alert.title)
+        if acknowledged
+        else _("That alert was seen already.")
+    )
     return _back(_status())

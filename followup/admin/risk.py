@@ -8,6 +8,7 @@ is audited."""
 
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from redis.exceptions import RedisError
 
 from followup import audit, risk
@@ -53,14 +54,16 @@ def risk_train():
             failure_ttl=86400,
         )
     except RedisError:
-        flash("Not queued: the workers' Redis is out of reach (see the health page). Try again.")
+        flash(_("Not queued: the workers' Redis is out of reach (see the health page). Try again."))
         return redirect(url_for("admin.risk_page"), 303)
     audit.record("train", "risk_model", job.id, "Train now: a new risk model version queued")
     db.session.commit()
     flash(
-        "Training queued: a worker trains the new version in a minute or so; reload this page "
-        "to see it. With fewer than "
-        f"{current_app.config['RISK_MIN_ANSWERS']} answered cases (20 of them negative, 20 not) "
-        "no version is made and the rules keep scoring."
+        _(
+            "Training queued: a worker trains the new version in a minute or so; reload this "
+            "page to see it. With fewer than %(count)s answered cases (20 of them negative, 20 "
+            "not) no version is made and the rules keep scoring.",
+            count=current_app.config["RISK_MIN_ANSWERS"],
+        )
     )
     return redirect(url_for("admin.risk_page"), 303)

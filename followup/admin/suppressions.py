@@ -12,6 +12,8 @@ import re
 
 import sqlalchemy as sa
 from flask import render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 
@@ -39,19 +41,19 @@ NORMALISE = {"email": normalise_email, "sms": normalise_phone}
 
 
 class ImportForm(FlaskForm):
-    file = FileField("CSV file")
+    file = FileField(_l("CSV file"))
 
 
 def parse_import(data: bytes) -> tuple[list[tuple[str, str, str]], list[str]] | str:
     """The file's good rows as (channel, address, reason) and a problem per bad row, naming
     its line; or why the whole file cannot be taken."""
     if len(data) > MAX_IMPORT_BYTES:
-        return f"The file is over {MAX_IMPORT_BYTES // (1024 * 1024)} MB: split it"
+        return _("The file is over %(mb)s MB: split it", mb=MAX_IMPORT_BYTES // (1024 * 1024))
     try:
         reader = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))
         header = [name.strip().lower() for name in next(reader, [])]
         if not {"channel", "address"} <= set(header):
-            return "The first line must name the columns: channel,address and optionally reason"
+            return _("The first line must name the columns: channel,address and optionally reason")
         rows, problems = [], []
         for cells in reader:
             values = dict(zip(header, (uncell(cell.strip()) for cell in cells), strict=False))
@@ -59,13 +61,13 @@ def parse_import(data: bytes) -> tuple[list[tuple[str, str, str]], list[str]] | 
                 continue
             row = _row(values)
             if isinstance(row, str):
-                problems.append(f"line {reader.line_num}: {row}")
+                problems.append(_("line %(line)s: %(problem)s", line=reader.line_num, problem=row))
             else:
                 rows.append(row)
     except UnicodeDecodeError:
-        return "The file must be UTF-8 text (save it as CSV UTF-8)"
+        return _("The file must be UTF-8 text (save it as CSV UTF-8)")
     except csv.Error as error:
-        return f"The file cannot be read: {error}"
+        return _("The file cannot be read: %(error)s", error=error)
     return rows, problems
 
 
@@ -73,12 +75,12 @@ def _row(values: dict[str, str]) -> tuple[str, str, str] | str:
     """One row as (channel, address, reason), or what is wrong with it."""
     channel = values.get("channel", "").lower()
     if channel not in NORMALISE:
-        return "the channel must be email or sms"
+        return _("the channel must be email or sms")
     reason = values.get("reason", "").lower() or IMPORT_REASON
     if not REASON.match(reason):
-        return "the reason must be up to 50 letters, digits and - _ . :"
+        return _("the reason must be up to 50 letters, digits and - _ . :")
     if not values.get("address"):
-        return "no address"
+        return _("no address")
     try:
         return channel, NORMALISE[channel](values["address"]), reason
     except ValueError as error:
@@ -134,7 +136,7 @@ def suppressions_import():
     if not form.validate_on_submit():
         return _page(form, status=422)
     if upload is None or not upload.filename:
-        parsed: tuple | str = "Choose a CSV file"
+        parsed: tuple | str = _("Choose a CSV file")
     else:
         try:
             parsed = parse_import(upload.read(MAX_IMPORT_BYTES + 1))
@@ -153,4 +155,4 @@ def suppressions_import():
                f"{len(problems)} bad rows")  # fmt: skip
     audit.record("import", "suppression", "csv", summary, None, result)
     db.session.commit()
-    return _page(ImportForm(formdata=None), {**result, "summary": summary, "problems": problems})
+    return _page(ImportForm(formdata=None), {**result, "problems": problems})
