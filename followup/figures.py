@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from followup.extensions import db
+from followup.languages import translatable
 from followup.metrics import SMALL_SAMPLE, Rate, ces, median, nps
 from followup.models import Case, Recovery, RecoveryTask, Survey
 from followup.models.figures import (
@@ -262,17 +263,17 @@ def median_recovery_seconds(filters: Filters) -> tuple[float | None, float | Non
     return median(found_now), median(found_before)
 
 
-HEADLINES = (  # key, label, better when "up" or "down"
-    ("csat", "CSAT", "up"),
-    ("nps", "NPS", "up"),
-    ("ces", "CES (effort, 1-7)", "down"),
-    ("response", "Response rate", "up"),
-    ("negative", "Negative answers", "down"),
-    ("recovery", "Recovery rate", "up"),
-    ("median_recovery", "Median time to recovery", "down"),
-    ("escalated", "Still negative (escalated)", "down"),
-    ("cost_per_recovered", "Goodwill cost per recovered customer", "down"),
-    ("reopened", "Cases reopened", "down"),
+HEADLINES = (  # key, label (English; the pages translate it), better when "up" or "down"
+    ("csat", translatable("CSAT"), "up"),
+    ("nps", translatable("NPS"), "up"),
+    ("ces", translatable("CES (effort, 1-7)"), "down"),
+    ("response", translatable("Response rate"), "up"),
+    ("negative", translatable("Negative answers"), "down"),
+    ("recovery", translatable("Recovery rate"), "up"),
+    ("median_recovery", translatable("Median time to recovery"), "down"),
+    ("escalated", translatable("Still negative (escalated)"), "down"),
+    ("cost_per_recovered", translatable("Goodwill cost per recovered customer"), "down"),
+    ("reopened", translatable("Cases reopened"), "down"),
 )
 
 

@@ -4,6 +4,7 @@ behind a number, exports and experiments. Signed-in users with the "read" abilit
 lead, manager) see it; the console's access check applies."""
 
 from flask import Blueprint, jsonify, render_template, request
+from flask_babel import gettext as _
 
 from followup.dashboard.filters import FilterError
 from followup.web.console import check_access, console_context, console_page
@@ -14,13 +15,14 @@ bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 @bp.errorhandler(FilterError)
 def unreadable_filter(error: FilterError):
     """A URL argument the dashboard cannot read: a 422 naming it, as JSON for the JSON
-    figures, else a page."""
-    message = f"The filter “{error.field}” could not be read: {error.message}."
+    figures (in English, for the machines reading it), else a page in the reader's language."""
     if request.path.endswith(".json"):
         body = {"error": "unprocessable_entity", "message": error.message,
                 "fields": [{"field": error.field, "message": error.message}]}  # fmt: skip
         return jsonify(body), 422
-    return render_template("error.html", title="Filter not understood", message=message), 422
+    message = _("The filter “%(field)s” could not be read: %(problem)s.", field=error.field,
+                problem=_(error.text, **error.values))  # fmt: skip
+    return render_template("error.html", title=_("Filter not understood"), message=message), 422
 
 
 bp.before_request(check_access)

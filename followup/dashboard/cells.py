@@ -4,17 +4,18 @@ hundred breakdown rows of five linked cells each; as Jinja macros they were most
 page's time (a macro call costs far more than the text it makes). The templates keep the
 page's structure and call these; `_figures.html` keeps the few per-page figures (headlines,
 deltas, durations) as macros, and its `n`, `pct` and `small_badge` make the same text as
-these (tests/app/test_dashboard.py checks both agree)."""
+these (tests/app/test_dashboard.py checks both agree). Their words are in the reader's language
+(flask_babel: a page's Cells look them up once)."""
 
 from collections.abc import Callable, Mapping
 
+from flask_babel import format_date, gettext
 from markupsafe import Markup, escape
 
 from followup.metrics import Rate
 
-SMALL_BADGE = Markup(' <span class="badge warn">small sample</span>')
 NO_VALUE = "–"
-INCIDENT_BADGE = ' <span class="badge warn">incident</span>'
+BADGE = Markup(' <span class="badge warn">%s</span>')
 
 
 def n(value: int) -> str:
@@ -31,7 +32,7 @@ def small_badge(rate: Rate | Mapping) -> Markup:
     """The "small sample" badge (with its leading space) when the rate's denominator is
     under SMALL_SAMPLE, else nothing; a rate or a headline figure's dict."""
     small = rate["small_sample"] if isinstance(rate, Mapping) else rate.small
-    return SMALL_BADGE if small else Markup("")
+    return BADGE % gettext("small sample") if small else Markup("")
 
 
 class Cells:
@@ -44,6 +45,8 @@ class Cells:
         self.drill = drill
         self._hrefs: dict[tuple, str] = {}
         self._weeks: dict[tuple, str] = {}
+        self._small = str(BADGE % gettext("small sample"))
+        self._of = gettext("of %(count)s")
 
     def href(self, metric: str, changes: Mapping | None = None) -> str:
         key = (metric, *(changes or {}).items())
@@ -52,23 +55,24 @@ class Cells:
             found = self._hrefs[key] = str(escape(self.drill(metric, **(changes or {}))))
         return found
 
-    def _rate_cell(self, rate: Rate, metric: str, of_noun: str, changes) -> str:
-        noun = f" {escape(of_noun)}" if of_noun else ""
-        badge = SMALL_BADGE if rate.small else ""
+    def _rate_cell(self, rate: Rate, metric: str, of: str, changes) -> str:
+        badge = self._small if rate.small else ""
         return (
             f'<td class="num"><a href="{self.href(metric, changes)}">{pct(rate.value)}</a> '
-            f'<span class="of">of {n(rate.denominator)}{noun}</span>{badge}</td>'
+            f'<span class="of">{escape(of % {"count": n(rate.denominator)})}</span>{badge}</td>'
         )
 
-    def rate_cell(self, rate: Rate, metric: str, of_noun: str = "", changes=None) -> Markup:
-        """`<td>` with the rate linked to its cases, "of" its denominator (and a noun)."""
-        return Markup(self._rate_cell(rate, metric, of_noun, changes))
+    def rate_cell(self, rate: Rate, metric: str, delivered: bool = False, changes=None) -> Markup:
+        """`<td>` with the rate linked to its cases, "of" its denominator (of delivered
+        invitations: "of 40 delivered")."""
+        of = gettext("of %(count)s delivered") if delivered else self._of
+        return Markup(self._rate_cell(rate, metric, of, changes))
 
     def breakdown_row(self, dimension: str, row, columns: Mapping) -> Markup:
         """A breakdown's `<tr>`: its label, closed cases and a cell per column of COLUMNS."""
         changes = {dimension: row.key}
         cells = "".join(
-            self._rate_cell(row.rates[key], numerator, "", changes)
+            self._rate_cell(row.rates[key], numerator, self._of, changes)
             for key, (_, numerator, _) in columns.items()
         )
         return Markup(
@@ -84,12 +88,12 @@ class Cells:
         if label is None:
             names = week.get("incidents")  # those overlapping the week (dashboard.routes)
             mark = (
-                f' data-incident="{escape(", ".join(names))}"', INCIDENT_BADGE
+                f' data-incident="{escape(", ".join(names))}"', BADGE % gettext("incident")
             ) if names else ("", "")  # fmt: skip
             label = self._weeks[span] = (
                 f'<th scope="row" data-week="{week["end"].isoformat()}"{mark[0]}>'
-                f"{escape(week['start'].strftime('%d %b'))} – "
-                f"{escape(week['end'].strftime('%d %b'))}{mark[1]}</th>"
+                f"{escape(format_date(week['start'], 'dd MMM'))} – "
+                f"{escape(format_date(week['end'], 'dd MMM'))}{mark[1]}</th>"
             )
         value = "" if rate.value is None else rate.value
         return Markup(

@@ -26,18 +26,20 @@ from followup.figures import (  # noqa: F401  (the dashboard's modules read them
     trends,
     weeks,
 )
+from followup.languages import translatable
 from followup.metrics import Rate
 from followup.models import Cadence, Survey
 from followup.models.figures import DailyReasonTotal
 
-REASON_SCOPE = "The reason filter narrows the reasons table and the case lists only."
+# The labels below are English (the JSON and CSV keep them); the page translates them.
+REASON_SCOPE = translatable("The reason filter narrows the reasons table and the case lists only.")
 BREAKDOWNS = ("agent", "team", "channel", "cadence")
 # Breakdown columns: key -> (label, numerator counter, denominator counter).
 COLUMNS = {
-    "response": ("Response rate", "responded", "delivered"),
-    "csat": ("CSAT", "csat_positive", "csat_n"),
-    "negative": ("Negative", "negative", "responded"),
-    "recovery": ("Recovery rate", "recovered", "negative"),
+    "response": (translatable("Response rate"), "responded", "delivered"),
+    "csat": (translatable("CSAT"), "csat_positive", "csat_n"),
+    "negative": (translatable("Negative"), "negative", "responded"),
+    "recovery": (translatable("Recovery rate"), "recovered", "negative"),
 }
 SORTS = ("name", "closed", *COLUMNS)
 
@@ -99,14 +101,14 @@ def rows_of(dimension: str, by_value: dict[str, dict], sort: str, descending: bo
 
 
 FUNNEL = (  # (counter, label, the step its conversion is counted from)
-    ("closed", "Cases closed", None),
-    ("invited", "Invited to a survey", "closed"),
-    ("responded", "Answered", "invited"),
-    ("negative", "Negative answer", "responded"),
-    ("gesture", "Goodwill gesture issued", "negative"),
-    ("checkin_answered", "Check-in answered", "gesture"),
-    ("recovered", "Recovered", "negative"),
-    ("escalated", "Escalated (still negative)", "negative"),
+    ("closed", translatable("Cases closed"), None),
+    ("invited", translatable("Invited to a survey"), "closed"),
+    ("responded", translatable("Answered"), "invited"),
+    ("negative", translatable("Negative answer"), "responded"),
+    ("gesture", translatable("Goodwill gesture issued"), "negative"),
+    ("checkin_answered", translatable("Check-in answered"), "gesture"),
+    ("recovered", translatable("Recovered"), "negative"),
+    ("escalated", translatable("Escalated (still negative)"), "negative"),
 )
 
 

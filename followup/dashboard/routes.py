@@ -14,6 +14,7 @@ from followup import incidents
 from followup.dashboard import bp, queries
 from followup.dashboard.cells import Cells, n, pct, small_badge
 from followup.dashboard.filters import PRESETS, FilterError, Filters, parse
+from followup.languages import translatable
 from followup.metrics import SMALL_SAMPLE, Rate
 from followup.models.base import utcnow
 
@@ -32,10 +33,11 @@ def read_view() -> View:
     filters = parse(request.args, utcnow().date())
     sort = request.args.get("sort") or "closed"
     if sort not in queries.SORTS:
-        raise FilterError("sort", f"sort by one of {', '.join(queries.SORTS)}")
+        raise FilterError("sort", translatable("sort by one of %(sorts)s"),
+                          sorts=", ".join(queries.SORTS))  # fmt: skip
     direction = request.args.get("dir") or ("asc" if sort == "name" else "desc")
     if direction not in ("asc", "desc"):
-        raise FilterError("dir", "asc or desc")
+        raise FilterError("dir", translatable("asc or desc"))
     return View(filters, sort, direction == "desc")
 
 
