@@ -20,6 +20,7 @@ from followup.dashboard.cells import Cells, n, pct, small_badge
 from followup.dashboard.filters import PRESETS, Filters, parse
 from followup.dashboard.routes import mark_incidents
 from followup.extensions import db
+from followup.languages import translatable
 from followup.metrics import SMALL_SAMPLE
 from followup.models import Case, Kudo, Response, Survey, User
 from followup.models.base import MAX_ID, utcnow
@@ -30,7 +31,11 @@ from followup.web.pages import paged
 VERBATIMS_PAGE = 20
 RECENT_KUDOS = 10
 MAX_TEAMS = 3  # teams shown beside the agent's figures
-TREND_KEYS = (("csat", "CSAT"), ("response", "Response rate"), ("recovery", "Recovery rate"))
+TREND_KEYS = (  # the page translates the labels
+    ("csat", translatable("CSAT")),
+    ("response", translatable("Response rate")),
+    ("recovery", translatable("Recovery rate")),
+)
 
 
 def _page_user(user_id: int) -> User:
