@@ -15,24 +15,26 @@ from werkzeug.datastructures import MultiDict
 from followup.case_history import case_history
 from followup.dashboard import bp, filters, queries
 from followup.extensions import db
+from followup.languages import translatable
 from followup.models import Case
 from followup.models.base import utcnow
 from followup.models.figures import RoundFact, reason_rollup_for, rollup_for
 from followup.web.case_input import EXTERNAL_ID_PATTERN
 from followup.web.pages import page_count, page_number, when
 
-# The counters a drill-down can list the rounds of, as the list's heading says them.
+# The counters a drill-down can list the rounds of, as the list's heading says them (the page
+# translates it).
 METRICS = {
-    "closed": "closed",
-    "invited": "invited to a survey",
-    "delivered": "whose survey invitation was delivered",
-    "responded": "whose survey was answered",
-    "negative": "whose first answer was negative",
-    "gesture": "given a goodwill gesture",
-    "checkin_answered": "whose recovery check-in was answered",
-    "recovered": "recovered",
-    "escalated": "escalated (still negative)",
-    "reopened": "reopened after closing",
+    "closed": translatable("Cases closed"),
+    "invited": translatable("Cases invited to a survey"),
+    "delivered": translatable("Cases whose survey invitation was delivered"),
+    "responded": translatable("Cases whose survey was answered"),
+    "negative": translatable("Cases whose first answer was negative"),
+    "gesture": translatable("Cases given a goodwill gesture"),
+    "checkin_answered": translatable("Cases whose recovery check-in was answered"),
+    "recovered": translatable("Cases recovered"),
+    "escalated": translatable("Cases escalated (still negative)"),
+    "reopened": translatable("Cases reopened after closing"),
 }
 PAGE_SIZE = 50
 # The drill-down's columns, in order (the list and cases.csv).
@@ -52,7 +54,8 @@ def read_drill(args: MultiDict) -> Drill:
     """The filters and ?metric= (default closed), else FilterError naming the argument."""
     metric = (args.get("metric") or "closed").strip()
     if metric not in METRICS:
-        raise filters.FilterError("metric", f"{metric[:50]!r} is not one of {', '.join(METRICS)}")
+        raise filters.FilterError("metric", translatable("%(metric)s is not one of %(metrics)s"),
+                                  metric=repr(metric[:50]), metrics=", ".join(METRICS))  # fmt: skip
     return Drill(filters.parse(args, utcnow().date()), metric)
 
 
@@ -171,7 +174,7 @@ def cases():
     return render_template(
         "dashboard/cases.html",
         drill=drill,
-        label=METRICS[drill.metric],
+        heading=METRICS[drill.metric],
         metrics=METRICS,
         rows=[row_values(fact, external_id, names) for fact, external_id in found],
         columns=COLUMNS,
