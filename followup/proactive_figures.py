@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from followup.experiments import Measure, current_version
 from followup.extensions import db
+from followup.languages import translatable
 from followup.metrics import Comparison, Rate, compare, wilson
 from followup.models import Cadence, ProactiveHoldout, ProactiveTask
 from followup.models.figures import RoundFact
@@ -106,8 +107,8 @@ def comparison(start: date, end: date) -> list[Group]:
     def group_of(lineage: str) -> Group:
         if lineage not in groups:
             current = current_version(lineage)
-            groups[lineage] = Group(current.name if current else "a cadence no longer there",
-                                    current)  # fmt: skip
+            name = current.name if current else translatable("a cadence no longer there")
+            groups[lineage] = Group(name, current)
         return groups[lineage]
 
     for model in (ProactiveTask, ProactiveHoldout):
@@ -127,7 +128,7 @@ def comparison(start: date, end: date) -> list[Group]:
             arm.add(risk, counts, done)
     ordered = sorted(groups.values(), key=lambda g: g.name.lower())
     if len(ordered) > 1:
-        total = Group("All proactive cadences", None)
+        total = Group(translatable("All proactive cadences"), None)
         for group in ordered:
             total.handled.merge(group.handled)
             total.held_out.merge(group.held_out)
