@@ -5,6 +5,7 @@ see them all."""
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from followup import agents, audit, kudos
@@ -81,7 +82,7 @@ def kudo_star(kudo_id: int):
                      f"Starred the kudo of {kudo.agent or 'no agent'} (case #{kudo.case_id}) "
                      "for the team")  # fmt: skip
         db.session.commit()
-        flash("Starred: the team sees it in their feed.")
+        flash(_("Starred: the team sees it in their feed."))
     return _back()
 
 
@@ -94,5 +95,5 @@ def kudo_unstar(kudo_id: int):
                      f"Took the star off the kudo of {kudo.agent or 'no agent'} "
                      f"(case #{kudo.case_id})")  # fmt: skip
         db.session.commit()
-        flash("The star is off.")
+        flash(_("The star is off."))
     return _back()
