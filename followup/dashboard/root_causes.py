@@ -11,6 +11,8 @@ dashboard's (followup.dashboard.filters)."""
 from dataclasses import dataclass
 
 from flask import render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
 from followup import root_causes
@@ -18,6 +20,7 @@ from followup.dashboard import bp
 from followup.dashboard.cells import n, pct, small_badge
 from followup.dashboard.filters import PRESETS, FilterError, Filters, parse
 from followup.extensions import db
+from followup.languages import translatable
 from followup.metrics import SMALL_SAMPLE
 from followup.models import Recovery
 from followup.models.base import utcnow
@@ -27,9 +30,9 @@ from followup.web.csv_files import csv_lines, in_chunks, streamed
 from followup.web.pages import page_count, page_number, when
 
 PAGE_SIZE = 50
-OUTCOMES = {"": "any outcome", RecoveryStatus.RECOVERED: "recovered",
-            RecoveryStatus.ESCALATED: "escalated",
-            UNDECIDED: "undecided (open or withdrawn)"}  # fmt: skip
+OUTCOMES = {"": _l("any outcome"), RecoveryStatus.RECOVERED: _l("recovered"),
+            RecoveryStatus.ESCALATED: _l("escalated"),
+            UNDECIDED: _l("undecided (open or withdrawn)")}  # fmt: skip
 RECOVERY_COLUMNS = ("case", "started at", "status", "team", "agent", "channel", "root cause",
                     "root cause key", "note", "recorded by", "recorded at",
                     "ended at")  # fmt: skip
@@ -67,10 +70,13 @@ def read_drill(args: MultiDict) -> Drill:
     filters = parse(args, utcnow().date())
     cause = (args.get("cause") or "").strip()
     if cause and cause != NOT_RECORDED and root_causes.by_key(cause) is None:
-        raise FilterError("cause", f"no root cause {cause[:50]!r}: use a key on the list or none")
+        text = translatable("no root cause %(cause)s: use a key on the list or none")
+        raise FilterError("cause", text, cause=repr(cause[:50]))
     outcome = (args.get("outcome") or "").strip()
     if outcome not in OUTCOMES:
-        raise FilterError("outcome", "recovered, escalated or undecided (or nothing, for any)")
+        raise FilterError(
+            "outcome", translatable("recovered, escalated or undecided (or nothing, for any)")
+        )
     return Drill(filters, cause, outcome)
 
 
@@ -90,7 +96,7 @@ def root_causes_page():
     filters = parse(request.args, utcnow().date())
     figures = root_causes.figures(scope_of(filters))
     listed = root_causes.causes()
-    shown = {key for _, counts in figures.by_team + figures.by_agent for key in counts}
+    shown = {key for _value, counts in figures.by_team + figures.by_agent for key in counts}
     return render_template(
         "dashboard/root_causes.html",
         filters=filters,
@@ -116,13 +122,15 @@ def _page_of(drill: Drill, page: int):
 
 def _heading(drill: Drill) -> str:
     if drill.cause == NOT_RECORDED:
-        what = "Ended recoveries without a root cause"
+        what = _("Ended recoveries without a root cause")
     elif drill.cause:
         cause = root_causes.by_key(drill.cause)
-        what = f"Recoveries put down to {cause.name if cause else drill.cause}"
+        what = _("Recoveries put down to %(cause)s", cause=cause.name if cause else drill.cause)
     else:
-        what = "Recoveries with a root cause"
-    return what + (f", {OUTCOMES[drill.outcome]}" if drill.outcome else "")
+        what = _("Recoveries with a root cause")
+    if not drill.outcome:
+        return what
+    return _("%(recoveries)s, %(outcome)s", recoveries=what, outcome=OUTCOMES[drill.outcome])
 
 
 @bp.get("/root-causes/recoveries")
