@@ -31,10 +31,6 @@ from surveys.scoring import mentions
 # RISING_FACTOR times those of the previous period (or it had none then).
 RISING_MIN = 5
 RISING_FACTOR = 2
-RISING_RULE = (
-    f"at least {RISING_MIN} comments in the period and at least {RISING_FACTOR} times as many "
-    "as in the period before (or none then)"
-)
 EXAMPLES = 3
 IGNORED_FILTERS = ("cadence", "reason")
 

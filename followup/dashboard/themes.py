@@ -1,10 +1,10 @@
 """Dashboard: comment themes (/dashboard/themes). Per theme, the comments that came in the
 period, the share of them negative (with its denominator), the count in the period of the
-same length before, the change and a "rising" mark (the rule is stated on the page:
-followup.theme_figures.RISING_RULE), the theme's telling words and three example comments;
-the comments in no theme yet as a row of their own. Each theme drills down to its comments
-in the period (/dashboard/themes/<id>, paged, newest first, with their score, case and
-language), and both the table and a theme's comments export as CSV.
+same length before, the change and a "rising" mark (the page states the rule:
+followup.theme_figures.RISING_MIN and RISING_FACTOR), the theme's telling words and three
+example comments; the comments in no theme yet as a row of their own. Each theme drills down
+to its comments in the period (/dashboard/themes/<id>, paged, newest first, with their score,
+case and language), and both the table and a theme's comments export as CSV.
 
 Leads (the "configure" ability) rename, merge and split a theme from its page: POSTs with
 CSRF that call followup.themes (which checks, audits and flushes), committed here; a refusal
@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
@@ -26,7 +28,7 @@ from followup.dashboard import bp, queries
 from followup.dashboard.cells import n, pct, small_badge
 from followup.dashboard.filters import PRESETS, FilterError, Filters, parse
 from followup.extensions import db
-from followup.languages import language_of
+from followup.languages import language_of, translatable
 from followup.models import Response, Theme
 from followup.models.base import row_id, utcnow
 from followup.text import clean_text, is_text
@@ -37,7 +39,7 @@ from surveys.scoring import is_negative, verdict
 
 PAGE_SIZE = 50
 MAX_NAME = themes.MAX_NAME
-EXPIRED = "This form has expired. Please check it and send it again."
+EXPIRED = _l("This form has expired. Please check it and send it again.")
 UNASSIGNED = "unassigned"  # ?theme= of the comments export: those in no theme yet
 THEME_COLUMNS = ("theme", "theme id", "status", "telling words", "comments", "previous period",
                  "change", "change %", "negative", "negative %", "rising", "examples")  # fmt: skip
@@ -70,7 +72,8 @@ def themes_page():
         figures=figures,
         options=queries.options(filters),
         ignored=ignored(filters),
-        rising_rule=theme_figures.RISING_RULE,
+        rising_min=theme_figures.RISING_MIN,
+        rising_factor=theme_figures.RISING_FACTOR,
         n=n,
         pct=pct,
         small_badge=small_badge,
@@ -81,9 +84,9 @@ def themes_page():
 def change_text(row: theme_figures.ThemeRow) -> str:
     """The change against the previous period in words: "+12 (+150%)", "new", "same"."""
     if row.change == 0:
-        return "same"
+        return _("same")
     if not row.previous:
-        return "new"
+        return _("new")
     share = f" ({row.change_share:+.0%})" if row.change_share is not None else ""
     return f"{row.change:+,}{share}"
 
@@ -113,17 +116,20 @@ def export_themes():
 
 class RenameForm(FlaskForm):
     name = StringField(
-        "New name",
+        _l("New name"),
         filters=[clean_text],
         validators=[
-            DataRequired(message="Enter a name"),
-            Length(max=MAX_NAME, message=f"Keep the name to {MAX_NAME} characters or fewer"),
+            DataRequired(message=_l("Enter a name")),
+            Length(
+                max=MAX_NAME,
+                message=_l("Keep the name to %(count)s characters or fewer", count=MAX_NAME),
+            ),
         ],
     )
 
 
 class MergeForm(FlaskForm):
-    target = SelectField("Merge into", choices={}, validate_choice=False)
+    target = SelectField(_l("Merge into"), choices={}, validate_choice=False)
 
 
 class SplitForm(FlaskForm):
@@ -222,7 +228,7 @@ def _comment_theme(args: MultiDict) -> Theme | None:
     if raw == UNASSIGNED:
         return None
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 10:
-        raise FilterError("theme", "a theme's number, or unassigned")
+        raise FilterError("theme", translatable("a theme's number, or unassigned"))
     return found(Theme, int(raw))
 
 
@@ -268,7 +274,7 @@ def theme_rename(theme_id: int):
     form = RenameForm()
     valid = form.validate_on_submit()
     if valid and not is_text(form.name.data or ""):
-        valid, form.name.errors = False, ["The name holds a character that is not text"]
+        valid, form.name.errors = False, [_("The name holds a character that is not text")]
     if not valid:
         problem = next(iter(form.name.errors), "") or EXPIRED
         return _comments_page(theme, filters, _forms(theme, rename=form), problem, 422)
@@ -277,7 +283,8 @@ def theme_rename(theme_id: int):
     except themes.ThemeError as error:
         return _refused(theme, filters, error, _forms(theme, rename=form))
     db.session.commit()
-    flash(f"Theme renamed “{theme.name}”: the name stays through the nightly rebuilds.")
+    flash(_("Theme renamed “%(name)s”: the name stays through the nightly rebuilds.",
+            name=theme.name))  # fmt: skip
     return _back(theme, filters)
 
 
@@ -292,10 +299,10 @@ def theme_merge(theme_id: int):
     if not form.validate_on_submit():
         problem = EXPIRED
     elif (target_id := row_id(raw)) is None:
-        problem = "Choose the theme to merge into"
+        problem = _("Choose the theme to merge into")
     target = None if problem else db.session.get(Theme, target_id)
     if not problem and target is None:
-        problem = "There is no such theme: choose one on the list"
+        problem = _("There is no such theme: choose one on the list")
     if problem:
         form.target.errors = [problem]
         return _comments_page(theme, filters, _forms(theme, merge=form), problem, 422)
@@ -304,8 +311,8 @@ def theme_merge(theme_id: int):
     except themes.ThemeError as error:
         return _refused(theme, filters, error, _forms(theme, merge=form))
     db.session.commit()
-    flash(f"“{theme.name}” merged into “{target.name}”: its comments are there now, and the "
-          "rebuilds keep them together.")  # fmt: skip
+    flash(_("“%(name)s” merged into “%(target)s”: its comments are there now, and the rebuilds "
+            "keep them together.", name=theme.name, target=target.name))  # fmt: skip
     return _back(target, filters)
 
 
@@ -321,7 +328,8 @@ def theme_split(theme_id: int):
         parts = themes.split(theme, current_user.email)
     except themes.ThemeError as error:
         return _refused(theme, filters, error, _forms(theme, split=form))
-    names = " and ".join(f"“{part.name}”" for part in parts)
+    first, second = parts
     db.session.commit()
-    flash(f"“{theme.name}” split into {names}.")
+    flash(_("“%(name)s” split into “%(first)s” and “%(second)s”.", name=theme.name,
+            first=first.name, second=second.name))  # fmt: skip
     return _back(theme, filters)
