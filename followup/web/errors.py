@@ -1,18 +1,20 @@
-"""Error responses: JSON under /api/ and /webhooks/, friendly pages elsewhere; never a bare 500."""
+"""Error responses: JSON under /api/ and /webhooks/ (in English), friendly pages elsewhere (in
+the reader's language); never a bare 500."""
 
 from flask import Flask, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from followup.extensions import db
 
 PAGE_MESSAGES = {
-    400: ("Something was wrong with that request", "Please go back and try again."),
-    403: ("Not allowed", "You don't have access to this page."),
-    404: ("Page not found", "We couldn't find what you were looking for."),
-    405: ("Not allowed", "That action isn't available here."),
-    410: ("This page has closed", "This link is no longer active. Thank you!"),
-    413: ("Too much data", "What you sent was too large."),
-    500: ("Something went wrong", "We have been told about it. Please try again later."),
+    400: (_l("Something was wrong with that request"), _l("Please go back and try again.")),
+    403: (_l("Not allowed"), _l("You don't have access to this page.")),
+    404: (_l("Page not found"), _l("We couldn't find what you were looking for.")),
+    405: (_l("Not allowed"), _l("That action isn't available here.")),
+    410: (_l("This page has closed"), _l("This link is no longer active. Thank you!")),
+    413: (_l("Too much data"), _l("What you sent was too large.")),
+    500: (_l("Something went wrong"), _l("We have been told about it. Please try again later.")),
 }
 
 
