@@ -1,8 +1,9 @@
 """What a send error means beyond its message, for dispatch (an error the provider answered at
 once, or a message that could not be rendered for its channel) and for Twilio's status
 callbacks (an error reported later): a number that opted out at the carrier gets no more
-texts, and a step that let us choose the channel ("preferred") goes on the next one,
-WhatsApp -> SMS -> email, when the customer cannot be reached where it was sent."""
+texts, and a step that let us choose the channel ("preferred"; "answered" on WhatsApp) goes on
+the next one, WhatsApp -> SMS -> email, when the customer cannot be reached where it was
+sent."""
 
 from datetime import datetime
 
@@ -52,6 +53,17 @@ def _why(channel: str, code: str) -> str:
     return f"Twilio error {code}: the number cannot take texts"
 
 
+def _we_chose(message: Message) -> bool:
+    """Whether the step let us choose the channel: "preferred", or a WhatsApp message of an
+    "answered" step (a recovery's, to a customer who answered on WhatsApp days before)."""
+    if message.step is None:
+        return False
+    chosen = message.step.channel
+    return chosen == StepChannel.PREFERRED or (
+        chosen == StepChannel.ANSWERED and message.channel == "whatsapp"
+    )
+
+
 def _next_channel(customer: Customer, failed: str) -> str | None:
     """The channel after the one that failed that reaches the customer, if any."""
     if failed == "whatsapp" and customer.phone and not customer.opted_out("sms"):
@@ -63,17 +75,14 @@ def _next_channel(customer: Customer, failed: str) -> str | None:
 
 def handle_send_error(message: Message, code: str, now: datetime) -> None:
     """Act on a failed SMS or WhatsApp message's error code: a carrier opt-out suppresses the
-    number for texts; on a "preferred" step, a number not on WhatsApp, outside its window or
-    without a provider, or one that cannot take texts, plans the same step and round on the
-    next channel (noted on the timeline), or notes that none is left. The caller commits."""
+    number for texts; on a step that let us choose the channel, a number not on WhatsApp,
+    outside its window or without a provider, or one that cannot take texts, plans the same
+    step and round on the next channel (noted on the timeline), or notes that none is left.
+    The caller commits."""
     if message.channel == "sms" and code == TWILIO_OPTED_OUT and message.recipient:
         suppress("sms", message.recipient, "carrier_opt_out", f"Twilio error {code}", now)
         return
-    if (
-        code not in FALLS_BACK.get(message.channel, ())
-        or message.step is None
-        or message.step.channel != StepChannel.PREFERRED
-    ):
+    if code not in FALLS_BACK.get(message.channel, ()) or not _we_chose(message):
         return
     why = _why(message.channel, code)
     channel = _next_channel(message.customer, message.channel)

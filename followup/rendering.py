@@ -14,7 +14,6 @@ from jinja2.exceptions import SecurityError
 
 from followup.brand import email_brand
 from followup.languages import in_language
-from followup.brand import email_brand
 from followup.models import Case, Customer, MessageTemplate
 from followup.models.cases import Priority
 from followup.paths import ROOT
@@ -271,7 +270,11 @@ def _problems_in(template: MessageTemplate, organisation: str, language: str) ->
     problems: list[TemplateProblem] = []
     context = sample_context(organisation, language)
     name = "{}" if language == "en" else f"{language}.{{}}"
-    for part, source in template_parts(template, language).items():
+    parts = template_parts(template, language)
+    if parts["whatsapp_variables"].strip() and not parts["whatsapp_content_sid"].strip():
+        reason = "variables are sent only with a content template: set its SID too"
+        problems.append(TemplateProblem(name.format("whatsapp_variables"), None, reason))
+    for part, source in parts.items():
         if part.startswith("whatsapp_"):
             problems += _whatsapp_problems(part, source, context, name.format(part))
             continue
