@@ -3,6 +3,8 @@ and a scope (its key shown on the answer to the form, once), revoke one after a 
 (refused from the next request on). Each change is in the audit log."""
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import InputRequired, Length
@@ -22,23 +24,25 @@ from followup.models import ApiKey
 from followup.models.base import utcnow
 from followup.models.users import ApiScope
 from followup.web.console import needs
-from followup.web.forms import clean_text
+from followup.web.forms import choices_of, clean_text
 from followup.web.pages import found
 
 SCOPE_CHOICES = {
-    ApiScope.INTAKE: "Intake: create, close and reopen cases; the helpdesk webhooks",
-    ApiScope.READ: "Read: cases, the recovery queue, the goodwill catalogue and alerts",
-    ApiScope.FULL: "Full: everything, completing tasks, acknowledging alerts and code uploads too",
+    ApiScope.INTAKE: _l("Intake: create, close and reopen cases; the helpdesk webhooks"),
+    ApiScope.READ: _l("Read: cases, the recovery queue, the goodwill catalogue and alerts"),
+    ApiScope.FULL: _l(
+        "Full: everything, completing tasks, acknowledging alerts and code uploads too"
+    ),
 }
 
 
 class NewApiKeyForm(FlaskForm):
     name = StringField(
-        "Name",
+        _l("Name"),
         filters=[clean_text],
-        validators=[InputRequired(message="Name the key"), Length(max=MAX_NAME)],
+        validators=[InputRequired(message=_l("Name the key")), Length(max=MAX_NAME)],
     )
-    scope = SelectField("Scope", choices=SCOPE_CHOICES, default=ApiScope.INTAKE)
+    scope = SelectField(_l("Scope"), choices=choices_of(SCOPE_CHOICES), default=ApiScope.INTAKE)
 
 
 @bp.get("/api-keys")
@@ -88,5 +92,8 @@ def api_key_revoke(key_id: int):
             before, audit.snapshot(api_key, AUDIT_FIELDS),
         )  # fmt: skip
         db.session.commit()
-        flash(f"Revoked {api_key.name} ({api_key.prefix}…): it is refused from now on.")
+        flash(
+            _("Revoked %(name)s (%(prefix)s…): it is refused from now on.",
+              name=api_key.name, prefix=api_key.prefix)
+        )  # fmt: skip
     return redirect(url_for("admin.api_key_list"), code=303)

@@ -6,6 +6,9 @@ import json
 
 import sqlalchemy as sa
 from flask import Response, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import InputRequired, Length
@@ -25,9 +28,9 @@ MAX_FOUND = 50
 
 class EraseForm(FlaskForm):
     confirm = StringField(
-        "Type the customer's id to confirm",
+        _l("Type the customer's id to confirm"),
         filters=[clean_text],
-        validators=[InputRequired(message="Type the customer's id"), Length(max=320)],
+        validators=[InputRequired(message=_l("Type the customer's id")), Length(max=320)],
     )
 
 
@@ -109,9 +112,16 @@ def customer_erase(customer_id: int):
     if not form.validate_on_submit():
         return _page(customer, form, 422)
     if form.confirm.data != confirmation(customer):
-        form.confirm.errors.append("That is not this customer's id")
+        form.confirm.errors.append(_("That is not this customer's id"))
         return _page(customer, form, 422)
     cases = erase(customer, utcnow())
     db.session.commit()
-    flash(f"Customer #{customer_id} erased: {cases} cases redacted, figures kept.")
+    flash(
+        ngettext(
+            "Customer #%(id)s erased: %(num)s case redacted, figures kept.",
+            "Customer #%(id)s erased: %(num)s cases redacted, figures kept.",
+            cases,
+            id=customer_id,
+        )
+    )
     return redirect(url_for("admin.customer", customer_id=customer_id), 303)

@@ -6,6 +6,8 @@ the recoveries that name it keep it), move one up or down. Every change is audit
 
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 from wtforms import BooleanField, StringField
@@ -22,28 +24,30 @@ from followup.web.forms import clean_text
 from followup.web.pages import found
 
 FIELDS = ("key", "name", "active", "position")
-NAME_TAKEN = "Another root cause has this name"
+NAME_TAKEN = _l("Another root cause has this name")
 
 
 def _name_field() -> StringField:
     return StringField(
-        "Name",
+        _l("Name"),
         filters=[clean_text],
         validators=[
-            DataRequired(message="Enter a name"),
-            Length(max=MAX_NAME, message=f"Keep it to {MAX_NAME} characters or fewer"),
+            DataRequired(message=_l("Enter a name")),
+            Length(
+                max=MAX_NAME, message=_l("Keep it to %(count)s characters or fewer", count=MAX_NAME)
+            ),
         ],
     )
 
 
 class NewRootCauseForm(FlaskForm):
-    key = StringField("Key", filters=[lambda value: value.strip() if value else value])
+    key = StringField(_l("Key"), filters=[lambda value: value.strip() if value else value])
     name = _name_field()
 
 
 class RootCauseForm(FlaskForm):
     name = _name_field()
-    active = BooleanField("Offered to leads (active)")
+    active = BooleanField(_l("Offered to leads (active)"))
 
 
 def _list_page(form: NewRootCauseForm | None = None, status: int = 200):
@@ -86,11 +90,11 @@ def root_cause_new():
         add_last(cause)
     except IntegrityError:  # the same key or place, taken at the same moment
         db.session.rollback()
-        form.form_errors.append("Someone changed the list at the same moment: send it again.")
+        form.form_errors.append(_("Someone changed the list at the same moment: send it again."))
         return _list_page(form, 409)
     audit.record("create", "root_cause", cause.id, cause.name, None, audit.snapshot(cause, FIELDS))
     db.session.commit()
-    flash(f"Added the root cause {cause.name}, last in the list.")
+    flash(_("Added the root cause %(name)s, last in the list.", name=cause.name))
     return redirect(url_for("admin.root_cause_list"), 303)
 
 
@@ -121,8 +125,13 @@ def root_cause_save(cause_id: int):
     if before != after:
         audit.record("update", "root_cause", cause.id, cause.name, before, after)
     db.session.commit()
-    state = "" if cause.active else " It is no longer offered; recoveries that name it keep it."
-    flash(f"Saved the root cause {cause.name}.{state}")
+    if cause.active:
+        flash(_("Saved the root cause %(name)s.", name=cause.name))
+    else:
+        flash(
+            _("Saved the root cause %(name)s. It is no longer offered; recoveries that name it "
+              "keep it.", name=cause.name)
+        )  # fmt: skip
     return redirect(url_for("admin.root_cause_list"), 303)
 
 
@@ -133,17 +142,23 @@ def root_cause_move(cause_id: int, direction: str):
     other = neighbour(cause, direction)
     back = redirect(url_for("admin.root_cause_list"), 303)
     if other is None:
-        flash(f"{cause.name} is already {'first' if direction == 'up' else 'last'}.")
+        if direction == "up":
+            flash(_("%(name)s is already first.", name=cause.name))
+        else:
+            flash(_("%(name)s is already last.", name=cause.name))
         return back
     before = {"position": cause.position}
     try:
         swap_positions(cause, other)
     except IntegrityError:  # the order changed under us
         db.session.rollback()
-        flash("The order changed at the same moment: check it and move the cause again.")
+        flash(_("The order changed at the same moment: check it and move the cause again."))
         return back
     summary = f"{cause.name} moved {direction}, swapping places with {other.name}"
     audit.record("move", "root_cause", cause.id, summary, before, {"position": cause.position})
     db.session.commit()
-    flash(f"Moved {cause.name} {direction}.")
+    if direction == "up":
+        flash(_("Moved %(name)s up.", name=cause.name))
+    else:
+        flash(_("Moved %(name)s down.", name=cause.name))
     return back

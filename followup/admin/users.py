@@ -8,6 +8,9 @@ from typing import Literal
 
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, url_for
+from flask_babel import LazyString, ngettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, TextAreaField
@@ -21,34 +24,31 @@ from followup.models.users import Role
 from followup.text import is_text
 from followup.users import MAX_PASSWORD, MIN_PASSWORD, UserError, create_user, set_password
 from followup.web.console import needs
-from followup.web.forms import clean_text
+from followup.web.forms import choices_of, clean_text
 from followup.web.pages import found
 
 ROLE_CHOICES = {
-    Role.ADMIN: "Admin: everything, users included",
-    Role.LEAD: "Lead: configuration and the recovery queue",
-    Role.MANAGER: "Manager: the dashboard, configuration read-only",
-    Role.AGENT: "Agent: their own figures, their customers' words and kudos, nothing else",
+    Role.ADMIN: _l("Admin: everything, users included"),
+    Role.LEAD: _l("Lead: configuration and the recovery queue"),
+    Role.MANAGER: _l("Manager: the dashboard, configuration read-only"),
+    Role.AGENT: _l("Agent: their own figures, their customers' words and kudos, nothing else"),
 }
 USER_FIELDS = ("email", "name", "role", "active", "agent", "teams")
 MAX_TEAMS, MAX_TEAM = 50, 200
-AGENT_HINT = "The agent name or email their cases arrive with (required for an agent)."
-NEEDS_LINK = "An agent needs the agent name or email their cases arrive with"
-LAST_ADMIN = (
-    "{email} is the last active admin. Make another user an admin first, so someone can "
-    "still manage users."
-)
+NEEDS_LINK = _l("An agent needs the agent name or email their cases arrive with")
 
 
-def _password(label: str) -> PasswordField:
+def _password(label: LazyString) -> PasswordField:
     return PasswordField(
         label,
         validators=[
-            InputRequired(message="Enter a password"),
+            InputRequired(message=_l("Enter a password")),
             Length(
                 min=MIN_PASSWORD,
                 max=MAX_PASSWORD,
-                message=f"Use {MIN_PASSWORD} to {MAX_PASSWORD} characters",
+                message=_l(
+                    "Use %(least)s to %(most)s characters", least=MIN_PASSWORD, most=MAX_PASSWORD
+                ),
             ),
         ],
     )
@@ -56,19 +56,20 @@ def _password(label: str) -> PasswordField:
 
 class NewUserForm(FlaskForm):
     email = EmailField(
-        "Email", validators=[InputRequired(message="Enter an email address"), Length(max=320)]
+        _l("Email"),
+        validators=[InputRequired(message=_l("Enter an email address")), Length(max=320)],
     )
-    name = StringField("Name", filters=[clean_text], validators=[Length(max=200)])
-    role = SelectField("Role", choices=ROLE_CHOICES, default=Role.LEAD)
-    agent = StringField("Agent link", filters=[clean_text], validators=[Length(max=320)])
-    teams = TextAreaField("Teams (a lead's digest)")
-    password = _password("Initial password")
+    name = StringField(_l("Name"), filters=[clean_text], validators=[Length(max=200)])
+    role = SelectField(_l("Role"), choices=choices_of(ROLE_CHOICES), default=Role.LEAD)
+    agent = StringField(_l("Agent link"), filters=[clean_text], validators=[Length(max=320)])
+    teams = TextAreaField(_l("Teams (a lead's digest)"))
+    password = _password(_l("Initial password"))
 
 
 class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=ROLE_CHOICES)
-    agent = StringField("Agent link", filters=[clean_text], validators=[Length(max=320)])
-    teams = TextAreaField("Teams (a lead's digest)")
+    role = SelectField(_l("Role"), choices=choices_of(ROLE_CHOICES))
+    agent = StringField(_l("Agent link"), filters=[clean_text], validators=[Length(max=320)])
+    teams = TextAreaField(_l("Teams (a lead's digest)"))
 
 
 def _link(form) -> str | None | Literal[False]:
@@ -77,7 +78,7 @@ def _link(form) -> str | None | Literal[False]:
     try:
         link = agents.normalise_link(form.agent.data)
     except agents.LinkError as error:
-        form.agent.errors.append(f"Use {error}")
+        form.agent.errors.append(_("Use %(what)s", what=error))
         return False
     if link is None and form.role.data == Role.AGENT:
         form.agent.errors.append(NEEDS_LINK)
@@ -89,18 +90,18 @@ def _teams(form) -> list[str] | Literal[False]:
     """The form's teams as stored (one per line, trimmed, blank lines and repeats dropped),
     or False after adding the error to the field."""
     raw = form.teams.data or ""
-    problem = None if is_text(raw) else "Use readable characters in the team names"
+    problem = None if is_text(raw) else _("Use readable characters in the team names")
     if problem is None and any(
         (ord(c) < 32 and c not in "\r\n") or 0x7F <= ord(c) < 0xA0 for c in raw
     ):
-        problem = "Remove the control characters from the team names"
+        problem = _("Remove the control characters from the team names")
     names = list(dict.fromkeys(line.strip() for line in raw.splitlines() if line.strip()))
     if problem is None and len(names) > MAX_TEAMS:
-        problem = f"List at most {MAX_TEAMS} teams"
+        problem = _("List at most %(count)s teams", count=MAX_TEAMS)
     if problem is None and any(len(name) > MAX_TEAM for name in names):
-        problem = f"Keep each team name to {MAX_TEAM} characters or fewer"
+        problem = _("Keep each team name to %(count)s characters or fewer", count=MAX_TEAM)
     if problem is None and names and form.role.data != Role.LEAD:
-        problem = "Teams narrow a lead's digest: leave them empty for other roles"
+        problem = _("Teams narrow a lead's digest: leave them empty for other roles")
     if problem:
         form.teams.errors = [*form.teams.errors, problem]
         return False
@@ -108,7 +109,37 @@ def _teams(form) -> list[str] | Literal[False]:
 
 
 class PasswordForm(FlaskForm):
-    password = _password("New password")
+    password = _password(_l("New password"))
+
+
+def _role_changed(user: User, link: str | None, teams: list[str]) -> str:
+    """The flash after a role change: the role, the agent link and the digest's teams."""
+    values = {"email": user.email, "role": user.role, "agent": link}
+    if link and teams:
+        return ngettext(
+            "%(email)s is now %(role)s, linked to the cases of %(agent)s, "
+            "digest for %(num)s team.",
+            "%(email)s is now %(role)s, linked to the cases of %(agent)s, "
+            "digest for %(num)s teams.",
+            len(teams), **values,
+        )  # fmt: skip
+    if teams:
+        return ngettext(
+            "%(email)s is now %(role)s, digest for %(num)s team.",
+            "%(email)s is now %(role)s, digest for %(num)s teams.",
+            len(teams), **values,
+        )  # fmt: skip
+    if link:
+        return _("%(email)s is now %(role)s, linked to the cases of %(agent)s.", **values)
+    return _("%(email)s is now %(role)s.", **values)
+
+
+def _last_admin(user: User) -> str:
+    return _(
+        "%(email)s is the last active admin. Make another user an admin first, so someone can "
+        "still manage users.",
+        email=user.email,
+    )
 
 
 def _is_last_active_admin(user: User) -> bool:
@@ -154,7 +185,10 @@ def user_new():
                 after=audit.snapshot(user, USER_FIELDS),
             )  # fmt: skip
             db.session.commit()
-            flash(f"Added {user.email} ({user.role}). Give them their password in person.")
+            flash(
+                _("Added %(email)s (%(role)s). Give them their password in person.",
+                  email=user.email, role=user.role)
+            )  # fmt: skip
             return redirect(url_for("admin.users"), code=303)
     status = 422 if form.is_submitted() else 200
     return render_template("admin/users/new.html", form=form), status
@@ -181,7 +215,7 @@ def user_role(user_id: int):
     demoted = form.role.data != user.role and user.role == Role.ADMIN and user.active
     if demoted and _is_last_active_admin(user):
         db.session.rollback()
-        return _edit_page(user, 409, LAST_ADMIN.format(email=user.email), role_form=form)
+        return _edit_page(user, 409, _last_admin(user), role_form=form)
     before = audit.snapshot(user, USER_FIELDS)
     user.role, user.agent, user.teams = form.role.data, link, teams
     linked = f", linked to the cases of {link}" if link else ""
@@ -191,7 +225,7 @@ def user_role(user_id: int):
         before, audit.snapshot(user, USER_FIELDS),
     )  # fmt: skip
     db.session.commit()
-    flash(f"{user.email} is now {user.role}{linked}.")
+    flash(_role_changed(user, link, teams))
     return redirect(url_for("admin.user_edit", user_id=user.id), code=303)
 
 
@@ -218,10 +252,10 @@ def user_deactivate(user_id: int):
         return redirect(url_for("admin.user_edit", user_id=user.id), code=303)
     if user.role == Role.ADMIN and _is_last_active_admin(user):
         db.session.rollback()
-        return _edit_page(user, 409, LAST_ADMIN.format(email=user.email))
+        return _edit_page(user, 409, _last_admin(user))
     _set_active(user, False)
     db.session.commit()
-    flash(f"Deactivated {user.email}: they are signed out and cannot sign in.")
+    flash(_("Deactivated %(email)s: they are signed out and cannot sign in.", email=user.email))
     return redirect(url_for("admin.user_edit", user_id=user.id), code=303)
 
 
@@ -232,7 +266,7 @@ def user_reactivate(user_id: int):
     if not user.active:
         _set_active(user, True)
         db.session.commit()
-        flash(f"Reactivated {user.email}: they can sign in again.")
+        flash(_("Reactivated %(email)s: they can sign in again.", email=user.email))
     return redirect(url_for("admin.user_edit", user_id=user.id), code=303)
 
 
@@ -252,7 +286,7 @@ def user_password(user_id: int):
     db.session.commit()
     if user.id == current_user.id:
         login_user(user)  # a new password ends other sessions, not this one
-    flash(f"Set a new password for {user.email}; their other sessions have ended.")
+    flash(_("Set a new password for %(email)s; their other sessions have ended.", email=user.email))
     return redirect(url_for("admin.user_edit", user_id=user.id), code=303)
 
 
@@ -268,5 +302,8 @@ def user_two_factor_reset(user_id: int):
             "two_factor_reset", "user", user.id, f"Reset the two-factor sign-in of {user.email}"
         )
         db.session.commit()
-        flash(f"Reset the two-factor sign-in of {user.email}: their password alone signs them in.")
+        flash(
+            _("Reset the two-factor sign-in of %(email)s: their password alone signs them in.",
+              email=user.email)
+        )  # fmt: skip
     return redirect(url_for("admin.user_edit", user_id=user.id), code=303)
