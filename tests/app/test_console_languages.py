@@ -39,3 +39,28 @@ def test_the_editors_read_in_the_users_language(as_lead, users, seeded):
     page = as_lead.get("/admin/goodwill").get_data(as_text=True)
     assert "<h1>Kulanz</h1>" in page and "Immer → 10% discount" in page
     assert "Angebot auf Spanisch" in as_lead.get("/admin/goodwill/new").get_data(as_text=True)
+
+
+def test_the_admin_pages_read_in_the_users_language(app, as_admin, users):
+    """Sign-in by the browser's language; the users and exclusions pages, a select's labels,
+    a form's error and a flash in the admin's own; the audit log's entry stays English."""
+    from followup.models import AuditEntry
+    from tests.support.console import csrf_token
+
+    page = app.test_client().get("/admin/sign-in", headers={"Accept-Language": "pt-BR"})
+    assert "<h1>Entre no console</h1>" in page.get_data(as_text=True)
+
+    users["admin"].language = "fr"
+    db.session.commit()
+    assert "<h1>Utilisateurs</h1>" in as_admin.get("/admin/users").get_data(as_text=True)
+    page = as_admin.get("/admin/exclusions").get_data(as_text=True)
+    assert '<option value="customer_tag">Étiquette client</option>' in page
+    token = csrf_token(as_admin, "/admin/exclusions")
+    data = {"csrf_token": token, "field": "customer_tag", "value": "beta<b>"}
+    bad = as_admin.post("/admin/exclusions", data=data)
+    assert bad.status_code == 422
+    assert "Étiquette : Utilisez uniquement des lettres" in bad.get_data(as_text=True)
+    page = as_admin.post("/admin/exclusions", data={**data, "value": "beta"}, follow_redirects=True)
+    assert "client « beta » n" in page.get_data(as_text=True)
+    entry = db.session.query(AuditEntry).filter_by(entity="survey_exclusion").one()
+    assert entry.summary == "customer tag 'beta' not surveyed"
