@@ -103,10 +103,13 @@ lint: $(STAMP)
 	$(BIN)/python docs/check_links.py
 
 # After changing user-facing text: re-extract, merge into each catalog, translate what
-# `pybabel update` marks new, then compile (the .mo files are committed).
+# `pybabel update` adds empty, then compile (the .mo files are committed). No fuzzy guesses
+# (an old text's translation with other placeholders stops the compile), no obsolete
+# entries, and the catalogs' dates kept: run again, it changes nothing.
 CATALOGS := followup/translations
 translations: $(STAMP)
 	$(BIN)/pybabel extract -F $(CATALOGS)/babel.cfg -k _l -k translatable --no-location \
 		--omit-header --sort-output -o $(CATALOGS)/messages.pot .
-	$(BIN)/pybabel update -i $(CATALOGS)/messages.pot -d $(CATALOGS)
+	$(BIN)/pybabel update -i $(CATALOGS)/messages.pot -d $(CATALOGS) --ignore-obsolete \
+		--no-fuzzy-matching --ignore-pot-creation-date
 	$(BIN)/pybabel compile -d $(CATALOGS)
