@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import cast
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from followup.extensions import db
 from followup.models import Cadence, CadenceStep, Survey
@@ -20,10 +22,10 @@ MAX_KEYWORDS = 50
 MAX_KEYWORD = 100
 RESERVED_KEYS = {"make_right"}  # Response.answers keeps the "what would make this right?"
 BANDS = {  # a survey's band columns, with how a message names each
-    "negative_min": "negative from",
-    "negative_max": "negative to",
-    "positive_min": "positive from",
-    "positive_max": "positive to",
+    "negative_min": _l("negative from"),
+    "negative_max": _l("negative to"),
+    "positive_min": _l("positive from"),
+    "positive_max": _l("positive to"),
 }
 
 
@@ -38,7 +40,7 @@ def used_by() -> dict[int, list[str]]:
     )
     used: dict[int, list[str]] = {}
     for survey_id, name, archived_at in rows:
-        label = f"{name} (archived)" if archived_at else name
+        label = _("%(name)s (archived)", name=name) if archived_at else name
         used.setdefault(cast(int, survey_id), []).append(label)  # not None: see the WHERE
     return used
 
@@ -93,7 +95,7 @@ def band_problems(lowest: int, highest: int, bands: dict[str, int]) -> list[tupl
     """What is wrong with a survey's bands (BANDS: value), as (band, message): each inside
     the scale, no band upside down, and the positive band apart from the negative one."""
     problems = [
-        (name, f"must be from {lowest} to {highest}")
+        (name, _("must be from %(lowest)s to %(highest)s", lowest=lowest, highest=highest))
         for name, value in bands.items()
         if not lowest <= value <= highest
     ]
@@ -101,12 +103,12 @@ def band_problems(lowest: int, highest: int, bands: dict[str, int]) -> list[tupl
         return problems
     for low, high in (("negative_min", "negative_max"), ("positive_min", "positive_max")):
         if bands[low] > bands[high]:
-            problems.append((high, f"must not be below {BANDS[low]}"))
+            problems.append((high, _("must not be below %(band)s", band=BANDS[low])))
     overlap = max(bands["negative_min"], bands["positive_min"]) <= min(
         bands["negative_max"], bands["positive_max"]
     )
     if overlap and not problems:
-        problems.append(("positive_min", "the positive band must not overlap the negative one"))
+        problems.append(("positive_min", _("the positive band must not overlap the negative one")))
     return problems
 
 
@@ -114,23 +116,23 @@ def keyword_problems(keywords: list[str]) -> list[str]:
     """What is wrong with a survey's negative keywords."""
     problems = []
     if len(keywords) > MAX_KEYWORDS:
-        problems.append(f"give at most {MAX_KEYWORDS} keywords")
+        problems.append(_("give at most %(most)s keywords", most=MAX_KEYWORDS))
     if any(len(keyword) > MAX_KEYWORD for keyword in keywords):
-        problems.append(f"keep each keyword to {MAX_KEYWORD} characters or fewer")
+        problems.append(_("keep each keyword to %(most)s characters or fewer", most=MAX_KEYWORD))
     return problems
 
 
 def option_problems(options: list[str], kind: str) -> list[str]:
     """What is wrong with the options of an extra question of this kind."""
     if kind == "text":
-        return ["a text question has no options: leave them empty"] if options else []
+        return [_("a text question has no options: leave them empty")] if options else []
     problems = []
     if len(options) < 2:
-        problems.append("give at least 2 options, one per line")
+        problems.append(_("give at least 2 options, one per line"))
     elif len(options) > MAX_OPTIONS:
-        problems.append(f"give at most {MAX_OPTIONS} options")
+        problems.append(_("give at most %(most)s options", most=MAX_OPTIONS))
     elif len(set(options)) != len(options):
-        problems.append("each option must be different")
+        problems.append(_("each option must be different"))
     if any(len(option) > MAX_LABEL for option in options):
-        problems.append(f"keep each option to {MAX_LABEL} characters or fewer")
+        problems.append(_("keep each option to %(most)s characters or fewer", most=MAX_LABEL))
     return problems

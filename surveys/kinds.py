@@ -19,14 +19,14 @@ CSAT_REASONS = [
 # CES asks about effort: a low score (little effort) is the good one.
 KINDS: dict[str, dict] = {
     SurveyKind.CSAT: {
-        "label": "CSAT: customer satisfaction, 1 to 5",
+        "label": translatable("CSAT: customer satisfaction, 1 to 5"),
         "scale": (1, 5),
         "negative": (1, 2),
         "positive": (4, 5),
         "question": DEFAULT_QUESTION,
     },
     SurveyKind.NPS: {
-        "label": "NPS: net promoter score, 0 to 10",
+        "label": translatable("NPS: net promoter score, 0 to 10"),
         "scale": (0, 10),
         "negative": (0, 6),
         "positive": (9, 10),
@@ -36,7 +36,7 @@ KINDS: dict[str, dict] = {
         ),
     },
     SurveyKind.CES: {
-        "label": "CES: customer effort score, 1 (very easy) to 7 (very difficult)",
+        "label": translatable("CES: customer effort score, 1 (very easy) to 7 (very difficult)"),
         "scale": (1, 7),
         "negative": (5, 7),
         "positive": (1, 3),

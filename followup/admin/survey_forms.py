@@ -5,6 +5,8 @@ language), with the rules of surveys.editing applied to its fields."""
 import re
 
 from flask import request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -19,6 +21,7 @@ from wtforms.validators import InputRequired, Length, Optional, Regexp
 
 from followup.languages import language_name, other_languages_in_use
 from followup.models import Survey
+from followup.web.forms import choices_of
 from surveys.editing import (
     BANDS,
     MAX_KEYWORD,
@@ -35,10 +38,14 @@ from surveys.editing import (
 from surveys.kinds import KINDS
 
 # The kinds of extra question (models.surveys.QUESTION_KINDS).
-QUESTION_KIND_LABELS = {"single": "Single choice", "multiple": "Multiple choice", "text": "Text"}
+QUESTION_KIND_LABELS = {
+    "single": _l("Single choice"),
+    "multiple": _l("Multiple choice"),
+    "text": _l("Text"),
+}
 
 CODE = r"^[a-z0-9_-]+$"
-CODE_MESSAGE = "use only lower-case letters, digits, - and _"
+CODE_MESSAGE = _l("use only lower-case letters, digits, - and _")
 MAX_CODE = 50
 MAX_QUESTION_LABEL = 500
 BLANK_ROWS = 2  # empty rows offered below the reasons and questions
@@ -54,16 +61,17 @@ def _lines(text: str | None) -> list[str]:
 
 class NewSurveyForm(FlaskForm):
     key = StringField(
-        "Key",
+        _l("Key"),
         filters=[_strip],
         validators=[InputRequired(), Length(max=100), Regexp(CODE, message=CODE_MESSAGE)],
     )
-    name = StringField("Name", filters=[_strip], validators=[InputRequired(), Length(max=200)])
+    name = StringField(_l("Name"), filters=[_strip], validators=[InputRequired(), Length(max=200)])
     kind = RadioField(
-        "Kind",
-        choices={kind: spec["label"] for kind, spec in KINDS.items()},
-        validators=[InputRequired(message="choose a kind")],
-        invalid_choice_message="choose one of the kinds listed",
+        _l("Kind"),
+        # the labels are in the catalogs (surveys.kinds marks them)
+        choices=choices_of({kind: _l(spec["label"]) for kind, spec in KINDS.items()}),
+        validators=[InputRequired(message=_l("choose a kind"))],
+        invalid_choice_message=_l("choose one of the kinds listed"),
     )
 
 
@@ -71,16 +79,16 @@ class SurveyForm(FlaskForm):
     """The editor's fixed fields; editor_form adds the rows of reasons and questions and
     the fields of each other language."""
 
-    name = StringField("Name", filters=[_strip], validators=[InputRequired(), Length(max=200)])
+    name = StringField(_l("Name"), filters=[_strip], validators=[InputRequired(), Length(max=200)])
     question = TextAreaField(
-        "Question", filters=[_strip], validators=[InputRequired(), Length(max=500)]
+        _l("Question"), filters=[_strip], validators=[InputRequired(), Length(max=500)]
     )
-    negative_min = IntegerField("Negative from", validators=[InputRequired()])
-    negative_max = IntegerField("Negative to", validators=[InputRequired()])
-    positive_min = IntegerField("Positive from", validators=[InputRequired()])
-    positive_max = IntegerField("Positive to", validators=[InputRequired()])
+    negative_min = IntegerField(_l("Negative from"), validators=[InputRequired()])
+    negative_max = IntegerField(_l("Negative to"), validators=[InputRequired()])
+    positive_min = IntegerField(_l("Positive from"), validators=[InputRequired()])
+    positive_max = IntegerField(_l("Positive to"), validators=[InputRequired()])
     negative_keywords = TextAreaField(
-        "Negative keywords", validators=[Length(max=MAX_KEYWORDS * (MAX_KEYWORD + 2))]
+        _l("Negative keywords"), validators=[Length(max=MAX_KEYWORDS * (MAX_KEYWORD + 2))]
     )
 
     survey: Survey
@@ -121,15 +129,15 @@ class SurveyForm(FlaskForm):
                 continue
             code, label = row["code"], row["label"]
             if not code.data:
-                code.errors.append("give this reason a code")
+                code.errors.append(_("give this reason a code"))
             elif code.data in seen:
-                code.errors.append(f"the code {code.data} is used by another reason")
+                code.errors.append(_("the code %(code)s is used by another reason", code=code.data))
             if not label.data:
-                label.errors.append("give this reason a label")
+                label.errors.append(_("give this reason a label"))
             seen.add(code.data)
             reasons.append({"code": code.data, "label": label.data})
         if len(reasons) > MAX_REASONS:
-            self.form_errors.append(f"A survey has at most {MAX_REASONS} reasons.")
+            self.form_errors.append(_("A survey has at most %(most)s reasons.", most=MAX_REASONS))
         return reasons
 
     def _questions(self) -> list[dict]:
@@ -140,20 +148,23 @@ class SurveyForm(FlaskForm):
             key, label, options = row["key"], row["label"], _lines(row["options"].data)
             kind = row["kind"].data
             if not key.data:
-                key.errors.append("give this question a key")
+                key.errors.append(_("give this question a key"))
             elif key.data in RESERVED_KEYS:
-                key.errors.append(f"{key.data} is kept for the reasons' own question")
+                key.errors.append(_("%(key)s is kept for the reasons' own question", key=key.data))
             elif key.data in seen:
-                key.errors.append(f"the key {key.data} is used by another question")
+                key.errors.append(_("the key %(key)s is used by another question", key=key.data))
             seen.add(key.data)
             if not label.data:
-                label.errors.append("give this question a label")
+                label.errors.append(_("give this question a label"))
             row["options"].errors.extend(option_problems(options, kind))
             for language in self.languages:
                 translated = _lines(row[f"options_{language}"].data)
                 if translated and len(translated) != len(options):
                     row[f"options_{language}"].errors.append(
-                        f"give one translation per option ({len(options)}), or none"
+                        _(
+                            "give one translation per option (%(count)s), or none",
+                            count=len(options),
+                        )
                     )
             questions.append(
                 {
@@ -165,7 +176,9 @@ class SurveyForm(FlaskForm):
                 }
             )
         if len(questions) > MAX_QUESTIONS:
-            self.form_errors.append(f"A survey has at most {MAX_QUESTIONS} extra questions.")
+            self.form_errors.append(
+                _("A survey has at most %(most)s extra questions.", most=MAX_QUESTIONS)
+            )
         return questions
 
     def _translations(self) -> dict:
@@ -219,17 +232,23 @@ def _reason_fields(index: int, languages: tuple[str, ...]) -> dict[str, Field]:
     n = index + 1
     fields = {
         "code": StringField(
-            f"Reason {n}: code",
+            _("Reason %(number)s: code", number=n),
             filters=[_strip],
             validators=[Optional(), Length(max=MAX_CODE), Regexp(CODE, message=CODE_MESSAGE)],
         ),
         "label": StringField(
-            f"Reason {n}: label", filters=[_strip], validators=[Length(max=MAX_LABEL)]
+            _("Reason %(number)s: label", number=n),
+            filters=[_strip],
+            validators=[Length(max=MAX_LABEL)],
         ),
     }
     for language in languages:
         fields[f"label_{language}"] = StringField(
-            f"Reason {n}: label in {language_name(language)}",
+            _(
+                "Reason %(number)s: label in %(language)s",
+                number=n,
+                language=language_name(language),
+            ),
             filters=[_strip],
             validators=[Length(max=MAX_LABEL)],
         )
@@ -241,31 +260,36 @@ def _question_fields(index: int, languages: tuple[str, ...]) -> dict[str, Field]
     options_size = Length(max=MAX_OPTIONS * (MAX_LABEL + 2))
     fields = {
         "kind": SelectField(
-            f"Question {n}: kind",
-            choices=QUESTION_KIND_LABELS,
+            _("Question %(number)s: kind", number=n),
+            choices=choices_of(QUESTION_KIND_LABELS),
             default="single",
-            invalid_choice_message="choose single choice, multiple choice or text",
+            invalid_choice_message=_("choose single choice, multiple choice or text"),
         ),
         "key": StringField(
-            f"Question {n}: key",
+            _("Question %(number)s: key", number=n),
             filters=[_strip],
             validators=[Optional(), Length(max=MAX_CODE), Regexp(CODE, message=CODE_MESSAGE)],
         ),
         "label": StringField(
-            f"Question {n}: label", filters=[_strip], validators=[Length(max=MAX_QUESTION_LABEL)]
+            _("Question %(number)s: label", number=n),
+            filters=[_strip],
+            validators=[Length(max=MAX_QUESTION_LABEL)],
         ),
-        "options": TextAreaField(f"Question {n}: options", validators=[options_size]),
-        "required": BooleanField(f"Question {n}: an answer is required"),
+        "options": TextAreaField(
+            _("Question %(number)s: options", number=n), validators=[options_size]
+        ),
+        "required": BooleanField(_("Question %(number)s: an answer is required", number=n)),
     }
     for language in languages:
         name = language_name(language)
         fields[f"label_{language}"] = StringField(
-            f"Question {n}: label in {name}",
+            _("Question %(number)s: label in %(language)s", number=n, language=name),
             filters=[_strip],
             validators=[Length(max=MAX_QUESTION_LABEL)],
         )
         fields[f"options_{language}"] = TextAreaField(
-            f"Question {n}: options in {name}", validators=[options_size]
+            _("Question %(number)s: options in %(language)s", number=n, language=name),
+            validators=[options_size],
         )
     return fields
 
@@ -314,7 +338,7 @@ def editor_form(survey: Survey) -> SurveyForm:
             form_class,
             f"question_{language}",
             TextAreaField(
-                f"Question in {language_name(language)}",
+                _("Question in %(language)s", language=language_name(language)),
                 filters=[_strip],
                 validators=[Length(max=500)],
             ),

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import refresh
 from sqlalchemy.exc import IntegrityError
 
@@ -56,8 +57,12 @@ def surveys_archive(survey_id: int):
     before = audit.snapshot(survey, AUDITED)
     if in_use := sending_cadences(survey):
         flash(
-            f"“{survey.name}” is not archived: the cadences {', '.join(in_use)} still "
-            "send it. Choose another survey in them first."
+            _(
+                "“%(name)s” is not archived: the cadences %(cadences)s still send it. Choose "
+                "another survey in them first.",
+                name=survey.name,
+                cadences=", ".join(in_use),
+            )
         )
     elif set_archived(survey, True, utcnow()):
         audit.record(
@@ -65,7 +70,7 @@ def surveys_archive(survey_id: int):
             before, audit.snapshot(survey, AUDITED),
         )  # fmt: skip
         db.session.commit()
-        flash(f"“{survey.name}” is archived: links already sent keep working.")
+        flash(_("“%(name)s” is archived: links already sent keep working.", name=survey.name))
     return redirect(url_for("admin.surveys"), code=303)
 
 
@@ -79,7 +84,7 @@ def surveys_unarchive(survey_id: int):
             before, audit.snapshot(survey, AUDITED),
         )  # fmt: skip
         db.session.commit()
-        flash(f"“{survey.name}” is back: cadences can use it again.")
+        flash(_("“%(name)s” is back: cadences can use it again.", name=survey.name))
     return redirect(url_for("admin.surveys"), code=303)
 
 
@@ -91,7 +96,7 @@ def surveys_new():
     form = NewSurveyForm()
     if form.validate_on_submit():
         if key_taken(form.key.data):
-            form.key.errors.append("a survey with this key exists already")
+            form.key.errors.append(_("a survey with this key exists already"))
         else:
             try:
                 survey = create(form.key.data, form.name.data, form.kind.data)
@@ -102,9 +107,14 @@ def surveys_new():
                 db.session.commit()
             except IntegrityError:  # the same key, created at the same moment
                 db.session.rollback()
-                form.key.errors.append("a survey with this key exists already")
+                form.key.errors.append(_("a survey with this key exists already"))
             else:
-                flash(f"“{survey.name}” is created. Check its question and reasons below.")
+                flash(
+                    _(
+                        "“%(name)s” is created. Check its question and reasons below.",
+                        name=survey.name,
+                    )
+                )
                 return redirect(url_for("admin.surveys_edit", survey_id=survey.id), code=303)
     status = 422 if request.method == "POST" else 200
     return render_template("admin/surveys/new.html", form=form, kinds=KINDS), status
@@ -123,9 +133,9 @@ def surveys_edit(survey_id: int):
             audit.record("update", "survey", survey.id, f"Edited survey {survey.key}",
                          before, after)  # fmt: skip
             db.session.commit()
-            flash(f"“{survey.name}” is saved.")
+            flash(_("“%(name)s” is saved.", name=survey.name))
         else:
-            flash("Nothing changed.")
+            flash(_("Nothing changed."))
         return redirect(url_for("admin.surveys_edit", survey_id=survey.id), code=303)
     status = 422 if request.method == "POST" else 200
     return render_template(
