@@ -29,11 +29,16 @@ from followup.template_limits import (
 
 @cache
 def _environment(html: bool) -> BoundedSandbox:
-    """Text templates render raw; HTML ones autoescape and may extend "frame", the default
-    responsive email frame."""
+    """Text templates render raw and may include "footer", the default emails' text footer
+    (the brand's address and privacy link); HTML ones autoescape and may extend "frame", the
+    default responsive email frame."""
+    email = ROOT / "templates" / "email"
     if not html:
-        return BoundedSandbox(autoescape=False, undefined=StrictUndefined)
-    frame = (ROOT / "templates" / "email" / "_frame.html").read_text()
+        footer = (email / "_footer.txt").read_text()
+        return BoundedSandbox(
+            autoescape=False, undefined=StrictUndefined, loader=DictLoader({"footer": footer})
+        )
+    frame = (email / "_frame.html").read_text()
     return BoundedSandbox(
         autoescape=True, undefined=StrictUndefined, loader=DictLoader({"frame": frame})
     )
@@ -76,9 +81,18 @@ def message_context(
     language: a code of followup.languages, the version rendered; feedback and gesture:
     what the customer said and what we give, in a recovery's messages, else None; sender:
     who signs a recovery's messages; brand: the organisation's logo, accent colour and
-    footer, followup.brand.email_brand)."""
+    footer, followup.brand.email_brand; footer: the default frames' footer words in the
+    language: case, privacy, privacy_line (with the link, else None), unsubscribe)."""
+    brand = email_brand()
     with in_language(language):
         team = gettext("The %(organisation)s team", organisation=organisation)
+        footer = {
+            "case": gettext("Case %(case)s", case=case.external_id),
+            "privacy": gettext("Privacy policy"),
+            "privacy_line": brand["privacy_url"]
+            and gettext("Privacy policy: %(url)s", url=brand["privacy_url"]),
+            "unsubscribe": gettext("Unsubscribe"),
+        }
     return {
         "language": language,
         "customer": {
@@ -101,7 +115,8 @@ def message_context(
         "unsubscribe_url": unsubscribe_url,
         "feedback": (recovery or {}).get("feedback"),
         "gesture": (recovery or {}).get("gesture"),
-        "brand": email_brand(),
+        "brand": brand,
+        "footer": footer,
     }
 
 
@@ -112,6 +127,8 @@ _css = css_inline.CSSInliner(keep_style_tags=True, load_remote_stylesheets=False
 
 PARTS = ("email_subject", "email_html", "email_text", "sms_text", "whatsapp_content_sid",
          "whatsapp_variables")  # fmt: skip
+# The parts a language takes together or not at all (its variables fit its own SID).
+WHATSAPP_PAIR = ("whatsapp_content_sid", "whatsapp_variables")
 # A content template's SID (Twilio Content API), and its variables: lines "1: {{ ... }}".
 CONTENT_SID = re.compile(r"^HX[0-9a-fA-F]{32}$")
 VARIABLE_LINE = re.compile(r"^\s*(\d{1,2})\s*:[ \t]?(.*)$")
@@ -153,9 +170,14 @@ def variable_value(text: str) -> str:
 
 def template_parts(template: MessageTemplate, language: str) -> dict[str, str]:
     """The template's parts in a language: its translation where it has one, else the
-    template's own (English) part."""
+    template's own (English) part. WhatsApp's content SID and variables go as a pair: the
+    language's own SID with its own variables, else the English SID with the English ones."""
     translated = (template.translations or {}).get(language) or {}
-    return {part: translated.get(part) or getattr(template, part) or "" for part in PARTS}
+    parts = {part: translated.get(part) or getattr(template, part) or "" for part in PARTS}
+    pair = translated if (translated.get("whatsapp_content_sid") or "").strip() else None
+    for part in WHATSAPP_PAIR:
+        parts[part] = (pair.get(part) or "") if pair else getattr(template, part) or ""
+    return parts
 
 
 def _html(source: str, context: dict) -> str:
@@ -271,9 +293,9 @@ def _problems_in(template: MessageTemplate, organisation: str, language: str) ->
     context = sample_context(organisation, language)
     name = "{}" if language == "en" else f"{language}.{{}}"
     parts = template_parts(template, language)
-    if parts["whatsapp_variables"].strip() and not parts["whatsapp_content_sid"].strip():
-        reason = "variables are sent only with a content template: set its SID too"
-        problems.append(TemplateProblem(name.format("whatsapp_variables"), None, reason))
+    own = parts if language == "en" else (template.translations or {}).get(language) or {}
+    # A language's own variables are checked even without its own SID (then refused below).
+    parts.update({part: own[part] for part in WHATSAPP_PAIR if own.get(part)})
     for part, source in parts.items():
         if part.startswith("whatsapp_"):
             problems += _whatsapp_problems(part, source, context, name.format(part))
@@ -290,6 +312,12 @@ def _problems_in(template: MessageTemplate, organisation: str, language: str) ->
             problems.append(TemplateProblem(name.format(part), None, why(error)))
         if out_of_time():
             break
+    # The language's own variables go with its own SID alone (template_parts).
+    if (own.get("whatsapp_variables") or "").strip() and not (
+        own.get("whatsapp_content_sid") or ""
+    ).strip():
+        reason = "variables are sent only with a content template: set its SID too"
+        problems.append(TemplateProblem(name.format("whatsapp_variables"), None, reason))
     return problems
 
 

@@ -49,7 +49,8 @@ def whatsapp(app, emulator, seeded):
     check_in.whatsapp_variables = "1: {{ customer.first_name }}\n2: {{ case.subject }}"
     check_in.translations = {
         **check_in.translations,
-        "es": {**check_in.translations.get("es", {}), "whatsapp_content_sid": SID_ES},
+        "es": {**check_in.translations.get("es", {}), "whatsapp_content_sid": SID_ES,
+               "whatsapp_variables": "1: {{ case.subject }}"},  # fmt: skip
     }
     db.session.commit()
     emulator.add_content_template(SID)
@@ -89,13 +90,13 @@ def test_the_check_in_goes_as_the_content_template_with_its_variables_in_the_cus
         f"whatsapp:{PHONE}",
         "whatsapp:+15005550007",
     )
-    assert sent["content_sid"] == SID_ES  # Spanish; the variables fall back to English's
-    assert json.loads(sent["content_variables"]) == {"1": "Ana", "2": "Broken kettle x"}
+    assert sent["content_sid"] == SID_ES  # Spanish, with Spanish's own variables
+    assert json.loads(sent["content_variables"]) == {"1": "Broken kettle x"}
     assert "Body" not in sent["body"]
     assert sent["status_callback"].startswith("http://followup.test/webhooks/twilio/status?m=")
     row = db.session.scalar(sa.select(Message).where(Message.channel == "whatsapp"))
     assert (row.status, row.provider) == ("sent", "twilio")
-    assert row.body == f'[content {SID_ES}] {{"1": "Ana", "2": "Broken kettle x"}}'
+    assert row.body == f'[content {SID_ES}] {{"1": "Broken kettle x"}}'
 
 
 def test_free_form_only_inside_the_24_hour_window_else_by_sms(client, seeded, whatsapp):
@@ -200,6 +201,8 @@ def test_the_editor_refuses_a_bad_content_sid_or_variable_line_and_keeps_the_inp
     assert "a content SID is HX and 32 hexadecimal digits" in page
     assert "line 2: write each variable as “N: template”, N from 1 to 99 (in Spanish)" in page
     assert "line 2: variable 1 is set twice (in French)" in page
+    # Spanish's variables have no Spanish SID: never sent with English's content template.
+    assert "variables are sent only with a content template: set its SID too (in Spanish)" in page
     assert 'value="HX123"' in page and "first: b" in page  # the input is kept
     assert db.session.scalar(sa.select(MessageTemplate).where(MessageTemplate.key == "wa")) is None
     fine = {**good, "whatsapp_variables": "1: {{ customer.first_name }}\n2: {{case.number}}"}
