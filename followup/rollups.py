@@ -66,6 +66,15 @@ def recovery_time(counts: dict[str, int]) -> int | None:
     return counts["recovery_seconds"] if counts["recovered"] else None
 
 
+def round_channel(survey_sends: list[tuple[str, str, str | None]]) -> str:
+    """The channel a round's survey went by: its first survey message sent and not reported
+    undelivered (a WhatsApp message refused later, 63003, yields to its SMS fallback), else
+    its first one sent; "" when none was."""
+    sent = [send for send in survey_sends if send[1] == MessageStatus.SENT]
+    reached = [channel for channel, _, delivery in sent if delivery not in UNDELIVERED]
+    return next(iter(reached or [channel for channel, _, _ in sent]), "")
+
+
 def round_counts(data: RoundData) -> dict[str, int]:
     """The COUNTERS one round adds to its rollup row (the definitions of DOMAIN.md)."""
     sent = [send for send in data.survey_sends if send[1] == MessageStatus.SENT]
@@ -223,7 +232,7 @@ def _fact(rows: _Rows, case_id: int, rnd: int, closed_at: datetime, detail: dict
         "day": closed_at.date(),
         "team": (case.team or "")[:200],
         "agent": (case.agent_name or "")[:200],
-        "channel": next((s[0] for s in data.survey_sends if s[1] == MessageStatus.SENT), ""),
+        "channel": round_channel(data.survey_sends),
         "cadence": rows.lineages.get(cadence_id) or rows.by_name.get(detail.get("cadence"), ""),
         "variant": (detail.get("variant") or (case.variant if current else "")) or "",
         "experiment": (detail.get("experiment") or (case.experiment if current else "")) or "",

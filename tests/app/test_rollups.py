@@ -160,3 +160,12 @@ def test_the_reason_totals_are_the_reasons_summed(four_rounds, seeded):
         DailyReasonTotal.recovered)).all()  # fmt: skip
     assert sorted(tuple(r) for r in lean) == sorted(tuple(r) for r in full)
     assert {reason for _, reason, negative, _ in lean if negative} == {"slow", "not_solved"}
+
+
+def test_a_rounds_channel_is_its_first_survey_message_that_was_not_reported_undelivered():
+    whatsapp_refused = [("whatsapp", "sent", "undelivered"), ("sms", "sent", None)]
+    assert rollups.round_channel(whatsapp_refused) == "sms"
+    failed_at_once = [("sms", "failed", None), ("email", "sent", "delivered")]
+    assert rollups.round_channel(failed_at_once) == "email"
+    assert rollups.round_channel([("whatsapp", "sent", "failed")]) == "whatsapp"  # all refused
+    assert rollups.round_channel([("sms", "suppressed", None)]) == ""

@@ -49,8 +49,11 @@ def whatsapp(app, emulator, seeded):
     check_in.whatsapp_variables = "1: {{ customer.first_name }}\n2: {{ case.subject }}"
     check_in.translations = {
         **check_in.translations,
-        "es": {**check_in.translations.get("es", {}), "whatsapp_content_sid": SID_ES,
-               "whatsapp_variables": "1: {{ case.subject }}"},  # fmt: skip
+        "es": {
+            **check_in.translations.get("es", {}),
+            "whatsapp_content_sid": SID_ES,
+            "whatsapp_variables": "1: {{ case.subject }}",
+        },  # fmt: skip
     }
     db.session.commit()
     emulator.add_content_template(SID)
