@@ -9,6 +9,7 @@ from datetime import date
 
 import sqlalchemy as sa
 from flask import abort, render_template, request
+from flask_babel import gettext as _
 from sqlalchemy.dialects.postgresql import JSONB
 from werkzeug.datastructures import MultiDict
 
@@ -166,7 +167,7 @@ def row_values(fact: RoundFact, external_id: str, names: dict[str, str]) -> tupl
 def cases():
     drill = read_drill(request.args)
     counts = day_counts(drill)
-    total = count_of_facts(drill) if counts is None else sum(count for _, count in counts)
+    total = count_of_facts(drill) if counts is None else sum(count for _day, count in counts)
     pages = page_count(total, PAGE_SIZE)
     page = page_number(request.args.get("page"), pages)
     found = page_of(drill, page, counts)
@@ -187,13 +188,13 @@ def cases():
 
 
 def readable(value) -> str:
-    """A timeline detail's value as a person reads it."""
+    """A timeline detail's value as a person reads it (yes, no and none in their language)."""
     if value is None or value == "":
         return "–"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, list):
-        return ", ".join(readable(item) for item in value) or "none"
+        return ", ".join(readable(item) for item in value) or _("none")
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return str(value)
