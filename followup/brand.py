@@ -222,6 +222,13 @@ def privacy_url_problem(url: str) -> str | None:
     return None
 
 
+def privacy_link(settings: OrganisationSettings) -> str | None:
+    """The privacy link to show, or None: unset, or a stored one the rule refuses (written
+    before the rule, or by hand) is never put in an href."""
+    url = settings.privacy_url or ""
+    return url if url and privacy_url_problem(url) is None else None
+
+
 # The brand where it shows
 
 
@@ -255,7 +262,7 @@ def email_brand() -> dict:
     brand.update(
         accent_colour=accent(settings, EMAIL_ACCENT),
         footer_address=footer_lines(settings),
-        privacy_url=settings.privacy_url or None,
+        privacy_url=privacy_link(settings),
         sender_name=settings.sender_name or None,
     )
     return brand

@@ -15,7 +15,16 @@ from flask import (
     url_for,
 )
 
-from followup.brand import PAGE_ACCENT, accent, darker, fitted, footer_lines, read_image, version
+from followup.brand import (
+    PAGE_ACCENT,
+    accent,
+    darker,
+    fitted,
+    footer_lines,
+    privacy_link,
+    read_image,
+    version,
+)
 from followup.organisation import organisation
 
 bp = Blueprint("brand", __name__, url_prefix="/brand")
@@ -75,7 +84,7 @@ def page_brand() -> dict | None:
         "logo_height": height,
         "stylesheet": url_for("brand.style", v=v) if settings.accent_colour else None,
         "footer_address": footer_lines(settings),
-        "privacy_url": settings.privacy_url or None,
+        "privacy_url": privacy_link(settings),
     }
 
 

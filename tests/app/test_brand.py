@@ -11,9 +11,11 @@ import sqlalchemy as sa
 
 from followup.brand import contrast_ratio, darker_passing, read_image
 from followup.extensions import db
-from followup.models import AuditEntry, OrganisationSettings
+from followup.models import AuditEntry, Message, MessageTemplate, OrganisationSettings
 from followup.models.base import utcnow
 from followup.organisation import forget
+from followup.rendering import render, sample_context
+from followup.web.brand import page_brand
 from tests.support.agents import agent_user
 from tests.support.answers import answer_on_page
 from tests.support.cases import CASE, close, sent_messages, sweep_and_dispatch
@@ -131,13 +133,23 @@ def test_the_brand_on_a_survey_page_and_in_the_default_emails(app, as_admin, cli
     assert save(as_admin, png(300, 100)).status_code == 303
     close(client, seeded["auth"], {**CASE, "customer": {"name": "Ana", "email": "ana@example.com"}})
     sweep_and_dispatch(at=utcnow() + timedelta(hours=25))  # the thank-you and the check-in
-    thank_you, check_in = [m for m in sent_messages(app) if m["channel"] == "email"][:2]
+    # They go out together, in either order: each is found by its message's step.
+    by_step = {
+        db.session.get_one(Message, sent["message_id"]).step.name: sent
+        for sent in sent_messages(app)
+    }
+    thank_you, check_in = by_step["thank-you"], by_step["check-in"]
     assert thank_you["from_name"] == "Acme Care"
     html = check_in["html"]
     assert re.search(r'<img src="http://followup.test/brand/logo\?v=\d+" alt="Acme Support"', html)
     assert "background:#0f5132" in html
     assert 'href="https://acme.example/privacy?a=1&amp;b=2"' in html
     assert "1 Main St &lt;script&gt;alert(1)&lt;/script&gt;<br>Springfield" in html
+    # The text part's footer: the address as written (plain text) and the privacy link.
+    assert re.search(
+        r"\n\n1 Main St <script>alert\(1\)</script>\nSpringfield\n.+: "
+        r"https://acme.example/privacy\?a=1&b=2\n$", check_in["text"]
+    )  # fmt: skip
 
     token = re.search(r"/s/([A-Za-z0-9_-]{20,})", check_in["text"]).group(1)
     page = client.get(f"/s/{token}").get_data(as_text=True)
@@ -150,3 +162,16 @@ def test_the_brand_on_a_survey_page_and_in_the_default_emails(app, as_admin, cli
     assert sent_messages(app)[-1]["from_name"] == "Sam Rivera (Acme Care)"
     console = as_admin.get("/admin/").get_data(as_text=True)
     assert "/brand/" not in console and "Springfield" not in console
+
+
+def test_a_stored_privacy_link_the_rule_refuses_is_never_shown(app, seeded):
+    """A row written before the rule (or by hand): neither page nor email links to it."""
+    db.session.add(OrganisationSettings(id=1, privacy_url="javascript:alert(1)"))
+    db.session.commit()
+    forget()
+    template = db.session.scalar(sa.select(MessageTemplate).where(MessageTemplate.key == "apology"))
+    message = render(template, "email", sample_context("Acme"))
+    assert "javascript" not in message.html + message.text
+    assert message.text.endswith("/u/" + "U" * 43 + "\n")  # and no footer without a brand
+    with app.test_request_context("/s/" + "T" * 43):
+        assert page_brand()["privacy_url"] is None

@@ -165,3 +165,41 @@ def test_cases_agent_emails_lose_their_case(scratch_database):
         rows = conn.execute(sa.text("SELECT id, agent_email FROM cases ORDER BY id")).all()
     assert rows == [(1, "sam.r@example.com"), (2, None)]
     downgrade(revision="0020")
+
+
+def test_default_templates_as_shipped_take_the_brand(scratch_database):
+    """0030: a default template's parts still as a release shipped them get the brand's
+    colour (HTML) and footer (text), in English and in a translation; edited ones stay."""
+    from flask_migrate import upgrade
+
+    from followup.paths import ROOT
+
+    def shipped(path: str) -> str:  # as the release before shipped it: the old colour, no footer
+        text = (ROOT / "templates" / "email" / path).read_text()
+        return text.replace("{{ brand.accent_colour }}", "#1f6feb").replace(
+            '{% include "footer" %}\n', ""
+        )
+
+    html, text = shipped("csat_checkin.html"), shipped("csat_checkin.txt")
+    es = shipped("es/csat_checkin.html")
+    columns = ("key", "name", "email_subject", "email_html", "email_text", "sms_text")
+    rows = sa.table("message_templates", *map(sa.column, columns), sa.column("updated_at"),
+                    sa.column("translations", sa.JSON))  # fmt: skip
+    common = {"name": "t", "email_subject": "s", "sms_text": "t", "updated_at": "2026-01-01"}
+    upgrade(revision="0029")
+    with db.engine.begin() as conn:
+        conn.execute(rows.insert(), [
+            {**common, "key": "shipped", "email_html": html, "email_text": text,
+             "translations": {"es": {"email_html": es, "email_text": "Hola"}}},
+            {**common, "key": "edited", "email_html": html + " ", "email_text": text + "P.S.\n",
+             "translations": {}},
+        ])  # fmt: skip
+    upgrade(revision="0030")
+    with db.engine.connect() as conn:
+        found = {row.key: row for row in conn.execute(sa.select(rows))}
+    assert found["shipped"].email_html == html.replace("#1f6feb", "{{ brand.accent_colour }}")
+    assert found["shipped"].email_text == text + '{% include "footer" %}\n'
+    assert found["shipped"].translations["es"] == {
+        "email_html": es.replace("#1f6feb", "{{ brand.accent_colour }}"), "email_text": "Hola"
+    }  # fmt: skip
+    assert (found["edited"].email_html, found["edited"].email_text) == (html + " ", text + "P.S.\n")

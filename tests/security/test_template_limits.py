@@ -276,7 +276,8 @@ def test_the_defaults_render_as_plain_jinja_renders_them(seeded):
     """Every default template, in English and Spanish, exactly as Jinja's own sandbox renders
     it: the limits change nothing a real template does."""
     frame = (ROOT / "templates" / "email" / "_frame.html").read_text()
-    text = SandboxedEnvironment(undefined=StrictUndefined)
+    footer = (ROOT / "templates" / "email" / "_footer.txt").read_text()
+    text = SandboxedEnvironment(undefined=StrictUndefined, loader=DictLoader({"footer": footer}))
     html = SandboxedEnvironment(
         autoescape=True, undefined=StrictUndefined, loader=DictLoader({"frame": frame})
     )
