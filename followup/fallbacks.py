@@ -9,6 +9,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from followup.cadences import LABELS
 from followup.cases import record_event
 from followup.channels import NO_PROVIDER
 from followup.extensions import db
@@ -40,7 +41,7 @@ FALLBACK_EVENTS = {"sms": EventKind.MESSAGE_FALLBACK_TO_SMS,
 
 def _why(channel: str, code: str) -> str:
     if code == NO_PROVIDER:
-        return f"no {'WhatsApp' if channel == 'whatsapp' else 'SMS'} provider is configured"
+        return f"no {LABELS[channel]} provider is configured"
     if code == WHATSAPP_NO_TEMPLATE:
         return (
             "the template has no WhatsApp content template and the customer has not written "
@@ -53,14 +54,21 @@ def _why(channel: str, code: str) -> str:
     return f"Twilio error {code}: the number cannot take texts"
 
 
+def _fallback_key(message: Message, channel: str) -> str:
+    """The idempotency key of a message's fallback on a channel: one per message and channel."""
+    return f"{message.idempotency_key}:{channel}"
+
+
 def _we_chose(message: Message) -> bool:
-    """Whether the step let us choose the channel: "preferred", or a WhatsApp message of an
-    "answered" step (a recovery's, to a customer who answered on WhatsApp days before)."""
+    """Whether the step let us choose the channel: "preferred", or an "answered" step's (a
+    recovery's, to a customer who answered on WhatsApp days before) WhatsApp message and the
+    fallbacks that followed it."""
     if message.step is None:
         return False
     chosen = message.step.channel
+    fallback = message.idempotency_key.endswith(f":{message.channel}")  # see _fallback_key
     return chosen == StepChannel.PREFERRED or (
-        chosen == StepChannel.ANSWERED and message.channel == "whatsapp"
+        chosen == StepChannel.ANSWERED and (message.channel == "whatsapp" or fallback)
     )
 
 
@@ -102,7 +110,7 @@ def handle_send_error(message: Message, code: str, now: datetime) -> None:
         recipient=message.customer.address(channel),
         condition=message.condition,
         due_at=now,
-        idempotency_key=f"{message.idempotency_key}:{channel}",
+        idempotency_key=_fallback_key(message, channel),
     )
     if db.session.scalar(
         sa.select(Message.id).where(Message.idempotency_key == fallback.idempotency_key)

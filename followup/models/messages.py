@@ -42,7 +42,8 @@ class DeliveryStatus(StrEnum):
 
 
 # The delivery statuses in the order a message moves through them: a report never moves a
-# message back (a late "sent" after "delivered" changes nothing).
+# message back (a late "sent" after "delivered" changes nothing), nor sideways (a WhatsApp
+# message that failed is never read, one that was read never fails).
 DELIVERY_ORDER: dict[str, int] = {
     DeliveryStatus.QUEUED: 1,
     DeliveryStatus.SENT: 2,
@@ -50,8 +51,8 @@ DELIVERY_ORDER: dict[str, int] = {
     DeliveryStatus.UNDELIVERED: 4,
     DeliveryStatus.FAILED: 4,
     DeliveryStatus.BOUNCED: 4,
+    DeliveryStatus.READ: 4,
     DeliveryStatus.OPENED: 5,
-    DeliveryStatus.READ: 5,
     DeliveryStatus.CLICKED: 6,
 }
 

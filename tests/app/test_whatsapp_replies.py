@@ -7,7 +7,16 @@ import pytest
 import sqlalchemy as sa
 
 from followup.extensions import db
-from followup.models import Case, CaseEvent, Customer, Message, Response, Suppression, Survey
+from followup.models import (
+    CadenceStep,
+    Case,
+    CaseEvent,
+    Customer,
+    Message,
+    Response,
+    Suppression,
+    Survey,
+)
 from followup.models.base import utcnow
 from followup.setup import ensure_standard_setup
 from surveys.invitations import invitations_for
@@ -88,8 +97,8 @@ def test_stop_opts_out_of_whatsapp_alone_and_start_opts_back_in(client, whatsapp
     assert db.session.scalars(sa.select(Suppression)).all() == []
 
 
-def status_callback(client, message: Message, status: str):
-    form = {"MessageSid": message.provider_id, "MessageStatus": status}
+def status_callback(client, message: Message, status: str, code: str = ""):
+    form = {"MessageSid": message.provider_id, "MessageStatus": status, "ErrorCode": code}
     return post_signed(client, f"/webhooks/twilio/status?m={message.id}", form)
 
 
@@ -102,6 +111,31 @@ def test_a_read_receipt_moves_the_status_forward_only(client, whatsapp_check_in)
     assert check_in.delivery_status == "read"
     kinds = db.session.scalars(sa.select(CaseEvent.kind)).all()
     assert kinds.count("message.read") == 1 and kinds.count("message.delivered") == 1
+    refused = whatsapp_check_in["later"]["whatsapp"]
+    refused.provider_id = "SMrefused"
+    db.session.commit()
+    assert status_callback(client, refused, "failed").json == {"updated": True}
+    assert status_callback(client, refused, "read").json == {"updated": False}  # never read
+
+
+def test_an_answered_steps_whatsapp_message_falls_back_to_sms_then_email(client, whatsapp_check_in):
+    check_in = whatsapp_check_in["check_in"]
+    check_in.step = db.session.scalar(
+        sa.select(CadenceStep).where(CadenceStep.channel == "answered").limit(1)
+    )
+    db.session.commit()
+    status_callback(client, check_in, "undelivered", "63003")  # not on WhatsApp
+    by_sms = db.session.scalar(
+        sa.select(Message).where(Message.idempotency_key == "wa-check-in:sms")
+    )
+    assert (by_sms.channel, by_sms.recipient) == ("sms", PHONE)
+    by_sms.status, by_sms.provider_id = "sent", "SMfallback"
+    db.session.commit()
+    status_callback(client, by_sms, "failed", "21614")  # a landline: on to email
+    by_email = db.session.scalar(
+        sa.select(Message).where(Message.idempotency_key == "wa-check-in:sms:email")
+    )
+    assert (by_email.channel, by_email.recipient) == ("email", "ana@example.com")
 
 
 def test_bad_senders_payloads_and_signatures_are_refused(client, whatsapp_check_in):
