@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from followup.extensions import db
+from followup.languages import translatable
 from followup.metrics import Comparison, Rate, compare, wilson
 from followup.models import Cadence
 from followup.models.cadences import CadencePurpose
@@ -171,9 +172,9 @@ def _experiment(a: Cadence, start: date | None, end: date | None, dimensions: di
     return Experiment(
         a=a, b=b, share=a.experiment_share, since=since, variants=(va, vb),
         response_verdict=compare(va.response.rate, vb.response.rate, name_a, name_b,
-                                 "survey responses"),
+                                 translatable("survey responses")),
         recovery_verdict=compare(va.recovery.rate, vb.recovery.rate, name_a, name_b,
-                                 "recovered customers"),
+                                 translatable("recovered customers")),
     )  # fmt: skip
 
 

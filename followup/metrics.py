@@ -80,15 +80,31 @@ def sample_size(p1: float, p2: float) -> int | None:
     return math.ceil(top * top / ((p1 - p2) ** 2))
 
 
+# The verdicts compare() gives, each with the words its `text` says in English (a page says
+# them in its reader's language from `verdict` and `values`).
+VERDICTS = {
+    "called": "{winner} has more {outcome} ({high} vs {low}), 95% confidence",
+    "same": "no difference in {outcome} so far",
+    "more_needed": "not enough data yet: about {count} more cases needed",
+    "unclear": "no clear difference in {outcome} at 95% confidence",
+}
+
+
 @dataclass(frozen=True)
 class Comparison:
     """The outcome of compare(): `winner` is a label or None, `more_needed` the cases still
-    needed (0 once there are enough), `text` the plain verdict."""
+    needed (0 once there are enough), `verdict` which of VERDICTS it is, `values` what fills
+    its words, `text` the plain verdict in English."""
 
-    text: str
+    verdict: str
+    values: dict
     winner: str | None
     z: float | None
     more_needed: int
+
+    @property
+    def text(self) -> str:
+        return VERDICTS[self.verdict].format(**self.values)
 
     def __str__(self) -> str:
         return self.text
@@ -109,7 +125,7 @@ def compare(a: Rate, b: Rate, label_a: str, label_b: str, outcome_noun: str) -> 
     """
     if a.value is None or b.value is None:
         need = max(0, SMALL_SAMPLE - a.denominator) + max(0, SMALL_SAMPLE - b.denominator)
-        return Comparison(f"not enough data yet: about {need} more cases needed", None, None, need)
+        return Comparison("more_needed", {"count": need}, None, None, need)
     pooled = (a.numerator + b.numerator) / (a.denominator + b.denominator)
     spread = math.sqrt(pooled * (1 - pooled) * (1 / a.denominator + 1 / b.denominator))
     z = (b.value - a.value) / spread if spread else 0.0
@@ -118,11 +134,11 @@ def compare(a: Rate, b: Rate, label_a: str, label_b: str, outcome_noun: str) -> 
     small = a.small or b.small
     if abs(z) >= Z_95 and not small:
         winner, high, low = (label_b, b, a) if z > 0 else (label_a, a, b)
-        text = (f"{winner} has more {outcome_noun} ({high.value:.0%} vs {low.value:.0%}), "
-                "95% confidence")  # fmt: skip
-        return Comparison(text, winner, z, 0)
+        shares = {"high": f"{high.value:.0%}", "low": f"{low.value:.0%}"}
+        return Comparison("called", {"winner": winner, "outcome": outcome_noun, **shares},
+                          winner, z, 0)  # fmt: skip
     if a.value == b.value and not small:
-        return Comparison(f"no difference in {outcome_noun} so far", None, z, 0)
+        return Comparison("same", {"outcome": outcome_noun}, None, z, 0)
     if need:
-        return Comparison(f"not enough data yet: about {need} more cases needed", None, z, need)
-    return Comparison(f"no clear difference in {outcome_noun} at 95% confidence", None, z, 0)
+        return Comparison("more_needed", {"count": need}, None, z, need)
+    return Comparison("unclear", {"outcome": outcome_noun}, None, z, 0)

@@ -21,6 +21,8 @@ from followup.models.figures import RoundFact
 COUNTED = ("delivered", "responded", "csat_n", "csat_positive", "negative", "recovered")
 HANDLED, HELD_OUT = "handled", "held out"
 OPEN = "open"
+# The arms as the verdicts name them (English; the pages translate them).
+HANDLED_CASES, HELD_OUT_CASES = translatable("handled cases"), translatable("held-out cases")
 
 
 @dataclass
@@ -89,13 +91,13 @@ class Group:
 
     @property
     def satisfaction_verdict(self) -> Comparison:
-        return compare(self.held_out.csat.rate, self.handled.csat.rate, "held-out cases",
-                       "handled cases", "satisfied customers (CSAT)")  # fmt: skip
+        return compare(self.held_out.csat.rate, self.handled.csat.rate, HELD_OUT_CASES,
+                       HANDLED_CASES, translatable("satisfied customers (CSAT)"))  # fmt: skip
 
     @property
     def recovery_verdict(self) -> Comparison:
-        return compare(self.held_out.recovery.rate, self.handled.recovery.rate,
-                       "held-out cases", "handled cases", "recovered customers")  # fmt: skip
+        return compare(self.held_out.recovery.rate, self.handled.recovery.rate, HELD_OUT_CASES,
+                       HANDLED_CASES, translatable("recovered customers"))  # fmt: skip
 
 
 def comparison(start: date, end: date) -> list[Group]:

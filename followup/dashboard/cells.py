@@ -12,10 +12,20 @@ from collections.abc import Callable, Mapping
 from flask_babel import format_date, gettext
 from markupsafe import Markup, escape
 
-from followup.metrics import Rate
+from followup.languages import translatable
+from followup.metrics import Comparison, Rate
 
 NO_VALUE = "–"
 BADGE = Markup(' <span class="badge warn">%s</span>')
+# The words of followup.metrics.VERDICTS as the pages say them (in the reader's language).
+VERDICT_WORDS = {
+    "called": translatable(
+        "%(winner)s has more %(outcome)s (%(high)s vs %(low)s), 95%% confidence"
+    ),
+    "same": translatable("no difference in %(outcome)s so far"),
+    "more_needed": translatable("not enough data yet: about %(count)s more cases needed"),
+    "unclear": translatable("no clear difference in %(outcome)s at 95%% confidence"),
+}
 
 
 def n(value: int) -> str:
@@ -33,6 +43,16 @@ def small_badge(rate: Rate | Mapping) -> Markup:
     under SMALL_SAMPLE, else nothing; a rate or a headline figure's dict."""
     small = rate["small_sample"] if isinstance(rate, Mapping) else rate.small
     return BADGE % gettext("small sample") if small else Markup("")
+
+
+def verdict(comparison: Comparison) -> str:
+    """A comparison's verdict in the reader's language; its outcome and the winner's label
+    too when the catalogs know them (a cadence's name stays as it is)."""
+    values = dict(comparison.values)
+    for key in ("winner", "outcome"):
+        if key in values:
+            values[key] = gettext(values[key])
+    return gettext(VERDICT_WORDS[comparison.verdict], **values)
 
 
 class Cells:

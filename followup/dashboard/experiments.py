@@ -6,6 +6,7 @@ the verdicts. All the rounds since the experiment started, unless the URL names 
 from flask import render_template, request
 
 from followup.dashboard import bp
+from followup.dashboard.cells import verdict
 from followup.dashboard.filters import parse
 from followup.experiments import experiments as running
 from followup.metrics import SMALL_SAMPLE
@@ -25,4 +26,5 @@ def experiments():
         else running(),
         filters=filters,
         small_sample=SMALL_SAMPLE,
+        verdict=verdict,
     )

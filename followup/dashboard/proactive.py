@@ -7,6 +7,7 @@ says so when one is set); bad filters are a 422."""
 from flask import render_template, request
 
 from followup.dashboard import bp
+from followup.dashboard.cells import verdict
 from followup.dashboard.filters import PRESETS, parse
 from followup.metrics import SMALL_SAMPLE
 from followup.models.base import utcnow
@@ -28,4 +29,5 @@ def proactive():
         outcomes=(*PROACTIVE_OUTCOMES, OPEN),
         ignored=ignored,
         small_sample=SMALL_SAMPLE,
+        verdict=verdict,
     )
