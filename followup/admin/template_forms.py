@@ -2,6 +2,9 @@
 part's field named by template_editing.field_name), the preview's language, and the test
 send; filled from a template and read back as a transient one."""
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TelField, TextAreaField
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
@@ -10,20 +13,22 @@ from followup.languages import LANGUAGES, OTHER_LANGUAGES, language_name
 from followup.models import MessageTemplate
 from followup.rendering import PARTS
 from followup.template_editing import field_name
+from followup.web.forms import choices_of
 
 LABELS = {
-    "email_subject": "Email subject",
-    "email_html": "Email HTML",
-    "email_text": "Email text",
-    "sms_text": "SMS body",
-    "whatsapp_content_sid": "WhatsApp content SID",
-    "whatsapp_variables": "WhatsApp variables",
+    "email_subject": _l("Email subject"),
+    "email_html": _l("Email HTML"),
+    "email_text": _l("Email text"),
+    "sms_text": _l("SMS body"),
+    "whatsapp_content_sid": _l("WhatsApp content SID"),
+    "whatsapp_variables": _l("WhatsApp variables"),
 }
 LIMITS = {"email_subject": 500, "email_html": 100_000, "email_text": 100_000, "sms_text": 100_000,
           "whatsapp_content_sid": 34, "whatsapp_variables": 100_000}  # fmt: skip
 # The parts on one line (the others are text areas).
 ONE_LINE = ("email_subject", "whatsapp_content_sid")
-LANGUAGE_NAMES = {language: language_name(language) for language in LANGUAGES}
+# Each language's name in the console's language, as the page is rendered.
+LANGUAGE_NAMES = {language: LazyString(language_name, language) for language in LANGUAGES}
 
 
 def _text(value: str | None) -> str:
@@ -38,30 +43,32 @@ def _stripped(value: str | None) -> str:
 def _no_nul(_form, field) -> None:
     """No column keeps a NUL character."""
     if "\x00" in (field.data or ""):
-        raise ValidationError("must not contain a NUL character")
+        raise ValidationError(_("must not contain a NUL character"))
 
 
 class TemplateForm(FlaskForm):
     name = StringField(
-        "Name", validators=[DataRequired(), Length(max=200), _no_nul], filters=[_stripped]
+        _l("Name"), validators=[DataRequired(), Length(max=200), _no_nul], filters=[_stripped]
     )
     key = StringField(
-        "Key",
+        _l("Key"),
         validators=[
             DataRequired(),
             Length(max=100),
-            Regexp(r"^[a-z0-9_-]+$", message="use lower-case letters, digits, - and _ only"),
+            Regexp(r"^[a-z0-9_-]+$", message=_l("use lower-case letters, digits, - and _ only")),
         ],
         filters=[_stripped],
     )
-    preview_language = SelectField("Preview in", choices=LANGUAGE_NAMES, default="en")
+    preview_language = SelectField(
+        _l("Preview in"), choices=choices_of(LANGUAGE_NAMES), default="en"
+    )
 
 
 for _language in LANGUAGES:
     for _part in PARTS:
         _label = LABELS[_part]
         if _language != "en":
-            _label += f" ({LANGUAGE_NAMES[_language]})"
+            _label = _l("%(part)s (%(language)s)", part=_label, language=LANGUAGE_NAMES[_language])
         setattr(
             TemplateForm,
             field_name(_language, _part),
@@ -74,14 +81,16 @@ for _language in LANGUAGES:
 
 
 class TestSendForm(FlaskForm):
-    channel = SelectField("Send", choices={"email": "An email to me", "sms": "A text to"})
+    channel = SelectField(
+        _l("Send"), choices=choices_of({"email": _l("An email to me"), "sms": _l("A text to")})
+    )
     phone = TelField(
-        "Phone number",
+        _l("Phone number"),
         validators=[Length(max=40)],
         filters=[_stripped],
-        description="International form, like +14155550123",
+        description=_l("International form, like +14155550123"),
     )
-    language = SelectField("Language", choices=LANGUAGE_NAMES, default="en")
+    language = SelectField(_l("Language"), choices=choices_of(LANGUAGE_NAMES), default="en")
 
 
 def form_data(template: MessageTemplate) -> dict:

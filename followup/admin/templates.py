@@ -7,6 +7,8 @@ template may cost in followup.template_limits."""
 
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -121,8 +123,9 @@ def _sent(response) -> bool:
     TEST_SEND_LIMITS,
     key_func=_test_sender,
     deduct_when=_sent,
-    error_message="You have sent as many tests as you may for now (5 a minute, 20 a day). "
-    "Try again later.",
+    error_message=lambda: _(
+        "You have sent as many tests as you may for now (5 a minute, 20 a day). Try again later."
+    ),
 )
 def template_test_send(template_id: int):
     template = found(MessageTemplate, template_id)
@@ -134,7 +137,7 @@ def template_test_send(template_id: int):
         except ValueError as error:
             test_form.phone.errors.append(str(error))
         if to is None:
-            test_form.phone.errors.append("enter the number to send the text to")
+            test_form.phone.errors.append(_("enter the number to send the text to"))
     form = TemplateForm(data=form_data(template), formdata=None)
     del form.key
     if test_form.errors:
@@ -159,19 +162,25 @@ def template_test_send(template_id: int):
         text=rendered.text,
     )
     try:
-        provider_id, failure = sender.send(outgoing), None
-        outcome = f"Sent to {to} (provider id {provider_id})."
+        provider_id, reason = sender.send(outgoing), None
     except SendError as error:
-        failure = outcome = f"Not sent to {to}: {error.reason}"
+        provider_id, reason = None, error.reason
+    with force_locale("en"):  # the audit log keeps its entries in English
+        outcome = (
+            f"Sent to {to} (provider id {provider_id})."
+            if reason is None
+            else f"Not sent to {to}: {reason}"
+        )
+        summary = f"{template.name}: test {channel} in {LANGUAGE_NAMES[language]}. {outcome}"
     audit.record(
-        "test_send", "message_template", template.id,
-        f"{template.name}: test {channel} in {LANGUAGE_NAMES[language]}. {outcome}",
+        "test_send", "message_template", template.id, summary,
         after={"channel": channel, "to": to, "language": language, "provider": sender.provider},
     )  # fmt: skip
     db.session.commit()
-    if failure:
+    if reason is not None:
+        failure = _("Not sent to %(to)s: %(reason)s", to=to, reason=reason)
         return _editor(form, template, test_form=test_form, status=502, send_failure=failure)
-    flash(outcome)
+    flash(_("Sent to %(to)s (provider id %(id)s).", to=to, id=provider_id))
     return redirect(url_for("admin.template_edit", template_id=template.id), code=303)
 
 
@@ -191,11 +200,16 @@ def _checked_submit(form: TemplateForm, template: MessageTemplate | None):
     if not any(f.errors for f in part_fields(form)):
         problems = located_problems(candidate)
         for problem in problems:
-            message = f"line {problem['line']}: " if problem["line"] else ""
-            message += problem["reason"]
+            message = problem["reason"]
+            if problem["line"]:
+                message = _("line %(line)s: %(problem)s", line=problem["line"], problem=message)
             language = problem["part"].partition(".")[0]
             if language in OTHER_LANGUAGES:
-                message += f" (in {LANGUAGE_NAMES[language]})"
+                message = _(
+                    "%(problem)s (in %(language)s)",
+                    problem=message,
+                    language=LANGUAGE_NAMES[language],
+                )
             if problem["field"] is None:
                 summary.append(problem["message"])
             else:
@@ -205,7 +219,7 @@ def _checked_submit(form: TemplateForm, template: MessageTemplate | None):
         summary += needed_by_cadences(template, candidate)
         valid = not summary
     if template is None and valid and key_taken(candidate.key):
-        form.key.errors = [*form.key.errors, "another template has this key"]
+        form.key.errors = [*form.key.errors, _("another template has this key")]
         valid = False
     status = 200 if valid else 422
     if "preview" in request.form or not valid:
@@ -220,14 +234,17 @@ def _checked_submit(form: TemplateForm, template: MessageTemplate | None):
         db.session.flush()
     except sa.exc.IntegrityError:  # the same key saved at the same moment
         db.session.rollback()
-        form.key.errors = [*form.key.errors, "another template has this key"]
+        form.key.errors = [*form.key.errors, _("another template has this key")]
         return _editor(form, None, status=422, candidate=candidate)
     after = audit.snapshot(template, AUDITED)
     if before != after:
         audit.record("update" if before else "create", "message_template", template.id,
                      template.name, before, after)  # fmt: skip
     db.session.commit()
-    flash(f"Template “{template.name}” saved." if before != after else "Nothing changed.")
+    if before != after:
+        flash(_("Template “%(name)s” saved.", name=template.name))
+    else:
+        flash(_("Nothing changed."))
     return redirect(url_for("admin.template_edit", template_id=template.id), code=303)
 
 
