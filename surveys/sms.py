@@ -31,17 +31,22 @@ HELP = {"HELP", "INFO"}
 # digits ("٤") are digits; superscripts ("²") are not.
 _ALONE_BEFORE, _ALONE_AFTER = r"(?<![\d.,/:-])", r"(?!\d)(?![.,/:-]\d)"
 NUMBER = re.compile(_ALONE_BEFORE + r"\d{1,2}" + _ALONE_AFTER)
-# A score written as a fraction: "4/5", "4 / 5", "4 out of 5", "4 of 5", and as the customers'
-# languages write it: "4 sur 5" (fr), "4 von 5" (de), "4 de 5" (es, pt-BR), "4 sobre 5" (es).
+# A score written as a fraction, anywhere in the reply: "4/5", "4 / 5", "4 out of 5", and as
+# the customers' languages write it: "4 sur 5" (fr), "4 sobre 5" (es).
 FRACTION = re.compile(
-    _ALONE_BEFORE
-    + r"(\d{1,2})(?:\s*/\s*|\s+(?:out\s+of|of|sur|von|de|sobre)\s+)(\d{1,2})"
-    + _ALONE_AFTER,
+    _ALONE_BEFORE + r"(\d{1,2})(?:\s*/\s*|\s+(?:out\s+of|sur|sobre)\s+)(\d{1,2})" + _ALONE_AFTER,
     re.IGNORECASE,
 )
-# Digits spaced as a phone number writes them ("+1 415 555 0123", "06 12 34 56 78"): a run
-# holding PHONE_DIGITS digits or more holds no score.
-PHONE = re.compile(r"\d[\d\s().-]{5,}\d")
+# "4 of 5", "4 de 5" (es, pt-BR), "4 von 5" (de): a score only as the reply or its start;
+# elsewhere a count ("waited 2 of 5 days, 4"), never the score.
+_WORD_FRACTION = r"(\d{1,2})\s+(?:of|de|von)\s+(\d{1,2})"
+WORD_FRACTION = re.compile(_ALONE_BEFORE + _WORD_FRACTION + _ALONE_AFTER, re.IGNORECASE)
+LEADING_FRACTION = re.compile(r"\s*" + _WORD_FRACTION + _ALONE_AFTER, re.IGNORECASE)
+# A phone number: digits joined by ( ) . - or single spaces ("+1 415 555 0123",
+# "06 12 34 56 78", "(415) 555-0123"), holding PHONE_DIGITS digits or more, holds no score; a
+# space and a dash ("4 - 1234567") part a score from the number, and so does a space after a
+# number written in one piece ("call 0612345678 5").
+PHONE = re.compile(r"\+?\d(?:[\d().-]|\s(?=[\d(]))*\d")
 PHONE_DIGITS = 7
 SEPARATORS = string.whitespace + "-–—:,.;!/|"
 
@@ -64,9 +69,13 @@ def read_score(body: str, lowest: int, highest: int) -> tuple[int, str] | None:
     "5 - quick and kind", "I'd say 4", "4/5" or "4 out of 5 stars"; None when no score on
     the scale stands in it, or when a fraction is not one of this scale ("8/10" on a 1-5
     scale: never a guess). A fraction anywhere wins over a lone number ("2 days late, 4/5")."""
-    # Phone numbers blanked out, the text's length kept (the comment comes from the body).
+    # Phone numbers and counts blanked out, the text's length kept (the comment comes from
+    # the body).
     text = PHONE.sub(_blank_phone, body)
-    fraction = FRACTION.search(text)
+    fraction = LEADING_FRACTION.match(text)
+    if fraction is None:
+        text = WORD_FRACTION.sub(_blank, text)
+        fraction = FRACTION.search(text)
     if fraction is not None:
         score, top = int(fraction.group(1)), int(fraction.group(2))
         return _score_in(body, fraction, score) if lowest <= score <= highest == top else None
@@ -77,9 +86,25 @@ def read_score(body: str, lowest: int, highest: int) -> tuple[int, str] | None:
     return None
 
 
+def _digits(text: str) -> int:
+    return sum(char.isdecimal() for char in text)
+
+
+def _blank(match: re.Match) -> str:
+    return "#" * len(match.group())
+
+
 def _blank_phone(match: re.Match) -> str:
-    digits = sum(char.isdecimal() for char in match.group())
-    return "#" * len(match.group()) if digits >= PHONE_DIGITS else match.group()
+    """A run of digits blanked when it holds a phone number; a number of one or two digits
+    after a number written in one piece ("0612345678 5") is kept."""
+    run = match.group()
+    if _digits(run) < PHONE_DIGITS:
+        return run
+    *groups, last = run.split()
+    if groups and len(last) <= 2 and any(_digits(g) >= PHONE_DIGITS for g in groups):
+        number = run[: len(run) - len(last)]
+        return "#" * len(number.rstrip()) + number[len(number.rstrip()) :] + last
+    return "#" * len(run)
 
 
 def _score_in(body: str, match: re.Match, score: int) -> tuple[int, str]:

@@ -32,7 +32,9 @@ CSAT, NPS = (1, 5), (0, 10)
         ("4 Of 5", CSAT, (4, "")),
         ("4 sur 5, rapide", CSAT, (4, "rapide")),
         ("4 von 5", CSAT, (4, "")),
-        ("nota 4 de 5", CSAT, (4, "nota")),
+        ("4 de 5", CSAT, (4, "")),
+        ("nota 4 de 5", CSAT, None),  # "of", "de", "von": as the reply or its start only
+        ("waited 2 of 5 days, 4", CSAT, (4, "waited 2 of 5 days")),
         ("un 4 sobre 5", CSAT, (4, "un")),
         ("8/10", NPS, (8, "")),
         ("0 out of 10", NPS, (0, "")),
@@ -56,6 +58,9 @@ CSAT, NPS = (1, 5), (0, 10)
         ("call +1 415 555 0123", CSAT, None),
         ("+33 6 12 34 56 78", NPS, None),
         ("(415) 555-0123, 4", CSAT, (4, "(415) 555-0123")),
+        ("4 - 1234567 was my order", CSAT, (4, "1234567 was my order")),
+        ("call 0612345678 5", CSAT, (5, "call 0612345678")),
+        ("06 12 34 56 78", CSAT, None),
         # other scripts' decimal digits are digits; superscripts are not
         ("٤", CSAT, (4, "")),
         ("４/５", CSAT, (4, "")),
