@@ -89,14 +89,16 @@ class Cells:
         return Markup(self._rate_cell(rate, metric, of, changes))
 
     def breakdown_row(self, dimension: str, row, columns: Mapping) -> Markup:
-        """A breakdown's `<tr>`: its label, closed cases and a cell per column of COLUMNS."""
+        """A breakdown's `<tr>`: its label ("(none)" for the cases without a value, in the
+        reader's language), closed cases and a cell per column of COLUMNS."""
         changes = {dimension: row.key}
         cells = "".join(
             self._rate_cell(row.rates[key], numerator, self._of, changes)
             for key, (_, numerator, _) in columns.items()
         )
         return Markup(
-            f'<tr><th scope="row">{escape(row.label)}</th><td class="num"><a href="'
+            f'<tr><th scope="row">{escape(row.label if row.key else gettext("(none)"))}</th>'
+            f'<td class="num"><a href="'
             f'{self.href("closed", changes)}">{n(row.counts["closed"])}</a></td>{cells}</tr>'
         )
 
