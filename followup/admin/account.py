@@ -5,6 +5,9 @@ turning it off (password and code). Wrong codes here are limited per user; every
 in the audit log."""
 
 from flask import current_app, flash, redirect, render_template, url_for
+from flask_babel import LazyString
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField
@@ -17,30 +20,33 @@ from followup.languages import languages_in_use, native_name
 from followup.models.users import KudosDelivery
 from followup.users import MAX_PASSWORD, authenticate
 from followup.web.console import needs
+from followup.web.forms import choices_of
 
-WRONG_CODE = "That code is not right or was used already: wait for the next code in your app."
+WRONG_CODE = _l("That code is not right or was used already: wait for the next code in your app.")
 
 
-def _code_field(label: str = "Code from your app") -> StringField:
-    return StringField(label, validators=[InputRequired(message="Enter the code"), Length(max=40)])
+def _code_field(label: LazyString) -> StringField:
+    return StringField(
+        label, validators=[InputRequired(message=_l("Enter the code")), Length(max=40)]
+    )
 
 
 KUDOS_CHOICES = {
-    KudosDelivery.DAILY: "Once a day: an email with the day's kudos",
-    KudosDelivery.INSTANT: "At once: an email for each kudo",
-    KudosDelivery.OFF: "No email: I read them in the console",
+    KudosDelivery.DAILY: _l("Once a day: an email with the day's kudos"),
+    KudosDelivery.INSTANT: _l("At once: an email for each kudo"),
+    KudosDelivery.OFF: _l("No email: I read them in the console"),
 }
 PREFERENCE_FIELDS = ("kudos_delivery", "weekly_digest", "language")
 BROWSER_DEFAULT = ""  # the language choice of no language: the browser's
 
 
 class PreferencesForm(FlaskForm):
-    kudos_delivery = RadioField("Kudos by email", choices=KUDOS_CHOICES)
-    weekly_digest = BooleanField("Send me the weekly digest on Mondays")
+    kudos_delivery = RadioField(_l("Kudos by email"), choices=choices_of(KUDOS_CHOICES))
+    weekly_digest = BooleanField(_l("Send me the weekly digest on Mondays"))
     language = SelectField(
-        "Console language",
+        _l("Console language"),
         default=BROWSER_DEFAULT,
-        invalid_choice_message="choose one of the languages listed",
+        invalid_choice_message=_l("choose one of the languages listed"),
     )
 
 
@@ -51,26 +57,26 @@ def _preferences_form(**kwargs) -> PreferencesForm:
     languages = [*languages_in_use()]
     if (mine := current_user.language) and mine not in languages:
         languages.append(mine)
-    form.language.choices = [(BROWSER_DEFAULT, "Browser default", {})] + [
+    form.language.choices = [(BROWSER_DEFAULT, _("Browser default"), {})] + [
         (language, native_name(language), {"lang": language}) for language in languages
     ]
     return form
 
 
 class ConfirmForm(FlaskForm):
-    code = _code_field()
+    code = _code_field(_l("Code from your app"))
 
 
 class CodeForm(FlaskForm):
-    code = _code_field("Code from your app, or a recovery code")
+    code = _code_field(_l("Code from your app, or a recovery code"))
 
 
 class TurnOffForm(FlaskForm):
     password = PasswordField(
-        "Your password",
-        validators=[InputRequired(message="Enter your password"), Length(max=MAX_PASSWORD)],
+        _l("Your password"),
+        validators=[InputRequired(message=_l("Enter your password")), Length(max=MAX_PASSWORD)],
     )
-    code = _code_field("Code from your app, or a recovery code")
+    code = _code_field(_l("Code from your app, or a recovery code"))
 
 
 def _user_key() -> str:
@@ -137,7 +143,7 @@ def account_preferences():
         audit.record("preferences", "user", me.id, f"{me.email} changed their email preferences",
                      before, after)  # fmt: skip
     db.session.commit()
-    flash("Saved your preferences.")
+    flash(_("Saved your preferences."))
     return redirect(url_for("admin.account"), code=303)
 
 
@@ -206,7 +212,7 @@ def two_factor_off():
     form = TurnOffForm()
     if form.validate_on_submit():
         if authenticate(current_user.email, form.password.data) is None:
-            form.password.errors.append("That is not your password.")
+            form.password.errors.append(_("That is not your password."))
         elif not two_factor.check(_me(), form.code.data):
             form.code.errors.append(WRONG_CODE)
         else:
@@ -216,7 +222,7 @@ def two_factor_off():
                 f"{current_user.email} turned off two-factor sign-in",
             )  # fmt: skip
             db.session.commit()
-            flash("Two-factor sign-in is off: your password alone signs you in.")
+            flash(_("Two-factor sign-in is off: your password alone signs you in."))
             return redirect(url_for("admin.account"), code=303)
     db.session.rollback()
     return _account_page(422, off_form=form)
