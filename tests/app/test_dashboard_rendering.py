@@ -18,10 +18,11 @@ from tests.support.statements import statements
 
 # The page: the signed-in user, the sums by agent (and team) and by channel and cadence,
 # the previous period's by channel, the cadences' names, the reasons' labels, the median
-# time to recovery, the reasons, the trends, the incidents overlapping the trends' weeks, and
-# the surveys the filter form offers.
-PAGE_MAX = 11
-JSON_MAX = PAGE_MAX - 1  # no filter form
+# time to recovery, the reasons, the trends, the incidents overlapping the trends' weeks, the
+# surveys the filter form offers, and the organisation's settings (the page's language from
+# the browser's among those in use, and its brand).
+PAGE_MAX = 12
+JSON_MAX = PAGE_MAX - 2  # no filter form, no page
 
 
 @pytest.mark.parametrize(
