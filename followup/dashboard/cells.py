@@ -102,6 +102,12 @@ class Cells:
             f'{self.href("closed", changes)}">{n(row.counts["closed"])}</a></td>{cells}</tr>'
         )
 
+    @staticmethod
+    def reason(label: str) -> str:
+        """A reason's label in the reader's language: the default survey's reasons are in the
+        catalogs (surveys.kinds), a lead's own stay as written."""
+        return gettext(label) if label else label
+
     def trend_row(self, week: Mapping, key: str) -> Markup:
         """A weekly trend table's `<tr>`: the week, its rate of `key` and what it is out of."""
         rate = week[key]
