@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import current_app, has_app_context
+from flask_babel import gettext as _
 
 from followup.models import OrganisationSettings
 from followup.organisation import organisation
@@ -96,12 +97,15 @@ def accent_problem(colour: str) -> str | None:
     if not colour:
         return None
     if not is_colour(colour):
-        return "Enter a colour as # and six hexadecimal digits, such as #0b57d0."
+        return _("Enter a colour as # and six hexadecimal digits, such as #0b57d0.")
     ratio = contrast_ratio(colour)
     if ratio < MIN_CONTRAST:
-        return (
-            f"{colour} has a contrast of {shown_ratio(ratio)} against white; buttons and links "
-            f"need at least 4.5:1 (WCAG AA). Try a darker shade, such as {darker_passing(colour)}."
+        return _(
+            "%(colour)s has a contrast of %(ratio)s against white; buttons and links need at "
+            "least 4.5:1 (WCAG AA). Try a darker shade, such as %(darker)s.",
+            colour=colour,
+            ratio=shown_ratio(ratio),
+            darker=darker_passing(colour),
         )
     return None
 
@@ -161,18 +165,23 @@ def _looks_like_svg(data: bytes, filename: str) -> bool:
 def logo_problem(data: bytes, filename: str = "") -> str | None:
     """Why this file cannot be the logo, or None."""
     if not data:
-        return "The file is empty: choose a PNG or JPEG image."
+        return _("The file is empty: choose a PNG or JPEG image.")
     if len(data) > MAX_LOGO_BYTES:
-        return f"The file is {math.ceil(len(data) / 1024)} KB: a logo may be up to 200 KB."
+        return _(
+            "The file is %(size)s KB: a logo may be up to 200 KB.",
+            size=math.ceil(len(data) / 1024),
+        )
     image = read_image(data)
     if image is None:
         if _looks_like_svg(data, filename):
-            return "SVG images are not accepted (they can carry script): upload a PNG or JPEG."
-        return "The file is not a PNG or JPEG image (whatever its name says)."
+            return _("SVG images are not accepted (they can carry script): upload a PNG or JPEG.")
+        return _("The file is not a PNG or JPEG image (whatever its name says).")
     if not (0 < image.width <= MAX_LOGO_SIDE and 0 < image.height <= MAX_LOGO_SIDE):
-        return (
-            f"The image is {image.width} × {image.height} pixels: a logo may be up to "
-            f"{MAX_LOGO_SIDE} × {MAX_LOGO_SIDE}."
+        return _(
+            "The image is %(width)s × %(height)s pixels: a logo may be up to %(most)s × %(most)s.",
+            width=image.width,
+            height=image.height,
+            most=MAX_LOGO_SIDE,
         )
     return None
 
@@ -189,16 +198,16 @@ def fitted(image: Image, box: tuple[int, int]) -> tuple[int, int]:
 def sender_name_problem(name: str) -> str | None:
     """Why a sender name cannot be an email's From name, or None."""
     if len(name) > MAX_SENDER_NAME:
-        return f"Use at most {MAX_SENDER_NAME} characters."
+        return _("Use at most %(most)s characters.", most=MAX_SENDER_NAME)
     if _HEADER_BREAKING.search(name) or not is_text(name):
-        return "Use one line of text, without line breaks or control characters."
+        return _("Use one line of text, without line breaks or control characters.")
     return None
 
 
 def footer_address_problem(text: str) -> str | None:
     """Why a footer address cannot be shown, or None."""
     if len(text) > MAX_FOOTER_ADDRESS or not is_text(text):
-        return f"Use at most {MAX_FOOTER_ADDRESS} characters of text."
+        return _("Use at most %(most)s characters of text.", most=MAX_FOOTER_ADDRESS)
     return None
 
 
@@ -211,14 +220,14 @@ def privacy_url_problem(url: str) -> str | None:
     if not url:
         return None
     if len(url) > MAX_PRIVACY_URL:
-        return f"Use at most {MAX_PRIVACY_URL} characters."
+        return _("Use at most %(most)s characters.", most=MAX_PRIVACY_URL)
     try:
         parts = urlsplit(url)
         host = parts.hostname
     except ValueError:
-        return "Enter a web address, such as https://example.com/privacy."
+        return _("Enter a web address, such as https://example.com/privacy.")
     if parts.scheme.lower() not in ("http", "https") or not host or not _is_link_text(url):
-        return "Enter an http or https address, such as https://example.com/privacy."
+        return _("Enter an http or https address, such as https://example.com/privacy.")
     return None
 
 

@@ -4,6 +4,8 @@ default for a customer whose language is not one of them). A save writes the one
 row, all of it or nothing, in the audit log."""
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -65,24 +67,24 @@ def _rule(problem):
 
 
 class OrganisationForm(FlaskForm):
-    logo = FileField("New logo")
-    remove_logo = BooleanField("Remove the logo")
+    logo = FileField(_l("New logo"))
+    remove_logo = BooleanField(_l("Remove the logo"))
     accent_colour = StringField(
-        "Accent colour",
+        _l("Accent colour"),
         filters=[_colour],
         validators=[_rule(accent_problem)],
     )
     sender_name = StringField(
-        "Sender name", filters=[_stripped], validators=[_rule(sender_name_problem)]
+        _l("Sender name"), filters=[_stripped], validators=[_rule(sender_name_problem)]
     )
     footer_address = TextAreaField(
-        "Footer address", filters=[_lines], validators=[_rule(footer_address_problem)]
+        _l("Footer address"), filters=[_lines], validators=[_rule(footer_address_problem)]
     )
     privacy_url = StringField(
-        "Privacy link", filters=[_stripped], validators=[_rule(privacy_url_problem)]
+        _l("Privacy link"), filters=[_stripped], validators=[_rule(privacy_url_problem)]
     )
-    languages = MultiCheckboxField("Languages in use")
-    default_language = SelectField("Default language")
+    languages = MultiCheckboxField(_l("Languages in use"))
+    default_language = SelectField(_l("Default language"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -92,11 +94,11 @@ class OrganisationForm(FlaskForm):
 
     def validate_languages(self, field):
         if not field.data:
-            raise ValidationError("Choose at least one language.")
+            raise ValidationError(_("Choose at least one language."))
 
     def validate_default_language(self, field):
         if self.languages.data and field.data not in self.languages.data:
-            raise ValidationError("The default language must be one of the languages in use.")
+            raise ValidationError(_("The default language must be one of the languages in use."))
 
 
 def _form_of(settings: OrganisationSettings) -> OrganisationForm:
@@ -190,8 +192,8 @@ def organisation_save():
         db.session.commit()
     except IntegrityError:  # another admin made the row at the same moment
         db.session.rollback()
-        form.form_errors.append("Someone saved these settings at the same moment: save again.")
+        form.form_errors.append(_("Someone saved these settings at the same moment: save again."))
         return _page(form, 409)
     forget()
-    flash("Saved the organisation's settings.")
+    flash(_("Saved the organisation's settings."))
     return redirect(url_for("admin.organisation_page"), code=303)

@@ -82,7 +82,10 @@ def test_an_admin_saves_the_brand_and_it_is_served(as_admin):
     )
     assert audit.after["logo"] == f"image/png, {len(logo)} bytes"
 
-    page = as_admin.get("/admin/organisation").get_data(as_text=True)
+    # The console reads the new default language (es) unless the browser asks for English.
+    page = as_admin.get("/admin/organisation", headers={"Accept-Language": "en"}).get_data(
+        as_text=True
+    )
     assert 'value="Acme Care"' in page and "#0f5132 is 9." in page
     assert "&lt;script&gt;" in page and "<script>alert" not in page
     version = re.search(r'src="/brand/logo\?v=(\d+)"', page).group(1)
