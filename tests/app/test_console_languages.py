@@ -39,6 +39,9 @@ def test_the_editors_read_in_the_users_language(as_lead, users, seeded):
     page = as_lead.get("/admin/goodwill").get_data(as_text=True)
     assert "<h1>Kulanz</h1>" in page and "Immer → 10% discount" in page
     assert "Angebot auf Spanisch" in as_lead.get("/admin/goodwill/new").get_data(as_text=True)
+    assert "<h1>Umfragen</h1>" in as_lead.get("/admin/surveys").get_data(as_text=True)
+    page = as_lead.get("/admin/templates/new").get_data(as_text=True)
+    assert "<h1>Neue Vorlage</h1>" in page and "SMS-Text (Spanisch)" in page
 
 
 def test_the_admin_pages_read_in_the_users_language(app, as_admin, users):
