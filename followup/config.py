@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sendgrid.helpers.eventwebhook import EventWebhook
 
 from followup.cadences import SendingHours
+from followup.channels.sms_twilio import WHATSAPP_PREFIX
 from followup.connectors.base import check_secret
 from followup.targets import url_problem
 
@@ -123,7 +124,7 @@ def _webhook_public_key(environ: Mapping[str, str]) -> str | None:
 def _whatsapp_sender(environ: Mapping[str, str]) -> str | None:
     """The WhatsApp sender: a WhatsApp-enabled number in E.164 ("+14155550100"; a
     "whatsapp:" prefix is allowed and dropped) or a Messaging Service SID ("MG" + 32 hex)."""
-    sender = (environ.get("TWILIO_WHATSAPP_FROM") or "").strip().removeprefix("whatsapp:")
+    sender = (environ.get("TWILIO_WHATSAPP_FROM") or "").strip().removeprefix(WHATSAPP_PREFIX)
     if not sender:
         return None
     if not re.fullmatch(r"\+[1-9]\d{6,14}|MG[0-9a-fA-F]{32}", sender):

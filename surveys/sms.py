@@ -116,9 +116,11 @@ def _score_in(body: str, match: re.Match, score: int) -> tuple[int, str]:
 
 @dataclass(frozen=True)
 class Replies:
-    """What we text back, in the organisation's voice and the language in force."""
+    """What we write back on the channel the customer wrote by (sms, whatsapp), in the
+    organisation's voice and the language in force."""
 
     organisation: str
+    channel: str = "sms"
 
     def thanks(self) -> str:
         return _("Thank you for your answer! - %(organisation)s", organisation=self.organisation)
@@ -148,6 +150,12 @@ class Replies:
         )
 
     def help(self) -> str:
+        if self.channel == "whatsapp":
+            return _(
+                "%(organisation)s: WhatsApp messages about your support cases. Reply STOP to "
+                "stop them, START to get them again.",
+                organisation=self.organisation,
+            )
         return _(
             "%(organisation)s: texts about your support cases. Reply STOP to stop them, "
             "START to get them again.",
@@ -155,12 +163,24 @@ class Replies:
         )
 
     def stopped(self) -> str:
+        if self.channel == "whatsapp":
+            return _(
+                "You will get no more WhatsApp messages from %(organisation)s. Reply START to "
+                "get them again.",
+                organisation=self.organisation,
+            )
         return _(
             "You will get no more texts from %(organisation)s. Reply START to get them again.",
             organisation=self.organisation,
         )
 
     def started(self) -> str:
+        if self.channel == "whatsapp":
+            return _(
+                "You will get WhatsApp messages from %(organisation)s again. Reply STOP to stop "
+                "them.",
+                organisation=self.organisation,
+            )
         return _(
             "You will get texts from %(organisation)s again. Reply STOP to stop them.",
             organisation=self.organisation,
@@ -175,10 +195,14 @@ def phone_language(phone: str) -> str:
     return language_of(locale)
 
 
-def open_invitation(phone: str, channel: str, now: datetime) -> SurveyInvitation | None:
-    """The phone's most recent invitation on this channel (sms, whatsapp: the one the reply
-    came by) that was sent and has not expired."""
-    return db.session.scalar(
+def open_invitation(
+    phone: str, channel: str, now: datetime, replied_to: str = ""
+) -> SurveyInvitation | None:
+    """The phone's open invitation on this channel (sms, whatsapp: the one the reply came
+    by), sent and not expired: the one whose message the reply answers (replied_to: its
+    provider id, as a WhatsApp quick-reply tap names it) while it is open, else the most
+    recent."""
+    query = (
         sa.select(SurveyInvitation)
         .join(Customer, Customer.id == SurveyInvitation.customer_id)
         .join(Message, Message.id == SurveyInvitation.message_id)
@@ -188,9 +212,11 @@ def open_invitation(phone: str, channel: str, now: datetime) -> SurveyInvitation
             SurveyInvitation.expires_at > now,
             Message.status == MessageStatus.SENT,
         )
-        .order_by(SurveyInvitation.created_at.desc(), SurveyInvitation.id.desc())
-        .limit(1)
     )
+    if replied_to and (tapped := db.session.scalar(query.where(Message.provider_id == replied_to))):
+        return tapped
+    newest = query.order_by(SurveyInvitation.created_at.desc(), SurveyInvitation.id.desc())
+    return db.session.scalar(newest.limit(1))
 
 
 def answer_by_text(

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from followup.channels.sms_twilio import WHATSAPP_PREFIX
 from followup.delivery import handled_before, mark_handled, update_delivery
 from followup.extensions import db
 from followup.fallbacks import handle_send_error
@@ -44,7 +45,8 @@ MAX_FROM = 320
 MAX_PAYLOAD = 200
 # What of a message is read: WhatsApp's longest text (an SMS is at most 1,600 characters).
 MAX_BODY = 4096
-WHATSAPP = "whatsapp:"
+# A message SID (SM/MM + 32 characters) with room to spare.
+MAX_SID = 64
 
 
 def _field(name: str) -> str:
@@ -60,9 +62,9 @@ def _sender() -> tuple[str, str]:
     sender = _field("From")
     if not sender or len(sender) > MAX_FROM:
         abort(400, f"From must be the sender's number (at most {MAX_FROM} characters)")
-    if not sender.startswith(WHATSAPP):
+    if not sender.startswith(WHATSAPP_PREFIX):
         return "sms", sender
-    number = sender.removeprefix(WHATSAPP)
+    number = sender.removeprefix(WHATSAPP_PREFIX)
     try:
         phone = normalise_phone(number)
     except ValueError:
@@ -90,7 +92,8 @@ TWILIO_DELIVERY = {
 def record_delivery(message: Message, provider_status: str, error_code: str | None,
                     now: datetime) -> bool:  # fmt: skip
     """Apply a status callback: the delivery status moves forward only, and an error code may
-    opt the number out or send the step by email instead. True when the status changed."""
+    opt the number out or send the step on the next channel (followup.fallbacks). True when
+    the status changed."""
     status = TWILIO_DELIVERY.get(provider_status)
     detail = {"provider_status": provider_status, "error_code": error_code}
     if status is None or not update_delivery(message, status, error_code, detail, now):
@@ -110,12 +113,16 @@ def _twiml(text: str | None) -> Response:
 @bp.post("/twilio/sms")
 def sms_reply():
     """A text or a WhatsApp message from a customer. A quick-reply button's payload (its id,
-    "4" or "csat_4") is the answer when there is one, else the text."""
+    "4" or "csat_4") is the answer when there is one, else the text; it answers the check-in
+    it replies to (OriginalRepliedMessageSid) while that is open, else the latest."""
     _check_signature()
     channel, phone = _sender()
     payload = _field("ButtonPayload")
     if len(payload) > MAX_PAYLOAD:
         abort(400, f"ButtonPayload must be at most {MAX_PAYLOAD} characters")
+    replied_to = _field("OriginalRepliedMessageSid")
+    if len(replied_to) > MAX_SID:
+        abort(400, f"OriginalRepliedMessageSid must be at most {MAX_SID} characters")
     body = payload or _field("Body")[:MAX_BODY]
     now = utcnow()
     sid = _field("MessageSid")[:200]
@@ -127,7 +134,7 @@ def sms_reply():
         db.session.execute(
             sa.update(Customer).where(Customer.phone == phone).values(whatsapp_inbound_at=now)
         )
-    replies = Replies(current_app.config["ORGANISATION_NAME"])
+    replies = Replies(current_app.config["ORGANISATION_NAME"], channel)
     with in_language(phone_language(phone)):
         word = keyword(body)
         if word == "stop":
@@ -139,7 +146,7 @@ def sms_reply():
         elif word == "help":
             text = replies.help()
         else:
-            invitation = open_invitation(phone, channel, now)
+            invitation = open_invitation(phone, channel, now, replied_to)
             button = bool(payload)
             text = (
                 answer_by_text(invitation, body, replies, now, channel=channel, button=button)

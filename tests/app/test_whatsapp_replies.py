@@ -86,8 +86,21 @@ def test_an_answer_then_a_button_changes_it(client, whatsapp_check_in):
     assert kinds.count("response.recorded") == 1 and kinds.count("response.changed") == 2
 
 
+def test_a_button_answers_the_check_in_it_was_tapped_on_while_it_is_open(client, whatsapp_check_in):
+    check_in, newer = whatsapp_check_in["check_in"], whatsapp_check_in["later"]["whatsapp"]
+    newer.status = "sent"
+    survey = db.session.scalar(sa.select(Survey).where(Survey.key == "csat"))
+    invitations_for([(newer, survey)], SURVEY_SECRET, utcnow(), 14)
+    db.session.commit()
+    whatsapp_in(client, ButtonPayload="2", OriginalRepliedMessageSid=check_in.provider_id)
+    whatsapp_in(client, ButtonPayload="5", OriginalRepliedMessageSid="SMunknown")  # the newest
+    db.session.expire_all()
+    scores = {r.invitation.message_id: r.score for r in db.session.scalars(sa.select(Response))}
+    assert scores == {check_in.id: 2, newer.id: 5}
+
+
 def test_stop_opts_out_of_whatsapp_alone_and_start_opts_back_in(client, whatsapp_check_in):
-    assert "No recibirás más mensajes" in whatsapp_in(client, " Stop. ")
+    assert "No recibirás más mensajes de WhatsApp" in whatsapp_in(client, " Stop. ")
     [row] = db.session.scalars(sa.select(Suppression)).all()
     assert (row.channel, row.address, row.reason) == ("whatsapp", PHONE, "stop")
     later = whatsapp_check_in["later"]
@@ -147,6 +160,7 @@ def test_bad_senders_payloads_and_signatures_are_refused(client, whatsapp_check_
         {"From": "whatsapp:+1415555012\x00", "Body": "4"},
         {"From": "whatsapp:٤١٥٥٥٥٠١٢٣", "Body": "4"},
         {"From": SENDER, "ButtonPayload": "4" * 201},
+        {"From": SENDER, "ButtonPayload": "4", "OriginalRepliedMessageSid": "SM" + "a" * 63},
     ]
     for form in bad:
         reply = post_signed(client, "/webhooks/twilio/sms", {**form, "MessageSid": "SMbad"})

@@ -115,7 +115,7 @@ def test_whatsapp_check_in_answers_read_receipt_and_stop(client, whatsapp_cadenc
         assert post_signed(client, callback, form, token=token).status_code == 200
     assert fresh(sa.select(Message.delivery_status).where(check_in)) == "read"
 
-    assert "no more texts" in whatsapp_in(client, token, "STOP", "SMwa-3")
+    assert "no more WhatsApp messages" in whatsapp_in(client, token, "STOP", "SMwa-3")
     assert fresh(sa.select(Suppression.channel)) == "whatsapp"
     follow_up = Message.step.has(name="follow-up")
     assert fresh(sa.select(Message.status).where(follow_up)) == "suppressed"
