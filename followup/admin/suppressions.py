@@ -2,9 +2,9 @@
 paged and searchable, exported and imported as CSV so a move from another tool keeps its
 opt-outs. The export neutralises formula cells and shows an erased address as its hash only.
 The import takes channel,address[,reason] with a header line (an export too): emails validated and
-lower-cased, phones to E.164, bad rows named by line while the good ones go on the list
-through followup.suppressions.suppress (what is planned for them is suppressed at once);
-addresses already listed are skipped. Both are audited. Leads and admins only."""
+lower-cased, phones (sms, whatsapp) to E.164, bad rows named by line while the good ones go on
+the list through followup.suppressions.suppress (what is planned for them is suppressed at
+once); addresses already listed are skipped. Both are audited. Leads and admins only."""
 
 import csv
 import io
@@ -37,7 +37,7 @@ IMPORT_DETAIL = "imported from a CSV file"
 REASON = re.compile(r"[a-z0-9_.:-]{1,50}\Z")
 
 
-NORMALISE = {"email": normalise_email, "sms": normalise_phone}
+NORMALISE = {"email": normalise_email, "sms": normalise_phone, "whatsapp": normalise_phone}
 
 
 class ImportForm(FlaskForm):
@@ -75,7 +75,7 @@ def _row(values: dict[str, str]) -> tuple[str, str, str] | str:
     """One row as (channel, address, reason), or what is wrong with it."""
     channel = values.get("channel", "").lower()
     if channel not in NORMALISE:
-        return _("the channel must be email or sms")
+        return _("the channel must be email, sms or whatsapp")
     reason = values.get("reason", "").lower() or IMPORT_REASON
     if not REASON.match(reason):
         return _("the reason must be up to 50 letters, digits and - _ . :")

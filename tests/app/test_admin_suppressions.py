@@ -60,26 +60,28 @@ def test_an_import_takes_the_good_rows_and_names_the_bad_ones_by_line(as_lead, s
         "email,bo@example.com,<script>\r\n"
         "email,old@example.com,bounce\r\n"  # already listed
         "email,ana@example.com,\r\n"  # twice in the file
+        "WhatsApp,+1 415 555 0123,stop\r\n"
     )
     reply = upload(as_lead, text)
 
     assert reply.status_code == 200
     page = reply.get_data(as_text=True)
-    assert "Import: 2 imported, 2 already listed, 6 bad rows." in page
-    for line, words in [(5, "the channel must be email or sms"), (6, "not a valid email"),
+    assert "Import: 3 imported, 2 already listed, 6 bad rows." in page
+    for line, words in [(5, "the channel must be email, sms or whatsapp"), (6, "not a valid email"),
                         (7, "not a valid phone number"), (8, "no address"),
                         (9, "not a valid email"), (10, "the reason must be")]:  # fmt: skip
         assert f"line {line}: {words}" in page, line
     assert "<b>x</b>" not in page and "<script>" not in page
     assert listed() == {("email", "old@example.com"): "bounce",
                         ("email", "ana@example.com"): "unsubscribe",
-                        ("sms", "+14155550123"): "imported"}  # fmt: skip
+                        ("sms", "+14155550123"): "imported",
+                        ("whatsapp", "+14155550123"): "stop"}  # fmt: skip
     [entry] = audits("import")
     assert entry.actor == "lead@example.com"
-    assert entry.after == {"imported": 2, "already_listed": 2, "bad_rows": 6}
-    assert "2 imported, 2 already listed, 6 bad rows" in entry.summary
+    assert entry.after == {"imported": 3, "already_listed": 2, "bad_rows": 6}
+    assert "3 imported, 2 already listed, 6 bad rows" in entry.summary
     audit_page = as_lead.get("/admin/audit-log?entity=suppression").get_data(as_text=True)
-    assert "2 imported, 2 already listed, 6 bad rows" in audit_page
+    assert "3 imported, 2 already listed, 6 bad rows" in audit_page
 
 
 def test_an_imported_address_has_its_planned_messages_suppressed_at_once(as_lead, seeded):
