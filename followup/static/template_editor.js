@@ -1,6 +1,7 @@
 // The template editor's live preview: a moment after the lead stops typing, the form's parts
 // go to the preview endpoint and its answer fills the preview. The email's HTML goes into a
 // sandboxed iframe (no script runs there); everything else is set as text, never as HTML.
+// The words it writes itself come translated in the form's data-text-* attributes.
 (function () {
   "use strict";
   var form = document.getElementById("template-form");
@@ -10,6 +11,13 @@
   var latest = 0;
 
   function byId(id) { return document.getElementById(id); }
+
+  // A data-text-* sentence of the form with its {name} placeholders filled.
+  function text(name, values) {
+    return form.getAttribute("data-text-" + name).replace(/\{(\w+)\}/g, function (whole, key) {
+      return key in values ? String(values[key]) : whole;
+    });
+  }
 
   function parts() {
     var body = {};
@@ -39,8 +47,7 @@
   }
 
   function segments(sms) {
-    return sms.count + " segment" + (sms.count === 1 ? "" : "s") + ", " + sms.encoding + ", " +
-      sms.length + " characters";
+    return text(sms.count === 1 ? "segment" : "segments", sms);
   }
 
   function show(data) {
@@ -68,12 +75,12 @@
       if (response.ok || response.status === 422) {
         return response.json();
       }
-      return { failed: "The preview is unavailable (HTTP " + response.status + ")." };
+      return { failed: text("unavailable", { status: response.status }) };
     }).then(function (data) {
       if (ticket !== latest) { return; }
       if (data.failed) { showProblems([{ message: data.failed }]); } else { show(data); }
     }).catch(function () {
-      if (ticket === latest) { showProblems([{ message: "The preview is unavailable: no answer." }]); }
+      if (ticket === latest) { showProblems([{ message: text("no-answer", {}) }]); }
     });
   }
 
