@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from followup.models.cadences import StepCondition
 from followup.models.cases import Case
+from followup.models.customers import CONTACT_CHANNELS, PHONE_CHANNELS
 
 
 class ContactLike(Protocol):
@@ -107,9 +108,8 @@ class PlannedMessage:
     suppressed_reason: str | None = None
 
 
-# The channels a customer reads on their phone: held to the sending hours (quiet hours).
-PHONE_CHANNELS = ("sms", "whatsapp")
-CONTACT_CHANNELS = ("email", *PHONE_CHANNELS)
+# Each channel's name in the reasons we write (a step on PHONE_CHANNELS is held to the sending
+# hours, the quiet hours).
 LABELS = {"email": "email", "sms": "SMS", "whatsapp": "WhatsApp"}
 
 

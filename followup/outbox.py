@@ -40,11 +40,11 @@ from followup.leases import claim
 from followup.models import CadenceStep, Case, CaseEvent, Message
 from followup.models.base import utcnow
 from followup.models.cases import EventKind
+from followup.models.customers import CONTACT_CHANNELS
 from followup.models.messages import PENDING_STATUSES, MessageStatus
 from followup.outbox_checks import still_due
 from followup.outbox_render import render_all
 
-CHANNELS = ("email", "sms", "whatsapp")
 MESSAGES = cast(sa.Table, Message.__table__)
 
 
@@ -104,7 +104,7 @@ def sweep(enqueue, queued_batches: int, now: datetime | None = None) -> SweepRes
         return SweepResult([], skipped_busy=True)
     now = now or utcnow()
     batches: list[tuple[str, str]] = []
-    channels = list(CHANNELS)
+    channels = list(CONTACT_CHANNELS)
     while channels and len(batches) < room:
         channel = channels.pop(0)  # round-robin, so one channel cannot starve another
         token = claim_batch(channel, now, batch_size(channel, config), config["LEASE_SECONDS"])

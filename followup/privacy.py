@@ -44,7 +44,7 @@ from followup.models import (
     UnsubscribeLink,
 )
 from followup.models.cases import CaseStatus, EventKind
-from followup.models.customers import address_hash
+from followup.models.customers import CONTACT_CHANNELS, address_hash
 from followup.models.recovery import CallKind, CallStatus, WebhookEvent
 from followup.models.surveys import QuestionKind
 from followup.outbound import emit
@@ -90,7 +90,7 @@ def export(customer: Customer, now: datetime, actor: str | None = None) -> dict:
         sa.select(Case).where(Case.customer_id == customer.id).order_by(Case.id)
     ).all()
     suppressions = []
-    for channel in ("email", "sms", "whatsapp"):
+    for channel in CONTACT_CHANNELS:
         if address := customer.address(channel):
             row = _suppression(channel, address)
             if row is not None:
@@ -235,8 +235,7 @@ def _external_ids(case_ids: list[int]) -> list[str]:
 
 
 def _addresses(customers: Iterable[Customer]) -> set[tuple[str, str]]:
-    channels = ("email", "sms", "whatsapp")
-    return {(ch, a) for c in customers for ch in channels if (a := c.address(ch))}
+    return {(ch, a) for c in customers for ch in CONTACT_CHANNELS if (a := c.address(ch))}
 
 
 def _redact(

@@ -16,6 +16,7 @@ from followup.brand import email_brand
 from followup.languages import in_language
 from followup.models import Case, Customer, MessageTemplate
 from followup.models.cases import Priority
+from followup.models.customers import PHONE_CHANNELS
 from followup.paths import ROOT
 from followup.template_limits import (
     BoundedSandbox,
@@ -200,7 +201,7 @@ def render(template: MessageTemplate, channel: str, context: dict) -> RenderedMe
                 for key, (_, source) in variable_templates(parts["whatsapp_variables"]).items()
             }
             return RenderedMessage("", "", "", content_sid=sid, content_variables=variables)
-        if channel in ("sms", "whatsapp"):  # a WhatsApp message without one: free-form
+        if channel in PHONE_CHANNELS:  # a WhatsApp message without one: free-form
             text = render_part(_template(parts["sms_text"]), context).strip()
             return RenderedMessage(subject="", html="", text=text)
         subject = render_part(_template(parts["email_subject"]), context)

@@ -24,7 +24,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from followup.extensions import db
 from followup.models import Case, CaseEvent, Recovery, Response, Suppression, Survey
 from followup.models.cases import EventKind, Priority
-from followup.models.customers import address_hash
+from followup.models.customers import CONTACT_CHANNELS, address_hash
 from followup.models.risk import RiskModel
 from surveys.scoring import verdict
 
@@ -40,7 +40,7 @@ FEATURES = (
     "priority",  # low 0, normal 1, high 2, urgent 3
     "earlier_negative",  # the customer's earlier negative survey answers (any case)
     "earlier_recoveries",  # the customer's earlier recoveries (any case)
-    "opted_out",  # 1 when an address of the customer is suppressed (email or SMS)
+    "opted_out",  # 1 when an address of the customer is suppressed (email, SMS or WhatsApp)
 )
 PRIORITY_LEVELS: dict[str, int] = {
     Priority.LOW: 0,
@@ -127,7 +127,7 @@ def _read(case: Case, now: datetime) -> tuple[dict[str, float], tuple | None]:
 
     hashes = [
         (channel, address_hash(channel, address))
-        for channel in ("email", "sms")
+        for channel in CONTACT_CHANNELS
         if customer is not None and (address := customer.address(channel))
     ]
     opted_out = (

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 from markupsafe import Markup, escape
 
 from followup.channels.dev_outbox import read_outbox
+from followup.models.customers import PHONE_CHANNELS
 from followup.web.security_headers import shows_email_html
 
 bp = Blueprint("dev", __name__, url_prefix="/dev")
@@ -43,6 +44,6 @@ def outbox():
         page=page,
         has_older=found.has_older,
         emails=[m for m in found.messages if m["channel"] == "email"],
-        texts=[m for m in found.messages if m["channel"] in ("sms", "whatsapp")],
+        texts=[m for m in found.messages if m["channel"] in PHONE_CHANNELS],
         linkify=linkify,
     )

@@ -13,6 +13,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from followup.extensions import Model, db
 from followup.models.base import UTCDateTime, utcnow
 
+# The channels that reach a customer; those on their phone (one number for texts and WhatsApp).
+PHONE_CHANNELS = ("sms", "whatsapp")
+CONTACT_CHANNELS = ("email", *PHONE_CHANNELS)
+
 
 class Customer(Model):
     __tablename__ = "customers"
@@ -43,7 +47,7 @@ class Customer(Model):
         return self.name.split()[0] if self.name.strip() else ""
 
     def address(self, channel: str) -> str | None:
-        return self.phone if channel in ("sms", "whatsapp") else self.email
+        return self.phone if channel in PHONE_CHANNELS else self.email
 
     def opted_out(self, channel: str) -> bool:
         address = self.address(channel)
@@ -52,7 +56,7 @@ class Customer(Model):
     def opted_out_channels(self) -> set[str]:
         """The channels whose address of this customer is suppressed, in one query."""
         pairs: set[tuple[str, str | None]] = set()
-        for channel in ("email", "sms", "whatsapp"):
+        for channel in CONTACT_CHANNELS:
             if address := self.address(channel):
                 pairs.add((channel, address))
         return {channel for channel, _ in suppressed(pairs)}

@@ -17,6 +17,7 @@ from followup.fallbacks import handle_send_error
 from followup.languages import in_language
 from followup.models import Customer, Message
 from followup.models.base import row_id, utcnow
+from followup.models.customers import PHONE_CHANNELS
 from followup.models.messages import DeliveryStatus
 from followup.suppressions import lift, suppress
 from followup.web.case_input import normalise_phone
@@ -173,7 +174,7 @@ def sms_status():
     sid = _field("MessageSid")
     if (
         message is None
-        or message.channel not in ("sms", "whatsapp")
+        or message.channel not in PHONE_CHANNELS
         or (message.provider_id or sid) != sid
     ):
         abort(404, "no text or WhatsApp message matches this callback")

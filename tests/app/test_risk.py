@@ -14,6 +14,7 @@ from followup.extensions import db
 from followup.models import AuditEntry, Case, CaseEvent, RiskModel
 from followup.models.base import utcnow
 from followup.models.cases import EventKind
+from followup.suppressions import suppress
 from tests.support.agents import agent_user
 from tests.support.answers import record_negative_answer
 from tests.support.case_history import insert_history, truth
@@ -62,6 +63,11 @@ def test_the_api_carries_signals_and_the_rules_score_them(client, seeded):
     shown = client.get("/api/v1/cases/O-1", headers=seeded["auth"]).json["case"]
     assert shown["risk"] == {"score": risky.risk_score, "source": "rules"}
     assert shown["reopen_count"] == 2 and shown["resolution_minutes"] == 14400
+    assert plain.risk_features["opted_out"] == 0.0
+    suppress("whatsapp", CASE["customer"]["phone"], "stop", "replied 'STOP'", utcnow())
+    db.session.commit()
+    close(client, seeded["auth"], {**CASE, "external_id": "O-3"})
+    assert closed_case("O-3").risk_features["opted_out"] == 1.0  # WhatsApp is a channel too
 
 
 def test_the_case_page_shows_the_risk(client, seeded, users):
