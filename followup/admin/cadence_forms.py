@@ -160,7 +160,7 @@ class CadenceForm(FlaskForm):
     experiment_share = IntegerField(
         _l("B's share (percent)"), default=50, validators=[Optional(), NumberRange(min=1, max=99)]
     )
-    steps = FieldList(FormField(StepForm), min_entries=1, max_entries=20)
+    steps = FieldList(FormField(StepForm), _l("Step"), min_entries=1, max_entries=20)
     save = SubmitField(_l("Save"))
     add_step = SubmitField(_l("Add a step"))
     preview_case = SelectField(_l("Preview with"), validate_choice=False)
