@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_wtf import FlaskForm
+from flask_wtf.i18n import translations as wtforms_translations
 from wtforms import (
     BooleanField,
     FieldList,
@@ -91,6 +92,11 @@ def _valid_list(form, field) -> None:
 
 class StepForm(Form):
     """One row of the steps table; a row with no name and no template is left out."""
+
+    class Meta:
+        def get_translations(self, form):
+            """WTForms' own messages in the page's language, as a FlaskForm's are."""
+            return wtforms_translations
 
     step_name = StringField(
         _l("Step name"), filters=[clean_text], validators=[Optional(), Length(max=100)]
