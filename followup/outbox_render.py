@@ -24,7 +24,7 @@ from followup.models.cases import EventKind
 from followup.models.messages import SUBJECT_CHARS, MessageStatus
 from followup.outbox_checks import unclaim
 from followup.recovery_queue import template_details
-from followup.rendering import message_context, render, why
+from followup.rendering import message_context, render, template_parts, why
 from followup.template_limits import TemplateTooSlow
 from surveys.invitations import invitations_for, survey_links
 from surveys.unsubscribe_links import unsubscribe_links_for, unsubscribe_url
@@ -35,8 +35,11 @@ WHATSAPP_WINDOW = timedelta(hours=24)
 
 
 def render_all(due: list[Message], now: datetime) -> list[OutgoingMessage]:
-    """The due messages rendered; one whose template fails is marked failed and given back."""
+    """The due messages rendered; one whose template fails is marked failed and given back. A
+    WhatsApp message that may not go (no content template, outside the window) fails before
+    its survey invitation is made."""
     config = current_app.config
+    due = [message for message in due if not _refused_by_whatsapp(message, now)]
     invitations = invitations_for(
         [(m, m.step.survey) for m in due if m.step.survey is not None],
         config["SECRET_KEY"],
@@ -87,13 +90,26 @@ def _links(
 def _failed(message: Message, reason: str, now: datetime, code: str | None = None) -> None:
     """The message fails alone, with its reason (and code) on the timeline; the batch goes on."""
     message.status, message.error = MessageStatus.FAILED, reason
-    unclaim(message, EventKind.MESSAGE_FAILED, {"reason": reason, "code": code}, now)
+    detail = {"reason": reason, "code": code} if code else {"reason": reason}
+    unclaim(message, EventKind.MESSAGE_FAILED, detail, now)
 
 
-def _outside_window(message: Message, now: datetime) -> bool:
-    """Whether the customer's last WhatsApp message is too long ago for a free-form one."""
+def _refused_by_whatsapp(message: Message, now: datetime) -> bool:
+    """Fail a WhatsApp message whose template has no content template in the customer's
+    language while the customer's last WhatsApp message is too long ago for a free-form one
+    (a "preferred" step goes on the next channel); True when it failed."""
+    if message.channel != "whatsapp":
+        return False
+    template = message.step.template
+    parts = template_parts(template, language_of(message.customer.locale))
     inbound = message.customer.whatsapp_inbound_at
-    return inbound is None or now - inbound >= WHATSAPP_WINDOW
+    if parts["whatsapp_content_sid"].strip() or (inbound and now - inbound < WHATSAPP_WINDOW):
+        return False
+    _failed(message, f"template {template.key!r} has no WhatsApp content template, and a "
+            "free-form message may go only within 24 hours of the customer's last WhatsApp "
+            "message", now, WHATSAPP_NO_TEMPLATE)  # fmt: skip
+    handle_send_error(message, WHATSAPP_NO_TEMPLATE, now)
+    return True
 
 
 def _outgoing(
@@ -138,12 +154,6 @@ def _outgoing(
         return None
     if message.recipient is None:  # planning suppresses these: a row changed since fails alone
         _failed(message, "no address to send to", now)
-        return None
-    if message.channel == "whatsapp" and not rendered.content_sid and _outside_window(message, now):
-        _failed(message, f"template {template.key!r} has no WhatsApp content template, and a "
-                "free-form message may go only within 24 hours of the customer's last WhatsApp "
-                "message", now, WHATSAPP_NO_TEMPLATE)  # fmt: skip
-        handle_send_error(message, WHATSAPP_NO_TEMPLATE, now)
         return None
     placeholders = _placeholders(links, unsubscribe)
     variables = json.dumps(rendered.content_variables, ensure_ascii=False)

@@ -16,7 +16,7 @@ from followup.cadences import SendingHours, channel_problems
 from followup.channels import provider_for
 from followup.config import load_settings
 from followup.extensions import db
-from followup.models import CaseEvent, Customer, Message, MessageTemplate
+from followup.models import CaseEvent, Customer, Message, MessageTemplate, SurveyInvitation
 from followup.models.base import utcnow
 from followup.suppressions import suppress
 from tests.support.cases import CASE, close, sweep_and_dispatch
@@ -126,6 +126,8 @@ def test_free_form_only_inside_the_24_hour_window_else_by_sms(client, seeded, wh
         "failed", True)  # fmt: skip
     [fallback] = events("message.fallback_to_sms")
     assert fallback["code"] == "whatsapp_no_template"
+    invited = sa.select(SurveyInvitation.id).where(SurveyInvitation.message_id == bo.id)
+    assert db.session.scalar(invited) is None  # failed before its survey invitation was made
     sweep_and_dispatch(at=at)
     [text] = [r for r in twilio_requests(whatsapp) if r["recipient"] == "+14155550124"]
     assert text["status"] == 201 and "/s/" in text["body"]["Body"]
