@@ -91,7 +91,8 @@ def find_customer(data: dict) -> tuple[Customer | None, bool]:
 def upsert_customer(data: dict) -> Customer:
     """Create or update the customer a payload describes. A new external id of a customer
     found by email or phone is recorded as another of their identities; `external_id` stays
-    their first one."""
+    their first one. A field absent or null changes nothing, except preferred_channel: null
+    clears it (the customer no longer has a preference)."""
     customer, known_by_id = find_customer(data)
     if customer is None:
         customer = Customer()
@@ -100,9 +101,11 @@ def upsert_customer(data: dict) -> Customer:
     if external_id and not known_by_id:
         db.session.add(CustomerIdentity(customer=customer, external_id=external_id))
         customer.external_id = customer.external_id or external_id
-    for field in ("name", "email", "phone", "locale", "timezone", "preferred_channel", "tags"):
+    for field in ("name", "email", "phone", "locale", "timezone", "tags"):
         if data.get(field) is not None:
             setattr(customer, field, data[field])
+    if "preferred_channel" in data:
+        customer.preferred_channel = data["preferred_channel"]
     if not customer.email and not customer.phone:
         raise CaseError("needs an email address or a phone number", field="customer")
     return customer

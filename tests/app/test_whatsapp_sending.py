@@ -187,11 +187,21 @@ def test_quiet_hours_move_a_whatsapp_step_and_defer_it_at_send_time(app, client,
     assert twilio_requests(whatsapp) == []
 
 
-def test_the_api_refuses_an_unknown_preferred_channel(client, seeded):
+def test_the_api_refuses_an_unknown_preferred_channel_and_clears_it_by_null(client, seeded):
     body = {**CASE, "customer": {**CASE["customer"], "preferred_channel": "pigeon"}}
     response = client.post("/api/v1/cases", json=body, headers=seeded["auth"])
     assert response.status_code == 422
     assert "preferred_channel" in json.dumps(response.json)
+
+    def preferred(**customer) -> str | None:
+        body = {**CASE, "customer": {**CASE["customer"], **customer}}
+        response = client.post("/api/v1/cases", json=body, headers=seeded["auth"])
+        assert response.status_code in (200, 201), response.json
+        return response.json["customer"]["preferred_channel"]
+
+    assert preferred(preferred_channel="whatsapp") == "whatsapp"
+    assert preferred() == "whatsapp"  # left out: kept
+    assert preferred(preferred_channel=None) is None  # null: cleared
 
 
 def test_the_editor_refuses_a_bad_content_sid_or_variable_line_and_keeps_the_input(as_lead, seeded):
