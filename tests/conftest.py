@@ -3,19 +3,16 @@
 and dropped after it. FOLLOWUP_TEST_DB=sqlite|postgres and FOLLOWUP_TEST_REDIS=embedded
 force a choice."""
 
-from contextlib import contextmanager
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
-from flask import g
 
 from followup import create_app
 from followup.cadences import SendingHours
-from followup.extensions import db, limiter
+from followup.extensions import db
 from followup.models import Cadence
 from tests.support import backends
+from tests.support.apps import app_for_test
 from tests.support.console import password_hash, sign_in
 from tests.support.emulator import ProviderEmulator
 from tests.support.figures import TODAY, roll_up, round_fact
@@ -77,31 +74,9 @@ def _schema(app_config):
         db.engine.dispose()
 
 
-@contextmanager
-def _test_app(app_config: dict, outbox: Path):
-    """An app on the run's database and Redis, inside its context; its tables emptied after."""
-    app = create_app({**app_config, "DEV_OUTBOX_PATH": str(outbox)})
-
-    @app.before_request
-    def forget_the_last_request():
-        """Requests here share the test's app context, so `g` outlives a request: drop what
-        Flask-Login, Flask-WTF and Flask-Babel keep in it, the organisation's settings and a
-        customer page's locale, as a real request's fresh context would."""
-        for name in ("_login_user", "csrf_token", "_flask_babel", "organisation",
-                     "customer_locale"):  # fmt: skip
-            g.pop(name, None)
-
-    with app.app_context():
-        yield app
-        db.session.remove()
-        _empty_tables()
-        limiter.reset()  # this run's sign-in counts (its own Redis key prefix)
-        db.engine.dispose()
-
-
 @pytest.fixture
 def app(app_config, _schema, tmp_path):
-    with _test_app(app_config, tmp_path / "dev-outbox.jsonl") as app:
+    with app_for_test(app_config, tmp_path / "dev-outbox.jsonl") as app:
         yield app
 
 
@@ -109,22 +84,8 @@ def app(app_config, _schema, tmp_path):
 def module_app(app_config, _schema, tmp_path_factory):
     """As `app`, shared by one module's tests (sweeps of many cheap requests over data made
     once): the tables are emptied after the module, not after each test."""
-    with _test_app(app_config, tmp_path_factory.mktemp("outbox") / "dev-outbox.jsonl") as app:
+    with app_for_test(app_config, tmp_path_factory.mktemp("outbox") / "dev-outbox.jsonl") as app:
         yield app
-
-
-def _empty_tables():
-    """Every table emptied, children first, and on PostgreSQL its ids restarted: DELETE and
-    ALTER SEQUENCE take a fifth of TRUNCATE's half second on tables this small."""
-    with db.engine.begin() as conn:
-        for table in reversed(db.metadata.sorted_tables):
-            conn.execute(table.delete())
-        if conn.dialect.name == "postgresql":
-            sequences = conn.scalars(
-                sa.text("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")
-            )
-            for sequence in sequences.all():
-                conn.execute(sa.text(f'ALTER SEQUENCE "{sequence}" RESTART'))
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from babel.messages.pofile import read_po, write_po
 from followup.languages import LANGUAGES
 from followup.models.base import utcnow
 from followup.paths import ROOT
-from tests.conftest import _test_app
 from tests.support.answers import survey_token
+from tests.support.apps import app_for_test
 from tests.support.cases import close, deliver_due_messages
 
 pytestmark = pytest.mark.browser
@@ -47,7 +47,7 @@ def app(app_config, _schema, tmp_path):
     catalogs = f"{ROOT / 'followup' / 'translations'};{arabic_catalogs(tmp_path / 'catalogs')}"
     config = {**app_config, "LANGUAGES": (*LANGUAGES, "ar"),
               "BABEL_TRANSLATION_DIRECTORIES": catalogs}  # fmt: skip
-    with _test_app(config, tmp_path / "dev-outbox.jsonl") as app:
+    with app_for_test(config, tmp_path / "dev-outbox.jsonl") as app:
         yield app
 
 
