@@ -82,7 +82,14 @@ for _language in LANGUAGES:
 
 class TestSendForm(FlaskForm):
     channel = SelectField(
-        _l("Send"), choices=choices_of({"email": _l("An email to me"), "sms": _l("A text to")})
+        _l("Send"),
+        choices=choices_of(
+            {
+                "email": _l("An email to me"),
+                "sms": _l("A text to"),
+                "whatsapp": _l("A WhatsApp message to"),
+            }  # fmt: skip
+        ),
     )
     phone = TelField(
         _l("Phone number"),

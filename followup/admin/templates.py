@@ -5,6 +5,8 @@ send to yourself through the configured channel (a few a minute and a day per us
 forms are in template_forms, the rules in followup.template_editing, the limits on what a
 template may cost in followup.template_limits."""
 
+import json
+
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale
@@ -28,6 +30,7 @@ from followup.channels.base import OutgoingMessage, SendError
 from followup.extensions import db, limiter
 from followup.languages import LANGUAGES, other_languages_in_use
 from followup.models import MessageTemplate
+from followup.models.customers import PHONE_CHANNELS
 from followup.rendering import PARTS, sample_context
 from followup.template_editing import (
     field_name,
@@ -131,13 +134,13 @@ def template_test_send(template_id: int):
     template = found(MessageTemplate, template_id)
     test_form = TestSendForm()
     to = current_user.email
-    if test_form.validate_on_submit() and test_form.channel.data == "sms":
+    if test_form.validate_on_submit() and test_form.channel.data in PHONE_CHANNELS:
         try:
             to = normalise_phone(test_form.phone.data)
         except ValueError as error:
             test_form.phone.errors.append(str(error))
         if to is None:
-            test_form.phone.errors.append(_("enter the number to send the text to"))
+            test_form.phone.errors.append(_("enter the number to send the test to"))
     form = TemplateForm(data=form_data(template), formdata=None)
     del form.key
     if test_form.errors:
@@ -150,7 +153,7 @@ def template_test_send(template_id: int):
         rendered, problems = try_render(template, channel, context)
         if rendered is None:
             return _editor(form, template, test_form=test_form, status=422, summary=problems)
-    if channel == "sms":
+    if channel in PHONE_CHANNELS:
         current_user.phone = to
     sender = channel_for(channel, current_app.config)
     outgoing = OutgoingMessage(
@@ -160,6 +163,12 @@ def template_test_send(template_id: int):
         subject=rendered.subject,
         html=rendered.html,
         text=rendered.text,
+        # WhatsApp: the language's content template, else free-form (refused outside the
+        # 24 hours after the number last wrote to the WhatsApp sender)
+        content_sid=rendered.content_sid,
+        content_variables=json.dumps(rendered.content_variables, ensure_ascii=False)
+        if rendered.content_sid
+        else "",
     )
     try:
         provider_id, reason = sender.send(outgoing), None

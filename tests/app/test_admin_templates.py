@@ -441,6 +441,24 @@ def test_a_test_text_goes_to_the_number_given_and_remembers_it(as_lead, users, s
     assert 'value="+14155550123"' in as_lead.get(page).get_data(as_text=True)
 
 
+def test_a_test_whatsapp_message_goes_as_the_languages_content_template(as_lead, seeded, app):
+    template = saved("csat_checkin")
+    sid = "HX" + "c3" * 16
+    spanish = {"whatsapp_content_sid": sid, "whatsapp_variables": "1: {{ customer.first_name }}"}
+    template.translations = {**template.translations,
+                             "es": {**template.translations.get("es", {}), **spanish}}  # fmt: skip
+    db.session.commit()
+    page = f"/admin/templates/{template.id}"
+    for language in ("es", "en"):  # English has no content template: free-form
+        data = {"channel": "whatsapp", "phone": "+1 415 555 0123", "language": language}
+        assert post(as_lead, f"{page}/test-send", data, page).status_code == 303
+    content, free_form = outbox(app)
+    assert (content["channel"], content["to"], content["content_sid"]) == (
+        "whatsapp", "+14155550123", sid)  # fmt: skip
+    assert json.loads(content["content_variables"]) == {"1": "Test"}
+    assert "content_sid" not in free_form and free_form["text"].startswith("Hi Test")
+
+
 @pytest.mark.parametrize("phone", ["", "0415 555", "+1 555", "not a number", "+1" + "5" * 40])
 def test_a_test_text_to_a_bad_number_is_refused(as_lead, users, seeded, app, phone):
     page = f"/admin/templates/{an_id()}"
