@@ -21,6 +21,7 @@ from followup.models.base import utcnow
 from followup.setup import ensure_standard_setup
 from surveys.invitations import invitations_for
 from tests.support.answers import PHONE, SURVEY_SECRET, post_signed, text_in
+from tests.support.cases import sweep_and_dispatch
 
 SENDER = f"whatsapp:{PHONE}"
 _sids = iter(range(10**6))
@@ -170,3 +171,19 @@ def test_bad_senders_payloads_and_signatures_are_refused(client, whatsapp_check_
     assert "Gracias" in whatsapp_in(client, "4/5 " + "x" * 60_000)  # a long text: read, cut
     assert the_answer()[:2] == (4, "x" * 2000)
     assert db.session.scalars(sa.select(Suppression)).all() == []
+
+
+def test_a_reminders_fallback_is_not_sent_once_the_customer_answered(client, whatsapp_check_in):
+    reminder = whatsapp_check_in["later"]["whatsapp"]  # a "preferred" reminder sent on WhatsApp
+    reminder.step = db.session.scalar(
+        sa.select(CadenceStep).where(CadenceStep.channel == "preferred").limit(1)
+    )
+    reminder.condition, reminder.status, reminder.provider_id = "no_answer", "sent", "SMreminder"
+    db.session.commit()
+    whatsapp_in(client, "5")  # answered the check-in
+    status_callback(client, reminder, "undelivered", "63003")
+    by_key = sa.select(Message).where(Message.idempotency_key == "wa-later-whatsapp:sms")
+    assert db.session.scalar(by_key).condition == "no_answer"
+    sweep_and_dispatch()
+    fallback = db.session.scalar(by_key)
+    assert (fallback.status, fallback.error) == ("cancelled", "answered")
