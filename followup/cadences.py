@@ -274,69 +274,94 @@ class StepDraft:
 MAX_DELAY_SECONDS = 366 * 86400
 
 
-def channel_problems(channel: str, template_name: str, parts: frozenset[str]) -> list[str]:
+class Words(Protocol):
+    """gettext's shape: a message in the reader's language with its %(name)s values filled.
+    The console passes Flask-Babel's; the planning stays free of Flask."""
+
+    def __call__(self, text: str, **values: object) -> str: ...
+
+
+def english(text: str, **values: object) -> str:
+    """The problems' words as written (the default)."""
+    return text % values if values else text
+
+
+def channel_problems(
+    channel: str, template_name: str, parts: frozenset[str], _: Words = english
+) -> list[str]:
     """What a template (its non-empty parts) lacks for a step's channel: an SMS body for a
     step that can go by SMS, a subject and a body for one that can go by email, a WhatsApp
     content template or an SMS body (free-form, inside the 24-hour window) for a WhatsApp
     step. A "preferred" step on WhatsApp without a content template, outside the window, goes
     by SMS (followup.fallbacks)."""
     problems = []
+    name = repr(template_name)
     if channel == "whatsapp" and not parts & {"whatsapp_content_sid", "sms_text"}:
         problems.append(
-            f"can go by WhatsApp but template {template_name!r} has no WhatsApp content "
-            "template nor SMS body"
+            _(
+                "can go by WhatsApp but template %(name)s has no WhatsApp content template nor "
+                "SMS body",
+                name=name,
+            )
         )
     if channel in ("sms", "preferred", "answered") and "sms_text" not in parts:
-        problems.append(f"can go by SMS but template {template_name!r} has no SMS body")
+        problems.append(_("can go by SMS but template %(name)s has no SMS body", name=name))
     email_ready = "email_subject" in parts and parts & {"email_text", "email_html"}
     if channel in ("email", "preferred", "answered") and not email_ready:
         problems.append(
-            f"can go by email but template {template_name!r} has no email subject and body"
+            _("can go by email but template %(name)s has no email subject and body", name=name)
         )
     return problems
 
 
-def step_problems(steps: Sequence[StepDraft]) -> list[tuple[int | None, str]]:
+def step_problems(steps: Sequence[StepDraft], _: Words = english) -> list[tuple[int | None, str]]:
     """What keeps a cadence's steps from working, as (step index or None, message): no steps;
     a step without a template; a channel whose message the template lacks; a reminder (a
     no-answer step) with no check-in of its survey before it; an answer-dependent step with
     no survey before it to answer."""
     if not steps:
-        return [(None, "add at least one step")]
+        return [(None, _("add at least one step"))]
     problems: list[tuple[int | None, str]] = []
     for index, step in enumerate(steps):
-        label = f"step {index + 1} ({step.name!r})"
+        label = {"number": index + 1, "name": repr(step.name)}
 
         def problem(message: str) -> None:
-            problems.append((index, f"{label}: {message}"))  # noqa: B023
+            text = _("step %(number)s (%(name)s): %(problem)s", problem=message, **label)  # noqa: B023
+            problems.append((index, text))  # noqa: B023
 
         if step.delay_seconds < 0 or step.delay_seconds > MAX_DELAY_SECONDS:
-            problem("the delay must be between 0 and 366 days")
+            problem(_("the delay must be between 0 and 366 days"))
         if step.template_name is None:
-            problem("choose a template")
+            problem(_("choose a template"))
             continue
-        for message in channel_problems(step.channel, step.template_name, step.template_parts):
+        for message in channel_problems(step.channel, step.template_name, step.template_parts, _):
             problem(message)
         earlier = [other for other in steps if other.delay_seconds < step.delay_seconds]
         if step.condition == StepCondition.NO_ANSWER:
             if step.survey_id is None:
-                problem("a reminder (only if no answer yet) needs the survey it reminds about")
+                problem(_("a reminder (only if no answer yet) needs the survey it reminds about"))
             elif not any(
                 o.survey_id == step.survey_id and o.condition != StepCondition.NO_ANSWER
                 for o in earlier
             ):
                 problem(
-                    f"reminds about {step.survey_name!r} but no earlier step asks it: put the "
-                    "check-in before the reminder"
+                    _(
+                        "reminds about %(survey)s but no earlier step asks it: put the check-in "
+                        "before the reminder",
+                        survey=repr(step.survey_name),
+                    )
                 )
-        if step.condition in (StepCondition.NEGATIVE, StepCondition.POSITIVE) and not any(
-            o.survey_id for o in earlier
-        ):
-            problem(f"depends on a {step.condition} answer but no earlier step carries a survey")
+        if not any(o.survey_id for o in earlier):
+            if step.condition == StepCondition.NEGATIVE:
+                problem(_("depends on a negative answer but no earlier step carries a survey"))
+            elif step.condition == StepCondition.POSITIVE:
+                problem(_("depends on a positive answer but no earlier step carries a survey"))
     return problems
 
 
-def proactive_problem(task: str | None, due_hours: int, steps: Sequence[StepDraft]) -> str | None:
+def proactive_problem(
+    task: str | None, due_hours: int, steps: Sequence[StepDraft], _: Words = english
+) -> str | None:
     """Why a cadence's proactive task cannot come before its survey: the first step that
     carries a survey goes out before the task is due (the person must reach out first)."""
     if not task:
@@ -346,9 +371,10 @@ def proactive_problem(task: str | None, due_hours: int, steps: Sequence[StepDraf
         return None
     first = min(surveys, key=lambda step: step.delay_seconds)
     if first.delay_seconds <= due_hours * 3600:
-        return (
-            f"the proactive task is due {due_hours} hours after the close but step "
-            f"{first.name!r} asks the survey by then: give the step a longer delay or "
-            "the task a shorter one"
+        return _(
+            "the proactive task is due %(hours)s hours after the close but step %(step)s asks "
+            "the survey by then: give the step a longer delay or the task a shorter one",
+            hours=due_hours,
+            step=repr(first.name),
         )
     return None

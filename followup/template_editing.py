@@ -5,6 +5,7 @@ needs, and the cadences using each template. Nothing here writes."""
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 
 from followup.cadences import channel_problems
 from followup.extensions import db
@@ -63,7 +64,7 @@ def try_render(
 def _problem_field(problem: TemplateProblem, template: MessageTemplate) -> str | None:
     """The form field a problem belongs on: a translated part's own field, or the English
     field when the translation has no such part (it renders the English one)."""
-    language, _, part = problem.part.rpartition(".")
+    language, _dot, part = problem.part.rpartition(".")
     if part not in PARTS:
         return None
     if language and part in (template.translations or {}).get(language, {}):
@@ -124,7 +125,8 @@ def needed_by_cadences(template: MessageTemplate, candidate: MessageTemplate) ->
         )
     )
     return [
-        f"cadence {cadence!r}, step {step!r} {problem}"
+        _("cadence %(cadence)s, step %(step)s %(problem)s", cadence=repr(cadence),
+          step=repr(step), problem=problem)
         for cadence, step, channel in steps
-        for problem in channel_problems(channel, candidate.name or template.name, parts)
-    ]
+        for problem in channel_problems(channel, candidate.name or template.name, parts, _)
+    ]  # fmt: skip

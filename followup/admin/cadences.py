@@ -64,11 +64,11 @@ def _submit(form: CadenceForm, purpose: str, cadence: Cadence | None):
     steps, drafts, problems = read_steps(form)
     for field, message in problems:
         field.errors = [*field.errors, message]
-    summary = [message for _step, message in step_problems(drafts)]
+    summary = [message for _step, message in step_problems(drafts, _)]
     if purpose != "close":
         form.min_risk.data, form.proactive_task.data = None, ""
     late = proactive_problem(
-        (form.proactive_task.data or "").strip(), form.proactive_due_hours.data or 24, drafts
+        (form.proactive_task.data or "").strip(), form.proactive_due_hours.data or 24, drafts, _
     )
     if late:
         form.proactive_due_hours.errors = [*form.proactive_due_hours.errors, late]
