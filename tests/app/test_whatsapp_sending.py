@@ -33,15 +33,7 @@ CHECK_IN_DUE = timedelta(hours=24, minutes=1)
 def whatsapp(app, emulator, seeded):
     """Email, SMS and WhatsApp through the emulator; the check-in template has a content
     template in English and in Spanish."""
-    app.config.update(
-        SENDGRID_API_KEY=emulator.sendgrid_api_key,
-        SENDGRID_API_HOST=emulator.url,
-        TWILIO_ACCOUNT_SID=emulator.twilio_account_sid,
-        TWILIO_AUTH_TOKEN=emulator.twilio_auth_token,
-        TWILIO_FROM_NUMBER="+15005550006",
-        TWILIO_WHATSAPP_FROM="+15005550007",
-        TWILIO_API_BASE_URL=emulator.url,
-    )
+    app.config.update(emulator.settings(), TWILIO_WHATSAPP_FROM="+15005550007")
     check_in = db.session.scalar(
         sa.select(MessageTemplate).where(MessageTemplate.key == "csat_checkin")
     )

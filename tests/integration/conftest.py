@@ -64,14 +64,7 @@ class Stack:
 @pytest.fixture
 def real_providers(app, emulator):
     """The app sending through the real SendGrid and Twilio SDKs to the emulator."""
-    app.config.update(
-        SENDGRID_API_KEY=emulator.sendgrid_api_key,
-        SENDGRID_API_HOST=emulator.url,
-        TWILIO_ACCOUNT_SID=emulator.twilio_account_sid,
-        TWILIO_AUTH_TOKEN=emulator.twilio_auth_token,
-        TWILIO_FROM_NUMBER="+15005550006",
-        TWILIO_API_BASE_URL=emulator.url,
-    )
+    app.config.update(emulator.settings())
     return emulator
 
 
@@ -90,12 +83,7 @@ def stack(app, emulator, tmp_path, stack_env):
             "REDIS_URL": redis_url,
             "SECRET_KEY": app.config["SECRET_KEY"],
             "PUBLIC_BASE_URL": app.config["PUBLIC_BASE_URL"],
-            "SENDGRID_API_KEY": emulator.sendgrid_api_key,
-            "SENDGRID_API_HOST": emulator.url,
-            "TWILIO_ACCOUNT_SID": emulator.twilio_account_sid,
-            "TWILIO_AUTH_TOKEN": emulator.twilio_auth_token,
-            "TWILIO_FROM_NUMBER": "+15005550006",
-            "TWILIO_API_BASE_URL": emulator.url,
+            **emulator.settings(),
             "FOLLOWUP_SWEEP_INTERVAL": "1",
             "FOLLOWUP_BATCH_SIZE": "25",
             "FOLLOWUP_LEASE_SECONDS": "6",

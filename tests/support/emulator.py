@@ -155,6 +155,18 @@ class ProviderEmulator(MessagingAPIs, HelpdeskAPIs, DelaysAndFaults):
 
     # -- records and faults -------------------------------------------------------------------
 
+    def settings(self) -> dict[str, str]:
+        """The app's settings that send email and texts through this emulator's SendGrid and
+        Twilio, with the real SDKs."""
+        return {
+            "SENDGRID_API_KEY": self.sendgrid_api_key,
+            "SENDGRID_API_HOST": self.url,
+            "TWILIO_ACCOUNT_SID": self.twilio_account_sid,
+            "TWILIO_AUTH_TOKEN": self.twilio_auth_token,
+            "TWILIO_FROM_NUMBER": "+15005550006",
+            "TWILIO_API_BASE_URL": self.url,
+        }
+
     def requests(self, provider: str | None = None) -> list[dict[str, Any]]:
         """Copies of the recorded provider requests, oldest first (optionally one provider's)."""
         with self._lock:
