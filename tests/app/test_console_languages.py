@@ -66,6 +66,6 @@ def test_the_admin_pages_read_in_the_users_language(app, as_admin, users):
     assert bad.status_code == 422
     assert "Étiquette : Utilisez uniquement des lettres" in bad.get_data(as_text=True)
     page = as_admin.post("/admin/exclusions", data={**data, "value": "beta"}, follow_redirects=True)
-    assert "client « beta » n" in page.get_data(as_text=True)
+    assert "étiquette « beta » ne sont désormais plus sondés" in page.get_data(as_text=True)
     entry = db.session.query(AuditEntry).filter_by(entity="survey_exclusion").one()
     assert entry.summary == "customer tag 'beta' not surveyed"

@@ -10,6 +10,7 @@ from followup.extensions import db
 from followup.languages import LANGUAGES
 from followup.models import CaseEvent, Message, MessageTemplate
 from followup.models.base import utcnow
+from followup.paths import ROOT
 from followup.rendering import render, sample_context, template_problems
 from followup.segments import sms_segments
 from tests.support.cases import CASE, close, sent_messages, sweep_and_dispatch
@@ -83,6 +84,22 @@ def test_the_default_check_in_text_fits_one_segment_and_truncates_the_subject_no
     text = render(check_in, "sms", context).text
     assert text.endswith(context["survey"]["url"]) and "two phone calls" not in text
     assert sms_segments(text).count == 1
+
+
+# Every default template with a text, as templates/sms ships them.
+TEXTS = sorted(path.stem for path in (ROOT / "templates" / "sms").glob("*.txt"))
+
+
+@pytest.mark.parametrize("language", [language for language in LANGUAGES if language != "en"])
+def test_a_default_text_takes_no_more_segments_in_any_language_than_in_english(seeded, language):
+    english, translated = sample_context("Acme Support"), sample_context("Acme Support", language)
+    for key in TEXTS:
+        saved = db.session.scalar(sa.select(MessageTemplate).where(MessageTemplate.key == key))
+        assert saved.translations[language]["sms_text"], key
+        text = render(saved, "sms", translated).text
+        assert sms_segments(text).count <= sms_segments(render(saved, "sms", english).text).count, (
+            key, sms_segments(text), text,
+        )  # fmt: skip
 
 
 @pytest.mark.parametrize(
