@@ -1,5 +1,5 @@
 """Rendering the messages a dispatch sends: each one's survey links, unsubscribe link and
-headers, recovery details in the customer's language, and its template, into an
+headers, recovery details in the message's language, and its template, into an
 OutgoingMessage for the channel, with what is kept of it once sent (its subject and text, the
 one-time links replaced by placeholders). A WhatsApp message goes as its template's content
 template, or free-form only in the 24 hours after the customer last wrote on WhatsApp (else it
@@ -24,7 +24,7 @@ from followup.models.cases import EventKind
 from followup.models.messages import SUBJECT_CHARS, MessageStatus
 from followup.outbox_checks import unclaim
 from followup.recovery_queue import template_details
-from followup.rendering import message_context, render, template_parts, why
+from followup.rendering import message_context, message_language, render, template_parts, why
 from followup.template_limits import TemplateTooSlow
 from surveys.invitations import invitations_for, survey_links
 from surveys.unsubscribe_links import unsubscribe_links_for, unsubscribe_url
@@ -101,7 +101,8 @@ def _refused_by_whatsapp(message: Message, now: datetime) -> bool:
     if message.channel != "whatsapp":
         return False
     template = message.step.template
-    parts = template_parts(template, language_of(message.customer.locale))
+    language = message_language(template, "whatsapp", language_of(message.customer.locale))
+    parts = template_parts(template, language)
     inbound = message.customer.whatsapp_inbound_at
     if parts["whatsapp_content_sid"].strip() or (inbound and now - inbound < WHATSAPP_WINDOW):
         return False
@@ -124,7 +125,8 @@ def _outgoing(
     its time for an earlier message of the batch), or it has no address."""
     config = current_app.config
     links, unsubscribe, headers = _links(message, invitation, link)
-    language = language_of(message.customer.locale)
+    template = message.step.template
+    language = message_language(template, message.channel, language_of(message.customer.locale))
     sender = None
     if recovery is not None:
         recovery = translated(recovery, language)
@@ -139,7 +141,6 @@ def _outgoing(
         recovery,
         sender,
     )
-    template = message.step.template
     slow = (template.id, message.channel, language)
     if slow in too_slow:
         _failed(message, too_slow[slow], now)
@@ -218,14 +219,16 @@ def _texts(value: object, name: str = "") -> Iterator[tuple[str, str]]:
 
 
 def translated(recovery: dict, language: str) -> dict:
-    """A recovery's template details in the customer's language: the reason labels, and the
-    gesture's offer where the lead wrote it in that language."""
+    """A recovery's template details in the message's language: the reason labels (the
+    lead's translation in the survey, else the catalog's), and the gesture's offer where the
+    lead wrote it in that language."""
+    own = recovery["reason_translations"].get(language) or {}
     with in_language(language):
-        reasons = [gettext(label) for label in recovery["feedback"]["reasons"]]
+        reasons = [own.get(label) or gettext(label) for label in recovery["feedback"]["reasons"]]
     gesture = recovery["gesture"]
     if gesture is not None:
         offers = gesture["offer_translations"]
         gesture = {key: value for key, value in gesture.items() if key != "offer_translations"}
         gesture["offer"] = offers.get(language) or gesture["offer"]
     feedback = {**recovery["feedback"], "reasons": reasons}
-    return {**recovery, "feedback": feedback, "gesture": gesture}
+    return {"feedback": feedback, "gesture": gesture}

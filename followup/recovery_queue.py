@@ -16,13 +16,14 @@ from followup.extensions import db
 from followup.models import Case, Gesture, Recovery, RecoveryTask
 from followup.models.cases import EventKind
 from followup.task_documents import task_document
-from surveys.responses import feedback, latest_answers
+from surveys.responses import feedback, latest_answers, reason_translations
 
 
 def template_details(recovery_ids: set[int]) -> dict[int, dict]:
     """For each recovery, what its messages' templates show: `feedback` (what the customer
-    said: the round's latest answer) and `gesture` (what we give, or None; its offer with the
-    offer in other languages, which outbox.translated() picks from)."""
+    said: the round's latest answer), `reason_translations` (the lead's labels of its reasons
+    in other languages) and `gesture` (what we give, or None; its offer with the offer in
+    other languages); outbox_render.translated() picks from them."""
     if not recovery_ids:
         return {}
     recoveries = db.session.scalars(
@@ -44,8 +45,10 @@ def template_details(recovery_ids: set[int]) -> dict[int, dict]:
                 "offer_translations": kind.offer_translations or {},
                 "code": recovery.gesture.code,
             }
+        survey = answer.invitation.survey
         details[recovery.id] = {
-            "feedback": feedback(answer, answer.invitation.survey),
+            "feedback": feedback(answer, survey),
+            "reason_translations": reason_translations(survey),
             "gesture": gesture,
         }
     return details

@@ -13,7 +13,7 @@ from jinja2 import DictLoader, StrictUndefined, Template, TemplateSyntaxError, U
 from jinja2.exceptions import SecurityError
 
 from followup.brand import email_brand
-from followup.languages import in_language
+from followup.languages import in_language, languages_in_use
 from followup.models import Case, Customer, MessageTemplate
 from followup.models.cases import Priority
 from followup.models.customers import PHONE_CHANNELS
@@ -169,6 +169,24 @@ def variable_value(text: str) -> str:
     return value or EMPTY_VARIABLE
 
 
+# A channel's own parts: a translation with none of them sends the channel in English.
+CHANNEL_PARTS = {
+    "email": ("email_subject", "email_html", "email_text"),
+    "sms": ("sms_text",),
+    "whatsapp": ("sms_text", "whatsapp_content_sid"),
+}
+
+
+def message_language(template: MessageTemplate, channel: str, language: str) -> str:
+    """The language a message goes in, its words (team name, footer, greeting, recovery
+    details) and its parts alike: the customer's when the template has a translation of the
+    channel's parts in it, else English (a template written in English only, or one of an
+    installation from before its language), never a mix of the two."""
+    translated = (template.translations or {}).get(language) or {}
+    own = any((translated.get(part) or "").strip() for part in CHANNEL_PARTS[channel])
+    return language if own else "en"
+
+
 def template_parts(template: MessageTemplate, language: str) -> dict[str, str]:
     """The template's parts in a language: its translation where it has one, else the
     template's own (English) part. WhatsApp's content SID and variables go as a pair: the
@@ -278,11 +296,17 @@ class TemplateProblem:
 def template_problems(template: MessageTemplate, organisation: str) -> list[TemplateProblem]:
     """What keeps a template from rendering, found when it is saved rather than when it is
     sent: syntax errors with their line, unknown variables, what the sandbox forbids and
-    what costs too much. Every part shares one second: once it is spent, the part that
-    spent it is the last one checked."""
+    what costs too much. English and the translations in languages in use are checked (the
+    editor shows those; a hidden language's stored text is kept as it is, and never sent).
+    Every part shares one second: once it is spent, the part that spent it is the last one
+    checked."""
     problems = []
+    in_use = languages_in_use()
+    translations = sorted(
+        language for language in template.translations or {} if language in in_use
+    )
     with time_limit():
-        for language in ("en", *sorted(template.translations or {})):
+        for language in ("en", *translations):
             problems += _problems_in(template, organisation, language)
             if out_of_time():
                 break

@@ -14,6 +14,7 @@ from followup.rendering import (
     PARTS,
     RenderedMessage,
     TemplateProblem,
+    message_language,
     render,
     sample_context,
     template_problems,
@@ -86,18 +87,27 @@ def located_problems(template: MessageTemplate) -> list[dict]:
     return located
 
 
+def _sample(template: MessageTemplate, channel: str, language: str) -> dict:
+    """The sample context a channel's message renders with: in the language it would go in
+    (rendering.message_language)."""
+    language = message_language(template, channel, language)
+    return sample_context(current_app.config["ORGANISATION_NAME"], language)
+
+
 def preview(template: MessageTemplate, language: str, problems: list[dict] | None = None) -> dict:
-    """The template rendered on sample data in a language: email, SMS with its segments, the
-    WhatsApp content template with its ContentVariables (when it has one), and the problems
-    of every part (as JSON values; given when the caller has found them). Every
+    """The template rendered on sample data as a customer of a language gets it (each
+    channel in rendering.message_language): email, SMS with its segments, the WhatsApp
+    content template with its ContentVariables (when it has one), and the problems of every
+    part (as JSON values; given when the caller has found them). Every
     render shares one time limit, the checks first: a part that takes it all is named."""
     with time_limit():
         if problems is None:
             problems = located_problems(template)
-        context = sample_context(current_app.config["ORGANISATION_NAME"], language)
-        email, email_problems = try_render(template, "email", context)
-        sms, sms_problems = try_render(template, "sms", context)
-        whatsapp, whatsapp_problems = try_render(template, "whatsapp", context)
+        email, email_problems = try_render(template, "email", _sample(template, "email", language))
+        sms, sms_problems = try_render(template, "sms", _sample(template, "sms", language))
+        whatsapp, whatsapp_problems = try_render(
+            template, "whatsapp", _sample(template, "whatsapp", language)
+        )
     if not problems:  # only this language's sample context breaks it, if anything does
         problems = [{"field": None, "part": None, "line": None, "reason": r, "message": r}
                     for r in email_problems + sms_problems + whatsapp_problems]  # fmt: skip

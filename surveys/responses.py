@@ -140,3 +140,15 @@ def feedback(answer: Response, survey: Survey) -> dict:
         "make_right": (answer.answers or {}).get("make_right", ""),
         "channel": answer.channel,
     }
+
+
+def reason_translations(survey: Survey) -> dict[str, dict[str, str]]:
+    """The lead's translations of the survey's reason labels, by language and English label
+    ({"fr": {"It took too long": "C'était trop long"}}), as the survey page shows them; a
+    label without one is the catalog's (followup.outbox_render.translated)."""
+    labels = {reason["code"]: reason["label"] for reason in survey.reasons or []}
+    return {
+        language: {labels[code]: label for code, label in (text.get("reasons") or {}).items()
+                   if code in labels and label}
+        for language, text in (survey.translations or {}).items()
+    }  # fmt: skip

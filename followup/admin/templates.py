@@ -31,7 +31,7 @@ from followup.extensions import db, limiter
 from followup.languages import LANGUAGES, other_languages_in_use
 from followup.models import MessageTemplate
 from followup.models.customers import PHONE_CHANNELS
-from followup.rendering import PARTS, sample_context
+from followup.rendering import PARTS, message_language, sample_context
 from followup.template_editing import (
     field_name,
     key_taken,
@@ -145,7 +145,8 @@ def template_test_send(template_id: int):
     del form.key
     if test_form.errors:
         return _editor(form, template, test_form=test_form, status=422)
-    channel, language = test_form.channel.data, test_form.language.data
+    channel = test_form.channel.data
+    language = message_language(template, channel, test_form.language.data)
     context = sample_context(current_app.config["ORGANISATION_NAME"], language)
     name = current_user.name.strip() or context["customer"]["name"]  # yours, not Ana's
     context["customer"].update(name=name, first_name=name.split()[0], email=current_user.email)
