@@ -79,24 +79,40 @@ def product_code(locale: str) -> str:
     return locale.replace("_", "-")
 
 
-def language_of(locale: str | None) -> str:
-    """The language in use for a customer's locale: es-MX -> es, fr-CA -> fr, pt / pt-PT /
-    pt_BR -> pt-BR; the organisation's default language when we lack it or it is not in use."""
+def _candidates(locale: str | None) -> tuple[str, tuple[str | None, ...]]:
+    """A locale's primary subtag, and the product codes it may be, best first."""
     parts = (locale or "").strip().replace("_", "-").split("-")
     primary = parts[0].lower()
     exact = "-".join([primary, *(part.upper() for part in parts[1:2])])
+    return primary, (exact, primary, SAME_LANGUAGE.get(primary))
+
+
+def language_of(locale: str | None) -> str:
+    """The language in use for a customer's locale: es-MX -> es, fr-CA -> fr, pt / pt-PT /
+    pt_BR -> pt-BR; the organisation's default language when there is none, we lack it or it
+    is not in use."""
     in_use = languages_in_use()
-    for candidate in (exact, primary, SAME_LANGUAGE.get(primary)):
+    for candidate in _candidates(locale)[1]:
         if candidate in in_use:
             return candidate
     return default_language()
 
 
+def spoken_language(locale: str | None) -> str:
+    """The language a locale names, whatever the organisation's settings (the themes' label
+    of what a customer wrote in): the product code we have a catalog for (es-MX -> es,
+    pt-PT -> pt-BR), else its primary subtag as written (it, ja), "" when there is none."""
+    primary, candidates = _candidates(locale)
+    known = known_languages()
+    return next((candidate for candidate in candidates if candidate in known), primary)
+
+
 def select_locale() -> str:
     """Flask-Babel's locale: the customer's (a survey or unsubscribe page sets
-    g.customer_locale), else the signed-in console user's language, else the browser's best
-    match among the languages in use, else the organisation's default."""
-    if g.get("customer_locale"):
+    g.customer_locale, None for a customer without one: the organisation's default), else
+    the signed-in console user's language, else the browser's best match among the languages
+    in use, else the organisation's default."""
+    if "customer_locale" in g:  # a customer without a locale reads the default language
         return babel_locale(language_of(g.customer_locale))
     if has_request_context():
         user_language = getattr(current_user, "language", None)

@@ -188,7 +188,8 @@ class Replies:
 
 
 def phone_language(phone: str) -> str:
-    """The language of the customer with this number (the latest one), else English."""
+    """The language of the customer with this number (the latest one), else (no such
+    customer, no locale, or one not in use) the organisation's default language."""
     locale = db.session.scalar(
         sa.select(Customer.locale).where(Customer.phone == phone).order_by(Customer.id.desc())
     )

@@ -50,7 +50,7 @@ class CustomerOut(Strict):
     name: str
     email: str | None
     phone: str | None
-    locale: str
+    locale: str | None
     timezone: str | None
     preferred_channel: Literal["email", "sms", "whatsapp"] | None
     tags: list[str]

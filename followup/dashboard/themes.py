@@ -28,7 +28,7 @@ from followup.dashboard import bp, queries
 from followup.dashboard.cells import n, pct, small_badge
 from followup.dashboard.filters import PRESETS, FilterError, Filters, parse
 from followup.extensions import db
-from followup.languages import language_of, translatable
+from followup.languages import spoken_language, translatable
 from followup.models import Response, Theme
 from followup.models.base import row_id, utcnow
 from followup.text import clean_text, is_text
@@ -174,7 +174,7 @@ def _comments_page(theme: Theme | None, filters: Filters, forms: Forms | None = 
     rows = db.session.execute(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     surveys = theme_figures.surveys()
     shown = [
-        (response, case, language_of(locale), team, agent,
+        (response, case, spoken_language(locale), team, agent,
          (survey := surveys.get(response.survey_id)) is not None
          and is_negative(survey, response.score, response.comment))
         for response, case, locale, team, agent in rows
@@ -244,7 +244,7 @@ def export_theme_comments():
         survey = surveys.get(response.survey_id)
         said = "" if survey is None else verdict(survey, response.score, response.comment)
         return (name, theme.id if theme else "", case, response.created_at, response.score,
-                said, response.comment, response.channel, language_of(locale), team, agent,
+                said, response.comment, response.channel, spoken_language(locale), team, agent,
                 response.survey_id, response.recovery_id is not None)  # fmt: skip
 
     which = str(theme.id) if theme else UNASSIGNED

@@ -26,7 +26,8 @@ class Customer(Model):
     name: Mapped[str] = mapped_column(String(200), default="")
     email: Mapped[str | None] = mapped_column(String(320), index=True)
     phone: Mapped[str | None] = mapped_column(String(20), index=True)  # E.164
-    locale: Mapped[str] = mapped_column(String(20), default="en")
+    # BCP 47 as the helpdesk sent it; None: the organisation's default language.
+    locale: Mapped[str | None] = mapped_column(String(20))
     timezone: Mapped[str | None] = mapped_column(String(64))
     # The channel the customer asked to hear from us on (email, sms or whatsapp): a cadence
     # step on "preferred" uses it while it can reach them; unset: SMS when there is a phone.
