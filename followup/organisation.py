@@ -3,6 +3,7 @@ per app context (a request, a job); until an admin saves it, the defaults."""
 
 from flask import g
 from sqlalchemy import inspect
+from sqlalchemy.exc import SQLAlchemyError
 
 from followup.extensions import db
 from followup.models import OrganisationSettings
@@ -20,10 +21,16 @@ def defaults() -> OrganisationSettings:
 
 def organisation() -> OrganisationSettings:
     """This deployment's settings, read once per app context (again once the session let go
-    of the row: a dispatch empties the session mid-job)."""
+    of the row: a dispatch empties the session mid-job); the defaults when the database
+    cannot be read, so the friendly error pages, which ask for the language, still render."""
     settings = g.get("organisation")
     if settings is None or inspect(settings).detached:
-        settings = g.organisation = db.session.get(OrganisationSettings, SETTINGS_ID) or defaults()
+        try:
+            settings = db.session.get(OrganisationSettings, SETTINGS_ID) or defaults()
+        except SQLAlchemyError:  # the database is down: an error page still renders
+            db.session.rollback()
+            settings = defaults()
+        g.organisation = settings
     return settings
 
 
