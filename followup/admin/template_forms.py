@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TelField, TextAreaField
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
-from followup.languages import LANGUAGES, OTHER_LANGUAGES, language_name
+from followup.languages import LANGUAGES, OTHER_LANGUAGES, language_name, other_languages_in_use
 from followup.models import MessageTemplate
 from followup.rendering import PARTS
 from followup.template_editing import field_name
@@ -29,6 +29,13 @@ LIMITS = {"email_subject": 500, "email_html": 100_000, "email_text": 100_000, "s
 ONE_LINE = ("email_subject", "whatsapp_content_sid")
 # Each language's name in the console's language, as the page is rendered.
 LANGUAGE_NAMES = {language: LazyString(language_name, language) for language in LANGUAGES}
+
+
+def _shown_languages() -> list:
+    """The language choices of the preview and the test send: English and the languages in
+    use, as the editor shows their fields."""
+    return choices_of({language: LANGUAGE_NAMES[language]
+                       for language in ("en", *other_languages_in_use())})  # fmt: skip
 
 
 def _text(value: str | None) -> str:
@@ -59,9 +66,11 @@ class TemplateForm(FlaskForm):
         ],
         filters=[_stripped],
     )
-    preview_language = SelectField(
-        _l("Preview in"), choices=choices_of(LANGUAGE_NAMES), default="en"
-    )
+    preview_language = SelectField(_l("Preview in"), default="en")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.preview_language.choices = _shown_languages()
 
 
 for _language in LANGUAGES:
@@ -97,7 +106,11 @@ class TestSendForm(FlaskForm):
         filters=[_stripped],
         description=_l("International form, like +14155550123"),
     )
-    language = SelectField(_l("Language"), choices=choices_of(LANGUAGE_NAMES), default="en")
+    language = SelectField(_l("Language"), default="en")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.language.choices = _shown_languages()
 
 
 def form_data(template: MessageTemplate) -> dict:
