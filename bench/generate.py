@@ -30,7 +30,7 @@ import psycopg
 import sqlalchemy as sa
 
 from followup.models.figures import COUNTERS, FIGURE_ROLLUPS, REASON_ROLLUPS
-from followup.rollups import UNDELIVERED, RoundData, recovery_time, round_counts
+from followup.rollups import UNDELIVERED, RoundData, recovery_time, round_channel, round_counts
 from surveys.scoring import verdict
 
 CHUNK_CASES = 20_000
@@ -365,7 +365,7 @@ class Generator:
             reasons = self.respond(batch, who, route, answer, data)
         if self.facts:
             counts = round_counts(data)
-            channel = next((s[0] for s in sends if s[1] == "sent"), "")
+            channel = round_channel(sends)
             batch.add("round_facts", (
                 self.ids.take("round_facts"), case_id, 1, closed_at, closed_at.date(),
                 team, agent, channel, route.lineage, variant or "", experiment or "",
