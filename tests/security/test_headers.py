@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from flask import Response
 
-from followup import create_app
 from followup.models import MessageTemplate
 from followup.web.security_headers import EMAIL_HTML_POLICY, HSTS, POLICY
+from tests.support.apps import other_app
 from tests.support.console import sign_in
 from tests.support.links import link_tokens
 
@@ -111,8 +111,10 @@ def test_hsts_behind_a_trusted_proxy_only(app_config, client, seeded):
     forwarded = {"X-Forwarded-Proto": "https"}
     untrusted = client.get("/no-such-page", headers=forwarded)
     assert "Strict-Transport-Security" not in untrusted.headers
-    proxied = create_app({**app_config, "TRUSTED_PROXIES": 1}).test_client()
-    trusted = proxied.get("/no-such-page", headers={**forwarded, "X-Forwarded-For": "10.0.0.9"})
+    with other_app(app_config, TRUSTED_PROXIES=1) as proxied:  # its error page reads the db
+        trusted = proxied.test_client().get(
+            "/no-such-page", headers={**forwarded, "X-Forwarded-For": "10.0.0.9"}
+        )
     assert trusted.headers["Strict-Transport-Security"] == HSTS
 
 

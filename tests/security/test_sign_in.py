@@ -3,15 +3,14 @@
 tell it); with Redis down each process still counts; a signed-out session's cookies, copied
 before, are refused."""
 
-import contextlib
 import socket
 
 import pytest
 import sqlalchemy as sa
 
-from followup import create_app
 from followup.extensions import db, limiter
 from followup.models import ConsoleSession
+from tests.support.apps import other_app
 from tests.support.console import PASSWORD, csrf_token, sign_in
 
 STRANGER, OWNER = "203.0.113.66", "198.51.100.7"
@@ -28,18 +27,6 @@ def _from(client, address: str, forwarded: str | None = None):
     else:
         client.environ_base["HTTP_X_FORWARDED_FOR"] = forwarded
     return client
-
-
-@contextlib.contextmanager
-def _other_app(app_config, **settings):
-    """An app made with these settings (create_app reads them once, like a deployment)."""
-    other = create_app({**app_config, **settings})
-    try:
-        yield other
-    finally:
-        with other.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 def test_a_strangers_failures_do_not_block_the_real_user_elsewhere(app, users):
@@ -74,7 +61,7 @@ def test_an_ipv6_client_counts_as_its_64(app, users):
 
 
 def test_behind_a_trusted_proxy_its_forwarded_address_counts(app_config, users):
-    with _other_app(app_config, TRUSTED_PROXIES=1) as proxied:
+    with other_app(app_config, TRUSTED_PROXIES=1) as proxied:
         stranger = proxied.test_client()
         for n in range(10):
             # The proxy appends the address it saw; whatever the client put first is forged.
@@ -115,9 +102,9 @@ def redis_down(app, app_config):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with _other_app(app_config, RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{port}") as down:
+    with other_app(app_config, RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{port}") as down:
         yield down
-    with _other_app(app_config):
+    with other_app(app_config):
         limiter._storage_dead = False
 
 
@@ -189,6 +176,6 @@ def test_https_without_trusted_proxies_is_warned_about_at_start(
     app_config, caplog, proxies, warned
 ):
     settings = {"PUBLIC_BASE_URL": "https://support.example.com", "TRUSTED_PROXIES": proxies}
-    with _other_app(app_config, **settings):
+    with other_app(app_config, **settings):
         pass
     assert ("FOLLOWUP_TRUSTED_PROXIES is 0" in caplog.text) is warned

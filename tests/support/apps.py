@@ -45,3 +45,16 @@ def _empty_tables():
             )
             for sequence in sequences.all():
                 conn.execute(sa.text(f'ALTER SEQUENCE "{sequence}" RESTART'))
+
+
+@contextmanager
+def other_app(app_config: dict, **settings):
+    """An app made with other settings than the test's (create_app reads them once, like a
+    deployment), on the same database; its connections closed after."""
+    other = create_app({**app_config, **settings})
+    try:
+        yield other
+    finally:
+        with other.app_context():
+            db.session.remove()
+            db.engine.dispose()
