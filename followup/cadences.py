@@ -117,7 +117,8 @@ def _address(customer: ContactLike, channel: str) -> str | None:
     return customer.phone if channel in PHONE_CHANNELS else customer.email
 
 
-def _reachable(customer: ContactLike, channel: str) -> bool:
+def reachable(customer: ContactLike, channel: str) -> bool:
+    """Whether we have the customer's address on the channel and they have not opted out."""
     return bool(_address(customer, channel)) and not customer.opted_out(channel)
 
 
@@ -136,11 +137,11 @@ def resolve_channel(
         if chosen in CONTACT_CHANNELS and _address(customer, chosen):
             step_channel = chosen
         else:
-            step_channel = "sms" if _reachable(customer, "sms") else "email"
+            step_channel = "sms" if reachable(customer, "sms") else "email"
     elif step_channel == "answered":
         answered = answered_channel if answered_channel in CONTACT_CHANNELS else "email"
         other = "sms" if answered == "email" else "email"
-        usable = _reachable(customer, answered) or not _reachable(customer, other)
+        usable = reachable(customer, answered) or not reachable(customer, other)
         step_channel = answered if usable else other
     address = _address(customer, step_channel)
     if not address:

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from followup.cadences import LABELS
+from followup.cadences import LABELS, reachable
 from followup.cases import record_event
 from followup.channels import NO_PROVIDER
 from followup.extensions import db
@@ -74,9 +74,9 @@ def _we_chose(message: Message) -> bool:
 
 def _next_channel(customer: Customer, failed: str) -> str | None:
     """The channel after the one that failed that reaches the customer, if any."""
-    if failed == "whatsapp" and customer.phone and not customer.opted_out("sms"):
+    if failed == "whatsapp" and reachable(customer, "sms"):
         return "sms"
-    if customer.email and not customer.opted_out("email"):
+    if reachable(customer, "email"):
         return "email"
     return None
 

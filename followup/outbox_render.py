@@ -8,7 +8,6 @@ cannot be rendered fails its message alone; one that takes all its time
 (followup.template_limits) fails the batch's other messages it would render the same way at
 once, so the batch's time goes to the messages that can be sent."""
 
-import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -157,10 +156,8 @@ def _outgoing(
         _failed(message, "no address to send to", now)
         return None
     placeholders = _placeholders(links, unsubscribe)
-    variables = json.dumps(rendered.content_variables, ensure_ascii=False)
-    kept = (
-        f"[content {rendered.content_sid}] {variables}" if rendered.content_sid else rendered.text
-    )
+    variables = rendered.content_variables_json
+    kept = f"[content {rendered.content_sid}] {variables}" if variables else rendered.text
     brand_name = context["brand"]["sender_name"]
     return OutgoingMessage(
         message_id=message.id,
@@ -183,7 +180,7 @@ def _outgoing(
         kept_subject=_without_links(rendered.subject, placeholders)[:SUBJECT_CHARS],
         kept_text=_without_links(kept, placeholders),
         content_sid=rendered.content_sid,
-        content_variables=variables if rendered.content_sid else "",
+        content_variables=variables,
     )
 
 

@@ -3,6 +3,7 @@ followup.template_limits, with a fixed context; the problems a template has befo
 A WhatsApp message is the template's content template (its SID, and its variables each
 rendered like a text part) or, without one, its SMS body as a free-form message."""
 
+import json
 import re
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
@@ -66,6 +67,13 @@ class RenderedMessage:
     # A WhatsApp content template and its ContentVariables ({"1": "Ana"}), when it has one.
     content_sid: str = ""
     content_variables: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def content_variables_json(self) -> str:
+        """The ContentVariables as Twilio takes them: JSON text; "" without a content template."""
+        if not self.content_sid:
+            return ""
+        return json.dumps(self.content_variables, ensure_ascii=False)
 
 
 def message_context(

@@ -226,10 +226,10 @@ def answer_by_text(
     replies: Replies,
     now: datetime,
     *,
-    channel: str,
     button: bool = False,
 ) -> str | None:
-    """Record what a reply to a check-in says, answered on this channel; the text to send
+    """Record what a reply to a check-in says, answered on the invitation's channel (the one
+    the reply came by: open_invitation finds it by channel); the text to send
     back, or None. A quick-reply button's payload (button) is a score alone: it changes the
     score and keeps what the answer said before (comment, reasons). Flushes."""
     survey = invitation.survey
@@ -242,7 +242,7 @@ def answer_by_text(
             comment=body[:2000],
             reason_codes=list(answer.reason_codes or []),
             answers=dict(answer.answers or {}),
-            channel=channel,
+            channel=invitation.channel,
             now=now,
         )
         invitation.sms_state = SmsState.DONE
@@ -264,7 +264,7 @@ def answer_by_text(
         comment=comment[:2000],
         reason_codes=list(kept.reason_codes or []) if kept else None,
         answers=dict(kept.answers or {}) if kept else None,
-        channel=channel,
+        channel=invitation.channel,
         now=now,
     )
     if answer.recovery_id is not None and verdict(survey, score, comment) != "positive":

@@ -5,8 +5,6 @@ send to yourself through the configured channel (a few a minute and a day per us
 forms are in template_forms, the rules in followup.template_editing, the limits on what a
 template may cost in followup.template_limits."""
 
-import json
-
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale
@@ -167,9 +165,7 @@ def template_test_send(template_id: int):
         # WhatsApp: the language's content template, else free-form (refused outside the
         # 24 hours after the number last wrote to the WhatsApp sender)
         content_sid=rendered.content_sid,
-        content_variables=json.dumps(rendered.content_variables, ensure_ascii=False)
-        if rendered.content_sid
-        else "",
+        content_variables=rendered.content_variables_json,
     )
     try:
         provider_id, reason = sender.send(outgoing), None

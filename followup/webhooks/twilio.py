@@ -150,7 +150,7 @@ def sms_reply():
             invitation = open_invitation(phone, channel, now, replied_to)
             button = bool(payload)
             text = (
-                answer_by_text(invitation, body, replies, now, channel=channel, button=button)
+                answer_by_text(invitation, body, replies, now, button=button)
                 if invitation
                 else None
             )
