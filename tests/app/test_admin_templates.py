@@ -460,10 +460,11 @@ def test_a_test_whatsapp_message_goes_as_the_languages_content_template(as_lead,
     assert "content_sid" not in free_form and free_form["text"].startswith("Hi Test")
 
 
+@pytest.mark.parametrize("channel", ["sms", "whatsapp"])
 @pytest.mark.parametrize("phone", ["", "0415 555", "+1 555", "not a number", "+1" + "5" * 40])
-def test_a_test_text_to_a_bad_number_is_refused(as_lead, users, seeded, app, phone):
+def test_a_test_text_to_a_bad_number_is_refused(as_lead, users, seeded, app, phone, channel):
     page = f"/admin/templates/{an_id()}"
-    response = post(as_lead, f"{page}/test-send", {"channel": "sms", "phone": phone}, page)
+    response = post(as_lead, f"{page}/test-send", {"channel": channel, "phone": phone}, page)
     assert response.status_code == 422
     assert re.search(r'id="phone-error">.+</p>', response.get_data(as_text=True))
     assert outbox(app) == [] and audits("test_send") == []

@@ -18,6 +18,7 @@ from followup.config import load_settings
 from followup.extensions import db
 from followup.models import CaseEvent, Customer, Message, MessageTemplate, SurveyInvitation
 from followup.models.base import utcnow
+from followup.rendering import VARIABLE_CHARS, variable_value
 from followup.suppressions import suppress
 from tests.support.cases import CASE, close, sweep_and_dispatch
 from tests.support.console import csrf_token
@@ -92,6 +93,21 @@ def test_the_check_in_goes_as_the_content_template_with_its_variables_in_the_cus
     row = db.session.scalar(sa.select(Message).where(Message.channel == "whatsapp"))
     assert (row.status, row.provider) == ("sent", "twilio")
     assert row.body == f'[content {SID_ES}] {{"1": "Broken kettle x"}}'
+
+
+@pytest.mark.parametrize(
+    "rendered, sent",
+    [
+        ("", "-"),  # WhatsApp refuses an empty value
+        (" \n\t ", "-"),
+        ("Ana\r\nLima\u2028x", "Ana Lima x"),
+        ("a" * (VARIABLE_CHARS + 500), "a" * VARIABLE_CHARS),
+        ("b " * VARIABLE_CHARS, ("b " * VARIABLE_CHARS)[:VARIABLE_CHARS]),
+    ],
+    ids=["empty", "blank", "line breaks", "over-long", "over-long words"],
+)
+def test_a_variable_value_is_never_empty_multi_line_or_over_whatsapps_limit(rendered, sent):
+    assert variable_value(rendered) == sent
 
 
 def test_free_form_only_inside_the_24_hour_window_else_by_sms(client, seeded, whatsapp):

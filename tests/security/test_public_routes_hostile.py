@@ -398,7 +398,9 @@ def text_form(**fields) -> dict:
     return {"From": PHONE, "To": "+15005550006", "Body": "hello", "MessageSid": "SM1", **fields}
 
 
-@pytest.mark.parametrize("field", ["Body", "From", "MessageSid", "ButtonPayload"])
+@pytest.mark.parametrize(
+    "field", ["Body", "From", "MessageSid", "ButtonPayload", "OriginalRepliedMessageSid"]
+)
 @pytest.mark.parametrize("name", STRINGS)
 def test_hostile_texts_are_answered_or_refused(client, world, name, field):
     form = text_form(**{"MessageSid": f"SM-{field}-{name}", field: STRINGS[name]})
