@@ -44,6 +44,14 @@ def other_languages_in_use() -> tuple[str, ...]:
     return tuple(language for language in languages_in_use() if language != "en")
 
 
+def not_shown(translations: dict | None, shown: tuple[str, ...]) -> dict:
+    """The stored translations of the languages an editor did not show (not in use now): an
+    edit keeps them as they are."""
+    return {
+        language: text for language, text in (translations or {}).items() if language not in shown
+    }
+
+
 def default_language() -> str:
     """The organisation's language for a customer whose locale is not in use."""
     if not has_app_context():

@@ -25,7 +25,7 @@ from wtforms.validators import (
 
 from followup.admin.cadence_forms import PRIORITY_LABELS
 from followup.goodwill_changes import gesture_names, gesture_problems, reason_labels
-from followup.languages import OTHER_LANGUAGES, language_name, other_languages_in_use
+from followup.languages import OTHER_LANGUAGES, language_name, not_shown, other_languages_in_use
 from followup.models import GestureType, RecoveryRule
 from followup.models.cases import PRIORITIES
 from followup.targets import url_problem
@@ -186,13 +186,7 @@ def save_gesture(form: GestureTypeForm, gesture_type: GestureType) -> None:
     gesture_type.kind = form.kind.data
     gesture_type.offer = form.offer.data
     shown = other_languages_in_use()
-    # A language not in use now keeps its stored offer: its field was not shown.
-    kept = {
-        language: text
-        for language, text in (gesture_type.offer_translations or {}).items()
-        if language not in shown
-    }
-    gesture_type.offer_translations = kept | {
+    gesture_type.offer_translations = not_shown(gesture_type.offer_translations, shown) | {
         language: field.data
         for language, field in zip(shown, form.offer_fields(), strict=True)
         if field.data

@@ -19,7 +19,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 
-from followup.languages import language_name, other_languages_in_use
+from followup.languages import language_name, not_shown, other_languages_in_use
 from followup.models import Survey
 from followup.web.forms import choices_of
 from surveys.editing import (
@@ -185,11 +185,7 @@ class SurveyForm(FlaskForm):
         """{"es": {"question": ..., "reasons": {code: label}, "questions": {key: {"label",
         "options"}}}}, leaving out what was left blank; the stored text of a language not
         in use now (not shown) is kept as it is."""
-        translations = {
-            language: text
-            for language, text in (self.survey.translations or {}).items()
-            if language not in self.languages
-        }
+        translations = not_shown(self.survey.translations, self.languages)
         for language in self.languages:
             text: dict = {}
             if question := self[f"question_{language}"].data:
