@@ -162,27 +162,36 @@ def _looks_like_svg(data: bytes, filename: str) -> bool:
     return filename.lower().endswith((".svg", ".svgz")) or b"<svg" in data[:4096].lower()
 
 
-def logo_problem(data: bytes, filename: str = "") -> str | None:
-    """Why this file cannot be the logo, or None."""
+def checked_logo(data: bytes, filename: str = "") -> tuple[Image | None, str | None]:
+    """The file read once: (its image, None) when it can be the logo, else (None, why not)."""
     if not data:
-        return _("The file is empty: choose a PNG or JPEG image.")
+        return None, _("The file is empty: choose a PNG or JPEG image.")
     if len(data) > MAX_LOGO_BYTES:
-        return _(
+        return None, _(
             "The file is %(size)s KB: a logo may be up to 200 KB.",
             size=math.ceil(len(data) / 1024),
         )
     image = read_image(data)
     if image is None:
         if _looks_like_svg(data, filename):
-            return _("SVG images are not accepted (they can carry script): upload a PNG or JPEG.")
-        return _("The file is not a PNG or JPEG image (whatever its name says).")
+            return None, _(
+                "SVG images are not accepted (they can carry script): upload a PNG or JPEG."
+            )
+        return None, _("The file is not a PNG or JPEG image (whatever its name says).")
     if not (0 < image.width <= MAX_LOGO_SIDE and 0 < image.height <= MAX_LOGO_SIDE):
-        return _(
+        return None, _(
             "The image is %(width)s × %(height)s pixels: a logo may be up to %(most)s × %(most)s.",
             width=image.width,
             height=image.height,
             most=MAX_LOGO_SIDE,
         )
+    return image, None
+
+
+def stored_logo(settings: OrganisationSettings) -> Image | None:
+    """The saved logo's type and size as stored with it (its bytes not read), or None."""
+    if settings.logo_type and settings.logo_width and settings.logo_height:
+        return Image(settings.logo_type, settings.logo_width, settings.logo_height)
     return None
 
 
@@ -262,7 +271,7 @@ def email_brand() -> dict:
     if not has_app_context():
         return brand
     settings = organisation()
-    image = read_image(settings.logo) if settings.logo else None
+    image = stored_logo(settings)
     if image is not None:
         width, height = fitted(image, EMAIL_LOGO_BOX)
         base = current_app.config["PUBLIC_BASE_URL"]

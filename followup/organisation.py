@@ -15,7 +15,8 @@ def defaults() -> OrganisationSettings:
     """The settings before any are saved (not added to the session)."""
     return OrganisationSettings(
         id=SETTINGS_ID, default_language="en", languages=[], sender_name="", accent_colour="",
-        logo=None, logo_type=None, footer_address="", privacy_url="",
+        logo=None, logo_type=None, logo_width=None, logo_height=None, footer_address="",
+        privacy_url="",
     )  # fmt: skip
 
 

@@ -3,7 +3,7 @@ address, privacy link; followup.brand has the rules) and its languages (those in
 default for a customer whose language is not one of them). A save writes the one settings
 row, all of it or nothing, in the audit log."""
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -18,15 +18,16 @@ from followup.brand import (
     MAX_LOGO_BYTES,
     MIN_CONTRAST,
     PAGE_ACCENT,
+    Image,
     accent,
     accent_problem,
+    checked_logo,
     contrast_ratio,
     footer_address_problem,
-    logo_problem,
     privacy_url_problem,
-    read_image,
     sender_name_problem,
     shown_ratio,
+    stored_logo,
     version,
 )
 from followup.extensions import db
@@ -116,7 +117,7 @@ def _form_of(settings: OrganisationSettings) -> OrganisationForm:
 
 def _page(form: OrganisationForm, status: int = 200):
     settings = organisation()
-    image = read_image(settings.logo) if settings.logo else None
+    image = stored_logo(settings)
     colour = accent(settings, PAGE_ACCENT)
     return render_template(
         "admin/organisation.html",
@@ -134,22 +135,26 @@ def _page(form: OrganisationForm, status: int = 200):
 def _snapshot(settings: OrganisationSettings) -> dict:
     """The audited values: the settings, and the logo as its type and size."""
     values = audit.snapshot(settings, SETTINGS_FIELDS)
-    values["logo"] = f"{settings.logo_type}, {len(settings.logo)} bytes" if settings.logo else None
+    logo = f"{settings.logo_type}, {len(settings.logo or b'')} bytes"
+    values["logo"] = logo if settings.logo_type else None
     return values
 
 
-def _uploaded_logo(form: OrganisationForm) -> bytes | None:
-    """The chosen file's bytes (None when none was chosen); its problem on the form."""
-    upload = request.files.get(form.logo.name)
+def _uploaded_logo(form: OrganisationForm) -> tuple[bytes, Image] | None:
+    """The chosen file's bytes and image, read once (None when none was chosen, or when it
+    cannot be the logo: its problem on the form)."""
+    upload = form.logo.data  # flask_wtf's FileField: the request's file when one was chosen
     if upload is None or not upload.filename:
         return None
     try:
         data = upload.read(MAX_LOGO_BYTES + 1)
     finally:
         upload.close()  # a large upload is a temporary file: closed now, not at exit
-    if problem := logo_problem(data, upload.filename):
+    image, problem = checked_logo(data, upload.filename)
+    if image is None:
         form.logo.errors = [problem]
-    return data
+        return None
+    return data, image
 
 
 @bp.get("/organisation")
@@ -179,9 +184,11 @@ def organisation_save():
     settings.languages = [code for code in known_languages() if code in form.languages.data]
     settings.default_language = form.default_language.data
     if logo is not None:
-        settings.logo, settings.logo_type = logo, read_image(logo).type
+        data, image = logo
+        settings.logo, settings.logo_type = data, image.type
+        settings.logo_width, settings.logo_height = image.width, image.height
     elif form.remove_logo.data:
-        settings.logo = settings.logo_type = None
+        settings.logo = settings.logo_type = settings.logo_width = settings.logo_height = None
     after = _snapshot(settings)
     if after != before:
         settings.updated_by = current_user.email

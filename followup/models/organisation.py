@@ -4,7 +4,7 @@ customers and the console may use, with the default for a customer whose locale 
 
 from datetime import datetime
 
-from sqlalchemy import JSON, LargeBinary, String, Text
+from sqlalchemy import JSON, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from followup.extensions import Model
@@ -25,8 +25,13 @@ class OrganisationSettings(Model):
     sender_name: Mapped[str] = mapped_column(String(200), default="")
     # "#1a73e8"; empty: the product's own colour. Checked against WCAG AA when saved.
     accent_colour: Mapped[str] = mapped_column(String(7), default="")
-    logo: Mapped[bytes | None] = mapped_column(LargeBinary)
-    logo_type: Mapped[str | None] = mapped_column(String(40))  # image/png, image/jpeg
+    # Deferred: read only by /brand/logo and the audit line, never with the row (every
+    # request reads the row); its type and size are stored with it, from the one parse.
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    # image/png, image/jpeg; None: no logo (set and cleared with it, as are its size's).
+    logo_type: Mapped[str | None] = mapped_column(String(40))
+    logo_width: Mapped[int | None] = mapped_column(Integer)  # pixels
+    logo_height: Mapped[int | None] = mapped_column(Integer)
     footer_address: Mapped[str] = mapped_column(Text, default="")
     privacy_url: Mapped[str] = mapped_column(String(500), default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

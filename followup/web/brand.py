@@ -22,7 +22,7 @@ from followup.brand import (
     fitted,
     footer_lines,
     privacy_link,
-    read_image,
+    stored_logo,
     version,
 )
 from followup.organisation import organisation
@@ -49,7 +49,7 @@ def _cached(response: Response) -> Response:
 @bp.get("/logo")
 def logo():
     settings = organisation()
-    if not settings.logo or settings.logo_type not in ("image/png", "image/jpeg"):
+    if settings.logo_type not in ("image/png", "image/jpeg") or not settings.logo:
         abort(404)
     return _cached(Response(settings.logo, mimetype=settings.logo_type))
 
@@ -75,7 +75,7 @@ def page_brand() -> dict | None:
         return None
     settings = organisation()
     v = version(settings)
-    image = read_image(settings.logo) if settings.logo else None
+    image = stored_logo(settings)
     width, height = fitted(image, LOGO_BOX) if image else (None, None)
     return {
         "name": current_app.config["ORGANISATION_NAME"],

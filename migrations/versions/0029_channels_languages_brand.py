@@ -42,6 +42,8 @@ def upgrade():
         sa.Column("accent_colour", sa.String(length=7), nullable=False),
         sa.Column("logo", sa.LargeBinary(), nullable=True),
         sa.Column("logo_type", sa.String(length=40), nullable=True),
+        sa.Column("logo_width", sa.Integer(), nullable=True),
+        sa.Column("logo_height", sa.Integer(), nullable=True),
         sa.Column("footer_address", sa.Text(), nullable=False),
         sa.Column("privacy_url", sa.String(length=500), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),

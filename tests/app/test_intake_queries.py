@@ -4,6 +4,8 @@ issue a fixed, small number of statements whatever the case holds; an API key's 
 written at most once a minute; the OpenAPI document is built once per process; the survey
 page's faster widgets make exactly the markup WTForms' make."""
 
+import re
+
 import pytest
 import sqlalchemy as sa
 from markupsafe import Markup
@@ -12,10 +14,12 @@ from wtforms.widgets import html_params as wtforms_html_params
 from followup.api import openapi
 from followup.api_keys import create_api_key
 from followup.extensions import db
-from followup.models import ApiKey
+from followup.models import ApiKey, OrganisationSettings
 from followup.models.users import ApiScope
+from followup.organisation import forget
 from followup.web.forms import html_params as fast_html_params
 from tests.support.cases import API_CASE, CASE, close
+from tests.support.images import png
 from tests.support.links import link_tokens
 from tests.support.statements import statements
 
@@ -100,6 +104,21 @@ def test_the_survey_page_is_two_statements(client, seeded):
     assert page.status_code == 200
     assert "Broken &lt;b&gt;kettle&lt;/b&gt;" in page.text
     assert len(issued) <= SURVEY_PAGE_MAX, issued
+
+
+def test_the_survey_page_never_reads_the_logo_bytes(client, seeded):
+    db.session.add(OrganisationSettings(
+        id=1, default_language="en", languages=[], sender_name="", accent_colour="",
+        logo=png(240, 80), logo_type="image/png", logo_width=240, logo_height=80,
+        footer_address="", privacy_url="",
+    ))  # fmt: skip
+    db.session.commit()
+    forget()
+    token = link_tokens(client, seeded["auth"])["survey"]
+    with statements() as issued:
+        page = client.get(f"/s/{token}")
+    assert page.status_code == 200 and 'src="/brand/logo?v=' in page.text
+    assert not [s for s in issued if re.search(r"organisation_settings\.logo\b", s)], issued
 
 
 def test_last_used_is_written_at_most_once_a_minute(client, seeded):

@@ -30,7 +30,8 @@ def passes_axe(page) -> None:
 def test_a_branded_survey_page_passes_axe(app, client, seeded, live_server, page):
     db.session.add(OrganisationSettings(
         id=1, default_language="en", languages=[], sender_name="Acme Care", accent_colour=ACCENT,
-        logo=png(240, 80), logo_type="image/png", privacy_url="https://acme.example/privacy",
+        logo=png(240, 80), logo_type="image/png", logo_width=240, logo_height=80,
+        privacy_url="https://acme.example/privacy",
         footer_address="Acme Ltd <b>HQ</b>\n1 Main Street\nSpringfield",
     ))  # fmt: skip
     db.session.commit()
