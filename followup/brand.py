@@ -7,13 +7,13 @@ import math
 import re
 import struct
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 
 from followup.models import OrganisationSettings
 from followup.organisation import organisation
+from followup.targets import web_address
 from followup.text import is_text
 
 MIN_CONTRAST = 4.5  # WCAG 2.x AA, normal text
@@ -220,22 +220,15 @@ def footer_address_problem(text: str) -> str | None:
     return None
 
 
-def _is_link_text(url: str) -> bool:
-    return is_text(url) and url.isprintable() and " " not in url
-
-
 def privacy_url_problem(url: str) -> str | None:
-    """Why a privacy link cannot be shown to customers, or None ("" is none)."""
+    """Why a privacy link cannot be shown to customers, or None ("" is none): a web address's
+    form as followup.targets has it (a user name in it refused too); never resolved, as it
+    is only shown, never fetched."""
     if not url:
         return None
     if len(url) > MAX_PRIVACY_URL:
         return _("Use at most %(most)s characters.", most=MAX_PRIVACY_URL)
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:
-        return _("Enter a web address, such as https://example.com/privacy.")
-    if parts.scheme.lower() not in ("http", "https") or not host or not _is_link_text(url):
+    if web_address(url)[1] is not None:
         return _("Enter an http or https address, such as https://example.com/privacy.")
     return None
 

@@ -2,7 +2,9 @@
 addresses only, so a URL someone sets cannot make the service call inside its own network
 (cloud metadata, Redis, the database, other internal services).
 
-`url_problem` checks a URL when it is saved or read from the settings; `checked_session`
+`web_address` checks a URL's form (also for links that are only shown, such as the
+organisation's privacy link); `url_problem` checks a URL when it is saved or read from the
+settings, its form and where it goes; `checked_session`
 makes the calls, each connection resolving the host itself, checking every address it gets
 and connecting to a checked one (no second lookup, so a name that changes its answer between
 the check and the connect cannot slip past), with no environment proxy and no redirects
@@ -27,7 +29,7 @@ from urllib3.exceptions import (
     NameResolutionError,
     NewConnectionError,
 )
-from urllib3.util import parse_url
+from urllib3.util import Url, parse_url
 from urllib3.util.connection import allowed_gai_family, create_connection
 
 # What each kind of address is, for the messages; the first two are what
@@ -45,6 +47,7 @@ SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT; some clouds
 THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")  # 0.x.x.x reaches this machine on Linux
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
 NOT_A_WEB_ADDRESS = "Enter a full web address starting with https:// or http://"
+USER_INFO = "Leave any user name and password out of the address"
 
 
 class RefusedTarget(Exception):
@@ -127,21 +130,31 @@ def checked_addresses(
     return addresses
 
 
+def web_address(url: str) -> tuple[Url | None, str | None]:
+    """(Its parts, None) when the URL has a web address's form: http or https, a host, no
+    user name or password, printable and without whitespace; else (None, why not). Nothing
+    is resolved: where it goes is url_problem's."""
+    if any(char.isspace() or not char.isprintable() for char in url):
+        return None, NOT_A_WEB_ADDRESS
+    try:
+        parts = parse_url(url)
+    except LocationParseError:
+        return None, NOT_A_WEB_ADDRESS
+    if parts.scheme not in ("http", "https") or not parts.host:
+        return None, NOT_A_WEB_ADDRESS
+    if parts.auth is not None:
+        return None, USER_INFO
+    return parts, None
+
+
 def url_problem(url: str, allow_private: bool, names: bool = True) -> str | None:
     """Why outbound calls may not go to this URL, or None: an http(s) URL with a host, no
     user name or password, whose host is no address the service refuses. Names are resolved
     when `names` (a name that does not resolve now is left to the check at connect time);
     otherwise only literal addresses and localhost names are checked."""
-    if any(char.isspace() or not char.isprintable() for char in url):
-        return NOT_A_WEB_ADDRESS
-    try:
-        parts = parse_url(url)
-    except LocationParseError:
-        return NOT_A_WEB_ADDRESS
-    if parts.scheme not in ("http", "https") or not parts.host:
-        return NOT_A_WEB_ADDRESS
-    if parts.auth is not None:
-        return "Leave any user name and password out of the address"
+    parts, problem = web_address(url)
+    if parts is None or parts.host is None:
+        return problem or NOT_A_WEB_ADDRESS
     try:
         checked_addresses(parts.host, parts.port, allow_private, names)
     except RefusedTarget as refused:

@@ -117,6 +117,7 @@ SVG = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>1</
         (png_header(2400, 300), "logo.png", {}, "2400 × 300 pixels"),
         (None, "", {"sender_name": "Acme\r\nBcc: all@example.com"}, "without line breaks"),
         (None, "", {"privacy_url": "javascript:alert(1)"}, "an http or https address"),
+        (None, "", {"privacy_url": "https://acme.example@evil.example/"}, "an http or https"),
         (None, "", {"footer_address": "x" * 501}, "at most 500 characters"),
         (None, "", {"languages": ["en", "fr"], "default_language": "es"}, "must be one of"),
     ],
