@@ -102,8 +102,9 @@ def accent_problem(colour: str) -> str | None:
     if ratio < MIN_CONTRAST:
         return _(
             "%(colour)s has a contrast of %(ratio)s against white; buttons and links need at "
-            "least 4.5:1 (WCAG AA). Try a darker shade, such as %(darker)s.",
+            "least %(min_ratio)s (WCAG AA). Try a darker shade, such as %(darker)s.",
             colour=colour,
+            min_ratio=f"{MIN_CONTRAST}:1",
             ratio=shown_ratio(ratio),
             darker=darker_passing(colour),
         )
@@ -168,8 +169,9 @@ def checked_logo(data: bytes, filename: str = "") -> tuple[Image | None, str | N
         return None, _("The file is empty: choose a PNG or JPEG image.")
     if len(data) > MAX_LOGO_BYTES:
         return None, _(
-            "The file is %(size)s KB: a logo may be up to 200 KB.",
+            "The file is %(size)s KB: a logo may be up to %(most)s KB.",
             size=math.ceil(len(data) / 1024),
+            most=MAX_LOGO_BYTES // 1024,
         )
     image = read_image(data)
     if image is None:

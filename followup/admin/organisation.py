@@ -31,7 +31,7 @@ from followup.brand import (
     version,
 )
 from followup.extensions import db
-from followup.languages import known_languages, language_name
+from followup.languages import known_languages, language_name, languages_in_use
 from followup.models import OrganisationSettings
 from followup.organisation import SETTINGS_ID, defaults, forget, organisation
 from followup.web.console import needs
@@ -41,10 +41,6 @@ SETTINGS_FIELDS = ("default_language", "languages", "sender_name", "accent_colou
                    "footer_address", "privacy_url")  # fmt: skip
 # A file this large is read and refused with its size on the page; larger, a 413.
 UPLOAD_BYTES = 1024 * 1024
-
-
-def _stripped(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 def _colour(value):
@@ -76,13 +72,13 @@ class OrganisationForm(FlaskForm):
         validators=[_rule(accent_problem)],
     )
     sender_name = StringField(
-        _l("Sender name"), filters=[_stripped], validators=[_rule(sender_name_problem)]
+        _l("Sender name"), filters=[clean_text], validators=[_rule(sender_name_problem)]
     )
     footer_address = TextAreaField(
         _l("Footer address"), filters=[_lines], validators=[_rule(footer_address_problem)]
     )
     privacy_url = StringField(
-        _l("Privacy link"), filters=[_stripped], validators=[_rule(privacy_url_problem)]
+        _l("Privacy link"), filters=[clean_text], validators=[_rule(privacy_url_problem)]
     )
     languages = MultiCheckboxField(_l("Languages in use"))
     default_language = SelectField(_l("Default language"))
@@ -103,14 +99,13 @@ class OrganisationForm(FlaskForm):
 
 
 def _form_of(settings: OrganisationSettings) -> OrganisationForm:
-    in_use = settings.languages or list(known_languages())
     return OrganisationForm(
         formdata=None,
         accent_colour=settings.accent_colour,
         sender_name=settings.sender_name,
         footer_address=settings.footer_address,
         privacy_url=settings.privacy_url,
-        languages=[code for code in known_languages() if code in in_use],
+        languages=list(languages_in_use()),
         default_language=settings.default_language,
     )
 
