@@ -8,7 +8,9 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.datastructures import MultiDict
 
+from followup.admin.organisation import OrganisationForm
 from followup.brand import contrast_ratio, darker_passing, read_image
 from followup.extensions import db
 from followup.models import AuditEntry, Message, MessageTemplate, OrganisationSettings
@@ -57,7 +59,7 @@ def test_the_contrast_rule_is_wcags():
 
 def test_only_admins_reach_the_page(app, users):
     agent_user("agent@example.com", None)
-    for email in ("lead@example.com", "agent@example.com"):
+    for email in ("lead@example.com", "manager@example.com", "agent@example.com"):
         client = app.test_client()
         sign_in(client, email)
         assert client.get("/admin/organisation").status_code == 403
@@ -103,6 +105,9 @@ def test_an_admin_saves_the_brand_and_it_is_served(as_admin):
     assert as_admin.get("/brand/logo").status_code == 404
 
 
+# A JPEG cut off inside its first segment, and one whose segment length is below 2.
+JPEG_CUT_OFF = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00"
+JPEG_BAD_SEGMENT = b"\xff\xd8\xff\xe0\x00\x01" + b"\x00" * 64
 SVG = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>1</script></svg>'
 
 
@@ -120,6 +125,14 @@ SVG = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>1</
         (None, "", {"privacy_url": "https://acme.example@evil.example/"}, "an http or https"),
         (None, "", {"footer_address": "x" * 501}, "at most 500 characters"),
         (None, "", {"languages": ["en", "fr"], "default_language": "es"}, "must be one of"),
+        # Hostile input: refused with the reason, never a 500.
+        (JPEG_CUT_OFF, "logo.jpg", {}, "not a PNG or JPEG"),
+        (JPEG_BAD_SEGMENT, "logo.jpg", {}, "not a PNG or JPEG"),
+        (png_header(0, 0), "logo.png", {}, "0 × 0 pixels"),
+        (None, "", {"languages": ["xx"], "default_language": "en"}, "not a valid choice"),
+        (None, "", {"default_language": "xx"}, "Not a valid choice"),
+        (None, "", {"sender_name": "A" * 101}, "at most 100 characters"),
+        (None, "", {"privacy_url": "https://acme.example/" + "p" * 480}, "at most 500 characters"),
     ],
 )
 def test_bad_input_is_refused_with_the_input_kept_and_nothing_saved(
@@ -131,6 +144,23 @@ def test_bad_input_is_refused_with_the_input_kept_and_nothing_saved(
     assert error in page.replace("&#39;", "'")
     assert 'value="Acme Care"' in page or "sender_name" in fields
     assert stored() is None
+
+
+def test_control_characters_in_the_footer_address_are_dropped(as_admin):
+    assert save(as_admin, footer_address="1 Main St\x00\x1b[31m\r\nSpringfield").status_code == 303
+    assert stored().footer_address == "1 Main St[31m\nSpringfield"
+
+
+def test_a_lone_surrogate_in_the_sender_name_is_refused(app, users):
+    # HTTP cannot carry one (Werkzeug keeps a bad percent-escape as text and replaces bad
+    # UTF-8), so the form is given it as a decoded value would be.
+    fields = {**BRAND, "sender_name": "Acme \ud800"}
+    with app.test_request_context(method="POST"):
+        form = OrganisationForm(formdata=MultiDict(fields), meta={"csrf": False})
+        assert not form.validate()
+        assert form.sender_name.errors == [
+            "Use one line of text, without line breaks or control characters."
+        ]
 
 
 def test_the_brand_on_a_survey_page_and_in_the_default_emails(app, as_admin, client, seeded):
