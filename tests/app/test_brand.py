@@ -151,6 +151,13 @@ def test_control_characters_in_the_footer_address_are_dropped(as_admin):
     assert stored().footer_address == "1 Main St[31m\nSpringfield"
 
 
+def test_control_characters_in_the_sender_name_are_dropped_and_never_reach_a_header(as_admin):
+    """Every text field drops control characters (followup.text.clean_text); the line breaks
+    it keeps are what the sender name's rule refuses."""
+    assert save(as_admin, sender_name="Acme\x00\x1b Care\x7f").status_code == 303
+    assert stored().sender_name == "Acme Care"
+
+
 def test_a_lone_surrogate_in_the_sender_name_is_refused(app, users):
     # HTTP cannot carry one (Werkzeug keeps a bad percent-escape as text and replaces bad
     # UTF-8), so the form is given it as a decoded value would be.
